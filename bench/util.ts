@@ -1,0 +1,31 @@
+/** Small timing helpers shared by the benchmarks: medians, not means, and JSON output in bench/out/. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+
+export function time(fn: () => unknown, { warmup = 3, runs = 20 } = {}): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    ts.push(performance.now() - t0);
+  }
+  ts.sort((a, b) => a - b);
+  return ts[Math.floor(ts.length / 2)];
+}
+
+export async function timeAsync(fn: () => Promise<unknown>, { warmup = 1, runs = 5 } = {}): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    ts.push(performance.now() - t0);
+  }
+  ts.sort((a, b) => a - b);
+  return ts[Math.floor(ts.length / 2)];
+}
+
+export function writeResult(name: string, result: unknown): void {
+  mkdirSync('bench/out', { recursive: true });
+  writeFileSync(`bench/out/${name}.json`, JSON.stringify(result, null, 2) + '\n');
+}

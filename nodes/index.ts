@@ -1,0 +1,41 @@
+/** The node catalogue: every node kind, by its stable type id. */
+import type { NodeKind } from '../src/graph/node-kind.ts';
+import { imageInput } from './image-input.ts';
+import { patchEmbed } from './patch-embed.ts';
+import { positionEmbedding } from './position-embedding.ts';
+import { swinBlock } from './swin-block.ts';
+import { vitBlock } from './vit-block.ts';
+import { mamSwinBlock } from './mam-swin-block.ts';
+import { mamVitBlock } from './mam-vit-block.ts';
+import { memoryMerging } from './memory-merging.ts';
+import { memoryExpanding } from './memory-expanding.ts';
+import { patchMerging } from './patch-merging.ts';
+import { patchExpanding } from './patch-expanding.ts';
+import { finalExpanding } from './final-expanding.ts';
+import { skip } from './skip.ts';
+import { layerNorm } from './layer-norm.ts';
+import { segHead } from './seg-head.ts';
+import { output } from './output.ts';
+
+export const nodeKinds: readonly NodeKind[] = [
+  imageInput,
+  patchEmbed,
+  positionEmbedding,
+  swinBlock,
+  mamSwinBlock,
+  vitBlock,
+  mamVitBlock,
+  patchMerging,
+  patchExpanding,
+  finalExpanding,
+  memoryMerging,
+  memoryExpanding,
+  skip,
+  layerNorm,
+  segHead,
+  output,
+];
+
+export const catalogue: ReadonlyMap<string, NodeKind> = new Map(nodeKinds.map((k) => [k.type, k]));
+
+export const getKind = (type: string): NodeKind | undefined => catalogue.get(type);

@@ -1,0 +1,137 @@
+/** `mam inspect <graph.json> [--json]`: shapes, counts, memory chains and problems of a graph file. */
+import { readFile } from 'node:fs/promises';
+import { analyzeGraph, type Analysis } from '../graph/infer.ts';
+import { loadGraph } from '../graph/load.ts';
+import { describeShape } from '../graph/node-kind.ts';
+import type { GraphDoc, GraphIssue } from '../graph/types.ts';
+import { compact, int, table } from './format.ts';
+
+export const EXIT = { ok: 0, graphErrors: 1, unreadable: 2 } as const;
+
+export interface InspectReport {
+  file: string;
+  title?: string;
+  inputs: { node: string; shape: number[] }[];
+  outputs: { node: string; shape: number[] }[];
+  params: number;
+  macs: { linearConv: number; attention: number };
+  memoryChains: { strategy: string; scope: string; layout: string; units: string[]; resamplers: string[] }[];
+  nodes: {
+    id: string;
+    type: string;
+    scope: string;
+    outputs: Record<string, string>;
+    params: number;
+    macs: { linearConv: number; attention: number };
+  }[];
+  errors: { node?: string; link?: number; path: string; message: string }[];
+  warnings: { node?: string; link?: number; path: string; message: string }[];
+}
+
+const issueJson = (i: GraphIssue) => ({
+  ...(i.node !== undefined ? { node: i.node } : {}),
+  ...(i.link !== undefined ? { link: i.link } : {}),
+  path: i.path,
+  message: i.message,
+});
+
+export function inspectReport(file: string, doc: GraphDoc, loadIssues: GraphIssue[], a: Analysis): InspectReport {
+  // Load issues and analysis issues overlap (validation runs in both); keep each message once.
+  const seen = new Set<string>();
+  const all = [...loadIssues, ...a.issues].filter((i) => {
+    const key = `${i.path}|${i.message.replace(/; using the default.*$/, '')}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return {
+    file,
+    ...(doc.metadata?.title ? { title: doc.metadata.title } : {}),
+    inputs: a.inputs,
+    outputs: a.outputs,
+    params: a.params,
+    macs: a.macs,
+    memoryChains: a.chains.map((c) => ({
+      strategy: c.strategy,
+      scope: c.scope,
+      layout: c.layout,
+      units: c.units,
+      resamplers: c.resamplers,
+    })),
+    nodes: a.order.map((id) => {
+      const n = a.nodes.get(id)!;
+      const node = doc.nodes[n.index];
+      return {
+        id,
+        type: node.type,
+        scope: n.scope,
+        outputs: Object.fromEntries(Object.entries(n.outputs).map(([p, s]) => [p, describeShape(s)])),
+        params: n.params,
+        macs: n.macs,
+      };
+    }),
+    errors: all.filter((i) => i.severity === 'error').map(issueJson),
+    warnings: all.filter((i) => i.severity === 'warning').map(issueJson),
+  };
+}
+
+export function formatReport(r: InspectReport): string {
+  const rows = r.nodes.map((n) => [
+    n.id,
+    n.type,
+    Object.values(n.outputs).join(' / ') || '-',
+    n.params ? int(n.params) : '-',
+    n.macs.linearConv + n.macs.attention ? compact(n.macs.linearConv + n.macs.attention) : '-',
+  ]);
+  const out = [
+    `${r.title ?? r.file}`,
+    '',
+    table(['node', 'type', 'output', 'params', 'MACs'], rows, [false, false, false, true, true]),
+    '',
+    `inputs:  ${r.inputs.map((i) => `${i.node} [${i.shape.join(', ')}]`).join('; ') || 'none'}`,
+    `outputs: ${r.outputs.map((i) => `${i.node} [${i.shape.join(', ')}]`).join('; ') || 'none'}`,
+    `params:  ${int(r.params)} (${compact(r.params)})`,
+    `MACs:    Linear/Conv ${int(r.macs.linearConv)} (${compact(r.macs.linearConv)}), attention ${int(r.macs.attention)} (${compact(r.macs.attention)})`,
+    '',
+    r.memoryChains.length
+      ? `memory chains (${r.memoryChains.length}):\n` +
+        r.memoryChains
+          .map(
+            (c, i) =>
+              `  ${i + 1}. ${c.strategy} ${c.scope}, ${c.layout} layout, ${c.units.length} units: ${c.units[0]} … ${c.units[c.units.length - 1]}` +
+              (c.resamplers.length ? ` via ${c.resamplers.join(', ')}` : ''),
+          )
+          .join('\n')
+      : 'memory chains: none (self-attention only)',
+  ];
+  if (r.errors.length) out.push('', `errors (${r.errors.length}):`, ...r.errors.map((e) => `  ${e.path}: ${e.message}`));
+  if (r.warnings.length) out.push('', `warnings (${r.warnings.length}):`, ...r.warnings.map((e) => `  ${e.path}: ${e.message}`));
+  if (!r.errors.length) out.push('', 'no errors');
+  return out.join('\n');
+}
+
+export async function inspectCommand(args: string[], print: (s: string) => void): Promise<number> {
+  const json = args.includes('--json');
+  const file = args.find((a) => !a.startsWith('--'));
+  if (!file) {
+    print('usage: mam inspect <graph.json> [--json]');
+    return EXIT.unreadable;
+  }
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const msg = `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`;
+    print(json ? JSON.stringify({ file, errors: [{ path: '$', message: msg }] }, null, 2) : msg);
+    return EXIT.unreadable;
+  }
+  const loaded = loadGraph(text);
+  if (!loaded.ok) {
+    const errors = loaded.issues.map(issueJson);
+    print(json ? JSON.stringify({ file, errors }, null, 2) : `${file} cannot be opened:\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`);
+    return EXIT.unreadable;
+  }
+  const report = inspectReport(file, loaded.graph, loaded.issues, analyzeGraph(loaded.graph));
+  print(json ? JSON.stringify(report, null, 2) : formatReport(report));
+  return report.errors.length ? EXIT.graphErrors : EXIT.ok;
+}

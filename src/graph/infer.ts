@@ -1,0 +1,342 @@
+/**
+ * Inference over a graph document: shapes on every port, problems in words on
+ * nodes and links, parameter and MAC counts, and the memory chains with their
+ * strategy. Pure and fast enough to rerun on every edit.
+ */
+import { getKind } from '../../nodes/index.ts';
+import {
+  type Macs,
+  type MemoryLayout,
+  type NodeKind,
+  type Shape,
+  type WeightSpec,
+  describeShape,
+  formatGrid,
+  paramCount,
+} from './node-kind.ts';
+import { jsonPath } from './schema.ts';
+import type { GraphDoc, GraphIssue, LinkDoc, NodeDoc } from './types.ts';
+import { validateDoc } from './validate.ts';
+
+export type Scope = 'encoder' | 'decoder';
+
+export interface NodeInfo {
+  id: string;
+  index: number;
+  kind?: NodeKind;
+  inputs: Record<string, Shape | undefined>;
+  outputs: Record<string, Shape>;
+  weights: WeightSpec[];
+  params: number;
+  macs: Macs;
+  scope: Scope;
+  issues: GraphIssue[];
+}
+
+export interface MemoryChain {
+  /** ISTS: stays in one stage of a hierarchical network; STS: crosses stages or runs through a sequential one. */
+  strategy: 'ISTS' | 'STS';
+  scope: 'encoder' | 'decoder' | 'both';
+  layout: MemoryLayout | 'mixed';
+  /** Memory-attention units in the order memory flows through them. */
+  units: string[];
+  /** Memory merging / expanding nodes on the chain. */
+  resamplers: string[];
+  /** Indices of the memory links of the chain. */
+  links: number[];
+}
+
+export interface PortShape {
+  node: string;
+  /** NHWC (or NDHWC) with batch 1. */
+  shape: number[];
+}
+
+export interface Analysis {
+  nodes: Map<string, NodeInfo>;
+  /** Topological order of the nodes that could be ordered. */
+  order: string[];
+  issues: GraphIssue[];
+  linkIssues: Map<number, GraphIssue[]>;
+  params: number;
+  macs: Macs;
+  chains: MemoryChain[];
+  inputs: PortShape[];
+  outputs: PortShape[];
+}
+
+const linkName = (l: LinkDoc) => `${l.from.node}.${l.from.port} → ${l.to.node}.${l.to.port}`;
+
+function socketOf(kind: NodeKind | undefined, port: string, dir: 'inputs' | 'outputs') {
+  return kind?.[dir].find((p) => p.name === port)?.socket;
+}
+
+export function analyzeGraph(doc: GraphDoc): Analysis {
+  const issues: GraphIssue[] = validateDoc(doc).filter((i) => i.severity === 'error' || i.severity === 'warning');
+  const linkIssues = new Map<number, GraphIssue[]>();
+  const pushTo = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
+    const list = m.get(k);
+    if (list) list.push(v);
+    else m.set(k, [v]);
+  };
+  const addLinkIssue = (i: number, message: string) => {
+    const issue: GraphIssue = { path: `$.links[${i}]`, link: i, severity: 'error', message };
+    issues.push(issue);
+    pushTo(linkIssues, i, issue);
+  };
+  const nodeIssues = new Map<string, GraphIssue[]>();
+  for (const iss of issues) {
+    if (iss.link !== undefined) pushTo(linkIssues, iss.link, iss);
+    if (iss.node !== undefined) pushTo(nodeIssues, iss.node, iss);
+  }
+
+  // Nodes we can compute: first occurrence of each id, with a known kind.
+  const nodes = new Map<string, NodeInfo>();
+  const docNode = new Map<string, NodeDoc>();
+  doc.nodes.forEach((n, index) => {
+    if (nodes.has(n.id)) return;
+    const kind = getKind(n.type);
+    docNode.set(n.id, n);
+    nodes.set(n.id, {
+      id: n.id,
+      index,
+      kind,
+      inputs: {},
+      outputs: {},
+      weights: [],
+      params: 0,
+      macs: { linearConv: 0, attention: 0 },
+      scope: 'encoder',
+      issues: nodeIssues.get(n.id) ?? [],
+    });
+  });
+
+  // Links usable for computation: both ends known, ports exist, sockets agree, input not yet fed.
+  const usable: { link: LinkDoc; index: number }[] = [];
+  const fed = new Set<string>();
+  doc.links.forEach((link, i) => {
+    if (linkIssues.has(i)) return;
+    const a = nodes.get(link.from.node);
+    const b = nodes.get(link.to.node);
+    if (!a?.kind || !b?.kind) return;
+    const sa = socketOf(a.kind, link.from.port, 'outputs');
+    const sb = socketOf(b.kind, link.to.port, 'inputs');
+    if (sa !== sb) {
+      addLinkIssue(i, `link ${linkName(link)}: a ${sa} port cannot connect to a ${sb} port`);
+      return;
+    }
+    const key = `${link.to.node}\u0000${link.to.port}`;
+    if (fed.has(key)) return;
+    fed.add(key);
+    usable.push({ link, index: i });
+  });
+
+  // Topological order (Kahn); whatever is left sits on or after a cycle.
+  const outLinks = new Map<string, { link: LinkDoc; index: number }[]>();
+  const indeg = new Map<string, number>();
+  for (const id of nodes.keys()) indeg.set(id, 0);
+  for (const u of usable) {
+    pushTo(outLinks, u.link.from.node, u);
+    indeg.set(u.link.to.node, (indeg.get(u.link.to.node) ?? 0) + 1);
+  }
+  const queue = [...nodes.keys()].filter((id) => indeg.get(id) === 0);
+  const order: string[] = [];
+  for (let head = 0; head < queue.length; head++) {
+    const id = queue[head];
+    order.push(id);
+    for (const u of outLinks.get(id) ?? []) {
+      const d = (indeg.get(u.link.to.node) ?? 0) - 1;
+      indeg.set(u.link.to.node, d);
+      if (d === 0) queue.push(u.link.to.node);
+    }
+  }
+  if (order.length < nodes.size) reportCycles(nodes, outLinks, new Set(order), issues);
+
+  // Shapes, problems and counts in order.
+  const inLinks = new Map<string, { link: LinkDoc; index: number }>();
+  for (const u of usable) inLinks.set(`${u.link.to.node}\u0000${u.link.to.port}`, u);
+  for (const id of order) {
+    const info = nodes.get(id) as NodeInfo;
+    const kind = info.kind;
+    if (!kind) continue;
+    const node = docNode.get(id) as NodeDoc;
+    for (const port of kind.inputs) {
+      const u = inLinks.get(`${id}\u0000${port.name}`);
+      if (u) info.inputs[port.name] = nodes.get(u.link.from.node)?.outputs[u.link.from.port];
+      else if (!port.optional) {
+        const issue: GraphIssue = {
+          path: `$.nodes[${info.index}]`,
+          node: id,
+          severity: 'error',
+          message: `node '${id}' (${kind.title}): required input '${port.name}' is not connected`,
+        };
+        issues.push(issue);
+        info.issues.push(issue);
+      }
+    }
+    if (info.issues.some((i) => i.severity === 'error' && i.path.includes('.params'))) continue; // bad params: no shapes to trust
+    const r = kind.infer({ params: node.params, inputs: info.inputs });
+    info.outputs = r.outputs;
+    info.weights = r.weights;
+    info.params = paramCount(r.weights);
+    info.macs = r.macs;
+    for (const p of r.problems) {
+      const issue: GraphIssue = {
+        path: `$.nodes[${info.index}]`,
+        node: id,
+        severity: 'error',
+        message: `node '${id}' (${kind.title}): ${p.message}`,
+      };
+      issues.push(issue);
+      info.issues.push(issue);
+      const u = p.port ? inLinks.get(`${id}\u0000${p.port}`) : undefined;
+      if (u) addLinkIssue(u.index, `link ${linkName(u.link)}: ${p.message}`);
+    }
+  }
+
+  markDecoder(nodes, outLinks);
+  const chains = findChains(nodes, usable, order);
+
+  let params = 0;
+  const macs = { linearConv: 0, attention: 0 };
+  for (const info of nodes.values()) {
+    params += info.params;
+    macs.linearConv += info.macs.linearConv;
+    macs.attention += info.macs.attention;
+  }
+  const inputs: PortShape[] = [];
+  const outputs: PortShape[] = [];
+  for (const id of order) {
+    const info = nodes.get(id) as NodeInfo;
+    if (info.kind?.role === 'input' && info.outputs.out?.kind === 'image') {
+      inputs.push({ node: id, shape: [1, ...info.outputs.out.spatial, info.outputs.out.channels] });
+    }
+    const logits = info.inputs.logits;
+    if (info.kind?.role === 'output' && logits?.kind === 'image') {
+      outputs.push({ node: id, shape: [1, ...logits.spatial, logits.channels] });
+    }
+  }
+  if (![...nodes.values()].some((n) => n.kind?.role === 'output')) {
+    issues.push({ path: '$.nodes', severity: 'warning', message: 'the graph has no Segmentation output node, so it cannot be trained yet' });
+  }
+  return { nodes, order, issues, linkIssues, params, macs, chains, inputs, outputs };
+}
+
+function reportCycles(
+  nodes: Map<string, NodeInfo>,
+  outLinks: Map<string, { link: LinkDoc }[]>,
+  done: Set<string>,
+  issues: GraphIssue[],
+) {
+  const left = [...nodes.keys()].filter((id) => !done.has(id));
+  const leftSet = new Set(left);
+  const reported = new Set<string>();
+  for (const start of left) {
+    if (reported.has(start)) continue;
+    // Walk successors inside the remainder until a node repeats: that is a cycle.
+    const path: string[] = [];
+    const seen = new Map<string, number>();
+    let cur: string | undefined = start;
+    while (cur !== undefined && !seen.has(cur)) {
+      seen.set(cur, path.length);
+      path.push(cur);
+      cur = (outLinks.get(cur) ?? []).map((u) => u.link.to.node).find((t) => leftSet.has(t));
+    }
+    if (cur === undefined) continue;
+    const cycle = path.slice(seen.get(cur));
+    if (cycle.some((id) => reported.has(id))) continue;
+    const text = [...cycle, cycle[0]].join(' → ');
+    for (const id of cycle) {
+      reported.add(id);
+      const info = nodes.get(id) as NodeInfo;
+      const issue: GraphIssue = {
+        path: `$.nodes[${info.index}]`,
+        node: id,
+        severity: 'error',
+        message: `node '${id}' is part of a cycle (${text}): a network must flow one way`,
+      };
+      issues.push(issue);
+      info.issues.push(issue);
+    }
+  }
+}
+
+/** Everything downstream of patch expanding (token flow) is decoder. */
+function markDecoder(nodes: Map<string, NodeInfo>, outLinks: Map<string, { link: LinkDoc }[]>) {
+  const stack = [...nodes.values()].filter((n) => n.kind?.role === 'upsample').map((n) => n.id);
+  while (stack.length) {
+    const id = stack.pop() as string;
+    const info = nodes.get(id) as NodeInfo;
+    if (info.scope === 'decoder' && info.kind?.role !== 'upsample') continue;
+    info.scope = 'decoder';
+    for (const u of outLinks.get(id) ?? []) {
+      if (u.link.from.port.startsWith('mem')) continue;
+      const next = nodes.get(u.link.to.node);
+      if (next && next.scope !== 'decoder') stack.push(next.id);
+    }
+  }
+}
+
+const stageKey = (n: NodeInfo) => {
+  const t = n.inputs.in;
+  return `${n.scope}:${t && t.kind === 'tokens' ? formatGrid(t.grid) : '?'}`;
+};
+
+function findChains(
+  nodes: Map<string, NodeInfo>,
+  usable: { link: LinkDoc; index: number }[],
+  order: string[],
+): MemoryChain[] {
+  const onChain = (n?: NodeInfo) => n?.kind?.role === 'memory-unit' || n?.kind?.role === 'memory-resampling';
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    const p = parent.get(x) ?? x;
+    if (p === x) return x;
+    const r = find(p);
+    parent.set(x, r);
+    return r;
+  };
+  for (const n of nodes.values()) if (onChain(n)) parent.set(n.id, n.id);
+  const memLinks = usable.filter(
+    (u) => onChain(nodes.get(u.link.from.node)) && onChain(nodes.get(u.link.to.node)) && u.link.to.port === 'memIn',
+  );
+  for (const u of memLinks) parent.set(find(u.link.from.node), find(u.link.to.node));
+
+  const attentionGrids = new Set(
+    [...nodes.values()]
+      .filter((n) => (n.kind?.role === 'attention' || n.kind?.role === 'memory-unit') && n.scope === 'encoder')
+      .map(stageKey),
+  );
+  const sequential = attentionGrids.size <= 1;
+  const rank = new Map(order.map((id, i) => [id, i]));
+  const groups = new Map<string, NodeInfo[]>();
+  for (const id of parent.keys()) {
+    const root = find(id);
+    const g = groups.get(root);
+    if (g) g.push(nodes.get(id) as NodeInfo);
+    else groups.set(root, [nodes.get(id) as NodeInfo]);
+  }
+  const chains: MemoryChain[] = [];
+  for (const members of groups.values()) {
+    members.sort((a, b) => (rank.get(a.id) ?? 1e9) - (rank.get(b.id) ?? 1e9));
+    const units = members.filter((m) => m.kind?.role === 'memory-unit');
+    if (units.length === 0) continue;
+    const resamplers = members.filter((m) => m.kind?.role === 'memory-resampling').map((m) => m.id);
+    const stages = new Set(units.map(stageKey));
+    const scopes = new Set(units.map((u) => u.scope));
+    const layouts = new Set(units.map((u) => (u.outputs.memOut?.kind === 'memory' ? u.outputs.memOut.layout : 'window')));
+    const ids = new Set(members.map((m) => m.id));
+    chains.push({
+      strategy: resamplers.length > 0 || stages.size > 1 || sequential ? 'STS' : 'ISTS',
+      scope: scopes.size > 1 ? 'both' : (units[0].scope as Scope),
+      layout: layouts.size > 1 ? 'mixed' : ([...layouts][0] as MemoryLayout),
+      units: units.map((u) => u.id),
+      resamplers,
+      links: memLinks.filter((u) => ids.has(u.link.from.node)).map((u) => u.index),
+    });
+  }
+  chains.sort((a, b) => (rank.get(a.units[0]) ?? 0) - (rank.get(b.units[0]) ?? 0));
+  return chains;
+}
+
+export { describeShape };

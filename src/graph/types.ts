@@ -1,0 +1,65 @@
+/**
+ * The graph document: the one source of truth that the editor views, the
+ * compiler compiles and files store. Plain JSON-compatible data only.
+ */
+
+export const GRAPH_FORMAT = 'mam-studio/graph';
+export const GRAPH_VERSION = 1;
+
+export type ParamValue = number | string | boolean | string[];
+
+export interface PortRef {
+  node: string;
+  port: string;
+}
+
+export interface LinkDoc {
+  from: PortRef;
+  to: PortRef;
+}
+
+export interface NodeDoc {
+  /** Stable id; presets use the reference PyTorch module path (`layers.0.blocks.1`). */
+  id: string;
+  /** Node kind id from the catalogue (`swin-block`, `mam-swin-block`, …). */
+  type: string;
+  params: Record<string, ParamValue>;
+  position: [number, number];
+  /** Optional display label; the id is shown when absent. */
+  label?: string;
+}
+
+export interface TrainingSettings {
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  optimizer?: 'sgd' | 'adamw';
+  seed?: number;
+  metricConvention?: 'synapse' | 'monai';
+}
+
+export interface GraphMetadata {
+  title?: string;
+  description?: string;
+  createdWith?: string;
+  dataset?: string;
+  training?: TrainingSettings;
+  tags?: string[];
+}
+
+export interface GraphDoc {
+  format: typeof GRAPH_FORMAT;
+  version: number;
+  metadata?: GraphMetadata;
+  nodes: NodeDoc[];
+  links: LinkDoc[];
+}
+
+/** A problem a user can cause, with where it is. `path` is a JSON path into the file. */
+export interface GraphIssue {
+  path: string;
+  message: string;
+  node?: string;
+  link?: number;
+  severity: 'error' | 'warning';
+}
