@@ -1,4 +1,6 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { expandForward } from './shared/forward.ts';
 import { num } from '../src/graph/node-kind.ts';
 import { expandTokens } from './shared/expand.ts';
 
@@ -13,4 +15,5 @@ export const finalExpanding: NodeKind = {
   inputs: [{ name: 'in', label: 'tokens', socket: 'tokens' }],
   outputs: [{ name: 'out', label: 'tokens', socket: 'tokens' }],
   infer: (ctx) => expandTokens(ctx, num(ctx.params, 'scale')),
+  forward: (ctx) => expandForward(ctx, num(ctx.params, 'scale')),
 };

@@ -2,6 +2,7 @@ import type { NodeKind } from '../src/graph/node-kind.ts';
 import {
   blockParams,
   headsParam,
+  forwardBlock,
   inferBlock,
   memoryLayoutParam,
   memoryPorts,
@@ -18,4 +19,5 @@ export const mamVitBlock: NodeKind = {
   ...memoryPorts,
   swapWith: 'vit-block',
   infer: (ctx) => inferBlock(ctx, 'global', true),
+  forward: (ctx) => forwardBlock(ctx, 'global', true),
 };

@@ -1,4 +1,7 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { memoryExpanding as memoryExpandingOp } from '../src/ops/index.ts';
+import { memoryOptions, norm } from './shared/forward.ts';
 import { layerNormWeights, linearWeights, product, unknownResult } from '../src/graph/node-kind.ts';
 
 export const memoryExpanding: NodeKind = {
@@ -27,5 +30,13 @@ export const memoryExpanding: NodeKind = {
       weights: [...linearWeights('expand.', c, expanded, false), ...layerNormWeights('norm.', outC)],
       macs: { linearConv: product(m.grid) * expanded * c, attention: 0 },
     };
+  },
+  forward(ctx) {
+    const memOut = memoryExpandingOp(
+      ctx.inputs.memIn as tf.Tensor3D,
+      { expand: { weight: ctx.weight('expand.weight') as tf.Tensor2D }, norm: norm(ctx, 'norm') },
+      memoryOptions(ctx),
+    );
+    return { memOut };
   },
 };

@@ -1,4 +1,6 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { expandForward } from './shared/forward.ts';
 import { expandTokens } from './shared/expand.ts';
 
 export const patchExpanding: NodeKind = {
@@ -12,4 +14,5 @@ export const patchExpanding: NodeKind = {
   inputs: [{ name: 'in', label: 'tokens', socket: 'tokens' }],
   outputs: [{ name: 'out', label: 'tokens', socket: 'tokens' }],
   infer: (ctx) => expandTokens(ctx, 2),
+  forward: (ctx) => expandForward(ctx, 2),
 };

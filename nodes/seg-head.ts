@@ -1,4 +1,7 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { segmentationHead } from '../src/ops/index.ts';
+import { gridOf } from './shared/forward.ts';
 import { isProblem, num, product, tokensIn, unknownResult } from '../src/graph/node-kind.ts';
 
 export const segHead: NodeKind = {
@@ -22,5 +25,10 @@ export const segHead: NodeKind = {
       weights: [{ name: 'weight', shape: [k, t.channels, ...ones], init: 'conv-uniform', fanIn: t.channels }],
       macs: { linearConv: product(t.grid) * k * t.channels, attention: 0 },
     };
+  },
+  forward(ctx) {
+    const x = ctx.inputs.in as tf.Tensor3D;
+    const logits = segmentationHead(x, { weight: ctx.weight('weight') as tf.Tensor2D });
+    return { out: logits.reshape([x.shape[0], ...gridOf(ctx.inShapes.in), logits.shape[2]]) };
   },
 };

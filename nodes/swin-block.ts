@@ -1,5 +1,5 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import { blockParams, headsParam, inferBlock, tokenPorts, windowParams } from './shared/transformer.ts';
+import { blockParams, headsParam, forwardBlock, inferBlock, tokenPorts, windowParams } from './shared/transformer.ts';
 
 export const swinBlock: NodeKind = {
   type: 'swin-block',
@@ -12,4 +12,5 @@ export const swinBlock: NodeKind = {
   ...tokenPorts,
   swapWith: 'mam-swin-block',
   infer: (ctx) => inferBlock(ctx, 'window', false),
+  forward: (ctx) => forwardBlock(ctx, 'window', false),
 };

@@ -1,10 +1,12 @@
 /** The `mam` command: one verb per file in src/cli. */
 import { inspectCommand } from './inspect.ts';
+import { RUN_USAGE, runCommand } from './run.ts';
 
 type Verb = (args: string[], print: (s: string) => void) => Promise<number>;
 
 const verbs: Record<string, { run: Verb; help: string }> = {
   inspect: { run: inspectCommand, help: 'inspect <graph.json> [--json]   shapes, params, MACs, memory chains, errors' },
+  run: { run: runCommand, help: `${RUN_USAGE}   forward pass (logits)` },
 };
 
 export function registerVerb(name: string, run: Verb, help: string): void {

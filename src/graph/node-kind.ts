@@ -3,6 +3,7 @@
  * Kinds live in nodes/, one file each; this module holds the contract and the
  * small helpers every kind uses.
  */
+import type { Tensor } from '@tensorflow/tfjs';
 import type { ParamValue } from './types.ts';
 
 export type SocketKind = 'image' | 'tokens' | 'memory' | 'mask' | 'scalar';
@@ -83,6 +84,24 @@ export interface InferResult {
   macs: Macs;
 }
 
+/**
+ * What a node's forward pass sees. Tensors: images NHWC `[B, H, W, C]`,
+ * tokens and memory `[B, L, C]` (memory in its layout, see src/ops/attention.ts).
+ */
+export interface ForwardContext {
+  params: Record<string, ParamValue>;
+  inputs: Record<string, Tensor | undefined>;
+  inShapes: Record<string, Shape | undefined>;
+  outShapes: Record<string, Shape>;
+  /** A weight in the ops layout (Linear `[in, out]`, convs flattened), see src/compile/layout.ts. */
+  weight(name: string): Tensor;
+  training: boolean;
+  /** Seed for this node's randomness in this step (drop-path). */
+  seed: number;
+  /** For memory resampling in window layout: the window of the unit that reads the output. */
+  memoryWindowOut?: number;
+}
+
 export type NodeCategory =
   | 'input'
   | 'embedding'
@@ -119,6 +138,8 @@ export interface NodeKind {
   /** Which backends can train it, when not all four. */
   trainableOn?: readonly string[];
   infer(ctx: InferContext): InferResult;
+  /** The computation, from src/ops. Absent for kinds that compute nothing (the output node). */
+  forward?(ctx: ForwardContext): Record<string, Tensor>;
 }
 
 export const NO_MACS: Macs = { linearConv: 0, attention: 0 };

@@ -1,0 +1,141 @@
+/**
+ * Pass 2: a plan becomes a model: one set of named variables per node
+ * (`<nodeId>/<weight name>`, the same for a SAM block and the MAM unit that
+ * replaces it) and a forward pass that can hand back any port's tensor.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { hashString, initialValues } from './init.ts';
+import { fromTorch, opsShape, toTorch } from './layout.ts';
+import type { Plan, Step } from './plan.ts';
+import type { WeightSpec } from '../graph/node-kind.ts';
+import type { PortRef } from '../graph/types.ts';
+
+let modelCounter = 0;
+
+export interface ForwardOptions {
+  training?: boolean;
+  /** Seed of this step's randomness (drop-path); vary it per training step. */
+  seed?: number;
+  /** Extra ports to return (previews), as `node:port` keys. */
+  keep?: PortRef[];
+}
+
+export interface NamedWeight {
+  key: string;
+  node: string;
+  spec: WeightSpec;
+  variable: tf.Variable;
+}
+
+export const weightKey = (node: string, name: string): string => `${node}/${name}`;
+const portKey = (r: PortRef) => `${r.node}:${r.port}`;
+
+export class CompiledModel {
+  readonly weights = new Map<string, NamedWeight>();
+  private readonly uid = ++modelCounter;
+  private disposed = false;
+
+  private constructor(readonly plan: Plan) {}
+
+  /** Builds the variables, initialised from `seed` as MAM-SPEC.md section 5 describes. */
+  static create(plan: Plan, { seed = 0 }: { seed?: number } = {}): CompiledModel {
+    const m = new CompiledModel(plan);
+    for (const step of plan.steps) {
+      for (const spec of step.weights) {
+        const key = weightKey(step.id, spec.name);
+        const value = tf.tidy(() => fromTorch(spec, tf.tensor(initialValues(spec, key, seed), spec.shape)));
+        const variable = tf.variable(value, true, `m${m.uid}/${key}`);
+        value.dispose();
+        m.weights.set(key, { key, node: step.id, spec, variable });
+      }
+    }
+    return m;
+  }
+
+  get variables(): tf.Variable[] {
+    return [...this.weights.values()].map((w) => w.variable);
+  }
+
+  get parameterCount(): number {
+    return [...this.weights.values()].reduce((a, w) => a + w.variable.size, 0);
+  }
+
+  /** Logits `[B, H, W, classes]` for images `[B, H, W, C]` (plus kept ports). */
+  forward(x: tf.Tensor4D, opts: ForwardOptions = {}): { logits: tf.Tensor4D; ports: Record<string, tf.Tensor> } {
+    this.checkInput(x);
+    const { training = false, seed = 0, keep = [] } = opts;
+    const result = tf.tidy(() => {
+      const values = new Map<string, tf.Tensor>();
+      for (const step of this.plan.steps) {
+        if (!step.kind.forward) continue;
+        const out = step.kind.forward({
+          params: step.params,
+          inputs: this.gather(step, values, x),
+          inShapes: step.inShapes,
+          outShapes: step.outShapes,
+          weight: (name) => this.variableOf(step.id, name),
+          training,
+          seed: hashString(`${seed}:${step.id}`),
+          memoryWindowOut: step.memoryWindowOut,
+        });
+        for (const [port, t] of Object.entries(out)) values.set(`${step.id}:${port}`, t);
+      }
+      const container: Record<string, tf.Tensor> = { logits: values.get(portKey(this.plan.output.from))! };
+      for (const r of keep) {
+        const t = values.get(portKey(r));
+        if (t) container[portKey(r)] = t;
+      }
+      return container;
+    });
+    const { logits, ...ports } = result;
+    return { logits: logits as tf.Tensor4D, ports };
+  }
+
+  /** Inference-mode logits. */
+  predict(x: tf.Tensor4D): tf.Tensor4D {
+    return this.forward(x).logits;
+  }
+
+  /** Every weight in PyTorch layout, keyed by module path (`layers.0.blocks.1.attn.qkv.weight`). */
+  stateDict(): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>();
+    for (const w of this.weights.values()) out.set(`${w.node}.${w.spec.name}`, toTorch(w.spec, w.variable));
+    return out;
+  }
+
+  /** Set one weight from a PyTorch-layout tensor of its declared shape. */
+  assignTorch(key: string, value: tf.Tensor): void {
+    const w = this.weights.get(key);
+    if (!w) throw new Error(`no weight ${key}`);
+    tf.tidy(() => w.variable.assign(fromTorch(w.spec, value)));
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const w of this.weights.values()) w.variable.dispose();
+  }
+
+  private variableOf(node: string, name: string): tf.Tensor {
+    const w = this.weights.get(weightKey(node, name));
+    if (!w) throw new Error(`node '${node}' has no weight '${name}'`);
+    return w.variable;
+  }
+
+  private gather(step: Step, values: Map<string, tf.Tensor>, x: tf.Tensor4D) {
+    const inputs: Record<string, tf.Tensor | undefined> = {};
+    for (const [port, ref] of Object.entries(step.inputs)) inputs[port] = values.get(portKey(ref));
+    if (step.kind.role === 'input') inputs.feed = x;
+    return inputs;
+  }
+
+  private checkInput(x: tf.Tensor) {
+    const want = this.plan.input.shape.slice(1);
+    const got = x.shape.slice(1);
+    if (x.rank !== want.length + 1 || got.some((d, i) => d !== want[i])) {
+      throw new Error(`the input is ${x.shape.join('×')} but the graph expects B×${want.join('×')} (NHWC)`);
+    }
+  }
+}
+
+export { opsShape };

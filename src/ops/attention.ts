@@ -1,0 +1,192 @@
+/**
+ * Multi-head self-attention (SAM) and memory-attention (MAM), in window form
+ * (Swin W-MSA / SW-MSA) and global form (ViT). MAM-SPEC.md §1–2.
+ *
+ * ## Weights (`AttentionWeights`)
+ * - `qkv.weight` `[C, 3C]` (PyTorch's `attn.qkv.weight` `[3C, C]` transposed);
+ *   its 3C output channels are ordered (q|k|v, head, d): channel
+ *   `part·C + head·d + j`. `qkv.bias` `[3C]`.
+ * - `proj.weight` `[C, C]` (transposed), `proj.bias` `[C]`.
+ * - `relTable` `[(2w_eff−1)², h]`, `attn.relative_position_bias_table` as is
+ *   (window form only; absent = no bias).
+ *
+ * ## Memory contract (what the compiler relies on)
+ * A memory tensor is always `[B, L, C]`, `L = H·W`, channels = heads
+ * concatenated (`head·d + j`, the same channel order as q). `memOut` is q̂ =
+ * q + m_in before the `d^-0.5` scaling. The token axis depends on the layout:
+ *
+ * - `'window'` (default; the public code): token row `win·N + n` holds the
+ *   query of token `n` (row-major in the `w_eff×w_eff` window) of window
+ *   `win` (row-major over the `(H/w_eff)×(W/w_eff)` window grid) of the
+ *   block's *rolled* grid, i.e. after its own roll by `−shift`. Equivalently:
+ *   the public code's `[B·nW, h, N, d]` tensor transposed to
+ *   `[B·nW, N, h, d]` and reshaped to `[B, nW·N, C]`. A block reads `m_in`
+ *   the same way with its own windows, so memory crosses a shift change
+ *   displaced (as the public code does). Requires equal `w_eff` and grid at
+ *   both ends.
+ * - `'spatial'` (our variant): token row `t = r·W + c` holds pixel (r, c),
+ *   i.e. q̂ window-reversed and rolled back by `+shift`; a block partitions
+ *   `m_in` with its own shift. Token i's memory is always pixel i's.
+ *
+ * For global attention the two layouts coincide (grid order).
+ *
+ * A unit is a MAM unit when `mem` is given (then `memOut` is returned; with
+ * `mem.in` absent, `m_in = 0` and no addition is made, so the result equals
+ * SAM bit for bit); with `mem` undefined it is SAM and `memOut` is null.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { linear, type LinearWeights } from './layers.ts';
+import {
+  effectiveWindow,
+  relativePositionBias,
+  shiftMaskData,
+  tokensToWindows,
+  windowsToTokens,
+  type Grid,
+} from './windows.ts';
+
+export type MemoryLayout = 'window' | 'spatial';
+
+export interface AttentionWeights {
+  qkv: LinearWeights;
+  proj: LinearWeights;
+  relTable?: tf.Tensor2D;
+}
+
+/** The memory port of a MAM unit. `in` absent = unconnected (m_in = 0). */
+export interface MemoryPort {
+  in?: tf.Tensor3D | null;
+  layout?: MemoryLayout;
+}
+
+export interface AttentionResult {
+  y: tf.Tensor3D;
+  /** q̂ in the port's layout (see module doc); null for SAM (no `mem`). */
+  memOut: tf.Tensor3D | null;
+}
+
+export interface WindowAttentionOptions {
+  heads: number;
+  /** nominal window; the effective one is `min(window, H, W)` */
+  window: number;
+  /** nominal shift (0 or ⌊w/2⌋); forced to 0 when `min(H, W) ≤ window` */
+  shift: number;
+  grid: Grid;
+}
+
+export interface GlobalAttentionOptions {
+  heads: number;
+}
+
+function checkMemory(x: tf.Tensor3D, m: tf.Tensor3D): void {
+  if (m.shape.join() !== x.shape.join()) {
+    throw new Error(`memory ${m.shape.join('×')} does not match tokens ${x.shape.join('×')}`);
+  }
+}
+
+/**
+ * Attention inside windows `[Bw, N, C]` (Bw = B·nW, batch outermost).
+ * `bias` `[h, N, N]`, `mask` `[nW, N, N]` (both optional), `memW` in window
+ * rows. Returns the projected output and q̂, both `[Bw, N, C]`.
+ */
+function attendWindows(
+  xw: tf.Tensor3D,
+  w: AttentionWeights,
+  heads: number,
+  memW: tf.Tensor3D | null,
+  bias: tf.Tensor3D | null,
+  mask: tf.Tensor3D | null,
+): [tf.Tensor3D, tf.Tensor3D] {
+  const [Bw, N, C] = xw.shape;
+  if (C % heads !== 0) throw new Error(`channels ${C} not divisible by heads ${heads}`);
+  const d = C / heads;
+  const qkv = linear(xw, w.qkv); // [Bw, N, 3C]
+  let q: tf.Tensor3D = tf.slice(qkv, [0, 0, 0], [Bw, N, C]);
+  const k = tf.slice(qkv, [0, 0, C], [Bw, N, C]);
+  const v = tf.slice(qkv, [0, 0, 2 * C], [Bw, N, C]);
+  if (memW) q = tf.add(q, memW);
+  const splitHeads = (t: tf.Tensor3D): tf.Tensor4D =>
+    tf.transpose(tf.reshape(t, [Bw, N, heads, d]), [0, 2, 1, 3]);
+  let attn: tf.Tensor4D = tf.matMul(tf.mul(splitHeads(q), d ** -0.5), splitHeads(k), false, true); // [Bw, h, N, N]
+  if (bias) attn = tf.add(attn, bias);
+  if (mask) {
+    const nW = mask.shape[0];
+    const masked = tf.add(
+      tf.reshape(attn, [Bw / nW, nW, heads, N * N]),
+      tf.reshape(mask, [nW, 1, N * N]),
+    );
+    attn = tf.reshape(masked, [Bw, heads, N, N]);
+  }
+  const a = tf.softmax(attn);
+  const o = tf.reshape(tf.transpose(tf.matMul(a, splitHeads(v)), [0, 2, 1, 3]), [
+    Bw,
+    N,
+    C,
+  ]) as tf.Tensor3D;
+  return [linear(o, w.proj), q];
+}
+
+/**
+ * Window multi-head attention (W-MSA, or SW-MSA when the effective shift is
+ * non-zero) on tokens `x` `[B, L, C]` of `opts.grid`, with optional memory
+ * (MAM). See the module doc for the memory layout contract.
+ */
+export function windowAttention(
+  x: tf.Tensor3D,
+  weights: AttentionWeights,
+  opts: WindowAttentionOptions,
+  mem?: MemoryPort,
+): AttentionResult {
+  const { grid, heads } = opts;
+  const { window: w, shift: s } = effectiveWindow(opts.window, opts.shift, grid);
+  const [B, L, C] = x.shape;
+  if (L !== grid.reduce((a, b) => a * b, 1))
+    throw new Error(`${L} tokens do not fill grid ${grid.join('×')}`);
+  const layout = mem?.layout ?? 'window';
+  const out = tf.tidy(() => {
+    const xw = tokensToWindows(x, grid, w, s);
+    let memW: tf.Tensor3D | null = null;
+    if (mem?.in) {
+      checkMemory(x, mem.in);
+      memW =
+        layout === 'window' ? tf.reshape(mem.in, xw.shape) : tokensToWindows(mem.in, grid, w, s);
+    }
+    const bias = weights.relTable ? relativePositionBias(weights.relTable, w, grid.length) : null;
+    const maskData = shiftMaskData(grid, w, s);
+    const N = xw.shape[1];
+    const mask = maskData ? tf.tensor3d(maskData, [maskData.length / (N * N), N, N]) : null;
+    const [yw, qw] = attendWindows(xw, weights, heads, memW, bias, mask);
+    const y = windowsToTokens(yw, grid, w, s);
+    if (!mem) return [y];
+    const memOut =
+      layout === 'window' ? tf.reshape(qw, [B, L, C]) : windowsToTokens(qw, grid, w, s);
+    return [y, memOut as tf.Tensor3D];
+  });
+  return { y: out[0], memOut: out[1] ?? null };
+}
+
+/** Global multi-head attention (ViT) on `[B, L, C]`, with optional memory (MAM). */
+export function globalAttention(
+  x: tf.Tensor3D,
+  weights: AttentionWeights,
+  opts: GlobalAttentionOptions,
+  mem?: MemoryPort,
+): AttentionResult {
+  const out = tf.tidy(() => {
+    let m: tf.Tensor3D | null = null;
+    if (mem?.in) {
+      checkMemory(x, mem.in);
+      m = mem.in;
+    }
+    const [y, q] = attendWindows(
+      x,
+      { qkv: weights.qkv, proj: weights.proj },
+      opts.heads,
+      m,
+      null,
+      null,
+    );
+    return mem ? [y, q] : [y];
+  });
+  return { y: out[0], memOut: out[1] ?? null };
+}

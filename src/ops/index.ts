@@ -1,0 +1,6 @@
+/** The tensor math layer: pure functions on tfjs tensors (no graph, no DOM). */
+export * from './layers.ts';
+export * from './windows.ts';
+export * from './attention.ts';
+export * from './blocks.ts';
+export * from './resample.ts';

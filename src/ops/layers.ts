@@ -1,0 +1,119 @@
+/**
+ * Per-token layers: Linear, LayerNorm, GELU, MLP, drop-path, position embedding,
+ * and the weight-layout conversions from PyTorch.
+ *
+ * Weight layout convention for all of src/ops: a Linear weight is `[in, out]`
+ * (PyTorch's `[out, in]` transposed, see {@link linearWeightFromTorch}); a
+ * bias is `[out]`; a LayerNorm has `weight`/`bias` of `[C]`. Convolutions are
+ * passed already flattened to Linear weights (see {@link convWeightToLinear}).
+ *
+ * Every function here returns a new tensor and leaks nothing (tf.tidy inside).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** LayerNorm parameters, PyTorch's `norm.weight` / `norm.bias`, each `[C]`. */
+export interface NormWeights {
+  weight: tf.Tensor1D;
+  bias: tf.Tensor1D;
+}
+
+/** Linear parameters: `weight` is `[in, out]` (PyTorch's transposed), `bias` `[out]` or absent. */
+export interface LinearWeights {
+  weight: tf.Tensor2D;
+  bias?: tf.Tensor1D;
+}
+
+/** MLP parameters (`mlp.fc1`, `mlp.fc2`): fc1 `[C, hidden]`, fc2 `[hidden, C]`. */
+export interface MlpWeights {
+  fc1: LinearWeights;
+  fc2: LinearWeights;
+}
+
+export const LAYER_NORM_EPS = 1e-5;
+
+/** `x · W + b` on the last axis of a tensor of any rank ≥ 2. */
+export function linear<T extends tf.Tensor>(x: T, w: LinearWeights): T {
+  return tf.tidy(() => {
+    const inF = x.shape[x.rank - 1];
+    const [wIn, outF] = w.weight.shape;
+    if (wIn !== inF) throw new Error(`linear: input has ${inF} features, weight expects ${wIn}`);
+    const flat = tf.reshape(x, [-1, inF]) as tf.Tensor2D;
+    let y: tf.Tensor = tf.matMul(flat, w.weight);
+    if (w.bias) y = tf.add(y, w.bias);
+    return tf.reshape(y, [...x.shape.slice(0, -1), outF]) as T;
+  });
+}
+
+/** LayerNorm over the last axis, biased variance, eps 1e-5 (PyTorch's nn.LayerNorm). */
+export function layerNorm<T extends tf.Tensor>(x: T, w: NormWeights, eps = LAYER_NORM_EPS): T {
+  return tf.tidy(() => {
+    const axis = x.rank - 1;
+    const mean = tf.mean(x, axis, true);
+    const xc = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(xc), axis, true);
+    const xhat = tf.mul(xc, tf.rsqrt(tf.add(variance, eps)));
+    return tf.add(tf.mul(xhat, w.weight), w.bias) as T;
+  });
+}
+
+/** Exact GELU, `0.5·x·(1 + erf(x/√2))` (PyTorch's default nn.GELU). */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T);
+}
+
+/** Linear → GELU → Linear. */
+export function mlp<T extends tf.Tensor>(x: T, w: MlpWeights): T {
+  return tf.tidy(() => linear(gelu(linear(x, w.fc1)), w.fc2));
+}
+
+/**
+ * Drop-path (stochastic depth) settings. `training` false (inference) or
+ * `rate` 0 makes drop-path the identity. `seed` makes the draw reproducible.
+ */
+export interface DropPathOptions {
+  rate: number;
+  training: boolean;
+  seed?: number;
+}
+
+/**
+ * Per-sample drop-path: each sample of the batch (axis 0) is kept with
+ * probability `1 − rate` and then scaled by `1 / (1 − rate)`, or zeroed.
+ */
+export function dropPath<T extends tf.Tensor>(x: T, opts?: DropPathOptions): T {
+  if (!opts || !opts.training || opts.rate <= 0) return tf.clone(x);
+  if (opts.rate >= 1) throw new Error(`dropPath: rate ${opts.rate} must be < 1`);
+  return tf.tidy(() => {
+    const keep = 1 - opts.rate;
+    const shape = [x.shape[0], ...new Array(x.rank - 1).fill(1)];
+    const u = tf.randomUniform(shape, 0, 1, 'float32', opts.seed);
+    const mask = tf.floor(tf.add(u, keep)); // 1 with probability keep, else 0
+    return tf.mul(x, tf.div(mask, keep)) as T;
+  });
+}
+
+/** Adds a learned position table `[L, C]` to tokens `[B, L, C]`. */
+export function addPositionEmbedding(x: tf.Tensor3D, table: tf.Tensor2D): tf.Tensor3D {
+  if (x.shape[1] !== table.shape[0] || x.shape[2] !== table.shape[1]) {
+    throw new Error(`position embedding ${table.shape} does not fit tokens ${x.shape}`);
+  }
+  return tf.add(x, table);
+}
+
+/** PyTorch Linear weight `[out, in]` → ours `[in, out]`. */
+export function linearWeightFromTorch(w: tf.Tensor2D): tf.Tensor2D {
+  return tf.transpose(w, [1, 0]);
+}
+
+/**
+ * PyTorch conv weight `[out, in, k1, k2]` (k×k kernel, stride k) → Linear
+ * weight `[k1·k2·in, out]` for tokens patchified in (row, col, channel)
+ * order: `W_lin[(i·k + j)·Cin + c, o] = W_conv[o, c, i, j]`. A 1×1 conv gives
+ * `W_lin[c, o] = W[o, c, 0, 0]`.
+ */
+export function convWeightToLinear(w: tf.Tensor4D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [o, c, k1, k2] = w.shape;
+    return tf.reshape(tf.transpose(w, [2, 3, 1, 0]), [k1 * k2 * c, o]) as tf.Tensor2D;
+  });
+}

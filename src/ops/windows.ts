@@ -1,0 +1,241 @@
+/**
+ * Windows of Swin attention: effective window/shift, cyclic roll, window
+ * partition and reverse, the shifted-window mask and the relative-position
+ * bias. Grid-rank generic (`grid` is `[H, W]` or `[D, H, W]`); 2D is what is
+ * tested and used. Orders follow MAM-SPEC.md §1 (as in Swin):
+ *
+ * - tokens of a grid are row-major (`t = r·W + c`), channels last;
+ * - windows are row-major over the `(H/w)×(W/w)` window grid, tokens
+ *   row-major inside a window, and the batch is the outermost index:
+ *   partitioned row `(b·nW + win)·N + n`, `N = w²`.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export type Grid = readonly number[];
+
+const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
+
+/**
+ * The window and shift a block really uses on `grid`: when the grid is not
+ * larger than the window (`min(grid) ≤ window`) the window becomes the whole
+ * (smallest side of the) grid and the shift is 0; so `w_eff = min(w, ...grid)`.
+ * Throws when the grid is not divisible by the effective window.
+ */
+export function effectiveWindow(
+  window: number,
+  shift: number,
+  grid: Grid,
+): { window: number; shift: number } {
+  const g = Math.min(...grid);
+  const w = Math.min(window, g);
+  const s = g <= window ? 0 : shift;
+  if (!Number.isInteger(w) || w < 1) throw new Error(`window ${window} is not a positive integer`);
+  for (const n of grid) {
+    if (n % w !== 0) throw new Error(`grid ${grid.join('×')} is not divisible by window ${w}`);
+  }
+  if (s < 0 || s >= w) throw new Error(`shift ${s} must be in [0, ${w})`);
+  return { window: w, shift: s };
+}
+
+/**
+ * Cyclic roll with torch.roll semantics on the given axes:
+ * `out[i] = x[(i − k) mod n]` (so `k = −s` moves element `s` to index 0).
+ * Built from slice + concat (tfjs has no roll kernel).
+ */
+export function roll<T extends tf.Tensor>(
+  x: T,
+  shifts: readonly number[],
+  axes: readonly number[],
+): T {
+  return tf.tidy(() => {
+    let y: tf.Tensor = x;
+    axes.forEach((axis, i) => {
+      const n = y.shape[axis];
+      const k = ((shifts[i] % n) + n) % n;
+      if (k === 0) return;
+      const begin = new Array(y.rank).fill(0);
+      const size = y.shape.slice();
+      begin[axis] = n - k;
+      size[axis] = k;
+      const head = tf.slice(y, begin.slice(), size.slice());
+      begin[axis] = 0;
+      size[axis] = n - k;
+      const tail = tf.slice(y, begin, size);
+      y = tf.concat([head, tail], axis);
+    });
+    return y === x ? tf.clone(x) : (y as T);
+  });
+}
+
+/** Rolls the grid axes of `[B, ...grid, C]` by `shift` on every axis (torch.roll semantics). */
+export function rollGrid<T extends tf.Tensor>(x: T, shift: number): T {
+  const axes = Array.from({ length: x.rank - 2 }, (_, i) => i + 1);
+  return roll(
+    x,
+    axes.map(() => shift),
+    axes,
+  );
+}
+
+/**
+ * `[B, ...grid, C]` → `[B·nW, w^k, C]` (k = grid rank): windows row-major over
+ * the window grid, tokens row-major in a window, batch outermost.
+ */
+export function windowPartition(x: tf.Tensor, w: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const B = x.shape[0];
+    const C = x.shape[x.rank - 1];
+    const grid = x.shape.slice(1, -1);
+    const k = grid.length;
+    const split: number[] = [B];
+    for (const n of grid) split.push(n / w, w);
+    split.push(C);
+    // axes of split: 0 = B, 1 + 2a = window index on axis a, 2 + 2a = offset on axis a
+    const perm = [0, ...grid.map((_, a) => 1 + 2 * a), ...grid.map((_, a) => 2 + 2 * a), 2 * k + 1];
+    const t = tf.transpose(tf.reshape(x, split), perm);
+    return tf.reshape(t, [-1, w ** k, C]) as tf.Tensor3D;
+  });
+}
+
+/** Inverse of {@link windowPartition}: `[B·nW, w^k, C]` → `[B, ...grid, C]`. */
+export function windowReverse(windows: tf.Tensor, w: number, grid: Grid): tf.Tensor {
+  return tf.tidy(() => {
+    const k = grid.length;
+    const C = windows.shape[windows.rank - 1];
+    const nW = prod(grid.map((n) => n / w));
+    const B = windows.shape[0] / nW;
+    const split = [B, ...grid.map((n) => n / w), ...grid.map(() => w), C];
+    // inverse of the partition permutation: interleave (window index, offset) per axis
+    const perm = [0];
+    for (let a = 0; a < k; a++) perm.push(1 + a, 1 + k + a);
+    perm.push(2 * k + 1);
+    const t = tf.transpose(tf.reshape(windows, split), perm);
+    return tf.reshape(t, [B, ...grid, C]);
+  });
+}
+
+/** Tokens `[B, L, C]` on `grid` → partitioned windows after rolling by `−shift`. */
+export function tokensToWindows(x: tf.Tensor3D, grid: Grid, w: number, shift: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [B, , C] = x.shape;
+    let g: tf.Tensor = tf.reshape(x, [B, ...grid, C]);
+    if (shift !== 0) g = rollGrid(g, -shift);
+    return windowPartition(g, w);
+  });
+}
+
+/** Inverse of {@link tokensToWindows}: windows → grid, roll by `+shift`, → `[B, L, C]`. */
+export function windowsToTokens(
+  xw: tf.Tensor3D,
+  grid: Grid,
+  w: number,
+  shift: number,
+): tf.Tensor3D {
+  return tf.tidy(() => {
+    let g = windowReverse(xw, w, grid);
+    if (shift !== 0) g = rollGrid(g, shift);
+    const [B] = g.shape;
+    return tf.reshape(g, [B, prod(grid), xw.shape[2]]) as tf.Tensor3D;
+  });
+}
+
+/**
+ * Shift-mask values, `[nW, N, N]` row-major: label every position of the
+ * rolled grid by its region (per axis `[0, n−w)`, `[n−w, n−s)`, `[n−s, n)`),
+ * then `mask[win, i, j] = −100` where tokens i, j of window `win` have
+ * different labels, else 0. Returns null when `shift` is 0 (no mask).
+ */
+export function shiftMaskData(grid: Grid, w: number, shift: number): Float32Array | null {
+  if (shift === 0) return null;
+  const k = grid.length;
+  const N = w ** k;
+  const wg = grid.map((n) => n / w);
+  const nW = prod(wg);
+  const region = (p: number, n: number): number => (p < n - w ? 0 : p < n - shift ? 1 : 2);
+  const out = new Float32Array(nW * N * N);
+  const labels = new Int32Array(N);
+  const wi = new Array<number>(k).fill(0);
+  const off = new Array<number>(k).fill(0);
+  for (let win = 0; win < nW; win++) {
+    // window coordinates, row-major over the window grid
+    for (let a = k - 1, r = win; a >= 0; a--) {
+      wi[a] = r % wg[a];
+      r = Math.floor(r / wg[a]);
+    }
+    for (let n = 0; n < N; n++) {
+      for (let a = k - 1, r = n; a >= 0; a--) {
+        off[a] = r % w;
+        r = Math.floor(r / w);
+      }
+      let label = 0;
+      for (let a = 0; a < k; a++) label = label * 3 + region(wi[a] * w + off[a], grid[a]);
+      labels[n] = label;
+    }
+    const base = win * N * N;
+    for (let i = 0; i < N; i++) {
+      for (let j = 0; j < N; j++) out[base + i * N + j] = labels[i] === labels[j] ? 0 : -100;
+    }
+  }
+  return out;
+}
+
+/**
+ * Relative-position index `[N·N]` of a window of `w^k` tokens: for 2D,
+ * `(r_i − r_j + w − 1)·(2w − 1) + (c_i − c_j + w − 1)`; in general the
+ * offsets (shifted by `w − 1`) read as mixed-radix digits of base `2w − 1`.
+ */
+export function relativePositionIndex(w: number, k = 2): Int32Array {
+  const N = w ** k;
+  const out = new Int32Array(N * N);
+  const ci = new Array<number>(k);
+  const cj = new Array<number>(k);
+  const coords = (n: number, c: number[]): void => {
+    for (let a = k - 1, r = n; a >= 0; a--) {
+      c[a] = r % w;
+      r = Math.floor(r / w);
+    }
+  };
+  for (let i = 0; i < N; i++) {
+    coords(i, ci);
+    for (let j = 0; j < N; j++) {
+      coords(j, cj);
+      let idx = 0;
+      for (let a = 0; a < k; a++) idx = idx * (2 * w - 1) + (ci[a] - cj[a] + w - 1);
+      out[i * N + j] = idx;
+    }
+  }
+  return out;
+}
+
+const oneHotCache = new Map<string, Float32Array>();
+
+/** The constant one-hot matrix `[N·N, (2w−1)^k]` with a 1 at each pair's bias index (cached). */
+export function relativeBiasOneHotData(w: number, k = 2): Float32Array {
+  const key = `${w}:${k}`;
+  let data = oneHotCache.get(key);
+  if (!data) {
+    const index = relativePositionIndex(w, k);
+    const T = (2 * w - 1) ** k;
+    data = new Float32Array(index.length * T);
+    index.forEach((idx, p) => (data![p * T + idx] = 1));
+    oneHotCache.set(key, data);
+  }
+  return data;
+}
+
+/**
+ * Relative-position bias `[h, N, N]` from its table `[(2w−1)^k, h]`, computed
+ * as one-hot · table (a matMul) so that the table has gradients on every
+ * backend (gather's gradient is missing on wasm).
+ */
+export function relativePositionBias(table: tf.Tensor2D, w: number, k = 2): tf.Tensor3D {
+  return tf.tidy(() => {
+    const T = (2 * w - 1) ** k;
+    const [rows, h] = table.shape;
+    if (rows !== T) throw new Error(`bias table has ${rows} rows, window ${w} needs ${T}`);
+    const N = w ** k;
+    const oneHot = tf.tensor2d(relativeBiasOneHotData(w, k), [N * N, T]);
+    const bias = tf.matMul(oneHot, table); // [N·N, h]
+    return tf.reshape(tf.transpose(bias, [1, 0]), [h, N, N]) as tf.Tensor3D;
+  });
+}
