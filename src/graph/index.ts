@@ -6,3 +6,7 @@ export { analyzeGraph, type Analysis, type MemoryChain, type NodeInfo, type Port
 export { validateDoc, validateParams } from './validate.ts';
 export { GraphBuilder } from './builder.ts';
 export { presets, swinUnet, vitUnetMamSts } from './presets.ts';
+export { applyCommand, DocumentStore, type Command } from './commands.ts';
+export { swapNodeKind } from './swap.ts';
+export { convertToMam, convertToSam, findStages, type ConvertScope } from './convert.ts';
+export { autoArrange } from './layout.ts';

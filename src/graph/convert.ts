@@ -1,0 +1,337 @@
+/**
+ * Whole-network conversions between self-attention (SAM) and memory-attention
+ * (MAM), wiring the memory links as a transmission strategy (MAM-SPEC.md
+ * section 3): ISTS, a chain per stage; STS, one chain through the scope with
+ * Memory Merging / Expanding where the grid halves / doubles.
+ *
+ * A stage here is a run of attention blocks on one token grid in one scope
+ * (encoder/decoder), joined by token flow that no patch merging or expanding
+ * interrupts, in token-flow order.
+ */
+import { getKind } from '../../nodes/index.ts';
+import type { Command } from './commands.ts';
+import { analyzeGraph, type Analysis, type NodeInfo } from './infer.ts';
+import { formatGrid, type MemoryLayout } from './node-kind.ts';
+import { carryParams } from './swap.ts';
+import type { GraphDoc, LinkDoc, NodeDoc } from './types.ts';
+
+export type ConvertScope = { stageOf: string } | 'encoder' | 'decoder' | 'network';
+
+export interface ConvertOptions {
+  scope: ConvertScope;
+  strategy: 'ISTS' | 'STS';
+  layout: MemoryLayout;
+  /** Mode of inserted Memory Merging nodes (STS); 'conv' by default. */
+  mergeMode?: 'conv' | 'avg' | 'max';
+}
+
+export type ConvertResult = { commands: Command[]; note: string } | { error: string };
+
+export interface Stage {
+  scope: 'encoder' | 'decoder';
+  grid: number[];
+  channels: number;
+  /** Attention blocks (SAM or MAM) in token-flow order. */
+  units: string[];
+  /** Index among the stages of the same scope, in token-flow order. */
+  index: number;
+}
+
+const isBlock = (n?: NodeInfo) => n?.kind?.role === 'attention' || n?.kind?.role === 'memory-unit';
+
+function socketOfLink(doc: GraphDoc, link: LinkDoc): string | undefined {
+  const node = doc.nodes.find((n) => n.id === link.from.node);
+  return node
+    ? getKind(node.type)?.outputs.find((p) => p.name === link.from.port)?.socket
+    : undefined;
+}
+
+const isMemoryLink = (doc: GraphDoc, l: LinkDoc) =>
+  l.to.port === 'memIn' || socketOfLink(doc, l) === 'memory';
+
+/** The stages of a graph, in token-flow order (blocks whose input shape is unknown are left out). */
+export function findStages(doc: GraphDoc, analysis: Analysis = analyzeGraph(doc)): Stage[] {
+  const rank = new Map(analysis.order.map((id, i) => [id, i]));
+  const tokenNext = new Map<string, string[]>();
+  for (const l of doc.links) {
+    if (isMemoryLink(doc, l)) continue;
+    const list = tokenNext.get(l.from.node);
+    if (list) list.push(l.to.node);
+    else tokenNext.set(l.from.node, [l.to.node]);
+  }
+  const gridOf = (n: NodeInfo) => {
+    const t = n.inputs.in;
+    return t?.kind === 'tokens' ? t : undefined;
+  };
+  const key = (n: NodeInfo) => {
+    const t = gridOf(n);
+    return t ? `${n.scope}:${formatGrid(t.grid)}×${t.channels}` : undefined;
+  };
+  const blocks = [...analysis.nodes.values()].filter((n) => isBlock(n) && key(n) !== undefined);
+  const parent = new Map(blocks.map((b) => [b.id, b.id]));
+  const find = (x: string): string => {
+    const p = parent.get(x) as string;
+    if (p === x) return x;
+    const r = find(p);
+    parent.set(x, r);
+    return r;
+  };
+  for (const a of blocks) {
+    // Walk token flow from a through plain nodes of its scope to the next blocks.
+    const seen = new Set<string>();
+    const stack = [...(tokenNext.get(a.id) ?? [])];
+    while (stack.length) {
+      const id = stack.pop() as string;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const n = analysis.nodes.get(id);
+      if (!n || n.scope !== a.scope) continue;
+      if (isBlock(n)) {
+        if (key(n) === key(a)) parent.set(find(a.id), find(n.id));
+        continue;
+      }
+      const role = n.kind?.role;
+      if (role === 'downsample' || role === 'upsample' || role === 'memory-resampling') continue;
+      stack.push(...(tokenNext.get(id) ?? []));
+    }
+  }
+  const groups = new Map<string, NodeInfo[]>();
+  for (const b of blocks) {
+    const r = find(b.id);
+    const g = groups.get(r);
+    if (g) g.push(b);
+    else groups.set(r, [b]);
+  }
+  const byRank = (a: string, b: string) => (rank.get(a) ?? 1e9) - (rank.get(b) ?? 1e9);
+  const stages = [...groups.values()]
+    .map((g) => {
+      const ids = g.map((n) => n.id).sort(byRank);
+      const t = gridOf(g[0]) as { grid: number[]; channels: number };
+      return { scope: g[0].scope, grid: [...t.grid], channels: t.channels, units: ids, index: 0 };
+    })
+    .sort((a, b) => byRank(a.units[0], b.units[0]));
+  for (const scope of ['encoder', 'decoder'] as const) {
+    stages.filter((s) => s.scope === scope).forEach((s, i) => (s.index = i));
+  }
+  return stages;
+}
+
+function stagesInScope(
+  doc: GraphDoc,
+  scope: ConvertScope,
+  analysis: Analysis,
+): Stage[] | { error: string } {
+  const stages = findStages(doc, analysis);
+  if (typeof scope === 'object') {
+    const n = analysis.nodes.get(scope.stageOf);
+    if (!n) return { error: `there is no node '${scope.stageOf}'` };
+    if (!isBlock(n))
+      return {
+        error: `node '${scope.stageOf}' is not an attention block, so it belongs to no stage`,
+      };
+    const s = stages.find((st) => st.units.includes(scope.stageOf));
+    if (!s)
+      return {
+        error: `the stage of '${scope.stageOf}' is unknown: its token input has no shape yet (connect it first)`,
+      };
+    return [s];
+  }
+  const picked = scope === 'network' ? stages : stages.filter((s) => s.scope === scope);
+  if (!picked.length)
+    return {
+      error: `the ${scope === 'network' ? 'network' : scope} has no attention blocks with known shapes`,
+    };
+  return picked;
+}
+
+/** Memory links touching `units`, and resampling nodes reachable from them through memory links. */
+function memoryWiringOf(doc: GraphDoc, units: Set<string>, analysis: Analysis) {
+  const isResampler = (id: string) => analysis.nodes.get(id)?.kind?.role === 'memory-resampling';
+  const memLinks = doc.links.filter((l) => isMemoryLink(doc, l));
+  const resamplers = new Set<string>();
+  const stack = [...units];
+  const visited = new Set(stack);
+  while (stack.length) {
+    const id = stack.pop() as string;
+    for (const l of memLinks) {
+      const other = l.from.node === id ? l.to.node : l.to.node === id ? l.from.node : undefined;
+      if (other === undefined || visited.has(other) || !isResampler(other)) continue;
+      visited.add(other);
+      resamplers.add(other);
+      stack.push(other);
+    }
+  }
+  const links = memLinks.filter(
+    (l) =>
+      (units.has(l.from.node) || units.has(l.to.node)) &&
+      !resamplers.has(l.from.node) &&
+      !resamplers.has(l.to.node),
+  );
+  const dropped =
+    links.length +
+    memLinks.filter((l) => resamplers.has(l.from.node) || resamplers.has(l.to.node)).length;
+  const inDocOrder = doc.nodes.map((n) => n.id).filter((id) => resamplers.has(id));
+  return { links, resamplers: [...new Set(inDocOrder)], dropped };
+}
+
+const uniqueId = (base: string, taken: Set<string>) => {
+  let id = base;
+  for (let i = 2; taken.has(id); i++) id = `${base}_${i}`;
+  taken.add(id);
+  return id;
+};
+
+/** Resampling between two stages: k merges (grid /2^k, C×2^k) or k expansions, or why not. */
+function crossing(
+  a: Stage,
+  b: Stage,
+): { type: 'memory-merging' | 'memory-expanding' | 'none'; steps: number } | { error: string } {
+  const what = () =>
+    `memory cannot pass from the stage at ${formatGrid(a.grid)}×${a.channels} to the stage at ${formatGrid(b.grid)}×${b.channels}`;
+  if (a.grid.length !== b.grid.length) return { error: what() };
+  const ratio = a.grid[0] / b.grid[0];
+  if (a.grid.some((g, i) => g / b.grid[i] !== ratio))
+    return { error: `${what()}: the grid does not scale evenly` };
+  if (ratio === 1)
+    return a.channels === b.channels
+      ? { type: 'none', steps: 0 }
+      : { error: `${what()}: channel counts differ` };
+  const steps = Math.log2(ratio > 1 ? ratio : 1 / ratio);
+  if (!Number.isInteger(steps))
+    return { error: `${what()}: the grid changes by ${ratio}, not a power of 2` };
+  const want = ratio > 1 ? a.channels * 2 ** steps : a.channels / 2 ** steps;
+  if (b.channels !== want) {
+    return {
+      error: `${what()}: Memory ${ratio > 1 ? 'Merging' : 'Expanding'} would give ${want} channels`,
+    };
+  }
+  return { type: ratio > 1 ? 'memory-merging' : 'memory-expanding', steps };
+}
+
+const memLink = (from: string, to: string): LinkDoc => ({
+  from: { node: from, port: 'memOut' },
+  to: { node: to, port: 'memIn' },
+});
+
+/** Swap every SAM block in scope to MAM and wire memory links by `strategy`; replaces existing memory wiring in scope. */
+export function convertToMam(doc: GraphDoc, opts: ConvertOptions): ConvertResult {
+  const analysis = analyzeGraph(doc);
+  const stages = stagesInScope(doc, opts.scope, analysis);
+  if ('error' in stages) return stages;
+  const byId = new Map(doc.nodes.map((n) => [n.id, n]));
+  const units = new Set(stages.flatMap((s) => s.units));
+  const old = memoryWiringOf(doc, units, analysis);
+  const commands: Command[] = [];
+  if (old.resamplers.length) commands.push({ type: 'remove-nodes', ids: old.resamplers });
+  for (const link of old.links) commands.push({ type: 'disconnect', link });
+
+  let swapped = 0;
+  for (const id of units) {
+    const node = byId.get(id) as NodeDoc;
+    const kind = getKind(node.type);
+    if (kind?.role === 'attention') {
+      const mam = getKind(kind.swapWith ?? '');
+      if (!mam) return { error: `a ${kind.title} ('${id}') has no memory-attention counterpart` };
+      commands.push({
+        type: 'set-kind',
+        id,
+        nodeType: mam.type,
+        params: { ...carryParams(node, mam), memoryLayout: opts.layout },
+      });
+      swapped++;
+    } else if (node.params.memoryLayout !== opts.layout) {
+      commands.push({ type: 'set-params', id, params: { memoryLayout: opts.layout } });
+    }
+  }
+
+  // Chains: ISTS links inside each stage; STS also across consecutive stages.
+  const taken = new Set(doc.nodes.map((n) => n.id).filter((id) => !old.resamplers.includes(id)));
+  const newNodes: NodeDoc[] = [];
+  const newLinks: LinkDoc[] = [];
+  const unitLinks: LinkDoc[] = [];
+  const mergeMode = opts.mergeMode ?? 'conv';
+  for (const s of stages)
+    for (let j = 1; j < s.units.length; j++) unitLinks.push(memLink(s.units[j - 1], s.units[j]));
+  if (opts.strategy === 'STS') {
+    for (let i = 1; i < stages.length; i++) {
+      const a = stages[i - 1];
+      const b = stages[i];
+      const c = crossing(a, b);
+      if ('error' in c) return { error: `${c.error}; use ISTS or insert the resampling yourself` };
+      const last = a.units[a.units.length - 1];
+      if (c.type === 'none') {
+        unitLinks.push(memLink(last, b.units[0]));
+        continue;
+      }
+      const pa = (byId.get(last) as NodeDoc).position;
+      const pb = (byId.get(b.units[0]) as NodeDoc).position;
+      // Named as the presets name them: merging into encoder stage i is memory_merging.{i-1},
+      // expanding into decoder stage k (layers_up.k, counted from 1) is memory_expanding.{k}.
+      const base =
+        c.type === 'memory-merging'
+          ? `memory_merging.${Math.max(0, b.index - 1)}`
+          : `memory_expanding.${b.index + 1}`;
+      let prev = last;
+      for (let k = 1; k <= c.steps; k++) {
+        const id = uniqueId(base, taken);
+        const t = k / (c.steps + 1);
+        newNodes.push({
+          id,
+          type: c.type,
+          params: c.type === 'memory-merging' ? { mode: mergeMode } : {},
+          position: [
+            Math.round(pa[0] + (pb[0] - pa[0]) * t),
+            Math.round(pa[1] + (pb[1] - pa[1]) * t),
+          ],
+        });
+        newLinks.push(memLink(prev, id));
+        prev = id;
+      }
+      newLinks.push(memLink(prev, b.units[0]));
+    }
+  }
+  if (newNodes.length) commands.push({ type: 'add-nodes', nodes: newNodes, links: newLinks });
+  for (const link of unitLinks) commands.push({ type: 'connect', link });
+
+  const chainText =
+    opts.strategy === 'ISTS'
+      ? `${stages.length} ISTS chain${stages.length > 1 ? 's' : ''} (${stages.map((s) => s.units.length).join(', ')} units)`
+      : `one STS chain through ${units.size} units${newNodes.length ? ` with ${newNodes.length} memory resampling node${newNodes.length > 1 ? 's' : ''}` : ''}`;
+  const parts = [
+    `Converted ${swapped} block${swapped === 1 ? '' : 's'} to memory-attention (${opts.layout} layout${opts.layout === 'spatial' ? ', a deviation from the paper' : ''}); ${chainText}.`,
+  ];
+  if (old.dropped) {
+    parts.push(
+      `Replaced the earlier memory wiring in scope (${old.dropped} link${old.dropped === 1 ? '' : 's'}${old.resamplers.length ? `, resampling nodes ${old.resamplers.join(', ')}` : ''}).`,
+    );
+  }
+  return { commands, note: parts.join(' ') };
+}
+
+/** Swap every MAM unit in scope back to SAM; their memory links and the resampling nodes on them go. */
+export function convertToSam(doc: GraphDoc, scope: ConvertScope): ConvertResult {
+  const analysis = analyzeGraph(doc);
+  const stages = stagesInScope(doc, scope, analysis);
+  if ('error' in stages) return stages;
+  const byId = new Map(doc.nodes.map((n) => [n.id, n]));
+  const units = new Set(
+    stages
+      .flatMap((s) => s.units)
+      .filter((id) => analysis.nodes.get(id)?.kind?.role === 'memory-unit'),
+  );
+  if (!units.size)
+    return { commands: [], note: 'Nothing to convert: no memory-attention units in scope.' };
+  const old = memoryWiringOf(doc, units, analysis);
+  const commands: Command[] = [];
+  if (old.resamplers.length) commands.push({ type: 'remove-nodes', ids: old.resamplers });
+  for (const link of old.links) commands.push({ type: 'disconnect', link });
+  for (const id of units) {
+    const node = byId.get(id) as NodeDoc;
+    const sam = getKind(getKind(node.type)?.swapWith ?? '');
+    if (!sam) return { error: `'${id}' (${node.type}) has no self-attention counterpart` };
+    commands.push({ type: 'set-kind', id, nodeType: sam.type, params: carryParams(node, sam) });
+  }
+  let note = `Converted ${units.size} unit${units.size === 1 ? '' : 's'} to self-attention; removed ${old.dropped} memory link${old.dropped === 1 ? '' : 's'}`;
+  note += old.resamplers.length ? ` and the resampling nodes ${old.resamplers.join(', ')}.` : '.';
+  return { commands, note };
+}
