@@ -13,7 +13,10 @@ export function time(fn: () => unknown, { warmup = 3, runs = 20 } = {}): number 
   return ts[Math.floor(ts.length / 2)];
 }
 
-export async function timeAsync(fn: () => Promise<unknown>, { warmup = 1, runs = 5 } = {}): Promise<number> {
+export async function timeAsync(
+  fn: () => Promise<unknown>,
+  { warmup = 1, runs = 5 } = {},
+): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
   const ts: number[] = [];
   for (let i = 0; i < runs; i++) {

@@ -1,5 +1,4 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import type * as tf from '@tensorflow/tfjs';
 import { expandForward } from './shared/forward.ts';
 import { num } from '../src/graph/node-kind.ts';
 import { expandTokens } from './shared/expand.ts';
@@ -14,6 +13,6 @@ export const finalExpanding: NodeKind = {
   params: [{ name: 'scale', label: 'Scale', type: 'int', default: 4, min: 2, max: 16 }],
   inputs: [{ name: 'in', label: 'tokens', socket: 'tokens' }],
   outputs: [{ name: 'out', label: 'tokens', socket: 'tokens' }],
-  infer: (ctx) => expandTokens(ctx, num(ctx.params, 'scale')),
+  infer: (ctx) => expandTokens(ctx, num(ctx.params, 'scale'), false),
   forward: (ctx) => expandForward(ctx, num(ctx.params, 'scale')),
 };

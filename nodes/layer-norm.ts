@@ -8,7 +8,8 @@ export const layerNorm: NodeKind = {
   title: 'LayerNorm',
   category: 'norm',
   role: 'plain',
-  description: 'Normalises each token over its channels (eps 1e-5), with a learned scale and shift.',
+  description:
+    'Normalises each token over its channels (eps 1e-5), with a learned scale and shift.',
   params: [],
   inputs: [{ name: 'in', label: 'tokens', socket: 'tokens' }],
   outputs: [{ name: 'out', label: 'tokens', socket: 'tokens' }],
@@ -24,6 +25,8 @@ export const layerNorm: NodeKind = {
   },
   forward(ctx) {
     const w = (n: string) => ctx.weight(n) as tf.Tensor1D;
-    return { out: layerNormOp(ctx.inputs.in as tf.Tensor3D, { weight: w('weight'), bias: w('bias') }) };
+    return {
+      out: layerNormOp(ctx.inputs.in as tf.Tensor3D, { weight: w('weight'), bias: w('bias') }),
+    };
   },
 };

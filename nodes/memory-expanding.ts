@@ -17,17 +17,28 @@ export const memoryExpanding: NodeKind = {
   infer({ inputs }) {
     const m = inputs.memIn;
     if (!m) return unknownResult();
-    if (m.kind !== 'memory') return unknownResult([{ port: 'memIn', message: `expects memory, got ${m.kind}` }]);
+    if (m.kind !== 'memory')
+      return unknownResult([{ port: 'memIn', message: `expects memory, got ${m.kind}` }]);
     const c = m.channels;
     const outC = Math.floor(c / 2);
     const expanded = 2 ** m.grid.length * outC;
     const problems = c % 2 !== 0 ? [{ message: `${c} memory channels cannot be halved` }] : [];
     return {
       outputs: {
-        memOut: { kind: 'memory', grid: m.grid.map((g) => g * 2), channels: outC, layout: m.layout, window: 0, shift: 0 },
+        memOut: {
+          kind: 'memory',
+          grid: m.grid.map((g) => g * 2),
+          channels: outC,
+          layout: m.layout,
+          window: 0,
+          shift: 0,
+        },
       },
       problems,
-      weights: [...linearWeights('expand.', c, expanded, false), ...layerNormWeights('norm.', outC)],
+      weights: [
+        ...linearWeights('expand.', c, expanded, false),
+        ...layerNormWeights('norm.', outC),
+      ],
       macs: { linearConv: product(m.grid) * expanded * c, attention: 0 },
     };
   },

@@ -2,7 +2,13 @@ import type { NodeKind, Shape } from '../src/graph/node-kind.ts';
 import type * as tf from '@tensorflow/tfjs';
 import { memoryMerging as memoryMergingOp } from '../src/ops/index.ts';
 import { memoryOptions, norm } from './shared/forward.ts';
-import { formatGrid, layerNormWeights, product, str, unknownResult } from '../src/graph/node-kind.ts';
+import {
+  formatGrid,
+  layerNormWeights,
+  product,
+  str,
+  unknownResult,
+} from '../src/graph/node-kind.ts';
 
 export const memoryMerging: NodeKind = {
   type: 'memory-merging',
@@ -26,7 +32,8 @@ export const memoryMerging: NodeKind = {
   infer({ params, inputs }) {
     const m = inputs.memIn;
     if (!m) return unknownResult();
-    if (m.kind !== 'memory') return unknownResult([{ port: 'memIn', message: `expects memory, got ${m.kind}` }]);
+    if (m.kind !== 'memory')
+      return unknownResult([{ port: 'memIn', message: `expects memory, got ${m.kind}` }]);
     const c = m.channels;
     const conv = str(params, 'mode') === 'conv';
     const kernel = m.grid.map(() => (conv ? 2 : 1));
@@ -35,7 +42,14 @@ export const memoryMerging: NodeKind = {
     const problems = m.grid.some((g) => g % 2 !== 0)
       ? [{ message: `memory grid ${formatGrid(m.grid)} cannot be halved: every side must be even` }]
       : [];
-    const out: Shape = { kind: 'memory', grid, channels: 2 * c, layout: m.layout, window: 0, shift: 0 };
+    const out: Shape = {
+      kind: 'memory',
+      grid,
+      channels: 2 * c,
+      layout: m.layout,
+      window: 0,
+      shift: 0,
+    };
     return {
       outputs: { memOut: out },
       problems,
@@ -49,7 +63,10 @@ export const memoryMerging: NodeKind = {
   forward(ctx) {
     const memOut = memoryMergingOp(
       ctx.inputs.memIn as tf.Tensor3D,
-      { norm: norm(ctx, 'norm'), reduction: { weight: ctx.weight('reduction.weight') as tf.Tensor2D } },
+      {
+        norm: norm(ctx, 'norm'),
+        reduction: { weight: ctx.weight('reduction.weight') as tf.Tensor2D },
+      },
       { ...memoryOptions(ctx), mode: str(ctx.params, 'mode') as 'conv' | 'avg' | 'max' },
     );
     return { memOut };

@@ -6,10 +6,16 @@ export const output: NodeKind = {
   title: 'Segmentation output',
   category: 'output',
   role: 'output',
-  description: 'The network output: per-pixel logits over the named classes (index 0 is background).',
+  description:
+    'The network output: per-pixel logits over the named classes (index 0 is background).',
   params: [
     { name: 'classes', label: 'Classes', type: 'int', default: 2, min: 1, max: 1024 },
-    { name: 'classNames', label: 'Class names', type: 'string[]', default: ['background', 'foreground'] },
+    {
+      name: 'classNames',
+      label: 'Class names',
+      type: 'string[]',
+      default: ['background', 'foreground'],
+    },
   ],
   inputs: [{ name: 'logits', label: 'logits', socket: 'image' }],
   outputs: [],
@@ -18,14 +24,21 @@ export const output: NodeKind = {
     const names = params.classNames as string[];
     const problems = [];
     if (names.length !== k) {
-      problems.push({ message: `${k} classes but ${names.length} class names: give one name per class` });
+      problems.push({
+        message: `${k} classes but ${names.length} class names: give one name per class`,
+      });
     }
     const dupes = names.filter((n, i) => names.indexOf(n) !== i);
-    if (dupes.length) problems.push({ message: `class names must be unique: '${dupes[0]}' repeats` });
+    if (dupes.length)
+      problems.push({ message: `class names must be unique: '${dupes[0]}' repeats` });
     const x = inputs.logits;
-    if (x && x.kind !== 'image') problems.push({ port: 'logits', message: `expects logits, got ${x.kind}` });
+    if (x && x.kind !== 'image')
+      problems.push({ port: 'logits', message: `expects logits, got ${x.kind}` });
     else if (x && x.channels !== k) {
-      problems.push({ port: 'logits', message: `the head gives ${x.channels} logits per pixel but the output has ${k} classes` });
+      problems.push({
+        port: 'logits',
+        message: `the head gives ${x.channels} logits per pixel but the output has ${k} classes`,
+      });
     }
     return { ...unknownResult(), problems };
   },

@@ -1,7 +1,14 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
 import type * as tf from '@tensorflow/tfjs';
 import { patchEmbed as patchEmbedOp } from '../src/ops/index.ts';
-import { bool, formatGrid, layerNormWeights, num, product, unknownResult } from '../src/graph/node-kind.ts';
+import {
+  bool,
+  formatGrid,
+  layerNormWeights,
+  num,
+  product,
+  unknownResult,
+} from '../src/graph/node-kind.ts';
 
 export const patchEmbed: NodeKind = {
   type: 'patch-embed',
@@ -20,7 +27,8 @@ export const patchEmbed: NodeKind = {
   infer({ params, inputs }) {
     const img = inputs.in;
     if (!img) return unknownResult();
-    if (img.kind !== 'image') return unknownResult([{ port: 'in', message: `expects an image, got ${img.kind}` }]);
+    if (img.kind !== 'image')
+      return unknownResult([{ port: 'in', message: `expects an image, got ${img.kind}` }]);
     const p = num(params, 'patchSize');
     const c = num(params, 'embedDim');
     const problems = img.spatial.some((s) => s % p !== 0)
@@ -46,7 +54,9 @@ export const patchEmbed: NodeKind = {
       ctx.inputs.in as tf.Tensor4D,
       {
         proj: { weight: ctx.weight('proj.weight') as tf.Tensor2D, bias: w('proj.bias') },
-        ...(bool(ctx.params, 'norm') ? { norm: { weight: w('norm.weight'), bias: w('norm.bias') } } : {}),
+        ...(bool(ctx.params, 'norm')
+          ? { norm: { weight: w('norm.weight'), bias: w('norm.bias') } }
+          : {}),
       },
       num(ctx.params, 'patchSize'),
     );

@@ -1,5 +1,4 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import type * as tf from '@tensorflow/tfjs';
 import { expandForward } from './shared/forward.ts';
 import { expandTokens } from './shared/expand.ts';
 
@@ -13,6 +12,6 @@ export const patchExpanding: NodeKind = {
   params: [],
   inputs: [{ name: 'in', label: 'tokens', socket: 'tokens' }],
   outputs: [{ name: 'out', label: 'tokens', socket: 'tokens' }],
-  infer: (ctx) => expandTokens(ctx, 2),
+  infer: (ctx) => expandTokens(ctx, 2, true),
   forward: (ctx) => expandForward(ctx, 2),
 };

@@ -35,14 +35,20 @@ export const patchMerging: NodeKind = {
     return {
       outputs: { out: { kind: 'tokens', grid, channels: 2 * c } },
       problems,
-      weights: [...layerNormWeights('norm.', n * c), ...linearWeights('reduction.', n * c, 2 * c, false)],
+      weights: [
+        ...layerNormWeights('norm.', n * c),
+        ...linearWeights('reduction.', n * c, 2 * c, false),
+      ],
       macs: { linearConv: product(grid) * 2 * c * n * c, attention: 0 },
     };
   },
   forward(ctx) {
     const out = patchMergingOp(
       ctx.inputs.in as tf.Tensor3D,
-      { norm: norm(ctx, 'norm'), reduction: { weight: ctx.weight('reduction.weight') as tf.Tensor2D } },
+      {
+        norm: norm(ctx, 'norm'),
+        reduction: { weight: ctx.weight('reduction.weight') as tf.Tensor2D },
+      },
       gridOf(ctx.inShapes.in),
     );
     return { out };

@@ -8,7 +8,8 @@ export const positionEmbedding: NodeKind = {
   title: 'Position embedding',
   category: 'embedding',
   role: 'plain',
-  description: 'Adds a learned table of one vector per token position (for ViT-style sequential networks).',
+  description:
+    'Adds a learned table of one vector per token position (for ViT-style sequential networks).',
   params: [],
   inputs: [{ name: 'in', label: 'tokens', socket: 'tokens' }],
   outputs: [{ name: 'out', label: 'tokens', socket: 'tokens' }],
@@ -19,10 +20,17 @@ export const positionEmbedding: NodeKind = {
     return {
       ...unknownResult(),
       outputs: { out: { kind: 'tokens', grid: t.grid, channels: t.channels } },
-      weights: [{ name: 'pos_embed', shape: [1, product(t.grid), t.channels], init: 'trunc-normal' }],
+      weights: [
+        { name: 'pos_embed', shape: [1, product(t.grid), t.channels], init: 'trunc-normal' },
+      ],
     };
   },
   forward(ctx) {
-    return { out: addPositionEmbedding(ctx.inputs.in as tf.Tensor3D, ctx.weight('pos_embed') as tf.Tensor2D) };
+    return {
+      out: addPositionEmbedding(
+        ctx.inputs.in as tf.Tensor3D,
+        ctx.weight('pos_embed') as tf.Tensor2D,
+      ),
+    };
   },
 };

@@ -22,7 +22,14 @@ export const segHead: NodeKind = {
     return {
       outputs: { out: { kind: 'image', spatial: t.grid, channels: k } },
       problems: [],
-      weights: [{ name: 'weight', shape: [k, t.channels, ...ones], init: 'conv-uniform', fanIn: t.channels }],
+      weights: [
+        {
+          name: 'weight',
+          shape: [k, t.channels, ...ones],
+          init: 'conv-uniform',
+          fanIn: t.channels,
+        },
+      ],
       macs: { linearConv: product(t.grid) * k * t.channels, attention: 0 },
     };
   },

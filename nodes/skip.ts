@@ -1,7 +1,14 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
 import type * as tf from '@tensorflow/tfjs';
 import { linearSkip } from '../src/ops/index.ts';
-import { formatGrid, isProblem, linearWeights, product, tokensIn, unknownResult } from '../src/graph/node-kind.ts';
+import {
+  formatGrid,
+  isProblem,
+  linearWeights,
+  product,
+  tokensIn,
+  unknownResult,
+} from '../src/graph/node-kind.ts';
 
 export const skip: NodeKind = {
   type: 'skip',

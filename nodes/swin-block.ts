@@ -1,5 +1,12 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import { blockParams, headsParam, forwardBlock, inferBlock, tokenPorts, windowParams } from './shared/transformer.ts';
+import {
+  blockParams,
+  headsParam,
+  forwardBlock,
+  inferBlock,
+  tokenPorts,
+  windowParams,
+} from './shared/transformer.ts';
 
 export const swinBlock: NodeKind = {
   type: 'swin-block',

@@ -1,5 +1,11 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import { blockParams, headsParam, forwardBlock, inferBlock, tokenPorts } from './shared/transformer.ts';
+import {
+  blockParams,
+  headsParam,
+  forwardBlock,
+  inferBlock,
+  tokenPorts,
+} from './shared/transformer.ts';
 
 export const vitBlock: NodeKind = {
   type: 'vit-block',

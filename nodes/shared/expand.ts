@@ -13,14 +13,15 @@ import {
  * Pixel-shuffle expansion shared by patch expanding (×2, C → C/2) and final
  * expanding (×s, C → C): Linear C → s^dims·C_out, shuffle, LayerNorm(C_out).
  */
-export function expandTokens(ctx: InferContext, scale: number): InferResult {
+export function expandTokens(ctx: InferContext, scale: number, halve: boolean): InferResult {
   const t = tokensIn(ctx);
   if (!t) return unknownResult();
   if (isProblem(t)) return unknownResult([t]);
   const c = t.channels;
-  const outC = scale === 2 ? c / 2 : c;
+  // patch expanding halves the channels; final expanding keeps them at any scale (also ×2)
+  const outC = halve ? c / 2 : c;
   const problems =
-    scale === 2 && c % 2 !== 0 ? [{ message: `${c} channels cannot be halved by patch expanding` }] : [];
+    halve && c % 2 !== 0 ? [{ message: `${c} channels cannot be halved by patch expanding` }] : [];
   const outC0 = Math.floor(outC);
   const expanded = scale ** t.grid.length * outC0;
   return {

@@ -5,7 +5,11 @@
  * every weight.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { swinBlock as swinBlockOp, vitBlock as vitBlockOp, type BlockWeights } from '../../src/ops/index.ts';
+import {
+  swinBlock as swinBlockOp,
+  vitBlock as vitBlockOp,
+  type BlockWeights,
+} from '../../src/ops/index.ts';
 import {
   type ForwardContext,
   type InferContext,
@@ -123,7 +127,11 @@ export function effectiveWindow(grid: readonly number[], window: number, shift: 
 }
 
 function windowAttention(ctx: InferContext, grid: number[], problems: KindProblem[]): Attention {
-  const { window, shift } = effectiveWindow(grid, num(ctx.params, 'window'), num(ctx.params, 'shift'));
+  const { window, shift } = effectiveWindow(
+    grid,
+    num(ctx.params, 'window'),
+    num(ctx.params, 'shift'),
+  );
   if (grid.some((g) => g % window !== 0)) {
     problems.push({
       message: `token grid ${formatGrid(grid)} is not divisible by window ${window}`,
@@ -175,7 +183,10 @@ function checkMemoryIn(
       : smaller
         ? 'insert Memory Expanding'
         : 'the channel counts must agree';
-    problems.push({ port: 'memIn', message: `memory ${from} cannot feed a stage at ${to}: ${fix}` });
+    problems.push({
+      port: 'memIn',
+      message: `memory ${from} cannot feed a stage at ${to}: ${fix}`,
+    });
     return;
   }
   if (mem.layout !== layout) {
@@ -246,7 +257,9 @@ function blockWeightsOf(ctx: ForwardContext, windowed: boolean): BlockWeights {
     attn: {
       qkv: lin('attn.qkv', bool(ctx.params, 'qkvBias')),
       proj: lin('attn.proj'),
-      ...(windowed ? { relTable: ctx.weight('attn.relative_position_bias_table') as tf.Tensor2D } : {}),
+      ...(windowed
+        ? { relTable: ctx.weight('attn.relative_position_bias_table') as tf.Tensor2D }
+        : {}),
     },
     norm2: { weight: w('norm2.weight'), bias: w('norm2.bias') },
     mlp: { fc1: lin('mlp.fc1'), fc2: lin('mlp.fc2') },
@@ -264,7 +277,10 @@ export function forwardBlock(
   const dp = { rate: num(ctx.params, 'dropPath'), training: ctx.training, seed: ctx.seed };
   const weights = blockWeightsOf(ctx, form === 'window');
   const mem = withMemory
-    ? { in: (ctx.inputs.memIn as tf.Tensor3D | undefined) ?? null, layout: str(ctx.params, 'memoryLayout') as MemoryLayout }
+    ? {
+        in: (ctx.inputs.memIn as tf.Tensor3D | undefined) ?? null,
+        layout: str(ctx.params, 'memoryLayout') as MemoryLayout,
+      }
     : undefined;
   const r =
     form === 'window'

@@ -15,7 +15,8 @@ export function parseArgs(args: string[], booleans: readonly string[] = []): Par
     }
     const eq = a.indexOf('=');
     if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (booleans.includes(a.slice(2)) || i + 1 >= args.length || args[i + 1].startsWith('--')) flags.set(a.slice(2), true);
+    else if (booleans.includes(a.slice(2)) || i + 1 >= args.length || args[i + 1].startsWith('--'))
+      flags.set(a.slice(2), true);
     else flags.set(a.slice(2), args[++i]);
   }
   return { positional, flags };

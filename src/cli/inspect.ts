@@ -15,7 +15,13 @@ export interface InspectReport {
   outputs: { node: string; shape: number[] }[];
   params: number;
   macs: { linearConv: number; attention: number };
-  memoryChains: { strategy: string; scope: string; layout: string; units: string[]; resamplers: string[] }[];
+  memoryChains: {
+    strategy: string;
+    scope: string;
+    layout: string;
+    units: string[];
+    resamplers: string[];
+  }[];
   nodes: {
     id: string;
     type: string;
@@ -35,7 +41,12 @@ const issueJson = (i: GraphIssue) => ({
   message: i.message,
 });
 
-export function inspectReport(file: string, doc: GraphDoc, loadIssues: GraphIssue[], a: Analysis): InspectReport {
+export function inspectReport(
+  file: string,
+  doc: GraphDoc,
+  loadIssues: GraphIssue[],
+  a: Analysis,
+): InspectReport {
   // Load issues and analysis issues overlap (validation runs in both); keep each message once.
   const seen = new Set<string>();
   const all = [...loadIssues, ...a.issues].filter((i) => {
@@ -65,7 +76,9 @@ export function inspectReport(file: string, doc: GraphDoc, loadIssues: GraphIssu
         id,
         type: node.type,
         scope: n.scope,
-        outputs: Object.fromEntries(Object.entries(n.outputs).map(([p, s]) => [p, describeShape(s)])),
+        outputs: Object.fromEntries(
+          Object.entries(n.outputs).map(([p, s]) => [p, describeShape(s)]),
+        ),
         params: n.params,
         macs: n.macs,
       };
@@ -104,8 +117,18 @@ export function formatReport(r: InspectReport): string {
           .join('\n')
       : 'memory chains: none (self-attention only)',
   ];
-  if (r.errors.length) out.push('', `errors (${r.errors.length}):`, ...r.errors.map((e) => `  ${e.path}: ${e.message}`));
-  if (r.warnings.length) out.push('', `warnings (${r.warnings.length}):`, ...r.warnings.map((e) => `  ${e.path}: ${e.message}`));
+  if (r.errors.length)
+    out.push(
+      '',
+      `errors (${r.errors.length}):`,
+      ...r.errors.map((e) => `  ${e.path}: ${e.message}`),
+    );
+  if (r.warnings.length)
+    out.push(
+      '',
+      `warnings (${r.warnings.length}):`,
+      ...r.warnings.map((e) => `  ${e.path}: ${e.message}`),
+    );
   if (!r.errors.length) out.push('', 'no errors');
   return out.join('\n');
 }
@@ -128,7 +151,11 @@ export async function inspectCommand(args: string[], print: (s: string) => void)
   const loaded = loadGraph(text);
   if (!loaded.ok) {
     const errors = loaded.issues.map(issueJson);
-    print(json ? JSON.stringify({ file, errors }, null, 2) : `${file} cannot be opened:\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`);
+    print(
+      json
+        ? JSON.stringify({ file, errors }, null, 2)
+        : `${file} cannot be opened:\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`,
+    );
     return EXIT.unreadable;
   }
   const report = inspectReport(file, loaded.graph, loaded.issues, analyzeGraph(loaded.graph));

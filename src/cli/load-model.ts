@@ -30,14 +30,21 @@ export async function readBytes(path: string, what: string): Promise<Uint8Array>
     return new Uint8Array(await readFile(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, EXIT_CODES.unreadable);
+    throw new CliError(
+      `cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      EXIT_CODES.unreadable,
+    );
   }
 }
 
 export async function compileGraphFile(path: string, seed = 0) {
   const text = new TextDecoder().decode(await readBytes(path, 'graph file'));
   const loaded = loadGraph(text);
-  if (!loaded.ok) throw new CliError(`${path} cannot be opened:\n${loaded.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`, EXIT_CODES.unreadable);
+  if (!loaded.ok)
+    throw new CliError(
+      `${path} cannot be opened:\n${loaded.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+      EXIT_CODES.unreadable,
+    );
   const plan = planGraph(loaded.graph);
   if (!plan.ok) {
     throw new CliError(
@@ -52,13 +59,20 @@ export async function compileGraphFile(path: string, seed = 0) {
  * Weights from a file: our own checkpoints must match the graph exactly; a
  * foreign state dict (no mam-studio metadata) is imported by name with a report.
  */
-export async function applyWeightsFile(model: CompiledModel, path: string, log: (s: string) => void): Promise<void> {
+export async function applyWeightsFile(
+  model: CompiledModel,
+  path: string,
+  log: (s: string) => void,
+): Promise<void> {
   const bytes = await readBytes(path, 'weights file');
   let meta: Record<string, string>;
   try {
     meta = readSafetensors(bytes).metadata;
   } catch (e) {
-    throw new CliError(`${path} is not a readable safetensors file: ${(e as Error).message}`, EXIT_CODES.badWeights);
+    throw new CliError(
+      `${path} is not a readable safetensors file: ${(e as Error).message}`,
+      EXIT_CODES.badWeights,
+    );
   }
   if (meta.format === 'mam-studio/weights') {
     const r = loadWeights(model, bytes, path);
@@ -67,5 +81,6 @@ export async function applyWeightsFile(model: CompiledModel, path: string, log: 
   }
   const report = importStateDict(model, bytes);
   log(`imported a PyTorch state dict from ${path}: ${formatImportReport(report)}`);
-  if (report.matched.length === 0) throw new CliError(`${path}: no tensor matched a weight of this graph`, EXIT_CODES.badWeights);
+  if (report.matched.length === 0)
+    throw new CliError(`${path}: no tensor matched a weight of this graph`, EXIT_CODES.badWeights);
 }

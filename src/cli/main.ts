@@ -5,7 +5,10 @@ import { RUN_USAGE, runCommand } from './run.ts';
 type Verb = (args: string[], print: (s: string) => void) => Promise<number>;
 
 const verbs: Record<string, { run: Verb; help: string }> = {
-  inspect: { run: inspectCommand, help: 'inspect <graph.json> [--json]   shapes, params, MACs, memory chains, errors' },
+  inspect: {
+    run: inspectCommand,
+    help: 'inspect <graph.json> [--json]   shapes, params, MACs, memory chains, errors',
+  },
   run: { run: runCommand, help: `${RUN_USAGE}   forward pass (logits)` },
 };
 
@@ -17,12 +20,20 @@ export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   const print = (s: string) => process.stdout.write(s + '\n');
   if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
-    print(`mam: build, train and evaluate memory-attention segmentation graphs\n\nusage:\n${Object.values(verbs).map((v) => `  mam ${v.help}`).join('\n')}`);
+    print(
+      `mam: build, train and evaluate memory-attention segmentation graphs\n\nusage:\n${Object.values(
+        verbs,
+      )
+        .map((v) => `  mam ${v.help}`)
+        .join('\n')}`,
+    );
     return verb ? 0 : 2;
   }
   const v = verbs[verb];
   if (!v) {
-    process.stderr.write(`mam: unknown command '${verb}' (try: ${Object.keys(verbs).join(', ')})\n`);
+    process.stderr.write(
+      `mam: unknown command '${verb}' (try: ${Object.keys(verbs).join(', ')})\n`,
+    );
     return 2;
   }
   return v.run(rest, print);

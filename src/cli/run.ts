@@ -5,7 +5,13 @@ import { initBackend } from '../backend/index.ts';
 import type { BackendPreference } from '../backend/index.ts';
 import { readNpy, writeNpy } from '../compile/io/npy.ts';
 import { parseArgs, flag } from './args.ts';
-import { CliError, EXIT_CODES, applyWeightsFile, compileGraphFile, readBytes } from './load-model.ts';
+import {
+  CliError,
+  EXIT_CODES,
+  applyWeightsFile,
+  compileGraphFile,
+  readBytes,
+} from './load-model.ts';
 
 export const RUN_USAGE =
   'run <graph.json> --input x.npy --output y.npy [--weights w.safetensors] [--backend auto|webgpu|wasm|cpu] [--batch N]';
@@ -26,7 +32,7 @@ export async function runCommand(args: string[], print: (s: string) => void): Pr
     const { model, plan } = await compileGraphFile(graphPath);
     const weights = flag(p, 'weights');
     if (weights) await applyWeightsFile(model, weights, log);
-    else log('no --weights given: using the graph\'s seeded initialisation (seed 0)');
+    else log("no --weights given: using the graph's seeded initialisation (seed 0)");
     let arr;
     try {
       arr = readNpy(await readBytes(input, 'input'));
@@ -37,9 +43,15 @@ export async function runCommand(args: string[], print: (s: string) => void): Pr
     const want = plan.input.shape.slice(1);
     const shape = arr.shape.length === want.length ? [1, ...arr.shape] : arr.shape;
     if (shape.length !== want.length + 1 || shape.slice(1).some((d, i) => d !== want[i])) {
-      throw new CliError(`${input} is ${arr.shape.join('×')}; the graph expects N×${want.join('×')} (NHWC float32)`, EXIT_CODES.badData);
+      throw new CliError(
+        `${input} is ${arr.shape.join('×')}; the graph expects N×${want.join('×')} (NHWC float32)`,
+        EXIT_CODES.badData,
+      );
     }
-    const x = tf.tensor4d(Float32Array.from(arr.data as ArrayLike<number>), shape as [number, number, number, number]);
+    const x = tf.tensor4d(
+      Float32Array.from(arr.data as ArrayLike<number>),
+      shape as [number, number, number, number],
+    );
     const batch = Number(flag(p, 'batch') ?? 4);
     const parts: Float32Array[] = [];
     for (let i = 0; i < shape[0]; i += batch) {

@@ -43,7 +43,9 @@ export class CompiledModel {
     for (const step of plan.steps) {
       for (const spec of step.weights) {
         const key = weightKey(step.id, spec.name);
-        const value = tf.tidy(() => fromTorch(spec, tf.tensor(initialValues(spec, key, seed), spec.shape)));
+        const value = tf.tidy(() =>
+          fromTorch(spec, tf.tensor(initialValues(spec, key, seed), spec.shape)),
+        );
         const variable = tf.variable(value, true, `m${m.uid}/${key}`);
         value.dispose();
         m.weights.set(key, { key, node: step.id, spec, variable });
@@ -61,7 +63,10 @@ export class CompiledModel {
   }
 
   /** Logits `[B, H, W, classes]` for images `[B, H, W, C]` (plus kept ports). */
-  forward(x: tf.Tensor4D, opts: ForwardOptions = {}): { logits: tf.Tensor4D; ports: Record<string, tf.Tensor> } {
+  forward(
+    x: tf.Tensor4D,
+    opts: ForwardOptions = {},
+  ): { logits: tf.Tensor4D; ports: Record<string, tf.Tensor> } {
     this.checkInput(x);
     const { training = false, seed = 0, keep = [] } = opts;
     const result = tf.tidy(() => {
@@ -80,7 +85,9 @@ export class CompiledModel {
         });
         for (const [port, t] of Object.entries(out)) values.set(`${step.id}:${port}`, t);
       }
-      const container: Record<string, tf.Tensor> = { logits: values.get(portKey(this.plan.output.from))! };
+      const container: Record<string, tf.Tensor> = {
+        logits: values.get(portKey(this.plan.output.from))!,
+      };
       for (const r of keep) {
         const t = values.get(portKey(r));
         if (t) container[portKey(r)] = t;
@@ -99,7 +106,8 @@ export class CompiledModel {
   /** Every weight in PyTorch layout, keyed by module path (`layers.0.blocks.1.attn.qkv.weight`). */
   stateDict(): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>();
-    for (const w of this.weights.values()) out.set(`${w.node}.${w.spec.name}`, toTorch(w.spec, w.variable));
+    for (const w of this.weights.values())
+      out.set(`${w.node}.${w.spec.name}`, toTorch(w.spec, w.variable));
     return out;
   }
 
@@ -133,7 +141,9 @@ export class CompiledModel {
     const want = this.plan.input.shape.slice(1);
     const got = x.shape.slice(1);
     if (x.rank !== want.length + 1 || got.some((d, i) => d !== want[i])) {
-      throw new Error(`the input is ${x.shape.join('×')} but the graph expects B×${want.join('×')} (NHWC)`);
+      throw new Error(
+        `the input is ${x.shape.join('×')} but the graph expects B×${want.join('×')} (NHWC)`,
+      );
     }
   }
 }

@@ -34,18 +34,33 @@ export function planGraph(doc: GraphDoc): PlanResult {
   const a = analyzeGraph(doc);
   const errors = a.issues.filter((i) => i.severity === 'error');
   if (errors.length) return { ok: false, errors };
-  const fail = (message: string): PlanResult => ({ ok: false, errors: [{ path: '$.nodes', severity: 'error', message }] });
-  if (a.inputs.length !== 1) return fail(`the graph needs exactly one Image input node to compile, it has ${a.inputs.length}`);
-  if (a.outputs.length !== 1) return fail(`the graph needs exactly one Segmentation output node to compile, it has ${a.outputs.length}`);
+  const fail = (message: string): PlanResult => ({
+    ok: false,
+    errors: [{ path: '$.nodes', severity: 'error', message }],
+  });
+  if (a.inputs.length !== 1)
+    return fail(
+      `the graph needs exactly one Image input node to compile, it has ${a.inputs.length}`,
+    );
+  if (a.outputs.length !== 1)
+    return fail(
+      `the graph needs exactly one Segmentation output node to compile, it has ${a.outputs.length}`,
+    );
 
   const byId = new Map(doc.nodes.map((n) => [n.id, n]));
-  const feeds = new Map<string, PortRef>(doc.links.map((l) => [`${l.to.node}\u0000${l.to.port}`, l.from]));
+  const feeds = new Map<string, PortRef>(
+    doc.links.map((l) => [`${l.to.node}\u0000${l.to.port}`, l.from]),
+  );
   const memTargets = new Map<string, string>(); // resampler/unit id → id its memOut feeds
   for (const l of doc.links) if (l.from.port === 'memOut') memTargets.set(l.from.node, l.to.node);
 
   /** Window of the first unit downstream of a resampler on its chain. */
   const readerWindow = (id: string): number | undefined => {
-    for (let cur = memTargets.get(id), hops = 0; cur !== undefined && hops < 1000; cur = memTargets.get(cur), hops++) {
+    for (
+      let cur = memTargets.get(id), hops = 0;
+      cur !== undefined && hops < 1000;
+      cur = memTargets.get(cur), hops++
+    ) {
       const info = a.nodes.get(cur);
       if (info?.kind?.role === 'memory-unit') {
         const m = info.outputs.memOut;

@@ -8,7 +8,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { hashString } from './init.ts';
 import type { CompiledModel, NamedWeight } from './model.ts';
-import { readSafetensors, toFloat32, writeSafetensors, type SafetensorsFile } from './io/safetensors.ts';
+import {
+  readSafetensors,
+  toFloat32,
+  writeSafetensors,
+  type SafetensorsFile,
+} from './io/safetensors.ts';
 
 export const WEIGHTS_FORMAT = 'mam-studio/weights';
 
@@ -20,8 +25,14 @@ const shapeText = (s: readonly number[]) => s.join('×');
  * MAM versions of a graph share it (same weights), other graphs do not.
  */
 export function weightFingerprint(model: CompiledModel): string {
-  const lines = [...model.weights.values()].map((w) => `${moduleKey(w)}:${shapeText(w.spec.shape)}`).sort().join('\n');
-  return hashString(lines).toString(16).padStart(8, '0') + hashString(lines, 0x9e3779b9).toString(16).padStart(8, '0');
+  const lines = [...model.weights.values()]
+    .map((w) => `${moduleKey(w)}:${shapeText(w.spec.shape)}`)
+    .sort()
+    .join('\n');
+  return (
+    hashString(lines).toString(16).padStart(8, '0') +
+    hashString(lines, 0x9e3779b9).toString(16).padStart(8, '0')
+  );
 }
 
 export interface SaveOptions {
@@ -49,7 +60,10 @@ export interface WeightDiff {
   wrongShape: { key: string; file: number[]; graph: number[] }[];
 }
 
-function diffAgainst(model: CompiledModel, file: Map<string, { shape: number[] }>): WeightDiff & { matched: string[] } {
+function diffAgainst(
+  model: CompiledModel,
+  file: Map<string, { shape: number[] }>,
+): WeightDiff & { matched: string[] } {
   const matched: string[] = [];
   const missing: string[] = [];
   const wrongShape: WeightDiff['wrongShape'] = [];
@@ -59,28 +73,38 @@ function diffAgainst(model: CompiledModel, file: Map<string, { shape: number[] }
     const t = file.get(key);
     seen.add(key);
     if (!t) missing.push(key);
-    else if (shapeText(t.shape) !== shapeText(w.spec.shape)) wrongShape.push({ key, file: t.shape, graph: w.spec.shape });
+    else if (shapeText(t.shape) !== shapeText(w.spec.shape))
+      wrongShape.push({ key, file: t.shape, graph: w.spec.shape });
     else matched.push(key);
   }
   const unexpected = [...file.keys()].filter((k) => !seen.has(k));
   return { matched, missing, unexpected, wrongShape };
 }
 
-const list = (xs: string[], n = 3) => xs.slice(0, n).join(', ') + (xs.length > n ? ` and ${xs.length - n} more` : '');
+const list = (xs: string[], n = 3) =>
+  xs.slice(0, n).join(', ') + (xs.length > n ? ` and ${xs.length - n} more` : '');
 
 export function describeDiff(d: WeightDiff): string {
   const parts: string[] = [];
-  if (d.missing.length) parts.push(`${d.missing.length} weights of the graph are not in the file (${list(d.missing)})`);
-  if (d.unexpected.length) parts.push(`${d.unexpected.length} tensors of the file are not in the graph (${list(d.unexpected)})`);
+  if (d.missing.length)
+    parts.push(`${d.missing.length} weights of the graph are not in the file (${list(d.missing)})`);
+  if (d.unexpected.length)
+    parts.push(
+      `${d.unexpected.length} tensors of the file are not in the graph (${list(d.unexpected)})`,
+    );
   if (d.wrongShape.length) {
     parts.push(
-      `${d.wrongShape.length} have another shape (${list(d.wrongShape.map((w) => `${w.key}: file ${shapeText(w.file)}, graph ${shapeText(w.graph)}`), 2)})`,
+      `${d.wrongShape.length} have another shape (${list(
+        d.wrongShape.map((w) => `${w.key}: file ${shapeText(w.file)}, graph ${shapeText(w.graph)}`),
+        2,
+      )})`,
     );
   }
   return parts.join('; ');
 }
 
-export type LoadWeightsResult = { ok: true; loaded: number } | { ok: false; message: string; diff?: WeightDiff };
+export type LoadWeightsResult =
+  { ok: true; loaded: number } | { ok: false; message: string; diff?: WeightDiff };
 
 function assign(model: CompiledModel, file: SafetensorsFile, keys: Iterable<[string, string]>) {
   for (const [modelKey, fileKey] of keys) {
@@ -91,23 +115,41 @@ function assign(model: CompiledModel, file: SafetensorsFile, keys: Iterable<[str
   }
 }
 
-const modelKeyOf = (model: CompiledModel) => new Map([...model.weights.values()].map((w) => [moduleKey(w), w.key]));
+const modelKeyOf = (model: CompiledModel) =>
+  new Map([...model.weights.values()].map((w) => [moduleKey(w), w.key]));
 
 /** Load our own checkpoint. Weights of another graph are refused, naming what differs; nothing is changed then. */
-export function loadWeights(model: CompiledModel, bytes: Uint8Array, fileName = 'the weights file'): LoadWeightsResult {
+export function loadWeights(
+  model: CompiledModel,
+  bytes: Uint8Array,
+  fileName = 'the weights file',
+): LoadWeightsResult {
   let file: SafetensorsFile;
   try {
     file = readSafetensors(bytes);
   } catch (e) {
-    return { ok: false, message: `${fileName} is not a readable safetensors file: ${(e as Error).message}` };
+    return {
+      ok: false,
+      message: `${fileName} is not a readable safetensors file: ${(e as Error).message}`,
+    };
   }
   const d = diffAgainst(model, file.tensors);
   if (d.missing.length || d.unexpected.length || d.wrongShape.length) {
-    const theirs = file.metadata.fingerprint ? ` (fingerprint ${file.metadata.fingerprint}, this graph ${weightFingerprint(model)})` : '';
-    return { ok: false, message: `${fileName} holds weights for another graph${theirs}: ${describeDiff(d)}`, diff: d };
+    const theirs = file.metadata.fingerprint
+      ? ` (fingerprint ${file.metadata.fingerprint}, this graph ${weightFingerprint(model)})`
+      : '';
+    return {
+      ok: false,
+      message: `${fileName} holds weights for another graph${theirs}: ${describeDiff(d)}`,
+      diff: d,
+    };
   }
   const keys = modelKeyOf(model);
-  assign(model, file, d.matched.map((k) => [keys.get(k)!, k] as [string, string]));
+  assign(
+    model,
+    file,
+    d.matched.map((k) => [keys.get(k)!, k] as [string, string]),
+  );
   return { ok: true, loaded: d.matched.length };
 }
 
@@ -123,7 +165,8 @@ export interface ImportReport {
 }
 
 const PREFIXES = ['module.', 'swin_unet.'];
-const isBuffer = (k: string) => k.endsWith('relative_position_index') || k.endsWith('attn_mask') || k.startsWith('decoder0.');
+const isBuffer = (k: string) =>
+  k.endsWith('relative_position_index') || k.endsWith('attn_mask') || k.startsWith('decoder0.');
 
 export interface ImportOptions {
   /** Copy encoder stage i into decoder stage layers_up.(n−1−i) where shapes agree (Swin-Unet's load_from). */
@@ -133,7 +176,11 @@ export interface ImportOptions {
 }
 
 /** Import a PyTorch state dict (safetensors) by name, with the layout conversions. */
-export function importStateDict(model: CompiledModel, bytes: Uint8Array | SafetensorsFile, opts: ImportOptions = {}): ImportReport {
+export function importStateDict(
+  model: CompiledModel,
+  bytes: Uint8Array | SafetensorsFile,
+  opts: ImportOptions = {},
+): ImportReport {
   const file = bytes instanceof Uint8Array ? readSafetensors(bytes) : bytes;
   const renamed = new Map<string, string>(); // our module key → file key
   const skipped: string[] = [];
@@ -167,7 +214,11 @@ export function importStateDict(model: CompiledModel, bytes: Uint8Array | Safete
     }
     d.missing = d.missing.filter((k) => missingSet.has(k));
   }
-  assign(model, file, d.matched.map((k) => [keys.get(k)!, renamed.get(k)!] as [string, string]));
+  assign(
+    model,
+    file,
+    d.matched.map((k) => [keys.get(k)!, renamed.get(k)!] as [string, string]),
+  );
   return {
     matched: d.matched.filter((k) => !mirrored.includes(k)),
     missing: d.missing,
@@ -184,12 +235,15 @@ export function formatImportReport(r: ImportReport): string {
   ];
   for (const k of r.missing) lines.push(`  missing     ${k}`);
   for (const k of r.unexpected) lines.push(`  unexpected  ${k}`);
-  for (const w of r.wrongShape) lines.push(`  wrong shape ${w.key}: file ${shapeText(w.file)}, graph ${shapeText(w.graph)}`);
+  for (const w of r.wrongShape)
+    lines.push(`  wrong shape ${w.key}: file ${shapeText(w.file)}, graph ${shapeText(w.graph)}`);
   return lines.join('\n');
 }
 
 /** tfjs's own weight format: a manifest (weightSpecs) and one binary blob, PyTorch layout, same names. */
-export async function encodeTfjsWeights(model: CompiledModel): Promise<{ manifest: object; data: ArrayBuffer }> {
+export async function encodeTfjsWeights(
+  model: CompiledModel,
+): Promise<{ manifest: object; data: ArrayBuffer }> {
   const state = model.stateDict();
   const named = [...state].map(([name, tensor]) => ({ name, tensor }));
   const { data, specs } = await tf.io.encodeWeights(named);
@@ -204,14 +258,22 @@ export async function encodeTfjsWeights(model: CompiledModel): Promise<{ manifes
   };
 }
 
-export function decodeTfjsWeights(model: CompiledModel, manifest: { weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] }, data: ArrayBuffer): LoadWeightsResult {
+export function decodeTfjsWeights(
+  model: CompiledModel,
+  manifest: { weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] },
+  data: ArrayBuffer,
+): LoadWeightsResult {
   const specs = manifest.weightsManifest.flatMap((g) => g.weights);
   const tensors = tf.io.decodeWeights(data, specs);
   const file = new Map(Object.entries(tensors).map(([k, t]) => [k, { shape: t.shape }]));
   const d = diffAgainst(model, file);
   if (d.missing.length || d.unexpected.length || d.wrongShape.length) {
     Object.values(tensors).forEach((t) => t.dispose());
-    return { ok: false, message: `these tfjs weights are for another graph: ${describeDiff(d)}`, diff: d };
+    return {
+      ok: false,
+      message: `these tfjs weights are for another graph: ${describeDiff(d)}`,
+      diff: d,
+    };
   }
   const keys = modelKeyOf(model);
   for (const k of d.matched) model.assignTorch(keys.get(k)!, tensors[k]);

@@ -1,16 +1,33 @@
 /** A small programmatic way to write graph documents (presets, tests, conversions). */
 import { getKind } from '../../nodes/index.ts';
-import { GRAPH_FORMAT, GRAPH_VERSION, type GraphDoc, type GraphMetadata, type ParamValue } from './types.ts';
+import {
+  GRAPH_FORMAT,
+  GRAPH_VERSION,
+  type GraphDoc,
+  type GraphMetadata,
+  type ParamValue,
+} from './types.ts';
 
 export class GraphBuilder {
   readonly doc: GraphDoc;
 
   constructor(metadata?: GraphMetadata) {
-    this.doc = { format: GRAPH_FORMAT, version: GRAPH_VERSION, ...(metadata ? { metadata } : {}), nodes: [], links: [] };
+    this.doc = {
+      format: GRAPH_FORMAT,
+      version: GRAPH_VERSION,
+      ...(metadata ? { metadata } : {}),
+      nodes: [],
+      links: [],
+    };
   }
 
   /** Add a node with every parameter explicit (defaults filled in from its kind). */
-  add(id: string, type: string, params: Record<string, ParamValue> = {}, position: [number, number] = [0, 0]): string {
+  add(
+    id: string,
+    type: string,
+    params: Record<string, ParamValue> = {},
+    position: [number, number] = [0, 0],
+  ): string {
     const kind = getKind(type);
     if (!kind) throw new Error(`unknown node kind '${type}'`);
     const full: Record<string, ParamValue> = {};

@@ -23,12 +23,19 @@ export type Command =
   | { type: 'replace'; doc: GraphDoc; label?: string };
 
 export const sameLink = (a: LinkDoc, b: LinkDoc): boolean =>
-  a.from.node === b.from.node && a.from.port === b.from.port && a.to.node === b.to.node && a.to.port === b.to.port;
+  a.from.node === b.from.node &&
+  a.from.port === b.from.port &&
+  a.to.node === b.to.node &&
+  a.to.port === b.to.port;
 
 export function applyCommand(doc: GraphDoc, cmd: Command): GraphDoc {
   switch (cmd.type) {
     case 'add-nodes':
-      return { ...doc, nodes: [...doc.nodes, ...cmd.nodes], links: [...doc.links, ...(cmd.links ?? [])] };
+      return {
+        ...doc,
+        nodes: [...doc.nodes, ...cmd.nodes],
+        links: [...doc.links, ...(cmd.links ?? [])],
+      };
     case 'remove-nodes': {
       const ids = new Set(cmd.ids);
       return {
@@ -39,14 +46,19 @@ export function applyCommand(doc: GraphDoc, cmd: Command): GraphDoc {
     }
     case 'move-nodes': {
       const to = new Map(cmd.moves.map((m) => [m.id, m.position]));
-      return { ...doc, nodes: doc.nodes.map((n) => (to.has(n.id) ? { ...n, position: to.get(n.id)! } : n)) };
+      return {
+        ...doc,
+        nodes: doc.nodes.map((n) => (to.has(n.id) ? { ...n, position: to.get(n.id)! } : n)),
+      };
     }
     case 'connect':
       // An input takes one link: connecting replaces whatever fed that input.
       return {
         ...doc,
         links: [
-          ...doc.links.filter((l) => !(l.to.node === cmd.link.to.node && l.to.port === cmd.link.to.port)),
+          ...doc.links.filter(
+            (l) => !(l.to.node === cmd.link.to.node && l.to.port === cmd.link.to.port),
+          ),
           cmd.link,
         ],
       };
@@ -55,12 +67,16 @@ export function applyCommand(doc: GraphDoc, cmd: Command): GraphDoc {
     case 'set-params':
       return {
         ...doc,
-        nodes: doc.nodes.map((n) => (n.id === cmd.id ? { ...n, params: { ...n.params, ...cmd.params } } : n)),
+        nodes: doc.nodes.map((n) =>
+          n.id === cmd.id ? { ...n, params: { ...n.params, ...cmd.params } } : n,
+        ),
       };
     case 'set-kind':
       return {
         ...doc,
-        nodes: doc.nodes.map((n) => (n.id === cmd.id ? { ...n, type: cmd.nodeType, params: structuredClone(cmd.params) } : n)),
+        nodes: doc.nodes.map((n) =>
+          n.id === cmd.id ? { ...n, type: cmd.nodeType, params: structuredClone(cmd.params) } : n,
+        ),
       };
     case 'set-label':
       return {
@@ -87,7 +103,10 @@ interface Step {
   label: string;
 }
 
-export type Listener = (doc: GraphDoc, change: { label: string; kind: 'do' | 'undo' | 'redo' | 'load' }) => void;
+export type Listener = (
+  doc: GraphDoc,
+  change: { label: string; kind: 'do' | 'undo' | 'redo' | 'load' },
+) => void;
 
 /** The open document with its history. Whole-document snapshots: simple and exact. */
 export class DocumentStore {

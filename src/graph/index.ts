@@ -2,7 +2,13 @@ export * from './types.ts';
 export * from './node-kind.ts';
 export { loadGraph, type LoadResult } from './load.ts';
 export { saveGraph } from './save.ts';
-export { analyzeGraph, type Analysis, type MemoryChain, type NodeInfo, type PortShape } from './infer.ts';
+export {
+  analyzeGraph,
+  type Analysis,
+  type MemoryChain,
+  type NodeInfo,
+  type PortShape,
+} from './infer.ts';
 export { validateDoc, validateParams } from './validate.ts';
 export { GraphBuilder } from './builder.ts';
 export { presets, swinUnet, vitUnetMamSts } from './presets.ts';

@@ -14,7 +14,7 @@ import {
   formatGrid,
   paramCount,
 } from './node-kind.ts';
-import { jsonPath } from './schema.ts';
+
 import type { GraphDoc, GraphIssue, LinkDoc, NodeDoc } from './types.ts';
 import { validateDoc } from './validate.ts';
 
@@ -72,7 +72,9 @@ function socketOf(kind: NodeKind | undefined, port: string, dir: 'inputs' | 'out
 }
 
 export function analyzeGraph(doc: GraphDoc): Analysis {
-  const issues: GraphIssue[] = validateDoc(doc).filter((i) => i.severity === 'error' || i.severity === 'warning');
+  const issues: GraphIssue[] = validateDoc(doc).filter(
+    (i) => i.severity === 'error' || i.severity === 'warning',
+  );
   const linkIssues = new Map<number, GraphIssue[]>();
   const pushTo = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
     const list = m.get(k);
@@ -217,7 +219,11 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
     }
   }
   if (![...nodes.values()].some((n) => n.kind?.role === 'output')) {
-    issues.push({ path: '$.nodes', severity: 'warning', message: 'the graph has no Segmentation output node, so it cannot be trained yet' });
+    issues.push({
+      path: '$.nodes',
+      severity: 'warning',
+      message: 'the graph has no Segmentation output node, so it cannot be trained yet',
+    });
   }
   return { nodes, order, issues, linkIssues, params, macs, chains, inputs, outputs };
 }
@@ -287,7 +293,8 @@ function findChains(
   usable: { link: LinkDoc; index: number }[],
   order: string[],
 ): MemoryChain[] {
-  const onChain = (n?: NodeInfo) => n?.kind?.role === 'memory-unit' || n?.kind?.role === 'memory-resampling';
+  const onChain = (n?: NodeInfo) =>
+    n?.kind?.role === 'memory-unit' || n?.kind?.role === 'memory-resampling';
   const parent = new Map<string, string>();
   const find = (x: string): string => {
     const p = parent.get(x) ?? x;
@@ -298,13 +305,19 @@ function findChains(
   };
   for (const n of nodes.values()) if (onChain(n)) parent.set(n.id, n.id);
   const memLinks = usable.filter(
-    (u) => onChain(nodes.get(u.link.from.node)) && onChain(nodes.get(u.link.to.node)) && u.link.to.port === 'memIn',
+    (u) =>
+      onChain(nodes.get(u.link.from.node)) &&
+      onChain(nodes.get(u.link.to.node)) &&
+      u.link.to.port === 'memIn',
   );
   for (const u of memLinks) parent.set(find(u.link.from.node), find(u.link.to.node));
 
   const attentionGrids = new Set(
     [...nodes.values()]
-      .filter((n) => (n.kind?.role === 'attention' || n.kind?.role === 'memory-unit') && n.scope === 'encoder')
+      .filter(
+        (n) =>
+          (n.kind?.role === 'attention' || n.kind?.role === 'memory-unit') && n.scope === 'encoder',
+      )
       .map(stageKey),
   );
   const sequential = attentionGrids.size <= 1;
@@ -324,7 +337,9 @@ function findChains(
     const resamplers = members.filter((m) => m.kind?.role === 'memory-resampling').map((m) => m.id);
     const stages = new Set(units.map(stageKey));
     const scopes = new Set(units.map((u) => u.scope));
-    const layouts = new Set(units.map((u) => (u.outputs.memOut?.kind === 'memory' ? u.outputs.memOut.layout : 'window')));
+    const layouts = new Set(
+      units.map((u) => (u.outputs.memOut?.kind === 'memory' ? u.outputs.memOut.layout : 'window')),
+    );
     const ids = new Set(members.map((m) => m.id));
     chains.push({
       strategy: resamplers.length > 0 || stages.size > 1 || sequential ? 'STS' : 'ISTS',

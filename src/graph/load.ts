@@ -5,7 +5,14 @@
  */
 import { migrate } from './migrate.ts';
 import { describeZodIssues, jsonPath, linkSchema, nodeSchema, topSchema } from './schema.ts';
-import { GRAPH_FORMAT, GRAPH_VERSION, type GraphDoc, type GraphIssue, type LinkDoc, type NodeDoc } from './types.ts';
+import {
+  GRAPH_FORMAT,
+  GRAPH_VERSION,
+  type GraphDoc,
+  type GraphIssue,
+  type LinkDoc,
+  type NodeDoc,
+} from './types.ts';
 import { validateDoc } from './validate.ts';
 
 export type LoadResult =
@@ -55,7 +62,10 @@ export function loadGraph(input: string | unknown): LoadResult {
   }
   const version = value.version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 0) {
-    return fatal(`the format version must be a whole number, got ${JSON.stringify(version)}`, '$.version');
+    return fatal(
+      `the format version must be a whole number, got ${JSON.stringify(version)}`,
+      '$.version',
+    );
   }
   if (version > GRAPH_VERSION) {
     return fatal(
@@ -72,7 +82,10 @@ export function loadGraph(input: string | unknown): LoadResult {
   }
   const top = topSchema.safeParse(value);
   if (!top.success) {
-    return { ok: false, issues: describeZodIssues(top.error, []).map((i) => ({ ...i, severity: 'error' })) };
+    return {
+      ok: false,
+      issues: describeZodIssues(top.error, []).map((i) => ({ ...i, severity: 'error' })),
+    };
   }
   const raw = value as Record<string, unknown>;
   const issues: GraphIssue[] = [];
@@ -82,7 +95,11 @@ export function loadGraph(input: string | unknown): LoadResult {
     if (r.success) nodes.push(structuredClone(n) as NodeDoc);
     else {
       for (const iss of describeZodIssues(r.error, ['nodes', i])) {
-        issues.push({ ...iss, severity: 'error', message: `node ${jsonPath(['nodes', i])} could not be read and was left out: ${iss.message}` });
+        issues.push({
+          ...iss,
+          severity: 'error',
+          message: `node ${jsonPath(['nodes', i])} could not be read and was left out: ${iss.message}`,
+        });
       }
     }
   });
@@ -92,7 +109,11 @@ export function loadGraph(input: string | unknown): LoadResult {
     if (r.success) links.push(structuredClone(l) as LinkDoc);
     else {
       for (const iss of describeZodIssues(r.error, ['links', i])) {
-        issues.push({ ...iss, severity: 'error', message: `link ${jsonPath(['links', i])} could not be read and was left out: ${iss.message}` });
+        issues.push({
+          ...iss,
+          severity: 'error',
+          message: `link ${jsonPath(['links', i])} could not be read and was left out: ${iss.message}`,
+        });
       }
     }
   });

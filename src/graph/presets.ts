@@ -68,12 +68,22 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
     ...o.metadata,
   });
   const n = o.depths.length;
-  const rates = dropPathRates(o.dropPath, o.depths.reduce((a, d) => a + d, 0));
-  const stageRates = o.depths.map((_, i) => rates.slice(o.depths.slice(0, i).reduce((a, d) => a + d, 0)).slice(0, o.depths[i]));
+  const rates = dropPathRates(
+    o.dropPath,
+    o.depths.reduce((a, d) => a + d, 0),
+  );
+  const stageRates = o.depths.map((_, i) =>
+    rates.slice(o.depths.slice(0, i).reduce((a, d) => a + d, 0)).slice(0, o.depths[i]),
+  );
   let col = 0;
   const at = (row: number, dy = 0): [number, number] => [col++ * COL, row * ROW + dy];
 
-  b.add('input', 'image-input', { channels: o.inChannels, height: o.imageSize, width: o.imageSize }, at(0));
+  b.add(
+    'input',
+    'image-input',
+    { channels: o.inChannels, height: o.imageSize, width: o.imageSize },
+    at(0),
+  );
   b.add('patch_embed', 'patch-embed', { patchSize: o.patchSize, embedDim: o.embedDim }, at(0));
   b.link('input', 'patch_embed');
 
@@ -82,7 +92,13 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
   const stageInputs: string[] = [];
   const mam = (where: MemoryWiring) => where !== 'none';
 
-  const addBlocks = (prefix: string, stage: number, row: number, wiring: MemoryWiring, chainIn?: string) => {
+  const addBlocks = (
+    prefix: string,
+    stage: number,
+    row: number,
+    wiring: MemoryWiring,
+    chainIn?: string,
+  ) => {
     let chain = chainIn;
     for (let j = 0; j < o.depths[stage]; j++) {
       const id = `${prefix}.blocks.${j}`;
@@ -108,7 +124,10 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
     stageInputs.push(prev);
     let chainIn: string | undefined;
     if (o.encoder === 'sts' && lastUnit && i > 0) {
-      const m = b.add(`memory_merging.${i - 1}`, 'memory-merging', { mode: o.mergeMode }, [col * COL - COL / 2, i * ROW - ROW / 2]);
+      const m = b.add(`memory_merging.${i - 1}`, 'memory-merging', { mode: o.mergeMode }, [
+        col * COL - COL / 2,
+        i * ROW - ROW / 2,
+      ]);
       b.link(lastUnit, m, 'memOut', 'memIn');
       chainIn = m;
     }
@@ -137,7 +156,10 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
     prev = skip;
     let chainIn: string | undefined;
     if (o.decoder === 'sts' && decoderChain) {
-      const m = b.add(`memory_expanding.${k}`, 'memory-expanding', {}, [col * COL - COL / 2, s * ROW - ROW / 2]);
+      const m = b.add(`memory_expanding.${k}`, 'memory-expanding', {}, [
+        col * COL - COL / 2,
+        s * ROW - ROW / 2,
+      ]);
       b.link(decoderChain, m, 'memOut', 'memIn');
       chainIn = m;
     }
@@ -155,7 +177,12 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
   b.link('norm_up', 'up');
   b.add('output', 'seg-head', { classes: o.classNames.length }, at(0));
   b.link('up', 'output');
-  b.add('segmentation', 'output', { classes: o.classNames.length, classNames: o.classNames }, at(0));
+  b.add(
+    'segmentation',
+    'output',
+    { classes: o.classNames.length, classNames: o.classNames },
+    at(0),
+  );
   b.link('output', 'segmentation', 'out', 'logits');
   return b.doc;
 }
@@ -173,11 +200,19 @@ const synapse = {
   mergeMode: 'conv' as const,
   metadata: {
     dataset: 'synapse',
-    training: { epochs: 150, batchSize: 24, learningRate: 0.05, optimizer: 'sgd' as const, seed: 1234, metricConvention: 'synapse' as const },
+    training: {
+      epochs: 150,
+      batchSize: 24,
+      learningRate: 0.05,
+      optimizer: 'sgd' as const,
+      seed: 1234,
+      metricConvention: 'synapse' as const,
+    },
   },
 };
 
-const PAPER = 'Enhancing your attention to memorize more information for multimodal medical image segmentation';
+const PAPER =
+  'Enhancing your attention to memorize more information for multimodal medical image segmentation';
 
 export function vitUnetMamSts(): GraphDoc {
   const b = new GraphBuilder({
@@ -217,7 +252,14 @@ export function vitUnetMamSts(): GraphDoc {
 
 /** Every preset by file name. */
 export function presets(): Record<string, GraphDoc> {
-  const swin = (file: string, title: string, what: string, encoder: MemoryWiring, decoder: MemoryWiring, depths = [2, 2, 6, 2]) =>
+  const swin = (
+    file: string,
+    title: string,
+    what: string,
+    encoder: MemoryWiring,
+    decoder: MemoryWiring,
+    depths = [2, 2, 6, 2],
+  ) =>
     [
       file,
       swinUnet({
@@ -230,12 +272,49 @@ export function presets(): Record<string, GraphDoc> {
       }),
     ] as const;
   return Object.fromEntries([
-    swin('swin-unet', 'Swin-Unet (SAM, Baseline 5)', 'Self-attention baseline (the paper\'s Baseline 5).', 'none', 'none'),
-    swin('swin-unet-lite', 'Swin-Unet lite (SAM)', 'Self-attention, the public training config\'s depths.', 'none', 'none', [2, 2, 2, 2]),
-    swin('swin-unet-mam-sts', 'Swin-Unet MAM, STS encoder (Model 5-1)', 'One memory chain through all four encoder stages with conv Memory Merging at the crossings; SAM decoder (Model 5-1).', 'sts', 'none'),
-    swin('swin-unet-mam-sts-encdec', 'Swin-Unet MAM, STS encoder + decoder (Model 5-2)', 'The Model 5-1 chain continues from the bottleneck through the decoder with Memory Expanding at the three decoder crossings (Model 5-2).', 'sts', 'sts'),
-    swin('swin-unet-mam-ists', 'Swin-Unet MAM, ISTS encoder (Model 5-3)', 'A memory chain per encoder stage; SAM decoder (Model 5-3).', 'ists', 'none'),
-    swin('swin-unet-mam-ists-encdec', 'Swin-Unet MAM, ISTS encoder + decoder (Model 5-4)', 'A memory chain per encoder stage and per decoder stage (Model 5-4).', 'ists', 'ists'),
+    swin(
+      'swin-unet',
+      'Swin-Unet (SAM, Baseline 5)',
+      "Self-attention baseline (the paper's Baseline 5).",
+      'none',
+      'none',
+    ),
+    swin(
+      'swin-unet-lite',
+      'Swin-Unet lite (SAM)',
+      "Self-attention, the public training config's depths.",
+      'none',
+      'none',
+      [2, 2, 2, 2],
+    ),
+    swin(
+      'swin-unet-mam-sts',
+      'Swin-Unet MAM, STS encoder (Model 5-1)',
+      'One memory chain through all four encoder stages with conv Memory Merging at the crossings; SAM decoder (Model 5-1).',
+      'sts',
+      'none',
+    ),
+    swin(
+      'swin-unet-mam-sts-encdec',
+      'Swin-Unet MAM, STS encoder + decoder (Model 5-2)',
+      'The Model 5-1 chain continues from the bottleneck through the decoder with Memory Expanding at the three decoder crossings (Model 5-2).',
+      'sts',
+      'sts',
+    ),
+    swin(
+      'swin-unet-mam-ists',
+      'Swin-Unet MAM, ISTS encoder (Model 5-3)',
+      'A memory chain per encoder stage; SAM decoder (Model 5-3).',
+      'ists',
+      'none',
+    ),
+    swin(
+      'swin-unet-mam-ists-encdec',
+      'Swin-Unet MAM, ISTS encoder + decoder (Model 5-4)',
+      'A memory chain per encoder stage and per decoder stage (Model 5-4).',
+      'ists',
+      'ists',
+    ),
     ['vit-unet-mam-sts', vitUnetMamSts()],
     [
       'demo-mam',
@@ -258,7 +337,14 @@ export function presets(): Record<string, GraphDoc> {
         mergeMode: 'conv',
         metadata: {
           dataset: 'demo',
-          training: { epochs: 30, batchSize: 8, learningRate: 0.05, optimizer: 'sgd', seed: 1234, metricConvention: 'synapse' },
+          training: {
+            epochs: 30,
+            batchSize: 8,
+            learningRate: 0.05,
+            optimizer: 'sgd',
+            seed: 1234,
+            metricConvention: 'synapse',
+          },
         },
       }),
     ],

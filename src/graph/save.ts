@@ -45,7 +45,10 @@ function write(v: unknown, indent: string, order: string[] | undefined, role: st
     return `{ ${entries.map(([k, x]) => `${JSON.stringify(k)}: ${write(x, '', ORDER.ref, 'ref')}`).join(', ')} }`;
   }
   return `{\n${entries
-    .map(([k, x]) => `${inner}${JSON.stringify(k)}: ${write(x, inner, undefined, role === 'top' ? k : '')}`)
+    .map(
+      ([k, x]) =>
+        `${inner}${JSON.stringify(k)}: ${write(x, inner, undefined, role === 'top' ? k : '')}`,
+    )
     .join(',\n')}\n${indent}}`;
 }
 

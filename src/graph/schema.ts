@@ -56,7 +56,12 @@ export function describeZodIssues(
 
 export function jsonPath(parts: readonly (string | number)[]): string {
   return parts.reduce<string>(
-    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `${acc}.${p}` : `${acc}[${JSON.stringify(p)}]`),
+    (acc, p) =>
+      typeof p === 'number'
+        ? `${acc}[${p}]`
+        : /^[A-Za-z_$][\w$]*$/.test(p)
+          ? `${acc}.${p}`
+          : `${acc}[${JSON.stringify(p)}]`,
     '$',
   );
 }

@@ -4,13 +4,15 @@ import type { NodeKind, ParamSpec } from './node-kind.ts';
 import { jsonPath } from './schema.ts';
 import type { GraphDoc, GraphIssue, NodeDoc, ParamValue } from './types.ts';
 
-const kindName = (node: NodeDoc, kind?: NodeKind) => `node '${node.id}'${kind ? ` (${kind.title})` : ''}`;
+const kindName = (node: NodeDoc, kind?: NodeKind) =>
+  `node '${node.id}'${kind ? ` (${kind.title})` : ''}`;
 
 function checkValue(spec: ParamSpec, v: ParamValue): string | undefined {
   switch (spec.type) {
     case 'int':
     case 'float': {
-      if (typeof v !== 'number' || !Number.isFinite(v)) return `must be a number, got ${JSON.stringify(v)}`;
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        return `must be a number, got ${JSON.stringify(v)}`;
       if (spec.type === 'int' && !Number.isInteger(v)) return `must be a whole number, got ${v}`;
       if (spec.min !== undefined && v < spec.min) return `is ${v}, below the minimum ${spec.min}`;
       if (spec.max !== undefined && v > spec.max) return `is ${v}, above the maximum ${spec.max}`;
@@ -35,7 +37,12 @@ function checkValue(spec: ParamSpec, v: ParamValue): string | undefined {
  * Problems with one node's parameters. With `fill`, missing parameters are
  * set to their defaults (still reported), so the rest of the graph can be computed.
  */
-export function validateParams(node: NodeDoc, index: number, kind: NodeKind, fill = false): GraphIssue[] {
+export function validateParams(
+  node: NodeDoc,
+  index: number,
+  kind: NodeKind,
+  fill = false,
+): GraphIssue[] {
   const issues: GraphIssue[] = [];
   for (const spec of kind.params) {
     const v = node.params[spec.name];
@@ -47,7 +54,13 @@ export function validateParams(node: NodeDoc, index: number, kind: NodeKind, fil
       continue;
     }
     const why = checkValue(spec, v);
-    if (why) issues.push({ path: path(), node: node.id, severity: 'error', message: `${kindName(node, kind)}: parameter '${spec.name}' ${why}` });
+    if (why)
+      issues.push({
+        path: path(),
+        node: node.id,
+        severity: 'error',
+        message: `${kindName(node, kind)}: parameter '${spec.name}' ${why}`,
+      });
   }
   for (const name in node.params) {
     if (!kind.params.some((p) => p.name === name)) {
@@ -102,7 +115,12 @@ export function validateDoc(doc: GraphDoc, fill = false): GraphIssue[] {
       const dir = end === 'from' ? 'outputs' : 'inputs';
       const node = byId.get(ref.node);
       if (!node) {
-        issues.push({ path: `${path}.${end}.node`, link: i, severity: 'error', message: `${what()}: node '${ref.node}' does not exist` });
+        issues.push({
+          path: `${path}.${end}.node`,
+          link: i,
+          severity: 'error',
+          message: `${what()}: node '${ref.node}' does not exist`,
+        });
         continue;
       }
       const kind = getKind(node.type);

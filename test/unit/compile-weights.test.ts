@@ -6,7 +6,12 @@ import { planGraph } from '../../src/compile/plan.ts';
 import { fromTorch, toTorch } from '../../src/compile/layout.ts';
 import { initialValues } from '../../src/compile/init.ts';
 import { readSafetensors, writeSafetensors } from '../../src/compile/io/safetensors.ts';
-import { importStateDict, loadWeights, saveWeights, weightFingerprint } from '../../src/compile/weights.ts';
+import {
+  importStateDict,
+  loadWeights,
+  saveWeights,
+  weightFingerprint,
+} from '../../src/compile/weights.ts';
 import { swapAll } from '../helpers/swap-all.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { swinUnet } from '../../src/graph/presets.ts';
@@ -53,39 +58,83 @@ describe('layout conversions match the index rules of MAM-SPEC.md section 4', ()
     for (let o = 0; o < O; o++)
       for (let c = 0; c < C; c++)
         for (let i = 0; i < P; i++)
-          for (let j = 0; j < P; j++) expect(got[(i * P + j) * C + c][o]).toBe(w[((o * C + c) * P + i) * P + j]);
+          for (let j = 0; j < P; j++)
+            expect(got[(i * P + j) * C + c][o]).toBe(w[((o * C + c) * P + i) * P + j]);
     expect(Array.from(toTorch(spec, lin).dataSync())).toEqual(Array.from(w));
   });
   it('Linear [out,in] → [in,out]; pos_embed [1,L,C] → [L,C]; tables unchanged', () => {
-    const lin = fromTorch({ name: 'fc.weight', shape: [2, 3] }, tf.tensor([[1, 2, 3], [4, 5, 6]]));
-    expect(lin.arraySync()).toEqual([[1, 4], [2, 5], [3, 6]]);
-    expect(fromTorch({ name: 'pos_embed', shape: [1, 2, 2] }, tf.tensor([[[1, 2], [3, 4]]])).shape).toEqual([2, 2]);
-    const t = fromTorch({ name: 'attn.relative_position_bias_table', shape: [2, 3] }, tf.tensor([[1, 2, 3], [4, 5, 6]]));
-    expect(t.arraySync()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    const lin = fromTorch(
+      { name: 'fc.weight', shape: [2, 3] },
+      tf.tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    );
+    expect(lin.arraySync()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    expect(
+      fromTorch(
+        { name: 'pos_embed', shape: [1, 2, 2] },
+        tf.tensor([
+          [
+            [1, 2],
+            [3, 4],
+          ],
+        ]),
+      ).shape,
+    ).toEqual([2, 2]);
+    const t = fromTorch(
+      { name: 'attn.relative_position_bias_table', shape: [2, 3] },
+      tf.tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    );
+    expect(t.arraySync()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
   });
 });
 
 describe('initialisation (MAM-SPEC.md section 5)', () => {
   it('Linear weights ~ N(0, 0.02); convs uniform ±1/√fan_in; LN 1/0; biases 0', () => {
-    const w = initialValues({ name: 'a.weight', shape: [200, 300], init: 'trunc-normal' }, 'x/a.weight', 7);
+    const w = initialValues(
+      { name: 'a.weight', shape: [200, 300], init: 'trunc-normal' },
+      'x/a.weight',
+      7,
+    );
     const mean = w.reduce((a, b) => a + b, 0) / w.length;
     const sd = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / w.length);
-    expect(Math.abs(mean)).toBeLessThan(3 * 0.02 / Math.sqrt(w.length) * 3);
+    expect(Math.abs(mean)).toBeLessThan(((3 * 0.02) / Math.sqrt(w.length)) * 3);
     expect(Math.abs(sd - 0.02)).toBeLessThan(0.0005);
-    const u = initialValues({ name: 'proj.weight', shape: [96, 3, 4, 4], init: 'conv-uniform', fanIn: 48 }, 'k', 1);
+    const u = initialValues(
+      { name: 'proj.weight', shape: [96, 3, 4, 4], init: 'conv-uniform', fanIn: 48 },
+      'k',
+      1,
+    );
     const bound = 1 / Math.sqrt(48);
     expect(Math.max(...u)).toBeLessThanOrEqual(bound);
     expect(Math.min(...u)).toBeGreaterThanOrEqual(-bound);
     expect(Math.max(...u)).toBeGreaterThan(0.95 * bound);
-    expect(initialValues({ name: 'n.weight', shape: [4], init: 'ones' }, 'k', 1)).toEqual(new Float32Array([1, 1, 1, 1]));
+    expect(initialValues({ name: 'n.weight', shape: [4], init: 'ones' }, 'k', 1)).toEqual(
+      new Float32Array([1, 1, 1, 1]),
+    );
   });
   it('depends on seed and weight name only: same seed, same weights; a swap keeps them', () => {
     const a = compile(small('none'), 3);
     const b = compile(swapAll(small('none')), 3);
     const c = compile(small('none'), 4);
     const key = 'layers.1.blocks.0/attn.qkv.weight';
-    expect(Array.from(a.weights.get(key)!.variable.dataSync())).toEqual(Array.from(b.weights.get(key)!.variable.dataSync()));
-    expect(Array.from(a.weights.get(key)!.variable.dataSync())).not.toEqual(Array.from(c.weights.get(key)!.variable.dataSync()));
+    expect(Array.from(a.weights.get(key)!.variable.dataSync())).toEqual(
+      Array.from(b.weights.get(key)!.variable.dataSync()),
+    );
+    expect(Array.from(a.weights.get(key)!.variable.dataSync())).not.toEqual(
+      Array.from(c.weights.get(key)!.variable.dataSync()),
+    );
     [a, b, c].forEach((m) => m.dispose());
   });
 });
@@ -97,7 +146,10 @@ describe('weights in and out', () => {
     const bytes = saveWeights(a);
     expect(readSafetensors(bytes).metadata.fingerprint).toBe(weightFingerprint(a));
     expect(loadWeights(b, bytes)).toEqual({ ok: true, loaded: a.weights.size });
-    for (const [k, w] of a.weights) expect(Array.from(b.weights.get(k)!.variable.dataSync())).toEqual(Array.from(w.variable.dataSync()));
+    for (const [k, w] of a.weights)
+      expect(Array.from(b.weights.get(k)!.variable.dataSync())).toEqual(
+        Array.from(w.variable.dataSync()),
+      );
     a.dispose();
     b.dispose();
   });
@@ -109,12 +161,18 @@ describe('weights in and out', () => {
     const r = loadWeights(b, saveWeights(a), 'a.safetensors');
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.message).toMatch(/^a\.safetensors holds weights for another graph \(fingerprint [0-9a-f]{16}, this graph [0-9a-f]{16}\): /);
+    expect(r.message).toMatch(
+      /^a\.safetensors holds weights for another graph \(fingerprint [0-9a-f]{16}, this graph [0-9a-f]{16}\): /,
+    );
     expect(r.message).toContain('patch_embed.proj.weight: file 8×1×2×2, graph 16×1×2×2');
-    expect(Array.from(b.weights.get('patch_embed/proj.weight')!.variable.dataSync())).toEqual(before);
+    expect(Array.from(b.weights.get('patch_embed/proj.weight')!.variable.dataSync())).toEqual(
+      before,
+    );
     const sts = compile(small('sts', 16));
     const r2 = loadWeights(sts, saveWeights(b));
-    expect(!r2.ok && r2.message).toContain('weights of the graph are not in the file (memory_merging.0.norm.weight');
+    expect(!r2.ok && r2.message).toContain(
+      'weights of the graph are not in the file (memory_merging.0.norm.weight',
+    );
     [a, b, sts].forEach((m) => m.dispose());
   });
 
@@ -132,22 +190,37 @@ describe('weights in and out', () => {
     const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (const w of m.weights.values()) {
       const n = w.spec.shape.reduce((a, b) => a * b, 1);
-      tensors[`module.${w.node}.${w.spec.name}`] = { shape: w.spec.shape, data: Float32Array.from({ length: n }, (_, i) => i / n) };
+      tensors[`module.${w.node}.${w.spec.name}`] = {
+        shape: w.spec.shape,
+        data: Float32Array.from({ length: n }, (_, i) => i / n),
+      };
     }
-    tensors['module.layers.0.blocks.0.attn.relative_position_index'] = { shape: [16, 16], data: new Float32Array(256) };
-    tensors['module.layers.0.blocks.1.attn_mask'] = { shape: [4, 16, 16], data: new Float32Array(1024) };
+    tensors['module.layers.0.blocks.0.attn.relative_position_index'] = {
+      shape: [16, 16],
+      data: new Float32Array(256),
+    };
+    tensors['module.layers.0.blocks.1.attn_mask'] = {
+      shape: [4, 16, 16],
+      data: new Float32Array(1024),
+    };
     tensors['module.decoder0.weight'] = { shape: [2], data: new Float32Array(2) };
     tensors['module.head.weight'] = { shape: [5, 5], data: new Float32Array(25) };
     tensors['module.norm.weight'] = { shape: [5], data: new Float32Array(5) };
     delete tensors['module.norm_up.bias'];
     const report = importStateDict(m, writeSafetensors(tensors));
-    expect(report.skipped.sort()).toEqual(['module.decoder0.weight', 'module.layers.0.blocks.0.attn.relative_position_index', 'module.layers.0.blocks.1.attn_mask']);
+    expect(report.skipped.sort()).toEqual([
+      'module.decoder0.weight',
+      'module.layers.0.blocks.0.attn.relative_position_index',
+      'module.layers.0.blocks.1.attn_mask',
+    ]);
     expect(report.unexpected).toEqual(['module.head.weight']);
     expect(report.missing).toEqual(['norm_up.bias']);
     expect(report.wrongShape).toEqual([{ key: 'norm.weight', file: [5], graph: [16] }]);
     expect(report.matched.length).toBe(m.weights.size - 2);
     // qkv: PyTorch [3C, C] row-major i/n → ours [C, 3C] transposed.
-    const qkv = m.weights.get('layers.0.blocks.0/attn.qkv.weight')!.variable.arraySync() as number[][];
+    const qkv = m.weights
+      .get('layers.0.blocks.0/attn.qkv.weight')!
+      .variable.arraySync() as number[][];
     const n = 24 * 8;
     expect(qkv[3][17]).toBeCloseTo((17 * 8 + 3) / n, 6);
     m.dispose();
@@ -159,10 +232,16 @@ describe('weights in and out', () => {
     for (const w of m.weights.values()) {
       if (!w.node.startsWith('layers.')) continue;
       const n = w.spec.shape.reduce((a, b) => a * b, 1);
-      tensors[w.node + '.' + w.spec.name] = { shape: w.spec.shape, data: new Float32Array(n).fill(0.5) };
+      tensors[w.node + '.' + w.spec.name] = {
+        shape: w.spec.shape,
+        data: new Float32Array(n).fill(0.5),
+      };
     }
     tensors['head.weight'] = { shape: [1000, 16], data: new Float32Array(16000) };
-    const report = importStateDict(m, writeSafetensors(tensors), { mirrorEncoder: true, stages: 2 });
+    const report = importStateDict(m, writeSafetensors(tensors), {
+      mirrorEncoder: true,
+      stages: 2,
+    });
     expect(report.mirrored).toContain('layers_up.1.blocks.0.attn.qkv.weight');
     expect(report.mirrored.every((k) => k.startsWith('layers_up.1.blocks.'))).toBe(true);
     expect(report.mirrored.length).toBe(2 * 13);
@@ -187,7 +266,9 @@ describe('compiled model', () => {
   it('refuses an input of the wrong shape with a sentence', () => {
     const m = compile(small('none'));
     const x = tf.zeros([1, 16, 16, 1]) as tf.Tensor4D;
-    expect(() => m.predict(x)).toThrow('the input is 1×16×16×1 but the graph expects B×32×32×1 (NHWC)');
+    expect(() => m.predict(x)).toThrow(
+      'the input is 1×16×16×1 but the graph expects B×32×32×1 (NHWC)',
+    );
     x.dispose();
     m.dispose();
   });

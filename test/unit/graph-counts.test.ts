@@ -15,9 +15,17 @@ const load = (name: string) => {
 const SPEC = {
   'swin-unet': { params: 41_380_836, linearConv: 8_670_412_800, attention: 272_907_264 },
   'swin-unet-mam-ists': { params: 41_380_836, linearConv: 8_670_412_800, attention: 272_907_264 },
-  'swin-unet-mam-ists-encdec': { params: 41_380_836, linearConv: 8_670_412_800, attention: 272_907_264 },
+  'swin-unet-mam-ists-encdec': {
+    params: 41_380_836,
+    linearConv: 8_670_412_800,
+    attention: 272_907_264,
+  },
   'swin-unet-mam-sts': { params: 42_930_468, linearConv: 8_843_821_056, attention: 272_907_264 },
-  'swin-unet-mam-sts-encdec': { params: 44_480_100, linearConv: 9_017_229_312, attention: 272_907_264 },
+  'swin-unet-mam-sts-encdec': {
+    params: 44_480_100,
+    linearConv: 9_017_229_312,
+    attention: 272_907_264,
+  },
   'swin-unet-lite': { params: 27_168_900, linearConv: 5_895_880_704, attention: 213_900_288 },
 };
 
@@ -38,7 +46,8 @@ describe('preset counts equal MAM-SPEC.md exactly', () => {
     const L = 14 * 14;
     const block = 12 * C * C + 13 * C; // qkv, proj, fc1, fc2 weights and biases, two LayerNorms
     const params =
-      (C * 3 * 16 * 16 + C) + // patch embed conv, no norm
+      C * 3 * 16 * 16 +
+      C + // patch embed conv, no norm
       L * C + // position table
       8 * block +
       (2 * C * C + C) + // layers_up.0: Linear 384→768, LN 192
@@ -48,20 +57,35 @@ describe('preset counts equal MAM-SPEC.md exactly', () => {
     expect(a.params).toBe(params);
     expect(a.macs.attention).toBe(8 * 2 * L * L * C);
     expect(a.macs.linearConv).toBe(
-      L * C * 768 + 8 * 12 * L * C * C + L * 2 * C * C + 28 * 28 * 2 * 192 * 192 + 56 * 56 * 16 * 96 * 96 + 224 * 224 * 96 * 9,
+      L * C * 768 +
+        8 * 12 * L * C * C +
+        L * 2 * C * C +
+        28 * 28 * 2 * 192 * 192 +
+        56 * 56 * 16 * 96 * 96 +
+        224 * 224 * 96 * 9,
     );
   });
 });
 
 describe('memory chains carry the strategy their preset names', () => {
   const chains = (name: string) =>
-    analyzeGraph(load(name)).chains.map((c) => ({ s: c.strategy, scope: c.scope, layout: c.layout, n: c.units.length, r: c.resamplers.length }));
+    analyzeGraph(load(name)).chains.map((c) => ({
+      s: c.strategy,
+      scope: c.scope,
+      layout: c.layout,
+      n: c.units.length,
+      r: c.resamplers.length,
+    }));
 
   it('5-1: one STS chain through the 12 encoder units with 3 merges', () => {
-    expect(chains('swin-unet-mam-sts')).toEqual([{ s: 'STS', scope: 'encoder', layout: 'window', n: 12, r: 3 }]);
+    expect(chains('swin-unet-mam-sts')).toEqual([
+      { s: 'STS', scope: 'encoder', layout: 'window', n: 12, r: 3 },
+    ]);
   });
   it('5-2: one STS chain through encoder and decoder with 3 merges and 3 expansions', () => {
-    expect(chains('swin-unet-mam-sts-encdec')).toEqual([{ s: 'STS', scope: 'both', layout: 'window', n: 22, r: 6 }]);
+    expect(chains('swin-unet-mam-sts-encdec')).toEqual([
+      { s: 'STS', scope: 'both', layout: 'window', n: 22, r: 6 },
+    ]);
   });
   it('5-3: an ISTS chain per encoder stage', () => {
     expect(chains('swin-unet-mam-ists')).toEqual(
@@ -77,7 +101,11 @@ describe('memory chains carry the strategy their preset names', () => {
   it('ViT: one STS chain through all 8 blocks', () => {
     const a = analyzeGraph(load('vit-unet-mam-sts'));
     expect(a.chains).toHaveLength(1);
-    expect(a.chains[0]).toMatchObject({ strategy: 'STS', scope: 'encoder', units: Array.from({ length: 8 }, (_, i) => `blocks.${i}`) });
+    expect(a.chains[0]).toMatchObject({
+      strategy: 'STS',
+      scope: 'encoder',
+      units: Array.from({ length: 8 }, (_, i) => `blocks.${i}`),
+    });
   });
   it('SAM presets have no chains', () => {
     expect(chains('swin-unet')).toEqual([]);
@@ -99,7 +127,10 @@ describe('memory chains carry the strategy their preset names', () => {
 describe('mam inspect', () => {
   const run = (args: string[]) => {
     try {
-      return { code: 0, out: execFileSync('node', ['bin/mam.js', 'inspect', ...args], { encoding: 'utf8' }) };
+      return {
+        code: 0,
+        out: execFileSync('node', ['bin/mam.js', 'inspect', ...args], { encoding: 'utf8' }),
+      };
     } catch (e) {
       const err = e as { status: number; stdout: string };
       return { code: err.status, out: err.stdout };

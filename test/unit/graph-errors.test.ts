@@ -13,7 +13,12 @@ function base(n = 2, unit: Record<string, unknown> = {}) {
   b.link('input', 'embed');
   let prev = 'embed';
   for (let i = 0; i < n; i++) {
-    b.add(`u${i}`, 'mam-swin-block', { heads: 2, window: 4, shift: i % 2 ? 2 : 0, ...unit } as never);
+    b.add(`u${i}`, 'mam-swin-block', {
+      heads: 2,
+      window: 4,
+      shift: i % 2 ? 2 : 0,
+      ...unit,
+    } as never);
     b.link(prev, `u${i}`);
     if (i > 0) b.memory(`u${i - 1}`, `u${i}`);
     prev = `u${i}`;
@@ -21,7 +26,8 @@ function base(n = 2, unit: Record<string, unknown> = {}) {
   return b;
 }
 
-const errors = (b: GraphBuilder) => analyzeGraph(b.doc).issues.filter((i) => i.severity === 'error');
+const errors = (b: GraphBuilder) =>
+  analyzeGraph(b.doc).issues.filter((i) => i.severity === 'error');
 
 describe('inference problems, in words, on the node and the link', () => {
   it('a valid small graph has none', () => {
@@ -32,7 +38,9 @@ describe('inference problems, in words, on the node and the link', () => {
     const b = base(1, { window: 3 });
     const [e] = errors(b);
     expect(e).toMatchObject({ node: 'u0', path: '$.nodes[2]' });
-    expect(e.message).toBe("node 'u0' (Memory-attention unit (window)): token grid 8×8 is not divisible by window 3");
+    expect(e.message).toBe(
+      "node 'u0' (Memory-attention unit (window)): token grid 8×8 is not divisible by window 3",
+    );
   });
 
   it('channels not divisible by heads', () => {
@@ -85,7 +93,9 @@ describe('inference problems, in words, on the node and the link', () => {
     b.link('input', 'e2');
     b.link('e2', 'u1');
     b.memory('u0', 'u1');
-    expect(errors(b)[0].message).toContain('memory 8×8×16 cannot feed a stage at 8×8×32: the channel counts must agree');
+    expect(errors(b)[0].message).toContain(
+      'memory 8×8×16 cannot feed a stage at 8×8×32: the channel counts must agree',
+    );
   });
 
   it('a chain mixing memory layouts', () => {
@@ -134,7 +144,9 @@ describe('inference problems, in words, on the node and the link', () => {
     b.link('u1', 'ln');
     b.doc.links[1] = { from: { node: 'ln', port: 'out' }, to: { node: 'u0', port: 'in' } };
     const msgs = errors(b).map((e) => e.message);
-    expect(msgs).toContain("node 'u0' is part of a cycle (u0 → u1 → ln → u0): a network must flow one way");
+    expect(msgs).toContain(
+      "node 'u0' is part of a cycle (u0 → u1 → ln → u0): a network must flow one way",
+    );
     expect(msgs.filter((m) => m.includes('cycle'))).toHaveLength(3);
   });
 
@@ -150,7 +162,9 @@ describe('inference problems, in words, on the node and the link', () => {
     const b = base(1);
     b.add('ln', 'layer-norm');
     b.doc.links.push({ from: { node: 'u0', port: 'memOut' }, to: { node: 'ln', port: 'in' } });
-    expect(errors(b)[0].message).toBe('link u0.memOut → ln.in: a memory port cannot connect to a tokens port');
+    expect(errors(b)[0].message).toBe(
+      'link u0.memOut → ln.in: a memory port cannot connect to a tokens port',
+    );
   });
 
   it('output classes that disagree with the head', () => {
@@ -159,7 +173,9 @@ describe('inference problems, in words, on the node and the link', () => {
     b.link('u0', 'head');
     b.add('out', 'output', { classes: 2, classNames: ['background', 'tumour'] });
     b.link('head', 'out', 'out', 'logits');
-    expect(errors(b)[0].message).toContain('the head gives 3 logits per pixel but the output has 2 classes');
+    expect(errors(b)[0].message).toContain(
+      'the head gives 3 logits per pixel but the output has 2 classes',
+    );
   });
 });
 
@@ -172,7 +188,13 @@ describe('load problems: JSON path and a sentence', () => {
 
   it('unknown node type: everything else loads; the node and its links are written back unchanged', () => {
     const text = file((d) => {
-      d.nodes.push({ id: 'x', type: 'future-node', params: { alpha: 1 }, position: [5, 6], ...({ extra: { keep: true } } as object) });
+      d.nodes.push({
+        id: 'x',
+        type: 'future-node',
+        params: { alpha: 1 },
+        position: [5, 6],
+        ...({ extra: { keep: true } } as object),
+      });
       d.links.push({ from: { node: 'u1', port: 'out' }, to: { node: 'x', port: 'whatever' } });
     });
     const r = loadGraph(text);
@@ -183,7 +205,8 @@ describe('load problems: JSON path and a sentence', () => {
         path: '$.nodes[4].type',
         node: 'x',
         severity: 'error',
-        message: "node 'x' has unknown node type 'future-node': it is kept and written back unchanged, but not computed",
+        message:
+          "node 'x' has unknown node type 'future-node': it is kept and written back unchanged, but not computed",
       },
     ]);
     expect(analyzeGraph(r.graph).nodes.get('u1')?.outputs.out).toBeDefined();
@@ -194,7 +217,8 @@ describe('load problems: JSON path and a sentence', () => {
     const r = loadGraph(file((d) => delete d.nodes[2].params.heads));
     expect(r.ok && r.issues[0]).toMatchObject({
       path: '$.nodes[2].params.heads',
-      message: "node 'u0' (Memory-attention unit (window)): parameter 'heads' is missing; using the default 3",
+      message:
+        "node 'u0' (Memory-attention unit (window)): parameter 'heads' is missing; using the default 3",
     });
   });
 
@@ -207,8 +231,14 @@ describe('load problems: JSON path and a sentence', () => {
       }),
     );
     expect(r.ok && r.issues.map((i) => [i.path, i.message])).toEqual([
-      ['$.nodes[2].params.window', "node 'u0' (Memory-attention unit (window)): parameter 'window' is 0, below the minimum 1"],
-      ['$.nodes[2].params.qkvBias', `node 'u0' (Memory-attention unit (window)): parameter 'qkvBias' must be true or false, got "yes"`],
+      [
+        '$.nodes[2].params.window',
+        "node 'u0' (Memory-attention unit (window)): parameter 'window' is 0, below the minimum 1",
+      ],
+      [
+        '$.nodes[2].params.qkvBias',
+        `node 'u0' (Memory-attention unit (window)): parameter 'qkvBias' must be true or false, got "yes"`,
+      ],
       [
         '$.nodes[3].params.memoryLayout',
         `node 'u1' (Memory-attention unit (window)): parameter 'memoryLayout' must be one of 'window', 'spatial', got "diagonal"`,
@@ -224,7 +254,10 @@ describe('load problems: JSON path and a sentence', () => {
       }),
     );
     expect(r.ok && r.issues.map((i) => [i.path, i.message])).toEqual([
-      ['$.links[0].to.port', "link input.out → embed.image: node 'embed' (Patch embed) has no input port 'image' (it has 'in')"],
+      [
+        '$.links[0].to.port',
+        "link input.out → embed.image: node 'embed' (Patch embed) has no input port 'image' (it has 'in')",
+      ],
       ['$.links[4].from.node', "link ghost.out → u0.memIn: node 'ghost' does not exist"],
     ]);
   });
@@ -233,7 +266,8 @@ describe('load problems: JSON path and a sentence', () => {
     const r = loadGraph(file((d) => d.nodes.push({ ...structuredClone(d.nodes[2]) })));
     expect(r.ok && r.issues[0]).toMatchObject({
       path: '$.nodes[4].id',
-      message: "duplicate node id 'u0': also used by $.nodes[2]; ids must be unique (this one is kept in the file but not computed)",
+      message:
+        "duplicate node id 'u0': also used by $.nodes[2]; ids must be unique (this one is kept in the file but not computed)",
     });
   });
 
@@ -245,17 +279,24 @@ describe('load problems: JSON path and a sentence', () => {
         {
           path: '$.version',
           severity: 'error',
-          message: 'this file was written in graph format version 7, newer than this mam-studio reads (up to 1): update mam-studio to open it',
+          message:
+            'this file was written in graph format version 7, newer than this mam-studio reads (up to 1): update mam-studio to open it',
         },
       ],
     });
     const bad = loadGraph('{ "format": "mam-studio/graph", ');
     expect(!bad.ok && bad.issues[0].message).toMatch(/^not valid JSON/);
     const other = loadGraph('{"format":"something-else","version":1}');
-    expect(!other.ok && other.issues[0].message).toBe(`not a mam-studio graph: format is "something-else", expected 'mam-studio/graph'`);
+    expect(!other.ok && other.issues[0].message).toBe(
+      `not a mam-studio graph: format is "something-else", expected 'mam-studio/graph'`,
+    );
     const noNodes = loadGraph('{"format":"mam-studio/graph","version":1,"links":[]}');
     expect(!noNodes.ok && noNodes.issues[0].path).toBe('$.nodes');
-    const badNode = loadGraph(file((d) => ((d.nodes[1] as unknown as { position: unknown }).position = 'left')));
-    expect(badNode.ok && badNode.issues[0].message).toMatch(/^node \$\.nodes\[1\] could not be read and was left out: \$\.nodes\[1\]\.position/);
+    const badNode = loadGraph(
+      file((d) => ((d.nodes[1] as unknown as { position: unknown }).position = 'left')),
+    );
+    expect(badNode.ok && badNode.issues[0].message).toMatch(
+      /^node \$\.nodes\[1\] could not be read and was left out: \$\.nodes\[1\]\.position/,
+    );
   });
 });

@@ -16,7 +16,9 @@ function paramArb(p: ParamSpec): fc.Arbitrary<ParamValue> {
     case 'int':
       return fc.integer({ min: p.min ?? 0, max: p.max ?? 1000 });
     case 'float':
-      return fc.double({ min: p.min ?? 0, max: p.max ?? 1, noNaN: true, noDefaultInfinity: true }).map((x) => (Object.is(x, -0) ? 0 : x));
+      return fc
+        .double({ min: p.min ?? 0, max: p.max ?? 1, noNaN: true, noDefaultInfinity: true })
+        .map((x) => (Object.is(x, -0) ? 0 : x));
     case 'bool':
       return fc.boolean();
     case 'enum':
@@ -33,9 +35,12 @@ const nodeArb = fc.constantFrom(...nodeKinds).chain((kind) =>
     {
       type: fc.constant(kind.type),
       params: fc.record(Object.fromEntries(kind.params.map((p) => [p.name, paramArb(p)]))),
-      position: fc.tuple(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), fc.integer()).map(
-        ([x, y]) => [Object.is(x, -0) ? 0 : x, y] as [number, number],
-      ),
+      position: fc
+        .tuple(
+          fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }),
+          fc.integer(),
+        )
+        .map(([x, y]) => [Object.is(x, -0) ? 0 : x, y] as [number, number]),
       label: text,
     },
     { requiredKeys: ['type', 'params', 'position'] },
@@ -105,7 +110,9 @@ describe('graph file format v1', () => {
   it('key order in the input does not change the bytes', () => {
     const g = presets()['demo-mam'];
     const shuffled = JSON.parse(JSON.stringify(g), (_k, v) =>
-      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
+      v && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).reverse())
+        : v,
     );
     expect(saveGraph(shuffled)).toBe(saveGraph(g));
   });
@@ -125,7 +132,10 @@ describe('graph file format v1', () => {
       position: [400, 0],
       label: 'first block',
     });
-    expect(r.graph.links[1]).toEqual({ from: { node: 'embed', port: 'out' }, to: { node: 'block', port: 'in' } });
+    expect(r.graph.links[1]).toEqual({
+      from: { node: 'embed', port: 'out' },
+      to: { node: 'block', port: 'in' },
+    });
   });
 
   it('presets/*.json are what the preset generator writes (run scripts/make-presets.ts after changing it)', () => {
@@ -141,6 +151,8 @@ describe('graph file format v1', () => {
     expect(ids).toContain('layers.0.downsample');
     expect(ids).toContain('layers_up.2.upsample');
     expect(ids).toContain('concat_back_dim.3');
-    expect(ids).toEqual(expect.arrayContaining(['patch_embed', 'norm', 'layers_up.0', 'norm_up', 'up', 'output']));
+    expect(ids).toEqual(
+      expect.arrayContaining(['patch_embed', 'norm', 'layers_up.0', 'norm_up', 'up', 'output']),
+    );
   });
 });

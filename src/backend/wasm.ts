@@ -1,0 +1,30 @@
+// The wasm backend fetches its .wasm binaries at start: from a URL in the
+// browser (vite serves them, see vite.config.ts) and from disk in Node.
+import { importUnbundled, isNode } from './environment.ts';
+
+type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
+type ModuleModule = typeof import('node:module');
+type PathModule = typeof import('node:path');
+
+/** URL path on the page's origin where vite serves the wasm binaries (dev and build). */
+export const BROWSER_WASM_DIR = '/tfjs-wasm/';
+
+let loaded: Promise<WasmModule> | undefined;
+
+/** Imports (once) the wasm backend, which registers it with tfjs, and points it at its binaries. */
+export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
+  loaded ??= (async () => {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(wasmPaths ?? (await defaultWasmDir()));
+    return wasm;
+  })();
+  return loaded;
+}
+
+async function defaultWasmDir(): Promise<string> {
+  if (!isNode()) return new URL(BROWSER_WASM_DIR, globalThis.location.origin).href;
+  const { createRequire } = await importUnbundled<ModuleModule>('node:module');
+  const path = await importUnbundled<PathModule>('node:path');
+  const main = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
+  return path.dirname(main) + path.sep;
+}
