@@ -1,0 +1,3 @@
+// Entry of the editor app.
+import './styles.css';
+import './mam-app.ts';

@@ -1,0 +1,477 @@
+/**
+ * mam-studio as a Rete v2 plugin. `installMamStudio(editor, area)` makes a
+ * host's NodeEditor/AreaPlugin a view of a mam-studio graph document: node
+ * classes and typed sockets for every node kind, connection rules (a link
+ * between different socket kinds is refused with a hint), drop-from-palette
+ * and swap-in-place, a context menu with presets and MAM conversions, and
+ * the document with its inference results as events.
+ *
+ *     const editor = new NodeEditor<Schemes>();
+ *     const area = new AreaPlugin<Schemes, any>(container);
+ *     editor.use(area);
+ *     const mam = installMamStudio(editor, area, { doc });
+ *     mam.on('change', ({ doc, analysis }) => …);
+ */
+import { LitPlugin, Presets as LitPresets } from '@retejs/lit-plugin';
+import { html } from 'lit';
+import type { NodeEditor } from 'rete';
+import { AreaExtensions } from 'rete-area-plugin';
+import {
+  ClassicFlow,
+  ConnectionPlugin,
+  getSourceTarget,
+  type SocketData,
+} from 'rete-connection-plugin';
+import { ContextMenuPlugin } from 'rete-context-menu-plugin';
+import { MinimapPlugin } from 'rete-minimap-plugin';
+import { getKind } from '../../nodes/index.ts';
+import { DocumentStore, type Command } from '../graph/commands.ts';
+import { convertToMam, convertToSam, type ConvertScope } from '../graph/convert.ts';
+import type { Analysis } from '../graph/infer.ts';
+import type { MemoryLayout } from '../graph/node-kind.ts';
+import { presets as builtinPresets } from '../graph/presets.ts';
+import { swapNodeKind } from '../graph/swap.ts';
+import {
+  GRAPH_FORMAT,
+  GRAPH_VERSION,
+  type GraphDoc,
+  type LinkDoc,
+  type NodeDoc,
+} from '../graph/types.ts';
+import { menuItems } from './menu.ts';
+import { MamNode, MamSocket, type Schemes } from './schemes.ts';
+import { DocView, type AnyArea } from './sync.ts';
+import './view/connection.ts';
+import './view/node.ts';
+import './view/socket.ts';
+
+export { MamConnection, MamNode, MamSocket, sockets, linkKey, type Schemes } from './schemes.ts';
+export { formatCount, shortMessage } from './format.ts';
+export { CATEGORY_COLORS, headerColor, keyParams, shortTitle } from './view/node.ts';
+export { SOCKET_COLORS } from './view/socket.ts';
+
+export interface MamEvents {
+  /** After every edit, undo, redo or load: the document and its analysis. */
+  change: {
+    doc: GraphDoc;
+    analysis: Analysis;
+    label: string;
+    kind: 'do' | 'undo' | 'redo' | 'load';
+  };
+  /** The selected node ids changed. */
+  selection: string[];
+  /** Something the user should read: a refused link, a swap note, a failed conversion. */
+  hint: { message: string; level: 'info' | 'error' };
+}
+
+export interface MamStudioOptions {
+  /** The document to show (default: an empty graph). Ignored when `store` is given. */
+  doc?: GraphDoc;
+  /** Share a store with the host (its undo history, its subscribers). */
+  store?: DocumentStore;
+  /** Install the Lit renderer with mam-studio's node, link and socket views (default true). */
+  render?: boolean;
+  /** Install the connection plugin with the typed-link rules (default true). */
+  connections?: boolean;
+  /** Install the context menu: add node, presets, swap, convert (default true). */
+  contextMenu?: boolean;
+  /** Install the minimap (default false). */
+  minimap?: boolean;
+  /** Presets for the menu, by name (default: the built-in presets). */
+  presets?: Record<string, GraphDoc>;
+  /** Smallest zoom that fitting the view goes to (default 0: fit everything). */
+  minZoom?: number;
+  /** Memory layout for conversions (default 'window', the paper's). */
+  memoryLayout?: MemoryLayout;
+}
+
+export interface MamStudio {
+  store: DocumentStore;
+  getAnalysis(): Analysis;
+  on<E extends keyof MamEvents>(event: E, fn: (data: MamEvents[E]) => void): () => void;
+  /** Open a document (history starts afresh) and fit the view to it. */
+  loadDoc(doc: GraphDoc, label?: string): Promise<void>;
+  /** Apply commands as one undo step. */
+  dispatch(cmds: Command | Command[], label?: string): void;
+  /** Swap a SAM block for its MAM counterpart or back, in place; one undo step. */
+  swap(id: string, toType?: string): boolean;
+  convert(scope: ConvertScope, strategy: 'ISTS' | 'STS', layout?: MemoryLayout): boolean;
+  convertToSam(scope: ConvertScope): boolean;
+  /** Add a node of a kind at a canvas position (default: the view's centre); returns its id. */
+  addNode(type: string, position?: [number, number]): string | undefined;
+  /**
+   * A palette item dropped at a pointer event: onto a node it can swap with,
+   * it swaps; elsewhere on the canvas it adds a node there.
+   */
+  dropKind(type: string, event: MouseEvent): 'added' | 'swapped' | 'refused' | 'outside';
+  /** The node under a pointer event, if any. */
+  nodeAt(event: MouseEvent): string | undefined;
+  /** Mark the node a dragged kind would swap with (or none). */
+  previewDrop(type: string | undefined, event?: MouseEvent): void;
+  select(ids: string[]): Promise<void>;
+  getSelected(): string[];
+  removeNodes(ids: string[]): void;
+  /**
+   * Fit nodes (default: all) in view. Below `minZoom` the text would be
+   * unreadable, so the view keeps that zoom and shows the start of the graph.
+   */
+  zoomToFit(ids?: string[], minZoom?: number): Promise<void>;
+  /** Pan (keeping the zoom) so a node sits in the middle of the view. */
+  centerOn(id: string): Promise<void>;
+  /** Resolves when the canvas shows the latest document. */
+  whenIdle(): Promise<void>;
+  destroy(): void;
+}
+
+export const emptyGraph = (title = 'Untitled'): GraphDoc => ({
+  format: GRAPH_FORMAT,
+  version: GRAPH_VERSION,
+  metadata: { title },
+  nodes: [],
+  links: [],
+});
+
+/** A fresh node id for a kind: `swin_block_3`. */
+export function freshId(doc: GraphDoc, type: string): string {
+  const prefix = type.replace(/[^a-zA-Z0-9]+/g, '_');
+  const taken = new Set(doc.nodes.map((n) => n.id));
+  let i = 1;
+  while (taken.has(`${prefix}_${i}`)) i++;
+  return `${prefix}_${i}`;
+}
+
+export function newNode(
+  doc: GraphDoc,
+  type: string,
+  position: [number, number],
+): NodeDoc | undefined {
+  const kind = getKind(type);
+  if (!kind) return undefined;
+  const params = Object.fromEntries(kind.params.map((p) => [p.name, structuredClone(p.default)]));
+  return { id: freshId(doc, type), type, params, position };
+}
+
+export function installMamStudio(
+  editor: NodeEditor<Schemes>,
+  area: AnyArea,
+  opts: MamStudioOptions = {},
+): MamStudio {
+  const store = opts.store ?? new DocumentStore(opts.doc ?? emptyGraph());
+  const listeners = new Map<keyof MamEvents, Set<(d: never) => void>>();
+  const emit = <E extends keyof MamEvents>(event: E, data: MamEvents[E]) => {
+    for (const fn of listeners.get(event) ?? []) (fn as (d: MamEvents[E]) => void)(data);
+  };
+  const hint = (message: string, level: 'info' | 'error' = 'info') =>
+    emit('hint', { message, level });
+
+  const view = new DocView(editor, area, store, () => undefined);
+  const unsubscribe = store.subscribe((doc, change) =>
+    emit('change', { doc, analysis: view.analysis, ...change }),
+  );
+
+  // Rendering: our node, link and socket views through the Lit renderer.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const render = new LitPlugin<Schemes, any>();
+  if (opts.render !== false) {
+    render.addPreset(
+      LitPresets.classic.setup({
+        customize: {
+          node:
+            () =>
+            ({ emit }) =>
+              html`<mam-node .emit=${emit}></mam-node>`,
+          connection:
+            (data) =>
+            ({ path, start, end }) =>
+              html`<mam-link
+                .data=${data.payload}
+                .path=${path}
+                .start=${start}
+                .end=${end}
+              ></mam-link>`,
+          socket: (data) => () =>
+            html`<mam-socket .kind=${(data.payload as MamSocket).kind}></mam-socket>`,
+        },
+      }),
+    );
+    if (opts.contextMenu !== false) render.addPreset(LitPresets.contextMenu.setup({ delay: 200 }));
+    if (opts.minimap) render.addPreset(LitPresets.minimap.setup({ size: 150 }));
+  }
+
+  // Typed links: drawing onto an input of another socket kind is refused with a hint.
+  const socketKindOf = (s: SocketData) => {
+    const node = editor.getNode(s.nodeId);
+    const port = s.side === 'output' ? node?.outputs[s.key] : node?.inputs[s.key];
+    return { node, port, kind: (port?.socket as MamSocket | undefined)?.kind };
+  };
+  const connection = new ConnectionPlugin<Schemes>();
+  if (opts.connections !== false) {
+    connection.addPreset(
+      () =>
+        new ClassicFlow({
+          makeConnection(initial: SocketData, socket: SocketData) {
+            const ends = getSourceTarget(initial, socket);
+            if (!ends) return undefined;
+            const [source, target] = ends;
+            if (source.nodeId === target.nodeId) {
+              hint('A node cannot feed itself.', 'error');
+              return undefined;
+            }
+            const a = socketKindOf(source);
+            const b = socketKindOf(target);
+            if (a.kind !== b.kind && a.kind !== 'unknown' && b.kind !== 'unknown') {
+              hint(
+                `Link refused: ${a.node?.label ?? source.nodeId} gives ${a.kind}, but '${b.port?.label ?? target.key}' of ${target.nodeId} takes ${b.kind}.` +
+                  (b.kind === 'memory'
+                    ? ' Memory links join memory ports (dashed) of MAM units.'
+                    : ''),
+                'error',
+              );
+              return undefined;
+            }
+            const link: LinkDoc = {
+              from: { node: source.nodeId, port: source.key },
+              to: { node: target.nodeId, port: target.key },
+            };
+            view.connect(link);
+            return true;
+          },
+        }),
+    );
+  }
+
+  const presetDocs = opts.presets ?? builtinPresets();
+  const contextMenu = new ContextMenuPlugin<Schemes>({
+    items: (context) =>
+      menuItems(context as 'root' | MamNode, {
+        addNode: (type) => void api.addNode(type, [area.area.pointer.x, area.area.pointer.y]),
+        openPreset: (name) => void api.loadDoc(structuredClone(presetDocs[name]), `preset ${name}`),
+        presetNames: () => Object.keys(presetDocs),
+        presetTitle: (name) => presetDocs[name]?.metadata?.title ?? name,
+        swap: (id) => void api.swap(id),
+        convert: (scope, strategy) => void api.convert(scope, strategy),
+        convertToSam: (scope) => void api.convertToSam(scope),
+        remove: (ids) => api.removeNodes(ids),
+        selected: () => api.getSelected(),
+        fit: () => void api.zoomToFit(),
+        doc: () => store.doc,
+      }),
+  });
+
+  area.use(render);
+  if (opts.connections !== false) area.use(connection);
+  if (opts.contextMenu !== false) area.use(contextMenu);
+  if (opts.minimap) area.use(new MinimapPlugin<Schemes>({ boundViewport: true }));
+
+  // Selection: click, Ctrl+click to add; the inspector follows.
+  const selector = AreaExtensions.selector();
+  const selectable = AreaExtensions.selectableNodes(area, selector, {
+    accumulating: AreaExtensions.accumulateOnCtrl(),
+  });
+  AreaExtensions.simpleNodesOrder(area);
+  let lastSelection = '';
+  const selectionChanged = () => {
+    const ids = api.getSelected();
+    const key = ids.join('\u0000');
+    if (key !== lastSelection) {
+      lastSelection = key;
+      emit('selection', ids);
+    }
+  };
+  area.addPipe((ctx) => {
+    if (ctx && typeof ctx === 'object' && 'type' in ctx) {
+      if (ctx.type === 'nodepicked' || ctx.type === 'pointerup' || ctx.type === 'noderemoved') {
+        setTimeout(selectionChanged, 0);
+      }
+    }
+    return ctx;
+  });
+  editor.addPipe((ctx) => {
+    if (ctx.type === 'noderemoved') setTimeout(selectionChanged, 0);
+    return ctx;
+  });
+
+  let dropTarget: string | undefined;
+  const setDropTarget = (id: string | undefined) => {
+    if (id === dropTarget) return;
+    for (const prev of [dropTarget, id]) {
+      const node = prev ? editor.getNode(prev) : undefined;
+      if (!node) continue;
+      node.dropTarget = prev === id;
+      void area.update('node', node.id);
+    }
+    dropTarget = id;
+  };
+
+  const canSwapTo = (id: string, type: string) => {
+    const node = store.doc.nodes.find((n) => n.id === id);
+    return !!node && getKind(node.type)?.swapWith === type;
+  };
+
+  const api: MamStudio = {
+    store,
+    getAnalysis: () => view.analysis,
+    on(event, fn) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      set.add(fn as (d: never) => void);
+      return () => set.delete(fn as (d: never) => void);
+    },
+    async loadDoc(doc, label = 'open') {
+      store.load(doc, label);
+      await view.idle;
+      await api.zoomToFit();
+    },
+    dispatch: (cmds, label) => store.dispatch(cmds, label),
+    swap(id, toType) {
+      const r = swapNodeKind(store.doc, id, toType);
+      if ('error' in r) {
+        hint(`Cannot swap: ${r.error}`, 'error');
+        return false;
+      }
+      store.dispatch(r.commands, `swap ${id}`);
+      hint(r.note);
+      return true;
+    },
+    convert(scope, strategy, layout = opts.memoryLayout ?? 'window') {
+      const r = convertToMam(store.doc, { scope, strategy, layout });
+      if ('error' in r) {
+        hint(`Cannot convert: ${r.error}`, 'error');
+        return false;
+      }
+      store.dispatch(r.commands, `convert to MAM (${strategy})`);
+      hint(r.note);
+      return true;
+    },
+    convertToSam(scope) {
+      const r = convertToSam(store.doc, scope);
+      if ('error' in r) {
+        hint(`Cannot convert: ${r.error}`, 'error');
+        return false;
+      }
+      store.dispatch(r.commands, 'convert to SAM');
+      hint(r.note);
+      return true;
+    },
+    addNode(type, position) {
+      const at = position ?? viewCentre();
+      const node = newNode(store.doc, type, [Math.round(at[0]), Math.round(at[1])]);
+      if (!node) {
+        hint(`Unknown node kind '${type}'.`, 'error');
+        return undefined;
+      }
+      store.dispatch({ type: 'add-nodes', nodes: [node] }, `add ${node.id}`);
+      return node.id;
+    },
+    nodeAt(event) {
+      area.area.setPointerFrom(event);
+      const { x, y } = area.area.pointer;
+      for (const node of [...editor.getNodes()].reverse()) {
+        const v = area.nodeViews.get(node.id);
+        if (!v) continue;
+        const w = v.element.offsetWidth || node.width;
+        const h = v.element.offsetHeight || node.height;
+        if (
+          x >= v.position.x &&
+          x <= v.position.x + w &&
+          y >= v.position.y &&
+          y <= v.position.y + h
+        )
+          return node.id;
+      }
+      return undefined;
+    },
+    previewDrop(type, event) {
+      if (!type || !event) return setDropTarget(undefined);
+      const id = api.nodeAt(event);
+      setDropTarget(id && canSwapTo(id, type) ? id : undefined);
+    },
+    dropKind(type, event) {
+      setDropTarget(undefined);
+      const rect = area.container.getBoundingClientRect();
+      const inside =
+        event.clientX >= rect.left &&
+        event.clientX <= rect.right &&
+        event.clientY >= rect.top &&
+        event.clientY <= rect.bottom;
+      if (!inside) return 'outside';
+      const target = api.nodeAt(event);
+      if (target) {
+        if (canSwapTo(target, type)) return api.swap(target, type) ? 'swapped' : 'refused';
+        const kind = getKind(type);
+        const on = store.doc.nodes.find((n) => n.id === target);
+        hint(
+          `A ${kind?.title ?? type} cannot replace '${target}' (${getKind(on?.type ?? '')?.title ?? on?.type}); drop it on empty canvas to add it.`,
+          'error',
+        );
+        return 'refused';
+      }
+      area.area.setPointerFrom(event);
+      const { x, y } = area.area.pointer;
+      return api.addNode(type, [x - 20, y - 14]) ? 'added' : 'refused';
+    },
+    async select(ids) {
+      await selector.unselectAll();
+      for (const [i, id] of ids.entries())
+        if (editor.getNode(id)) await selectable.select(id, i > 0);
+      selectionChanged();
+    },
+    getSelected: () =>
+      editor
+        .getNodes()
+        .filter((n) => n.selected)
+        .map((n) => n.id),
+    removeNodes(ids) {
+      if (!ids.length) return;
+      store.dispatch(
+        { type: 'remove-nodes', ids },
+        ids.length === 1 ? `delete ${ids[0]}` : `delete ${ids.length} nodes`,
+      );
+    },
+    async zoomToFit(ids, minZoom = opts.minZoom ?? 0) {
+      await view.idle;
+      view.measure();
+      const nodes = (ids ?? editor.getNodes().map((n) => n.id))
+        .map((id) => editor.getNode(id))
+        .filter((n): n is MamNode => !!n);
+      if (!nodes.length) return;
+      await AreaExtensions.zoomAt(area, nodes, { scale: 0.92 });
+      if (area.area.transform.k >= minZoom) return;
+      const box = AreaExtensions.getBoundingBox(area, nodes);
+      const r = area.container.getBoundingClientRect();
+      const k = minZoom;
+      await area.area.zoom(k, 0, 0);
+      const margin = 40;
+      const y =
+        box.height * k + 2 * margin <= r.height
+          ? r.height / 2 - (box.top + box.height / 2) * k
+          : margin - box.top * k;
+      await area.area.translate(margin - box.left * k, y);
+    },
+    async centerOn(id) {
+      await view.idle;
+      const v = area.nodeViews.get(id);
+      const node = editor.getNode(id);
+      if (!v || !node) return;
+      const { k } = area.area.transform;
+      const r = area.container.getBoundingClientRect();
+      await area.area.translate(
+        r.width / 2 - (v.position.x + node.width / 2) * k,
+        r.height / 2 - (v.position.y + node.height / 2) * k,
+      );
+    },
+    whenIdle: () => view.idle,
+    destroy() {
+      unsubscribe();
+      view.destroy();
+    },
+  };
+
+  function viewCentre(): [number, number] {
+    const { x, y, k } = area.area.transform;
+    const r = area.container.getBoundingClientRect();
+    return [(r.width / 2 - x) / k - 110, (r.height / 2 - y) / k - 60];
+  }
+
+  return api;
+}

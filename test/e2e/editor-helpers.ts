@@ -1,0 +1,169 @@
+// Driving the editor as a user does (mouse, keyboard, file chooser) and
+// reading its state through the read-only window.__mam hook for assertions.
+import type { Locator, Page } from 'playwright-core';
+import { expect } from 'vitest';
+import type { GraphDoc } from '../../src/graph/types.ts';
+
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export const centre = (b: Box) => ({ x: b.x + b.width / 2, y: b.y + b.height / 2 });
+
+/** Waits until the editor has booted and the canvas shows the latest document. */
+export async function ready(page: Page): Promise<void> {
+  await page.waitForSelector('mam-app[data-ready]', { timeout: 60_000 });
+  await settle(page);
+}
+
+export async function settle(page: Page): Promise<void> {
+  await page.evaluate(() => window.__mam?.idle());
+  await page.evaluate(
+    () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
+  );
+}
+
+export const doc = (page: Page): Promise<GraphDoc> => page.evaluate(() => window.__mam!.doc);
+export const saveText = (page: Page): Promise<string> =>
+  page.evaluate(() => window.__mam!.saveText());
+export const nodeType = async (page: Page, id: string) =>
+  (await doc(page)).nodes.find((n) => n.id === id)?.type;
+
+/** Fresh start: no autosave, the demo graph. */
+export async function freshEditor(page: Page, baseUrl: string): Promise<void> {
+  await page.goto(baseUrl);
+  await page.evaluate(
+    () =>
+      new Promise<void>((resolve) => {
+        const req = indexedDB.deleteDatabase('mam-studio');
+        req.onsuccess = req.onerror = req.onblocked = () => resolve();
+      }),
+  );
+  await page.goto(baseUrl);
+  await ready(page);
+}
+
+export const node = (page: Page, id: string): Locator =>
+  page.locator(`[data-testid="mam-node"][data-node-id="${id}"]`);
+
+export function socket(page: Page, id: string, side: 'input' | 'output', key: string): Locator {
+  return node(page, id).locator(`rete-ref[data-side="${side}"][data-key="${key}"]`);
+}
+
+export async function boxOf(l: Locator): Promise<Box> {
+  const b = await l.boundingBox();
+  if (!b) throw new Error(`not visible: ${l}`);
+  return b;
+}
+
+export async function canvasBox(page: Page): Promise<Box> {
+  return boxOf(page.getByTestId('canvas'));
+}
+
+/** A mouse drag in small steps, as a hand makes it. */
+export async function drag(
+  page: Page,
+  from: { x: number; y: number },
+  to: { x: number; y: number },
+  steps = 12,
+) {
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(from.x + 6, from.y + 3, { steps: 2 });
+  await page.mouse.move(to.x, to.y, { steps });
+  await page.mouse.up();
+}
+
+/** Drags a palette item to a point on the page. */
+export async function dragFromPalette(page: Page, type: string, to: { x: number; y: number }) {
+  const item = page.locator(`[data-testid="palette-item"][data-type="${type}"]`);
+  await item.scrollIntoViewIfNeeded();
+  await drag(page, centre(await boxOf(item)), to);
+  await settle(page);
+}
+
+/** Draws a link from an output socket to an input socket. */
+export async function connect(page: Page, from: [string, string], to: [string, string]) {
+  const a = centre(await boxOf(socket(page, from[0], 'output', from[1])));
+  const b = centre(await boxOf(socket(page, to[0], 'input', to[1])));
+  await drag(page, a, b);
+  await settle(page);
+}
+
+/** Pans the canvas by dragging its background at an empty spot. */
+export async function pan(page: Page, dx: number, dy: number) {
+  const c = await canvasBox(page);
+  const spot = await page.evaluate(
+    ({ c }) => {
+      for (let y = c.y + c.height - 60; y > c.y + 20; y -= 25) {
+        for (let x = c.x + 30; x < c.x + c.width - 220; x += 25) {
+          const hit = document.elementFromPoint(x, y);
+          if (hit?.classList.contains('canvas') || hit?.closest('.canvas') === hit) {
+            const els = document.elementsFromPoint(x, y);
+            if (
+              !els.some(
+                (e) =>
+                  e.tagName === 'RETE-MINIMAP' ||
+                  e.tagName === 'MAM-NODE' ||
+                  e.tagName === 'MAM-LINK',
+              )
+            )
+              return { x, y };
+          }
+        }
+      }
+      return undefined;
+    },
+    { c },
+  );
+  if (!spot) throw new Error('no empty canvas spot to pan from');
+  await drag(page, spot, { x: spot.x + dx, y: spot.y + dy }, 8);
+  await settle(page);
+}
+
+/** Pans until a node lies inside the canvas (with a margin). */
+export async function bringIntoView(page: Page, id: string) {
+  for (let i = 0; i < 8; i++) {
+    const c = await canvasBox(page);
+    const b = await boxOf(node(page, id));
+    const dx =
+      b.x < c.x + 40
+        ? c.x + 60 - b.x
+        : b.x + b.width > c.x + c.width - 40
+          ? c.x + c.width - 60 - b.x - b.width
+          : 0;
+    const dy =
+      b.y < c.y + 40
+        ? c.y + 60 - b.y
+        : b.y + b.height > c.y + c.height - 40
+          ? c.y + c.height - 60 - b.y - b.height
+          : 0;
+    if (!dx && !dy) return;
+    await pan(page, Math.max(-400, Math.min(400, dx)), Math.max(-300, Math.min(300, dy)));
+  }
+}
+
+/** Opens the context menu on a node and clicks an item by its text. */
+export async function contextMenu(page: Page, id: string, item: string) {
+  await bringIntoView(page, id);
+  const b = await boxOf(node(page, id).locator('header'));
+  await page.mouse.click(b.x + b.width / 2, b.y + b.height / 2, { button: 'right' });
+  await page.locator('rete-context-menu-item', { hasText: item }).first().click();
+  await settle(page);
+}
+
+export async function chooseFile(page: Page, path: string) {
+  const chooser = page.waitForEvent('filechooser');
+  await page.getByTestId('open').click();
+  await (await chooser).setFiles(path);
+  await settle(page);
+}
+
+export async function expectToast(page: Page, text: RegExp) {
+  await expect
+    .poll(() => page.getByTestId('toast').allTextContents())
+    .toEqual(expect.arrayContaining([expect.stringMatching(text)]));
+}
