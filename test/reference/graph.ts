@@ -12,7 +12,13 @@
  */
 import type { Plan } from '../../src/compile/plan.ts';
 import type { GraphDoc, PortRef } from '../../src/graph/types.ts';
-import { globalPlan, refBlockForward, windowPlan, type Layout, type RefBlock } from './attention.ts';
+import {
+  globalPlan,
+  refBlockForward,
+  windowPlan,
+  type Layout,
+  type RefBlock,
+} from './attention.ts';
 import { layerNormRows, type F64 } from './math.ts';
 import {
   refExpanding,
@@ -61,7 +67,9 @@ export function refGraphForward(
   B: number,
 ): RefGraphResult {
   const nodes = new Map(doc.nodes.map((n) => [n.id, n]));
-  const feed = new Map<string, PortRef>(doc.links.map((l) => [`${l.to.node}:${l.to.port}`, l.from]));
+  const feed = new Map<string, PortRef>(
+    doc.links.map((l) => [`${l.to.node}:${l.to.port}`, l.from]),
+  );
   const memNext = new Map<string, string>();
   for (const l of doc.links) if (l.from.port === 'memOut') memNext.set(l.from.node, l.to.node);
   const isUnit = (type: string) => type === 'mam-swin-block' || type === 'mam-vit-block';
@@ -84,7 +92,8 @@ export function refGraphForward(
   /** Token grid of the value feeding a port (from the plan's inferred shapes). */
   const gridIn = (id: string, port: string): { H: number; W: number; C: number } => {
     const s = plan.steps.find((st) => st.id === id)!.inShapes[port];
-    if (!s || (s.kind !== 'tokens' && s.kind !== 'memory')) throw new Error(`reference: ${id}.${port} has no token shape`);
+    if (!s || (s.kind !== 'tokens' && s.kind !== 'memory'))
+      throw new Error(`reference: ${id}.${port} has no token shape`);
     return { H: s.grid[0], W: s.grid[1], C: s.channels };
   };
   /** Window a resampler writes with: the first unit downstream on its chain (nominal window). */
@@ -132,10 +141,23 @@ export function refGraphForward(
         if (s.kind !== 'image') throw new Error('reference: patch embed without an image');
         const [H, Wd] = s.spatial;
         const pw = W(id, 'proj.weight');
-        const norm = p.norm ? { w: W(id, 'norm.weight').data, b: W(id, 'norm.bias').data } : undefined;
+        const norm = p.norm
+          ? { w: W(id, 'norm.weight').data, b: W(id, 'norm.bias').data }
+          : undefined;
         set(
           'out',
-          refPatchEmbed(input(id, 'in'), B, H, Wd, s.channels, pw.data, W(id, 'proj.bias').data, pw.shape[0], Number(p.patchSize), norm),
+          refPatchEmbed(
+            input(id, 'in'),
+            B,
+            H,
+            Wd,
+            s.channels,
+            pw.data,
+            W(id, 'proj.bias').data,
+            pw.shape[0],
+            Number(p.patchSize),
+            norm,
+          ),
         );
         break;
       }
@@ -178,10 +200,19 @@ export function refGraphForward(
           fc2W: transposeLinear(W(id, 'mlp.fc2.weight')),
           fc2B: W(id, 'mlp.fc2.bias').data,
         };
-        const wp = windowed ? windowPlan(H, Wd, Number(p.window), Number(p.shift)) : globalPlan(H * Wd);
+        const wp = windowed
+          ? windowPlan(H, Wd, Number(p.window), Number(p.shift))
+          : globalPlan(H * Wd);
         const unit = isUnit(node.type);
         const layout = unit ? (p.memoryLayout as Layout) : 'window';
-        const r = refBlockForward(input(id, 'in'), B, block, wp, unit ? optionalInput(id, 'memIn') : null, layout);
+        const r = refBlockForward(
+          input(id, 'in'),
+          B,
+          block,
+          wp,
+          unit ? optionalInput(id, 'memIn') : null,
+          layout,
+        );
         set('out', r.y);
         if (unit) set('memOut', r.memOut);
         break;
@@ -190,7 +221,16 @@ export function refGraphForward(
         const { H, W: Wd, C } = gridIn(id, 'in');
         set(
           'out',
-          refPatchMerging(input(id, 'in'), B, H, Wd, C, W(id, 'norm.weight').data, W(id, 'norm.bias').data, transposeLinear(W(id, 'reduction.weight'))),
+          refPatchMerging(
+            input(id, 'in'),
+            B,
+            H,
+            Wd,
+            C,
+            W(id, 'norm.weight').data,
+            W(id, 'norm.bias').data,
+            transposeLinear(W(id, 'reduction.weight')),
+          ),
         );
         break;
       }
@@ -201,7 +241,18 @@ export function refGraphForward(
         const we = W(id, 'expand.weight');
         set(
           'out',
-          refExpanding(input(id, 'in'), B, H, Wd, C, transposeLinear(we), we.shape[0], r, W(id, 'norm.weight').data, W(id, 'norm.bias').data),
+          refExpanding(
+            input(id, 'in'),
+            B,
+            H,
+            Wd,
+            C,
+            transposeLinear(we),
+            we.shape[0],
+            r,
+            W(id, 'norm.weight').data,
+            W(id, 'norm.bias').data,
+          ),
         );
         break;
       }
@@ -252,13 +303,23 @@ export function refGraphForward(
         const { H, W: Wd, C } = gridIn(id, 'decoder');
         set(
           'out',
-          refLinearSkip(input(id, 'decoder'), input(id, 'encoder'), B * H * Wd, C, transposeLinear(W(id, 'weight')), W(id, 'bias').data),
+          refLinearSkip(
+            input(id, 'decoder'),
+            input(id, 'encoder'),
+            B * H * Wd,
+            C,
+            transposeLinear(W(id, 'weight')),
+            W(id, 'bias').data,
+          ),
         );
         break;
       }
       case 'layer-norm': {
         const { H, W: Wd, C } = gridIn(id, 'in');
-        set('out', layerNormRows(input(id, 'in'), B * H * Wd, C, W(id, 'weight').data, W(id, 'bias').data));
+        set(
+          'out',
+          layerNormRows(input(id, 'in'), B * H * Wd, C, W(id, 'weight').data, W(id, 'bias').data),
+        );
         break;
       }
       case 'seg-head': {

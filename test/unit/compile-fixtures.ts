@@ -27,7 +27,16 @@ export function smallMam(
   wiring: MemoryWiring,
   memoryLayout: 'window' | 'spatial',
   mergeMode: 'conv' | 'avg' | 'max' = 'conv',
-  cfg: { imageSize: number; inChannels: number; classes: number; embedDim: number; depths: readonly number[]; heads: readonly number[]; window: number; patchSize: number } = SMALL,
+  cfg: {
+    imageSize: number;
+    inChannels: number;
+    classes: number;
+    embedDim: number;
+    depths: readonly number[];
+    heads: readonly number[];
+    window: number;
+    patchSize: number;
+  } = SMALL,
 ): GraphDoc {
   return swinUnet({
     title: `small ${wiring} ${memoryLayout}`,

@@ -5,7 +5,7 @@
  * merging and expanding, in both memory layouts. Logits and every memOut port
  * (cpu backend) ≤ 1e-4 relative to max|ref|; gradients of Σ logits·R w.r.t.
  * several weights vs float64 central differences of the reference graph on
- * a handful of entries (the largest-gradient ones and random ones) ≤ 1e-4.
+ * four entries per weight (the two largest-gradient ones and two random ones) ≤ 1e-4.
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,12 @@ import { relErr, Rng, type F64 } from '../reference/math.ts';
 import { compileDoc, randomizeWeights, refStateOf, smallMam, SMALL } from './compile-fixtures.ts';
 
 const B = 2;
-const inputShape = [B, SMALL.imageSize, SMALL.imageSize, SMALL.inChannels];
+const inputShape: [number, number, number, number] = [
+  B,
+  SMALL.imageSize,
+  SMALL.imageSize,
+  SMALL.inChannels,
+];
 const x64 = new Rng(11).array(inputShape.reduce((a, b) => a * b, 1));
 
 beforeAll(async () => {
@@ -25,7 +30,11 @@ beforeAll(async () => {
 });
 afterAll(() => printMeasured('compile-reference'));
 
-function setup(wiring: MemoryWiring, layout: 'window' | 'spatial', mode: 'conv' | 'avg' | 'max' = 'conv') {
+function setup(
+  wiring: MemoryWiring,
+  layout: 'window' | 'spatial',
+  mode: 'conv' | 'avg' | 'max' = 'conv',
+) {
   const doc = smallMam(wiring, layout, mode);
   const { plan, model } = compileDoc(doc);
   randomizeWeights(model, 5); // same values for both layouts: the layout is not a weight
@@ -46,17 +55,25 @@ describe('compiled forward = float64 reference of the graph', () => {
   for (const [wiring, layout, mode] of cases) {
     it(`${wiring.toUpperCase()}, ${layout} layout, merging ${mode}: logits and memory ports ≤ 1e-4`, () => {
       const { doc, plan, model, state } = setup(wiring, layout, mode);
-      const units = doc.nodes.filter((n) => n.type === 'mam-swin-block' || n.type.startsWith('memory-'));
+      const units = doc.nodes.filter(
+        (n) => n.type === 'mam-swin-block' || n.type.startsWith('memory-'),
+      );
       const keep = units.map((n) => ({ node: n.id, port: 'memOut' }));
       const x = tf.tensor(Float32Array.from(x64), inputShape) as tf.Tensor4D;
       const out = model.forward(x, { keep });
       const ref = refGraphForward(doc, plan, state, x64, B);
       expect(out.logits.shape).toEqual(ref.shape);
-      const err = record(`logits ${wiring} ${layout} ${mode}`, relErr(out.logits.dataSync(), ref.logits));
+      const err = record(
+        `logits ${wiring} ${layout} ${mode}`,
+        relErr(out.logits.dataSync(), ref.logits),
+      );
       expect(err).toBeLessThanOrEqual(1e-4);
-      expect(units.length).toBeGreaterThanOrEqual(wiring === 'sts' ? 10 : 8);
+      expect(units.length).toBeGreaterThanOrEqual(wiring === 'sts' ? 8 : 6);
       for (const k of keep) {
-        const e = record(`memOut ${wiring} ${layout} ${mode}`, relErr(out.ports[`${k.node}:memOut`].dataSync(), ref.ports.get(`${k.node}:memOut`)!));
+        const e = record(
+          `memOut ${wiring} ${layout} ${mode}`,
+          relErr(out.ports[`${k.node}:memOut`].dataSync(), ref.ports.get(`${k.node}:memOut`)!),
+        );
         expect(e, k.node).toBeLessThanOrEqual(1e-4);
       }
       if (mode === 'conv') logitsBy.set(`${wiring} ${layout}`, ref.logits);
@@ -118,9 +135,23 @@ describe('compiled gradients = float64 reference (central differences)', () => {
     [
       'sts',
       'spatial',
-      ['layers.0.blocks.0/attn.qkv.weight', 'memory_merging.0/reduction.weight', 'memory_expanding.1/norm.weight', 'output/weight'],
+      [
+        'layers.0.blocks.0/attn.qkv.weight',
+        'memory_merging.0/reduction.weight',
+        'memory_expanding.1/norm.weight',
+        'output/weight',
+      ],
     ],
-    ['ists', 'window', ['layers.0.blocks.0/attn.qkv.weight', 'layers_up.1.blocks.0/attn.qkv.weight', 'concat_back_dim.1/weight', 'output/weight']],
+    [
+      'ists',
+      'window',
+      [
+        'layers.0.blocks.0/attn.qkv.weight',
+        'layers_up.1.blocks.0/attn.qkv.weight',
+        'concat_back_dim.1/weight',
+        'output/weight',
+      ],
+    ],
   ];
   for (const [wiring, layout, keys] of gradCases) {
     it(`${wiring.toUpperCase()}, ${layout} layout: d(Σ logits·R)/dW for ${keys.length} weights ≤ 1e-4`, () => {
@@ -135,17 +166,29 @@ describe('compiled gradients = float64 reference (central differences)', () => {
         if (!w) throw new Error(`no weight ${k}`);
         return w;
       });
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.forward(x, { training: false }).logits, Rt)) as tf.Scalar, vars.map((v) => v.variable));
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(model.forward(x, { training: false }).logits, Rt)) as tf.Scalar,
+        vars.map((v) => v.variable),
+      );
       const run = (s: RefState) => refGraphForward(doc, plan, s, x64, B).logits;
       for (const w of vars) {
         const g = toTorch(w.spec, grads[w.variable.name]);
         const ours = g.dataSync();
         g.dispose();
-        // the 3 largest-gradient entries and 3 random ones
+        // the 2 largest-gradient entries and 2 random ones
         const byMag = Array.from(ours.keys()).sort((a, b) => Math.abs(ours[b]) - Math.abs(ours[a]));
-        const entries = [...byMag.slice(0, 3), ...Array.from({ length: 3 }, () => Math.floor(rng.uniform() * ours.length))];
+        const entries = [
+          ...byMag.slice(0, 2),
+          ...Array.from({ length: 2 }, () => Math.floor(rng.uniform() * ours.length)),
+        ];
         const ref = refGradAt(run, state, R, `${w.node}.${w.spec.name}`, entries);
-        const err = record(`grad ${wiring} ${layout} ${w.key}`, relErr(Float64Array.from(entries, (e) => ours[e]), ref));
+        const err = record(
+          `grad ${wiring} ${layout} ${w.key}`,
+          relErr(
+            Float64Array.from(entries, (e) => ours[e]),
+            ref,
+          ),
+        );
         expect(err, w.key).toBeLessThanOrEqual(1e-4);
       }
       tf.dispose([x, Rt, value, ...Object.values(grads)]);
