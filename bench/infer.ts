@@ -5,7 +5,8 @@
  */
 import { swinUnet } from '../src/graph/presets.ts';
 import { analyzeGraph } from '../src/graph/infer.ts';
-import { time, writeResult } from './util.ts';
+import { timeStats, writeResult } from './util.ts';
+import { loadavg } from 'node:os';
 
 export function run() {
   // Swin-Unet with deep stages and STS memory through encoder and decoder: ≈500 nodes.
@@ -27,19 +28,24 @@ export function run() {
     mergeMode: 'conv',
   });
   const nodes = doc.nodes.length;
-  const inferMs = time(() => analyzeGraph(doc), { runs: 30 });
-  const cloneMs = time(() => structuredClone(doc), { runs: 30 });
+  const infer = timeStats(() => analyzeGraph(doc), { warmup: 30, runs: 50 });
+  const clone = timeStats(() => structuredClone(doc), { warmup: 30, runs: 50 });
+  const inferMs = infer.median;
+  const cloneMs = clone.median;
   const result = {
     nodes,
     links: doc.links.length,
     inferMs: Number(inferMs.toFixed(3)),
+    inferMinMs: Number(infer.min.toFixed(3)),
+    loadAverage1m: Number(loadavg()[0].toFixed(2)),
     baselineCloneMs: Number(cloneMs.toFixed(3)),
     ratioToClone: Number((inferMs / cloneMs).toFixed(2)),
     ratioToFrame16ms: Number((inferMs / 16).toFixed(3)),
   };
   console.log(
-    `infer: ${nodes} nodes, ${doc.links.length} links: ${result.inferMs} ms (median of 30), ` +
-      `${result.ratioToClone}× a structuredClone of the document, ${result.ratioToFrame16ms}× a 16 ms frame`,
+    `infer: ${nodes} nodes, ${doc.links.length} links: ${result.inferMs} ms (median of 50 after 30 warm-up runs), ` +
+      `${result.ratioToClone}× a structuredClone of the document, ${result.ratioToFrame16ms}× a 16 ms frame; ` +
+      `fastest run ${result.inferMinMs} ms (load average ${result.loadAverage1m})`,
   );
   writeResult('infer', result);
   return result;

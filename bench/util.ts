@@ -1,7 +1,15 @@
 /** Small timing helpers shared by the benchmarks: medians, not means, and JSON output in bench/out/. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-export function time(fn: () => unknown, { warmup = 3, runs = 20 } = {}): number {
+export function time(fn: () => unknown, opts: { warmup?: number; runs?: number } = {}): number {
+  return timeStats(fn, opts).median;
+}
+
+/** Median and minimum: on a shared machine the minimum is the better estimate of the intrinsic cost. */
+export function timeStats(
+  fn: () => unknown,
+  { warmup = 3, runs = 20 } = {},
+): { median: number; min: number } {
   for (let i = 0; i < warmup; i++) fn();
   const ts: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -10,7 +18,7 @@ export function time(fn: () => unknown, { warmup = 3, runs = 20 } = {}): number 
     ts.push(performance.now() - t0);
   }
   ts.sort((a, b) => a - b);
-  return ts[Math.floor(ts.length / 2)];
+  return { median: ts[Math.floor(ts.length / 2)], min: ts[0] };
 }
 
 export async function timeAsync(

@@ -115,7 +115,8 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
 
   // Links usable for computation: both ends known, ports exist, sockets agree, input not yet fed.
   const usable: { link: LinkDoc; index: number }[] = [];
-  const fed = new Set<string>();
+  // node id → input port → the link feeding it (nested maps: no string keys to build per lookup)
+  const feeds = new Map<string, Map<string, { link: LinkDoc; index: number }>>();
   doc.links.forEach((link, i) => {
     if (linkIssues.has(i)) return;
     const a = nodes.get(link.from.node);
@@ -127,10 +128,12 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
       addLinkIssue(i, `link ${linkName(link)}: a ${sa} port cannot connect to a ${sb} port`);
       return;
     }
-    const key = `${link.to.node}\u0000${link.to.port}`;
-    if (fed.has(key)) return;
-    fed.add(key);
-    usable.push({ link, index: i });
+    let ports = feeds.get(link.to.node);
+    if (!ports) feeds.set(link.to.node, (ports = new Map()));
+    if (ports.has(link.to.port)) return;
+    const u = { link, index: i };
+    ports.set(link.to.port, u);
+    usable.push(u);
   });
 
   // Topological order (Kahn); whatever is left sits on or after a cycle.
@@ -155,15 +158,14 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
   if (order.length < nodes.size) reportCycles(nodes, outLinks, new Set(order), issues);
 
   // Shapes, problems and counts in order.
-  const inLinks = new Map<string, { link: LinkDoc; index: number }>();
-  for (const u of usable) inLinks.set(`${u.link.to.node}\u0000${u.link.to.port}`, u);
   for (const id of order) {
     const info = nodes.get(id) as NodeInfo;
     const kind = info.kind;
     if (!kind) continue;
     const node = docNode.get(id) as NodeDoc;
+    const fedBy = feeds.get(id);
     for (const port of kind.inputs) {
-      const u = inLinks.get(`${id}\u0000${port.name}`);
+      const u = fedBy?.get(port.name);
       if (u) info.inputs[port.name] = nodes.get(u.link.from.node)?.outputs[u.link.from.port];
       else if (!port.optional) {
         const issue: GraphIssue = {
@@ -191,7 +193,7 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
       };
       issues.push(issue);
       info.issues.push(issue);
-      const u = p.port ? inLinks.get(`${id}\u0000${p.port}`) : undefined;
+      const u = p.port ? fedBy?.get(p.port) : undefined;
       if (u) addLinkIssue(u.index, `link ${linkName(u.link)}: ${p.message}`);
     }
   }
