@@ -22,6 +22,16 @@ export const EXIT_CODES = {
   badWeights: 3,
   badData: 4,
   backend: 5,
+  /** No cases: an empty folder or list. */
+  emptyData: 6,
+  /** An image and its label (or channels) on different grids. */
+  sizeMismatch: 7,
+  /** Labels outside the class table, or a class table that does not fit the graph. */
+  labelRange: 8,
+  /** A run folder that cannot be used: a checkpoint without --resume, a broken checkpoint, other data. */
+  runFolder: 9,
+  /** Training stopped because the loss became NaN or infinite. */
+  diverged: 10,
   interrupted: 130,
 } as const;
 

@@ -1,6 +1,8 @@
 /** The `mam` command: one verb per file in src/cli. */
 import { inspectCommand } from './inspect.ts';
 import { RUN_USAGE, runCommand } from './run.ts';
+import { TRAIN_USAGE, trainCommand } from './train.ts';
+import { EVAL_USAGE, evalCommand } from './eval.ts';
 
 type Verb = (args: string[], print: (s: string) => void) => Promise<number>;
 
@@ -10,6 +12,8 @@ const verbs: Record<string, { run: Verb; help: string }> = {
     help: 'inspect <graph.json> [--json]   shapes, params, MACs, memory chains, errors',
   },
   run: { run: runCommand, help: `${RUN_USAGE}   forward pass (logits)` },
+  train: { run: trainCommand, help: `${TRAIN_USAGE}   train, with checkpoints and --resume` },
+  eval: { run: evalCommand, help: `${EVAL_USAGE}   Dice/HD95 per class` },
 };
 
 export function registerVerb(name: string, run: Verb, help: string): void {

@@ -1,0 +1,310 @@
+/**
+ * The training loop: seeded batches over 2D slices, the paper's loss and
+ * optimizer, drop-path on, validation every N steps (mean foreground Dice
+ * under a named convention), best weights, early stopping, checkpoints that
+ * resume exactly, and an AbortSignal that stops between steps with a valid
+ * checkpoint. Runs wherever tfjs runs (Node, browser, worker): the store
+ * decides where bytes go, events say what happens.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { hashString, rng } from '../compile/init.ts';
+import type { CompiledModel } from '../compile/model.ts';
+import { loadWeights, saveWeights, weightFingerprint } from '../compile/weights.ts';
+import type { Case } from '../data/types.ts';
+import { augmentSample, resizeSample, type Sample2D } from './augment.ts';
+import {
+  TRAIN_STATE_FORMAT,
+  type Checkpoint,
+  type CheckpointStore,
+  type HistoryRow,
+  type TrainSettings,
+  type TrainState,
+  type ValidationRecord,
+} from './checkpoint.ts';
+import { evaluateCases } from './evaluate.ts';
+import { segmentationLoss } from './loss.ts';
+import { installFastMatMulGradient } from './matmul-grad.ts';
+import { decodeOptimizerState, encodeOptimizerState, Optimizer, polyLr } from './optim.ts';
+import { fitChannels } from './samples.ts';
+
+export interface TrainingData {
+  classNames: string[];
+  /** Training slices (any size; resized to the input as the reference does). */
+  train: Sample2D[];
+  /** Validation volumes, evaluated slice-wise. */
+  val: Case[];
+  fingerprint: string;
+}
+
+export type TrainEvent =
+  | {
+      type: 'step';
+      step: number;
+      totalSteps: number;
+      epoch: number;
+      loss: number;
+      ce: number;
+      dice: number;
+      lr: number;
+      imagesPerSec: number;
+      etaSec: number;
+    }
+  | ({
+      type: 'validation';
+      epoch: number;
+      improved: boolean;
+      best: { step: number; meanDice: number } | null;
+    } & ValidationRecord)
+  | { type: 'checkpoint'; step: number; where: string }
+  | {
+      type: 'done';
+      step: number;
+      reason: TrainResult['reason'];
+      best: { step: number; meanDice: number } | null;
+    };
+
+export interface TrainOptions {
+  model: CompiledModel;
+  data: TrainingData;
+  /** Ignored when resuming: the checkpoint's settings apply. */
+  settings: TrainSettings;
+  signal?: AbortSignal;
+  onEvent?: (e: TrainEvent) => void;
+  checkpoint?: CheckpointStore;
+  resume?: Checkpoint;
+}
+
+export interface TrainResult {
+  reason: 'completed' | 'aborted' | 'early-stop' | 'diverged';
+  step: number;
+  state: TrainState;
+}
+
+/** Steps per epoch: full batches only (the shuffle differs per epoch, so every slice is seen). */
+export function stepsPerEpoch(slices: number, batch: number): number {
+  return slices >= batch ? Math.floor(slices / batch) : 1;
+}
+
+const seeded = (seed: number, purpose: string) => rng(hashString(purpose, seed >>> 0));
+
+function permutation(n: number, seed: number, epoch: number): Int32Array {
+  const p = Int32Array.from({ length: n }, (_, i) => i);
+  const r = seeded(seed, `shuffle:${epoch}`);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [p[i], p[j]] = [p[j], p[i]];
+  }
+  return p;
+}
+
+const yieldToEventLoop = () => new Promise<void>((r) => setTimeout(r, 0));
+
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  installFastMatMulGradient();
+  const { model, data } = o;
+  const emit = o.onEvent ?? (() => {});
+  const [, H, W, C] = model.plan.input.shape;
+  const samples = data.train.map((s) => fitChannels(s, C));
+  if (samples.length === 0) throw new Error('no training slices');
+  const params = new Map([...model.weights.values()].map((w) => [w.key, w.variable]));
+  const fingerprint = weightFingerprint(model);
+
+  let state: TrainState;
+  if (o.resume) {
+    const r = loadWeights(model, o.resume.weights, 'the checkpoint');
+    if (!r.ok) throw new Error(r.message);
+    state = structuredClone(o.resume.state);
+  } else {
+    state = {
+      format: TRAIN_STATE_FORMAT,
+      version: 1,
+      step: 0,
+      epoch: 0,
+      settings: structuredClone(o.settings),
+      rng: { seed: o.settings.seed, scheme: 'fnv1a(seed, purpose:step) → mulberry32' },
+      best: null,
+      validationsSinceBest: 0,
+      lastValidation: null,
+      history: [],
+      elapsedSec: 0,
+      weightsFingerprint: fingerprint,
+      dataFingerprint: data.fingerprint,
+    };
+  }
+  const s = state.settings;
+  const optimizer = new Optimizer(s.optimizer, params);
+  try {
+    if (o.resume) optimizer.restore(decodeOptimizerState(o.resume.optimizer));
+    return await run();
+  } finally {
+    optimizer.dispose();
+  }
+
+  async function saveCheckpoint(): Promise<void> {
+    if (!o.checkpoint) return;
+    const c: Checkpoint = {
+      weights: saveWeights(model, { metadata: { step: String(state.step) } }),
+      optimizer: encodeOptimizerState(await optimizer.snapshot()),
+      state: structuredClone(state),
+    };
+    const where = await o.checkpoint.save(c);
+    emit({ type: 'checkpoint', step: state.step, where });
+  }
+
+  async function validate(epoch: number): Promise<boolean> {
+    if (data.val.length === 0) return false;
+    const report = await evaluateCases(model, data.val, {
+      classNames: data.classNames,
+      convention: s.convention,
+      normalisation: s.normalisation,
+      batchSize: Math.max(s.batchSize, 4),
+    });
+    const perClass: ValidationRecord['perClass'] = {};
+    for (const [n, c] of Object.entries(report.summary.perClass))
+      perClass[n] = { dice: c.dice, hd95: c.hd95 };
+    const rec: ValidationRecord = {
+      step: state.step,
+      convention: report.convention,
+      meanDice: report.summary.meanDice,
+      meanHd95: report.summary.meanHd95,
+      hd95Unit: report.hd95Unit,
+      perClass,
+    };
+    const improved = state.best === null || rec.meanDice > state.best.meanDice + 1e-6;
+    if (improved) {
+      state.best = { step: state.step, meanDice: rec.meanDice };
+      state.validationsSinceBest = 0;
+      if (o.checkpoint?.saveBest)
+        await o.checkpoint.saveBest(
+          saveWeights(model, {
+            metadata: { step: String(state.step), meanDice: String(rec.meanDice) },
+          }),
+          state,
+        );
+    } else state.validationsSinceBest++;
+    state.lastValidation = rec;
+    const row = state.history[state.history.length - 1];
+    if (row && row.step === state.step) row.val = rec;
+    emit({ type: 'validation', epoch, improved, best: state.best, ...rec });
+    return s.patience > 0 && state.validationsSinceBest >= s.patience;
+  }
+
+  async function run(): Promise<TrainResult> {
+    const n = samples.length;
+    const B = Math.min(s.batchSize, n);
+    const spe = stepsPerEpoch(n, B);
+    let perm: Int32Array | null = null;
+    let permEpoch = -1;
+    let secPerStep = 0;
+    let secPerValidation = 0;
+    let savedAt = o.resume ? state.step : -1;
+    const finish = async (reason: TrainResult['reason']): Promise<TrainResult> => {
+      if (savedAt !== state.step && reason !== 'diverged') await saveCheckpoint();
+      emit({ type: 'done', step: state.step, reason, best: state.best });
+      return { reason, step: state.step, state };
+    };
+
+    while (state.step < s.steps) {
+      await yieldToEventLoop();
+      if (o.signal?.aborted) return finish('aborted');
+      const t = state.step;
+      const epoch = Math.floor(t / spe);
+      if (permEpoch !== epoch) {
+        perm = permutation(n, s.seed, epoch);
+        permEpoch = epoch;
+      }
+      const start = (t % spe) * B;
+      const x = new Float32Array(B * H * W * C);
+      const y = new Int32Array(B * H * W);
+      for (let j = 0; j < B; j++) {
+        const src = samples[perm![(start + j) % n]];
+        const smp = s.augment
+          ? augmentSample(src, seeded(s.seed, `augment:${t}:${j}`), H, W)
+          : resizeSample(src, H, W);
+        x.set(smp.image, j * H * W * C);
+        y.set(smp.label, j * H * W);
+      }
+      const lr = s.schedule === 'poly' ? polyLr(s.learningRate, t, s.steps) : s.learningRate;
+      const t0 = performance.now();
+      const values = tf.tidy(() => {
+        const xs = tf.tensor4d(x, [B, H, W, C]);
+        const ys = tf.tensor3d(y, [B, H, W], 'int32');
+        let ce: tf.Scalar | undefined;
+        let dice: tf.Scalar | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const { logits } = model.forward(xs, {
+            training: true,
+            seed: hashString(`drop-path:${t}`, s.seed >>> 0),
+          });
+          const parts = segmentationLoss(logits, ys);
+          ce = tf.keep(parts.ce);
+          dice = tf.keep(parts.dice);
+          return parts.loss;
+        }, model.variables);
+        const byKey: Record<string, tf.Tensor> = {};
+        for (const w of model.weights.values())
+          if (grads[w.variable.name]) byKey[w.key] = grads[w.variable.name];
+        optimizer.apply(byKey, lr);
+        const out = tf.stack([value, ce!, dice!]);
+        ce!.dispose();
+        dice!.dispose();
+        return out;
+      });
+      const [loss, ce, dice] = Array.from(await values.data());
+      values.dispose();
+      const dt = (performance.now() - t0) / 1000;
+      if (!Number.isFinite(loss)) {
+        emit({ type: 'done', step: state.step, reason: 'diverged', best: state.best });
+        return { reason: 'diverged', step: state.step, state };
+      }
+      state.step = t + 1;
+      state.epoch = Math.floor(state.step / spe);
+      state.elapsedSec += dt;
+      secPerStep = secPerStep === 0 ? dt : 0.8 * secPerStep + 0.2 * dt;
+      const row: HistoryRow = {
+        step: state.step,
+        epoch,
+        loss,
+        ce,
+        dice,
+        lr,
+        elapsedSec: state.elapsedSec,
+      };
+      state.history.push(row);
+      const remaining = s.steps - state.step;
+      const valsLeft =
+        s.valEvery > 0 ? Math.floor(s.steps / s.valEvery) - Math.floor(state.step / s.valEvery) : 1;
+      emit({
+        type: 'step',
+        step: state.step,
+        totalSteps: s.steps,
+        epoch,
+        loss,
+        ce,
+        dice,
+        lr,
+        imagesPerSec: B / secPerStep,
+        etaSec: remaining * secPerStep + valsLeft * secPerValidation,
+      });
+
+      const last = state.step === s.steps;
+      const validateNow = (s.valEvery > 0 && state.step % s.valEvery === 0) || last;
+      let stop = false;
+      if (validateNow) {
+        const v0 = performance.now();
+        stop = await validate(epoch);
+        const vd = (performance.now() - v0) / 1000;
+        state.elapsedSec += vd;
+        secPerValidation = vd;
+      }
+      const checkpointNow =
+        s.checkpointEvery > 0 ? state.step % s.checkpointEvery === 0 : validateNow;
+      if (checkpointNow || last || stop) {
+        await saveCheckpoint();
+        savedAt = state.step;
+      }
+      if (stop) return finish('early-stop');
+    }
+    return finish('completed');
+  }
+}

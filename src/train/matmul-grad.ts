@@ -1,0 +1,44 @@
+/**
+ * A faster gradient for BatchMatMul on the wasm backend. tfjs's own gradient
+ * multiplies with transposeA/transposeB set; wasm runs those 7–12× slower
+ * than a plain product (measured: [2048,32]ᵀ·[2048,128] 0.9 GFLOP/s against
+ * 10 GFLOP/s for transpose-then-multiply), so a training step spent ~75% of
+ * its time there. This gradient is the same math with the transposes made
+ * explicit. Installing it replaces the gradient for every backend (tfjs keeps
+ * one registry); the results agree to float32 rounding.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+let installed = false;
+
+const swapLast = (x: tf.Tensor): tf.Tensor => {
+  const perm = [...Array(x.rank).keys()];
+  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
+  return tf.transpose(x, perm);
+};
+
+const product = (a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor =>
+  tf.matMul(ta ? swapLast(a) : a, tb ? swapLast(b) : b);
+
+/** Idempotent. */
+export function installFastMatMulGradient(): void {
+  if (installed) return;
+  installed = true;
+  tf.registerGradient({
+    kernelName: 'BatchMatMul',
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const d = dy as tf.Tensor;
+      const [a, b] = saved;
+      const ta = Boolean(attrs.transposeA);
+      const tb = Boolean(attrs.transposeB);
+      if (!ta && !tb)
+        return { a: () => product(d, b, false, true), b: () => product(a, d, true, false) };
+      if (!ta && tb)
+        return { a: () => product(d, b, false, false), b: () => product(d, a, true, false) };
+      if (ta && !tb)
+        return { a: () => product(b, d, false, true), b: () => product(a, d, false, false) };
+      return { a: () => product(b, d, true, true), b: () => product(d, a, true, true) };
+    },
+  });
+}

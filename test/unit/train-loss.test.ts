@@ -1,0 +1,111 @@
+/** The paper's loss against a plain float64 loop, and its gradient against finite differences. */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { rng } from '../../src/compile/init.ts';
+import { segmentationLoss } from '../../src/train/loss.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** 0.4·CE + 0.6·mean_c(1 − (2Σpg + 1e-5)/(Σp² + Σg² + 1e-5)), sums over the whole batch, in float64. */
+function referenceLoss(logits: Float64Array, labels: Int32Array, k: number): number {
+  const n = labels.length;
+  const inter = new Float64Array(k);
+  const pp = new Float64Array(k);
+  const gg = new Float64Array(k);
+  let ce = 0;
+  for (let i = 0; i < n; i++) {
+    let max = -Infinity;
+    for (let c = 0; c < k; c++) max = Math.max(max, logits[i * k + c]);
+    let z = 0;
+    for (let c = 0; c < k; c++) z += Math.exp(logits[i * k + c] - max);
+    for (let c = 0; c < k; c++) {
+      const p = Math.exp(logits[i * k + c] - max) / z;
+      const g = labels[i] === c ? 1 : 0;
+      inter[c] += p * g;
+      pp[c] += p * p;
+      gg[c] += g * g;
+      if (g) ce -= Math.log(p);
+    }
+  }
+  let dice = 0;
+  for (let c = 0; c < k; c++) dice += 1 - (2 * inter[c] + 1e-5) / (pp[c] + gg[c] + 1e-5);
+  return 0.4 * (ce / n) + 0.6 * (dice / k);
+}
+
+function problem(seed: number, shape: [number, number, number, number], absentClass?: number) {
+  const r = rng(seed);
+  const [b, h, w, k] = shape;
+  const logits = Float64Array.from({ length: b * h * w * k }, () => (r() - 0.5) * 6);
+  const labels = Int32Array.from({ length: b * h * w }, () => {
+    let c = Math.floor(r() * k);
+    if (c === absentClass) c = 0;
+    return c;
+  });
+  return { logits, labels };
+}
+
+describe('segmentationLoss (0.4·CE + 0.6·Dice)', () => {
+  it('matches a float64 loop, including a class absent from the batch', () => {
+    for (const [seed, shape, absent] of [
+      [1, [2, 4, 5, 3], undefined],
+      [2, [3, 3, 3, 9], 4],
+      [3, [1, 8, 8, 2], undefined],
+    ] as const) {
+      const { logits, labels } = problem(seed, shape as [number, number, number, number], absent);
+      const [b, h, w, k] = shape;
+      const want = referenceLoss(logits, labels, k);
+      const got = tf.tidy(() => {
+        const parts = segmentationLoss(
+          tf.tensor4d(Float32Array.from(logits), [b, h, w, k]),
+          tf.tensor3d(labels, [b, h, w], 'int32'),
+        );
+        return parts.loss.dataSync()[0];
+      });
+      expect(Math.abs(got - want)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want)));
+    }
+  });
+
+  it('accepts one-hot labels and returns the two parts', () => {
+    const { logits, labels } = problem(4, [2, 3, 3, 4]);
+    const lt = tf.tensor4d(Float32Array.from(logits), [2, 3, 3, 4]);
+    const a = segmentationLoss(lt, tf.tensor3d(labels, [2, 3, 3], 'int32'));
+    const b = segmentationLoss(
+      lt,
+      tf.cast(tf.oneHot(tf.tensor3d(labels, [2, 3, 3], 'int32'), 4), 'float32'),
+    );
+    expect(b.loss.dataSync()[0]).toBeCloseTo(a.loss.dataSync()[0], 6);
+    expect(0.4 * a.ce.dataSync()[0] + 0.6 * a.dice.dataSync()[0]).toBeCloseTo(
+      a.loss.dataSync()[0],
+      6,
+    );
+    tf.dispose([lt, ...Object.values(a), ...Object.values(b)]);
+  });
+
+  it('has the gradient of the float64 loss (central differences)', () => {
+    const shape: [number, number, number, number] = [2, 3, 2, 3];
+    const { logits, labels } = problem(5, shape);
+    const grad = tf.tidy(() =>
+      tf
+        .grad(
+          (x: tf.Tensor) =>
+            segmentationLoss(
+              x as tf.Tensor4D,
+              tf.tensor3d(labels, shape.slice(0, 3) as [number, number, number], 'int32'),
+            ).loss,
+        )(tf.tensor4d(Float32Array.from(logits), shape))
+        .dataSync(),
+    );
+    const eps = 1e-6;
+    for (let i = 0; i < logits.length; i++) {
+      const up = Float64Array.from(logits);
+      const dn = Float64Array.from(logits);
+      up[i] += eps;
+      dn[i] -= eps;
+      const fd =
+        (referenceLoss(up, labels, shape[3]) - referenceLoss(dn, labels, shape[3])) / (2 * eps);
+      expect(Math.abs(grad[i] - fd)).toBeLessThan(2e-5);
+    }
+  });
+});
