@@ -35,6 +35,8 @@ import { exportGraphPng } from './png-export.ts';
 import './inspector.ts';
 import './palette.ts';
 import './panels.ts';
+import './train-panel.ts';
+import type { TrainPanel, TrainSummary } from './train-panel.ts';
 
 const DEMO_PRESET = '/presets/demo-mam.json';
 
@@ -58,6 +60,8 @@ export interface MamTestHook {
   readonly canUndo: boolean;
   saveText(): string;
   idle(): Promise<void>;
+  /** The Train drawer's state: backend, weights summary, progress, evaluation. */
+  readonly training: TrainSummary | undefined;
 }
 
 declare global {
@@ -73,6 +77,7 @@ export class MamApp extends LitElement {
     shareUrl: { state: true },
     revision: { state: true },
     selected: { state: true },
+    trainOpen: { state: true },
   };
 
   toasts: Toast[] = [];
@@ -80,6 +85,7 @@ export class MamApp extends LitElement {
   shareUrl: string | undefined;
   revision = 0;
   selected: string[] = [];
+  trainOpen = false;
 
   private mam: MamStudio | undefined;
   private clipboard: Clipboard | undefined;
@@ -153,6 +159,9 @@ export class MamApp extends LitElement {
       },
       saveText: () => saveGraph(mam.store.doc),
       idle: () => mam.whenIdle(),
+      get training() {
+        return document.querySelector<TrainPanel>('mam-train-panel')?.summary;
+      },
     };
     container.addEventListener('dragover', (e) => {
       if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
@@ -421,6 +430,15 @@ export class MamApp extends LitElement {
         >
           Fit
         </button>
+        <span class="sep"></span>
+        <button
+          data-testid="train-toggle"
+          class=${this.trainOpen ? 'active' : ''}
+          @click=${() => (this.trainOpen = !this.trainOpen)}
+          title="Train and evaluate this graph in the browser"
+        >
+          Train
+        </button>
       </header>
       <aside class="palette-pane">
         <mam-palette
@@ -479,6 +497,12 @@ export class MamApp extends LitElement {
           if (f) void this.openFile(f);
         }}
       />
+      <mam-train-panel
+        .doc=${doc}
+        .analysis=${analysis}
+        ?open=${this.trainOpen}
+        @close=${() => (this.trainOpen = false)}
+      ></mam-train-panel>
       <div class="toasts" aria-live="polite">
         ${this.toasts.map((t) => html`<div class="toast ${t.level}" data-testid="toast">${t.message}</div>`)}
       </div>

@@ -1,0 +1,52 @@
+/** Words and numbers for the training panel. */
+import type { GraphDoc } from '../src/graph/types.ts';
+import type { TrainPanelSettings, WeightsSummary } from './worker/protocol.ts';
+
+export function formatDuration(sec: number): string {
+  if (!Number.isFinite(sec) || sec < 0) return '–';
+  const s = Math.round(sec);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export const formatNumber = (x: number, digits = 4) =>
+  !Number.isFinite(x)
+    ? String(x)
+    : Math.abs(x) >= 0.01 || x === 0
+      ? x.toFixed(digits)
+      : x.toExponential(2);
+
+/** The panel's defaults: the graph's metadata.training, else the paper's protocol scaled to the demo. */
+export function defaultSettings(doc: GraphDoc | undefined): TrainPanelSettings {
+  const t = doc?.metadata?.training ?? {};
+  const optimizer = t.optimizer ?? 'sgd';
+  return {
+    epochs: t.epochs ?? 30,
+    steps: 0,
+    batchSize: t.batchSize ?? 8,
+    learningRate: t.learningRate ?? (optimizer === 'sgd' ? 0.05 : 1e-3),
+    optimizer,
+    seed: t.seed ?? 0,
+    valEvery: 0,
+    convention: t.metricConvention ?? 'synapse',
+    augment: true,
+  };
+}
+
+/** What a compile should see: nodes' kinds and parameters and the links, not positions or labels. */
+export function compileKey(doc: GraphDoc): string {
+  return JSON.stringify([
+    doc.nodes.map((n) => [n.id, n.type, n.params]),
+    doc.links.map((l) => [l.from.node, l.from.port, l.to.node, l.to.port]),
+    doc.metadata?.training?.seed ?? 0,
+  ]);
+}
+
+/** The small note after a compile: how many weights were kept and how many start afresh. */
+export function carryNote(w: WeightsSummary, first: boolean): string {
+  const params = `${w.parameters.toLocaleString('en-US')} parameters`;
+  if (first) return `Compiled: ${w.tensors} weight tensors, ${params}, ${w.origin}.`;
+  const dropped = w.dropped ? `, ${w.dropped} no longer used` : '';
+  return `Graph changed: kept ${w.kept} of ${w.tensors} weight tensors, re-initialised ${w.reinitialised}${dropped}.`;
+}

@@ -1,0 +1,732 @@
+/**
+ * The Train drawer: backend, data, settings, Start/Stop with progress and
+ * live charts, evaluation per class, a test slice with overlays, and weights
+ * in and out. Everything heavy happens in the training worker (train-client);
+ * this element keeps what the user sees and follows the graph: each edit
+ * recompiles (after a run, never during one), keeping the weights that fit.
+ */
+import { LitElement, html, nothing } from 'lit';
+import type { BackendInfo, BackendPreference } from '../src/backend/types.ts';
+import type { Analysis } from '../src/graph/infer.ts';
+import type { GraphDoc, GraphIssue } from '../src/graph/types.ts';
+import type { DemoSplit } from '../src/data/demo.ts';
+import type { MetricConvention } from '../src/train/metrics.ts';
+import './charts.ts';
+import './eval-table.ts';
+import './image-view.ts';
+import { download } from './files.ts';
+import { TrainClient } from './train-client.ts';
+import {
+  carryNote,
+  compileKey,
+  defaultSettings,
+  formatDuration,
+  formatNumber,
+} from './train-format.ts';
+import { trainPanelStyles } from './train-styles.ts';
+import type {
+  DataInfo,
+  EvalResult,
+  Preview,
+  TrainEventMessage,
+  TrainPanelSettings,
+  WeightsSummary,
+} from './worker/protocol.ts';
+
+const BACKENDS: BackendPreference[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
+const DEMO_URL = '/data/demo/';
+
+interface Progress {
+  step: number;
+  runStep: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  imagesPerSec: number;
+  etaSec: number;
+}
+
+interface Notice {
+  level: 'info' | 'error';
+  text: string;
+  detail?: string;
+}
+
+/** Read-only state for tests and the console. */
+export interface TrainSummary {
+  backend: BackendInfo | undefined;
+  weights: WeightsSummary | undefined;
+  running: boolean;
+  compiled: 'ok' | 'errors' | 'none';
+  step: number;
+  lossPoints: number;
+  validations: number;
+  canResume: boolean;
+  carryNote: string;
+  evaluation: { split: string; convention: string; meanDice: number } | undefined;
+}
+
+export class TrainPanel extends LitElement {
+  static override properties = {
+    doc: { attribute: false },
+    analysis: { attribute: false },
+    open: { type: Boolean, reflect: true },
+    backendPref: { state: true },
+    backend: { state: true },
+    busy: { state: true },
+    data: { state: true },
+    weights: { state: true },
+    compileErrors: { state: true },
+    settings: { state: true },
+    running: { state: true },
+    stopping: { state: true },
+    progress: { state: true },
+    losses: { state: true },
+    validations: { state: true },
+    note: { state: true },
+    notice: { state: true },
+    weightsNotice: { state: true },
+    canResume: { state: true },
+    evalSplit: { state: true },
+    evalConvention: { state: true },
+    evalResult: { state: true },
+    preview: { state: true },
+    previewIndex: { state: true },
+  };
+  static override styles = trainPanelStyles;
+
+  doc: GraphDoc | undefined;
+  analysis: Analysis | undefined;
+  open = false;
+  backendPref: BackendPreference = 'auto';
+  backend: BackendInfo | undefined;
+  /** What the worker is doing besides training, in words ('' when idle). */
+  busy = '';
+  data: DataInfo | undefined;
+  weights: WeightsSummary | undefined;
+  compileErrors: GraphIssue[] | undefined;
+  settings: TrainPanelSettings = defaultSettings(undefined);
+  running = false;
+  stopping = false;
+  progress: Progress | undefined;
+  losses: [number, number][] = [];
+  validations: [number, number][] = [];
+  note = '';
+  notice: Notice | undefined;
+  /** The outcome of an export or import, shown beside the weights buttons. */
+  weightsNotice: Notice | undefined;
+  canResume = false;
+  evalSplit: DemoSplit = 'test';
+  evalConvention: MetricConvention = 'synapse';
+  evalResult: EvalResult | undefined;
+  preview: Preview | undefined;
+  previewIndex = -1;
+
+  private client: TrainClient | undefined;
+  private compiledKey = '';
+  private settingsFor = '';
+  /** Requests to the worker other than training run one after another. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  get summary(): TrainSummary {
+    return {
+      backend: this.backend,
+      weights: this.weights,
+      running: this.running,
+      compiled: this.compileErrors ? 'errors' : this.weights ? 'ok' : 'none',
+      step: this.progress?.step ?? 0,
+      lossPoints: this.losses.length,
+      validations: this.validations.length,
+      canResume: this.canResume,
+      carryNote: this.note,
+      evaluation: this.evalResult && {
+        split: this.evalResult.split,
+        convention: this.evalResult.convention,
+        meanDice: this.evalResult.meanDice,
+      },
+    };
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.client?.terminate();
+  }
+
+  override willUpdate(changed: Map<string, unknown>): void {
+    if (changed.has('doc') && this.doc) {
+      const key = JSON.stringify(this.doc.metadata?.training ?? {});
+      if (key !== this.settingsFor && !this.running) {
+        this.settingsFor = key;
+        this.settings = defaultSettings(this.doc);
+        this.evalConvention = this.settings.convention;
+      }
+    }
+    if ((changed.has('open') && this.open) || (changed.has('doc') && this.client)) void this.sync();
+  }
+
+  /** Starts the worker on first open; recompiles when the graph changed (not during a run). */
+  private async sync() {
+    if (!this.client) {
+      this.client = new TrainClient();
+      this.client.onEvent((e) => this.onTrainEvent(e));
+      await this.run('starting the backend', async (c) => {
+        this.backend = await c.request({ type: 'init', backend: this.backendPref });
+      });
+      await this.recompile();
+      await this.run('loading the demo data', async (c) => {
+        this.data = await c.request({ type: 'load-data', source: 'demo', baseUrl: DEMO_URL });
+        if (this.previewIndex < 0) this.previewIndex = Math.floor(this.data.splits.test.slices / 2);
+      });
+      return;
+    }
+    if (!this.running) await this.recompile();
+  }
+
+  private run<T>(what: string, fn: (c: TrainClient) => Promise<T>): Promise<T | undefined> {
+    const c = this.client!;
+    const next = this.queue.then(async () => {
+      this.busy = what;
+      try {
+        return await fn(c);
+      } catch (e) {
+        const notice: Notice = {
+          level: 'error',
+          text: `${capitalise(what)} failed: ${(e as Error).message}`,
+        };
+        if (/weights/.test(what)) this.weightsNotice = notice;
+        else this.notice = notice;
+        return undefined;
+      } finally {
+        this.busy = '';
+      }
+    });
+    this.queue = next;
+    return next;
+  }
+
+  private recompile() {
+    const doc = this.doc;
+    if (!doc || compileKey(doc) === this.compiledKey) return Promise.resolve();
+    return this.run('compiling the graph', async (c) => {
+      const key = compileKey(doc);
+      if (key === this.compiledKey) return;
+      const first = !this.weights;
+      const r = await c.request({ type: 'compile', doc });
+      this.compiledKey = key;
+      if (r.ok) {
+        this.compileErrors = undefined;
+        this.weights = r.weights;
+        this.canResume = r.canResume;
+        this.note = carryNote(r.weights, first);
+      } else {
+        this.compileErrors = r.errors;
+      }
+    });
+  }
+
+  private onTrainEvent(e: TrainEventMessage) {
+    if (e.type === 'step') {
+      this.progress = e;
+      this.losses = [...this.losses, [e.step, e.loss]];
+    } else if (e.type === 'validation') {
+      this.validations = [...this.validations, [e.point.step, e.point.meanDice]];
+      void this.refreshPreview();
+    } else {
+      this.running = false;
+      this.stopping = false;
+      this.weights = e.weights;
+      this.canResume = e.canResume;
+      this.notice = doneNotice(e);
+      void this.refreshPreview();
+      void this.recompile(); // edits made during the run
+    }
+  }
+
+  private async start(resume: boolean) {
+    const c = this.client;
+    if (!c || this.running) return;
+    await this.queue;
+    this.notice = undefined;
+    try {
+      const r = await c.request({ type: 'train', settings: this.settings, resume });
+      this.running = true;
+      this.progress = {
+        step: this.progress?.step ?? 0,
+        runStep: 0,
+        totalSteps: r.totalSteps,
+        epoch: 0,
+        loss: NaN,
+        lr: r.learningRate,
+        imagesPerSec: NaN,
+        etaSec: NaN,
+      };
+      this.notice = {
+        level: 'info',
+        text: `${r.resumed ? 'Resumed' : 'Started'}: ${r.totalSteps} steps, lr ${formatNumber(r.learningRate, 4)}${this.settings.optimizer === 'sgd' ? ` (${this.settings.learningRate} × batch/24)` : ''}, validation every ${r.valEvery} steps.`,
+      };
+    } catch (e) {
+      this.notice = { level: 'error', text: `Cannot start: ${(e as Error).message}` };
+    }
+  }
+
+  private async stop() {
+    if (!this.running || !this.client) return;
+    this.stopping = true;
+    await this.client.request({ type: 'stop' });
+  }
+
+  private async changeBackend(pref: BackendPreference) {
+    this.backendPref = pref;
+    await this.run('starting the backend', async (c) => {
+      this.backend = await c.request({ type: 'init', backend: pref });
+    });
+  }
+
+  private async refreshPreview() {
+    if (!this.client || !this.weights || !this.data || this.compileErrors) return;
+    await this.run('predicting a slice', async (c) => {
+      this.preview = await c.request({ type: 'predict', split: 'test', index: this.previewIndex });
+    });
+  }
+
+  private async evaluate() {
+    await this.run(`evaluating the ${this.evalSplit} split`, async (c) => {
+      this.evalResult = await c.request({
+        type: 'evaluate',
+        split: this.evalSplit,
+        convention: this.evalConvention,
+      });
+    });
+    await this.refreshPreview();
+  }
+
+  private async exportWeights() {
+    await this.run('exporting the weights', async (c) => {
+      const bytes = await c.request({ type: 'export-weights' });
+      const base = (this.doc?.metadata?.title ?? 'graph').replace(/[^\w.-]+/g, '-').toLowerCase();
+      download(
+        `${base}-step${this.progress?.step ?? 0}.safetensors`,
+        new Blob([bytes as BlobPart]),
+      );
+      this.weightsNotice = {
+        level: 'info',
+        text: `Exported ${bytes.length.toLocaleString('en-US')} bytes of weights.`,
+      };
+    });
+  }
+
+  private async importWeights(file: File) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    await this.run('importing weights', async (c) => {
+      const r = await c.request({ type: 'import-weights', name: file.name, bytes }, [bytes.buffer]);
+      if (!r.ok) {
+        this.weightsNotice = { level: 'error', text: `Import refused: ${r.message}` };
+        return;
+      }
+      this.weights = r.weights;
+      this.canResume = false;
+      const [head, ...rest] = r.message.split('\n');
+      this.weightsNotice = { level: 'info', text: head, detail: rest.join('\n') || undefined };
+    });
+    await this.refreshPreview();
+  }
+
+  private async reinitialise() {
+    if (!confirm('Re-initialise every weight and clear the training history?')) return;
+    await this.run('re-initialising', async (c) => {
+      this.weights = await c.request({ type: 'reinitialise' });
+      this.losses = [];
+      this.validations = [];
+      this.progress = undefined;
+      this.evalResult = undefined;
+      this.canResume = false;
+      this.note = carryNote(this.weights, true);
+    });
+    await this.refreshPreview();
+  }
+
+  private set<K extends keyof TrainPanelSettings>(key: K, value: TrainPanelSettings[K]) {
+    this.settings = { ...this.settings, [key]: value };
+  }
+
+  override render() {
+    const errors = this.compileErrors;
+    const ready = !!this.weights && !errors && !!this.data && !this.busy;
+    const xMax = Math.max(1, this.losses.at(-1)?.[0] ?? 0, this.validations.at(-1)?.[0] ?? 0);
+    return html`
+      <header>
+        <h2>Train &amp; evaluate</h2>
+        <span class="busy" data-testid="train-busy">${this.busy ? `${this.busy}…` : ''}</span>
+        <button
+          class="close"
+          title="Close"
+          @click=${() => this.dispatchEvent(new CustomEvent('close'))}
+        >
+          ×
+        </button>
+      </header>
+      <div class="body">
+        ${this.renderBackend()} ${this.renderData()} ${errors ? this.renderErrors(errors) : nothing}
+        ${this.renderSettings()}
+        <section class="actions">
+          ${
+            this.running
+              ? html`<button
+                  class="primary stop"
+                  data-testid="train-stop"
+                  ?disabled=${this.stopping}
+                  @click=${() => void this.stop()}
+                >
+                  ${this.stopping ? 'Stopping after this step…' : 'Stop'}
+                </button>`
+              : html`<button
+                    class="primary"
+                    data-testid="train-start"
+                    ?disabled=${!ready}
+                    title=${errors ? 'Fix the graph’s problems first' : ''}
+                    @click=${() => void this.start(this.canResume)}
+                  >
+                    ${this.canResume ? 'Resume' : 'Start'}
+                  </button>
+                  ${
+                    this.canResume
+                      ? html`<button
+                          data-testid="train-new-run"
+                          ?disabled=${!ready}
+                          title="A fresh schedule from the current weights"
+                          @click=${() => void this.start(false)}
+                        >
+                          New run
+                        </button>`
+                      : nothing
+                  }`
+          }
+          <span class="weights-note" data-testid="weights-note">${this.note}</span>
+        </section>
+        ${renderNotice(this.notice, 'train-notice')} ${this.renderProgress()}
+        <section>
+          <h3>Training loss</h3>
+          <mam-line-chart
+            data-testid="loss-chart"
+            y-label="loss"
+            .xMin=${0}
+            .xMax=${xMax}
+            .series=${[{ label: '', color: '#2563eb', points: this.losses }]}
+            empty="Start training to see the loss"
+          ></mam-line-chart>
+          <h3>Validation: mean foreground Dice <small>(${this.settings.convention})</small></h3>
+          <mam-line-chart
+            data-testid="val-chart"
+            y-label="Dice"
+            .xMin=${0}
+            .xMax=${xMax}
+            .yMin=${0}
+            .yMax=${1}
+            .series=${[{ label: '', color: '#16a34a', points: this.validations, dots: true }]}
+            empty="Validation runs every epoch (or every N steps)"
+          ></mam-line-chart>
+        </section>
+        ${this.renderEvaluation()}
+        <section>
+          <h3>Test slice</h3>
+          <mam-slice-view
+            data-testid="slice-view"
+            .preview=${this.preview}
+            ?busy=${!!this.busy}
+            @slice-change=${(e: CustomEvent<number>) => {
+              this.previewIndex = e.detail;
+              void this.refreshPreview();
+            }}
+          ></mam-slice-view>
+        </section>
+        ${this.renderWeights()}
+      </div>
+    `;
+  }
+
+  private renderBackend() {
+    const b = this.backend;
+    return html`<section class="row">
+        <label
+          >Backend
+          <select
+            data-testid="backend-select"
+            ?disabled=${this.running || !!this.busy}
+            @change=${(e: Event) => void this.changeBackend((e.target as HTMLSelectElement).value as BackendPreference)}
+          >
+            ${BACKENDS.map((n) => html`<option value=${n} ?selected=${n === this.backendPref}>${n}</option>`)}
+          </select></label
+        >
+        <span
+          class="backend ${b?.fallbackFrom ? 'warn' : ''}"
+          data-testid="backend-info"
+          title=${b?.message ?? ''}
+        >
+          ${b ? backendWords(b) : 'not started'}
+        </span>
+      </section>
+      ${
+        b && !/^Running on [^.]*\.$/.test(b.message)
+          ? html`<p
+              class="backend-detail ${b.fallbackFrom ? 'warn' : ''}"
+              data-testid="backend-detail"
+            >
+              ${b.message}
+            </p>`
+          : nothing
+      }`;
+  }
+
+  private renderData() {
+    const d = this.data;
+    if (!d)
+      return html`<section class="muted">
+        Data: ${this.busy === 'loading the demo data' ? 'loading…' : 'not loaded'}
+      </section>`;
+    return html`<section class="data" data-testid="data-info">
+      <b>Data</b> ${d.source}: ${d.trainSlices} training slices, ${d.splits.val.slices} validation,
+      ${d.splits.test.slices} test. ${d.note ? html`<span class="tag">${d.note}</span>` : nothing}
+    </section>`;
+  }
+
+  private renderErrors(errors: GraphIssue[]) {
+    return html`<section class="errors" data-testid="train-graph-errors">
+      <b
+        >The graph has ${errors.length} problem${errors.length > 1 ? 's' : ''}: training is off
+        until ${errors.length > 1 ? 'they are' : 'it is'} fixed.</b
+      >
+      ${this.weights ? ' The trained weights are kept and come back when the graph compiles.' : ''}
+      <ul>
+        ${errors.slice(0, 5).map((i) => html`<li>${i.node && !i.message.includes(i.node) ? html`<code>${i.node}</code> ` : nothing}${i.message}</li>`)}
+      </ul>
+      ${errors.length > 5 ? html`<span>… and ${errors.length - 5} more (see Problems).</span>` : nothing}
+    </section>`;
+  }
+
+  private renderSettings() {
+    const s = this.settings;
+    const off = this.running;
+    const batch = Math.min(s.batchSize, this.data?.trainSlices ?? s.batchSize);
+    const spe = this.data ? Math.max(1, Math.floor(this.data.trainSlices / batch)) : undefined;
+    const steps = s.steps > 0 ? s.steps : spe ? s.epochs * spe : undefined;
+    const num = (
+      key: keyof TrainPanelSettings,
+      label: string,
+      attrs: { min?: number; step?: number; title?: string } = {},
+    ) =>
+      html`<label title=${attrs.title ?? ''}
+        >${label}
+        <input
+          type="number"
+          data-testid=${`setting-${key}`}
+          min=${attrs.min ?? 0}
+          step=${attrs.step ?? 1}
+          .value=${String(s[key])}
+          ?disabled=${off}
+          @change=${(e: Event) => {
+            const v = Number((e.target as HTMLInputElement).value);
+            if (Number.isFinite(v) && v >= (attrs.min ?? 0)) this.set(key, v as never);
+            else this.requestUpdate();
+          }}
+      /></label>`;
+    return html`<section class="settings">
+      <div class="grid">
+        ${num('epochs', 'Epochs', { min: 1 })}
+        ${num('steps', 'Steps', { title: '0: epochs × steps per epoch' })}
+        ${num('batchSize', 'Batch', { min: 1 })}
+        ${num('learningRate', 'Learning rate', { step: 0.001, title: 'SGD: the rate at batch 24, scaled by batch/24 as the reference code does' })}
+        <label
+          >Optimizer
+          <select
+            data-testid="setting-optimizer"
+            ?disabled=${off}
+            @change=${(e: Event) => this.set('optimizer', (e.target as HTMLSelectElement).value as 'sgd' | 'adamw')}
+          >
+            <option
+              value="sgd"
+              ?selected=${s.optimizer === 'sgd'}
+              title="momentum 0.9, weight decay 1e-4"
+            >
+              SGD
+            </option>
+            <option value="adamw" ?selected=${s.optimizer === 'adamw'}>AdamW</option>
+          </select></label
+        >
+        ${num('seed', 'Seed')} ${num('valEvery', 'Validate every', { title: '0: once per epoch' })}
+        <label class="check"
+          ><input
+            type="checkbox"
+            .checked=${s.augment}
+            ?disabled=${off}
+            @change=${(e: Event) => this.set('augment', (e.target as HTMLInputElement).checked)}
+          />
+          Augment</label
+        >
+      </div>
+      <p class="muted">
+        ${spe ? `${spe} steps per epoch → ${steps} steps` : ''}${s.optimizer === 'sgd' ? `, lr ${formatNumber((s.learningRate * batch) / 24, 4)} after the batch scaling` : ''}${s.valEvery ? '' : ', validation each epoch'};
+        poly schedule; defaults from the graph’s training settings.
+      </p>
+    </section>`;
+  }
+
+  private renderProgress() {
+    const p = this.progress;
+    if (!p) return nothing;
+    const frac = p.totalSteps ? Math.min(1, p.runStep / p.totalSteps) : 0;
+    return html`<section class="progress" data-testid="train-progress">
+      <div class="bar"><div style="width:${(frac * 100).toFixed(1)}%"></div></div>
+      <div class="stats">
+        <span data-testid="progress-step"
+          >step
+          ${p.runStep}/${p.totalSteps}${p.step !== p.runStep ? html` <small>(${p.step} in all)</small>` : nothing}</span
+        >
+        <span>loss ${Number.isFinite(p.loss) ? p.loss.toFixed(4) : '–'}</span>
+        <span>lr ${formatNumber(p.lr, 5)}</span>
+        <span data-testid="progress-speed"
+          >${Number.isFinite(p.imagesPerSec) ? `${p.imagesPerSec.toFixed(2)} img/s` : '– img/s'}</span
+        >
+        <span>ETA ${this.running ? formatDuration(p.etaSec) : '–'}</span>
+      </div>
+    </section>`;
+  }
+
+  private renderEvaluation() {
+    const off = this.running || !this.weights || !this.data || !!this.compileErrors || !!this.busy;
+    return html`<section>
+      <h3>Evaluation</h3>
+      <div class="row">
+        <label
+          >Split
+          <select
+            data-testid="eval-split"
+            @change=${(e: Event) => (this.evalSplit = (e.target as HTMLSelectElement).value as DemoSplit)}
+          >
+            ${(['test', 'val', 'train'] as const).map((s) => html`<option value=${s} ?selected=${s === this.evalSplit}>${s}</option>`)}
+          </select></label
+        >
+        <label
+          >Convention
+          <select
+            data-testid="eval-convention-select"
+            @change=${(e: Event) => (this.evalConvention = (e.target as HTMLSelectElement).value as MetricConvention)}
+          >
+            <option value="synapse" ?selected=${this.evalConvention === 'synapse'}>
+              synapse (paper)
+            </option>
+            <option value="monai" ?selected=${this.evalConvention === 'monai'}>monai</option>
+          </select></label
+        >
+        <button
+          data-testid="eval-run"
+          ?disabled=${off}
+          title=${this.running ? 'Stop training first' : ''}
+          @click=${() => void this.evaluate()}
+        >
+          Evaluate
+        </button>
+      </div>
+      <mam-eval-table .result=${this.evalResult}></mam-eval-table>
+    </section>`;
+  }
+
+  private renderWeights() {
+    const w = this.weights;
+    const off = this.running || !w || !!this.busy;
+    return html`<section>
+      <h3>Weights</h3>
+      <div class="row">
+        <button
+          data-testid="weights-export"
+          ?disabled=${off}
+          @click=${() => void this.exportWeights()}
+        >
+          Export .safetensors
+        </button>
+        <button
+          data-testid="weights-import"
+          ?disabled=${off}
+          title="Our .safetensors, or a PyTorch state dict saved as safetensors"
+          @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')!.click()}
+        >
+          Import…
+        </button>
+        <button
+          data-testid="weights-reinit"
+          ?disabled=${off}
+          @click=${() => void this.reinitialise()}
+        >
+          Re-initialise
+        </button>
+        <input
+          type="file"
+          hidden
+          accept=".safetensors"
+          data-testid="weights-file"
+          @change=${(e: Event) => {
+            const input = e.target as HTMLInputElement;
+            const f = input.files?.[0];
+            input.value = '';
+            if (f) void this.importWeights(f);
+          }}
+        />
+      </div>
+      ${renderNotice(this.weightsNotice, 'weights-notice')}
+      ${w ? html`<p class="muted" data-testid="weights-summary">${w.tensors} tensors, ${w.parameters.toLocaleString('en-US')} parameters; ${w.origin}.</p>` : nothing}
+    </section>`;
+  }
+}
+
+const renderNotice = (n: Notice | undefined, testId: string) =>
+  n
+    ? html`<p class="notice ${n.level}" data-testid=${testId}>
+        ${n.text}${n.detail ? html`<pre>${n.detail}</pre>` : nothing}
+      </p>`
+    : nothing;
+
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** "WebGPU on google swiftshader (software)", "wasm (WebAssembly SIMD, 2 threads)". */
+export function backendWords(b: BackendInfo): string {
+  const name = b.name === 'webgpu' ? 'WebGPU' : b.name === 'webgl' ? 'WebGL' : b.name;
+  const gpu = b.name === 'webgpu' || b.name === 'webgl';
+  return gpu
+    ? `${name} on ${b.adapterInfo}${b.isSoftware ? ' (software)' : ''}`
+    : `${name} (${b.adapterInfo})`;
+}
+
+function doneNotice(e: Extract<TrainEventMessage, { type: 'done' }>): Notice {
+  switch (e.reason) {
+    case 'completed':
+      return { level: 'info', text: `Finished at step ${e.step}.` };
+    case 'aborted':
+      return {
+        level: 'info',
+        text: `Stopped at step ${e.step}: weights and history kept. Resume continues the schedule.`,
+      };
+    case 'early-stop':
+      return {
+        level: 'info',
+        text: `Stopped early at step ${e.step}: validation stopped improving.`,
+      };
+    case 'diverged':
+      return {
+        level: 'error',
+        text: `Stopped at step ${e.step}: the loss became NaN or infinite. Lower the learning rate, then re-initialise or import weights (these may hold NaN).`,
+      };
+    case 'failed':
+      return {
+        level: 'error',
+        text: `Training failed at step ${e.step}: ${e.message ?? 'unknown error'}`,
+      };
+  }
+}
+
+customElements.define('mam-train-panel', TrainPanel);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'mam-train-panel': TrainPanel;
+  }
+}

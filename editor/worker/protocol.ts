@@ -1,0 +1,153 @@
+/**
+ * The messages between the editor and its training worker. The worker owns
+ * the tfjs backend, the compiled model, the data and the loop; the page only
+ * sends requests and draws what comes back. Every request carries an id and
+ * gets exactly one reply with that id; training also streams events.
+ */
+import type { BackendInfo, BackendPreference } from '../../src/backend/types.ts';
+import type { GraphDoc, GraphIssue } from '../../src/graph/types.ts';
+import type { EmptyRule, MetricConvention } from '../../src/train/metrics.ts';
+import type { DemoSplit } from '../../src/data/demo.ts';
+
+export interface TrainPanelSettings {
+  /** Steps to train: epochs × steps per epoch unless `steps` is given. */
+  epochs: number;
+  /** When > 0, overrides epochs. */
+  steps: number;
+  batchSize: number;
+  /** Base learning rate; SGD's is at batch 24 and scaled by batch/24 (the reference rule). */
+  learningRate: number;
+  optimizer: 'sgd' | 'adamw';
+  seed: number;
+  /** Validate every N steps (0: once per epoch). */
+  valEvery: number;
+  convention: MetricConvention;
+  augment: boolean;
+}
+
+/** What the weights are after a (re)compile: kept from the previous model or new. */
+export interface WeightsSummary {
+  tensors: number;
+  parameters: number;
+  /** Weights whose key (node id/weight name) and shape survived the last recompile. */
+  kept: number;
+  /** Weights initialised afresh at the last recompile (new keys or new shapes). */
+  reinitialised: number;
+  /** Weights of the previous model that the new one has no place for. */
+  dropped: number;
+  /** A digest of every weight's values: equal digests, equal weights (to float rounding of sums). */
+  digest: string;
+  fingerprint: string;
+  /** Where the values come from, in words (initialised, trained 40 steps, imported file.safetensors). */
+  origin: string;
+}
+
+export interface DataInfo {
+  source: string;
+  classNames: string[];
+  note?: string;
+  trainSlices: number;
+  splits: Record<DemoSplit, { slices: number; classesPresent: string[] }>;
+}
+
+export interface HistoryPoint {
+  /** Step over the whole session (runs after the first continue the count). */
+  step: number;
+  loss: number;
+  lr: number;
+}
+
+export interface ValidationPoint {
+  step: number;
+  meanDice: number;
+  convention: MetricConvention;
+}
+
+export interface EvalResult {
+  split: DemoSplit;
+  convention: MetricConvention;
+  hd95Unit: 'voxel' | 'mm';
+  perClass: { name: string; dice: number; hd95: number; rule: EmptyRule }[];
+  meanDice: number;
+  meanHd95: number;
+  classesPresent: string[];
+  note?: string;
+  /** Step of the weights that were evaluated. */
+  step: number;
+  seconds: number;
+}
+
+export interface Preview {
+  split: DemoSplit;
+  index: number;
+  slices: number;
+  width: number;
+  height: number;
+  /** Intensities in [0, 1], row-major, one channel. */
+  image: Float32Array;
+  label: Uint8Array;
+  pred: Uint8Array;
+  classNames: string[];
+  step: number;
+}
+
+export type TrainRequest =
+  | { type: 'init'; backend: BackendPreference }
+  | { type: 'compile'; doc: GraphDoc }
+  | { type: 'load-data'; source: 'demo'; baseUrl: string }
+  | { type: 'train'; settings: TrainPanelSettings; resume: boolean }
+  | { type: 'stop' }
+  | { type: 'evaluate'; split: DemoSplit; convention: MetricConvention }
+  | { type: 'predict'; split: DemoSplit; index: number }
+  | { type: 'export-weights' }
+  | { type: 'import-weights'; name: string; bytes: Uint8Array }
+  | { type: 'reinitialise' };
+
+export type CompileReply =
+  | {
+      ok: true;
+      weights: WeightsSummary;
+      classNames: string[];
+      inputShape: number[];
+      canResume: boolean;
+    }
+  | { ok: false; errors: GraphIssue[]; weightsKept: boolean };
+
+export type ImportReply =
+  { ok: true; message: string; weights: WeightsSummary } | { ok: false; message: string };
+
+export type TrainEventMessage =
+  | {
+      type: 'step';
+      step: number;
+      runStep: number;
+      totalSteps: number;
+      epoch: number;
+      loss: number;
+      lr: number;
+      imagesPerSec: number;
+      etaSec: number;
+    }
+  | { type: 'validation'; point: ValidationPoint; perClass: Record<string, number> }
+  | {
+      type: 'done';
+      reason: 'completed' | 'aborted' | 'early-stop' | 'diverged' | 'failed';
+      message?: string;
+      step: number;
+      weights: WeightsSummary;
+      canResume: boolean;
+    };
+
+/** Page → worker. */
+export interface RequestEnvelope {
+  id: number;
+  request: TrainRequest;
+}
+
+/** Worker → page: a reply to a request, or a training event. */
+export type WorkerMessage =
+  | { kind: 'reply'; id: number; ok: true; value: unknown }
+  | { kind: 'reply'; id: number; ok: false; message: string }
+  | { kind: 'event'; event: TrainEventMessage };
+
+export type { BackendInfo };
