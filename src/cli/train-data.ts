@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { loadDemo } from '../data/demo.ts';
-import { loadNiftiFolder, loadPngFolder, loadSynapse } from '../data/dataset.ts';
+import { largestLabel, loadNiftiFolder, loadPngFolder, loadSynapse } from '../data/dataset.ts';
 import { demoDataDir, nodeFileSource } from '../data/node-fs.ts';
 import type { Case, DataIssue, DataSetResult } from '../data/types.ts';
 import { readFile } from 'node:fs/promises';
@@ -189,14 +189,7 @@ export function checkClasses(
   const k = graphClasses.length;
   for (const c of [...data.splits.train, ...data.splits.val, ...data.splits.test]) {
     if (!c.label) continue;
-    let max = 0;
-    let at = -1;
-    for (let i = 0; i < c.label.data.length; i++) {
-      if (c.label.data[i] > max) {
-        max = c.label.data[i];
-        at = i;
-      }
-    }
+    const { max, at } = largestLabel(c.label.data);
     if (max >= k) {
       const file = c.files[c.files.length - 1] ?? c.id;
       throw new CliError(

@@ -26,17 +26,8 @@ import {
   voxelCount,
 } from './types.ts';
 
-export const SYNAPSE_CLASSES = [
-  'background',
-  'aorta',
-  'gallbladder',
-  'left kidney',
-  'right kidney',
-  'liver',
-  'pancreas',
-  'spleen',
-  'stomach',
-];
+export { SYNAPSE_CLASSES } from '../graph/classes.ts';
+import { SYNAPSE_CLASSES } from '../graph/classes.ts';
 
 /**
  * A class table from JSON: `["background", "liver", …]`, `{"classes": [...]}`,
@@ -131,14 +122,7 @@ export function validateCase(c: Case, classNames: readonly string[]): DataIssue[
     if (!sameGrid(c.label.dims, first.dims)) {
       issues.push({ file: lf, message: `${c.files[0]} is ${formatDims(first.dims)} but ${lf} is ${formatDims(c.label.dims)}` });
     } else {
-      let max = 0;
-      let at = -1;
-      for (let i = 0; i < c.label.data.length; i++) {
-        if (c.label.data[i] > max) {
-          max = c.label.data[i];
-          at = i;
-        }
-      }
+      const { max, at } = largestLabel(c.label.data);
       if (max >= classNames.length) {
         issues.push({
           file: lf,
@@ -446,4 +430,17 @@ export async function loadSynapse(src: FileSource, root: string, opts: SynapseOp
   }
   const classes = (await readClassTable(src, root, issues)) ?? SYNAPSE_CLASSES.slice();
   return finish(cases, classes, issues, warnings, `Synapse ${opts.split} ${root || '.'}`, root);
+}
+
+/** The largest label value of a map and the first voxel holding it (to name it in a message). */
+export function largestLabel(data: ArrayLike<number>): { max: number; at: number } {
+  let max = 0;
+  let at = -1;
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] > max) {
+      max = data[i];
+      at = i;
+    }
+  }
+  return { max, at };
 }

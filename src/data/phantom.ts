@@ -4,17 +4,9 @@
  * Arrays are C order with NumPy-style shape: 2D [H, W], 3D [D, H, W].
  */
 
-/** mulberry32: a small seeded PRNG returning numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32), shared with initialisation and augmentation. */
+export { rng as seededRandom } from '../compile/init.ts';
+import { rng as seededRandom } from '../compile/init.ts';
 
 export interface Ellipsoid {
   /** Centre per axis (voxel coordinates, NumPy axis order). */

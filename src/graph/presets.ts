@@ -4,6 +4,7 @@
  * presets/*.json are generated from here by scripts/make-presets.ts.
  */
 import { GraphBuilder } from './builder.ts';
+import { DEMO_CLASSES, SYNAPSE_CLASSES } from './classes.ts';
 import type { GraphDoc, GraphMetadata } from './types.ts';
 
 export type MemoryWiring = 'none' | 'ists' | 'sts';
@@ -28,28 +29,7 @@ export interface SwinUnetOptions {
   metadata?: Partial<GraphMetadata>;
 }
 
-export const SYNAPSE_CLASSES = [
-  'background',
-  'aorta',
-  'gallbladder',
-  'left kidney',
-  'right kidney',
-  'liver',
-  'pancreas',
-  'spleen',
-  'stomach',
-];
-
-export const DEMO_CLASSES = [
-  'background',
-  'frontal',
-  'limbic',
-  'occipital',
-  'parietal',
-  'deep grey',
-  'temporal',
-  'cerebellum',
-];
+export { DEMO_CLASSES, SYNAPSE_CLASSES };
 
 const COL = 260;
 const ROW = 220;
