@@ -1,6 +1,7 @@
 /** The `mam` command: one verb per file in src/cli. */
 import { inspectCommand } from './inspect.ts';
 import { RUN_USAGE, runCommand } from './run.ts';
+import { IMPORT_USAGE, importCommand } from './import.ts';
 import { TRAIN_USAGE, trainCommand } from './train.ts';
 import { EVAL_USAGE, evalCommand } from './eval.ts';
 
@@ -12,6 +13,7 @@ const verbs: Record<string, { run: Verb; help: string }> = {
     help: 'inspect <graph.json> [--json]   shapes, params, MACs, memory chains, errors',
   },
   run: { run: runCommand, help: `${RUN_USAGE}   forward pass (logits)` },
+  import: { run: importCommand, help: `${IMPORT_USAGE}   PyTorch state dict → checkpoint` },
   train: { run: trainCommand, help: `${TRAIN_USAGE}   train, with checkpoints and --resume` },
   eval: { run: evalCommand, help: `${EVAL_USAGE}   Dice/HD95 per class` },
 };
