@@ -30,7 +30,7 @@ export function defaultSettings(doc: GraphDoc | undefined): TrainPanelSettings {
     seed: t.seed ?? 0,
     valEvery: 0,
     convention: t.metricConvention ?? 'synapse',
-    augment: true,
+    augment: t.augment ?? true,
   };
 }
 

@@ -235,7 +235,7 @@ async function runTraining(
       valEvery: numberFlag(p, 'val-every', { int: true, min: 0 }) ?? spe,
       checkpointEvery: numberFlag(p, 'checkpoint-every', { int: true, min: 0 }) ?? 0,
       patience: numberFlag(p, 'patience', { int: true, min: 0 }) ?? 0,
-      augment: !p.flags.has('no-augment'),
+      augment: p.flags.has('no-augment') ? false : (meta.augment ?? true),
       convention,
       normalisation,
     };

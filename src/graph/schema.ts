@@ -30,6 +30,7 @@ export const metadataSchema = z.object({
       optimizer: z.enum(['sgd', 'adamw']).optional(),
       seed: z.number().int().optional(),
       metricConvention: z.enum(['synapse', 'monai']).optional(),
+      augment: z.boolean().optional(),
     })
     .optional(),
 });

@@ -36,6 +36,8 @@ export interface TrainingSettings {
   optimizer?: 'sgd' | 'adamw';
   seed?: number;
   metricConvention?: 'synapse' | 'monai';
+  /** The paper's augmentation (rot90/flip or small rotations); default on. */
+  augment?: boolean;
 }
 
 export interface GraphMetadata {

@@ -65,6 +65,7 @@ const docArb: fc.Arbitrary<GraphDoc> = fc
             optimizer: fc.constantFrom('sgd' as const, 'adamw' as const),
             seed: fc.integer(),
             metricConvention: fc.constantFrom('synapse' as const, 'monai' as const),
+            augment: fc.boolean(),
           },
           { requiredKeys: [] },
         ),

@@ -1,0 +1,123 @@
+/**
+ * Does the demo learn, and how fast? Trains presets/demo-mam.json on the demo
+ * data with the preset's own training settings (what `mam train … --data demo`
+ * uses) on wasm, evaluating the TEST split every few steps, and prints the mean
+ * foreground Dice (both conventions) against training wall time. The clock
+ * excludes the bench's own test evaluations. Stops at `--minutes` (default 15).
+ * `npm run bench -- demo-learning [--minutes 15] [--every 25]`
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { initBackend } from '../src/backend/index.ts';
+import { CompiledModel } from '../src/compile/model.ts';
+import { planGraph } from '../src/compile/plan.ts';
+import { loadDemo } from '../src/data/demo.ts';
+import { demoDataDir, nodeFileSource } from '../src/data/node-fs.ts';
+import { loadGraph } from '../src/graph/load.ts';
+import type { TrainSettings } from '../src/train/checkpoint.ts';
+import { stepsPerEpoch, train } from '../src/train/loop.ts';
+import { optimizerSettings, scaleLrForBatch } from '../src/train/optim.ts';
+import { caseSlices } from '../src/train/samples.ts';
+import { writeResult } from './util.ts';
+
+const arg = (args: string[], name: string, dflt: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+
+export async function run(args: string[] = []) {
+  const minutes = arg(args, 'minutes', 15);
+  const every = arg(args, 'every', 25);
+  const backend = await initBackend('wasm');
+  const g = loadGraph(readFileSync(new URL('../presets/demo-mam.json', import.meta.url), 'utf8'));
+  if (!g.ok) throw new Error('demo-mam.json does not load');
+  const p = planGraph(g.graph);
+  if (!p.ok) throw new Error('demo-mam.json does not compile');
+  const d = await loadDemo(nodeFileSource(demoDataDir()));
+  if (!d.ok) throw new Error(d.message);
+  const t = g.graph.metadata?.training ?? {};
+  const slices = caseSlices(d.value.splits.train, 'auto');
+  const batch = t.batchSize ?? 8;
+  const kind = t.optimizer ?? 'sgd';
+  const baseLr = t.learningRate ?? 0.05;
+  const settings: TrainSettings = {
+    batchSize: batch,
+    steps: (t.epochs ?? 30) * stepsPerEpoch(slices.length, batch),
+    learningRate: kind === 'sgd' ? scaleLrForBatch(baseLr, batch) : baseLr,
+    schedule: 'poly',
+    optimizer: optimizerSettings(kind),
+    seed: t.seed ?? 0,
+    valEvery: 0,
+    checkpointEvery: 0,
+    patience: 0,
+    augment: t.augment ?? true,
+    convention: 'synapse',
+    normalisation: 'auto',
+  };
+  settings.valEvery = every;
+  const model = CompiledModel.create(p.plan, { seed: settings.seed });
+  const testCase = d.value.splits.test;
+  // Classes whose ground truth is in the test slab: the monai mean skips the others (Dice NaN).
+  const present = new Set<number>(testCase.label!.data as Uint8Array);
+  const presentNames = p.plan.classNames.filter((_, i) => i > 0 && present.has(i));
+  const ctl = new AbortController();
+  const points: {
+    step: number;
+    trainSeconds: number;
+    loss: number;
+    synapse: number;
+    monai: number;
+  }[] = [];
+  let validationMs = 0;
+  let stepAt = 0;
+  let lastLoss = NaN;
+  const t0 = performance.now();
+  console.log(
+    `demo-learning: ${backend.message} ${kind} lr ${settings.learningRate}, batch ${batch}, ${settings.steps} steps, augment ${settings.augment}; test split every ${every} steps, stop at ${minutes} min`,
+  );
+  await train({
+    model,
+    // The loop's validation runs on the TEST slab here: that is what this bench measures.
+    data: { classNames: p.plan.classNames, train: slices, val: [testCase], fingerprint: 'demo' },
+    settings,
+    signal: ctl.signal,
+    onEvent: (e) => {
+      if (e.type === 'step') {
+        stepAt = performance.now();
+        lastLoss = e.loss;
+      }
+      if (e.type !== 'validation') return;
+      validationMs += performance.now() - stepAt;
+      const monai = presentNames.reduce((a, n) => a + e.perClass[n].dice, 0) / presentNames.length;
+      const point = {
+        step: e.step,
+        trainSeconds: Number(((performance.now() - t0 - validationMs) / 1000).toFixed(1)),
+        loss: Number(lastLoss.toFixed(4)),
+        synapse: Number(e.meanDice.toFixed(4)),
+        monai: Number(monai.toFixed(4)),
+      };
+      points.push(point);
+      console.log(
+        `  step ${point.step}  ${point.trainSeconds}s  loss ${point.loss}  test mean foreground Dice: synapse ${point.synapse}, monai ${point.monai}`,
+      );
+      if (point.trainSeconds > minutes * 60) ctl.abort();
+    },
+  });
+  const at = (s: number) => [...points].filter((q) => q.trainSeconds <= s).pop() ?? null;
+  const result = {
+    backend: backend.adapterInfo,
+    settings,
+    points,
+    at3min: at(180),
+    at15min: at(900),
+    loadAverage1m: loadavg()[0],
+  };
+  console.log(
+    `at 3 min: ${JSON.stringify(result.at3min)}\nat 15 min: ${JSON.stringify(result.at15min)}`,
+  );
+  writeResult('demo-learning', result);
+  model.dispose();
+  return result;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run(process.argv.slice(2));
