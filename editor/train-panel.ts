@@ -557,6 +557,7 @@ export class TrainPanel extends LitElement {
         <label class="check"
           ><input
             type="checkbox"
+            data-testid="setting-augment"
             .checked=${s.augment}
             ?disabled=${off}
             @change=${(e: Event) => this.set('augment', (e.target as HTMLInputElement).checked)}

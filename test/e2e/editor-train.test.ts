@@ -66,9 +66,11 @@ describe('editor training', () => {
     await expect
       .poll(() => byId(page, 'weights-note').textContent())
       .toMatch(/Compiled: \d+ weight tensors/);
-    // Defaults come from the graph's metadata.training (demo-mam: batch 8, lr 0.05, seed 1234).
-    expect(await byId(page, 'setting-batchSize').inputValue()).toBe('8');
+    // Defaults come from the graph's metadata.training (demo-mam: AdamW, batch 4, seed 1234, no augmentation).
+    expect(await byId(page, 'setting-batchSize').inputValue()).toBe('4');
+    expect(await byId(page, 'setting-optimizer').inputValue()).toBe('adamw');
     expect(await byId(page, 'setting-seed').inputValue()).toBe('1234');
+    expect(await byId(page, 'setting-augment').isChecked()).toBe(false);
 
     await byId(page, 'backend-select').selectOption('wasm');
     await expect
