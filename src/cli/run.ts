@@ -38,7 +38,7 @@ export async function runCommand(args: string[], print: (s: string) => void): Pr
       arr = readNpy(await readBytes(input, 'input'));
     } catch (e) {
       if (e instanceof CliError) throw e;
-      throw new CliError(`${input}: ${(e as Error).message}`, EXIT_CODES.badData);
+      throw new CliError(`${input} ${(e as Error).message}`, EXIT_CODES.badData);
     }
     const want = plan.input.shape.slice(1);
     const shape = arr.shape.length === want.length ? [1, ...arr.shape] : arr.shape;

@@ -43,7 +43,7 @@ function parseHeader(h: string): { descr: string; fortran: boolean; shape: numbe
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(h)?.[1];
   const shape = /'shape'\s*:\s*\(([^)]*)\)/.exec(h)?.[1];
   if (descr === undefined || fortran === undefined || shape === undefined)
-    throw new Error(`npy: cannot parse header ${h.trim()}`);
+    throw new Error(`has an unreadable .npy header: ${h.trim().slice(0, 120)}`);
   return {
     descr,
     fortran: fortran === 'True',
@@ -55,26 +55,36 @@ function parseHeader(h: string): { descr: string; fortran: boolean; shape: numbe
   };
 }
 
-/** Reads one element array; big-endian data is byte-swapped, Fortran order is reordered to C order. */
+/**
+ * Reads one element array; big-endian data is byte-swapped, Fortran order is
+ * reordered to C order. Throws an Error whose message reads after the file's
+ * name (`x.npy ${message}`): the one .npy reader of the project (src/data/npy.ts wraps it).
+ */
 export function readNpy(bytes: Uint8Array): NpyArray {
   if (bytes.byteLength < 10 || MAGIC.some((m, i) => bytes[i] !== m))
-    throw new Error('npy: not a .npy file (bad magic)');
+    throw new Error('is not a .npy file (no \\x93NUMPY magic)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = bytes[6];
-  const hlen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const hstart = major === 1 ? 10 : 12;
-  if (hstart + hlen > bytes.byteLength) throw new Error('npy: header exceeds the file');
+  if (bytes.byteLength < hstart) throw new Error('is truncated inside its header');
+  const hlen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (hstart + hlen > bytes.byteLength) throw new Error('is truncated inside its header');
   const { descr, fortran, shape } = parseHeader(
     new TextDecoder().decode(bytes.subarray(hstart, hstart + hlen)),
   );
   const order = descr[0];
   const dtype = descr.slice(1) as NpyDtype;
   const item = ITEM[dtype];
-  if (!item || !'<>|='.includes(order)) throw new Error(`npy: unsupported dtype ${descr}`);
+  if (!item || !'<>|='.includes(order))
+    throw new Error(`holds dtype ${descr}, which this reader does not support`);
   const n = size(shape);
   const start = hstart + hlen;
-  if (start + n * item > bytes.byteLength)
-    throw new Error(`npy: data shorter than shape (${shape.join(', ')}) needs`);
+  if (start + n * item > bytes.byteLength) {
+    const held = Math.max(0, Math.floor((bytes.byteLength - start) / item));
+    throw new Error(
+      `is truncated: header says ${n.toLocaleString('en-US')} values (shape ${shape.join('×')}), file holds ${held.toLocaleString('en-US')}`,
+    );
+  }
   const raw = bytes.slice(start, start + n * item);
   if (order === '>' && item > 1) {
     for (let i = 0; i < raw.length; i += item) raw.subarray(i, i + item).reverse();
