@@ -36,16 +36,8 @@ import type {
 const BACKENDS: BackendPreference[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
 const DEMO_URL = '/data/demo/';
 
-interface Progress {
-  step: number;
-  runStep: number;
-  totalSteps: number;
-  epoch: number;
-  loss: number;
-  lr: number;
-  imagesPerSec: number;
-  etaSec: number;
-}
+/** The live numbers of a run: the worker's step event without its tag. */
+type Progress = Omit<Extract<TrainEventMessage, { type: 'step' }>, 'type'>;
 
 interface Notice {
   level: 'info' | 'error';
