@@ -115,6 +115,8 @@ describe('editor canvas', () => {
 
     // Copy, paste (fresh id, one step), delete.
     await node(page, block.id).locator('header').click();
+    // The click replaces the two-node selection; copy only once it has (a person cannot type faster).
+    await expect.poll(() => page.evaluate(() => window.__mam!.selected)).toEqual([block.id]);
     const n = (await doc(page)).nodes.length;
     await page.keyboard.press('Control+c');
     await page.keyboard.press('Control+v');
