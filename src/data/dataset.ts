@@ -61,7 +61,10 @@ export function parseClassTable(text: string, name = 'classes.json'): Result<str
       }
       pairs.sort((a, b) => a[0] - b[0]);
       if (pairs.some(([i], k) => i !== k)) {
-        return fail(`${name}: label indices must run 0, 1, 2, … without gaps (found ${pairs.map((p) => p[0]).join(', ')})`, name);
+        return fail(
+          `${name}: label indices must run 0, 1, 2, … without gaps (found ${pairs.map((p) => p[0]).join(', ')})`,
+          name,
+        );
       }
       return ok(pairs.map((p) => p[1]));
     }
@@ -77,7 +80,10 @@ export function toLabelVolume(v: Volume, file: string): Result<LabelVolume> {
   for (let i = 0; i < n; i++) {
     const x = v.data[i];
     if (!(x >= 0 && x <= 255) || Math.round(x) !== x) {
-      return fail(`${file} holds label value ${x} at voxel ${i}; labels must be whole numbers 0–255`, file);
+      return fail(
+        `${file} holds label value ${x} at voxel ${i}; labels must be whole numbers 0–255`,
+        file,
+      );
     }
     out[i] = x;
   }
@@ -120,7 +126,10 @@ export function validateCase(c: Case, classNames: readonly string[]): DataIssue[
   if (c.label) {
     const lf = c.files[c.files.length - 1] ?? c.id;
     if (!sameGrid(c.label.dims, first.dims)) {
-      issues.push({ file: lf, message: `${c.files[0]} is ${formatDims(first.dims)} but ${lf} is ${formatDims(c.label.dims)}` });
+      issues.push({
+        file: lf,
+        message: `${c.files[0]} is ${formatDims(first.dims)} but ${lf} is ${formatDims(c.label.dims)}`,
+      });
     } else {
       const { max, at } = largestLabel(c.label.data);
       if (max >= classNames.length) {
@@ -134,7 +143,11 @@ export function validateCase(c: Case, classNames: readonly string[]): DataIssue[
   return issues;
 }
 
-async function readClassTable(src: FileSource, root: string, issues: DataIssue[]): Promise<string[] | null> {
+async function readClassTable(
+  src: FileSource,
+  root: string,
+  issues: DataIssue[],
+): Promise<string[] | null> {
   for (const f of ['classes.json', 'dataset.json']) {
     const bytes = await src.read(joinPath(root, f));
     if (!bytes) continue;
@@ -163,24 +176,39 @@ function finish(
   if (!classNames) {
     const m = maxLabel(cases);
     classNames = ['background', ...Array.from({ length: m }, (_, i) => `class ${i + 1}`)];
-    warnings.push({ file: joinPath(root, 'classes.json'), message: `no classes.json in ${root || 'the root folder'}: named ${m} classes by number` });
+    warnings.push({
+      file: joinPath(root, 'classes.json'),
+      message: `no classes.json in ${root || 'the root folder'}: named ${m} classes by number`,
+    });
   }
   for (const c of cases) issues.push(...validateCase(c, classNames));
   if (issues.length > 0) {
     return {
       ok: false,
-      message: issues.length === 1 ? issues[0].message : `${issues.length} problems, first: ${issues[0].message}`,
+      message:
+        issues.length === 1
+          ? issues[0].message
+          : `${issues.length} problems, first: ${issues[0].message}`,
       issues,
     };
   }
-  const value: DataSet = { cases, classNames, spacing: cases[0]?.channels[0]?.spacing ?? [1, 1, 1], source };
+  const value: DataSet = {
+    cases,
+    classNames,
+    spacing: cases[0]?.channels[0]?.spacing ?? [1, 1, 1],
+    source,
+  };
   return { ok: true, value, warnings };
 }
 
 const NIFTI_RE = /\.nii(\.gz)?$/i;
 const CHANNEL_RE = /^(.*)_(\d{4})\.nii(\.gz)?$/i;
 
-async function firstExistingDir(src: FileSource, root: string, names: string[]): Promise<string | null> {
+async function firstExistingDir(
+  src: FileSource,
+  root: string,
+  names: string[],
+): Promise<string | null> {
   for (const n of names) {
     const d = joinPath(root, n);
     if ((await src.list(d)).length > 0) return d;
@@ -198,10 +226,18 @@ export interface NiftiFolderOptions {
 }
 
 /** nnU-Net / Decathlon / plain NIfTI folders. */
-export async function loadNiftiFolder(src: FileSource, root = '', opts: NiftiFolderOptions = {}): Promise<DataSetResult> {
+export async function loadNiftiFolder(
+  src: FileSource,
+  root = '',
+  opts: NiftiFolderOptions = {},
+): Promise<DataSetResult> {
   const issues: DataIssue[] = [];
   const warnings: DataIssue[] = [];
-  const imgDir = await firstExistingDir(src, root, opts.imageDirs ?? ['imagesTr', 'images', 'imagesTs']);
+  const imgDir = await firstExistingDir(
+    src,
+    root,
+    opts.imageDirs ?? ['imagesTr', 'images', 'imagesTs'],
+  );
   if (!imgDir) {
     const where = root || 'the chosen folder';
     const msg = `empty folder: ${where} has no imagesTr/ or images/ folder with .nii/.nii.gz files`;
@@ -222,8 +258,14 @@ export async function loadNiftiFolder(src: FileSource, root = '', opts: NiftiFol
     g.push({ channel, name: n });
     groups.set(id, g);
   }
-  const lblDir = await firstExistingDir(src, root, opts.labelDirs ?? ['labelsTr', 'labels', 'labelsTs']);
-  const labelNames = new Set(lblDir ? (await src.list(lblDir)).filter((n) => NIFTI_RE.test(n)) : []);
+  const lblDir = await firstExistingDir(
+    src,
+    root,
+    opts.labelDirs ?? ['labelsTr', 'labels', 'labelsTs'],
+  );
+  const labelNames = new Set(
+    lblDir ? (await src.list(lblDir)).filter((n) => NIFTI_RE.test(n)) : [],
+  );
   const requireLabels = opts.requireLabels ?? true;
   const cases: Case[] = [];
   for (const [id, files] of [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
@@ -231,7 +273,10 @@ export async function loadNiftiFolder(src: FileSource, root = '', opts: NiftiFol
     const gap = files.findIndex((f, k) => f.channel !== k);
     if (gap >= 0) {
       const file = joinPath(imgDir, files[gap].name);
-      issues.push({ file, message: `case ${id}: channel files must be numbered _0000, _0001, … without gaps; found ${files.map((f) => f.name).join(', ')}` });
+      issues.push({
+        file,
+        message: `case ${id}: channel files must be numbered _0000, _0001, … without gaps; found ${files.map((f) => f.name).join(', ')}`,
+      });
       continue;
     }
     const channels: Volume[] = [];
@@ -267,7 +312,10 @@ export async function loadNiftiFolder(src: FileSource, root = '', opts: NiftiFol
       paths.push(lpath);
     } else if (requireLabels) {
       const expected = joinPath(lblDir ?? joinPath(root, 'labelsTr'), `${id}.nii.gz`);
-      issues.push({ file: expected, message: `case ${id} has no label file (looked for ${expected})` });
+      issues.push({
+        file: expected,
+        message: `case ${id} has no label file (looked for ${expected})`,
+      });
       continue;
     }
     cases.push({ id, channels, label, files: paths });
@@ -331,11 +379,21 @@ export async function loadPngFolder(src: FileSource, root = ''): Promise<DataSet
     cases.push({
       id: name.replace(PNG_RE, ''),
       channels: [{ data: im.value.data, dims, spacing: [1, 1, 1], affine, datatype: 'float32' }],
-      label: { data: mk.value.data, dims: [mk.value.width, mk.value.height, 1], spacing: [1, 1, 1], affine },
+      label: {
+        data: mk.value.data,
+        dims: [mk.value.width, mk.value.height, 1],
+        spacing: [1, 1, 1],
+        affine,
+      },
       files: [ipath, mpath],
     });
   }
-  for (const m of masks) if (!imgs.includes(m)) warnings.push({ file: joinPath(maskDir, m), message: `${joinPath(maskDir, m)} has no image; ignored` });
+  for (const m of masks)
+    if (!imgs.includes(m))
+      warnings.push({
+        file: joinPath(maskDir, m),
+        message: `${joinPath(maskDir, m)} has no image; ignored`,
+      });
   const classes = await readClassTable(src, root, issues);
   return finish(cases, classes, issues, warnings, `PNG folder ${root || '.'}`, root);
 }
@@ -343,15 +401,25 @@ export async function loadPngFolder(src: FileSource, root = ''): Promise<DataSet
 /** A NumPy (…, H, W) array as a volume with fastest-first dims [W, H, D]. */
 function npyToVolume(a: NpyArray, file: string): Result<Volume> {
   if (a.shape.length < 2 || a.shape.length > 3) {
-    return fail(`${file}: expected a 2D (H, W) or 3D (D, H, W) array, got shape (${a.shape.join(', ')})`, file);
+    return fail(
+      `${file}: expected a 2D (H, W) or 3D (D, H, W) array, got shape (${a.shape.join(', ')})`,
+      file,
+    );
   }
   const dims = [...a.shape].reverse();
   while (dims.length < 3) dims.push(1);
-  const data = a.data instanceof Float32Array || a.data instanceof Float64Array ? a.data : Float32Array.from(a.data);
+  const data =
+    a.data instanceof Float32Array || a.data instanceof Float64Array
+      ? a.data
+      : Float32Array.from(a.data);
   return ok({ data, dims, spacing: [1, 1, 1], affine: identityAffine(), datatype: 'float32' });
 }
 
-async function readListFile(src: FileSource, root: string, name: string): Promise<{ path: string; ids: string[] } | null> {
+async function readListFile(
+  src: FileSource,
+  root: string,
+  name: string,
+): Promise<{ path: string; ids: string[] } | null> {
   for (const dir of ['', 'lists/lists_Synapse', 'lists_Synapse', 'lists']) {
     const path = joinPath(root, dir, name);
     const b = await src.read(path);
@@ -378,7 +446,11 @@ export interface SynapseOptions {
  * and `label` (H, W) listed in `train.txt`; `test_vol_h5/<id>.npy.h5` with (D, H, W) arrays
  * listed in `test_vol.txt`. List files are looked for in the root and in lists/lists_Synapse.
  */
-export async function loadSynapse(src: FileSource, root: string, opts: SynapseOptions): Promise<DataSetResult> {
+export async function loadSynapse(
+  src: FileSource,
+  root: string,
+  opts: SynapseOptions,
+): Promise<DataSetResult> {
   const issues: DataIssue[] = [];
   const warnings: DataIssue[] = [];
   const listName = opts.split === 'train' ? 'train.txt' : 'test_vol.txt';
@@ -395,7 +467,9 @@ export async function loadSynapse(src: FileSource, root: string, opts: SynapseOp
   const cases: Case[] = [];
   for (const id of ids) {
     const path =
-      opts.split === 'train' ? joinPath(root, 'train_npz', `${id}.npz`) : joinPath(root, 'test_vol_h5', `${id}.npy.h5`);
+      opts.split === 'train'
+        ? joinPath(root, 'train_npz', `${id}.npz`)
+        : joinPath(root, 'test_vol_h5', `${id}.npy.h5`);
     const bytes = await src.read(path);
     if (!bytes) {
       issues.push({ file: path, message: `${path} (listed in ${list.path}) cannot be read` });
@@ -405,7 +479,9 @@ export async function loadSynapse(src: FileSource, root: string, opts: SynapseOp
     if (opts.split === 'train') {
       arrays = parseNpz(bytes, path);
       if (arrays.ok) {
-        const missing = ['image', 'label'].filter((k) => !(k in (arrays as { value: Record<string, NpyArray> }).value));
+        const missing = ['image', 'label'].filter(
+          (k) => !(k in (arrays as { value: Record<string, NpyArray> }).value),
+        );
         if (missing.length) arrays = fail(`${path} has no ${missing.join(' or ')} array`, path);
       }
     } else {
@@ -426,7 +502,12 @@ export async function loadSynapse(src: FileSource, root: string, opts: SynapseOp
       issues.push({ file: path, message: lv.message });
       continue;
     }
-    cases.push({ id, channels: [im.value], label: lv.value, files: [`${path}:image`, `${path}:label`] });
+    cases.push({
+      id,
+      channels: [im.value],
+      label: lv.value,
+      files: [`${path}:image`, `${path}:label`],
+    });
   }
   const classes = (await readClassTable(src, root, issues)) ?? SYNAPSE_CLASSES.slice();
   return finish(cases, classes, issues, warnings, `Synapse ${opts.split} ${root || '.'}`, root);

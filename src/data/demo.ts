@@ -46,7 +46,10 @@ export async function loadDemo(src: FileSource): Promise<Result<DemoDataSet>> {
   try {
     meta = JSON.parse(new TextDecoder().decode(metaBytes)) as DemoMeta;
   } catch (e) {
-    return fail(`demo data: dataset.json is not valid JSON (${e instanceof Error ? e.message : String(e)})`, 'dataset.json');
+    return fail(
+      `demo data: dataset.json is not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+      'dataset.json',
+    );
   }
   if (!Array.isArray(meta.classes) || !meta.files || !meta.splits) {
     return fail('demo data: dataset.json lacks classes, files or splits', 'dataset.json');
@@ -55,7 +58,8 @@ export async function loadDemo(src: FileSource): Promise<Result<DemoDataSet>> {
   for (const split of DEMO_SPLITS) {
     const imgName = meta.files[`image_${split}`];
     const lblName = meta.files[`label_${split}`];
-    if (!imgName || !lblName) return fail(`demo data: dataset.json names no files for split ${split}`, 'dataset.json');
+    if (!imgName || !lblName)
+      return fail(`demo data: dataset.json names no files for split ${split}`, 'dataset.json');
     const ib = await src.read(imgName);
     const lb = await src.read(lblName);
     if (!ib) return fail(`demo data: ${imgName} cannot be read`, imgName);
@@ -67,23 +71,38 @@ export async function loadDemo(src: FileSource): Promise<Result<DemoDataSet>> {
     const label = toLabelVolume(lv.value, lblName);
     if (!label.ok) return label;
     if (formatDims(label.value.dims) !== formatDims(im.value.dims.slice(0, 3))) {
-      return fail(`demo data: ${imgName} is ${formatDims(im.value.dims)} but ${lblName} is ${formatDims(label.value.dims)}`, lblName);
+      return fail(
+        `demo data: ${imgName} is ${formatDims(im.value.dims)} but ${lblName} is ${formatDims(label.value.dims)}`,
+        lblName,
+      );
     }
-    splits[split] = { id: `demo-${split}`, channels: [im.value], label: label.value, files: [imgName, lblName] };
+    splits[split] = {
+      id: `demo-${split}`,
+      channels: [im.value],
+      label: label.value,
+      files: [imgName, lblName],
+    };
   }
   return ok({ classNames: meta.classes, note: meta.note, meta, splits });
 }
 
 /** Browser / worker: fetch the demo from `baseUrl` (the folder holding dataset.json). */
-export async function loadDemoFromUrl(baseUrl: string, fetchImpl: typeof fetch = fetch): Promise<Result<DemoDataSet>> {
+export async function loadDemoFromUrl(
+  baseUrl: string,
+  fetchImpl: typeof fetch = fetch,
+): Promise<Result<DemoDataSet>> {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   let meta: DemoMeta;
   try {
     const res = await fetchImpl(`${base}dataset.json`);
-    if (!res.ok) return fail(`demo data: ${base}dataset.json answered HTTP ${res.status}`, 'dataset.json');
+    if (!res.ok)
+      return fail(`demo data: ${base}dataset.json answered HTTP ${res.status}`, 'dataset.json');
     meta = (await res.json()) as DemoMeta;
   } catch (e) {
-    return fail(`demo data: cannot fetch ${base}dataset.json (${e instanceof Error ? e.message : String(e)})`, 'dataset.json');
+    return fail(
+      `demo data: cannot fetch ${base}dataset.json (${e instanceof Error ? e.message : String(e)})`,
+      'dataset.json',
+    );
   }
   const manifest = ['dataset.json', ...Object.values(meta.files ?? {})];
   return loadDemo(urlFileSource(base, manifest, fetchImpl));

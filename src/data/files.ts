@@ -22,7 +22,9 @@ export function baseName(path: string): string {
 }
 
 /** In-memory files keyed by path ("imagesTr/a_0000.nii.gz"). Folders are implied by paths. */
-export function memoryFileSource(files: Map<string, Uint8Array> | Record<string, Uint8Array>): FileSource {
+export function memoryFileSource(
+  files: Map<string, Uint8Array> | Record<string, Uint8Array>,
+): FileSource {
   const map = files instanceof Map ? files : new Map(Object.entries(files));
   const norm = (p: string) => p.replace(/^\.?\/+/, '').replace(/\/+$/, '');
   return {
@@ -48,7 +50,11 @@ export function memoryFileSource(files: Map<string, Uint8Array> | Record<string,
  * Files under a base URL, listed by a manifest (the demo ships one): `list` answers from it,
  * `read` fetches `baseUrl + path`.
  */
-export function urlFileSource(baseUrl: string, manifest: string[], fetchImpl: typeof fetch = fetch): FileSource {
+export function urlFileSource(
+  baseUrl: string,
+  manifest: string[],
+  fetchImpl: typeof fetch = fetch,
+): FileSource {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const mem = memoryFileSource(new Map(manifest.map((p) => [p, new Uint8Array(0)])));
   return {

@@ -30,6 +30,9 @@ export function gunzipPartial(bytes: Uint8Array): { data: Uint8Array; error: str
   return { data, error };
 }
 
-export function gzip(bytes: Uint8Array, level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 = 6): Uint8Array {
+export function gzip(
+  bytes: Uint8Array,
+  level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 = 6,
+): Uint8Array {
   return gzipSync(bytes, { level });
 }

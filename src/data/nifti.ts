@@ -86,7 +86,10 @@ function cString(bytes: Uint8Array, start: number, len: number): string {
 /** Parse the header; `bytes` is the decompressed file (or at least its header). */
 export function parseNiftiHeader(bytes: Uint8Array, name = 'file'): Result<NiftiHeader> {
   if (bytes.length < 348) {
-    return fail(`${name} is not a NIfTI file: ${bytes.length} bytes, a header needs at least 348`, name);
+    return fail(
+      `${name} is not a NIfTI file: ${bytes.length} bytes, a header needs at least 348`,
+      name,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const sizeLE = view.getInt32(0, true);
@@ -100,10 +103,16 @@ export function parseNiftiHeader(bytes: Uint8Array, name = 'file'): Result<Nifti
     version = 2;
     le = sizeLE === 540;
   } else {
-    return fail(`${name} is not a NIfTI file: header size field is ${sizeLE}, expected 348 (NIfTI-1) or 540 (NIfTI-2)`, name);
+    return fail(
+      `${name} is not a NIfTI file: header size field is ${sizeLE}, expected 348 (NIfTI-1) or 540 (NIfTI-2)`,
+      name,
+    );
   }
   if (version === 2 && bytes.length < 540) {
-    return fail(`${name} is truncated: a NIfTI-2 header needs 540 bytes, file holds ${bytes.length}`, name);
+    return fail(
+      `${name} is truncated: a NIfTI-2 header needs 540 bytes, file holds ${bytes.length}`,
+      name,
+    );
   }
   const i16 = (o: number) => view.getInt16(o, le);
   const i32 = (o: number) => view.getInt32(o, le);
@@ -128,7 +137,10 @@ export function parseNiftiHeader(bytes: Uint8Array, name = 'file'): Result<Nifti
   if (version === 1) {
     const magic = cString(bytes, 344, 4);
     if (magic === 'ni1') {
-      return fail(`${name} is a NIfTI-1 header of a .hdr/.img pair; convert it to a single .nii file`, name);
+      return fail(
+        `${name} is a NIfTI-1 header of a .hdr/.img pair; convert it to a single .nii file`,
+        name,
+      );
     }
     if (magic !== 'n+1') {
       return fail(`${name} is not a NIfTI-1 file: magic is "${magic}", expected "n+1"`, name);
@@ -150,7 +162,10 @@ export function parseNiftiHeader(bytes: Uint8Array, name = 'file'): Result<Nifti
   } else {
     const magic = cString(bytes, 4, 3);
     if (magic !== 'n+2') {
-      return fail(`${name} is not a single-file NIfTI-2: magic is "${magic}", expected "n+2"`, name);
+      return fail(
+        `${name} is not a single-file NIfTI-2: magic is "${magic}", expected "n+2"`,
+        name,
+      );
     }
     datatypeCode = i16(12);
     bitpix = i16(14);
@@ -173,7 +188,10 @@ export function parseNiftiHeader(bytes: Uint8Array, name = 'file'): Result<Nifti
   }
   const dims = rawDim.slice(1, 1 + ndim);
   if (dims.some((d) => !Number.isInteger(d) || d < 1)) {
-    return fail(`${name} has a corrupt header: dimensions ${dims.join(', ')} must be positive`, name);
+    return fail(
+      `${name} has a corrupt header: dimensions ${dims.join(', ')} must be positive`,
+      name,
+    );
   }
   // Trailing singleton dims beyond 3 carry nothing.
   while (dims.length > 3 && dims[dims.length - 1] === 1) dims.pop();
@@ -196,7 +214,9 @@ export function parseNiftiHeader(bytes: Uint8Array, name = 'file'): Result<Nifti
     version,
     littleEndian: le,
     dims,
-    pixdim: pix.slice(1, 1 + dims.length).map((p) => (Number.isFinite(p) && p !== 0 ? Math.abs(p) : 1)),
+    pixdim: pix
+      .slice(1, 1 + dims.length)
+      .map((p) => (Number.isFinite(p) && p !== 0 ? Math.abs(p) : 1)),
     qfac: pix[0] === -1 ? -1 : 1,
     datatypeCode,
     datatype: dt.name,
@@ -248,12 +268,7 @@ export function niftiAffine(h: NiftiHeader): number[][] {
     ];
   }
   // NIfTI "method 1" (no orientation given): scale by pixdim, origin at voxel 0.
-  return [
-    [dx, 0, 0, 0],
-    [0, dy, 0, 0],
-    [0, 0, dz, 0],
-    last,
-  ];
+  return [[dx, 0, 0, 0], [0, dy, 0, 0], [0, 0, dz, 0], last];
 }
 
 function decodeVoxels(
@@ -262,9 +277,16 @@ function decodeVoxels(
   n: number,
   keepFloat64: boolean,
 ): Float32Array | Float64Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset + h.voxOffset, n * DATATYPES[h.datatypeCode].bytes);
+  const view = new DataView(
+    bytes.buffer,
+    bytes.byteOffset + h.voxOffset,
+    n * DATATYPES[h.datatypeCode].bytes,
+  );
   const le = h.littleEndian;
-  const scaled = Number.isFinite(h.sclSlope) && h.sclSlope !== 0 && !(h.sclSlope === 1 && (h.sclInter === 0 || !Number.isFinite(h.sclInter)));
+  const scaled =
+    Number.isFinite(h.sclSlope) &&
+    h.sclSlope !== 0 &&
+    !(h.sclSlope === 1 && (h.sclInter === 0 || !Number.isFinite(h.sclInter)));
   const slope = scaled ? h.sclSlope : 1;
   const inter = scaled && Number.isFinite(h.sclInter) ? h.sclInter : 0;
   const out = h.datatype === 'float64' && keepFloat64 ? new Float64Array(n) : new Float32Array(n);
@@ -310,7 +332,11 @@ function decodeVoxels(
  * Read a .nii or .nii.gz file's bytes (gzip is detected from the bytes, not the name).
  * `name` is only used in messages.
  */
-export function readNifti(bytes: Uint8Array, name = 'file.nii', opts: ReadNiftiOptions = {}): Result<Volume> {
+export function readNifti(
+  bytes: Uint8Array,
+  name = 'file.nii',
+  opts: ReadNiftiOptions = {},
+): Result<Volume> {
   let raw = bytes;
   let gzError: string | null = null;
   if (isGzip(bytes)) {
@@ -318,7 +344,10 @@ export function readNifti(bytes: Uint8Array, name = 'file.nii', opts: ReadNiftiO
     raw = r.data;
     gzError = r.error;
     if (gzError && raw.length < 348) {
-      return fail(`${name} is not a readable gzip file (${gzError}): it may be truncated or corrupt`, name);
+      return fail(
+        `${name} is not a readable gzip file (${gzError}): it may be truncated or corrupt`,
+        name,
+      );
     }
   }
   const hr = parseNiftiHeader(raw, name);
@@ -340,7 +369,13 @@ export function readNifti(bytes: Uint8Array, name = 'file.nii', opts: ReadNiftiO
   }
   const data = decodeVoxels(raw, h, n, opts.keepFloat64 ?? true);
   const affine = niftiAffine(h);
-  return ok({ data, dims: h.dims, spacing: h.pixdim.slice(0, Math.min(3, h.dims.length)), affine, datatype: h.datatype });
+  return ok({
+    data,
+    dims: h.dims,
+    spacing: h.pixdim.slice(0, Math.min(3, h.dims.length)),
+    affine,
+    datatype: h.datatype,
+  });
 }
 
 export interface WriteNiftiOptions {
@@ -357,7 +392,10 @@ export interface WriteNiftiOptions {
 }
 
 /** Closest quaternion of a rotation matrix (Shepperd's method), with qfac for a reflection. */
-function affineToQuaternion(affine: number[][], spacing: number[]): { b: number; c: number; d: number; qfac: number } {
+function affineToQuaternion(
+  affine: number[][],
+  spacing: number[],
+): { b: number; c: number; d: number; qfac: number } {
   const cols = [0, 1, 2].map((j) => [affine[0][j], affine[1][j], affine[2][j]]);
   const R = cols.map((c, j) => {
     const n = Math.hypot(c[0], c[1], c[2]) || spacing[j] || 1;
@@ -433,19 +471,24 @@ export function writeNifti(
     throw new Error(`writeNifti: ${data.length} values for dims ${formatDims(dims)}`);
   }
   const type =
-    data instanceof Uint8Array ? WRITE_TYPES.uint8 : data instanceof Int16Array ? WRITE_TYPES.int16 : WRITE_TYPES.float32;
+    data instanceof Uint8Array
+      ? WRITE_TYPES.uint8
+      : data instanceof Int16Array
+        ? WRITE_TYPES.int16
+        : WRITE_TYPES.float32;
   const spacing =
     opts.spacing ??
     (opts.affine
-      ? [0, 1, 2].map((j) => Math.hypot(opts.affine![0][j], opts.affine![1][j], opts.affine![2][j]) || 1)
+      ? [0, 1, 2].map(
+          (j) => Math.hypot(opts.affine![0][j], opts.affine![1][j], opts.affine![2][j]) || 1,
+        )
       : [1, 1, 1]);
-  const affine =
-    opts.affine ?? [
-      [spacing[0] ?? 1, 0, 0, 0],
-      [0, spacing[1] ?? 1, 0, 0],
-      [0, 0, spacing[2] ?? 1, 0],
-      [0, 0, 0, 1],
-    ];
+  const affine = opts.affine ?? [
+    [spacing[0] ?? 1, 0, 0, 0],
+    [0, spacing[1] ?? 1, 0, 0],
+    [0, 0, spacing[2] ?? 1, 0],
+    [0, 0, 0, 1],
+  ];
   const voxOffset = 352;
   const out = new Uint8Array(voxOffset + data.byteLength);
   const v = new DataView(out.buffer);
@@ -473,7 +516,8 @@ export function writeNifti(
   v.setFloat32(268, affine[0][3], true);
   v.setFloat32(272, affine[1][3], true);
   v.setFloat32(276, affine[2][3], true);
-  for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) v.setFloat32(280 + 16 * r + 4 * c, affine[r][c], true);
+  for (let r = 0; r < 3; r++)
+    for (let c = 0; c < 4; c++) v.setFloat32(280 + 16 * r + 4 * c, affine[r][c], true);
   out.set([0x6e, 0x2b, 0x31, 0], 344); // "n+1\0"
   // bytes 348..351: extension flag 0 (no extensions)
   const body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -493,6 +537,9 @@ function isLittleEndianHost(): boolean {
 }
 
 /** Write a prediction (uint8 labels) on the grid of the volume it was predicted from. */
-export function writeLabelNifti(labels: Uint8Array, like: { dims: number[]; affine: number[][]; spacing: number[] }): Uint8Array {
+export function writeLabelNifti(
+  labels: Uint8Array,
+  like: { dims: number[]; affine: number[][]; spacing: number[] },
+): Uint8Array {
   return writeNifti(labels, like.dims.slice(0, 3), { affine: like.affine, spacing: like.spacing });
 }

@@ -46,7 +46,10 @@ export function parseNpz(bytes: Uint8Array, name = 'arrays.npz'): Result<Record<
   try {
     files = unzipSync(bytes);
   } catch (e) {
-    return fail(`${name} is not a readable .npz (zip) file: ${e instanceof Error ? e.message : String(e)}`, name);
+    return fail(
+      `${name} is not a readable .npz (zip) file: ${e instanceof Error ? e.message : String(e)}`,
+      name,
+    );
   }
   const out: Record<string, NpyArray> = {};
   for (const [member, content] of Object.entries(files)) {

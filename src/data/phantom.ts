@@ -92,7 +92,10 @@ export function shiftedPrediction(p: Phantom, shift: number[]): Uint8Array {
   const n = p.label.length;
   const pred = new Uint8Array(n);
   p.organs.forEach((e, k) => {
-    const m = ellipsoidMask(p.shape, { center: e.center.map((c, i) => c + (shift[i] ?? 0)), radii: e.radii });
+    const m = ellipsoidMask(p.shape, {
+      center: e.center.map((c, i) => c + (shift[i] ?? 0)),
+      radii: e.radii,
+    });
     for (let i = 0; i < n; i++) if (m[i]) pred[i] = k + 1;
   });
   return pred;

@@ -10,7 +10,13 @@ export interface GrayImage {
 }
 
 function decodeAny(bytes: Uint8Array, name: string): Result<ReturnType<typeof decode>> {
-  if (bytes.length < 8 || bytes[0] !== 0x89 || bytes[1] !== 0x50 || bytes[2] !== 0x4e || bytes[3] !== 0x47) {
+  if (
+    bytes.length < 8 ||
+    bytes[0] !== 0x89 ||
+    bytes[1] !== 0x50 ||
+    bytes[2] !== 0x4e ||
+    bytes[3] !== 0x47
+  ) {
     return fail(`${name} is not a PNG file`, name);
   }
   try {
@@ -40,7 +46,9 @@ export function decodePngGray(bytes: Uint8Array, name = 'image.png'): Result<Gra
   } else {
     const ch = png.channels;
     if (ch <= 2) for (let i = 0; i < n; i++) out[i] = src[i * ch];
-    else for (let i = 0; i < n; i++) out[i] = 0.299 * src[i * ch] + 0.587 * src[i * ch + 1] + 0.114 * src[i * ch + 2];
+    else
+      for (let i = 0; i < n; i++)
+        out[i] = 0.299 * src[i * ch] + 0.587 * src[i * ch + 1] + 0.114 * src[i * ch + 2];
   }
   return ok({ data: out, width: png.width, height: png.height });
 }
@@ -49,7 +57,10 @@ export function decodePngGray(bytes: Uint8Array, name = 'image.png'): Result<Gra
  * Decode a mask whose pixel values are class indices: gray, palette (the index is the
  * class) or RGB with equal channels. A colour mask is refused with a message.
  */
-export function decodePngLabels(bytes: Uint8Array, name = 'mask.png'): Result<{ data: Uint8Array; width: number; height: number }> {
+export function decodePngLabels(
+  bytes: Uint8Array,
+  name = 'mask.png',
+): Result<{ data: Uint8Array; width: number; height: number }> {
   const r = decodeAny(bytes, name);
   if (!r.ok) return r;
   const png = r.value;
@@ -62,9 +73,16 @@ export function decodePngLabels(bytes: Uint8Array, name = 'mask.png'): Result<{ 
     if (ch >= 3 && (src[i * ch + 1] !== v || src[i * ch + 2] !== v)) {
       const x = i % png.width;
       const y = Math.floor(i / png.width);
-      return fail(`${name} is a colour mask (pixel ${x},${y} is not gray); save masks with class indices as gray values`, name);
+      return fail(
+        `${name} is a colour mask (pixel ${x},${y} is not gray); save masks with class indices as gray values`,
+        name,
+      );
     }
-    if (v > 255) return fail(`${name} holds label ${v} at pixel ${i % png.width},${Math.floor(i / png.width)}; labels must be 0–255`, name);
+    if (v > 255)
+      return fail(
+        `${name} holds label ${v} at pixel ${i % png.width},${Math.floor(i / png.width)}; labels must be 0–255`,
+        name,
+      );
     out[i] = v;
   }
   return ok({ data: out, width: png.width, height: png.height });

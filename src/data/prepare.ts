@@ -3,7 +3,13 @@
  * axis, resize each to the network's input like scipy.ndimage.zoom (image cubic, label
  * nearest) and lay channels out as (H, W, C). Predictions go back with `labelsToVolume`.
  */
-import { type Slice, type SliceAxis, sliceVolume, windowIntensity, windowPercentile } from './slices.ts';
+import {
+  type Slice,
+  type SliceAxis,
+  sliceVolume,
+  windowIntensity,
+  windowPercentile,
+} from './slices.ts';
 import type { Case } from './types.ts';
 import { resizeLabels, zoomArray } from './zoom.ts';
 
@@ -55,9 +61,7 @@ export function prepareSlices(c: Case, opts: PrepareOptions = {}): PreparedSlice
     const chans: Slice[] = vols.map((v) => sliceVolume(v, axis, k));
     const [h, w] = opts.size ?? [chans[0].height, chans[0].width];
     const resized = chans.map((s) =>
-      s.height === h && s.width === w
-        ? s.data
-        : zoomArray(s.data, [s.height, s.width], [h, w], 3),
+      s.height === h && s.width === w ? s.data : zoomArray(s.data, [s.height, s.width], [h, w], 3),
     );
     const image = new Float32Array(h * w * outC);
     for (let i = 0; i < h * w; i++) {

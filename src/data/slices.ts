@@ -16,10 +16,15 @@ type Typed = Float32Array | Float64Array | Uint8Array | Int16Array | Int32Array 
  * axis 2 (axial for RAS-like data) gives height Y × width X; axis 1 gives Z × X; axis 0 gives Z × Y.
  * The slice keeps the volume's array type.
  */
-export function sliceVolume<T extends Typed>(vol: { data: T; dims: number[] }, axis: SliceAxis, index: number): Slice<T> {
+export function sliceVolume<T extends Typed>(
+  vol: { data: T; dims: number[] },
+  axis: SliceAxis,
+  index: number,
+): Slice<T> {
   const [X, Y, Z] = [vol.dims[0], vol.dims[1] ?? 1, vol.dims[2] ?? 1];
   const n = [X, Y, Z][axis];
-  if (!(index >= 0 && index < n)) throw new RangeError(`slice ${index} outside 0..${n - 1} along axis ${axis}`);
+  if (!(index >= 0 && index < n))
+    throw new RangeError(`slice ${index} outside 0..${n - 1} along axis ${axis}`);
   const Ctor = vol.data.constructor as new (n: number) => T;
   if (axis === 2) {
     const data = vol.data.subarray(index * X * Y, (index + 1) * X * Y) as T;
@@ -27,11 +32,13 @@ export function sliceVolume<T extends Typed>(vol: { data: T; dims: number[] }, a
   }
   if (axis === 1) {
     const out = new Ctor(Z * X);
-    for (let z = 0; z < Z; z++) for (let x = 0; x < X; x++) out[z * X + x] = vol.data[x + X * (index + Y * z)];
+    for (let z = 0; z < Z; z++)
+      for (let x = 0; x < X; x++) out[z * X + x] = vol.data[x + X * (index + Y * z)];
     return { data: out, height: Z, width: X };
   }
   const out = new Ctor(Z * Y);
-  for (let z = 0; z < Z; z++) for (let y = 0; y < Y; y++) out[z * Y + y] = vol.data[index + X * (y + Y * z)];
+  for (let z = 0; z < Z; z++)
+    for (let y = 0; y < Y; y++) out[z * Y + y] = vol.data[index + X * (y + Y * z)];
   return { data: out, height: Z, width: Y };
 }
 
@@ -41,7 +48,10 @@ function copyOf<T extends Typed>(src: T, Ctor: new (n: number) => T): T {
   return out;
 }
 
-export function volumeToSlices<T extends Typed>(vol: { data: T; dims: number[] }, axis: SliceAxis = 2): Slice<T>[] {
+export function volumeToSlices<T extends Typed>(
+  vol: { data: T; dims: number[] },
+  axis: SliceAxis = 2,
+): Slice<T>[] {
   const n = axis === 0 ? vol.dims[0] : axis === 1 ? (vol.dims[1] ?? 1) : (vol.dims[2] ?? 1);
   return Array.from({ length: n }, (_, i) => sliceVolume(vol, axis, i));
 }
@@ -88,7 +98,8 @@ export function windowPercentile(data: ArrayLike<number>, pLo = 0.5, pHi = 99.5)
 /** Repeat a 1-channel image into `channels` interleaved channels (H, W, C), e.g. for 3-channel encoders. */
 export function repeatChannels(data: ArrayLike<number>, channels = 3): Float32Array {
   const out = new Float32Array(data.length * channels);
-  for (let i = 0; i < data.length; i++) for (let c = 0; c < channels; c++) out[i * channels + c] = data[i];
+  for (let i = 0; i < data.length; i++)
+    for (let c = 0; c < channels; c++) out[i * channels + c] = data[i];
   return out;
 }
 

@@ -3,15 +3,16 @@
  * values, never throws: every loader returns a `Result`.
  */
 
-export type Result<T> =
-  | { ok: true; value: T }
-  | { ok: false; message: string; file?: string };
+export type Result<T> = { ok: true; value: T } | { ok: false; message: string; file?: string };
 
 export function ok<T>(value: T): { ok: true; value: T } {
   return { ok: true, value };
 }
 
-export function fail(message: string, file?: string): { ok: false; message: string; file?: string } {
+export function fail(
+  message: string,
+  file?: string,
+): { ok: false; message: string; file?: string } {
   return file === undefined ? { ok: false, message } : { ok: false, message, file };
 }
 

@@ -93,7 +93,12 @@ function planAxis(nIn: number, nOut: number, order: ZoomOrder): AxisPlan {
  * `data` is in C order. Returns float64 values (scipy returns the input dtype; round or
  * cast as needed — order 0 returns input values exactly).
  */
-export function zoomArray(data: ArrayLike<number>, shape: number[], outShape: number[], order: ZoomOrder = 3): Float64Array {
+export function zoomArray(
+  data: ArrayLike<number>,
+  shape: number[],
+  outShape: number[],
+  order: ZoomOrder = 3,
+): Float64Array {
   const nd = shape.length;
   if (outShape.length !== nd) throw new Error(`zoomArray: shape ${shape} vs output ${outShape}`);
   let cur = Float64Array.from(data);
@@ -103,7 +108,8 @@ export function zoomArray(data: ArrayLike<number>, shape: number[], outShape: nu
       const n = curShape[ax];
       const stride = curShape.slice(ax + 1).reduce((a, b) => a * b, 1);
       const outer = curShape.slice(0, ax).reduce((a, b) => a * b, 1);
-      for (let o = 0; o < outer; o++) for (let s = 0; s < stride; s++) prefilterLine(cur, o * n * stride + s, stride, n);
+      for (let o = 0; o < outer; o++)
+        for (let s = 0; s < stride; s++) prefilterLine(cur, o * n * stride + s, stride, n);
     }
   }
   const k = order + 1;
