@@ -4,6 +4,7 @@ import { RUN_USAGE, runCommand } from './run.ts';
 import { IMPORT_USAGE, importCommand } from './import.ts';
 import { TRAIN_USAGE, trainCommand } from './train.ts';
 import { EVAL_USAGE, evalCommand } from './eval.ts';
+import { quietTfjsInNode } from '../backend/quiet.ts';
 
 type Verb = (args: string[], print: (s: string) => void) => Promise<number>;
 
@@ -23,6 +24,7 @@ export function registerVerb(name: string, run: Verb, help: string): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  quietTfjsInNode();
   const [verb, ...rest] = argv;
   const print = (s: string) => process.stdout.write(s + '\n');
   if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {

@@ -1,23 +1,21 @@
 // scripts/pth-to-safetensors.py: a PyTorch .pth checkpoint becomes a state dict that imports by name.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';
 import { importStateDict, saveWeights } from '../../src/compile/weights.ts';
 import { presets } from '../../src/graph/presets.ts';
-
-const PY = '.venv/bin/python';
-const hasPython = existsSync(PY);
+import { describeOracle, venvPython as PY } from './data-oracle.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-describe.skipIf(!hasPython)('pth → safetensors (needs .venv)', () => {
+describeOracle('pth → safetensors (needs .venv)', () => {
   it('a checkpoint {model: state_dict} with a module. prefix imports with nothing missing', () => {
     const plan = planGraph(presets()['demo-mam']);
     if (!plan.ok) throw new Error('plan');

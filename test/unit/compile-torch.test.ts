@@ -10,26 +10,20 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readNpy } from '../../src/compile/io/npy.ts';
 import { formatImportReport, importStateDict } from '../../src/compile/weights.ts';
 import { printMeasured, record } from '../reference/harness.ts';
 import { relErr } from '../reference/math.ts';
 import { compileDoc, smallMam, SMALL } from './compile-fixtures.ts';
-
-const PY = join(process.cwd(), '.venv/bin/python');
-const hasPython = existsSync(PY);
-if (!hasPython)
-  console.warn(
-    `compile-torch: skipped, ${PY} not found (create the venv from test/python/requirements.txt)`,
-  );
+import { describeOracle, venvPython as PY } from './data-oracle.ts';
 
 const CONFIG = { ...SMALL, batch: 2, mergeMode: 'conv', seed: 1234 };
 
-describe.skipIf(!hasPython)('PyTorch Swin-Unet-MAM oracle', () => {
+describeOracle('PyTorch Swin-Unet-MAM oracle', () => {
   let dir = '';
   const read = (name: string) => new Uint8Array(readFileSync(join(dir, name)));
 

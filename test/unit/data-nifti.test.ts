@@ -11,7 +11,7 @@ import {
 } from '../../src/data/nifti.ts';
 import { parseNpy, writeNpy, parseNpz } from '../../src/data/npy.ts';
 import { zipSync } from 'fflate';
-import { hasPython, runOracle, skipNote, withTempDir } from './data-oracle.ts';
+import { describeOracle, runOracle, withTempDir } from './data-oracle.ts';
 
 function expectOk<T>(r: { ok: true; value: T } | { ok: false; message: string }): T {
   if (!r.ok) throw new Error(`expected ok, got: ${r.message}`);
@@ -165,8 +165,7 @@ describe('.npy / .npz', () => {
   });
 });
 
-describe.skipIf(!hasPython)('NIfTI reader vs nibabel fixtures', () => {
-  skipNote('NIfTI reader vs nibabel');
+describeOracle('NIfTI reader vs nibabel fixtures', () => {
   it('reads every fixture: values, dims, affine, datatype', () => {
     withTempDir((dir) => {
       runOracle('data_nifti_fixtures.py', ['make', dir]);

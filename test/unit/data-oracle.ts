@@ -1,12 +1,15 @@
 /**
  * Running the Python oracles (test/python/*.py) from the data and metrics tests.
- * They run when .venv/bin/python exists in the repository and skip, saying so, otherwise.
+ * They run when .venv/bin/python exists in the repository and skip, saying so,
+ * otherwise; under CI=true a missing oracle is a failure, not a skip (CI builds
+ * .venv, so a skip there would hide a broken set-up).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, it } from 'vitest';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const venvPython = path.join(repoRoot, '.venv', 'bin', 'python');
@@ -18,6 +21,34 @@ export function skipNote(what: string): void {
     console.warn(
       `[skip] ${what}: ${venvPython} not found (or MAM_SKIP_PYTHON is set); set up the venv from test/python/requirements.txt to run the Python oracle`,
     );
+  }
+}
+
+const underCi = process.env.CI === 'true';
+
+function missingOracle(what: string): never {
+  throw new Error(
+    `${what}: ${venvPython} not found (or MAM_SKIP_PYTHON is set). Under CI=true the Python oracles must run: bash .ci/run builds .venv from test/python/requirements.txt.`,
+  );
+}
+
+/** `describe` for a suite that needs the Python oracles (see the file comment). */
+export function describeOracle(name: string, suite: () => void): void {
+  if (hasPython) describe(name, suite);
+  else if (underCi) describe(name, () => it('has its Python oracle', () => missingOracle(name)));
+  else {
+    skipNote(name);
+    describe.skip(name, suite);
+  }
+}
+
+/** `it` for a single test that needs the Python oracles. */
+export function itOracle(name: string, test: () => void | Promise<void>, timeout?: number): void {
+  if (hasPython) it(name, test, timeout);
+  else if (underCi) it(name, () => missingOracle(name));
+  else {
+    skipNote(name);
+    it.skip(name, test);
   }
 }
 

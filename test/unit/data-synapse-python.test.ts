@@ -1,18 +1,18 @@
 // The Synapse layout reader on files written by numpy (np.savez) and h5py, as the reference pipeline stores them.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { loadSynapse } from '../../src/data/dataset.ts';
 import { nodeFileSource } from '../../src/data/node-fs.ts';
+import { describeOracle, venvPython as PY } from './data-oracle.ts';
 
-const PY = '.venv/bin/python';
 const H = 5;
 const W = 7;
 const D = 3;
 
-describe.skipIf(!existsSync(PY))('Synapse layout written by numpy/h5py (needs .venv)', () => {
+describeOracle('Synapse layout written by numpy/h5py (needs .venv)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mam-synapse-'));
   execFileSync(PY, ['test/python/data_synapse_fixtures.py', dir]);
 

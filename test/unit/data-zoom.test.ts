@@ -13,7 +13,7 @@ import {
   windowIntensity,
   windowPercentile,
 } from '../../src/data/slices.ts';
-import { hasPython, runOracle, skipNote, withTempDir } from './data-oracle.ts';
+import { describeOracle, runOracle, withTempDir } from './data-oracle.ts';
 
 describe('zoom basics', () => {
   it('samples corner-aligned coordinates: order 0 picks floor(o·(n−1)/(m−1) + 0.5)', () => {
@@ -39,8 +39,7 @@ describe('zoom basics', () => {
   });
 });
 
-describe.skipIf(!hasPython)('zoom vs scipy.ndimage.zoom', () => {
-  skipNote('zoom vs scipy.ndimage.zoom');
+describeOracle('zoom vs scipy.ndimage.zoom', () => {
   it('orders 3, 1 and 0, up and down, non-square, 2D and 3D: max error ≤ 1e-5', () => {
     const rand = seededRandom(11);
     const cases: { i: number; shape: number[]; out: number[]; order: 0 | 1 | 3 }[] = [];

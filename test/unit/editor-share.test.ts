@@ -7,6 +7,7 @@ import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { presets } from '../../src/graph/presets.ts';
 import { saveGraph } from '../../src/graph/save.ts';
+import { itOracle, venvPython } from './data-oracle.ts';
 import { adler32, crc32 } from '../../src/share/checksum.ts';
 import { graphFileName } from '../../src/share/filename.ts';
 import {
@@ -206,14 +207,7 @@ describe('PNG text chunk', () => {
     expect(() => embedGraphInPng(enc.encode('nope'), doc)).toThrow('not a PNG');
   });
 
-  it('Python reads it: chunk CRCs by zlib.crc32 and the iTXt text (skipped without python3)', () => {
-    let hasPython = true;
-    try {
-      execFileSync('python3', ['-c', 'import zlib'], { stdio: 'ignore' });
-    } catch {
-      hasPython = false;
-    }
-    if (!hasPython) return;
+  itOracle('Python reads it: chunk CRCs by zlib.crc32 and the iTXt text', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'mam-png-')), 'graph.png');
     writeFileSync(file, embedGraphInPng(tinyPng(), doc));
     const py = `
@@ -234,7 +228,7 @@ while at < len(b):
 g = json.loads(text)
 print(','.join(types), g['format'], len(g['nodes']))
 `;
-    expect(execFileSync('python3', ['-c', py, file], { encoding: 'utf8' }).trim()).toBe(
+    expect(execFileSync(venvPython, ['-c', py, file], { encoding: 'utf8' }).trim()).toBe(
       `IHDR,IDAT,iTXt,IEND mam-studio/graph ${doc.nodes.length}`,
     );
   });

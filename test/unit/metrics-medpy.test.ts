@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { writeNpy } from '../../src/data/npy.ts';
 import { ellipsoidMask, seededRandom } from '../../src/data/phantom.ts';
 import { diceCoefficient, hd95Pooled, hd95Symmetric } from '../../src/train/metrics.ts';
-import { hasPython, runOracle, skipNote, withTempDir } from './data-oracle.ts';
+import { describeOracle, runOracle, withTempDir } from './data-oracle.ts';
 
 /** A random blobby mask: the union of a few random ellipsoids plus scattered voxels. */
 function randomMask(shape: number[], rand: () => number): Uint8Array {
@@ -22,8 +22,7 @@ function randomMask(shape: number[], rand: () => number): Uint8Array {
   return m;
 }
 
-describe.skipIf(!hasPython)('metrics vs medpy (dc, hd95) and the MONAI-style HD95', () => {
-  skipNote('metrics vs medpy');
+describeOracle('metrics vs medpy (dc, hd95) and the MONAI-style HD95', () => {
   it('random 2D and 3D masks, unit and anisotropic spacing: |error| ≤ 1e-6', () => {
     const rand = seededRandom(2024);
     const shapes = [

@@ -1,6 +1,6 @@
 /** safetensors and .npy reader/writer (src/compile/io): round trips, and NumPy/safetensors as the oracle when .venv exists. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,9 +11,7 @@ import {
   toFloat32,
   writeSafetensors,
 } from '../../src/compile/io/safetensors.ts';
-
-const PY = join(process.cwd(), '.venv/bin/python');
-const hasPython = existsSync(PY);
+import { describeOracle, venvPython as PY } from './data-oracle.ts';
 
 describe('safetensors', () => {
   it('round-trips tensors, dtypes and metadata', () => {
@@ -87,7 +85,7 @@ describe('npy', () => {
   });
 });
 
-describe.skipIf(!hasPython)('io cross-check with NumPy and safetensors (.venv)', () => {
+describeOracle('io cross-check with NumPy and safetensors (.venv)', () => {
   it('Python reads what we write, we read what Python writes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mam-io-'));
     try {

@@ -7,10 +7,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   readSafetensors,
   toFloat32,
@@ -26,15 +26,9 @@ import {
 } from '../../src/ops/index.ts';
 import { relErr } from '../reference/math.ts';
 import { printMeasured, record } from '../reference/harness.ts';
+import { describeOracle, venvPython as PY } from './data-oracle.ts';
 
-const PY = join(process.cwd(), '.venv/bin/python');
-const hasPython = existsSync(PY);
-if (!hasPython)
-  console.warn(
-    `ops-torch: skipped, ${PY} not found (create the venv from test/python/requirements.txt)`,
-  );
-
-describe.skipIf(!hasPython)('timm Swin oracle', () => {
+describeOracle('timm Swin oracle', () => {
   let file: SafetensorsFile;
   let config: {
     B: number;

@@ -9,7 +9,7 @@ import {
   type Augmentation,
   type Sample2D,
 } from '../../src/train/augment.ts';
-import { hasPython, runOracle, skipNote } from './data-oracle.ts';
+import { itOracle, runOracle } from './data-oracle.ts';
 
 function sample(h: number, w: number, channels = 1): Sample2D {
   const image = Float32Array.from({ length: h * w * channels }, (_, i) => i + 1);
@@ -44,39 +44,35 @@ describe('augmentation geometry', () => {
     }
   });
 
-  it.skipIf(!hasPython)(
-    'equals numpy rot90/flip and scipy.ndimage.rotate(order=0, reshape=False)',
-    () => {
-      const h = 9;
-      const w = 7;
-      const s = sample(h, w);
-      const ops: Augmentation[] = [];
-      for (let k = 0; k < 4; k++)
-        for (const axis of [0, 1] as const) ops.push({ kind: 'rot-flip', k, axis });
-      for (let angle = -20; angle < 20; angle += 3) ops.push({ kind: 'rotate', angle });
-      const spec = {
-        h,
-        w,
-        data: Array.from(s.image),
-        ops: ops.map((o) =>
-          o.kind === 'rot-flip'
-            ? ['rot-flip', o.k, o.axis]
-            : ['rotate', (o as { angle: number }).angle],
-        ),
-      };
-      const want = JSON.parse(runOracle('train_augment_oracle.py', [JSON.stringify(spec)])) as {
-        h: number;
-        w: number;
-        data: number[];
-      }[];
-      ops.forEach((o, i) => {
-        const r = applyAugmentation(s, o);
-        expect([r.height, r.width], JSON.stringify(o)).toEqual([want[i].h, want[i].w]);
-        expect(Array.from(r.image), JSON.stringify(o)).toEqual(want[i].data);
-      });
-    },
-  );
-  if (!hasPython) skipNote('augmentation vs scipy');
+  itOracle('equals numpy rot90/flip and scipy.ndimage.rotate(order=0, reshape=False)', () => {
+    const h = 9;
+    const w = 7;
+    const s = sample(h, w);
+    const ops: Augmentation[] = [];
+    for (let k = 0; k < 4; k++)
+      for (const axis of [0, 1] as const) ops.push({ kind: 'rot-flip', k, axis });
+    for (let angle = -20; angle < 20; angle += 3) ops.push({ kind: 'rotate', angle });
+    const spec = {
+      h,
+      w,
+      data: Array.from(s.image),
+      ops: ops.map((o) =>
+        o.kind === 'rot-flip'
+          ? ['rot-flip', o.k, o.axis]
+          : ['rotate', (o as { angle: number }).angle],
+      ),
+    };
+    const want = JSON.parse(runOracle('train_augment_oracle.py', [JSON.stringify(spec)])) as {
+      h: number;
+      w: number;
+      data: number[];
+    }[];
+    ops.forEach((o, i) => {
+      const r = applyAugmentation(s, o);
+      expect([r.height, r.width], JSON.stringify(o)).toEqual([want[i].h, want[i].w]);
+      expect(Array.from(r.image), JSON.stringify(o)).toEqual(want[i].data);
+    });
+  });
 });
 
 describe('seeded draws', () => {
