@@ -7,6 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { writeNpy } from '../../src/compile/io/npy.ts';
 import { saveGraph } from '../../src/graph/save.ts';
@@ -70,7 +71,7 @@ describe('package', () => {
       await ready;
       // Ask the server for a page: by the time it answers, an open() call made at
       // start-up has been spawned (it runs before the server handles requests).
-      const url = /Local:\s+(http\S+)/.exec(output.replace(/\x1b\[[0-9;]*m/g, ''))![1];
+      const url = /Local:\s+(http\S+)/.exec(stripVTControlCharacters(output))![1];
       expect((await fetch(url)).status).toBe(200);
     } finally {
       child.kill('SIGTERM');
