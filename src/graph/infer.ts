@@ -185,16 +185,18 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
     info.params = paramCount(r.weights);
     info.macs = r.macs;
     for (const p of r.problems) {
+      // A problem at a port is one issue, located on the node and on the link feeding the port.
+      const u = p.port ? fedBy?.get(p.port) : undefined;
       const issue: GraphIssue = {
         path: `$.nodes[${info.index}]`,
         node: id,
+        ...(u ? { link: u.index } : {}),
         severity: 'error',
         message: `node '${id}' (${kind.title}): ${p.message}`,
       };
       issues.push(issue);
       info.issues.push(issue);
-      const u = p.port ? fedBy?.get(p.port) : undefined;
-      if (u) addLinkIssue(u.index, `link ${linkName(u.link)}: ${p.message}`);
+      if (u) pushTo(linkIssues, u.index, issue);
     }
   }
 
