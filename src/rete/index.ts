@@ -27,18 +27,13 @@ import { MinimapPlugin } from 'rete-minimap-plugin';
 import { getKind } from '../../nodes/index.ts';
 import { DocumentStore, type Command } from '../graph/commands.ts';
 import { convertToMam, convertToSam, type ConvertScope } from '../graph/convert.ts';
+import { newNode } from '../graph/new-node.ts';
 import { canConnect } from '../graph/rules.ts';
 import type { Analysis } from '../graph/infer.ts';
 import type { MemoryLayout } from '../graph/node-kind.ts';
 import { presets as builtinPresets } from '../graph/presets.ts';
 import { swapNodeKind } from '../graph/swap.ts';
-import {
-  GRAPH_FORMAT,
-  GRAPH_VERSION,
-  type GraphDoc,
-  type LinkDoc,
-  type NodeDoc,
-} from '../graph/types.ts';
+import { GRAPH_FORMAT, GRAPH_VERSION, type GraphDoc, type LinkDoc } from '../graph/types.ts';
 import { menuItems } from './menu.ts';
 import { MamNode, MamSocket, type Schemes } from './schemes.ts';
 import { DocView, type AnyArea } from './sync.ts';
@@ -48,6 +43,7 @@ import './view/socket.ts';
 
 export { MamConnection, MamNode, MamSocket, sockets, linkKey, type Schemes } from './schemes.ts';
 export { formatCount, shortMessage } from './format.ts';
+export { freshId, newNode } from '../graph/new-node.ts';
 export { CATEGORY_COLORS, headerColor, keyParams, shortTitle } from './view/node.ts';
 export { SOCKET_COLORS } from './view/socket.ts';
 
@@ -131,26 +127,6 @@ export const emptyGraph = (title = 'Untitled'): GraphDoc => ({
   nodes: [],
   links: [],
 });
-
-/** A fresh node id for a kind: `swin_block_3`. */
-export function freshId(doc: GraphDoc, type: string): string {
-  const prefix = type.replace(/[^a-zA-Z0-9]+/g, '_');
-  const taken = new Set(doc.nodes.map((n) => n.id));
-  let i = 1;
-  while (taken.has(`${prefix}_${i}`)) i++;
-  return `${prefix}_${i}`;
-}
-
-export function newNode(
-  doc: GraphDoc,
-  type: string,
-  position: [number, number],
-): NodeDoc | undefined {
-  const kind = getKind(type);
-  if (!kind) return undefined;
-  const params = Object.fromEntries(kind.params.map((p) => [p.name, structuredClone(p.default)]));
-  return { id: freshId(doc, type), type, params, position };
-}
 
 export function installMamStudio(
   editor: NodeEditor<Schemes>,
