@@ -113,7 +113,8 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
     });
   });
 
-  // Links usable for computation: both ends known, ports exist, sockets agree, input not yet fed.
+  // Links usable for computation: both ends present, ports exist, sockets agree, input not yet fed.
+  // A node of an unknown type is opaque: its links count (order, "connected"), its outputs have no shape.
   const usable: { link: LinkDoc; index: number }[] = [];
   // node id → input port → the link feeding it (nested maps: no string keys to build per lookup)
   const feeds = new Map<string, Map<string, { link: LinkDoc; index: number }>>();
@@ -121,10 +122,10 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
     if (linkIssues.has(i)) return;
     const a = nodes.get(link.from.node);
     const b = nodes.get(link.to.node);
-    if (!a?.kind || !b?.kind) return;
+    if (!a || !b) return;
     const sa = socketOf(a.kind, link.from.port, 'outputs');
     const sb = socketOf(b.kind, link.to.port, 'inputs');
-    if (sa !== sb) {
+    if (a.kind && b.kind && sa !== sb) {
       addLinkIssue(i, `link ${linkName(link)}: a ${sa} port cannot connect to a ${sb} port`);
       return;
     }
@@ -166,7 +167,17 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
     const fedBy = feeds.get(id);
     for (const port of kind.inputs) {
       const u = fedBy?.get(port.name);
-      if (u) info.inputs[port.name] = nodes.get(u.link.from.node)?.outputs[u.link.from.port];
+      const from = u && nodes.get(u.link.from.node);
+      if (from && !from.kind) {
+        const issue: GraphIssue = {
+          path: `$.nodes[${info.index}]`,
+          node: id,
+          severity: 'warning',
+          message: `node '${id}' (${kind.title}): input '${port.name}' shape unknown (from unknown node type '${docNode.get(from.id)?.type}')`,
+        };
+        issues.push(issue);
+        info.issues.push(issue);
+      } else if (u) info.inputs[port.name] = from?.outputs[u.link.from.port];
       else if (!port.optional) {
         const issue: GraphIssue = {
           path: `$.nodes[${info.index}]`,
