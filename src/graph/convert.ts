@@ -9,8 +9,9 @@
  * interrupts, in token-flow order.
  */
 import { getKind } from '../../nodes/index.ts';
-import type { Command } from './commands.ts';
+import { applyCommand, type Command } from './commands.ts';
 import { analyzeGraph, type Analysis, type NodeInfo } from './infer.ts';
+import { placeInFreeSpace } from './layout.ts';
 import { formatGrid, type MemoryLayout } from './node-kind.ts';
 import { carryParams } from './swap.ts';
 import type { GraphDoc, LinkDoc, NodeDoc } from './types.ts';
@@ -290,7 +291,11 @@ export function convertToMam(doc: GraphDoc, opts: ConvertOptions): ConvertResult
       newLinks.push(memLink(prev, b.units[0]));
     }
   }
-  if (newNodes.length) commands.push({ type: 'add-nodes', nodes: newNodes, links: newLinks });
+  if (newNodes.length) {
+    // Between the units they join, in free space: after the swaps, which change node sizes.
+    const placed = placeInFreeSpace(commands.reduce(applyCommand, doc), newNodes);
+    commands.push({ type: 'add-nodes', nodes: placed, links: newLinks });
+  }
   for (const link of unitLinks) commands.push({ type: 'connect', link });
 
   const chainText =

@@ -4,14 +4,39 @@ import { openBrowser, type BrowserSession } from './browser.ts';
 import {
   bringIntoView,
   connect,
+  contextMenu,
+  doc,
   expectToast,
   freshEditor,
   saveText,
   settle,
 } from './editor-helpers.ts';
+import { nodeSize } from '../../src/graph/layout.ts';
 import type { Page } from 'playwright-core';
 
 const undoDepth = (page: Page) => page.evaluate(() => window.__mam!.undoDepth);
+
+/** Every drawn node's box in canvas units (screen box divided by the zoom), once all are drawn with their analysis. */
+async function renderedBoxes(page: Page) {
+  await settle(page);
+  return page
+    .evaluate(() =>
+      [...document.querySelectorAll('mam-node')].map((host) => {
+        const el = host.shadowRoot!.querySelector<HTMLElement>('[data-testid="mam-node"]')!;
+        const r = el.getBoundingClientRect();
+        return {
+          id: el.dataset.nodeId!,
+          type: el.dataset.type!,
+          x: r.x,
+          y: r.y,
+          w: el.offsetWidth,
+          h: el.offsetHeight,
+          k: r.width / el.offsetWidth,
+        };
+      }),
+    )
+    .then((list) => list.map((b) => ({ ...b, x: b.x / b.k, y: b.y / b.k })));
+}
 
 describe('editor trust', () => {
   let session: BrowserSession;
@@ -56,6 +81,39 @@ describe('editor trust', () => {
       ['layers.0.blocks.0', 'in'],
       /A node cannot feed itself/,
     );
+  });
+
+  it('no two rendered nodes overlap in the largest preset, nor after converting the encoder to STS', async () => {
+    const { page, baseUrl } = session;
+    await freshEditor(page, baseUrl);
+    for (const step of ['swin-unet-mam-sts-encdec', 'swin-unet-lite']) {
+      await page.getByTestId('presets').selectOption(step);
+      await settle(page);
+      if (step === 'swin-unet-lite') {
+        await contextMenu(page, 'layers.0.blocks.1', 'Convert the encoder to MAM (STS)');
+        await expect
+          .poll(() => page.evaluate(() => window.__mam!.analysis.chains.map((c) => c.strategy)))
+          .toEqual(['STS']);
+      }
+      const count = (await doc(page)).nodes.length;
+      await expect.poll(async () => (await renderedBoxes(page)).length).toBe(count);
+      const boxes = await renderedBoxes(page);
+      // The layout's size model is never smaller than what is drawn.
+      for (const b of boxes) {
+        const model = nodeSize(b.type);
+        expect(b.w, b.id).toBeLessThanOrEqual(model.width + 0.5);
+        expect(b.h, b.id).toBeLessThanOrEqual(model.height + 0.5);
+      }
+      const hits: string[] = [];
+      for (let i = 0; i < boxes.length; i++)
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [a, c] = [boxes[i], boxes[j]];
+          if (a.x < c.x + c.w && c.x < a.x + a.w && a.y < c.y + c.h && c.y < a.y + a.h)
+            hits.push(`${a.id} × ${c.id}`);
+        }
+      expect(hits, step).toEqual([]);
+    }
+    await session.screenshot();
   });
 
   it('raised no uncaught errors in the page', () => {
