@@ -33,6 +33,7 @@ export interface NodeInfo {
   issues: GraphIssue[];
 }
 
+/** Memory-attention units joined by memory links; a unit without any is on no chain. */
 export interface MemoryChain {
   /** ISTS: stays in one stage of a hierarchical network; STS: crosses stages or runs through a sequential one. */
   strategy: 'ISTS' | 'STS';
@@ -356,13 +357,15 @@ function findChains(
       units.map((u) => (u.outputs.memOut?.kind === 'memory' ? u.outputs.memOut.layout : 'window')),
     );
     const ids = new Set(members.map((m) => m.id));
+    const links = memLinks.filter((u) => ids.has(u.link.from.node)).map((u) => u.index);
+    if (!links.length) continue; // a lone unit (no memory in or out) is on no chain
     chains.push({
       strategy: resamplers.length > 0 || stages.size > 1 || sequential ? 'STS' : 'ISTS',
       scope: scopes.size > 1 ? 'both' : (units[0].scope as Scope),
       layout: layouts.size > 1 ? 'mixed' : ([...layouts][0] as MemoryLayout),
       units: units.map((u) => u.id),
       resamplers,
-      links: memLinks.filter((u) => ids.has(u.link.from.node)).map((u) => u.index),
+      links,
     });
   }
   chains.sort((a, b) => (rank.get(a.units[0]) ?? 0) - (rank.get(b.units[0]) ?? 0));

@@ -8,6 +8,7 @@ import {
   doc,
   expectToast,
   freshEditor,
+  node,
   saveText,
   settle,
 } from './editor-helpers.ts';
@@ -81,6 +82,37 @@ describe('editor trust', () => {
       ['layers.0.blocks.0', 'in'],
       /A node cannot feed itself/,
     );
+  });
+
+  it('"Convert this stage to MAM (STS)" on an ISTS stage says why not and changes nothing', async () => {
+    const { page, baseUrl } = session;
+    await freshEditor(page, baseUrl);
+    const before = await saveText(page);
+    const depth = await undoDepth(page);
+    await contextMenu(page, 'layers.0.blocks.0', 'Convert this stage to MAM (STS)');
+    await expectToast(page, /Cannot convert: .*ISTS by definition.*nothing changed/);
+    expect(await saveText(page)).toBe(before);
+    expect(await undoDepth(page)).toBe(depth);
+    const badges = () => page.getByTestId('chain').allTextContents();
+    await expect
+      .poll(async () => new Set(await badges()))
+      .toEqual(new Set(['ISTS · chain 1', 'ISTS · chain 2', 'ISTS · chain 3']));
+  });
+
+  it('a lone MAM unit is labelled as having no memory link, not as a chain', async () => {
+    const { page, baseUrl } = session;
+    await freshEditor(page, baseUrl);
+    await page.getByTestId('presets').selectOption('swin-unet-lite');
+    await settle(page);
+    await contextMenu(page, 'layers.1.blocks.0', 'Swap to memory-attention (MAM)');
+    await expect
+      .poll(() => node(page, 'layers.1.blocks.0').getAttribute('data-type'))
+      .toBe('mam-swin-block');
+    await expect
+      .poll(() => node(page, 'layers.1.blocks.0').getByTestId('no-chain').textContent())
+      .toBe('MAM · no memory link');
+    expect(await node(page, 'layers.1.blocks.0').getByTestId('chain').count()).toBe(0);
+    expect(await page.evaluate(() => window.__mam!.analysis.chains.length)).toBe(0);
   });
 
   it('no two rendered nodes overlap in the largest preset, nor after converting the encoder to STS', async () => {
