@@ -84,6 +84,26 @@ describe('editor trust', () => {
     );
   });
 
+  it('a memory link whose shapes disagree is one problem: one entry in the list, one error in the total', async () => {
+    const { page, baseUrl } = session;
+    await freshEditor(page, baseUrl);
+    await expect.poll(() => page.getByTestId('no-problems').count()).toBe(1);
+    await bringIntoView(page, 'layers.1.blocks.0');
+    await bringIntoView(page, 'layers.0.blocks.1');
+    await connect(page, ['layers.0.blocks.1', 'memOut'], ['layers.1.blocks.0', 'memIn']);
+    const items = page.getByTestId('problem-item');
+    await expect
+      .poll(() => items.allTextContents())
+      .toEqual([
+        expect.stringMatching(
+          /^\s*layers\.1\.blocks\.0 · memory 32×32×32 cannot feed a stage at 16×16×64/,
+        ),
+      ]);
+    await expect
+      .poll(() => page.getByTestId('total-errors').textContent())
+      .toMatch(/^\s*1 error\s*$/);
+  });
+
   it('"Convert this stage to MAM (STS)" on an ISTS stage says why not and changes nothing', async () => {
     const { page, baseUrl } = session;
     await freshEditor(page, baseUrl);
