@@ -58,6 +58,7 @@ export interface MamTestHook {
   readonly analysis: ReturnType<MamStudio['getAnalysis']>;
   readonly selected: string[];
   readonly canUndo: boolean;
+  readonly undoDepth: number;
   saveText(): string;
   idle(): Promise<void>;
   /** The Train drawer's state: backend, weights summary, progress, evaluation. */
@@ -156,6 +157,9 @@ export class MamApp extends LitElement {
       },
       get canUndo() {
         return mam.store.canUndo;
+      },
+      get undoDepth() {
+        return mam.store.undoDepth;
       },
       saveText: () => saveGraph(mam.store.doc),
       idle: () => mam.whenIdle(),

@@ -1,5 +1,6 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
 import { num, unknownResult } from '../src/graph/node-kind.ts';
+import { classesParam, DEFAULT_CLASS_NAMES } from './shared/classes.ts';
 
 export const output: NodeKind = {
   type: 'output',
@@ -9,12 +10,12 @@ export const output: NodeKind = {
   description:
     'The network output: per-pixel logits over the named classes (index 0 is background).',
   params: [
-    { name: 'classes', label: 'Classes', type: 'int', default: 2, min: 1, max: 1024 },
+    classesParam,
     {
       name: 'classNames',
       label: 'Class names',
       type: 'string[]',
-      default: ['background', 'foreground'],
+      default: [...DEFAULT_CLASS_NAMES],
     },
   ],
   inputs: [{ name: 'logits', label: 'logits', socket: 'image' }],

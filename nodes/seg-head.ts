@@ -1,6 +1,7 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
 import type * as tf from '@tensorflow/tfjs';
 import { segmentationHead } from '../src/ops/index.ts';
+import { classesParam } from './shared/classes.ts';
 import { gridOf } from './shared/forward.ts';
 import { isProblem, num, product, tokensIn, unknownResult } from '../src/graph/node-kind.ts';
 
@@ -10,7 +11,7 @@ export const segHead: NodeKind = {
   category: 'head',
   role: 'plain',
   description: 'A 1×1 convolution without bias from C channels to one logit per class.',
-  params: [{ name: 'classes', label: 'Classes', type: 'int', default: 9, min: 1, max: 1024 }],
+  params: [classesParam],
   inputs: [{ name: 'in', label: 'tokens', socket: 'tokens' }],
   outputs: [{ name: 'out', label: 'logits', socket: 'image' }],
   infer(ctx) {

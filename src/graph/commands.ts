@@ -134,6 +134,11 @@ export class DocumentStore {
     return this.future.length > 0;
   }
 
+  /** How many steps undo can take back. */
+  get undoDepth(): number {
+    return this.past.length;
+  }
+
   /** Apply commands as one undo step. */
   dispatch(cmds: Command | Command[], label?: string): void {
     const list = Array.isArray(cmds) ? cmds : [cmds];

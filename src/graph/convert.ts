@@ -9,8 +9,9 @@
  * interrupts, in token-flow order.
  */
 import { getKind } from '../../nodes/index.ts';
-import type { Command } from './commands.ts';
-import { analyzeGraph, type Analysis, type NodeInfo } from './infer.ts';
+import { applyCommand, type Command } from './commands.ts';
+import { analyzeGraph, type Analysis, type MemoryChain, type NodeInfo } from './infer.ts';
+import { placeInFreeSpace } from './layout.ts';
 import { formatGrid, type MemoryLayout } from './node-kind.ts';
 import { carryParams } from './swap.ts';
 import type { GraphDoc, LinkDoc, NodeDoc } from './types.ts';
@@ -290,13 +291,21 @@ export function convertToMam(doc: GraphDoc, opts: ConvertOptions): ConvertResult
       newLinks.push(memLink(prev, b.units[0]));
     }
   }
-  if (newNodes.length) commands.push({ type: 'add-nodes', nodes: newNodes, links: newLinks });
+  if (newNodes.length) {
+    // Between the units they join, in free space: after the swaps, which change node sizes.
+    const placed = placeInFreeSpace(commands.reduce(applyCommand, doc), newNodes);
+    commands.push({ type: 'add-nodes', nodes: placed, links: newLinks });
+  }
   for (const link of unitLinks) commands.push({ type: 'connect', link });
 
-  const chainText =
-    opts.strategy === 'ISTS'
-      ? `${stages.length} ISTS chain${stages.length > 1 ? 's' : ''} (${stages.map((s) => s.units.length).join(', ')} units)`
-      : `one STS chain through ${units.size} units${newNodes.length ? ` with ${newNodes.length} memory resampling node${newNodes.length > 1 ? 's' : ''}` : ''}`;
+  // Say what the result is, read from its analysis, never what was asked for.
+  const after = commands.reduce(applyCommand, doc);
+  const made = analyzeGraph(after).chains.filter((c) => c.units.some((u) => units.has(u)));
+  const other = made.find((c) => c.strategy !== opts.strategy);
+  if (other) return { error: `${strategyMismatch(opts.strategy)}; nothing changed` };
+  const chainText = describeChains(made);
+  if (sameGraph(doc, after))
+    return { commands: [], note: `Nothing changed: the blocks in scope already are ${chainText}.` };
   const parts = [
     `Converted ${swapped} block${swapped === 1 ? '' : 's'} to memory-attention (${opts.layout} layout${opts.layout === 'spatial' ? ', a deviation from the paper' : ''}); ${chainText}.`,
   ];
@@ -306,6 +315,53 @@ export function convertToMam(doc: GraphDoc, opts: ConvertOptions): ConvertResult
     );
   }
   return { commands, note: parts.join(' ') };
+}
+
+/** Why a conversion cannot give the strategy asked for (MAM-SPEC.md section 3). */
+function strategyMismatch(asked: 'ISTS' | 'STS'): string {
+  return asked === 'STS'
+    ? 'a chain inside one stage of a hierarchical network is ISTS by definition (STS crosses stages through Memory Merging or Expanding): convert the encoder, the decoder or the network to STS instead'
+    : 'this network is sequential (one stage), where every chain is STS by definition: convert to STS instead';
+}
+
+/** The chains as words: "one STS chain through 12 units with 3 memory resampling nodes", "4 ISTS chains (2, 2, 6, 2 units)". */
+function describeChains(chains: MemoryChain[]): string {
+  if (!chains.length) return 'MAM units without memory links';
+  const parts: string[] = [];
+  for (const strategy of ['STS', 'ISTS'] as const) {
+    const list = chains.filter((c) => c.strategy === strategy);
+    if (list.length === 1) {
+      const n = list[0].resamplers.length;
+      parts.push(
+        `one ${strategy} chain through ${list[0].units.length} units${n ? ` with ${n} memory resampling node${n > 1 ? 's' : ''}` : ''}`,
+      );
+    } else if (list.length > 1) {
+      parts.push(
+        `${list.length} ${strategy} chains (${list.map((c) => c.units.length).join(', ')} units)`,
+      );
+    }
+  }
+  return parts.join(' and ');
+}
+
+/** The same nodes and links, in any order: what a user would call unchanged. */
+function sameGraph(a: GraphDoc, b: GraphDoc): boolean {
+  const text = (d: GraphDoc) =>
+    [
+      ...d.nodes.map((n) =>
+        JSON.stringify([
+          n.id,
+          n.type,
+          n.label,
+          n.position,
+          Object.entries(n.params).sort(([x], [y]) => (x < y ? -1 : 1)),
+        ]),
+      ),
+      ...d.links.map((l) => JSON.stringify([l.from, l.to])),
+    ]
+      .sort()
+      .join('\n');
+  return text(a) === text(b);
 }
 
 /** Swap every MAM unit in scope back to SAM; their memory links and the resampling nodes on them go. */

@@ -15,4 +15,6 @@ export { presets, swinUnet, vitUnetMamSts } from './presets.ts';
 export { applyCommand, DocumentStore, type Command } from './commands.ts';
 export { swapNodeKind } from './swap.ts';
 export { convertToMam, convertToSam, findStages, type ConvertScope } from './convert.ts';
-export { autoArrange } from './layout.ts';
+export { autoArrange, nodeSize, placeInFreeSpace } from './layout.ts';
+export { canConnect, type Verdict } from './rules.ts';
+export { freshId, newNode } from './new-node.ts';

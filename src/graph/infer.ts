@@ -33,6 +33,7 @@ export interface NodeInfo {
   issues: GraphIssue[];
 }
 
+/** Memory-attention units joined by memory links; a unit without any is on no chain. */
 export interface MemoryChain {
   /** ISTS: stays in one stage of a hierarchical network; STS: crosses stages or runs through a sequential one. */
   strategy: 'ISTS' | 'STS';
@@ -113,7 +114,8 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
     });
   });
 
-  // Links usable for computation: both ends known, ports exist, sockets agree, input not yet fed.
+  // Links usable for computation: both ends present, ports exist, sockets agree, input not yet fed.
+  // A node of an unknown type is opaque: its links count (order, "connected"), its outputs have no shape.
   const usable: { link: LinkDoc; index: number }[] = [];
   // node id → input port → the link feeding it (nested maps: no string keys to build per lookup)
   const feeds = new Map<string, Map<string, { link: LinkDoc; index: number }>>();
@@ -121,10 +123,10 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
     if (linkIssues.has(i)) return;
     const a = nodes.get(link.from.node);
     const b = nodes.get(link.to.node);
-    if (!a?.kind || !b?.kind) return;
+    if (!a || !b) return;
     const sa = socketOf(a.kind, link.from.port, 'outputs');
     const sb = socketOf(b.kind, link.to.port, 'inputs');
-    if (sa !== sb) {
+    if (a.kind && b.kind && sa !== sb) {
       addLinkIssue(i, `link ${linkName(link)}: a ${sa} port cannot connect to a ${sb} port`);
       return;
     }
@@ -166,7 +168,17 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
     const fedBy = feeds.get(id);
     for (const port of kind.inputs) {
       const u = fedBy?.get(port.name);
-      if (u) info.inputs[port.name] = nodes.get(u.link.from.node)?.outputs[u.link.from.port];
+      const from = u && nodes.get(u.link.from.node);
+      if (from && !from.kind) {
+        const issue: GraphIssue = {
+          path: `$.nodes[${info.index}]`,
+          node: id,
+          severity: 'warning',
+          message: `node '${id}' (${kind.title}): input '${port.name}' shape unknown (from unknown node type '${docNode.get(from.id)?.type}')`,
+        };
+        issues.push(issue);
+        info.issues.push(issue);
+      } else if (u) info.inputs[port.name] = from?.outputs[u.link.from.port];
       else if (!port.optional) {
         const issue: GraphIssue = {
           path: `$.nodes[${info.index}]`,
@@ -185,16 +197,18 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
     info.params = paramCount(r.weights);
     info.macs = r.macs;
     for (const p of r.problems) {
+      // A problem at a port is one issue, located on the node and on the link feeding the port.
+      const u = p.port ? fedBy?.get(p.port) : undefined;
       const issue: GraphIssue = {
         path: `$.nodes[${info.index}]`,
         node: id,
+        ...(u ? { link: u.index } : {}),
         severity: 'error',
         message: `node '${id}' (${kind.title}): ${p.message}`,
       };
       issues.push(issue);
       info.issues.push(issue);
-      const u = p.port ? fedBy?.get(p.port) : undefined;
-      if (u) addLinkIssue(u.index, `link ${linkName(u.link)}: ${p.message}`);
+      if (u) pushTo(linkIssues, u.index, issue);
     }
   }
 
@@ -343,13 +357,15 @@ function findChains(
       units.map((u) => (u.outputs.memOut?.kind === 'memory' ? u.outputs.memOut.layout : 'window')),
     );
     const ids = new Set(members.map((m) => m.id));
+    const links = memLinks.filter((u) => ids.has(u.link.from.node)).map((u) => u.index);
+    if (!links.length) continue; // a lone unit (no memory in or out) is on no chain
     chains.push({
       strategy: resamplers.length > 0 || stages.size > 1 || sequential ? 'STS' : 'ISTS',
       scope: scopes.size > 1 ? 'both' : (units[0].scope as Scope),
       layout: layouts.size > 1 ? 'mixed' : ([...layouts][0] as MemoryLayout),
       units: units.map((u) => u.id),
       resamplers,
-      links: memLinks.filter((u) => ids.has(u.link.from.node)).map((u) => u.index),
+      links,
     });
   }
   chains.sort((a, b) => (rank.get(a.units[0]) ?? 0) - (rank.get(b.units[0]) ?? 0));

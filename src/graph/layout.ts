@@ -7,18 +7,98 @@
  * from token-flow order; the result is deterministic and has no overlaps for
  * nodes up to NODE_BOX in size.
  */
+import { getKind } from '../../nodes/index.ts';
 import type { Command } from './commands.ts';
 import { analyzeGraph, type NodeInfo } from './infer.ts';
 import { product, type Shape } from './node-kind.ts';
-import type { GraphDoc } from './types.ts';
+import type { GraphDoc, NodeDoc } from './types.ts';
 
 /** The node box the layout leaves room for (the editor draws nodes no larger). */
 export const NODE_BOX = { width: 220, height: 160 } as const;
+
+/**
+ * The size the editor draws a node at (src/rete/view/node.ts) when it shows no
+ * problems: header, key parameters and footer, a row per port pair, and a
+ * second footer line for the memory-chain badge of MAM units and resamplers.
+ * An e2e test measures the rendered nodes against it.
+ */
+export const NODE_SIZE = { width: 220, base: 89, row: 24, badge: 21 } as const;
+
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export function nodeSize(type: string): { width: number; height: number } {
+  const kind = getKind(type);
+  const rows = kind ? Math.max(kind.inputs.length, kind.outputs.length) : 1;
+  const badge = kind?.role === 'memory-unit' || kind?.role === 'memory-resampling';
+  return {
+    width: NODE_SIZE.width,
+    height: NODE_SIZE.base + rows * NODE_SIZE.row + (badge ? NODE_SIZE.badge : 0),
+  };
+}
+
+export const nodeRect = (n: Pick<NodeDoc, 'type' | 'position'>): Rect => ({
+  x: n.position[0],
+  y: n.position[1],
+  ...nodeSize(n.type),
+});
+
+/** Whether two boxes come closer than `gap`. */
+export const tooClose = (a: Rect, b: Rect, gap = 0): boolean =>
+  a.x < b.x + b.width + gap &&
+  b.x < a.x + a.width + gap &&
+  a.y < b.y + b.height + gap &&
+  b.y < a.y + a.height + gap;
+
+const FREE_GAP = 24; // room between a placed node and its neighbours
+const FREE_STEP = 12;
+const FREE_REACH = 900;
+/** Offsets on a grid around a point, nearest first (ties: up before down, left before right). */
+const OFFSETS: [number, number][] = (() => {
+  const list: [number, number][] = [];
+  for (let dy = -FREE_REACH; dy <= FREE_REACH; dy += FREE_STEP)
+    for (let dx = -FREE_REACH; dx <= FREE_REACH; dx += FREE_STEP) list.push([dx, dy]);
+  return list.sort(
+    (a, b) => a[0] ** 2 + a[1] ** 2 - (b[0] ** 2 + b[1] ** 2) || a[1] - b[1] || a[0] - b[0],
+  );
+})();
+
+/**
+ * The free position nearest `want` for a node of `type`: at least FREE_GAP
+ * away from every box in `others`. Deterministic.
+ */
+export function freeSpot(others: Rect[], type: string, want: [number, number]): [number, number] {
+  const size = nodeSize(type);
+  for (const [dx, dy] of OFFSETS) {
+    const r = { x: Math.round(want[0] + dx), y: Math.round(want[1] + dy), ...size };
+    if (!others.some((o) => tooClose(r, o, FREE_GAP))) return [r.x, r.y];
+  }
+  // Everything near is taken: below everything.
+  const bottom = Math.max(0, ...others.map((o) => o.y + o.height));
+  return [Math.round(want[0]), bottom + FREE_GAP];
+}
 const COL = 260; // horizontal step: box + 40
 const LINE = 200; // vertical step between a stage row and a transition line: box + 40
 
 const gridSize = (s?: Shape) =>
   s && (s.kind === 'tokens' || s.kind === 'memory') ? product(s.grid) : undefined;
+
+/**
+ * Nodes to add, each moved from where it would like to be (its position) to
+ * the nearest free spot among `doc`'s nodes and the ones placed before it.
+ */
+export function placeInFreeSpace(doc: GraphDoc, added: NodeDoc[]): NodeDoc[] {
+  const others = doc.nodes.map(nodeRect);
+  return added.map((n) => {
+    const position = freeSpot(others, n.type, n.position);
+    others.push(nodeRect({ type: n.type, position }));
+    return { ...n, position };
+  });
+}
 
 export function autoArrange(doc: GraphDoc): Command {
   const a = analyzeGraph(doc);

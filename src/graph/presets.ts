@@ -5,7 +5,9 @@
  */
 import { GraphBuilder } from './builder.ts';
 import { DEMO_CLASSES, SYNAPSE_CLASSES } from './classes.ts';
-import type { GraphDoc, GraphMetadata } from './types.ts';
+import { getKind } from '../../nodes/index.ts';
+import { placeInFreeSpace } from './layout.ts';
+import type { GraphDoc, GraphMetadata, NodeDoc } from './types.ts';
 
 export type MemoryWiring = 'none' | 'ists' | 'sts';
 
@@ -164,7 +166,32 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
     at(0),
   );
   b.link('output', 'segmentation', 'out', 'logits');
+  placeResamplers(b.doc);
   return b.doc;
+}
+
+/**
+ * Memory Merging / Expanding nodes go halfway between the units they join,
+ * moved to the nearest free space: where a conversion puts them (convert.ts).
+ */
+function placeResamplers(doc: GraphDoc): void {
+  const isResampler = (type: string) => getKind(type)?.role === 'memory-resampling';
+  const at = new Map(doc.nodes.map((n) => [n.id, n.position]));
+  const end = (id: string, side: 'from' | 'to') => {
+    const l = doc.links.find((k) =>
+      side === 'from' ? k.to.node === id && k.to.port === 'memIn' : k.from.node === id,
+    );
+    return at.get((side === 'from' ? l?.from.node : l?.to.node) ?? '') ?? at.get(id)!;
+  };
+  const wanted = doc.nodes
+    .filter((n) => isResampler(n.type))
+    .map((n) => {
+      const [a, b] = [end(n.id, 'from'), end(n.id, 'to')];
+      return { ...n, position: [Math.round((a[0] + b[0]) / 2), Math.round((a[1] + b[1]) / 2)] };
+    }) as NodeDoc[];
+  const rest = { ...doc, nodes: doc.nodes.filter((n) => !isResampler(n.type)) };
+  const placed = new Map(placeInFreeSpace(rest, wanted).map((n) => [n.id, n.position]));
+  for (const n of doc.nodes) n.position = placed.get(n.id) ?? n.position;
 }
 
 const synapse = {

@@ -27,17 +27,13 @@ import { MinimapPlugin } from 'rete-minimap-plugin';
 import { getKind } from '../../nodes/index.ts';
 import { DocumentStore, type Command } from '../graph/commands.ts';
 import { convertToMam, convertToSam, type ConvertScope } from '../graph/convert.ts';
+import { newNode } from '../graph/new-node.ts';
+import { canConnect } from '../graph/rules.ts';
 import type { Analysis } from '../graph/infer.ts';
 import type { MemoryLayout } from '../graph/node-kind.ts';
 import { presets as builtinPresets } from '../graph/presets.ts';
 import { swapNodeKind } from '../graph/swap.ts';
-import {
-  GRAPH_FORMAT,
-  GRAPH_VERSION,
-  type GraphDoc,
-  type LinkDoc,
-  type NodeDoc,
-} from '../graph/types.ts';
+import { GRAPH_FORMAT, GRAPH_VERSION, type GraphDoc, type LinkDoc } from '../graph/types.ts';
 import { menuItems } from './menu.ts';
 import { MamNode, MamSocket, type Schemes } from './schemes.ts';
 import { DocView, type AnyArea } from './sync.ts';
@@ -47,6 +43,7 @@ import './view/socket.ts';
 
 export { MamConnection, MamNode, MamSocket, sockets, linkKey, type Schemes } from './schemes.ts';
 export { formatCount, shortMessage } from './format.ts';
+export { freshId, newNode } from '../graph/new-node.ts';
 export { CATEGORY_COLORS, headerColor, keyParams, shortTitle } from './view/node.ts';
 export { SOCKET_COLORS } from './view/socket.ts';
 
@@ -131,26 +128,6 @@ export const emptyGraph = (title = 'Untitled'): GraphDoc => ({
   links: [],
 });
 
-/** A fresh node id for a kind: `swin_block_3`. */
-export function freshId(doc: GraphDoc, type: string): string {
-  const prefix = type.replace(/[^a-zA-Z0-9]+/g, '_');
-  const taken = new Set(doc.nodes.map((n) => n.id));
-  let i = 1;
-  while (taken.has(`${prefix}_${i}`)) i++;
-  return `${prefix}_${i}`;
-}
-
-export function newNode(
-  doc: GraphDoc,
-  type: string,
-  position: [number, number],
-): NodeDoc | undefined {
-  const kind = getKind(type);
-  if (!kind) return undefined;
-  const params = Object.fromEntries(kind.params.map((p) => [p.name, structuredClone(p.default)]));
-  return { id: freshId(doc, type), type, params, position };
-}
-
 export function installMamStudio(
   editor: NodeEditor<Schemes>,
   area: AnyArea,
@@ -198,41 +175,36 @@ export function installMamStudio(
     if (opts.minimap) render.addPreset(LitPresets.minimap.setup({ size: 150 }));
   }
 
-  // Typed links: drawing onto an input of another socket kind is refused with a hint.
-  const socketKindOf = (s: SocketData) => {
-    const node = editor.getNode(s.nodeId);
-    const port = s.side === 'output' ? node?.outputs[s.key] : node?.inputs[s.key];
-    return { node, port, kind: (port?.socket as MamSocket | undefined)?.kind };
+  // Typed links: the document's rule (canConnect) decides before Rete touches anything. The
+  // flow removes the link already feeding the input right after canMakeConnection says yes,
+  // so a refusal must happen there: it shows the reason and ends the drag, changing nothing.
+  const linkOf = (initial: SocketData, socket: SocketData): LinkDoc | undefined => {
+    const ends = getSourceTarget(initial, socket);
+    if (!ends) return undefined;
+    const [source, target] = ends;
+    return {
+      from: { node: source.nodeId, port: source.key },
+      to: { node: target.nodeId, port: target.key },
+    };
   };
   const connection = new ConnectionPlugin<Schemes>();
   if (opts.connections !== false) {
     connection.addPreset(
       () =>
         new ClassicFlow({
+          canMakeConnection(initial: SocketData, socket: SocketData) {
+            const link = linkOf(initial, socket);
+            if (!link) return false; // output to output, or a click on the socket the drag began at
+            const verdict = canConnect(store.doc, link);
+            if (verdict.ok) return true;
+            hint(verdict.reason, 'error');
+            // The flow keeps a refused drag alive (click-to-connect); end it once its pick returns.
+            setTimeout(() => connection.drop(), 0);
+            return false;
+          },
           makeConnection(initial: SocketData, socket: SocketData) {
-            const ends = getSourceTarget(initial, socket);
-            if (!ends) return undefined;
-            const [source, target] = ends;
-            if (source.nodeId === target.nodeId) {
-              hint('A node cannot feed itself.', 'error');
-              return undefined;
-            }
-            const a = socketKindOf(source);
-            const b = socketKindOf(target);
-            if (a.kind !== b.kind && a.kind !== 'unknown' && b.kind !== 'unknown') {
-              hint(
-                `Link refused: ${a.node?.label ?? source.nodeId} gives ${a.kind}, but '${b.port?.label ?? target.key}' of ${target.nodeId} takes ${b.kind}.` +
-                  (b.kind === 'memory'
-                    ? ' Memory links join memory ports (dashed) of MAM units.'
-                    : ''),
-                'error',
-              );
-              return undefined;
-            }
-            const link: LinkDoc = {
-              from: { node: source.nodeId, port: source.key },
-              to: { node: target.nodeId, port: target.key },
-            };
+            const link = linkOf(initial, socket);
+            if (!link || !canConnect(store.doc, link).ok) return undefined;
             view.connect(link);
             return true;
           },

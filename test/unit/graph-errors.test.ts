@@ -48,7 +48,7 @@ describe('inference problems, in words, on the node and the link', () => {
     expect(e.message).toContain('16 channels are not divisible by 3 heads');
   });
 
-  it('a memory link between different grids suggests the resampling node', () => {
+  it('a memory link between different grids suggests the resampling node, as one issue on the node and the link', () => {
     const b = base(1);
     b.add('merge', 'patch-merging');
     b.link('u0', 'merge');
@@ -57,10 +57,19 @@ describe('inference problems, in words, on the node and the link', () => {
     b.memory('u0', 'u1');
     const a = analyzeGraph(b.doc);
     const linkIdx = b.doc.links.findIndex((l) => l.to.node === 'u1' && l.to.port === 'memIn');
-    expect(a.linkIssues.get(linkIdx)?.[0].message).toBe(
-      'link u0.memOut → u1.memIn: memory 8×8×16 cannot feed a stage at 4×4×32: insert Memory Merging',
-    );
-    expect(a.nodes.get('u1')?.issues[0].message).toContain('insert Memory Merging');
+    // One wrong memory link, one problem: listed once, counted once, found from the node and the link.
+    expect(a.issues.filter((i) => i.severity === 'error')).toEqual([
+      {
+        path: '$.nodes[4]',
+        node: 'u1',
+        link: linkIdx,
+        severity: 'error',
+        message:
+          "node 'u1' (Memory-attention unit (window)): memory 8×8×16 cannot feed a stage at 4×4×32: insert Memory Merging",
+      },
+    ]);
+    expect(a.nodes.get('u1')?.issues).toEqual([a.issues[0]]);
+    expect(a.linkIssues.get(linkIdx)).toEqual([a.issues[0]]);
   });
 
   it('memory into a larger grid asks for Memory Expanding; merging fixes the smaller case', () => {
@@ -80,7 +89,6 @@ describe('inference problems, in words, on the node and the link', () => {
     const msgs = errors(b).map((e) => e.message);
     expect(msgs).toEqual([
       "node 'u2' (Memory-attention unit (window)): memory 4×4×32 cannot feed a stage at 8×8×16: insert Memory Expanding",
-      'link u1.memOut → u2.memIn: memory 4×4×32 cannot feed a stage at 8×8×16: insert Memory Expanding',
     ]);
     const chain = analyzeGraph(b.doc).chains[0];
     expect(chain).toMatchObject({ strategy: 'STS', units: ['u0', 'u1', 'u2'], resamplers: ['mm'] });
@@ -105,7 +113,7 @@ describe('inference problems, in words, on the node and the link', () => {
     b.memory('u0', 'u1');
     const a = analyzeGraph(b.doc);
     expect(a.linkIssues.get(3)?.[0].message).toBe(
-      'link u0.memOut → u1.memIn: memory chain mixes layouts: the incoming memory is in window layout, this unit uses spatial',
+      "node 'u1' (Memory-attention unit (window)): memory chain mixes layouts: the incoming memory is in window layout, this unit uses spatial",
     );
     expect(a.chains[0].layout).toBe('mixed');
   });

@@ -268,7 +268,14 @@ export class MamNodeElement extends LitElement {
                 @mouseleave=${() => this.hoverChain(undefined)}
                 >${n.chain.strategy} · chain ${n.chain.index + 1}</span
               >`
-            : nothing
+            : kind?.role === 'memory-unit'
+              ? html`<span
+                  class="chain"
+                  data-testid="no-chain"
+                  title="no memory link in or out: neither ISTS nor STS; its memory input is 0"
+                  >MAM · no memory link</span
+                >`
+              : nothing
         }
       </footer>
       ${problems.map((p) => html`<div class="problem" data-testid="problem">${shortMessage(p.message)}</div>`)}

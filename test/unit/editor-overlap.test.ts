@@ -1,0 +1,116 @@
+// No preset and no conversion leaves two nodes on top of each other. Boxes use the heights the
+// editor draws (measured in Chromium on the presets: see test/e2e/editor-trust.test.ts), not the
+// layout's own size model, and a plain pairwise rectangle test.
+import { describe, expect, it } from 'vitest';
+import { applyCommand, type Command } from '../../src/graph/commands.ts';
+import {
+  convertToMam,
+  convertToSam,
+  findStages,
+  type ConvertScope,
+} from '../../src/graph/convert.ts';
+import { presets } from '../../src/graph/presets.ts';
+import type { GraphDoc } from '../../src/graph/types.ts';
+
+/** Rendered heights in px (width 220 for every kind). */
+const DRAWN_HEIGHT: Record<string, number> = {
+  'image-input': 113,
+  'patch-embed': 113,
+  'position-embedding': 113,
+  'swin-block': 113,
+  'vit-block': 113,
+  'mam-swin-block': 158,
+  'mam-vit-block': 158,
+  'patch-merging': 113,
+  'patch-expanding': 113,
+  'final-expanding': 113,
+  'memory-merging': 134,
+  'memory-expanding': 134,
+  skip: 137,
+  'layer-norm': 113,
+  'seg-head': 113,
+  output: 113,
+};
+
+function overlapping(doc: GraphDoc): string[] {
+  const boxes = doc.nodes.map((n) => {
+    const h = DRAWN_HEIGHT[n.type];
+    if (h === undefined) throw new Error(`no drawn height for ${n.type}`);
+    return {
+      id: n.id,
+      x0: n.position[0],
+      y0: n.position[1],
+      x1: n.position[0] + 220,
+      y1: n.position[1] + h,
+    };
+  });
+  const hits: string[] = [];
+  for (let i = 0; i < boxes.length; i++)
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) hits.push(`${a.id} × ${b.id}`);
+    }
+  return hits;
+}
+
+const P = presets();
+const apply = (doc: GraphDoc, r: { commands: Command[] } | { error: string }) => {
+  if ('error' in r) return undefined;
+  return r.commands.reduce(applyCommand, doc);
+};
+
+describe('no two nodes overlap', () => {
+  for (const [name, doc] of Object.entries(P)) {
+    it(`preset ${name}`, () => {
+      expect(overlapping(doc)).toEqual([]);
+    });
+  }
+
+  for (const name of [
+    'swin-unet',
+    'swin-unet-mam-ists',
+    'swin-unet-mam-sts-encdec',
+    'vit-unet-mam-sts',
+    'demo-mam',
+  ]) {
+    it(`every conversion of ${name}`, () => {
+      const doc = P[name];
+      const scopes: ConvertScope[] = [
+        'encoder',
+        'decoder',
+        'network',
+        ...findStages(doc).map((s) => ({ stageOf: s.units[0] })),
+      ];
+      let tried = 0;
+      for (const scope of scopes) {
+        const results = [
+          apply(doc, convertToSam(doc, scope)),
+          ...(['ISTS', 'STS'] as const).flatMap((strategy) =>
+            (['conv', 'avg'] as const).map((mergeMode) =>
+              apply(doc, convertToMam(doc, { scope, strategy, layout: 'window', mergeMode })),
+            ),
+          ),
+        ];
+        for (const after of results) {
+          if (!after) continue;
+          tried++;
+          expect(overlapping(after), `${name} ${JSON.stringify(scope)}`).toEqual([]);
+        }
+      }
+      expect(tried).toBeGreaterThan(2);
+    });
+  }
+
+  it('converting the SAM baseline to STS puts each merge between the stages it joins, as the preset does', () => {
+    const r = convertToMam(P['swin-unet'], { scope: 'network', strategy: 'STS', layout: 'window' });
+    const doc = apply(P['swin-unet'], r)!;
+    const at = (d: GraphDoc, id: string) => d.nodes.find((n) => n.id === id)!.position;
+    const model52 = P['swin-unet-mam-sts-encdec'];
+    const resamplers = model52.nodes.filter((n) => n.type.startsWith('memory-')).map((n) => n.id);
+    expect(resamplers).toHaveLength(6);
+    for (const id of resamplers) expect(at(doc, id)).toEqual(at(model52, id));
+    // Halfway (in x) between the last unit of stage 0 and the first of stage 1, in a free lane.
+    expect(at(doc, 'memory_merging.0')[0]).toBeGreaterThan(at(doc, 'layers.0.blocks.1')[0]);
+    expect(at(doc, 'memory_merging.0')[0]).toBeLessThan(at(doc, 'layers.1.blocks.0')[0]);
+  });
+});
