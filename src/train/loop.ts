@@ -157,6 +157,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       classNames: data.classNames,
       convention: s.convention,
       normalisation: s.normalisation,
+      resize: s.resize,
       batchSize: Math.max(s.batchSize, 4),
     });
     const perClass: ValidationRecord['perClass'] = {};
@@ -219,8 +220,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       for (let j = 0; j < B; j++) {
         const src = samples[perm![(start + j) % n]];
         const smp = s.augment
-          ? augmentSample(src, seeded(s.seed, `augment:${t}:${j}`), H, W)
-          : resizeSample(src, H, W);
+          ? augmentSample(src, seeded(s.seed, `augment:${t}:${j}`), H, W, s.resize)
+          : resizeSample(src, H, W, s.resize);
         x.set(smp.image, j * H * W * C);
         y.set(smp.label, j * H * W);
       }
