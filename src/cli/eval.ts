@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { initBackend } from '../backend/index.ts';
 import { writeLabelNifti } from '../data/nifti.ts';
+import { describeResize, resizeRecords } from '../data/prepare.ts';
 import type { Case } from '../data/types.ts';
 import { evaluateCases, formatReport } from '../train/evaluate.ts';
 import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
@@ -33,6 +34,10 @@ export const EVAL_SPEC = {
     },
     metrics: COMMON_FLAGS.metrics,
     normalise: COMMON_FLAGS.normalise,
+    resize: {
+      ...COMMON_FLAGS.resize,
+      help: `${COMMON_FLAGS.resize.help} (default: the rule the weights were trained with, else stretch)`,
+    },
     batch: { kind: 'int', value: '<N>', min: 1, help: 'slices per forward pass (default 8)' },
     out: {
       kind: 'string',
@@ -64,7 +69,10 @@ export async function evalCommand(
   try {
     const backend = await initBackend(p.flags.backend ?? 'auto');
     log(backend.message);
-    await applyWeightsFile(model, weights, log, { allowPartial: p.flags['allow-partial'] });
+    const meta = await applyWeightsFile(model, weights, log, {
+      allowPartial: p.flags['allow-partial'],
+    });
+    const resize = p.flags.resize ?? (meta.resize === 'pad' ? 'pad' : 'stretch');
     const data = await loadDataArg(dataArg, 0);
     for (const w of data.warnings) log(`warning: ${w}`);
     checkClasses(data, plan.classNames, (s) => log(`warning: ${s}`));
@@ -78,12 +86,19 @@ export async function evalCommand(
     }
     if (cases.length === 0)
       throw new CliError(`${dataArg} has no cases in split '${split}'`, EXIT_CODES.emptyData);
+    const [, inH, inW] = plan.input.shape;
+    const sizes = cases.map((c) => {
+      const [w, h, d] = c.channels[0].dims;
+      return { height: h ?? 1, width: w, count: d ?? 1 };
+    });
+    for (const r of resizeRecords(sizes, [inH, inW], resize)) log(`resizing ${describeResize(r)}`);
     const out = p.flags.out;
     if (out) await makeOutputDir(path.join(out, 'predictions'), 'output folder');
     const report = await evaluateCases(model, cases, {
       classNames: plan.classNames,
       convention,
       normalisation: p.flags.normalise ?? 'auto',
+      resize,
       batchSize: p.flags.batch ?? 8,
       onPrediction: out
         ? async (c, labels) => {
@@ -106,6 +121,7 @@ export async function evalCommand(
       hd95Unit: report.hd95Unit,
       split,
       ...(data.note ? { note: data.note } : {}),
+      resize,
       summary: report.summary,
       ruleCounts: report.ruleCounts,
       cases: report.cases,

@@ -42,13 +42,14 @@ export async function compileGraphFile(path: string, seed = 0) {
  * foreign state dict (no mam-studio metadata) is imported by name with a
  * report, and must fill every weight of the graph unless `allowPartial`
  * (then the rest keeps the seeded initialisation). The report is logged either way.
+ * Returns the file's metadata (e.g. the resize rule the weights were trained with).
  */
 export async function applyWeightsFile(
   model: CompiledModel,
   path: string,
   log: (s: string) => void,
   opts: { allowPartial?: boolean } = {},
-): Promise<void> {
+): Promise<Record<string, string>> {
   const bytes = await readBytes(path, 'weights file');
   let file;
   try {
@@ -62,14 +63,14 @@ export async function applyWeightsFile(
   if (file.metadata.format === 'mam-studio/weights') {
     const r = loadWeights(model, bytes, path);
     if (!r.ok) throw new CliError(r.message, EXIT_CODES.badWeights);
-    return;
+    return file.metadata;
   }
   const report = importStateDict(model, file);
   log(`imported a PyTorch state dict from ${path}: ${formatImportReport(report)}`);
   if (report.matched.length === 0)
     throw new CliError(`${path}: no tensor matched a weight of this graph`, EXIT_CODES.badWeights);
   const unfilled = report.missing.length + report.wrongShape.length;
-  if (unfilled === 0) return;
+  if (unfilled === 0) return file.metadata;
   const what = `${path} fills ${report.matched.length} of ${model.weights.size} weights of the graph (${report.missing.length} missing, ${report.wrongShape.length} of another shape)`;
   if (!opts.allowPartial)
     throw new CliError(
@@ -77,4 +78,5 @@ export async function applyWeightsFile(
       EXIT_CODES.badWeights,
     );
   log(`warning: ${what}; --allow-partial: the rest keeps the seeded initialisation (seed 0)`);
+  return file.metadata;
 }

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.ts';
 import { readNpy, writeNpy } from '../compile/io/npy.ts';
+import { describeResize, fitImage, resizePlan, type ResizePlan } from '../data/prepare.ts';
 import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
 import { CliError, EXIT_CODES, writeOutput } from './errors.ts';
 import { applyWeightsFile, compileGraphFile, readBytes } from './load-model.ts';
@@ -20,10 +21,26 @@ export const RUN_SPEC = {
     },
     'allow-partial': COMMON_FLAGS['allow-partial'],
     backend: COMMON_FLAGS.backend,
+    resize: COMMON_FLAGS.resize,
     batch: { kind: 'int', value: '<N>', min: 1, help: 'images per forward pass (default 4)' },
   },
   summary: 'forward pass of a graph over an .npy batch; writes the logits',
 } as const satisfies VerbSpec;
+
+/** N images of `channels` interleaved channels, each fitted to the input by the plan. */
+function resizeImages(
+  data: Float32Array,
+  n: number,
+  channels: number,
+  fit: ResizePlan,
+): Float32Array {
+  const size = fit.from[0] * fit.from[1] * channels;
+  const outSize = fit.to[0] * fit.to[1] * channels;
+  const out = new Float32Array(n * outSize);
+  for (let b = 0; b < n; b++)
+    out.set(fitImage(data.subarray(b * size, (b + 1) * size), channels, fit), b * outSize);
+  return out;
+}
 
 export async function runCommand(
   p: Parsed<typeof RUN_SPEC>,
@@ -48,19 +65,30 @@ export async function runCommand(
     }
     const want = plan.input.shape.slice(1);
     const shape = arr.shape.length === want.length ? [1, ...arr.shape] : arr.shape;
-    if (shape.length !== want.length + 1 || shape.slice(1).some((d, i) => d !== want[i])) {
-      throw new CliError(
-        `${input} is ${arr.shape.join('×')}; the graph expects N×${want.join('×')} (NHWC float32)`,
-        EXIT_CODES.badData,
+    const expects = `the graph expects N×${want.join('×')} (NHWC float32)`;
+    if (shape.length !== want.length + 1 || shape[3] !== want[2])
+      throw new CliError(`${input} is ${arr.shape.join('×')}; ${expects}`, EXIT_CODES.badData);
+    let data: Float32Array = Float32Array.from(arr.data as ArrayLike<number>);
+    if (shape[1] !== want[0] || shape[2] !== want[1]) {
+      const rule = p.flags.resize;
+      if (!rule)
+        throw new CliError(
+          `${input} is ${arr.shape.join('×')}; ${expects}: pass --resize stretch or --resize pad to resize it`,
+          EXIT_CODES.badData,
+        );
+      const from: [number, number] = [shape[1], shape[2]];
+      const fit = resizePlan(from, [want[0], want[1]], rule);
+      log(
+        `resizing ${describeResize({ ...fit, slices: shape[0] })}; the logits are on the graph's ${want[0]}×${want[1]} grid`,
       );
+      data = resizeImages(data, shape[0], shape[3], fit);
+      shape[1] = want[0];
+      shape[2] = want[1];
     }
     const batch = p.flags.batch ?? 4;
     const outShape = [shape[0], ...plan.output.shape.slice(1)];
     const all = new Float32Array(outShape.reduce((a, b) => a * b, 1));
-    const x = tf.tensor4d(
-      Float32Array.from(arr.data as ArrayLike<number>),
-      shape as [number, number, number, number],
-    );
+    const x = tf.tensor4d(data, shape as [number, number, number, number]);
     try {
       for (let i = 0, off = 0; i < shape[0]; i += batch) {
         const y = tf.tidy(() =>

@@ -11,9 +11,8 @@ import { initBackend } from '../backend/index.ts';
 import { hashString } from '../compile/init.ts';
 import type { CompiledModel } from '../compile/model.ts';
 import { loadWeights, weightFingerprint } from '../compile/weights.ts';
-import { describeResize, resizePlan, type ResizeRecord, type ResizeRule } from '../data/prepare.ts';
+import { describeResize, resizeRecords } from '../data/prepare.ts';
 import type { Case } from '../data/types.ts';
-import type { Sample2D } from '../train/augment.ts';
 import { historyToCsv, type Checkpoint, type TrainSettings } from '../train/checkpoint.ts';
 import { FolderCheckpointStore, writeAtomic } from '../train/checkpoint-fs.ts';
 import { evaluateCases, formatReport } from '../train/evaluate.ts';
@@ -158,26 +157,6 @@ function checkResumable(runDir: string, model: CompiledModel, ckpt: Checkpoint):
       `${path.join(runDir, 'checkpoint', 'optimizer.safetensors')}: ${problem}`,
       EXIT_CODES.runFolder,
     );
-}
-
-/** Slice sizes that differ from the input, how many of each, and the rule that resizes them. */
-function resizeRecords(
-  samples: Sample2D[],
-  to: [number, number],
-  rule: ResizeRule,
-): ResizeRecord[] {
-  const bySize = new Map<string, ResizeRecord>();
-  for (const s of samples) {
-    if (s.height === to[0] && s.width === to[1]) continue;
-    const key = `${s.height}x${s.width}`;
-    const r = bySize.get(key);
-    if (r) r.slices++;
-    else {
-      const from: [number, number] = [s.height, s.width];
-      bySize.set(key, { from, to, rule, scaled: resizePlan(from, to, rule).scaled, slices: 1 });
-    }
-  }
-  return [...bySize.values()];
 }
 
 async function runTraining(

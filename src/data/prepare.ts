@@ -165,6 +165,20 @@ export function fitPlane(data: ArrayLike<number>, p: ResizePlan, order: 0 | 3): 
   return out;
 }
 
+/** An (H, W, C) interleaved image fitted to the input by the plan, channel by channel (order 3). */
+export function fitImage(image: ArrayLike<number>, channels: number, p: ResizePlan): Float32Array {
+  const [h, w] = p.from;
+  const [H, W] = p.to;
+  const out = new Float32Array(H * W * channels);
+  const plane = new Float32Array(h * w);
+  for (let k = 0; k < channels; k++) {
+    for (let i = 0; i < h * w; i++) plane[i] = image[i * channels + k];
+    const z = fitPlane(plane, p, 3);
+    for (let i = 0; i < H * W; i++) out[i * channels + k] = z[i];
+  }
+  return out;
+}
+
 /** An input-sized plane (e.g. predicted labels) back onto the slice's own grid: the inverse of fitPlane. */
 export function unfitPlane(data: ArrayLike<number>, p: ResizePlan, order: 0 | 3): Float32Array {
   const [, W] = p.to;
@@ -183,6 +197,27 @@ export interface ResizeRecord {
   rule: ResizeRule;
   scaled: [number, number];
   slices: number;
+}
+
+/** Slice sizes that differ from the input (`count` slices each, default 1), grouped, with the rule that resizes them. */
+export function resizeRecords(
+  slices: Iterable<{ height: number; width: number; count?: number }>,
+  to: [number, number],
+  rule: ResizeRule,
+): ResizeRecord[] {
+  const bySize = new Map<string, ResizeRecord>();
+  for (const s of slices) {
+    if (s.height === to[0] && s.width === to[1]) continue;
+    const key = `${s.height}x${s.width}`;
+    const n = s.count ?? 1;
+    const r = bySize.get(key);
+    if (r) r.slices += n;
+    else {
+      const from: [number, number] = [s.height, s.width];
+      bySize.set(key, { from, to, rule, scaled: resizePlan(from, to, rule).scaled, slices: n });
+    }
+  }
+  return [...bySize.values()];
 }
 
 export function describeResize(r: ResizeRecord): string {

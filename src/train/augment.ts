@@ -7,7 +7,7 @@
  * label nearest) with the scipy-compatible zoom.
  * Images are row-major (H, W, C) with C interleaved; labels (H, W).
  */
-import { fitPlane, resizePlan, type ResizeRule } from '../data/prepare.ts';
+import { fitImage, fitPlane, resizePlan, type ResizeRule } from '../data/prepare.ts';
 
 export interface Sample2D {
   image: Float32Array;
@@ -137,17 +137,10 @@ export function resizeSample(
   rule: ResizeRule = 'stretch',
 ): Sample2D {
   if (s.height === outH && s.width === outW) return s;
-  const c = s.channels;
   const p = resizePlan([s.height, s.width], [outH, outW], rule);
-  const image = new Float32Array(outH * outW * c);
-  const plane = new Float32Array(s.height * s.width);
-  for (let k = 0; k < c; k++) {
-    for (let i = 0; i < plane.length; i++) plane[i] = s.image[i * c + k];
-    const z = fitPlane(plane, p, 3);
-    for (let i = 0; i < z.length; i++) image[i * c + k] = z[i];
-  }
+  const image = fitImage(s.image, s.channels, p);
   const label = Uint8Array.from(fitPlane(s.label, p, 0));
-  return { image, label, height: outH, width: outW, channels: c };
+  return { image, label, height: outH, width: outW, channels: s.channels };
 }
 
 /** Draw, apply, resize: one training sample as the reference prepares it. */

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { EXIT_CODES } from '../../src/cli/errors.ts';
 import { main } from '../../src/cli/main.ts';
-import { writeNpy } from '../../src/compile/io/npy.ts';
+import { readNpy, writeNpy } from '../../src/compile/io/npy.ts';
 import { readSafetensors, toFloat32, writeSafetensors } from '../../src/compile/io/safetensors.ts';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';
@@ -362,5 +362,80 @@ describe('resize', () => {
       input: [16, 16],
       slices: [{ from: [16, 24], to: [16, 16], rule: 'pad', scaled: [11, 16], slices: 4 }],
     });
+  });
+
+  it('eval resizes as the weights were trained (pad, from their metadata) and says so', async () => {
+    niftiFolder(at('wide-eval'), { cases: 2, size: [16, 24] });
+    const out = at('runs', 'pad-eval');
+    const trained = await mam([
+      'train',
+      at('tiny.json'),
+      '--data',
+      at('wide-eval'),
+      '--backend',
+      'cpu',
+      '--steps',
+      '1',
+      '--val-every',
+      '0',
+      '--resize',
+      'pad',
+      '--out',
+      out,
+    ]);
+    expect(trained.code, trained.stderr).toBe(0);
+    const r = await mam([
+      'eval',
+      at('tiny.json'),
+      '--weights',
+      path.join(out, 'best.safetensors'),
+      '--data',
+      at('wide-eval'),
+      '--backend',
+      'cpu',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    // no test split: every labelled case, 2 × 4 slices
+    expect(r.stderr).toMatch(/resizing 8 slices of 16×24 scaled to 11×16 keeping the aspect/);
+    expect((JSON.parse(r.stdout) as { resize: string }).resize).toBe('pad');
+  });
+
+  it('run: another size is refused naming --resize; --resize pad equals the same image padded by hand', async () => {
+    // a 16×8 one-channel image; padded to 16×16 it sits in columns 4–11
+    const small = Float32Array.from({ length: 16 * 8 }, (_, i) => ((i * 7) % 13) / 13);
+    const padded = new Float32Array(16 * 16);
+    for (let r = 0; r < 16; r++)
+      for (let c = 0; c < 8; c++) padded[r * 16 + 4 + c] = small[r * 8 + c];
+    writeFileSync(at('small.npy'), writeNpy(small, [1, 16, 8, 1], 'f4'));
+    writeFileSync(at('padded.npy'), writeNpy(padded, [1, 16, 16, 1], 'f4'));
+    const run = (input: string, output: string, more: string[] = []) =>
+      mam([
+        'run',
+        at('tiny.json'),
+        '--input',
+        at(input),
+        '--output',
+        at(output),
+        '--backend',
+        'cpu',
+        ...more,
+      ]);
+    const refused = await run('small.npy', 'never.npy');
+    expect(refused.code).toBe(EXIT_CODES.badData);
+    expect(refused.stderr).toMatch(
+      /small\.npy is 1×16×8×1; the graph expects N×16×16×1 .*--resize stretch or --resize pad/,
+    );
+    const a = await run('small.npy', 'from-small.npy', ['--resize', 'pad']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).toMatch(
+      /resizing 1 slice of 16×8 scaled to 16×8 keeping the aspect and padded with zeros to 16×16/,
+    );
+    const b = await run('padded.npy', 'from-padded.npy');
+    expect(b.code, b.stderr).toBe(0);
+    const ya = readNpy(new Uint8Array(readFileSync(at('from-small.npy'))));
+    const yb = readNpy(new Uint8Array(readFileSync(at('from-padded.npy'))));
+    expect(ya.shape).toEqual([1, 16, 16, 3]);
+    expect(Array.from(ya.data as Float32Array)).toEqual(Array.from(yb.data as Float32Array));
   });
 });
