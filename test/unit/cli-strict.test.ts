@@ -25,6 +25,18 @@ let dir = '';
 const at = (...p: string[]) => path.join(dir, ...p);
 const mam = mamInProcess;
 
+/** One step of `mam train` on the cpu backend, validating only at the end. */
+const trainOneStep = (graph: string, data: string, out: string, more: string[] = []) =>
+  mam(
+    ['train', at(graph), '--data', at(data), '--backend', 'cpu', '--steps', '1'].concat([
+      '--val-every',
+      '0',
+      '--out',
+      at('runs', out),
+      ...more,
+    ]),
+  );
+
 /** The usage error contract: exit 64, one line on stderr naming the flag, nothing on stdout. */
 function usage(r: MamResult, names: RegExp) {
   expect(r.code, r.stderr).toBe(EXIT_CODES.usage);
@@ -253,18 +265,7 @@ describe('run folder', () => {
   it('two-channel data on a one-channel graph: exit 4 naming the file, no run folder', async () => {
     niftiFolder(at('two'), { channels: 2 });
     const out = at('runs', 'two');
-    const r = await mam([
-      'train',
-      at('tiny.json'),
-      '--data',
-      at('two'),
-      '--backend',
-      'cpu',
-      '--steps',
-      '1',
-      '--out',
-      out,
-    ]);
+    const r = await trainOneStep('tiny.json', 'two', 'two');
     expect(r.code, r.stderr).toBe(EXIT_CODES.badData);
     expect(r.stderr).toMatch(/case0_0000\.nii\.gz has 2 channels but the graph's input takes 1/);
     expect(existsSync(out)).toBe(false);
@@ -272,18 +273,7 @@ describe('run folder', () => {
 
   it('raw labels above 255 are labels outside the class table: exit 8 naming the file', async () => {
     niftiFolder(at('big'), { damage: { label: 300 } });
-    const r = await mam([
-      'train',
-      at('tiny.json'),
-      '--data',
-      at('big'),
-      '--backend',
-      'cpu',
-      '--steps',
-      '1',
-      '--out',
-      at('runs', 'big'),
-    ]);
+    const r = await trainOneStep('tiny.json', 'big', 'big');
     expect(r.code, r.stderr).toBe(EXIT_CODES.labelRange);
     expect(r.stderr).toMatch(
       /labelsTr\/case1\.nii\.gz holds label 300 \(voxel 7\), outside any class table/,
@@ -318,22 +308,7 @@ describe('eval', () => {
 describe('resize', () => {
   it('16×24 slices on a 16×16 graph: said and recorded in run.json, stretch by default, pad keeps the aspect', async () => {
     niftiFolder(at('wide'), { cases: 2, size: [16, 24] });
-    const train = (rule: string[], out: string) =>
-      mam([
-        'train',
-        at('tiny.json'),
-        '--data',
-        at('wide'),
-        '--backend',
-        'cpu',
-        '--steps',
-        '1',
-        '--val-every',
-        '0',
-        '--out',
-        at('runs', out),
-        ...rule,
-      ]);
+    const train = (rule: string[], out: string) => trainOneStep('tiny.json', 'wide', out, rule);
     const stretch = await train([], 'stretch');
     const pad = await train(['--resize', 'pad'], 'pad');
     expect(stretch.code, stretch.stderr).toBe(0);
@@ -367,22 +342,7 @@ describe('resize', () => {
   it('eval resizes as the weights were trained (pad, from their metadata) and says so', async () => {
     niftiFolder(at('wide-eval'), { cases: 2, size: [16, 24] });
     const out = at('runs', 'pad-eval');
-    const trained = await mam([
-      'train',
-      at('tiny.json'),
-      '--data',
-      at('wide-eval'),
-      '--backend',
-      'cpu',
-      '--steps',
-      '1',
-      '--val-every',
-      '0',
-      '--resize',
-      'pad',
-      '--out',
-      out,
-    ]);
+    const trained = await trainOneStep('tiny.json', 'wide-eval', 'pad-eval', ['--resize', 'pad']);
     expect(trained.code, trained.stderr).toBe(0);
     const r = await mam([
       'eval',
