@@ -4,14 +4,13 @@
  * convention; with --out, predictions as .nii.gz (input voxel order and affine) and the per-case CSV.
  */
 import * as path from 'node:path';
-import { initBackend } from '../backend/index.ts';
 import { writeLabelNifti } from '../data/nifti.ts';
 import { describeResize, resizeRecords } from '../data/prepare.ts';
 import type { Case } from '../data/types.ts';
 import { evaluateCases, formatReport } from '../train/evaluate.ts';
 import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
 import { CliError, EXIT_CODES, makeOutputDir, writeOutput } from './errors.ts';
-import { applyWeightsFile, compileGraphFile } from './load-model.ts';
+import { applyWeightsFile, compileGraphFile, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
 import { checkClasses, loadDataArg } from './train-data.ts';
 
@@ -67,8 +66,7 @@ export async function evalCommand(
   const split = p.flags.split ?? 'test';
   const { model, plan } = await compileGraphFile(graphPath);
   try {
-    const backend = await initBackend(p.flags.backend ?? 'auto');
-    log(backend.message);
+    await startBackend(p.flags.backend ?? 'auto', log);
     const meta = await applyWeightsFile(model, weights, log, {
       allowPartial: p.flags['allow-partial'],
     });

@@ -4,12 +4,11 @@
  * with --mirror-encoder) becomes a mam-studio checkpoint for the graph, with a
  * report of every tensor matched, missing, unexpected or of the wrong shape.
  */
-import { initBackend } from '../backend/index.ts';
 import { readSafetensors } from '../compile/io/safetensors.ts';
 import { formatImportReport, importStateDict, saveWeights } from '../compile/weights.ts';
 import type { Parsed, VerbSpec } from './args.ts';
 import { CliError, EXIT_CODES, writeOutput } from './errors.ts';
-import { compileGraphFile, readBytes } from './load-model.ts';
+import { compileGraphFile, readBytes, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
 
 export const IMPORT_SPEC = {
@@ -43,7 +42,7 @@ export async function importCommand(
 ): Promise<number> {
   const [graphPath, statePath] = p.positionals;
   const out = p.flags.out as string;
-  await initBackend('cpu'); // only copies tensors: no backend speed needed
+  await startBackend('cpu', () => {}); // only copies tensors: no backend speed needed
   const { model } = await compileGraphFile(graphPath);
   try {
     const bytes = await readBytes(statePath, 'state dict');

@@ -1,11 +1,30 @@
 /** Shared by the CLI verbs that compute: read a graph, compile it, load weights, each failure a message and an exit code. */
 import { readFile } from 'node:fs/promises';
+import { initBackend, type BackendInfo, type BackendPreference } from '../backend/index.ts';
 import { CompiledModel } from '../compile/model.ts';
 import { planGraph } from '../compile/plan.ts';
 import { loadWeights, importStateDict, formatImportReport } from '../compile/weights.ts';
 import { readSafetensors } from '../compile/io/safetensors.ts';
 import { loadGraph } from '../graph/load.ts';
 import { CliError, EXIT_CODES } from './errors.ts';
+
+/**
+ * Start the backend the user asked for (a named one that cannot start falls
+ * back, and the message says so); none at all is exit 5. Logs what runs.
+ */
+export async function startBackend(
+  pref: BackendPreference,
+  log: (s: string) => void,
+): Promise<BackendInfo> {
+  let info: BackendInfo;
+  try {
+    info = await initBackend(pref);
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT_CODES.backend);
+  }
+  log(info.message);
+  return info;
+}
 
 export async function readBytes(path: string, what: string): Promise<Uint8Array> {
   try {

@@ -1,11 +1,10 @@
 /** `mam run <graph.json> --input x.npy --output y.npy [--weights w.safetensors] …`: batch inference. */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend/index.ts';
 import { readNpy, writeNpy } from '../compile/io/npy.ts';
 import { describeResize, fitImage, resizePlan, type ResizePlan } from '../data/prepare.ts';
 import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
 import { CliError, EXIT_CODES, writeOutput } from './errors.ts';
-import { applyWeightsFile, compileGraphFile, readBytes } from './load-model.ts';
+import { applyWeightsFile, compileGraphFile, readBytes, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
 
 export const RUN_SPEC = {
@@ -48,8 +47,7 @@ export async function runCommand(
 ): Promise<number> {
   const graphPath = p.positionals[0];
   const { input, output } = p.flags as { input: string; output: string };
-  const backend = await initBackend(p.flags.backend ?? 'auto');
-  log(backend.message);
+  await startBackend(p.flags.backend ?? 'auto', log);
   const { model, plan } = await compileGraphFile(graphPath);
   try {
     const weights = p.flags.weights;

@@ -7,7 +7,6 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend/index.ts';
 import { hashString } from '../compile/init.ts';
 import type { CompiledModel } from '../compile/model.ts';
 import { loadWeights, weightFingerprint } from '../compile/weights.ts';
@@ -26,7 +25,7 @@ import {
 import { caseSlices, dataFingerprint } from '../train/samples.ts';
 import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
 import { CliError, EXIT_CODES, asOutput, makeOutputDir } from './errors.ts';
-import { compileGraphFile } from './load-model.ts';
+import { compileGraphFile, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
 import { checkClasses, loadDataArg } from './train-data.ts';
 
@@ -207,8 +206,7 @@ async function runTraining(
   }
 
   async function trainModel(): Promise<number> {
-    const backend = await initBackend(p.flags.backend ?? 'auto');
-    log(backend.message);
+    const backend = await startBackend(p.flags.backend ?? 'auto', log);
 
     const data = await loadDataArg(dataArg, seed);
     for (const w of data.warnings) log(`warning: ${w}`);
