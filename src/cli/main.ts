@@ -47,6 +47,31 @@ function overview(): string {
   ].join('\n');
 }
 
+/** One line for a fault of mam itself (a stack only with --debug). */
+function internalError(who: string, e: unknown, debug: boolean): string {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const line = (err.message.split('\n')[0] || err.name).slice(0, 300);
+  return (
+    `${who}: internal error: ${line}` +
+    (debug ? `\n${err.stack ?? ''}` : ' (run again with --debug for the stack)')
+  );
+}
+
+/**
+ * For bin/mam.js: an error that escapes main() (a rejection nobody awaited)
+ * ends the process with the internal-error code and one line, not Node's
+ * exit 1 (which means "graph errors" here) and a stack.
+ */
+export function guardProcess(argv: string[]): void {
+  const debug = argv.includes('--debug');
+  const fail = (e: unknown) => {
+    processIO.log(internalError('mam', e, debug));
+    process.exit(EXIT_CODES.internal);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+}
+
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
   const debug = argv.includes('--debug');
   const [name, ...rest] = argv.filter((a) => a !== '--debug');
@@ -75,12 +100,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       io.log(`mam ${name}: ${e.message}`);
       return e.code;
     }
-    const err = e instanceof Error ? e : new Error(String(e));
-    const line = (err.message.split('\n')[0] || err.name).slice(0, 300);
-    io.log(
-      `mam ${name}: internal error: ${line}` +
-        (debug ? `\n${err.stack ?? ''}` : ' (run again with --debug for the stack)'),
-    );
+    io.log(internalError(`mam ${name}`, e, debug));
     return EXIT_CODES.internal;
   }
 }

@@ -11,14 +11,20 @@ export interface MamResult {
   stderr: string;
 }
 
+type SpawnOptions = { onLine?: (line: string, child: ChildProcess) => void };
+
 /** `node bin/mam.js …` in `cwd`; `onLine` sees each stdout line (e.g. to send SIGINT). */
-export function spawnMam(
+export const spawnMam = (args: string[], cwd: string, opts: SpawnOptions = {}) =>
+  spawnNode([path.join(repoRoot, 'bin', 'mam.js'), ...args], cwd, opts);
+
+/** `node …` in `cwd`, its output captured. */
+export function spawnNode(
   args: string[],
   cwd: string,
-  opts: { onLine?: (line: string, child: ChildProcess) => void } = {},
+  opts: SpawnOptions = {},
 ): Promise<MamResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mam.js'), ...args], {
+    const child = spawn(process.execPath, args, {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

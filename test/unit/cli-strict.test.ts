@@ -17,7 +17,7 @@ import { readSafetensors, toFloat32, writeSafetensors } from '../../src/compile/
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';
 import { saveWeights } from '../../src/compile/weights.ts';
-import { mamInProcess, spawnMam, type MamResult } from '../helpers/mam-cli.ts';
+import { mamInProcess, repoRoot, spawnMam, spawnNode, type MamResult } from '../helpers/mam-cli.ts';
 import { niftiFolder } from '../helpers/nifti-folder.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
 
@@ -171,6 +171,21 @@ function tinyModel(): CompiledModel {
   if (!plan.ok) throw new Error('tiny graph does not compile');
   return CompiledModel.create(plan.plan, { seed: 0 });
 }
+
+describe('escaped errors', () => {
+  it("a rejection nobody awaited ends mam with exit 70 and one line, not Node's exit 1 and a stack", async () => {
+    const code = [
+      "const { guardProcess } = await import('./src/cli/main.ts');",
+      'guardProcess([]);',
+      "Promise.reject(new Error('stray'));",
+    ].join('\n');
+    const r = await spawnNode(['--import', 'tsx', '--input-type=module', '-e', code], repoRoot);
+    expect(r.code).toBe(EXIT_CODES.internal);
+    expect(r.stderr.trim()).toBe(
+      'mam: internal error: stray (run again with --debug for the stack)',
+    );
+  });
+});
 
 describe('weights policy', () => {
   it('a state dict that fills part of the graph: exit 3 naming the file, 0 with --allow-partial; the report both times', async () => {
