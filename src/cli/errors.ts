@@ -88,7 +88,10 @@ export async function asOutput<T>(what: string, where: string, work: () => Promi
       typeof (e as NodeJS.ErrnoException).code === 'string' &&
       (e as NodeJS.ErrnoException).syscall
     )
-      throw new CliError(`cannot write ${what} ${where}: ${reason(e)}`, EXIT_CODES.cannotWrite);
+      throw new CliError(
+        `cannot write ${what ? `${what} ` : ''}${where}: ${reason(e)}`,
+        EXIT_CODES.cannotWrite,
+      );
     throw e;
   }
 }

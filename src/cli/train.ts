@@ -316,10 +316,12 @@ async function runTraining(
       metricConvention: settings.convention,
       settings,
     };
-    const runJson = path.join(runDir, 'run.json');
-    await asOutput('run record', runJson, () =>
-      writeAtomic(runJson, JSON.stringify(runInfo, null, 2) + '\n'),
-    );
+    /** A file of the run folder, written atomically; failure is exit 73 naming it. */
+    const writeRunFile = (name: string, text: string) => {
+      const file = path.join(runDir, name);
+      return asOutput('', file, () => writeAtomic(file, text));
+    };
+    await writeRunFile('run.json', JSON.stringify(runInfo, null, 2) + '\n');
     const historyFile = path.join(runDir, 'history.csv');
     const cliStore = {
       save: (c: Checkpoint) =>
@@ -396,7 +398,7 @@ async function runTraining(
       lastValidation: result.state.lastValidation,
     };
     if (result.reason === 'aborted') {
-      await writeAtomic(path.join(runDir, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
+      await writeRunFile('metrics.json', JSON.stringify(metrics, null, 2) + '\n');
       log(
         `stopped at step ${result.step}; continue with: mam train ${graphPath} --data ${dataArg} --out ${runDir} --resume`,
       );
@@ -428,13 +430,13 @@ async function runTraining(
         summary: report.summary,
         ruleCounts: report.ruleCounts,
       };
-      await writeAtomic(path.join(runDir, 'test-metrics.csv'), report.csv);
+      await writeRunFile('test-metrics.csv', report.csv);
       print(
         `test split (${data.splits.test.length} volume${data.splits.test.length === 1 ? '' : 's'}, best weights):`,
       );
       print(formatReport(report, data.note));
     }
-    await writeAtomic(path.join(runDir, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
+    await writeRunFile('metrics.json', JSON.stringify(metrics, null, 2) + '\n');
     print(
       `run folder: ${runDir} (checkpoint/, best.safetensors, history.csv, metrics.json, run.json)`,
     );
