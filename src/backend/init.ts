@@ -6,7 +6,7 @@ import { errorText } from './node-webgpu.ts';
 import { probeWebGl, probeWebGpu } from './probe.ts';
 import { BACKEND_NAMES } from './types.ts';
 import type { BackendInfo, BackendName, BackendPreference, InitBackendOptions } from './types.ts';
-import { loadWasmBackend } from './wasm.ts';
+import { loadWasmBackend, withoutEmscriptenHandlers } from './wasm.ts';
 
 type Attempt = { ok: true; info: BackendInfo } | { ok: false; reason: string };
 
@@ -112,7 +112,7 @@ async function startWebGl(): Promise<Attempt> {
 
 async function startWasm(opts: InitBackendOptions): Promise<Attempt> {
   const wasm = await loadWasmBackend(opts.wasmPaths);
-  const started = await activate('wasm', 'WebAssembly', true);
+  const started = await withoutEmscriptenHandlers(() => activate('wasm', 'WebAssembly', true));
   if (!started.ok) return started;
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   const threads = wasm.getThreadsCount();

@@ -28,3 +28,25 @@ async function defaultWasmDir(): Promise<string> {
   const main = createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
   return path.dirname(main) + path.sep;
 }
+
+/**
+ * Runs `start` (the first `tf.setBackend('wasm')`, which instantiates the
+ * emscripten module) and takes back the process-wide handlers that module
+ * installs in Node: its uncaughtException handler rethrows, so Node ends any
+ * later uncaught error with its own exit code 7 and the module's minified
+ * source as the message, and its unhandledRejection handler throws. Error
+ * handling belongs to the host (the `mam` command maps errors to its exit codes).
+ */
+export async function withoutEmscriptenHandlers<T>(start: () => Promise<T>): Promise<T> {
+  if (!isNode()) return start();
+  const exceptions = new Set(process.listeners('uncaughtException'));
+  const rejections = new Set(process.listeners('unhandledRejection'));
+  try {
+    return await start();
+  } finally {
+    for (const l of process.listeners('uncaughtException'))
+      if (!exceptions.has(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection'))
+      if (!rejections.has(l)) process.removeListener('unhandledRejection', l);
+  }
+}

@@ -3,64 +3,101 @@
  * slice-wise inference over whole volumes, per-class Dice/HD95 under one named
  * convention; with --out, predictions as .nii.gz (input voxel order and affine) and the per-case CSV.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { initBackend } from '../backend/index.ts';
 import { writeLabelNifti } from '../data/nifti.ts';
+import { describeResize, resizeRecords } from '../data/prepare.ts';
 import type { Case } from '../data/types.ts';
 import { evaluateCases, formatReport } from '../train/evaluate.ts';
-import type { MetricConvention } from '../train/metrics.ts';
-import type { Normalisation } from '../train/samples.ts';
-import { flag, parseArgs } from './args.ts';
-import { CliError, EXIT_CODES, applyWeightsFile, compileGraphFile } from './load-model.ts';
+import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
+import { CliError, EXIT_CODES, makeOutputDir, writeOutput } from './errors.ts';
+import { applyWeightsFile, compileGraphFile, startBackend } from './load-model.ts';
+import type { CliIO } from './main.ts';
 import { checkClasses, loadDataArg } from './train-data.ts';
 
-export const EVAL_USAGE =
-  'eval <graph.json> --weights w.safetensors --data <dir|demo> [--metrics synapse|monai] [--split test|val|train|all] [--json] [--out dir] [--backend auto|webgpu|wasm|cpu]';
+export const EVAL_SPEC = {
+  verb: 'eval',
+  positionals: ['<graph.json>'],
+  flags: {
+    weights: {
+      kind: 'string',
+      value: '<w.safetensors>',
+      required: true,
+      help: 'a mam-studio checkpoint or a PyTorch state dict',
+    },
+    data: { kind: 'string', value: '<dir|demo>', required: true, help: 'the data set' },
+    split: {
+      kind: 'string',
+      value: '<split>',
+      choices: ['test', 'val', 'train', 'all'],
+      help: 'which cases (default test)',
+    },
+    metrics: COMMON_FLAGS.metrics,
+    normalise: COMMON_FLAGS.normalise,
+    resize: {
+      ...COMMON_FLAGS.resize,
+      help: `${COMMON_FLAGS.resize.help} (default: the rule the weights were trained with, else stretch)`,
+    },
+    batch: { kind: 'int', value: '<N>', min: 1, help: 'slices per forward pass (default 8)' },
+    out: {
+      kind: 'string',
+      value: '<dir>',
+      help: 'write predictions/*.nii.gz, metrics.csv, metrics.json',
+    },
+    json: { kind: 'boolean', help: 'the report as JSON' },
+    'allow-partial': COMMON_FLAGS['allow-partial'],
+    backend: COMMON_FLAGS.backend,
+  },
+  summary: 'Dice/HD95 per class over whole volumes',
+} as const satisfies VerbSpec;
 
-export async function evalCommand(args: string[], print: (s: string) => void): Promise<number> {
-  const p = parseArgs(args, ['json']);
-  const graphPath = p.positional[0];
-  const weights = flag(p, 'weights');
-  const dataArg = flag(p, 'data');
-  if (!graphPath || !weights || !dataArg) {
-    print(`usage: mam ${EVAL_USAGE}`);
-    return EXIT_CODES.unreadable;
-  }
-  const log = (s: string) => process.stderr.write(s + '\n');
+/** Each case once, by id (a single-case folder validates on its training case: both lists hold it). */
+export function distinctCases(lists: Case[][]): Case[] {
+  const seen = new Set<string>();
+  return lists.flat().filter((c) => !seen.has(c.id) && Boolean(seen.add(c.id)));
+}
+
+export async function evalCommand(
+  p: Parsed<typeof EVAL_SPEC>,
+  { print, log }: CliIO,
+): Promise<number> {
+  const graphPath = p.positionals[0];
+  const { weights, data: dataArg } = p.flags as { weights: string; data: string };
+  const convention = p.flags.metrics ?? 'synapse';
+  const split = p.flags.split ?? 'test';
+  const { model, plan } = await compileGraphFile(graphPath);
   try {
-    const convention = (flag(p, 'metrics') ?? 'synapse') as MetricConvention;
-    if (convention !== 'synapse' && convention !== 'monai')
-      throw new CliError(`--metrics ${convention}: use synapse or monai`, EXIT_CODES.unreadable);
-    const split = flag(p, 'split') ?? 'test';
-    if (!['test', 'val', 'train', 'all'].includes(split))
-      throw new CliError(`--split ${split}: use test, val, train or all`, EXIT_CODES.unreadable);
-    const { model, plan } = await compileGraphFile(graphPath);
-    const backend = await initBackend(flag(p, 'backend') ?? 'auto');
-    log(backend.message);
-    await applyWeightsFile(model, weights, log);
+    await startBackend(p.flags.backend ?? 'auto', log);
+    const meta = await applyWeightsFile(model, weights, log, {
+      allowPartial: p.flags['allow-partial'],
+    });
+    const resize = p.flags.resize ?? (meta.resize === 'pad' ? 'pad' : 'stretch');
     const data = await loadDataArg(dataArg, 0);
     for (const w of data.warnings) log(`warning: ${w}`);
     checkClasses(data, plan.classNames, (s) => log(`warning: ${s}`));
-    let cases: Case[] =
-      split === 'all'
-        ? [...data.splits.train, ...data.splits.val, ...data.splits.test]
-        : data.splits[split as 'test' | 'val' | 'train'];
+    const { train, val, test } = data.splits;
+    let cases = split === 'all' ? distinctCases([train, val, test]) : data.splits[split];
     if (cases.length === 0 && split === 'test' && data.kind === 'folder') {
       log(
         'warning: the data has no test split (imagesTs/labelsTs or split.json "test"); evaluating every labelled case',
       );
-      cases = [...data.splits.train, ...data.splits.val];
+      cases = distinctCases([train, val]);
     }
     if (cases.length === 0)
       throw new CliError(`${dataArg} has no cases in split '${split}'`, EXIT_CODES.emptyData);
-    const out = flag(p, 'out');
-    if (out) await mkdir(path.join(out, 'predictions'), { recursive: true });
+    const [, inH, inW] = plan.input.shape;
+    const sizes = cases.map((c) => {
+      const [w, h, d] = c.channels[0].dims;
+      return { height: h ?? 1, width: w, count: d ?? 1 };
+    });
+    for (const r of resizeRecords(sizes, [inH, inW], resize)) log(`resizing ${describeResize(r)}`);
+    const out = p.flags.out;
+    if (out) await makeOutputDir(path.join(out, 'predictions'), 'output folder');
     const report = await evaluateCases(model, cases, {
       classNames: plan.classNames,
       convention,
-      normalisation: (flag(p, 'normalise') ?? 'auto') as Normalisation,
-      batchSize: Number(flag(p, 'batch') ?? 8),
+      normalisation: p.flags.normalise ?? 'auto',
+      resize,
+      batchSize: p.flags.batch ?? 8,
       onPrediction: out
         ? async (c, labels) => {
             const like = c.label ?? {
@@ -68,9 +105,10 @@ export async function evalCommand(args: string[], print: (s: string) => void): P
               affine: c.channels[0].affine,
               spacing: c.channels[0].spacing,
             };
-            await writeFile(
+            await writeOutput(
               path.join(out, 'predictions', `${c.id.replace(/[^\w.-]+/g, '_')}.nii.gz`),
               writeLabelNifti(labels, like),
+              'prediction',
             );
           }
         : undefined,
@@ -81,20 +119,25 @@ export async function evalCommand(args: string[], print: (s: string) => void): P
       hd95Unit: report.hd95Unit,
       split,
       ...(data.note ? { note: data.note } : {}),
+      resize,
       summary: report.summary,
       ruleCounts: report.ruleCounts,
       cases: report.cases,
     };
     if (out) {
-      await writeFile(path.join(out, 'metrics.csv'), report.csv);
-      await writeFile(path.join(out, 'metrics.json'), JSON.stringify(json, null, 2) + '\n');
+      await writeOutput(path.join(out, 'metrics.csv'), report.csv, 'metrics');
+      await writeOutput(
+        path.join(out, 'metrics.json'),
+        JSON.stringify(json, null, 2) + '\n',
+        'metrics',
+      );
       log(`wrote ${out}/predictions/*.nii.gz, metrics.csv, metrics.json`);
     }
-    if (p.flags.has('json'))
+    if (p.flags.json)
       print(
         JSON.stringify(
           json,
-          (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v),
+          (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v),
           2,
         ),
       );
@@ -102,13 +145,8 @@ export async function evalCommand(args: string[], print: (s: string) => void): P
       print(`split ${split} of ${data.source}`);
       print(formatReport(report, data.note));
     }
+    return EXIT_CODES.ok;
+  } finally {
     model.dispose();
-    return 0;
-  } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(`mam eval: ${e.message}\n`);
-      return e.code;
-    }
-    throw e;
   }
 }

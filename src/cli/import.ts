@@ -4,27 +4,47 @@
  * with --mirror-encoder) becomes a mam-studio checkpoint for the graph, with a
  * report of every tensor matched, missing, unexpected or of the wrong shape.
  */
-import { writeFile } from 'node:fs/promises';
-import { initBackend } from '../backend/index.ts';
 import { readSafetensors } from '../compile/io/safetensors.ts';
 import { formatImportReport, importStateDict, saveWeights } from '../compile/weights.ts';
-import { flag, parseArgs } from './args.ts';
-import { CliError, EXIT_CODES, compileGraphFile, readBytes } from './load-model.ts';
+import type { Parsed, VerbSpec } from './args.ts';
+import { CliError, EXIT_CODES, writeOutput } from './errors.ts';
+import { compileGraphFile, readBytes, startBackend } from './load-model.ts';
+import type { CliIO } from './main.ts';
 
-export const IMPORT_USAGE =
-  'import <graph.json> <state.safetensors> --out <weights.safetensors> [--mirror-encoder] [--stages N] [--json]';
+export const IMPORT_SPEC = {
+  verb: 'import',
+  positionals: ['<graph.json>', '<state.safetensors>'],
+  flags: {
+    out: {
+      kind: 'string',
+      value: '<weights.safetensors>',
+      required: true,
+      help: 'the checkpoint to write',
+    },
+    'mirror-encoder': {
+      kind: 'boolean',
+      help: 'also fill decoder stage layers_up.(n−1−i) from encoder stage i (Swin-T ImageNet weights)',
+    },
+    stages: {
+      kind: 'int',
+      value: '<N>',
+      min: 1,
+      help: 'encoder stages for the mirror (default 4)',
+    },
+    json: { kind: 'boolean', help: 'the report as JSON' },
+  },
+  summary: 'PyTorch state dict → checkpoint of the graph, with a report of every tensor',
+} as const satisfies VerbSpec;
 
-export async function importCommand(args: string[], print: (s: string) => void): Promise<number> {
-  const p = parseArgs(args, ['mirror-encoder', 'json']);
-  const [graphPath, statePath] = p.positional;
-  const out = flag(p, 'out');
-  if (!graphPath || !statePath || !out) {
-    print(`usage: mam ${IMPORT_USAGE}`);
-    return EXIT_CODES.unreadable;
-  }
+export async function importCommand(
+  p: Parsed<typeof IMPORT_SPEC>,
+  { print }: CliIO,
+): Promise<number> {
+  const [graphPath, statePath] = p.positionals;
+  const out = p.flags.out as string;
+  await startBackend('cpu', () => {}); // only copies tensors: no backend speed needed
+  const { model } = await compileGraphFile(graphPath);
   try {
-    await initBackend('cpu'); // only copies tensors: no backend speed needed
-    const { model } = await compileGraphFile(graphPath);
     const bytes = await readBytes(statePath, 'state dict');
     let file;
     try {
@@ -35,10 +55,9 @@ export async function importCommand(args: string[], print: (s: string) => void):
         EXIT_CODES.badWeights,
       );
     }
-    const mirror = p.flags.has('mirror-encoder');
     const report = importStateDict(model, file, {
-      mirrorEncoder: mirror,
-      stages: Number(flag(p, 'stages') ?? 4),
+      mirrorEncoder: p.flags['mirror-encoder'],
+      stages: p.flags.stages ?? 4,
     });
     if (report.matched.length === 0) {
       throw new CliError(
@@ -46,19 +65,18 @@ export async function importCommand(args: string[], print: (s: string) => void):
         EXIT_CODES.badWeights,
       );
     }
-    await writeFile(out, saveWeights(model, { metadata: { importedFrom: statePath } }));
+    await writeOutput(
+      out,
+      saveWeights(model, { metadata: { importedFrom: statePath } }),
+      'checkpoint',
+    );
     print(
-      p.flags.has('json')
+      p.flags.json
         ? JSON.stringify({ out, ...report }, null, 2)
         : `${formatImportReport(report)}\nwrote ${out}`,
     );
+    return EXIT_CODES.ok;
+  } finally {
     model.dispose();
-    return 0;
-  } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(`mam import: ${e.message}\n`);
-      return e.code;
-    }
-    throw e;
   }
 }

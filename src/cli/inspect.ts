@@ -4,9 +4,17 @@ import { analyzeGraph, type Analysis } from '../graph/infer.ts';
 import { loadGraph } from '../graph/load.ts';
 import { describeShape } from '../graph/node-kind.ts';
 import type { GraphDoc, GraphIssue } from '../graph/types.ts';
+import type { Parsed, VerbSpec } from './args.ts';
+import { EXIT_CODES as EXIT } from './errors.ts';
 import { compact, int, table } from './format.ts';
+import type { CliIO } from './main.ts';
 
-export const EXIT = { ok: 0, graphErrors: 1, unreadable: 2 } as const;
+export const INSPECT_SPEC = {
+  verb: 'inspect',
+  positionals: ['<graph.json>'],
+  flags: { json: { kind: 'boolean', help: 'the report as JSON' } },
+  summary: 'shapes, params, MACs, memory chains and errors of a graph file',
+} as const satisfies VerbSpec;
 
 export interface InspectReport {
   file: string;
@@ -133,13 +141,12 @@ export function formatReport(r: InspectReport): string {
   return out.join('\n');
 }
 
-export async function inspectCommand(args: string[], print: (s: string) => void): Promise<number> {
-  const json = args.includes('--json');
-  const file = args.find((a) => !a.startsWith('--'));
-  if (!file) {
-    print('usage: mam inspect <graph.json> [--json]');
-    return EXIT.unreadable;
-  }
+export async function inspectCommand(
+  p: Parsed<typeof INSPECT_SPEC>,
+  { print }: CliIO,
+): Promise<number> {
+  const json = p.flags.json === true;
+  const file = p.positionals[0];
   let text: string;
   try {
     text = await readFile(file, 'utf8');

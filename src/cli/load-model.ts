@@ -1,39 +1,30 @@
 /** Shared by the CLI verbs that compute: read a graph, compile it, load weights, each failure a message and an exit code. */
 import { readFile } from 'node:fs/promises';
+import { initBackend, type BackendInfo, type BackendPreference } from '../backend/index.ts';
 import { CompiledModel } from '../compile/model.ts';
 import { planGraph } from '../compile/plan.ts';
 import { loadWeights, importStateDict, formatImportReport } from '../compile/weights.ts';
 import { readSafetensors } from '../compile/io/safetensors.ts';
 import { loadGraph } from '../graph/load.ts';
+import { CliError, EXIT_CODES } from './errors.ts';
 
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
+/**
+ * Start the backend the user asked for (a named one that cannot start falls
+ * back, and the message says so); none at all is exit 5. Logs what runs.
+ */
+export async function startBackend(
+  pref: BackendPreference,
+  log: (s: string) => void,
+): Promise<BackendInfo> {
+  let info: BackendInfo;
+  try {
+    info = await initBackend(pref);
+  } catch (e) {
+    throw new CliError((e as Error).message, EXIT_CODES.backend);
   }
+  log(info.message);
+  return info;
 }
-
-/** Exit codes shared by all verbs. */
-export const EXIT_CODES = {
-  graphErrors: 1,
-  unreadable: 2,
-  badWeights: 3,
-  badData: 4,
-  backend: 5,
-  /** No cases: an empty folder or list. */
-  emptyData: 6,
-  /** An image and its label (or channels) on different grids. */
-  sizeMismatch: 7,
-  /** Labels outside the class table, or a class table that does not fit the graph. */
-  labelRange: 8,
-  /** A run folder that cannot be used: a checkpoint without --resume, a broken checkpoint, other data. */
-  runFolder: 9,
-  /** Training stopped because the loss became NaN or infinite. */
-  diverged: 10,
-  interrupted: 130,
-} as const;
 
 export async function readBytes(path: string, what: string): Promise<Uint8Array> {
   try {
@@ -67,30 +58,44 @@ export async function compileGraphFile(path: string, seed = 0) {
 
 /**
  * Weights from a file: our own checkpoints must match the graph exactly; a
- * foreign state dict (no mam-studio metadata) is imported by name with a report.
+ * foreign state dict (no mam-studio metadata) is imported by name with a
+ * report, and must fill every weight of the graph unless `allowPartial`
+ * (then the rest keeps the seeded initialisation). The report is logged either way.
+ * Returns the file's metadata (e.g. the resize rule the weights were trained with).
  */
 export async function applyWeightsFile(
   model: CompiledModel,
   path: string,
   log: (s: string) => void,
-): Promise<void> {
+  opts: { allowPartial?: boolean } = {},
+): Promise<Record<string, string>> {
   const bytes = await readBytes(path, 'weights file');
-  let meta: Record<string, string>;
+  let file;
   try {
-    meta = readSafetensors(bytes).metadata;
+    file = readSafetensors(bytes);
   } catch (e) {
     throw new CliError(
       `${path} is not a readable safetensors file: ${(e as Error).message}`,
       EXIT_CODES.badWeights,
     );
   }
-  if (meta.format === 'mam-studio/weights') {
+  if (file.metadata.format === 'mam-studio/weights') {
     const r = loadWeights(model, bytes, path);
     if (!r.ok) throw new CliError(r.message, EXIT_CODES.badWeights);
-    return;
+    return file.metadata;
   }
-  const report = importStateDict(model, bytes);
+  const report = importStateDict(model, file);
   log(`imported a PyTorch state dict from ${path}: ${formatImportReport(report)}`);
   if (report.matched.length === 0)
     throw new CliError(`${path}: no tensor matched a weight of this graph`, EXIT_CODES.badWeights);
+  const unfilled = report.missing.length + report.wrongShape.length;
+  if (unfilled === 0) return file.metadata;
+  const what = `${path} fills ${report.matched.length} of ${model.weights.size} weights of the graph (${report.missing.length} missing, ${report.wrongShape.length} of another shape)`;
+  if (!opts.allowPartial)
+    throw new CliError(
+      `${what}; pass --allow-partial to run with the rest from the seeded initialisation`,
+      EXIT_CODES.badWeights,
+    );
+  log(`warning: ${what}; --allow-partial: the rest keeps the seeded initialisation (seed 0)`);
+  return file.metadata;
 }

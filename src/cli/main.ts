@@ -1,48 +1,108 @@
-/** The `mam` command: one verb per file in src/cli. */
-import { inspectCommand } from './inspect.ts';
-import { RUN_USAGE, runCommand } from './run.ts';
-import { IMPORT_USAGE, importCommand } from './import.ts';
-import { TRAIN_USAGE, trainCommand } from './train.ts';
-import { EVAL_USAGE, evalCommand } from './eval.ts';
+/** The `mam` command: one verb per file in src/cli; failures become one line and an exit code here. */
+import { helpText, parseVerbArgs, usageLine, type Parsed, type VerbSpec } from './args.ts';
+import { CliError, EXIT_CODES } from './errors.ts';
+import { EVAL_SPEC, evalCommand } from './eval.ts';
+import { IMPORT_SPEC, importCommand } from './import.ts';
+import { INSPECT_SPEC, inspectCommand } from './inspect.ts';
+import { RUN_SPEC, runCommand } from './run.ts';
+import { TRAIN_SPEC, trainCommand } from './train.ts';
 import { quietTfjsInNode } from '../backend/quiet.ts';
 
-type Verb = (args: string[], print: (s: string) => void) => Promise<number>;
-
-const verbs: Record<string, { run: Verb; help: string }> = {
-  inspect: {
-    run: inspectCommand,
-    help: 'inspect <graph.json> [--json]   shapes, params, MACs, memory chains, errors',
-  },
-  run: { run: runCommand, help: `${RUN_USAGE}   forward pass (logits)` },
-  import: { run: importCommand, help: `${IMPORT_USAGE}   PyTorch state dict → checkpoint` },
-  train: { run: trainCommand, help: `${TRAIN_USAGE}   train, with checkpoints and --resume` },
-  eval: { run: evalCommand, help: `${EVAL_USAGE}   Dice/HD95 per class` },
-};
-
-export function registerVerb(name: string, run: Verb, help: string): void {
-  verbs[name] = { run, help };
+/** Where a verb writes: results to stdout (print), messages and progress to stderr (log). */
+export interface CliIO {
+  print(s: string): void;
+  log(s: string): void;
 }
 
-export async function main(argv: string[]): Promise<number> {
+export interface Verb<S extends VerbSpec = VerbSpec> {
+  spec: S;
+  run(p: Parsed<S>, io: CliIO): Promise<number>;
+}
+
+const verb = <S extends VerbSpec>(spec: S, run: Verb<S>['run']): Verb => ({
+  spec,
+  run: run as Verb['run'],
+});
+
+const verbs: Record<string, Verb> = {
+  inspect: verb(INSPECT_SPEC, inspectCommand),
+  run: verb(RUN_SPEC, runCommand),
+  import: verb(IMPORT_SPEC, importCommand),
+  train: verb(TRAIN_SPEC, trainCommand),
+  eval: verb(EVAL_SPEC, evalCommand),
+};
+
+const processIO: CliIO = {
+  print: (s) => process.stdout.write(s + '\n'),
+  log: (s) => process.stderr.write(s + '\n'),
+};
+
+function overview(): string {
+  return [
+    'mam: build, train and evaluate memory-attention segmentation graphs',
+    '',
+    'usage:',
+    ...Object.values(verbs).map((v) => `  mam ${usageLine(v.spec)}\n      ${v.spec.summary}`),
+    '',
+    "'mam <command> --help' describes a command's flags; --debug prints the stack of an internal error.",
+  ].join('\n');
+}
+
+/** One line for a fault of mam itself (a stack only with --debug). */
+function internalError(who: string, e: unknown, debug: boolean): string {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const line = (err.message.split('\n')[0] || err.name).slice(0, 300);
+  return (
+    `${who}: internal error: ${line}` +
+    (debug ? `\n${err.stack ?? ''}` : ' (run again with --debug for the stack)')
+  );
+}
+
+/**
+ * For bin/mam.js: an error that escapes main() (a rejection nobody awaited)
+ * ends the process with the internal-error code and one line, not Node's
+ * exit 1 (which means "graph errors" here) and a stack.
+ */
+export function guardProcess(argv: string[]): void {
+  const debug = argv.includes('--debug');
+  const fail = (e: unknown) => {
+    processIO.log(internalError('mam', e, debug));
+    process.exit(EXIT_CODES.internal);
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+}
+
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
   quietTfjsInNode();
-  const [verb, ...rest] = argv;
-  const print = (s: string) => process.stdout.write(s + '\n');
-  if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
-    print(
-      `mam: build, train and evaluate memory-attention segmentation graphs\n\nusage:\n${Object.values(
-        verbs,
-      )
-        .map((v) => `  mam ${v.help}`)
-        .join('\n')}`,
-    );
-    return verb ? 0 : 2;
+  const debug = argv.includes('--debug');
+  const [name, ...rest] = argv.filter((a) => a !== '--debug');
+  if (name === '--help' || name === '-h' || name === 'help') {
+    io.print(overview());
+    return EXIT_CODES.ok;
   }
-  const v = verbs[verb];
+  const v = name === undefined ? undefined : verbs[name];
   if (!v) {
-    process.stderr.write(
-      `mam: unknown command '${verb}' (try: ${Object.keys(verbs).join(', ')})\n`,
+    io.log(
+      name === undefined
+        ? overview()
+        : `mam: unknown command '${name}' (try: ${Object.keys(verbs).join(', ')}; 'mam --help' describes them)`,
     );
-    return 2;
+    return EXIT_CODES.usage;
   }
-  return v.run(rest, print);
+  try {
+    const p = parseVerbArgs(v.spec, rest);
+    if (!p) {
+      io.print(helpText(v.spec));
+      return EXIT_CODES.ok;
+    }
+    return await v.run(p, io);
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.log(`mam ${name}: ${e.message}`);
+      return e.code;
+    }
+    io.log(internalError(`mam ${name}`, e, debug));
+    return EXIT_CODES.internal;
+  }
 }

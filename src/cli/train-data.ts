@@ -8,11 +8,11 @@ import { stat } from 'node:fs/promises';
 import { loadDemo } from '../data/demo.ts';
 import { largestLabel, loadNiftiFolder, loadPngFolder, loadSynapse } from '../data/dataset.ts';
 import { demoDataDir, nodeFileSource } from '../data/node-fs.ts';
-import type { Case, DataIssue, DataSetResult } from '../data/types.ts';
+import type { Case, DataIssue, DataProblem, DataSetResult } from '../data/types.ts';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { splitCases, type DataSplit } from '../train/samples.ts';
-import { CliError, EXIT_CODES } from './load-model.ts';
+import { CliError, EXIT_CODES, type ExitCode } from './errors.ts';
 
 export interface LoadedData {
   kind: 'demo' | 'folder';
@@ -27,14 +27,16 @@ export interface LoadedData {
   warnings: string[];
 }
 
-/** Which exit code a data problem gets (the loaders' messages name the kind of problem). */
-export function dataErrorCode(message: string): number {
-  if (/^empty (folder|list)|holds no \.|names no cases|has no images\/ folder/.test(message))
-    return EXIT_CODES.emptyData;
-  if (/outside the class table/.test(message)) return EXIT_CODES.labelRange;
-  if (/ is \d+(×\d+)+ but .* is \d+(×\d+)+/.test(message)) return EXIT_CODES.sizeMismatch;
-  return EXIT_CODES.badData;
-}
+const PROBLEM_CODES: Record<DataProblem, ExitCode> = {
+  empty: EXIT_CODES.emptyData,
+  sizeMismatch: EXIT_CODES.sizeMismatch,
+  labelRange: EXIT_CODES.labelRange,
+  bad: EXIT_CODES.badData,
+};
+
+/** Which exit code a data problem gets (the loaders say what kind of problem each issue is). */
+export const dataErrorCode = (kind: DataProblem | undefined): ExitCode =>
+  PROBLEM_CODES[kind ?? 'bad'];
 
 function fromResult(r: DataSetResult): {
   cases: Case[];
@@ -44,6 +46,7 @@ function fromResult(r: DataSetResult): {
 } {
   if (!r.ok) {
     const first = r.issues[0]?.message ?? r.message;
+    const kind = r.issues[0]?.kind;
     const more =
       r.issues.length > 1
         ? `\n${r.issues
@@ -51,7 +54,7 @@ function fromResult(r: DataSetResult): {
             .map((i) => `  ${i.message}`)
             .join('\n')}${r.issues.length > 6 ? `\n  … and ${r.issues.length - 6} more` : ''}`
         : '';
-    throw new CliError(`${first}${more}`, dataErrorCode(first));
+    throw new CliError(`${first}${more}`, dataErrorCode(kind));
   }
   const namedByNumber = r.warnings.some((w) => /no classes\.json/.test(w.message));
   return {
@@ -92,7 +95,7 @@ async function readSplitFile(dir: string): Promise<Record<string, string[]> | nu
 export async function loadDataArg(arg: string, seed: number): Promise<LoadedData> {
   if (arg === 'demo') {
     const r = await loadDemo(nodeFileSource(demoDataDir()));
-    if (!r.ok) throw new CliError(r.message, dataErrorCode(r.message));
+    if (!r.ok) throw new CliError(r.message, EXIT_CODES.badData);
     const d = r.value;
     return {
       kind: 'demo',

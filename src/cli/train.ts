@@ -4,52 +4,80 @@
  * Ctrl-C stops after the current step with a valid checkpoint; --resume goes on
  * from it and repeats exactly the steps an uninterrupted run would take.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend/index.ts';
 import { hashString } from '../compile/init.ts';
+import type { CompiledModel } from '../compile/model.ts';
 import { loadWeights, weightFingerprint } from '../compile/weights.ts';
-import { historyToCsv, type TrainSettings } from '../train/checkpoint.ts';
+import { describeResize, resizeRecords } from '../data/prepare.ts';
+import type { Case } from '../data/types.ts';
+import { historyToCsv, type Checkpoint, type TrainSettings } from '../train/checkpoint.ts';
 import { FolderCheckpointStore, writeAtomic } from '../train/checkpoint-fs.ts';
 import { evaluateCases, formatReport } from '../train/evaluate.ts';
 import { stepsPerEpoch, train, type TrainEvent } from '../train/loop.ts';
-import type { MetricConvention } from '../train/metrics.ts';
-import { optimizerSettings, scaleLrForBatch } from '../train/optim.ts';
-import { caseSlices, dataFingerprint, type Normalisation } from '../train/samples.ts';
-import { flag, parseArgs } from './args.ts';
-import { CliError, EXIT_CODES, compileGraphFile } from './load-model.ts';
+import {
+  decodeOptimizerState,
+  optimizerSettings,
+  optimizerStateMismatch,
+  scaleLrForBatch,
+} from '../train/optim.ts';
+import { caseSlices, dataFingerprint } from '../train/samples.ts';
+import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
+import { CliError, EXIT_CODES, asOutput, makeOutputDir } from './errors.ts';
+import { compileGraphFile, startBackend } from './load-model.ts';
+import type { CliIO } from './main.ts';
 import { checkClasses, loadDataArg } from './train-data.ts';
 
-export const TRAIN_USAGE =
-  'train <graph.json> --data <dir|demo> [--epochs N] [--steps N] [--batch N] [--lr X] [--optimizer sgd|adamw] [--backend auto|webgpu|wasm|cpu] [--out runs/<name>] [--resume] [--seed N] [--val-every N] [--checkpoint-every N] [--patience N] [--metrics synapse|monai] [--no-augment]';
+const count = (help: string, min: number) => ({ kind: 'int', value: '<N>', min, help }) as const;
 
-const BOOLEAN_FLAGS = ['resume', 'no-augment', 'json'];
+export const TRAIN_SPEC = {
+  verb: 'train',
+  positionals: ['<graph.json>'],
+  flags: {
+    data: { kind: 'string', value: '<dir|demo>', required: true, help: 'the data set' },
+    out: { kind: 'string', value: '<dir>', help: 'the run folder (default runs/<graph>-<time>)' },
+    resume: { kind: 'boolean', help: 'continue the run in --out from its checkpoint' },
+    epochs: count("epochs (default: the graph's, else 30)", 1),
+    steps: count('steps (instead of --epochs)', 1),
+    batch: count("images per step (default: the graph's, else 8)", 1),
+    lr: { kind: 'number', value: '<x>', min: 0, help: 'base learning rate' },
+    optimizer: {
+      kind: 'string',
+      value: '<name>',
+      choices: ['sgd', 'adamw'],
+      help: "optimizer (default: the graph's, else sgd)",
+    },
+    backend: COMMON_FLAGS.backend,
+    seed: count('seed of initialisation, shuffle, augmentation, drop-path', 0),
+    'val-every': count('validate every N steps (0: only at the end; default: each epoch)', 0),
+    'checkpoint-every': count('checkpoint every N steps (0: at each validation)', 0),
+    patience: count('stop after N validations without improvement (0: never)', 0),
+    metrics: COMMON_FLAGS.metrics,
+    normalise: COMMON_FLAGS.normalise,
+    resize: COMMON_FLAGS.resize,
+    'no-augment': { kind: 'boolean', help: 'train without augmentation' },
+  },
+  summary: 'train a graph, with checkpoints, Ctrl-C and --resume',
+} as const satisfies VerbSpec;
 
-function numberFlag(
-  p: ReturnType<typeof parseArgs>,
-  name: string,
-  opts: { int?: boolean; min?: number } = {},
-): number | undefined {
-  const v = flag(p, name);
-  if (v === undefined) {
-    if (p.flags.get(name) === true)
-      throw new CliError(`--${name} needs a value`, EXIT_CODES.unreadable);
-    return undefined;
-  }
-  const x = Number(v);
-  if (
-    !Number.isFinite(x) ||
-    (opts.int && !Number.isInteger(x)) ||
-    (opts.min !== undefined && x < opts.min)
-  ) {
-    throw new CliError(
-      `--${name} ${v}: expected ${opts.int ? 'a whole number' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}`,
-      EXIT_CODES.unreadable,
-    );
-  }
-  return x;
-}
+type TrainArgs = Parsed<typeof TRAIN_SPEC>;
+
+/** Flags that only a new run takes (a resumed run keeps its own settings). */
+const RUN_SETTINGS = [
+  'epochs',
+  'steps',
+  'batch',
+  'lr',
+  'optimizer',
+  'val-every',
+  'checkpoint-every',
+  'patience',
+  'metrics',
+  'no-augment',
+  'normalise',
+  'resize',
+] as const;
 
 export function formatDuration(sec: number): string {
   if (!Number.isFinite(sec)) return '?';
@@ -70,15 +98,7 @@ async function codeVersion(): Promise<string> {
   }
 }
 
-export async function trainCommand(args: string[], print: (s: string) => void): Promise<number> {
-  const p = parseArgs(args, BOOLEAN_FLAGS);
-  const graphPath = p.positional[0];
-  const dataArg = flag(p, 'data');
-  if (!graphPath || !dataArg) {
-    print(`usage: mam ${TRAIN_USAGE}`);
-    return EXIT_CODES.unreadable;
-  }
-  const log = (s: string) => process.stderr.write(s + '\n');
+export async function trainCommand(p: TrainArgs, { print, log }: CliIO): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -94,33 +114,62 @@ export async function trainCommand(args: string[], print: (s: string) => void): 
   };
   process.on('SIGINT', onSigint);
   try {
-    return await runTraining(p, graphPath, dataArg, controller.signal, print, log);
-  } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(`mam train: ${e.message}\n`);
-      return e.code;
-    }
-    throw e;
+    return await runTraining(p, controller.signal, print, log);
   } finally {
     process.off('SIGINT', onSigint);
   }
 }
 
+/** Channels of every case fit the graph's input (equal, or one channel repeated). */
+function checkChannels(cases: Case[], want: number): void {
+  for (const c of cases) {
+    const n = c.channels.length;
+    if (n !== want && n !== 1)
+      throw new CliError(
+        `${c.files[0] ?? c.id} has ${n} channels but the graph's input takes ${want}`,
+        EXIT_CODES.badData,
+      );
+  }
+}
+
+/** The checkpoint must fit the compiled graph (weights and optimizer slots), checked before anything is written. */
+function checkResumable(runDir: string, model: CompiledModel, ckpt: Checkpoint): void {
+  const r = loadWeights(
+    model,
+    ckpt.weights,
+    path.join(runDir, 'checkpoint', 'weights.safetensors'),
+  );
+  if (!r.ok) throw new CliError(r.message, EXIT_CODES.badWeights);
+  let problem: string | null;
+  try {
+    const params = new Map([...model.weights.values()].map((w) => [w.key, w.variable]));
+    problem = optimizerStateMismatch(
+      decodeOptimizerState(ckpt.optimizer),
+      ckpt.state.settings.optimizer.kind,
+      params,
+    );
+  } catch (e) {
+    problem = (e as Error).message;
+  }
+  if (problem)
+    throw new CliError(
+      `${path.join(runDir, 'checkpoint', 'optimizer.safetensors')}: ${problem}`,
+      EXIT_CODES.runFolder,
+    );
+}
+
 async function runTraining(
-  p: ReturnType<typeof parseArgs>,
-  graphPath: string,
-  dataArg: string,
+  p: TrainArgs,
   signal: AbortSignal,
   print: (s: string) => void,
   log: (s: string) => void,
 ): Promise<number> {
-  const resume = p.flags.has('resume');
-  const outFlag = flag(p, 'out');
+  const graphPath = p.positionals[0];
+  const dataArg = p.flags.data as string;
+  const resume = p.flags.resume === true;
+  const outFlag = p.flags.out;
   if (resume && !outFlag)
-    throw new CliError(
-      '--resume needs --out <run folder> (the run to continue)',
-      EXIT_CODES.unreadable,
-    );
+    throw new CliError('--resume needs --out <run folder> (the run to continue)', EXIT_CODES.usage);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const runDir =
     outFlag ?? path.join('runs', `${path.basename(graphPath).replace(/\.json$/i, '')}-${stamp}`);
@@ -141,7 +190,7 @@ async function runTraining(
   }
   const ckpt = existing.checkpoint;
 
-  const seedFlag = numberFlag(p, 'seed', { int: true });
+  const seedFlag = p.flags.seed;
   const compiled = await compileGraphFile(graphPath, ckpt?.state.settings.seed ?? seedFlag ?? 0);
   const meta = compiled.graph.metadata?.training ?? {};
   const seed = ckpt?.state.settings.seed ?? seedFlag ?? meta.seed ?? 0;
@@ -150,262 +199,247 @@ async function runTraining(
     seed === (ckpt?.state.settings.seed ?? seedFlag ?? 0)
       ? compiled
       : (compiled.model.dispose(), await compileGraphFile(graphPath, seed));
-
-  const backend = await initBackend(flag(p, 'backend') ?? 'auto');
-  log(backend.message);
-
-  const data = await loadDataArg(dataArg, seed);
-  for (const w of data.warnings) log(`warning: ${w}`);
-  checkClasses(data, plan.classNames, (s) => log(`warning: ${s}`));
-  if (data.splits.train.length === 0)
-    throw new CliError(`${dataArg}: the split leaves no training cases`, EXIT_CODES.emptyData);
-  const fingerprint = dataFingerprint([
-    ...data.splits.train,
-    ...data.splits.val,
-    ...data.splits.test,
-  ]);
-
-  let settings: TrainSettings;
-  const normFlag = flag(p, 'normalise') as Normalisation | undefined;
-  if (normFlag && !['auto', 'none', 'uint8', 'ct', 'percentile'].includes(normFlag))
-    throw new CliError(
-      `--normalise ${normFlag}: use auto, none, uint8, ct or percentile`,
-      EXIT_CODES.unreadable,
-    );
-  const normalisation = ckpt?.state.settings.normalisation ?? normFlag ?? 'auto';
-  let slices;
   try {
-    slices = data.splits.train.flatMap((c) => caseSlices(c, normalisation));
-  } catch (e) {
-    throw new CliError((e as Error).message, EXIT_CODES.badData);
-  }
-  if (ckpt) {
-    settings = ckpt.state.settings;
-    if (ckpt.state.dataFingerprint !== fingerprint) {
-      throw new CliError(
-        `${runDir} was trained on other data (fingerprint ${ckpt.state.dataFingerprint}, now ${fingerprint}); resume with the same --data`,
-        EXIT_CODES.runFolder,
-      );
-    }
-    const ignored = [
-      'epochs',
-      'steps',
-      'batch',
-      'lr',
-      'optimizer',
-      'val-every',
-      'checkpoint-every',
-      'patience',
-      'metrics',
-      'no-augment',
-      'normalise',
-    ].filter((f) => p.flags.has(f));
-    if (ignored.length)
-      log(
-        `note: resuming with the run's own settings; ignored ${ignored.map((f) => `--${f}`).join(', ')}`,
-      );
-    log(`resuming ${runDir} at step ${ckpt.state.step} of ${settings.steps}`);
-  } else {
-    const batch = numberFlag(p, 'batch', { int: true, min: 1 }) ?? meta.batchSize ?? 8;
-    const kind = (flag(p, 'optimizer') ?? meta.optimizer ?? 'sgd') as 'sgd' | 'adamw';
-    if (kind !== 'sgd' && kind !== 'adamw')
-      throw new CliError(`--optimizer ${String(kind)}: use sgd or adamw`, EXIT_CODES.unreadable);
-    const baseLr =
-      numberFlag(p, 'lr', { min: 0 }) ?? meta.learningRate ?? (kind === 'sgd' ? 0.05 : 1e-3);
-    const effBatch = Math.min(batch, slices.length);
-    const spe = stepsPerEpoch(slices.length, effBatch);
-    const steps =
-      numberFlag(p, 'steps', { int: true, min: 1 }) ??
-      (numberFlag(p, 'epochs', { int: true, min: 1 }) ?? meta.epochs ?? 30) * spe;
-    const convention = (flag(p, 'metrics') ??
-      meta.metricConvention ??
-      'synapse') as MetricConvention;
-    if (convention !== 'synapse' && convention !== 'monai')
-      throw new CliError(
-        `--metrics ${String(convention)}: use synapse or monai`,
-        EXIT_CODES.unreadable,
-      );
-    settings = {
-      batchSize: batch,
-      steps,
-      learningRate: kind === 'sgd' ? scaleLrForBatch(baseLr, effBatch) : baseLr,
-      schedule: 'poly',
-      optimizer: optimizerSettings(kind),
-      seed,
-      valEvery: numberFlag(p, 'val-every', { int: true, min: 0 }) ?? spe,
-      checkpointEvery: numberFlag(p, 'checkpoint-every', { int: true, min: 0 }) ?? 0,
-      patience: numberFlag(p, 'patience', { int: true, min: 0 }) ?? 0,
-      augment: p.flags.has('no-augment') ? false : (meta.augment ?? true),
-      convention,
-      normalisation,
-    };
-    log(
-      `training ${path.basename(graphPath)} on ${data.source}: ${slices.length} slices, batch ${effBatch}, ${steps} steps (${spe} per epoch), ` +
-        `${kind} lr ${settings.learningRate.toPrecision(3)}${kind === 'sgd' ? ` (${baseLr} at batch 24, scaled ×${effBatch}/24)` : ''}, poly schedule, seed ${seed} → ${runDir}`,
-    );
-  }
-  await mkdir(runDir, { recursive: true });
-  const runInfo = {
-    format: 'mam-studio/run',
-    version: 1,
-    updated: new Date().toISOString(),
-    graph: {
-      file: path.resolve(graphPath),
-      title: graph.metadata?.title ?? '',
-      weightsFingerprint: weightFingerprint(model),
-      documentHash: hashString(JSON.stringify(graph)).toString(16).padStart(8, '0'),
-    },
-    code: await codeVersion(),
-    tfjs: tf.version.tfjs,
-    backend: {
-      name: backend.name,
-      adapter: backend.adapterInfo,
-      software: backend.isSoftware,
-      ...(backend.fallbackFrom ? { fallbackFrom: backend.fallbackFrom } : {}),
-    },
-    seeds: {
-      init: seed,
-      shuffle: seed,
-      augment: seed,
-      dropPath: seed,
-      scheme: 'fnv1a(seed, purpose:step) → mulberry32',
-    },
-    data: {
-      source: data.source,
-      fingerprint,
-      splitRule: data.splitRule,
-      split: {
-        train: data.splits.train.map((c) => c.id),
-        val: data.splits.val.map((c) => c.id),
-        test: data.splits.test.map((c) => c.id),
-      },
-      trainSlices: slices.length,
-      normalisation: settings.normalisation,
-      classNames: plan.classNames,
-      ...(data.note ? { note: data.note } : {}),
-    },
-    metricConvention: settings.convention,
-    settings,
-  };
-  await writeAtomic(path.join(runDir, 'run.json'), JSON.stringify(runInfo, null, 2) + '\n');
-
-  const historyFile = path.join(runDir, 'history.csv');
-  const cliStore = {
-    save: async (c: Parameters<FolderCheckpointStore['save']>[0]) => {
-      const where = await store.save(c);
-      await writeAtomic(historyFile, historyToCsv(c.state.history, plan.classNames));
-      return where;
-    },
-    saveBest: (w: Uint8Array) => store.saveBest(w),
-  };
-
-  const tty = Boolean(process.stderr.isTTY);
-  let barShown = false;
-  const clearBar = () => {
-    if (barShown) process.stderr.write('\r\x1b[K');
-    barShown = false;
-  };
-  const every = settings.steps <= 500 ? 1 : Math.ceil(settings.steps / 500);
-  const onEvent = (e: TrainEvent) => {
-    switch (e.type) {
-      case 'step': {
-        const text = `step ${e.step}/${e.totalSteps} epoch ${e.epoch + 1} loss ${e.loss.toFixed(4)} lr ${e.lr.toPrecision(3)} ${e.imagesPerSec.toFixed(1)} img/s ETA ${formatDuration(e.etaSec)}`;
-        if (tty) {
-          const width = 24;
-          const done = Math.round((width * e.step) / e.totalSteps);
-          process.stderr.write(`\r\x1b[K[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${text}`);
-          barShown = true;
-        } else if (e.step % every === 0 || e.step === e.totalSteps || e.step === 1) print(text);
-        break;
-      }
-      case 'validation':
-        clearBar();
-        print(
-          `validation at step ${e.step}: mean Dice ${e.meanDice.toFixed(4)}, HD95 ${e.meanHd95.toFixed(2)} ${e.hd95Unit === 'voxel' ? 'voxels' : 'mm'} (${e.convention} convention${data.note ? `; ${data.note}` : ''})` +
-            (e.best ? `; best ${e.best.meanDice.toFixed(4)} at step ${e.best.step}` : ''),
-        );
-        break;
-      case 'checkpoint':
-        clearBar();
-        print(`checkpoint: step ${e.step} saved to ${e.where}`);
-        break;
-      case 'done':
-        clearBar();
-        print(
-          `done: ${e.reason} at step ${e.step}${e.best ? `; best mean Dice ${e.best.meanDice.toFixed(4)} at step ${e.best.step}` : ''}`,
-        );
-        break;
-    }
-  };
-
-  let result;
-  try {
-    result = await train({
-      model,
-      data: { classNames: plan.classNames, train: slices, val: data.splits.val, fingerprint },
-      settings,
-      signal,
-      onEvent,
-      checkpoint: cliStore,
-      ...(ckpt ? { resume: ckpt } : {}),
-    });
-  } catch (e) {
-    clearBar();
-    if (/another graph|optimizer state/.test((e as Error).message))
-      throw new CliError(`${runDir}: ${(e as Error).message}`, EXIT_CODES.badWeights);
-    throw e;
+    return await trainModel();
+  } finally {
+    model.dispose();
   }
 
-  const metrics: Record<string, unknown> = {
-    convention: settings.convention,
-    ...(data.note ? { note: data.note } : {}),
-    step: result.step,
-    reason: result.reason,
-    best: result.state.best,
-    lastValidation: result.state.lastValidation,
-  };
-  if (result.reason === 'aborted') {
-    await writeAtomic(path.join(runDir, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
-    log(
-      `stopped at step ${result.step}; continue with: mam train ${graphPath} --data ${dataArg} --out ${runDir} --resume`,
-    );
-    return EXIT_CODES.interrupted;
-  }
-  if (result.reason === 'diverged') {
-    log(
-      `the loss became NaN or infinite after step ${result.step}; the last checkpoint is kept. Try a lower --lr.`,
-    );
-    return EXIT_CODES.diverged;
-  }
-  if (data.splits.test.length) {
+  async function trainModel(): Promise<number> {
+    const backend = await startBackend(p.flags.backend ?? 'auto', log);
+
+    const data = await loadDataArg(dataArg, seed);
+    for (const w of data.warnings) log(`warning: ${w}`);
+    checkClasses(data, plan.classNames, (s) => log(`warning: ${s}`));
+    if (data.splits.train.length === 0)
+      throw new CliError(`${dataArg}: the split leaves no training cases`, EXIT_CODES.emptyData);
+    const allCases = [...data.splits.train, ...data.splits.val, ...data.splits.test];
+    const [, inH, inW, inC] = plan.input.shape;
+    checkChannels(allCases, inC);
+    const fingerprint = dataFingerprint(allCases);
+
+    let settings: TrainSettings;
+    const normalisation = ckpt?.state.settings.normalisation ?? p.flags.normalise ?? 'auto';
+    let slices;
     try {
-      const best = await readFile(path.join(runDir, 'best.safetensors'));
-      const r = loadWeights(model, new Uint8Array(best), 'best.safetensors');
-      if (!r.ok) log(`warning: ${r.message}; testing the last weights`);
-    } catch {
-      log('no best.safetensors: testing the last weights');
+      slices = data.splits.train.flatMap((c) => caseSlices(c, normalisation));
+    } catch (e) {
+      throw new CliError((e as Error).message, EXIT_CODES.badData);
     }
-    const report = await evaluateCases(model, data.splits.test, {
-      classNames: plan.classNames,
-      convention: settings.convention,
-      normalisation: settings.normalisation,
-      batchSize: Math.max(4, settings.batchSize),
-    });
-    metrics.test = {
-      weights: 'best.safetensors',
-      summary: report.summary,
-      ruleCounts: report.ruleCounts,
+    if (ckpt) {
+      settings = ckpt.state.settings;
+      if (ckpt.state.dataFingerprint !== fingerprint) {
+        throw new CliError(
+          `${runDir} was trained on other data (fingerprint ${ckpt.state.dataFingerprint}, now ${fingerprint}); resume with the same --data`,
+          EXIT_CODES.runFolder,
+        );
+      }
+      checkResumable(runDir, model, ckpt);
+      const ignored = RUN_SETTINGS.filter((f) => p.given.has(f));
+      if (ignored.length)
+        log(
+          `note: resuming with the run's own settings; ignored ${ignored.map((f) => `--${f}`).join(', ')}`,
+        );
+      log(`resuming ${runDir} at step ${ckpt.state.step} of ${settings.steps}`);
+    } else {
+      const batch = p.flags.batch ?? meta.batchSize ?? 8;
+      const kind = p.flags.optimizer ?? meta.optimizer ?? 'sgd';
+      const baseLr = p.flags.lr ?? meta.learningRate ?? (kind === 'sgd' ? 0.05 : 1e-3);
+      const effBatch = Math.min(batch, slices.length);
+      const spe = stepsPerEpoch(slices.length, effBatch);
+      const steps = p.flags.steps ?? (p.flags.epochs ?? meta.epochs ?? 30) * spe;
+      settings = {
+        batchSize: batch,
+        steps,
+        learningRate: kind === 'sgd' ? scaleLrForBatch(baseLr, effBatch) : baseLr,
+        schedule: 'poly',
+        optimizer: optimizerSettings(kind),
+        seed,
+        valEvery: p.flags['val-every'] ?? spe,
+        checkpointEvery: p.flags['checkpoint-every'] ?? 0,
+        patience: p.flags.patience ?? 0,
+        augment: p.flags['no-augment'] ? false : (meta.augment ?? true),
+        convention: p.flags.metrics ?? meta.metricConvention ?? 'synapse',
+        normalisation,
+        resize: p.flags.resize ?? 'stretch',
+      };
+      log(
+        `training ${path.basename(graphPath)} on ${data.source}: ${slices.length} slices, batch ${effBatch}, ${steps} steps (${spe} per epoch), ` +
+          `${kind} lr ${settings.learningRate.toPrecision(3)}${kind === 'sgd' ? ` (${baseLr} at batch 24, scaled ×${effBatch}/24)` : ''}, poly schedule, seed ${seed} → ${runDir}`,
+      );
+    }
+    const resized = resizeRecords(slices, [inH, inW], settings.resize ?? 'stretch');
+    for (const r of resized) log(`resizing ${describeResize(r)}`);
+
+    // Everything is checked: only now does the run folder change.
+    await makeOutputDir(runDir, 'run folder');
+    const runInfo = {
+      format: 'mam-studio/run',
+      version: 1,
+      updated: new Date().toISOString(),
+      graph: {
+        file: path.resolve(graphPath),
+        title: graph.metadata?.title ?? '',
+        weightsFingerprint: weightFingerprint(model),
+        documentHash: hashString(JSON.stringify(graph)).toString(16).padStart(8, '0'),
+      },
+      code: await codeVersion(),
+      tfjs: tf.version.tfjs,
+      backend: {
+        name: backend.name,
+        adapter: backend.adapterInfo,
+        software: backend.isSoftware,
+        ...(backend.fallbackFrom ? { fallbackFrom: backend.fallbackFrom } : {}),
+      },
+      seeds: {
+        init: seed,
+        shuffle: seed,
+        augment: seed,
+        dropPath: seed,
+        scheme: 'fnv1a(seed, purpose:step) → mulberry32',
+      },
+      data: {
+        source: data.source,
+        fingerprint,
+        splitRule: data.splitRule,
+        split: {
+          train: data.splits.train.map((c) => c.id),
+          val: data.splits.val.map((c) => c.id),
+          test: data.splits.test.map((c) => c.id),
+        },
+        trainSlices: slices.length,
+        normalisation: settings.normalisation,
+        resize: { rule: settings.resize ?? 'stretch', input: [inH, inW], slices: resized },
+        classNames: plan.classNames,
+        ...(data.note ? { note: data.note } : {}),
+      },
+      metricConvention: settings.convention,
+      settings,
     };
-    await writeAtomic(path.join(runDir, 'test-metrics.csv'), report.csv);
+    /** A file of the run folder, written atomically; failure is exit 73 naming it. */
+    const writeRunFile = (name: string, text: string) => {
+      const file = path.join(runDir, name);
+      return asOutput('', file, () => writeAtomic(file, text));
+    };
+    await writeRunFile('run.json', JSON.stringify(runInfo, null, 2) + '\n');
+    const historyFile = path.join(runDir, 'history.csv');
+    const cliStore = {
+      save: (c: Checkpoint) =>
+        asOutput('checkpoint in', runDir, async () => {
+          const where = await store.save(c);
+          await writeAtomic(historyFile, historyToCsv(c.state.history, plan.classNames));
+          return where;
+        }),
+      saveBest: (w: Uint8Array) => asOutput('best weights in', runDir, () => store.saveBest(w)),
+    };
+
+    const tty = Boolean(process.stderr.isTTY);
+    let barShown = false;
+    const clearBar = () => {
+      if (barShown) process.stderr.write('\r\x1b[K');
+      barShown = false;
+    };
+    const every = settings.steps <= 500 ? 1 : Math.ceil(settings.steps / 500);
+    const onEvent = (e: TrainEvent) => {
+      switch (e.type) {
+        case 'step': {
+          const text = `step ${e.step}/${e.totalSteps} epoch ${e.epoch + 1} loss ${e.loss.toFixed(4)} lr ${e.lr.toPrecision(3)} ${e.imagesPerSec.toFixed(1)} img/s ETA ${formatDuration(e.etaSec)}`;
+          if (tty) {
+            const width = 24;
+            const done = Math.round((width * e.step) / e.totalSteps);
+            process.stderr.write(
+              `\r\x1b[K[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${text}`,
+            );
+            barShown = true;
+          } else if (e.step % every === 0 || e.step === e.totalSteps || e.step === 1) print(text);
+          break;
+        }
+        case 'validation':
+          clearBar();
+          print(
+            `validation at step ${e.step}: mean Dice ${e.meanDice.toFixed(4)}, HD95 ${e.meanHd95.toFixed(2)} ${e.hd95Unit === 'voxel' ? 'voxels' : 'mm'} (${e.convention} convention${data.note ? `; ${data.note}` : ''})` +
+              (e.best ? `; best ${e.best.meanDice.toFixed(4)} at step ${e.best.step}` : ''),
+          );
+          break;
+        case 'checkpoint':
+          clearBar();
+          print(`checkpoint: step ${e.step} saved to ${e.where}`);
+          break;
+        case 'done':
+          clearBar();
+          print(
+            `done: ${e.reason} at step ${e.step}${e.best ? `; best mean Dice ${e.best.meanDice.toFixed(4)} at step ${e.best.step}` : ''}`,
+          );
+          break;
+      }
+    };
+
+    let result;
+    try {
+      result = await train({
+        model,
+        data: { classNames: plan.classNames, train: slices, val: data.splits.val, fingerprint },
+        settings,
+        signal,
+        onEvent,
+        checkpoint: cliStore,
+        ...(ckpt ? { resume: ckpt } : {}),
+      });
+    } finally {
+      clearBar();
+    }
+
+    const metrics: Record<string, unknown> = {
+      convention: settings.convention,
+      ...(data.note ? { note: data.note } : {}),
+      step: result.step,
+      reason: result.reason,
+      best: result.state.best,
+      lastValidation: result.state.lastValidation,
+    };
+    if (result.reason === 'aborted') {
+      await writeRunFile('metrics.json', JSON.stringify(metrics, null, 2) + '\n');
+      log(
+        `stopped at step ${result.step}; continue with: mam train ${graphPath} --data ${dataArg} --out ${runDir} --resume`,
+      );
+      return EXIT_CODES.interrupted;
+    }
+    if (result.reason === 'diverged') {
+      log(
+        `the loss became NaN or infinite after step ${result.step}; the last checkpoint is kept. Try a lower --lr.`,
+      );
+      return EXIT_CODES.diverged;
+    }
+    if (data.splits.test.length) {
+      try {
+        const best = await readFile(path.join(runDir, 'best.safetensors'));
+        const r = loadWeights(model, new Uint8Array(best), 'best.safetensors');
+        if (!r.ok) log(`warning: ${r.message}; testing the last weights`);
+      } catch {
+        log('no best.safetensors: testing the last weights');
+      }
+      const report = await evaluateCases(model, data.splits.test, {
+        classNames: plan.classNames,
+        convention: settings.convention,
+        normalisation: settings.normalisation,
+        resize: settings.resize,
+        batchSize: Math.max(4, settings.batchSize),
+      });
+      metrics.test = {
+        weights: 'best.safetensors',
+        summary: report.summary,
+        ruleCounts: report.ruleCounts,
+      };
+      await writeRunFile('test-metrics.csv', report.csv);
+      print(
+        `test split (${data.splits.test.length} volume${data.splits.test.length === 1 ? '' : 's'}, best weights):`,
+      );
+      print(formatReport(report, data.note));
+    }
+    await writeRunFile('metrics.json', JSON.stringify(metrics, null, 2) + '\n');
     print(
-      `test split (${data.splits.test.length} volume${data.splits.test.length === 1 ? '' : 's'}, best weights):`,
+      `run folder: ${runDir} (checkpoint/, best.safetensors, history.csv, metrics.json, run.json)`,
     );
-    print(formatReport(report, data.note));
+    return EXIT_CODES.ok;
   }
-  await writeAtomic(path.join(runDir, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
-  print(
-    `run folder: ${runDir} (checkpoint/, best.safetensors, history.csv, metrics.json, run.json)`,
-  );
-  model.dispose();
-  return 0;
 }

@@ -135,14 +135,16 @@ export function loadWeights(
   }
   const d = diffAgainst(model, file.tensors);
   if (d.missing.length || d.unexpected.length || d.wrongShape.length) {
-    const theirs = file.metadata.fingerprint
-      ? ` (fingerprint ${file.metadata.fingerprint}, this graph ${weightFingerprint(model)})`
-      : '';
-    return {
-      ok: false,
-      message: `${fileName} holds weights for another graph${theirs}: ${describeDiff(d)}`,
-      diff: d,
-    };
+    const theirs = file.metadata.fingerprint;
+    const ours = weightFingerprint(model);
+    // The same fingerprint means the file was written for this graph and has lost or changed tensors since.
+    const what =
+      theirs === ours
+        ? `was written for this graph (fingerprint ${ours}) but its tensors do not match it`
+        : theirs
+          ? `holds weights for another graph (fingerprint ${theirs}, this graph ${ours})`
+          : `holds weights for another graph`;
+    return { ok: false, message: `${fileName} ${what}: ${describeDiff(d)}`, diff: d };
   }
   const keys = modelKeyOf(model);
   assign(

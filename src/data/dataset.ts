@@ -14,6 +14,7 @@ import { decodePngGray, decodePngLabels } from './png.ts';
 import {
   type Case,
   type DataIssue,
+  type DataProblem,
   type DataSet,
   type DataSetResult,
   type LabelVolume,
@@ -73,17 +74,34 @@ export function parseClassTable(text: string, name = 'classes.json'): Result<str
   return fail(`${name} holds no class list ("classes": [...] or "labels": {...})`, name);
 }
 
-/** Float label values → Uint8, refusing non-integers and values outside 0–255. */
-export function toLabelVolume(v: Volume, file: string): Result<LabelVolume> {
+/**
+ * Float label values → Uint8, refusing non-integers and negatives (kind 'bad')
+ * and values above 255, which no class table holds (kind 'labelRange').
+ */
+export function toLabelVolume(
+  v: Volume,
+  file: string,
+):
+  | { ok: true; value: LabelVolume }
+  | { ok: false; message: string; file: string; kind: DataProblem } {
   const n = v.data.length;
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const x = v.data[i];
-    if (!(x >= 0 && x <= 255) || Math.round(x) !== x) {
-      return fail(
-        `${file} holds label value ${x} at voxel ${i}; labels must be whole numbers 0–255`,
+    if (Math.round(x) === x && x > 255)
+      return {
+        ok: false,
+        message: `${file} holds label ${x} (voxel ${i}), outside any class table (labels run 0–255)`,
         file,
-      );
+        kind: 'labelRange',
+      };
+    if (!(x >= 0 && x <= 255) || Math.round(x) !== x) {
+      return {
+        ok: false,
+        message: `${file} holds label value ${x} at voxel ${i}; labels must be whole numbers 0–255`,
+        file,
+        kind: 'bad',
+      };
     }
     out[i] = x;
   }
@@ -120,6 +138,7 @@ export function validateCase(c: Case, classNames: readonly string[]): DataIssue[
       issues.push({
         file: c.files[k] ?? c.id,
         message: `${c.files[k] ?? c.id} (channel ${k}) is ${formatDims(ch.dims)} but channel 0 is ${formatDims(first.dims)}`,
+        kind: 'sizeMismatch',
       });
     }
   });
@@ -129,6 +148,7 @@ export function validateCase(c: Case, classNames: readonly string[]): DataIssue[
       issues.push({
         file: lf,
         message: `${c.files[0]} is ${formatDims(first.dims)} but ${lf} is ${formatDims(c.label.dims)}`,
+        kind: 'sizeMismatch',
       });
     } else {
       const { max, at } = largestLabel(c.label.data);
@@ -136,6 +156,7 @@ export function validateCase(c: Case, classNames: readonly string[]): DataIssue[
         issues.push({
           file: lf,
           message: `${lf} holds label ${max} (voxel ${at}), outside the class table 0–${classNames.length - 1} (${classNames.length} classes)`,
+          kind: 'labelRange',
         });
       }
     }
@@ -241,12 +262,12 @@ export async function loadNiftiFolder(
   if (!imgDir) {
     const where = root || 'the chosen folder';
     const msg = `empty folder: ${where} has no imagesTr/ or images/ folder with .nii/.nii.gz files`;
-    return { ok: false, message: msg, issues: [{ file: where, message: msg }] };
+    return { ok: false, message: msg, issues: [{ file: where, message: msg, kind: 'empty' }] };
   }
   const names = (await src.list(imgDir)).filter((n) => NIFTI_RE.test(n));
   if (names.length === 0) {
     const msg = `empty folder: ${imgDir} holds no .nii/.nii.gz files`;
-    return { ok: false, message: msg, issues: [{ file: imgDir, message: msg }] };
+    return { ok: false, message: msg, issues: [{ file: imgDir, message: msg, kind: 'empty' }] };
   }
   // group channel files by case id
   const groups = new Map<string, { channel: number; name: string }[]>();
@@ -305,7 +326,7 @@ export async function loadNiftiFolder(
       }
       const lv = toLabelVolume(r.value, lpath);
       if (!lv.ok) {
-        issues.push({ file: lpath, message: lv.message });
+        issues.push({ file: lpath, message: lv.message, kind: lv.kind });
         continue;
       }
       label = lv.value;
@@ -341,12 +362,12 @@ export async function loadPngFolder(src: FileSource, root = ''): Promise<DataSet
   const where = root || 'the chosen folder';
   if (!imgDir) {
     const msg = `empty folder: ${where} has no images/ folder with .png files`;
-    return { ok: false, message: msg, issues: [{ file: where, message: msg }] };
+    return { ok: false, message: msg, issues: [{ file: where, message: msg, kind: 'empty' }] };
   }
   const imgs = (await src.list(imgDir)).filter((n) => PNG_RE.test(n));
   if (imgs.length === 0) {
     const msg = `empty folder: ${imgDir} holds no .png files`;
-    return { ok: false, message: msg, issues: [{ file: imgDir, message: msg }] };
+    return { ok: false, message: msg, issues: [{ file: imgDir, message: msg, kind: 'empty' }] };
   }
   if (!maskDir) {
     const msg = `${where} has no masks/ (or labels/) folder beside ${imgDir}`;
@@ -461,7 +482,7 @@ export async function loadSynapse(
   }
   if (list.ids.length === 0) {
     const msg = `empty list: ${list.path} names no cases`;
-    return { ok: false, message: msg, issues: [{ file: list.path, message: msg }] };
+    return { ok: false, message: msg, issues: [{ file: list.path, message: msg, kind: 'empty' }] };
   }
   const ids = opts.limit ? list.ids.slice(0, opts.limit) : list.ids;
   const cases: Case[] = [];
@@ -499,7 +520,7 @@ export async function loadSynapse(
     }
     const lv = toLabelVolume(lb.value, `${path}:label`);
     if (!lv.ok) {
-      issues.push({ file: path, message: lv.message });
+      issues.push({ file: path, message: lv.message, kind: lv.kind });
       continue;
     }
     cases.push({

@@ -102,3 +102,127 @@ export function labelsToVolume(
   });
   return out;
 }
+
+/**
+ * How a slice of another size reaches the network's input: 'stretch' zooms it
+ * to the input size (the reference's rule; the aspect ratio changes when the
+ * shapes differ), 'pad' zooms it by one factor so it fits inside the input,
+ * keeping the aspect, and pads the rest with zeros (background for labels)
+ * around it, centred.
+ */
+export type ResizeRule = 'stretch' | 'pad';
+
+export interface ResizePlan {
+  rule: ResizeRule;
+  /** [height, width] of the slice. */
+  from: [number, number];
+  /** [height, width] of the network's input. */
+  to: [number, number];
+  /** The size the slice is zoomed to (the input size when stretching). */
+  scaled: [number, number];
+  /** Top and left padding of the scaled slice inside the input. */
+  offset: [number, number];
+}
+
+export function resizePlan(
+  from: [number, number],
+  to: [number, number],
+  rule: ResizeRule,
+): ResizePlan {
+  if (rule === 'stretch') return { rule, from, to, scaled: to, offset: [0, 0] };
+  const f = Math.min(to[0] / from[0], to[1] / from[1]);
+  const scaled: [number, number] = [
+    Math.min(to[0], Math.max(1, Math.round(from[0] * f))),
+    Math.min(to[1], Math.max(1, Math.round(from[1] * f))),
+  ];
+  return {
+    rule,
+    from,
+    to,
+    scaled,
+    offset: [Math.floor((to[0] - scaled[0]) / 2), Math.floor((to[1] - scaled[1]) / 2)],
+  };
+}
+
+const zoomTo = (
+  data: ArrayLike<number>,
+  from: [number, number],
+  to: [number, number],
+  order: 0 | 3,
+): ArrayLike<number> =>
+  from[0] === to[0] && from[1] === to[1] ? data : zoomArray(data, from, to, order);
+
+/** One (from) plane → the input plane (to), by the plan; `order` 3 for images, 0 for labels. */
+export function fitPlane(data: ArrayLike<number>, p: ResizePlan, order: 0 | 3): Float32Array {
+  const z = zoomTo(data, p.from, p.scaled, order);
+  if (p.rule === 'stretch') return Float32Array.from(z);
+  const [H, W] = p.to;
+  const [sh, sw] = p.scaled;
+  const [top, left] = p.offset;
+  const out = new Float32Array(H * W);
+  for (let r = 0; r < sh; r++)
+    for (let c = 0; c < sw; c++) out[(top + r) * W + left + c] = z[r * sw + c];
+  return out;
+}
+
+/** An (H, W, C) interleaved image fitted to the input by the plan, channel by channel (order 3). */
+export function fitImage(image: ArrayLike<number>, channels: number, p: ResizePlan): Float32Array {
+  const [h, w] = p.from;
+  const [H, W] = p.to;
+  const out = new Float32Array(H * W * channels);
+  const plane = new Float32Array(h * w);
+  for (let k = 0; k < channels; k++) {
+    for (let i = 0; i < h * w; i++) plane[i] = image[i * channels + k];
+    const z = fitPlane(plane, p, 3);
+    for (let i = 0; i < H * W; i++) out[i * channels + k] = z[i];
+  }
+  return out;
+}
+
+/** An input-sized plane (e.g. predicted labels) back onto the slice's own grid: the inverse of fitPlane. */
+export function unfitPlane(data: ArrayLike<number>, p: ResizePlan, order: 0 | 3): Float32Array {
+  const [, W] = p.to;
+  const [sh, sw] = p.scaled;
+  const [top, left] = p.offset;
+  const inner = new Float32Array(sh * sw);
+  for (let r = 0; r < sh; r++)
+    for (let c = 0; c < sw; c++) inner[r * sw + c] = data[(top + r) * W + left + c];
+  return Float32Array.from(zoomTo(inner, p.scaled, p.from, order));
+}
+
+/** What was resized and how, in words and as a record for run.json. */
+export interface ResizeRecord {
+  from: [number, number];
+  to: [number, number];
+  rule: ResizeRule;
+  scaled: [number, number];
+  slices: number;
+}
+
+/** Slice sizes that differ from the input (`count` slices each, default 1), grouped, with the rule that resizes them. */
+export function resizeRecords(
+  slices: Iterable<{ height: number; width: number; count?: number }>,
+  to: [number, number],
+  rule: ResizeRule,
+): ResizeRecord[] {
+  const bySize = new Map<string, ResizeRecord>();
+  for (const s of slices) {
+    if (s.height === to[0] && s.width === to[1]) continue;
+    const key = `${s.height}x${s.width}`;
+    const n = s.count ?? 1;
+    const r = bySize.get(key);
+    if (r) r.slices += n;
+    else {
+      const from: [number, number] = [s.height, s.width];
+      bySize.set(key, { from, to, rule, scaled: resizePlan(from, to, rule).scaled, slices: n });
+    }
+  }
+  return [...bySize.values()];
+}
+
+export function describeResize(r: ResizeRecord): string {
+  const n = `${r.slices} slice${r.slices === 1 ? '' : 's'} of ${r.from.join('×')}`;
+  if (r.rule === 'stretch')
+    return `${n} stretched to ${r.to.join('×')} (aspect ${(r.from[1] / r.from[0]).toFixed(2)} → ${(r.to[1] / r.to[0]).toFixed(2)}; --resize pad keeps it)`;
+  return `${n} scaled to ${r.scaled.join('×')} keeping the aspect and padded with zeros to ${r.to.join('×')}`;
+}

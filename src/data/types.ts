@@ -73,9 +73,14 @@ export interface DataSet {
   source: string;
 }
 
+/** What kind of problem a data issue is, so a caller can act on it (the CLI maps each to an exit code). */
+export type DataProblem = 'empty' | 'sizeMismatch' | 'labelRange' | 'bad';
+
 export interface DataIssue {
   file: string;
   message: string;
+  /** Absent: 'bad' (unreadable or malformed data). */
+  kind?: DataProblem;
 }
 
 /** A data set loads with warnings, or fails with every issue found (each names its file). */

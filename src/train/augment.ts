@@ -7,7 +7,7 @@
  * label nearest) with the scipy-compatible zoom.
  * Images are row-major (H, W, C) with C interleaved; labels (H, W).
  */
-import { zoomArray } from '../data/zoom.ts';
+import { fitImage, fitPlane, resizePlan, type ResizeRule } from '../data/prepare.ts';
 
 export interface Sample2D {
   image: Float32Array;
@@ -126,19 +126,21 @@ export function applyAugmentation(s: Sample2D, a: Augmentation): Sample2D {
   };
 }
 
-/** Resize to outH × outW as the reference: image order 3, label order 0 (no-op when the size matches). */
-export function resizeSample(s: Sample2D, outH: number, outW: number): Sample2D {
+/**
+ * Resize to outH × outW: image order 3, label order 0, by the rule ('stretch'
+ * as the reference, or 'pad' keeping the aspect); a no-op when the size matches.
+ */
+export function resizeSample(
+  s: Sample2D,
+  outH: number,
+  outW: number,
+  rule: ResizeRule = 'stretch',
+): Sample2D {
   if (s.height === outH && s.width === outW) return s;
-  const c = s.channels;
-  const image = new Float32Array(outH * outW * c);
-  const plane = new Float32Array(s.height * s.width);
-  for (let k = 0; k < c; k++) {
-    for (let i = 0; i < plane.length; i++) plane[i] = s.image[i * c + k];
-    const z = zoomArray(plane, [s.height, s.width], [outH, outW], 3);
-    for (let i = 0; i < z.length; i++) image[i * c + k] = z[i];
-  }
-  const label = Uint8Array.from(zoomArray(s.label, [s.height, s.width], [outH, outW], 0));
-  return { image, label, height: outH, width: outW, channels: c };
+  const p = resizePlan([s.height, s.width], [outH, outW], rule);
+  const image = fitImage(s.image, s.channels, p);
+  const label = Uint8Array.from(fitPlane(s.label, p, 0));
+  return { image, label, height: outH, width: outW, channels: s.channels };
 }
 
 /** Draw, apply, resize: one training sample as the reference prepares it. */
@@ -147,6 +149,7 @@ export function augmentSample(
   rand: () => number,
   outH: number,
   outW: number,
+  rule: ResizeRule = 'stretch',
 ): Sample2D {
-  return resizeSample(applyAugmentation(s, drawAugmentation(rand)), outH, outW);
+  return resizeSample(applyAugmentation(s, drawAugmentation(rand)), outH, outW, rule);
 }

@@ -8,6 +8,7 @@
  */
 import type { MetricConvention } from './metrics.ts';
 import type { OptimizerSettings } from './optim.ts';
+import type { ResizeRule } from '../data/prepare.ts';
 import type { Normalisation } from './samples.ts';
 
 export interface TrainSettings {
@@ -29,6 +30,8 @@ export interface TrainSettings {
   augment: boolean;
   convention: MetricConvention;
   normalisation: Normalisation;
+  /** How slices of another size reach the input (absent in older runs: 'stretch'). */
+  resize?: ResizeRule;
 }
 
 export interface ValidationRecord {

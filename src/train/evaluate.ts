@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CompiledModel } from '../compile/model.ts';
-import { zoomArray } from '../data/zoom.ts';
+import { fitPlane, resizePlan, unfitPlane, type ResizeRule } from '../data/prepare.ts';
 import type { Case } from '../data/types.ts';
 import {
   EMPTY_RULES,
@@ -22,6 +22,8 @@ import { normaliseVolume, type Normalisation } from './samples.ts';
 
 export interface PredictOptions {
   normalisation?: Normalisation;
+  /** Slices of another size than the input: 'stretch' (default, the reference) or 'pad' (keeps the aspect). */
+  resize?: ResizeRule;
   /** Slices per forward pass. */
   batchSize?: number;
   signal?: AbortSignal;
@@ -44,6 +46,7 @@ export async function predictVolume(
   const plane = h * w;
   const out = new Uint8Array(plane * d);
   const resize = h !== inH || w !== inW;
+  const fit = resizePlan([h, w], [inH, inW], opts.resize ?? 'stretch');
   for (let z0 = 0; z0 < d; z0 += batchSize) {
     if (opts.signal?.aborted) throw new DOMException('evaluation stopped', 'AbortError');
     const nb = Math.min(batchSize, d - z0);
@@ -51,7 +54,7 @@ export async function predictVolume(
     for (let b = 0; b < nb; b++) {
       for (let k = 0; k < inC; k++) {
         const src = chans[nc === 1 ? 0 : k].subarray((z0 + b) * plane, (z0 + b + 1) * plane);
-        const img = resize ? zoomArray(src, [h, w], [inH, inW], 3) : src;
+        const img = resize ? fitPlane(src, fit, 3) : src;
         const base = b * inH * inW * inC;
         for (let i = 0; i < inH * inW; i++) x[base + i * inC + k] = img[i];
       }
@@ -61,7 +64,7 @@ export async function predictVolume(
     labels.dispose();
     for (let b = 0; b < nb; b++) {
       const lab = data.subarray(b * inH * inW, (b + 1) * inH * inW);
-      const back = resize ? zoomArray(lab, [inH, inW], [h, w], 0) : lab;
+      const back = resize ? unfitPlane(lab, fit, 0) : lab;
       const base = (z0 + b) * plane;
       for (let i = 0; i < plane; i++) out[base + i] = back[i];
     }

@@ -132,6 +132,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     };
   }
   const s = state.settings;
+  /** Stored with the weights, so evaluation resizes as training did. */
+  const resizeRule = s.resize ?? 'stretch';
   const optimizer = new Optimizer(s.optimizer, params);
   try {
     if (o.resume) optimizer.restore(decodeOptimizerState(o.resume.optimizer));
@@ -143,7 +145,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   async function saveCheckpoint(): Promise<void> {
     if (!o.checkpoint) return;
     const c: Checkpoint = {
-      weights: saveWeights(model, { metadata: { step: String(state.step) } }),
+      weights: saveWeights(model, { metadata: { step: String(state.step), resize: resizeRule } }),
       optimizer: encodeOptimizerState(await optimizer.snapshot()),
       state: structuredClone(state),
     };
@@ -157,6 +159,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       classNames: data.classNames,
       convention: s.convention,
       normalisation: s.normalisation,
+      resize: s.resize,
       batchSize: Math.max(s.batchSize, 4),
     });
     const perClass: ValidationRecord['perClass'] = {};
@@ -177,7 +180,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       if (o.checkpoint?.saveBest)
         await o.checkpoint.saveBest(
           saveWeights(model, {
-            metadata: { step: String(state.step), meanDice: String(rec.meanDice) },
+            metadata: {
+              step: String(state.step),
+              meanDice: String(rec.meanDice),
+              resize: resizeRule,
+            },
           }),
           state,
         );
@@ -219,8 +226,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       for (let j = 0; j < B; j++) {
         const src = samples[perm![(start + j) % n]];
         const smp = s.augment
-          ? augmentSample(src, seeded(s.seed, `augment:${t}:${j}`), H, W)
-          : resizeSample(src, H, W);
+          ? augmentSample(src, seeded(s.seed, `augment:${t}:${j}`), H, W, s.resize)
+          : resizeSample(src, H, W, s.resize);
         x.set(smp.image, j * H * W * C);
         y.set(smp.label, j * H * W);
       }

@@ -133,23 +133,9 @@ export class Optimizer {
 
   /** Restore a snapshot; refuses one for other settings or other variables (nothing changes then). */
   restore(snap: OptimizerSnapshot): void {
-    if (snap.settings.kind !== this.settings.kind)
-      throw new Error(
-        `optimizer state is for ${snap.settings.kind}, this run uses ${this.settings.kind}`,
-      );
+    const problem = optimizerStateMismatch(snap, this.settings.kind, this.params);
+    if (problem) throw new Error(problem);
     const names = [...this.params.keys()];
-    const missing = names.filter((n) => !snap.slots[n]);
-    if (missing.length)
-      throw new Error(
-        `optimizer state lacks ${missing.length} variables (${missing.slice(0, 3).join(', ')})`,
-      );
-    for (const n of names) {
-      const want = this.params.get(n)!.shape.join('×');
-      if (snap.slots[n].shape.join('×') !== want)
-        throw new Error(
-          `optimizer state for ${n} is ${snap.slots[n].shape.join('×')}, the variable is ${want}`,
-        );
-    }
     for (const n of names) {
       const vars = this.slots.get(n)!;
       snap.slots[n].values.forEach((vals, i) =>
@@ -163,6 +149,26 @@ export class Optimizer {
     for (const vars of this.slots.values()) vars.forEach((v) => v.dispose());
     this.slots.clear();
   }
+}
+
+/** Why a snapshot does not fit these variables and optimizer kind, or null when it does. */
+export function optimizerStateMismatch(
+  snap: OptimizerSnapshot,
+  kind: OptimizerSettings['kind'],
+  params: ReadonlyMap<string, { shape: readonly number[] }>,
+): string | null {
+  if (snap.settings.kind !== kind)
+    return `optimizer state is for ${snap.settings.kind}, this run uses ${kind}`;
+  const names = [...params.keys()];
+  const missing = names.filter((n) => !snap.slots[n]);
+  if (missing.length)
+    return `optimizer state lacks ${missing.length} variables (${missing.slice(0, 3).join(', ')})`;
+  for (const n of names) {
+    const want = params.get(n)!.shape.join('×');
+    if (snap.slots[n].shape.join('×') !== want)
+      return `optimizer state for ${n} is ${snap.slots[n].shape.join('×')}, the variable is ${want}`;
+  }
+  return null;
 }
 
 /** Snapshot → safetensors bytes (`<variable>#<slot>` tensors; settings and step in the metadata). */

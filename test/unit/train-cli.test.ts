@@ -3,7 +3,7 @@
  * bad input gives a clear message and its own exit code, and Ctrl-C during
  * training leaves a valid checkpoint that --resume continues exactly.
  */
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -12,78 +12,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';
 import { saveWeights } from '../../src/compile/weights.ts';
-import { writeNifti } from '../../src/data/nifti.ts';
-import { EXIT_CODES } from '../../src/cli/load-model.ts';
-import { phantomCase } from '../helpers/phantom-cases.ts';
+import { EXIT_CODES } from '../../src/cli/errors.ts';
+import { niftiFolder } from '../helpers/nifti-folder.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
 import { repoRoot } from './data-oracle.ts';
+import { spawnMam, type MamResult } from '../helpers/mam-cli.ts';
 
 let dir = '';
 const at = (...p: string[]) => path.join(dir, ...p);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = MamResult;
 
-function mam(
+const mam = (
   args: string[],
-  opts: { onLine?: (line: string, child: ReturnType<typeof spawn>) => void } = {},
-): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mam.js'), ...args], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let pending = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-      pending += b.toString();
-      let nl;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        opts.onLine?.(pending.slice(0, nl), child);
-        pending = pending.slice(nl + 1);
-      }
-    });
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A NIfTI folder (imagesTr/labelsTr + classes.json) of phantom cases, with optional damage. */
-function niftiFolder(
-  name: string,
-  opts: { cases?: number; damage?: 'truncate' | 'mismatch' | 'label-range' } = {},
-): string {
-  const root = at(name);
-  mkdirSync(path.join(root, 'imagesTr'), { recursive: true });
-  mkdirSync(path.join(root, 'labelsTr'), { recursive: true });
-  writeFileSync(
-    path.join(root, 'classes.json'),
-    JSON.stringify(['background', 'organ1', 'organ2']),
-  );
-  for (let i = 0; i < (opts.cases ?? 3); i++) {
-    const c = phantomCase(`case${i}`, 20 + i, 16, 4);
-    let img = writeNifti(c.channels[0].data as Float32Array, c.channels[0].dims);
-    let labels = c.label!.data;
-    let labelDims = c.label!.dims;
-    if (i === 1 && opts.damage === 'truncate') img = img.slice(0, Math.floor(img.length / 2));
-    if (i === 1 && opts.damage === 'mismatch') {
-      labelDims = [16, 16, 5];
-      labels = new Uint8Array(16 * 16 * 5);
-    }
-    if (i === 1 && opts.damage === 'label-range') {
-      labels = labels.slice();
-      labels[7] = 5;
-    }
-    writeFileSync(path.join(root, 'imagesTr', `case${i}_0000.nii.gz`), img);
-    writeFileSync(path.join(root, 'labelsTr', `case${i}.nii.gz`), writeNifti(labels, labelDims));
-  }
-  return root;
-}
+  opts: { onLine?: (line: string, child: ChildProcess) => void } = {},
+): Promise<Run> => spawnMam(args, dir, opts);
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'mam-train-cli-'));
@@ -98,10 +41,10 @@ beforeAll(async () => {
   const other = CompiledModel.create(plan.plan, { seed: 1 });
   writeFileSync(at('other.safetensors'), saveWeights(other));
   other.dispose();
-  niftiFolder('good');
-  niftiFolder('truncated', { damage: 'truncate' });
-  niftiFolder('mismatch', { damage: 'mismatch' });
-  niftiFolder('labels', { damage: 'label-range' });
+  niftiFolder(at('good'));
+  niftiFolder(at('truncated'), { damage: 'truncate' });
+  niftiFolder(at('mismatch'), { damage: 'mismatch' });
+  niftiFolder(at('labels'), { damage: { label: 5 } });
   mkdirSync(at('empty'));
   writeFileSync(
     at('broken.json'),
