@@ -24,6 +24,28 @@ export function niceTicks(lo: number, hi: number, count = 4): number[] {
 const fmtTick = (v: number) =>
   Math.abs(v) >= 1000 ? `${(v / 1000).toPrecision(3)}k` : Number(v.toPrecision(3)).toString();
 
+/**
+ * The x and (finite) y ranges of the series, in one pass without spreading
+ * the points into arguments (which overflows the stack on long runs).
+ */
+export function extent(series: readonly ChartSeries[]) {
+  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+  let points = 0;
+  for (const s of series) {
+    for (const [x, y] of s.points) {
+      points++;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (!Number.isFinite(y)) continue;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+  }
+  if (!points) [x0, x1] = [0, 1];
+  if (y0 > y1) [y0, y1] = [0, 1];
+  return { x0, x1, y0, y1, points };
+}
+
 const W = 460;
 const H = 150;
 const M = { left: 44, right: 12, top: 10, bottom: 26 };
@@ -89,14 +111,12 @@ export class LineChart extends LitElement {
   empty = 'No data yet';
 
   override render() {
-    const pts = this.series.flatMap((s) => s.points);
-    const xs = pts.map((p) => p[0]);
-    const ys = pts.map((p) => p[1]).filter(Number.isFinite);
-    let x0 = this.xMin ?? (xs.length ? Math.min(...xs) : 0);
-    let x1 = this.xMax ?? (xs.length ? Math.max(...xs) : 1);
+    const r = extent(this.series);
+    let x0 = this.xMin ?? r.x0;
+    let x1 = this.xMax ?? r.x1;
     if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
-    let y0 = this.yMin ?? (ys.length ? Math.min(...ys) : 0);
-    let y1 = this.yMax ?? (ys.length ? Math.max(...ys) : 1);
+    let y0 = this.yMin ?? r.y0;
+    let y1 = this.yMax ?? r.y1;
     if (y1 === y0) [y0, y1] = [y0 - 0.5, y1 + 0.5];
     if (this.yMin === undefined || this.yMax === undefined) {
       const pad = (y1 - y0) * 0.08;
@@ -141,7 +161,7 @@ export class LineChart extends LitElement {
           return svg`<path d=${d} fill="none" stroke=${s.color} stroke-width="1.8" stroke-linejoin="round"></path>
             ${s.dots || p.length === 1 ? p.map((q) => svg`<circle cx=${sx(q[0])} cy=${sy(q[1])} r="2.8" fill=${s.color}></circle>`) : nothing}`;
         })}
-        ${pts.length ? nothing : svg`<text class="empty" x=${M.left + iw / 2} y=${M.top + ih / 2} text-anchor="middle">${this.empty}</text>`}
+        ${r.points ? nothing : svg`<text class="empty" x=${M.left + iw / 2} y=${M.top + ih / 2} text-anchor="middle">${this.empty}</text>`}
       </svg>
       ${
         this.series.length > 1 || this.series[0]?.label
