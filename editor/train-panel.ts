@@ -4,6 +4,9 @@
  * in and out. Everything heavy happens in the training worker (train-client);
  * this element keeps what the user sees and follows the graph: each edit
  * recompiles (after a run, never during one), keeping the weights that fit.
+ * An edit during a run is said on the panel, with Stop and recompile. The
+ * worker keeps the run in the browser's run store, so a reload brings it
+ * back; leaving the page while a run is active asks first.
  */
 import { LitElement, html, nothing } from 'lit';
 import type { BackendInfo, BackendPreference } from '../src/backend/types.ts';
@@ -28,6 +31,7 @@ import type {
   DataInfo,
   EvalResult,
   Preview,
+  RestoreReply,
   TrainEventMessage,
   TrainPanelSettings,
   WeightsSummary,
@@ -36,8 +40,9 @@ import type {
 const BACKENDS: BackendPreference[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
 const DEMO_URL = '/data/demo/';
 
-/** The live numbers of a run: the worker's step event without its tag. */
-type Progress = Omit<Extract<TrainEventMessage, { type: 'step' }>, 'type'>;
+/** The live numbers of a run: the worker's step event without its tag and memory count. */
+type Progress = Omit<Extract<TrainEventMessage, { type: 'step' }>, 'type' | 'numTensors'>;
+type Persisted = Omit<Extract<TrainEventMessage, { type: 'persisted' }>, 'type'>;
 
 interface Notice {
   level: 'info' | 'error';
@@ -57,6 +62,15 @@ export interface TrainSummary {
   canResume: boolean;
   carryNote: string;
   evaluation: { split: string; convention: string; meanDice: number } | undefined;
+  /** The last save of the run in this browser (step, bytes, milliseconds), and how many so far. */
+  saved: Persisted | undefined;
+  saves: number;
+  /** Evaluations run in this page (a restored table is not one). */
+  evaluations: number;
+  /** The worker's tensor count after each step of this page's runs: flat, or a leak. */
+  numTensors: readonly number[];
+  /** The canvas differs from the graph being trained (during a run). */
+  graphChanged: boolean;
 }
 
 export class TrainPanel extends LitElement {
@@ -85,6 +99,7 @@ export class TrainPanel extends LitElement {
     evalResult: { state: true },
     preview: { state: true },
     previewIndex: { state: true },
+    saved: { state: true },
   };
   static override styles = trainPanelStyles;
 
@@ -114,9 +129,15 @@ export class TrainPanel extends LitElement {
   evalResult: EvalResult | undefined;
   preview: Preview | undefined;
   previewIndex = -1;
+  saved: Persisted | undefined;
 
   private client: TrainClient | undefined;
   private compiledKey = '';
+  /** The compile key of the graph on the canvas (kept up to date while training). */
+  private openKey = '';
+  private readonly tensorCounts: number[] = [];
+  private saves = 0;
+  private evaluations = 0;
   private settingsFor = '';
   /** Requests to the worker other than training run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -137,15 +158,39 @@ export class TrainPanel extends LitElement {
         convention: this.evalResult.convention,
         meanDice: this.evalResult.meanDice,
       },
+      saved: this.saved,
+      saves: this.saves,
+      evaluations: this.evaluations,
+      numTensors: this.tensorCounts,
+      graphChanged: this.graphChanged,
     };
+  }
+
+  /** Training on a graph other than the canvas's: edits made since the run started. */
+  private get graphChanged(): boolean {
+    return this.running && !!this.compiledKey && this.openKey !== this.compiledKey;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('beforeunload', this.onBeforeUnload);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    window.removeEventListener('beforeunload', this.onBeforeUnload);
     this.client?.terminate();
   }
 
+  /** Leaving during a run asks first: the run itself would stop (its last checkpoint is kept). */
+  private onBeforeUnload = (e: BeforeUnloadEvent) => {
+    if (!this.running) return;
+    e.preventDefault();
+    e.returnValue = ''; // older Chromium shows the dialog only when this is set
+  };
+
   override willUpdate(changed: Map<string, unknown>): void {
+    if (changed.has('doc') && this.doc) this.openKey = compileKey(this.doc);
     if (changed.has('doc') && this.doc) {
       const key = JSON.stringify(this.doc.metadata?.training ?? {});
       if (key !== this.settingsFor && !this.running) {
@@ -166,6 +211,9 @@ export class TrainPanel extends LitElement {
         this.backend = await c.request({ type: 'init', backend: this.backendPref });
       });
       await this.recompile();
+      await this.run('restoring the stored run', async (c) =>
+        this.restored(await c.request({ type: 'restore' })),
+      );
       await this.run('loading the demo data', async (c) => {
         this.data = await c.request({ type: 'load-data', source: 'demo', baseUrl: DEMO_URL });
         if (this.previewIndex < 0) this.previewIndex = Math.floor(this.data.splits.test.slices / 2);
@@ -217,13 +265,55 @@ export class TrainPanel extends LitElement {
     });
   }
 
+  /** Shows the run the worker found in the store (or says why it was not loaded). */
+  private restored(r: RestoreReply) {
+    if (r.status === 'none') return;
+    if (r.status === 'not-restored') {
+      this.notice = { level: 'info', text: r.message };
+      return;
+    }
+    this.weights = r.weights;
+    this.canResume = r.canResume;
+    this.losses = r.history.map((p) => [p.step, p.loss]);
+    this.validations = r.validations.map((v) => [v.step, v.meanDice]);
+    this.evalResult = r.evaluation;
+    if (r.settings) this.settings = r.settings;
+    const last = r.history.at(-1);
+    this.progress = {
+      step: r.step,
+      runStep: r.run?.runStep ?? 0,
+      totalSteps: r.run?.totalSteps ?? 0,
+      epoch: r.run?.epoch ?? 0,
+      loss: last?.loss ?? NaN,
+      lr: last?.lr ?? NaN,
+      imagesPerSec: NaN,
+      etaSec: NaN,
+    };
+    const when = new Date(r.savedAt).toLocaleTimeString('en-GB');
+    this.note = `Restored from this browser: ${r.weights.origin}, saved at ${when}.`;
+  }
+
   private onTrainEvent(e: TrainEventMessage) {
     if (e.type === 'step') {
-      this.progress = e;
-      this.losses = [...this.losses, [e.step, e.loss]];
+      const { numTensors, ...progress } = e;
+      this.progress = progress;
+      this.tensorCounts.push(numTensors);
+      // Appended in place: copying the history on every step costs O(n²) over a run.
+      this.losses.push([e.step, e.loss]);
+      this.requestUpdate();
     } else if (e.type === 'validation') {
-      this.validations = [...this.validations, [e.point.step, e.point.meanDice]];
+      this.validations.push([e.point.step, e.point.meanDice]);
+      this.requestUpdate();
       void this.refreshPreview();
+    } else if (e.type === 'persisted') {
+      const { type: _, ...saved } = e;
+      this.saved = saved;
+      this.saves++;
+      if (e.error)
+        this.notice = {
+          level: 'error',
+          text: `Could not keep the run in this browser at step ${e.step} (${e.error}); training goes on, and Export keeps the weights.`,
+        };
     } else {
       this.running = false;
       this.stopping = false;
@@ -262,6 +352,7 @@ export class TrainPanel extends LitElement {
     }
   }
 
+  /** Stops the run; its end recompiles the graph as it is now, carrying weights by key and shape. */
   private async stop() {
     if (!this.running || !this.client) return;
     this.stopping = true;
@@ -289,6 +380,7 @@ export class TrainPanel extends LitElement {
         split: this.evalSplit,
         convention: this.evalConvention,
       });
+      this.evaluations++;
     });
     await this.refreshPreview();
   }
@@ -396,6 +488,7 @@ export class TrainPanel extends LitElement {
           }
           <span class="weights-note" data-testid="weights-note">${this.note}</span>
         </section>
+        ${this.graphChanged ? this.renderGraphChanged() : nothing}
         ${renderNotice(this.notice, 'train-notice')} ${this.renderProgress()}
         <section>
           <h3>Training loss</h3>
@@ -564,6 +657,23 @@ export class TrainPanel extends LitElement {
     </section>`;
   }
 
+  private renderGraphChanged() {
+    const trained = this.weights?.parameters;
+    const canvas = this.analysis?.params;
+    const count = (n: number | undefined) => (n === undefined ? '?' : n.toLocaleString('en-US'));
+    return html`<section class="notice info graph-changed" data-testid="train-graph-changed">
+      The graph changed since this run started: the run goes on training the graph as it was
+      (${count(trained)} parameters); the canvas now has ${count(canvas)}.
+      <button
+        data-testid="train-stop-recompile"
+        ?disabled=${this.stopping}
+        @click=${() => void this.stop()}
+      >
+        Stop and recompile
+      </button>
+    </section>`;
+  }
+
   private renderProgress() {
     const p = this.progress;
     if (!p) return nothing;
@@ -581,6 +691,15 @@ export class TrainPanel extends LitElement {
           >${Number.isFinite(p.imagesPerSec) ? `${p.imagesPerSec.toFixed(2)} img/s` : '– img/s'}</span
         >
         <span>ETA ${this.running ? formatDuration(p.etaSec) : '–'}</span>
+        ${
+          this.saved && !this.saved.error
+            ? html`<span
+                data-testid="train-saved"
+                title="Kept in this browser: a reload brings it back"
+                >saved at step ${this.saved.step}</span
+              >`
+            : nothing
+        }
       </div>
     </section>`;
   }
