@@ -137,6 +137,11 @@ export class TrainPanel extends LitElement {
   private openKey = '';
   private readonly tensorCounts: number[] = [];
   private saves = 0;
+  /**
+   * A stored run may belong to the graph compiled next: at the first compile,
+   * and while the stored run is of another graph and nothing new was trained.
+   */
+  private storedRunWaiting = true;
   private evaluations = 0;
   private settingsFor = '';
   /** Requests to the worker other than training run one after another. */
@@ -211,9 +216,6 @@ export class TrainPanel extends LitElement {
         this.backend = await c.request({ type: 'init', backend: this.backendPref });
       });
       await this.recompile();
-      await this.run('restoring the stored run', async (c) =>
-        this.restored(await c.request({ type: 'restore' })),
-      );
       await this.run('loading the demo data', async (c) => {
         this.data = await c.request({ type: 'load-data', source: 'demo', baseUrl: DEMO_URL });
         if (this.previewIndex < 0) this.previewIndex = Math.floor(this.data.splits.test.slices / 2);
@@ -259,6 +261,7 @@ export class TrainPanel extends LitElement {
         this.weights = r.weights;
         this.canResume = r.canResume;
         this.note = carryNote(r.weights, first);
+        if (this.storedRunWaiting) this.restored(await c.request({ type: 'restore' }));
       } else {
         this.compileErrors = r.errors;
       }
@@ -267,11 +270,13 @@ export class TrainPanel extends LitElement {
 
   /** Shows the run the worker found in the store (or says why it was not loaded). */
   private restored(r: RestoreReply) {
+    this.storedRunWaiting = r.status === 'not-restored' && r.reason === 'other-graph';
     if (r.status === 'none') return;
     if (r.status === 'not-restored') {
-      this.notice = { level: 'info', text: r.message };
+      this.notice = { level: r.reason === 'unreadable' ? 'error' : 'info', text: r.message };
       return;
     }
+    this.notice = undefined;
     this.weights = r.weights;
     this.canResume = r.canResume;
     this.losses = r.history.map((p) => [p.step, p.loss]);
@@ -333,6 +338,7 @@ export class TrainPanel extends LitElement {
     try {
       const r = await c.request({ type: 'train', settings: this.settings, resume });
       this.running = true;
+      this.storedRunWaiting = false; // this run replaces the stored one at its first checkpoint
       this.progress = {
         step: this.progress?.step ?? 0,
         runStep: 0,

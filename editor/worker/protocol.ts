@@ -117,7 +117,8 @@ export type CompileReply =
 /** The run stored in this browser, brought back after a reload (or why not). */
 export type RestoreReply =
   | { status: 'none' }
-  | { status: 'not-restored'; message: string }
+  /** A stored run of another graph stays stored (it comes back when that graph is compiled); an unreadable one does not. */
+  | { status: 'not-restored'; reason: 'other-graph' | 'unreadable'; message: string }
   | {
       status: 'restored';
       weights: WeightsSummary;

@@ -198,12 +198,16 @@ function persist(weights: Uint8Array): Promise<void> {
 async function restore(): Promise<RestoreReply> {
   if (state.running) throw new Error('training is running');
   const model = requireModel();
+  // Never over what this session trained or imported itself.
+  if (state.stored || state.history.length || state.origin !== 'initialised')
+    return { status: 'none' };
   let r: RunRecord | undefined;
   try {
     r = await store.get(CURRENT_RUN);
   } catch (e) {
     return {
       status: 'not-restored',
+      reason: 'unreadable',
       message: `The stored run could not be read (${(e as Error).message}); nothing was loaded.`,
     };
   }
@@ -213,10 +217,14 @@ async function restore(): Promise<RestoreReply> {
     weightsFingerprint: weightFingerprint(model),
     parameters: model.parameterCount,
   });
-  if (!match.ok) return { status: 'not-restored', message: match.message };
+  if (!match.ok) return { status: 'not-restored', reason: 'other-graph', message: match.message };
   const loaded = loadWeights(model, r.weights, 'the stored run');
   if (!loaded.ok)
-    return { status: 'not-restored', message: `${loaded.message}; nothing was loaded` };
+    return {
+      status: 'not-restored',
+      reason: 'unreadable',
+      message: `${loaded.message}; nothing was loaded`,
+    };
   Object.assign(state, {
     history: r.history,
     validations: r.validations,
@@ -589,8 +597,9 @@ function reinitialise(): WeightsSummary {
   state.runBase = 0;
   state.best = undefined;
   state.evaluation = undefined;
+  // The stored run goes only when it is this session's: a stored run of another graph stays.
+  if (state.stored) saving = saving.then(() => store.delete(CURRENT_RUN)).catch(() => {});
   state.stored = undefined;
-  saving = saving.then(() => store.delete(CURRENT_RUN)).catch(() => {});
   return summary();
 }
 
