@@ -14,6 +14,7 @@ import type { Analysis } from '../src/graph/infer.ts';
 import type { GraphDoc, GraphIssue } from '../src/graph/types.ts';
 import type { DemoSplit } from '../src/data/demo.ts';
 import type { MetricConvention } from '../src/train/metrics.ts';
+import { BucketedSeries } from './chart-scale.ts';
 import './charts.ts';
 import './eval-table.ts';
 import './image-view.ts';
@@ -117,7 +118,8 @@ export class TrainPanel extends LitElement {
   running = false;
   stopping = false;
   progress: Progress | undefined;
-  losses: [number, number][] = [];
+  /** The loss per step, appended in place and drawn with a bounded number of points. */
+  losses = new BucketedSeries();
   validations: [number, number][] = [];
   note = '';
   notice: Notice | undefined;
@@ -154,7 +156,7 @@ export class TrainPanel extends LitElement {
       running: this.running,
       compiled: this.compileErrors ? 'errors' : this.weights ? 'ok' : 'none',
       step: this.progress?.step ?? 0,
-      lossPoints: this.losses.length,
+      lossPoints: this.losses.count,
       validations: this.validations.length,
       canResume: this.canResume,
       carryNote: this.note,
@@ -279,7 +281,7 @@ export class TrainPanel extends LitElement {
     this.notice = undefined;
     this.weights = r.weights;
     this.canResume = r.canResume;
-    this.losses = r.history.map((p) => [p.step, p.loss]);
+    this.losses = BucketedSeries.of(r.history.map((p) => [p.step, p.loss]));
     this.validations = r.validations.map((v) => [v.step, v.meanDice]);
     this.evalResult = r.evaluation;
     if (r.settings) this.settings = r.settings;
@@ -304,7 +306,7 @@ export class TrainPanel extends LitElement {
       this.progress = progress;
       this.tensorCounts.push(numTensors);
       // Appended in place: copying the history on every step costs O(n²) over a run.
-      this.losses.push([e.step, e.loss]);
+      this.losses.push(e.step, e.loss);
       this.requestUpdate();
     } else if (e.type === 'validation') {
       this.validations.push([e.point.step, e.point.meanDice]);
@@ -426,7 +428,7 @@ export class TrainPanel extends LitElement {
     if (!confirm('Re-initialise every weight and clear the training history?')) return;
     await this.run('re-initialising', async (c) => {
       this.weights = await c.request({ type: 'reinitialise' });
-      this.losses = [];
+      this.losses = new BucketedSeries();
       this.validations = [];
       this.progress = undefined;
       this.evalResult = undefined;
@@ -443,7 +445,8 @@ export class TrainPanel extends LitElement {
   override render() {
     const errors = this.compileErrors;
     const ready = !!this.weights && !errors && !!this.data && !this.busy;
-    const xMax = Math.max(1, this.losses.at(-1)?.[0] ?? 0, this.validations.at(-1)?.[0] ?? 0);
+    const lastStep = this.losses.count ? this.losses.lastX : 0;
+    const xMax = Math.max(1, lastStep, this.validations.at(-1)?.[0] ?? 0);
     return html`
       <header>
         <h2>Train &amp; evaluate</h2>
@@ -503,7 +506,7 @@ export class TrainPanel extends LitElement {
             y-label="loss"
             .xMin=${0}
             .xMax=${xMax}
-            .series=${[{ label: '', color: '#2563eb', points: this.losses }]}
+            .series=${[{ label: '', color: '#2563eb', points: this.losses.points }]}
             empty="Start training to see the loss"
           ></mam-line-chart>
           <h3>Validation: mean foreground Dice <small>(${this.settings.convention})</small></h3>

@@ -394,8 +394,10 @@ describe('editor training survives the page', () => {
     expect(running.running).toBe(true);
     expect(
       await page.evaluate(() => {
-        const p = document.querySelector('mam-train-panel') as unknown as { losses: unknown[] };
-        return p.losses === (window as unknown as { lossRef: unknown }).lossRef && p.losses.length;
+        const p = document.querySelector('mam-train-panel') as unknown as {
+          losses: { count: number };
+        };
+        return p.losses === (window as unknown as { lossRef: unknown }).lossRef && p.losses.count;
       }),
     ).toBeGreaterThanOrEqual(8);
     // Two saves and validations happened between these steps; the worker's tensor count did not move.

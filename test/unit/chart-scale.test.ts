@@ -4,7 +4,7 @@
  * into Math.min/Math.max overflows the call stack.
  */
 import { describe, expect, it } from 'vitest';
-import { extent, niceTicks } from '../../editor/chart-scale.ts';
+import { BucketedSeries, extent, niceTicks } from '../../editor/chart-scale.ts';
 
 describe('extent', () => {
   it('covers a million points with NaN losses skipped, as plain loops do', () => {
@@ -36,5 +36,50 @@ describe('niceTicks', () => {
   it('gives round steps of 1, 2, 2.5 or 5 times a power of ten', () => {
     expect(niceTicks(0, 1, 4)).toEqual([0, 0.25, 0.5, 0.75, 1]);
     expect(niceTicks(0, 1000, 5)).toEqual([0, 200, 400, 600, 800, 1000]);
+  });
+});
+
+describe('BucketedSeries', () => {
+  it('draws a long run with a bounded number of points, each the mean of its steps’ finite losses', () => {
+    const cap = 16;
+    const raw: [number, number][] = [];
+    const s = new BucketedSeries(cap);
+    for (let i = 1; i <= 5000; i++) {
+      const y = i % 37 === 0 ? NaN : Math.sin(i / 50) + i / 1000;
+      raw.push([i, y]);
+      s.push(i, y);
+      const drawn = s.points;
+      expect(drawn.length).toBeLessThanOrEqual(2 * cap + 1);
+      if (i % 613 !== 0 && i !== 5000) continue;
+      // Every drawn point against plain loops over its bucket of raw points.
+      const size = s.bucketSize;
+      expect(drawn).toHaveLength(Math.ceil(i / size));
+      drawn.forEach(([x, y], b) => {
+        const bucket = raw.slice(b * size, Math.min(i, (b + 1) * size));
+        let [sx, sy, n] = [0, 0, 0];
+        for (const [bx, by] of bucket) {
+          sx += bx;
+          if (Number.isFinite(by)) [sy, n] = [sy + by, n + 1];
+        }
+        expect(x).toBeCloseTo(sx / bucket.length, 9);
+        expect(y).toBeCloseTo(sy / n, 9);
+      });
+    }
+    expect(s.count).toBe(5000);
+    expect(s.lastX).toBe(5000);
+    expect(s.bucketSize).toBe(256); // 5000 points in at most 32 buckets: 2⁸ per bucket
+  });
+
+  it('keeps every point while the run is short, and NaN where a bucket has no finite value', () => {
+    const s = BucketedSeries.of([
+      [1, 2],
+      [2, NaN],
+      [3, 0.5],
+    ]);
+    expect(s.points).toEqual([
+      [1, 2],
+      [2, NaN],
+      [3, 0.5],
+    ]);
   });
 });
