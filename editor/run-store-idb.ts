@@ -9,13 +9,17 @@ import { asRunRecord, type RunRecord, type RunStore } from './run-store.ts';
 export const RUNS_DB = 'mam-studio-runs';
 const STORE = 'runs';
 
+/** An error that names the database, for messages such as "IndexedDB mam-studio-runs: …". */
+const failure = (e: DOMException | null, what: string) =>
+  new Error(`IndexedDB ${RUNS_DB}: ${e?.message || what}`);
+
 function openDb(): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
     const req = indexedDB.open(RUNS_DB, 1);
     req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: 'id' });
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error ?? new Error(`cannot open the ${RUNS_DB} database`));
-    req.onblocked = () => reject(new Error(`the ${RUNS_DB} database is held by another tab`));
+    req.onerror = () => reject(failure(req.error, 'it cannot be opened'));
+    req.onblocked = () => reject(failure(null, 'another tab holds an older version open'));
   });
 }
 
@@ -34,8 +38,8 @@ export class IndexedDbRunStore implements RunStore {
           const tx = d.transaction(STORE, mode);
           const req = op(tx.objectStore(STORE));
           tx.oncomplete = () => resolve(req.result);
-          tx.onerror = () => reject(tx.error ?? new Error('the run store refused the write'));
-          tx.onabort = () => reject(tx.error ?? new Error('the run store write was aborted'));
+          tx.onerror = () => reject(failure(tx.error, 'the write was refused'));
+          tx.onabort = () => reject(failure(tx.error, 'the write was aborted'));
         }),
       (e: unknown) => {
         this.db = undefined; // try again next time

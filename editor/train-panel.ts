@@ -319,7 +319,7 @@ export class TrainPanel extends LitElement {
       if (e.error)
         this.notice = {
           level: 'error',
-          text: `Could not keep the run in this browser at step ${e.step} (${e.error}); training goes on, and Export keeps the weights.`,
+          text: `Could not keep the run in this browser at step ${e.step}: ${e.error} Training goes on; Export keeps the weights.`,
         };
     } else {
       this.running = false;

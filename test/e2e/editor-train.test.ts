@@ -525,4 +525,34 @@ describe('editor training survives the page', () => {
     expect(back.weights!.digest).toBe(stored.weights!.digest);
     expect(await byId(page, 'train-notice').count()).toBe(0);
   });
+
+  it('says so when the run cannot be kept in the browser, and trains on', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    // A newer version of the run database (as a later mam-studio would leave): ours cannot open it.
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const req = indexedDB.open('mam-studio-runs', 2);
+          req.onsuccess = () => {
+            req.result.close();
+            resolve();
+          };
+          req.onerror = () => reject(req.error);
+        }),
+    );
+    await openTrain(page);
+    await startRun(page, 60, 3);
+    await expect
+      .poll(() => byId(page, 'train-notice').textContent(), { timeout: 180_000 })
+      .toMatch(
+        /Could not keep the run in this browser at step 3: IndexedDB mam-studio-runs: .*version.* Training goes on; Export keeps the weights\./,
+      );
+    await expect
+      .poll(async () => (await training(page)).step, { timeout: 120_000 })
+      .toBeGreaterThanOrEqual(4);
+    expect((await training(page)).saved!.error).toMatch(/^IndexedDB mam-studio-runs: /);
+    await stopRun(page);
+    await expect.poll(() => byId(page, 'weights-export').isEnabled()).toBe(true);
+  });
 });
