@@ -118,6 +118,6 @@ export function matchStoredRun(
   const when = new Date(r.updatedAt).toISOString().slice(0, 16).replace('T', ' ');
   return {
     ok: false,
-    message: `The stored run (step ${r.step}, ${count(r.parameters)} parameters, saved ${when} UTC) was trained on a different graph than the one open (${count(open.parameters)} parameters): its weights were not loaded, and it stays stored until a new run replaces it.`,
+    message: `The stored run (step ${r.step}, ${count(r.parameters)} parameters, saved ${when} UTC) was trained on a different graph than the one open (${count(open.parameters)} parameters): its weights were not loaded, and it stays stored until a run or an import on this graph replaces it.`,
   };
 }

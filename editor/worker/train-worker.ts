@@ -369,7 +369,10 @@ function startTraining(p: TrainPanelSettings, resume: boolean) {
   checkClasses(plan, d);
   const settings = loopSettings(p, d.train.length);
   const resumeFrom = resume && canResume() ? state.checkpoint : undefined;
-  if (!resumeFrom) state.runBase = state.step;
+  if (!resumeFrom) {
+    state.runBase = state.step;
+    state.best = undefined; // the best of this run, not of an earlier one
+  }
   state.settings = p;
   const controller = new AbortController();
   state.running = controller;

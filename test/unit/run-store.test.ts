@@ -123,7 +123,7 @@ describe('matchStoredRun', () => {
     expect(no.ok).toBe(false);
     const count = (x: number) => x.toLocaleString('en-US');
     expect(!no.ok && no.message).toBe(
-      `The stored run (step 12, ${count(m.parameterCount)} parameters, saved 2026-01-02 03:04 UTC) was trained on a different graph than the one open (${count(n.parameterCount)} parameters): its weights were not loaded, and it stays stored until a new run replaces it.`,
+      `The stored run (step 12, ${count(m.parameterCount)} parameters, saved 2026-01-02 03:04 UTC) was trained on a different graph than the one open (${count(n.parameterCount)} parameters): its weights were not loaded, and it stays stored until a run or an import on this graph replaces it.`,
     );
     // Same weight structure, other parameters (drop-path): still another graph.
     const dropped = tinyGraph({ dropPath: 0.3 });
