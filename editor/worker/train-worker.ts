@@ -208,7 +208,7 @@ async function restore(): Promise<RestoreReply> {
     return {
       status: 'not-restored',
       reason: 'unreadable',
-      message: `The stored run could not be read (${(e as Error).message}); nothing was loaded.`,
+      message: `The run stored in this browser was not loaded: ${(e as Error).message}. It stays stored until a run or an import replaces it.`,
     };
   }
   if (!r) return { status: 'none' };

@@ -530,17 +530,7 @@ describe('editor training survives the page', () => {
     const { page, baseUrl } = session;
     await freshTraining(page, baseUrl);
     // A newer version of the run database (as a later mam-studio would leave): ours cannot open it.
-    await page.evaluate(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const req = indexedDB.open('mam-studio-runs', 2);
-          req.onsuccess = () => {
-            req.result.close();
-            resolve();
-          };
-          req.onerror = () => reject(req.error);
-        }),
-    );
+    await writeRunsDb(page, 2);
     await openTrain(page);
     await startRun(page, 60, 3);
     await expect
@@ -555,4 +545,42 @@ describe('editor training survives the page', () => {
     await stopRun(page);
     await expect.poll(() => byId(page, 'weights-export').isEnabled()).toBe(true);
   });
+
+  it('says so when the stored run is not one it can read, and starts afresh', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    // What a later mam-studio might leave: a record of another format under the same id.
+    await writeRunsDb(page, 1, { id: 'current', format: 'mam-studio/run', version: 2 });
+    await openTrain(page);
+    await expect
+      .poll(() => byId(page, 'train-notice').textContent(), { timeout: 60_000 })
+      .toMatch(
+        'The run stored in this browser was not loaded: the stored run is not a mam-studio/run record of version 1. It stays stored until a run or an import replaces it.',
+      );
+    expect(await training(page)).toMatchObject({ step: 0, lossPoints: 0, canResume: false });
+    await expect.poll(() => byId(page, 'train-start').isDisabled()).toBe(false);
+  });
 });
+
+/** Writes the run database from the page as another mam-studio would: at `version`, with `record` in it. */
+function writeRunsDb(page: Page, version: number, record?: object): Promise<void> {
+  return page.evaluate(
+    ([version, record]) =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open('mam-studio-runs', version);
+        req.onupgradeneeded = () => req.result.createObjectStore('runs', { keyPath: 'id' });
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const db = req.result;
+          const tx = db.transaction('runs', 'readwrite');
+          if (record) tx.objectStore('runs').put(record);
+          tx.oncomplete = () => {
+            db.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+    [version, record] as const,
+  );
+}
