@@ -144,6 +144,8 @@ export class TrainPanel extends LitElement {
    * and while the stored run is of another graph and nothing new was trained.
    */
   private storedRunWaiting = true;
+  /** The compile key of the stored run's graph, once known: only that graph asks the store again. */
+  private storedRunKey: string | undefined;
   private evaluations = 0;
   private settingsFor = '';
   /** Requests to the worker other than training run one after another. */
@@ -263,7 +265,8 @@ export class TrainPanel extends LitElement {
         this.weights = r.weights;
         this.canResume = r.canResume;
         this.note = carryNote(r.weights, first);
-        if (this.storedRunWaiting) this.restored(await c.request({ type: 'restore' }));
+        if (this.storedRunWaiting && (this.storedRunKey ?? key) === key)
+          this.restored(await c.request({ type: 'restore' }));
       } else {
         this.compileErrors = r.errors;
       }
@@ -273,6 +276,7 @@ export class TrainPanel extends LitElement {
   /** Shows the run the worker found in the store (or says why it was not loaded). */
   private restored(r: RestoreReply) {
     this.storedRunWaiting = r.status === 'not-restored' && r.reason === 'other-graph';
+    this.storedRunKey = r.status === 'not-restored' ? r.graphKey : undefined;
     if (r.status === 'none') return;
     if (r.status === 'not-restored') {
       this.notice = { level: r.reason === 'unreadable' ? 'error' : 'info', text: r.message };

@@ -118,7 +118,13 @@ export type CompileReply =
 export type RestoreReply =
   | { status: 'none' }
   /** A stored run of another graph stays stored (it comes back when that graph is compiled); an unreadable one does not. */
-  | { status: 'not-restored'; reason: 'other-graph' | 'unreadable'; message: string }
+  | {
+      status: 'not-restored';
+      reason: 'other-graph' | 'unreadable';
+      message: string;
+      /** The compile key of the stored run's graph, when it is another graph's. */
+      graphKey?: string;
+    }
   | {
       status: 'restored';
       weights: WeightsSummary;

@@ -217,7 +217,13 @@ async function restore(): Promise<RestoreReply> {
     weightsFingerprint: weightFingerprint(model),
     parameters: model.parameterCount,
   });
-  if (!match.ok) return { status: 'not-restored', reason: 'other-graph', message: match.message };
+  if (!match.ok)
+    return {
+      status: 'not-restored',
+      reason: 'other-graph',
+      message: match.message,
+      graphKey: r.graphKey,
+    };
   const loaded = loadWeights(model, r.weights, 'the stored run');
   if (!loaded.ok)
     return {
