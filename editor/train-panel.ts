@@ -199,8 +199,8 @@ export class TrainPanel extends LitElement {
   };
 
   override willUpdate(changed: Map<string, unknown>): void {
-    if (changed.has('doc') && this.doc) this.openKey = compileKey(this.doc);
     if (changed.has('doc') && this.doc) {
+      this.openKey = compileKey(this.doc);
       const key = JSON.stringify(this.doc.metadata?.training ?? {});
       if (key !== this.settingsFor && !this.running) {
         this.settingsFor = key;
@@ -326,11 +326,12 @@ export class TrainPanel extends LitElement {
           text: `Could not keep the run in this browser at step ${e.step}: ${e.error} Training goes on; Export keeps the weights.`,
         };
     } else {
+      const recompile = this.graphChanged;
       this.running = false;
       this.stopping = false;
       this.weights = e.weights;
       this.canResume = e.canResume;
-      this.notice = doneNotice(e);
+      this.notice = doneNotice(e, recompile);
       void this.refreshPreview();
       void this.recompile(); // edits made during the run
     }
@@ -821,14 +822,17 @@ export function backendWords(b: BackendInfo): string {
     : `${name} (${b.adapterInfo})`;
 }
 
-function doneNotice(e: Extract<TrainEventMessage, { type: 'done' }>): Notice {
+/** What the end of a run says; `recompile`: the graph changed during the run and is compiled now. */
+function doneNotice(e: Extract<TrainEventMessage, { type: 'done' }>, recompile: boolean): Notice {
   switch (e.reason) {
     case 'completed':
       return { level: 'info', text: `Finished at step ${e.step}.` };
     case 'aborted':
       return {
         level: 'info',
-        text: `Stopped at step ${e.step}: weights and history kept. Resume continues the schedule.`,
+        text: recompile
+          ? `Stopped at step ${e.step} to compile the changed graph: weights and history kept.`
+          : `Stopped at step ${e.step}: weights and history kept. Resume continues the schedule.`,
       };
     case 'early-stop':
       return {

@@ -468,6 +468,9 @@ describe('editor training survives the page', () => {
       reinitialised: 3,
       dropped: 0,
     });
+    expect(await byId(page, 'train-notice').textContent()).toMatch(
+      /Stopped at step \d+ to compile the changed graph: weights and history kept\./,
+    );
     expect(after.carryNote).toBe(
       `Graph changed: kept ${trained.tensors - 3} of ${trained.tensors} weight tensors, re-initialised 3.`,
     );
