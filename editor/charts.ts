@@ -1,25 +1,8 @@
 /** A small SVG line chart (loss over steps, validation Dice over steps), drawn without a library. */
 import { LitElement, css, html, nothing, svg } from 'lit';
+import { extent, niceTicks, type ChartSeries } from './chart-scale.ts';
 
-export interface ChartSeries {
-  label: string;
-  color: string;
-  points: readonly (readonly [number, number])[];
-  /** Draw a dot at every point (sparse series such as validations). */
-  dots?: boolean;
-}
-
-/** About `count` round tick values covering [lo, hi]. */
-export function niceTicks(lo: number, hi: number, count = 4): number[] {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
-    out.push(Number(v.toPrecision(12)));
-  return out;
-}
+export type { ChartSeries };
 
 const fmtTick = (v: number) =>
   Math.abs(v) >= 1000 ? `${(v / 1000).toPrecision(3)}k` : Number(v.toPrecision(3)).toString();
@@ -89,14 +72,12 @@ export class LineChart extends LitElement {
   empty = 'No data yet';
 
   override render() {
-    const pts = this.series.flatMap((s) => s.points);
-    const xs = pts.map((p) => p[0]);
-    const ys = pts.map((p) => p[1]).filter(Number.isFinite);
-    let x0 = this.xMin ?? (xs.length ? Math.min(...xs) : 0);
-    let x1 = this.xMax ?? (xs.length ? Math.max(...xs) : 1);
+    const r = extent(this.series);
+    let x0 = this.xMin ?? r.x0;
+    let x1 = this.xMax ?? r.x1;
     if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
-    let y0 = this.yMin ?? (ys.length ? Math.min(...ys) : 0);
-    let y1 = this.yMax ?? (ys.length ? Math.max(...ys) : 1);
+    let y0 = this.yMin ?? r.y0;
+    let y1 = this.yMax ?? r.y1;
     if (y1 === y0) [y0, y1] = [y0 - 0.5, y1 + 0.5];
     if (this.yMin === undefined || this.yMax === undefined) {
       const pad = (y1 - y0) * 0.08;
@@ -141,7 +122,7 @@ export class LineChart extends LitElement {
           return svg`<path d=${d} fill="none" stroke=${s.color} stroke-width="1.8" stroke-linejoin="round"></path>
             ${s.dots || p.length === 1 ? p.map((q) => svg`<circle cx=${sx(q[0])} cy=${sy(q[1])} r="2.8" fill=${s.color}></circle>`) : nothing}`;
         })}
-        ${pts.length ? nothing : svg`<text class="empty" x=${M.left + iw / 2} y=${M.top + ih / 2} text-anchor="middle">${this.empty}</text>`}
+        ${r.points ? nothing : svg`<text class="empty" x=${M.left + iw / 2} y=${M.top + ih / 2} text-anchor="middle">${this.empty}</text>`}
       </svg>
       ${
         this.series.length > 1 || this.series[0]?.label

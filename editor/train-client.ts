@@ -9,6 +9,7 @@ import type {
   EvalResult,
   ImportReply,
   Preview,
+  RestoreReply,
   TrainEventMessage,
   TrainRequest,
   WeightsSummary,
@@ -34,6 +35,7 @@ export interface Replies {
   'export-weights': Uint8Array;
   'import-weights': ImportReply;
   reinitialise: WeightsSummary;
+  restore: RestoreReply;
 }
 
 export class TrainClient {

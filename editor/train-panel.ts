@@ -4,6 +4,9 @@
  * in and out. Everything heavy happens in the training worker (train-client);
  * this element keeps what the user sees and follows the graph: each edit
  * recompiles (after a run, never during one), keeping the weights that fit.
+ * An edit during a run is said on the panel, with Stop and recompile. The
+ * worker keeps the run in the browser's run store, so a reload brings it
+ * back; leaving the page while a run is active asks first.
  */
 import { LitElement, html, nothing } from 'lit';
 import type { BackendInfo, BackendPreference } from '../src/backend/types.ts';
@@ -11,6 +14,7 @@ import type { Analysis } from '../src/graph/infer.ts';
 import type { GraphDoc, GraphIssue } from '../src/graph/types.ts';
 import type { DemoSplit } from '../src/data/demo.ts';
 import type { MetricConvention } from '../src/train/metrics.ts';
+import { BucketedSeries } from './chart-scale.ts';
 import './charts.ts';
 import './eval-table.ts';
 import './image-view.ts';
@@ -28,6 +32,7 @@ import type {
   DataInfo,
   EvalResult,
   Preview,
+  RestoreReply,
   TrainEventMessage,
   TrainPanelSettings,
   WeightsSummary,
@@ -36,8 +41,9 @@ import type {
 const BACKENDS: BackendPreference[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
 const DEMO_URL = '/data/demo/';
 
-/** The live numbers of a run: the worker's step event without its tag. */
-type Progress = Omit<Extract<TrainEventMessage, { type: 'step' }>, 'type'>;
+/** The live numbers of a run: the worker's step event without its tag and memory count. */
+type Progress = Omit<Extract<TrainEventMessage, { type: 'step' }>, 'type' | 'numTensors'>;
+type Persisted = Omit<Extract<TrainEventMessage, { type: 'persisted' }>, 'type'>;
 
 interface Notice {
   level: 'info' | 'error';
@@ -57,6 +63,15 @@ export interface TrainSummary {
   canResume: boolean;
   carryNote: string;
   evaluation: { split: string; convention: string; meanDice: number } | undefined;
+  /** The last save of the run in this browser (step, bytes, milliseconds), and how many so far. */
+  saved: Persisted | undefined;
+  saves: number;
+  /** Evaluations run in this page (a restored table is not one). */
+  evaluations: number;
+  /** The worker's tensor count after each step of this page's runs: flat, or a leak. */
+  numTensors: readonly number[];
+  /** The canvas differs from the graph being trained (during a run). */
+  graphChanged: boolean;
 }
 
 export class TrainPanel extends LitElement {
@@ -85,6 +100,7 @@ export class TrainPanel extends LitElement {
     evalResult: { state: true },
     preview: { state: true },
     previewIndex: { state: true },
+    saved: { state: true },
   };
   static override styles = trainPanelStyles;
 
@@ -102,7 +118,8 @@ export class TrainPanel extends LitElement {
   running = false;
   stopping = false;
   progress: Progress | undefined;
-  losses: [number, number][] = [];
+  /** The loss per step, appended in place and drawn with a bounded number of points. */
+  losses = new BucketedSeries();
   validations: [number, number][] = [];
   note = '';
   notice: Notice | undefined;
@@ -114,9 +131,22 @@ export class TrainPanel extends LitElement {
   evalResult: EvalResult | undefined;
   preview: Preview | undefined;
   previewIndex = -1;
+  saved: Persisted | undefined;
 
   private client: TrainClient | undefined;
   private compiledKey = '';
+  /** The compile key of the graph on the canvas (kept up to date while training). */
+  private openKey = '';
+  private readonly tensorCounts: number[] = [];
+  private saves = 0;
+  /**
+   * A stored run may belong to the graph compiled next: at the first compile,
+   * and while the stored run is of another graph and nothing new was trained.
+   */
+  private storedRunWaiting = true;
+  /** The compile key of the stored run's graph, once known: only that graph asks the store again. */
+  private storedRunKey: string | undefined;
+  private evaluations = 0;
   private settingsFor = '';
   /** Requests to the worker other than training run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -128,7 +158,7 @@ export class TrainPanel extends LitElement {
       running: this.running,
       compiled: this.compileErrors ? 'errors' : this.weights ? 'ok' : 'none',
       step: this.progress?.step ?? 0,
-      lossPoints: this.losses.length,
+      lossPoints: this.losses.count,
       validations: this.validations.length,
       canResume: this.canResume,
       carryNote: this.note,
@@ -137,16 +167,40 @@ export class TrainPanel extends LitElement {
         convention: this.evalResult.convention,
         meanDice: this.evalResult.meanDice,
       },
+      saved: this.saved,
+      saves: this.saves,
+      evaluations: this.evaluations,
+      numTensors: this.tensorCounts,
+      graphChanged: this.graphChanged,
     };
+  }
+
+  /** Training on a graph other than the canvas's: edits made since the run started. */
+  private get graphChanged(): boolean {
+    return this.running && !!this.compiledKey && this.openKey !== this.compiledKey;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('beforeunload', this.onBeforeUnload);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    window.removeEventListener('beforeunload', this.onBeforeUnload);
     this.client?.terminate();
   }
 
+  /** Leaving during a run asks first: the run itself would stop (its last checkpoint is kept). */
+  private onBeforeUnload = (e: BeforeUnloadEvent) => {
+    if (!this.running) return;
+    e.preventDefault();
+    e.returnValue = ''; // older Chromium shows the dialog only when this is set
+  };
+
   override willUpdate(changed: Map<string, unknown>): void {
     if (changed.has('doc') && this.doc) {
+      this.openKey = compileKey(this.doc);
       const key = JSON.stringify(this.doc.metadata?.training ?? {});
       if (key !== this.settingsFor && !this.running) {
         this.settingsFor = key;
@@ -211,25 +265,73 @@ export class TrainPanel extends LitElement {
         this.weights = r.weights;
         this.canResume = r.canResume;
         this.note = carryNote(r.weights, first);
+        if (this.storedRunWaiting && (this.storedRunKey ?? key) === key)
+          this.restored(await c.request({ type: 'restore' }));
       } else {
         this.compileErrors = r.errors;
       }
     });
   }
 
+  /** Shows the run the worker found in the store (or says why it was not loaded). */
+  private restored(r: RestoreReply) {
+    this.storedRunWaiting = r.status === 'not-restored' && r.reason === 'other-graph';
+    this.storedRunKey = r.status === 'not-restored' ? r.graphKey : undefined;
+    if (r.status === 'none') return;
+    if (r.status === 'not-restored') {
+      this.notice = { level: r.reason === 'unreadable' ? 'error' : 'info', text: r.message };
+      return;
+    }
+    this.notice = undefined;
+    this.weights = r.weights;
+    this.canResume = r.canResume;
+    this.losses = BucketedSeries.of(r.history.map((p) => [p.step, p.loss]));
+    this.validations = r.validations.map((v) => [v.step, v.meanDice]);
+    this.evalResult = r.evaluation;
+    if (r.settings) this.settings = r.settings;
+    const last = r.history.at(-1);
+    this.progress = {
+      step: r.step,
+      runStep: r.run?.runStep ?? 0,
+      totalSteps: r.run?.totalSteps ?? 0,
+      epoch: r.run?.epoch ?? 0,
+      loss: last?.loss ?? NaN,
+      lr: last?.lr ?? NaN,
+      imagesPerSec: NaN,
+      etaSec: NaN,
+    };
+    const when = new Date(r.savedAt).toLocaleTimeString('en-GB');
+    this.note = `Restored from this browser: ${r.weights.origin}, saved at ${when}.`;
+  }
+
   private onTrainEvent(e: TrainEventMessage) {
     if (e.type === 'step') {
-      this.progress = e;
-      this.losses = [...this.losses, [e.step, e.loss]];
+      const { numTensors, ...progress } = e;
+      this.progress = progress;
+      this.tensorCounts.push(numTensors);
+      // Appended in place: copying the history on every step costs O(n²) over a run.
+      this.losses.push(e.step, e.loss);
+      this.requestUpdate();
     } else if (e.type === 'validation') {
-      this.validations = [...this.validations, [e.point.step, e.point.meanDice]];
+      this.validations.push([e.point.step, e.point.meanDice]);
+      this.requestUpdate();
       void this.refreshPreview();
+    } else if (e.type === 'persisted') {
+      const { type: _, ...saved } = e;
+      this.saved = saved;
+      this.saves++;
+      if (e.error)
+        this.notice = {
+          level: 'error',
+          text: `Could not keep the run in this browser at step ${e.step}: ${e.error} Training goes on; Export keeps the weights.`,
+        };
     } else {
+      const recompile = this.graphChanged;
       this.running = false;
       this.stopping = false;
       this.weights = e.weights;
       this.canResume = e.canResume;
-      this.notice = doneNotice(e);
+      this.notice = doneNotice(e, recompile);
       void this.refreshPreview();
       void this.recompile(); // edits made during the run
     }
@@ -243,6 +345,7 @@ export class TrainPanel extends LitElement {
     try {
       const r = await c.request({ type: 'train', settings: this.settings, resume });
       this.running = true;
+      this.storedRunWaiting = false; // this run replaces the stored one at its first checkpoint
       this.progress = {
         step: this.progress?.step ?? 0,
         runStep: 0,
@@ -262,6 +365,7 @@ export class TrainPanel extends LitElement {
     }
   }
 
+  /** Stops the run; its end recompiles the graph as it is now, carrying weights by key and shape. */
   private async stop() {
     if (!this.running || !this.client) return;
     this.stopping = true;
@@ -289,6 +393,7 @@ export class TrainPanel extends LitElement {
         split: this.evalSplit,
         convention: this.evalConvention,
       });
+      this.evaluations++;
     });
     await this.refreshPreview();
   }
@@ -328,7 +433,7 @@ export class TrainPanel extends LitElement {
     if (!confirm('Re-initialise every weight and clear the training history?')) return;
     await this.run('re-initialising', async (c) => {
       this.weights = await c.request({ type: 'reinitialise' });
-      this.losses = [];
+      this.losses = new BucketedSeries();
       this.validations = [];
       this.progress = undefined;
       this.evalResult = undefined;
@@ -345,7 +450,8 @@ export class TrainPanel extends LitElement {
   override render() {
     const errors = this.compileErrors;
     const ready = !!this.weights && !errors && !!this.data && !this.busy;
-    const xMax = Math.max(1, this.losses.at(-1)?.[0] ?? 0, this.validations.at(-1)?.[0] ?? 0);
+    const lastStep = this.losses.count ? this.losses.lastX : 0;
+    const xMax = Math.max(1, lastStep, this.validations.at(-1)?.[0] ?? 0);
     return html`
       <header>
         <h2>Train &amp; evaluate</h2>
@@ -396,6 +502,7 @@ export class TrainPanel extends LitElement {
           }
           <span class="weights-note" data-testid="weights-note">${this.note}</span>
         </section>
+        ${this.graphChanged ? this.renderGraphChanged() : nothing}
         ${renderNotice(this.notice, 'train-notice')} ${this.renderProgress()}
         <section>
           <h3>Training loss</h3>
@@ -404,7 +511,7 @@ export class TrainPanel extends LitElement {
             y-label="loss"
             .xMin=${0}
             .xMax=${xMax}
-            .series=${[{ label: '', color: '#2563eb', points: this.losses }]}
+            .series=${[{ label: '', color: '#2563eb', points: this.losses.points }]}
             empty="Start training to see the loss"
           ></mam-line-chart>
           <h3>Validation: mean foreground Dice <small>(${this.settings.convention})</small></h3>
@@ -564,6 +671,23 @@ export class TrainPanel extends LitElement {
     </section>`;
   }
 
+  private renderGraphChanged() {
+    const trained = this.weights?.parameters;
+    const canvas = this.analysis?.params;
+    const count = (n: number | undefined) => (n === undefined ? '?' : n.toLocaleString('en-US'));
+    return html`<section class="notice info graph-changed" data-testid="train-graph-changed">
+      The graph changed since this run started: the run goes on training the graph as it was
+      (${count(trained)} parameters); the canvas now has ${count(canvas)}.
+      <button
+        data-testid="train-stop-recompile"
+        ?disabled=${this.stopping}
+        @click=${() => void this.stop()}
+      >
+        Stop and recompile
+      </button>
+    </section>`;
+  }
+
   private renderProgress() {
     const p = this.progress;
     if (!p) return nothing;
@@ -581,6 +705,15 @@ export class TrainPanel extends LitElement {
           >${Number.isFinite(p.imagesPerSec) ? `${p.imagesPerSec.toFixed(2)} img/s` : '– img/s'}</span
         >
         <span>ETA ${this.running ? formatDuration(p.etaSec) : '–'}</span>
+        ${
+          this.saved && !this.saved.error
+            ? html`<span
+                data-testid="train-saved"
+                title="Kept in this browser: a reload brings it back"
+                >saved at step ${this.saved.step}</span
+              >`
+            : nothing
+        }
       </div>
     </section>`;
   }
@@ -689,14 +822,17 @@ export function backendWords(b: BackendInfo): string {
     : `${name} (${b.adapterInfo})`;
 }
 
-function doneNotice(e: Extract<TrainEventMessage, { type: 'done' }>): Notice {
+/** What the end of a run says; `recompile`: the graph changed during the run and is compiled now. */
+function doneNotice(e: Extract<TrainEventMessage, { type: 'done' }>, recompile: boolean): Notice {
   switch (e.reason) {
     case 'completed':
       return { level: 'info', text: `Finished at step ${e.step}.` };
     case 'aborted':
       return {
         level: 'info',
-        text: `Stopped at step ${e.step}: weights and history kept. Resume continues the schedule.`,
+        text: recompile
+          ? `Stopped at step ${e.step} to compile the changed graph: weights and history kept.`
+          : `Stopped at step ${e.step}: weights and history kept. Resume continues the schedule.`,
       };
     case 'early-stop':
       return {

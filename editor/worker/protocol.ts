@@ -101,7 +101,8 @@ export type TrainRequest =
   | { type: 'predict'; split: DemoSplit; index: number }
   | { type: 'export-weights' }
   | { type: 'import-weights'; name: string; bytes: Uint8Array }
-  | { type: 'reinitialise' };
+  | { type: 'reinitialise' }
+  | { type: 'restore' };
 
 export type CompileReply =
   | {
@@ -112,6 +113,31 @@ export type CompileReply =
       canResume: boolean;
     }
   | { ok: false; errors: GraphIssue[]; weightsKept: boolean };
+
+/** The run stored in this browser, brought back after a reload (or why not). */
+export type RestoreReply =
+  | { status: 'none' }
+  /** A stored run of another graph stays stored (it comes back when that graph is compiled); an unreadable one does not. */
+  | {
+      status: 'not-restored';
+      reason: 'other-graph' | 'unreadable';
+      message: string;
+      /** The compile key of the stored run's graph, when it is another graph's. */
+      graphKey?: string;
+    }
+  | {
+      status: 'restored';
+      weights: WeightsSummary;
+      step: number;
+      history: HistoryPoint[];
+      validations: ValidationPoint[];
+      evaluation?: EvalResult;
+      settings?: TrainPanelSettings;
+      /** The last run's position in its schedule, when it has a checkpoint. */
+      run?: { runStep: number; totalSteps: number; epoch: number };
+      canResume: boolean;
+      savedAt: number;
+    };
 
 export type ImportReply =
   { ok: true; message: string; weights: WeightsSummary } | { ok: false; message: string };
@@ -127,6 +153,17 @@ export type TrainEventMessage =
       lr: number;
       imagesPerSec: number;
       etaSec: number;
+      /** tf.memory().numTensors in the worker after this step: flat across steps, or a leak. */
+      numTensors: number;
+    }
+  | {
+      type: 'persisted';
+      /** Session step of the saved state. */
+      step: number;
+      bytes: number;
+      ms: number;
+      /** Set when the save failed: training goes on, the stored run is the previous one. */
+      error?: string;
     }
   | { type: 'validation'; point: ValidationPoint; perClass: Record<string, number> }
   | {

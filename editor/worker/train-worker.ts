@@ -6,6 +6,7 @@
  * survive, a refused graph or a refused weights file changes nothing, and a
  * stop keeps the weights, the history and a checkpoint to resume from.
  */
+import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/init.ts';
 import type { BackendInfo } from '../../src/backend/types.ts';
 import { readSafetensors } from '../../src/compile/io/safetensors.ts';
@@ -34,6 +35,16 @@ import { stepsPerEpoch, train } from '../../src/train/loop.ts';
 import type { MetricConvention } from '../../src/train/metrics.ts';
 import { optimizerSettings, scaleLrForBatch } from '../../src/train/optim.ts';
 import { caseSlices, dataFingerprint, normaliseVolume } from '../../src/train/samples.ts';
+import { hasIndexedDb, IndexedDbRunStore } from '../run-store-idb.ts';
+import {
+  CURRENT_RUN,
+  MemoryRunStore,
+  RUN_RECORD_FORMAT,
+  matchStoredRun,
+  type RunRecord,
+  type RunStore,
+} from '../run-store.ts';
+import { compileKey } from '../train-format.ts';
 import type {
   CompileReply,
   DataInfo,
@@ -42,6 +53,7 @@ import type {
   ImportReply,
   Preview,
   RequestEnvelope,
+  RestoreReply,
   TrainEventMessage,
   TrainPanelSettings,
   TrainRequest,
@@ -80,7 +92,18 @@ const state = {
   /** The last run's checkpoint, kept in memory so Start can resume it. */
   checkpoint: undefined as Checkpoint | undefined,
   running: undefined as AbortController | undefined,
+  /** The graph compiled last: what the weights belong to. */
+  graph: undefined as GraphDoc | undefined,
+  settings: undefined as TrainPanelSettings | undefined,
+  best: undefined as RunRecord['best'],
+  evaluation: undefined as EvalResult | undefined,
+  /** The record last written to the run store; undefined while there is nothing worth keeping. */
+  stored: undefined as RunRecord | undefined,
 };
+
+/** Where the current run is kept across reloads: IndexedDB, or memory where a scope lacks it. */
+const store: RunStore = hasIndexedDb() ? new IndexedDbRunStore() : new MemoryRunStore();
+let saving: Promise<void> = Promise.resolve();
 
 const emit = (event: TrainEventMessage) => scope.postMessage({ kind: 'event', event });
 
@@ -114,6 +137,130 @@ function canResume(): boolean {
   );
 }
 
+/** The session as a run record, with these weights (the checkpoint's own bytes when they are the same). */
+function runRecord(weights: Uint8Array): RunRecord {
+  const m = requireModel();
+  const now = Date.now();
+  return {
+    format: RUN_RECORD_FORMAT,
+    version: 1,
+    id: CURRENT_RUN,
+    graph: state.graph!,
+    graphKey: compileKey(state.graph!),
+    weightsFingerprint: weightFingerprint(m),
+    parameters: m.parameterCount,
+    settings: state.settings,
+    step: state.step,
+    runBase: state.runBase,
+    // Copies: the record is written after this returns, and the run may go on meanwhile.
+    history: state.history.slice(),
+    validations: state.validations.slice(),
+    evaluation: state.evaluation,
+    origin: state.origin,
+    weights,
+    checkpoint: state.checkpoint,
+    best: state.best,
+    createdAt: state.stored?.createdAt ?? now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * Writes the session to the run store, one write after another. A failed
+ * write is reported (the panel says so) and changes nothing else: training
+ * goes on and the previous stored run stays.
+ */
+function persist(weights: Uint8Array): Promise<void> {
+  const record = runRecord(weights);
+  state.stored = record;
+  saving = saving.then(async () => {
+    const t0 = performance.now();
+    let error: string | undefined;
+    try {
+      await store.put(record);
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    }
+    const ms = performance.now() - t0;
+    const bytes =
+      record.weights.byteLength +
+      (record.checkpoint && record.checkpoint.weights !== record.weights
+        ? record.checkpoint.weights.byteLength
+        : 0) +
+      (record.checkpoint?.optimizer.byteLength ?? 0) +
+      (record.best?.weights.byteLength ?? 0);
+    emit({ type: 'persisted', step: record.step, bytes, ms, error });
+  });
+  return saving;
+}
+
+/** The run stored in this browser, loaded when it was trained on the graph now compiled. */
+async function restore(): Promise<RestoreReply> {
+  if (state.running) throw new Error('training is running');
+  const model = requireModel();
+  // Never over what this session trained or imported itself.
+  if (state.stored || state.history.length || state.origin !== 'initialised')
+    return { status: 'none' };
+  let r: RunRecord | undefined;
+  try {
+    r = await store.get(CURRENT_RUN);
+  } catch (e) {
+    return {
+      status: 'not-restored',
+      reason: 'unreadable',
+      message: `The run stored in this browser was not loaded: ${(e as Error).message}. It stays stored until a run or an import replaces it.`,
+    };
+  }
+  if (!r) return { status: 'none' };
+  const match = matchStoredRun(r, {
+    graphKey: compileKey(state.graph!),
+    weightsFingerprint: weightFingerprint(model),
+    parameters: model.parameterCount,
+  });
+  if (!match.ok)
+    return {
+      status: 'not-restored',
+      reason: 'other-graph',
+      message: match.message,
+      graphKey: r.graphKey,
+    };
+  const loaded = loadWeights(model, r.weights, 'the stored run');
+  if (!loaded.ok)
+    return {
+      status: 'not-restored',
+      reason: 'unreadable',
+      message: `${loaded.message}; nothing was loaded`,
+    };
+  Object.assign(state, {
+    history: r.history,
+    validations: r.validations,
+    step: r.step,
+    runBase: r.runBase,
+    checkpoint: r.checkpoint,
+    best: r.best,
+    evaluation: r.evaluation,
+    origin: r.origin,
+    settings: r.settings,
+    carry: { kept: 0, reinitialised: 0, dropped: 0 },
+    stored: r,
+  });
+  const c = r.checkpoint?.state;
+  return {
+    status: 'restored',
+    weights: summary(),
+    step: r.step,
+    history: r.history,
+    validations: r.validations,
+    evaluation: r.evaluation,
+    settings: r.settings,
+    run: c && { runStep: c.step, totalSteps: c.settings.steps, epoch: c.epoch },
+    canResume: canResume(),
+    savedAt: r.updatedAt,
+  };
+}
+
+const trainedOrigin = (step: number) => `trained ${step} step${step === 1 ? '' : 's'}`;
+
 function compile(doc: GraphDoc): CompileReply {
   if (state.running)
     throw new Error('training is running; the graph is compiled again when it stops');
@@ -127,6 +274,9 @@ function compile(doc: GraphDoc): CompileReply {
   } else state.carry = { kept: 0, reinitialised: next.weights.size, dropped: 0 };
   state.plan = r.plan;
   state.model = next;
+  state.graph = doc;
+  // The stored run follows the graph: its weights are now the carried ones.
+  if (state.stored) void persist(saveWeights(next));
   return {
     ok: true,
     weights: summary(),
@@ -225,7 +375,11 @@ function startTraining(p: TrainPanelSettings, resume: boolean) {
   checkClasses(plan, d);
   const settings = loopSettings(p, d.train.length);
   const resumeFrom = resume && canResume() ? state.checkpoint : undefined;
-  if (!resumeFrom) state.runBase = state.step;
+  if (!resumeFrom) {
+    state.runBase = state.step;
+    state.best = undefined; // the best of this run, not of an earlier one
+  }
+  state.settings = p;
   const controller = new AbortController();
   state.running = controller;
   const total = resumeFrom ? resumeFrom.state.settings.steps : settings.steps;
@@ -243,7 +397,14 @@ function startTraining(p: TrainPanelSettings, resume: boolean) {
     checkpoint: {
       save: async (c) => {
         state.checkpoint = c;
-        return 'memory';
+        state.origin = trainedOrigin(state.runBase + c.state.step);
+        await persist(c.weights);
+        return 'this browser';
+      },
+      saveBest: async (weights, s) => {
+        // Written with the checkpoint that follows a validation.
+        state.best = { step: state.runBase + s.step, meanDice: s.best?.meanDice ?? NaN, weights };
+        return 'this browser';
       },
     },
     onEvent: (e) => {
@@ -260,6 +421,7 @@ function startTraining(p: TrainPanelSettings, resume: boolean) {
           lr: e.lr,
           imagesPerSec: e.imagesPerSec,
           etaSec: e.etaSec,
+          numTensors: tf.memory().numTensors,
         });
       } else if (e.type === 'validation') {
         const point = {
@@ -277,7 +439,7 @@ function startTraining(p: TrainPanelSettings, resume: boolean) {
   }).then(
     (r) => {
       state.running = undefined;
-      state.origin = `trained ${state.step} step${state.step === 1 ? '' : 's'}`;
+      state.origin = trainedOrigin(state.step);
       emit({
         type: 'done',
         reason: r.reason,
@@ -359,7 +521,7 @@ async function evaluate(split: DemoSplit, convention: MetricConvention): Promise
     batchSize: 8,
   });
   const scores = report.cases[0].perClass;
-  return {
+  const result: EvalResult = {
     split,
     convention: report.convention,
     hd95Unit: report.hd95Unit,
@@ -376,6 +538,9 @@ async function evaluate(split: DemoSplit, convention: MetricConvention): Promise
     step: state.step,
     seconds: (performance.now() - t0) / 1000,
   };
+  state.evaluation = result;
+  if (state.stored) void persist(state.stored.weights);
+  return result;
 }
 
 function importWeights(name: string, bytes: Uint8Array): ImportReply {
@@ -406,6 +571,7 @@ function importWeights(name: string, bytes: Uint8Array): ImportReply {
   state.checkpoint = undefined; // the next run starts from these weights
   state.origin = `imported ${name}`;
   state.carry = { kept: 0, reinitialised: 0, dropped: 0 };
+  void persist(saveWeights(model));
   return { ok: true, message, weights: summary() };
 }
 
@@ -438,6 +604,11 @@ function reinitialise(): WeightsSummary {
   state.validations = [];
   state.step = 0;
   state.runBase = 0;
+  state.best = undefined;
+  state.evaluation = undefined;
+  // The stored run goes only when it is this session's: a stored run of another graph stays.
+  if (state.stored) saving = saving.then(() => store.delete(CURRENT_RUN)).catch(() => {});
+  state.stored = undefined;
   return summary();
 }
 
@@ -470,6 +641,8 @@ async function handle(req: TrainRequest): Promise<{ value: unknown; transfer?: T
       return { value: importWeights(req.name, req.bytes) };
     case 'reinitialise':
       return { value: reinitialise() };
+    case 'restore':
+      return { value: await restore() };
   }
 }
 

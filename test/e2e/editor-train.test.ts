@@ -1,13 +1,25 @@
 // The Train drawer driven as a user drives it: backend picker, settings,
 // Start/Stop, evaluation, a SAM→MAM swap that keeps the weights, weights out
-// and back in. The demo graph trains on wasm (fast on a CPU); state is read
-// through window.__mam.training, actions go through the UI.
+// and back in; then the run across reloads (kept in IndexedDB, a warning
+// before leaving during a run, another graph open on reload) and an edit
+// during a run (said on the panel, Stop and recompile). The demo graph trains
+// on wasm (fast on a CPU); state is read through window.__mam.training,
+// actions go through the UI.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dialog, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openBrowser, type BrowserSession } from './browser.ts';
-import { boxOf, canvasBox, drag, freshEditor, node, nodeType, settle } from './editor-helpers.ts';
+import {
+  boxOf,
+  canvasBox,
+  drag,
+  freshEditor,
+  node,
+  nodeType,
+  ready,
+  settle,
+} from './editor-helpers.ts';
 
 const FILES = resolve(import.meta.dirname, '../../test-results/e2e-train');
 
@@ -44,6 +56,69 @@ async function fill(page: Page, id: string, value: string) {
   await input.fill(value);
   await input.dispatchEvent('change');
 }
+
+/** A fresh editor with no autosave and no stored run. */
+async function freshTraining(page: Page, baseUrl: string) {
+  await freshEditor(page, baseUrl);
+  await page.evaluate(
+    () =>
+      new Promise<void>((resolve) => {
+        const req = indexedDB.deleteDatabase('mam-studio-runs');
+        req.onsuccess = req.onerror = req.onblocked = () => resolve();
+      }),
+  );
+}
+
+/** Opens the Train drawer and waits for the data and the compiled graph. */
+async function openTrain(page: Page) {
+  await page.getByTestId('train-toggle').click();
+  await expect
+    .poll(() => byId(page, 'data-info').textContent(), { timeout: 90_000 })
+    .toMatch(/92 training slices/);
+  await expect.poll(async () => (await training(page)).compiled).toBe('ok');
+}
+
+/** Starts a run on wasm at batch 2. */
+async function startRun(page: Page, steps: number, valEvery: number) {
+  await byId(page, 'backend-select').selectOption('wasm');
+  await expect
+    .poll(() => byId(page, 'backend-info').textContent(), { timeout: 60_000 })
+    .toMatch(/^\s*wasm \(WebAssembly/);
+  await fill(page, 'setting-batchSize', '2');
+  await fill(page, 'setting-steps', String(steps));
+  await fill(page, 'setting-valEvery', String(valEvery));
+  await byId(page, 'train-start').click();
+  await expect.poll(async () => (await training(page)).running, { timeout: 30_000 }).toBe(true);
+}
+
+async function stopRun(page: Page) {
+  await byId(page, 'train-stop').click();
+  await expect.poll(async () => (await training(page)).running, { timeout: 90_000 }).toBe(false);
+}
+
+/** Sets a numeric parameter of a node through the inspector (the drawer closed). */
+async function setParam(page: Page, id: string, param: string, value: string) {
+  await panTo(page, id);
+  await node(page, id).locator('header').click();
+  const input = page.locator(`mam-inspector input[data-param="${param}"]`);
+  await input.fill(value);
+  await input.press('Enter');
+  await settle(page);
+}
+
+/** Records the page's dialogs until the test ends (accepting them, so a navigation goes on). */
+function dialogsOf(page: Page): string[] {
+  const seen: string[] = [];
+  const onDialog = (d: Dialog) => {
+    seen.push(d.type());
+    void d.accept();
+  };
+  page.on('dialog', onDialog);
+  onTestFinished(() => void page.off('dialog', onDialog));
+  return seen;
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
 
 describe('editor training', () => {
   let session: BrowserSession;
@@ -138,9 +213,16 @@ describe('editor training', () => {
   });
 
   it('keeps every weight across a SAM→MAM swap, exports them and imports them back', async () => {
-    const { page } = session;
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    await openTrain(page);
+    await startRun(page, 60, 3);
+    await expect
+      .poll(async () => (await training(page)).step, { timeout: 120_000 })
+      .toBeGreaterThanOrEqual(2);
+    await stopRun(page);
     const before = (await training(page)).weights!;
-    expect(before.tensors).toBeGreaterThan(0);
+    expect(before.origin).toMatch(/^trained \d+ steps$/);
 
     await page.getByTestId('train-toggle').click(); // close the drawer to reach the canvas
     await swapByMenu(page, 'layers_up.1.blocks.0', 'Swap to memory-attention (MAM)');
@@ -211,3 +293,297 @@ describe('editor training', () => {
     await session.screenshot('editor-train-weights');
   });
 });
+
+describe('editor training survives the page', () => {
+  let session: BrowserSession;
+
+  beforeAll(async () => {
+    session = await openBrowser('/');
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('keeps the run across a reload: history, evaluation, the trained weights; Resume continues', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    await openTrain(page);
+    await startRun(page, 40, 3);
+    await expect
+      .poll(async () => (await training(page)).step, { timeout: 120_000 })
+      .toBeGreaterThanOrEqual(4);
+    await stopRun(page);
+    const savesBefore = (await training(page)).saves;
+    await byId(page, 'eval-run').click();
+    await expect.poll(async () => (await training(page)).evaluations, { timeout: 90_000 }).toBe(1);
+    // The evaluation is kept too: one more save after it.
+    await expect
+      .poll(async () => (await training(page)).saves, { timeout: 30_000 })
+      .toBeGreaterThan(savesBefore);
+    const before = await training(page);
+    expect(before.saved).toMatchObject({ step: before.step });
+    expect(before.saved!.error).toBeUndefined();
+    console.log(
+      `run store: one save of the demo (${count(before.weights!.parameters)} parameters) = ${count(before.saved!.bytes)} bytes in ${before.saved!.ms.toFixed(0)} ms`,
+    );
+
+    const dialogs = dialogsOf(page);
+    await page.reload();
+    await ready(page);
+    await openTrain(page);
+    await expect
+      .poll(async () => (await training(page)).step, { timeout: 60_000 })
+      .toBe(before.step);
+    expect(dialogs).toEqual([]); // no run was active: leaving did not ask
+    const after = await training(page);
+    expect(after).toMatchObject({
+      lossPoints: before.lossPoints,
+      validations: before.validations,
+      canResume: true,
+      evaluation: before.evaluation,
+    });
+    expect(after.weights!.digest).toBe(before.weights!.digest);
+    expect(await byId(page, 'weights-note').textContent()).toMatch(
+      new RegExp(`Restored from this browser: trained ${before.step} steps`),
+    );
+    expect(await panel(page).locator('mam-eval-table tbody tr[data-class]').count()).toBe(7);
+    expect(await byId(page, 'loss-chart').locator('path').count()).toBeGreaterThan(0);
+    expect(await byId(page, 'progress-step').textContent()).toMatch(
+      new RegExp(`step\\s+${before.step}/40`),
+    );
+
+    // The same weights evaluate to the same Dice.
+    await byId(page, 'eval-run').click();
+    await expect.poll(async () => (await training(page)).evaluations, { timeout: 90_000 }).toBe(1);
+    expect((await training(page)).evaluation!.meanDice).toBe(before.evaluation!.meanDice);
+
+    // Resume goes on from the stored step, with the history continuing.
+    await expect.poll(() => byId(page, 'train-start').textContent()).toMatch(/Resume/);
+    await byId(page, 'train-start').click();
+    await expect
+      .poll(async () => (await training(page)).step, { timeout: 120_000 })
+      .toBeGreaterThan(before.step);
+    expect(await byId(page, 'progress-step').textContent()).toMatch(/step\s+\d+\/40/);
+    await stopRun(page);
+    const resumed = await training(page);
+    expect(resumed.lossPoints).toBe(resumed.step);
+    const runStep = Number(
+      /step\s+(\d+)\/40/.exec((await byId(page, 'progress-step').textContent())!)![1],
+    );
+    expect(runStep).toBe(resumed.step);
+    await session.screenshot('editor-train-restored');
+  });
+
+  it('asks before leaving during a run, keeps the last checkpoint of a run cut by a reload, and keeps tensors flat while saving', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    await openTrain(page);
+    await startRun(page, 60, 3);
+    // The loss array grows in place, not copied on each step.
+    await page.evaluate(() => {
+      const p = document.querySelector('mam-train-panel') as unknown as { losses: unknown };
+      (window as unknown as { lossRef: unknown }).lossRef = p.losses;
+    });
+    await expect
+      .poll(async () => (await training(page)).saved?.step ?? 0, { timeout: 180_000 })
+      .toBeGreaterThanOrEqual(6);
+    await expect
+      .poll(async () => (await training(page)).step, { timeout: 60_000 })
+      .toBeGreaterThanOrEqual(8);
+    const running = await training(page);
+    expect(running.running).toBe(true);
+    expect(
+      await page.evaluate(() => {
+        const p = document.querySelector('mam-train-panel') as unknown as {
+          losses: { count: number };
+        };
+        return p.losses === (window as unknown as { lossRef: unknown }).lossRef && p.losses.count;
+      }),
+    ).toBeGreaterThanOrEqual(8);
+    // Two saves and validations happened between these steps; the worker's tensor count did not move.
+    expect(running.numTensors.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(running.numTensors).size).toBe(1);
+
+    const dialogs = dialogsOf(page);
+    await page.reload();
+    expect(dialogs).toEqual(['beforeunload']);
+    await ready(page);
+    await openTrain(page);
+    await expect
+      .poll(async () => (await training(page)).step, { timeout: 60_000 })
+      .toBeGreaterThanOrEqual(6);
+    const restored = await training(page);
+    expect(restored.step % 3).toBe(0); // a checkpoint: after a validation
+    expect(restored.lossPoints).toBe(restored.step);
+    expect(restored.canResume).toBe(true);
+    expect(restored.running).toBe(false);
+
+    // No run active: leaving does not ask.
+    await page.reload();
+    await ready(page);
+    expect(dialogs).toEqual(['beforeunload']);
+  });
+
+  it('says when the graph changed during a run, and Stop and recompile carries the weights by key and shape', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    await openTrain(page);
+    await startRun(page, 400, 200);
+    await expect
+      .poll(async () => (await training(page)).step, { timeout: 120_000 })
+      .toBeGreaterThanOrEqual(1);
+    const trained = (await training(page)).weights!;
+
+    await page.getByTestId('train-toggle').click();
+    await setParam(page, 'layers.0.blocks.0', 'mlpRatio', '2');
+    await page.getByTestId('train-toggle').click();
+    const canvas = await page.evaluate(() => window.__mam!.analysis.params);
+    // fc1 (32→128) and fc2 (128→32) become 32→64→32: 2·32·64 + 64 parameters fewer.
+    expect(trained.parameters - canvas).toBe(2 * 32 * 64 + 64);
+    await expect
+      .poll(async () =>
+        (await byId(page, 'train-graph-changed').textContent())?.replace(/\s+/g, ' '),
+      )
+      .toMatch(
+        `The graph changed since this run started: the run goes on training the graph as it was (${count(trained.parameters)} parameters); the canvas now has ${count(canvas)}.`,
+      );
+    const during = await training(page);
+    expect(during.running).toBe(true);
+    expect(during.graphChanged).toBe(true);
+    await byId(page, 'train-graph-changed').scrollIntoViewIfNeeded();
+    await session.screenshot('editor-train-graph-changed');
+
+    await byId(page, 'train-stop-recompile').click();
+    await expect
+      .poll(async () => (await training(page)).weights?.parameters, { timeout: 90_000 })
+      .toBe(canvas);
+    const after = await training(page);
+    expect(after.running).toBe(false);
+    expect(after.graphChanged).toBe(false);
+    expect(await byId(page, 'train-graph-changed').count()).toBe(0);
+    // fc1.weight, fc1.bias and fc2.weight change shape; every other weight is kept.
+    expect(after.weights).toMatchObject({
+      tensors: trained.tensors,
+      kept: trained.tensors - 3,
+      reinitialised: 3,
+      dropped: 0,
+    });
+    expect(await byId(page, 'train-notice').textContent()).toMatch(
+      /Stopped at step \d+ to compile the changed graph: weights and history kept\./,
+    );
+    expect(after.carryNote).toBe(
+      `Graph changed: kept ${trained.tensors - 3} of ${trained.tensors} weight tensors, re-initialised 3.`,
+    );
+  });
+
+  it('on reload with another graph open, says the stored run belongs to a different graph and keeps it', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    await openTrain(page);
+    await startRun(page, 40, 3);
+    await expect
+      .poll(async () => (await training(page)).saved?.step ?? 0, { timeout: 180_000 })
+      .toBeGreaterThanOrEqual(3);
+    await stopRun(page);
+    await expect
+      .poll(async () => (await training(page)).saved?.step)
+      .toBe((await training(page)).step);
+    const stored = await training(page);
+
+    await page.reload();
+    await ready(page);
+    await setParam(page, 'layers.0.blocks.0', 'mlpRatio', '2');
+    const canvas = await page.evaluate(() => window.__mam!.analysis.params);
+    await openTrain(page);
+    await expect
+      .poll(() => byId(page, 'train-notice').textContent(), { timeout: 60_000 })
+      .toMatch(
+        `was trained on a different graph than the one open (${count(canvas)} parameters): its weights were not loaded`,
+      );
+    expect(await byId(page, 'train-notice').textContent()).toMatch(
+      `The stored run (step ${stored.step}, ${count(stored.weights!.parameters)} parameters`,
+    );
+    const other = await training(page);
+    expect(other).toMatchObject({ step: 0, lossPoints: 0, canResume: false });
+    expect(other.weights!.parameters).toBe(canvas);
+
+    // Re-initialising this graph's weights leaves the other graph's stored run alone.
+    const dialogs = dialogsOf(page);
+    await byId(page, 'weights-reinit').click();
+    await expect
+      .poll(async () => (await training(page)).weights!.digest)
+      .not.toBe(other.weights!.digest);
+    expect(dialogs).toEqual(['confirm']);
+
+    // Back to the graph it was trained on: the stored run was kept, and comes back.
+    await page.getByTestId('train-toggle').click();
+    await page.getByTestId('undo').click();
+    await settle(page);
+    await page.getByTestId('train-toggle').click();
+    await expect
+      .poll(async () => (await training(page)).step, { timeout: 60_000 })
+      .toBe(stored.step);
+    const back = await training(page);
+    expect(back).toMatchObject({ lossPoints: stored.lossPoints, canResume: true });
+    expect(back.weights!.digest).toBe(stored.weights!.digest);
+    expect(await byId(page, 'train-notice').count()).toBe(0);
+  });
+
+  it('says so when the run cannot be kept in the browser, and trains on', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    // A newer version of the run database (as a later mam-studio would leave): ours cannot open it.
+    await writeRunsDb(page, 2);
+    await openTrain(page);
+    await startRun(page, 60, 3);
+    await expect
+      .poll(() => byId(page, 'train-notice').textContent(), { timeout: 180_000 })
+      .toMatch(
+        /Could not keep the run in this browser at step 3: IndexedDB mam-studio-runs: .*version.* Training goes on; Export keeps the weights\./,
+      );
+    await expect
+      .poll(async () => (await training(page)).step, { timeout: 120_000 })
+      .toBeGreaterThanOrEqual(4);
+    expect((await training(page)).saved!.error).toMatch(/^IndexedDB mam-studio-runs: /);
+    await stopRun(page);
+    await expect.poll(() => byId(page, 'weights-export').isEnabled()).toBe(true);
+  });
+
+  it('says so when the stored run is not one it can read, and starts afresh', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    // What a later mam-studio might leave: a record of another format under the same id.
+    await writeRunsDb(page, 1, { id: 'current', format: 'mam-studio/run', version: 2 });
+    await openTrain(page);
+    await expect
+      .poll(() => byId(page, 'train-notice').textContent(), { timeout: 60_000 })
+      .toMatch(
+        'The run stored in this browser was not loaded: the stored run is not a mam-studio/run record of version 1. It stays stored until a run or an import replaces it.',
+      );
+    expect(await training(page)).toMatchObject({ step: 0, lossPoints: 0, canResume: false });
+    await expect.poll(() => byId(page, 'train-start').isDisabled()).toBe(false);
+  });
+});
+
+/** Writes the run database from the page as another mam-studio would: at `version`, with `record` in it. */
+function writeRunsDb(page: Page, version: number, record?: object): Promise<void> {
+  return page.evaluate(
+    ([version, record]) =>
+      new Promise<void>((resolve, reject) => {
+        const req = indexedDB.open('mam-studio-runs', version);
+        req.onupgradeneeded = () => req.result.createObjectStore('runs', { keyPath: 'id' });
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const db = req.result;
+          const tx = db.transaction('runs', 'readwrite');
+          if (record) tx.objectStore('runs').put(record);
+          tx.oncomplete = () => {
+            db.close();
+            resolve();
+          };
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+    [version, record] as const,
+  );
+}
