@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { defineConfig, type Plugin } from 'vite';
+import { tfjsWasmThreads } from './vite-plugins/tfjs-wasm-threads.ts';
 
 const root = import.meta.dirname;
 
@@ -34,10 +35,17 @@ function wantedFile(prefix: string): (path: string) => boolean {
   return (path) => prefix !== '/tfjs-wasm/' || path === wasmDist || path.endsWith('.wasm');
 }
 
-/** Serves staticDirs in `vite` and `vite preview`, and copies them into dist/ on build. */
+/**
+ * Serves staticDirs from the dev server under the configured base path, and
+ * copies them into dist/ on build (`vite preview` serves dist/ as it is, as
+ * any static host would).
+ */
 function serveStaticDirs(): Plugin {
+  let base = '/';
   const middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
-    const path = decodeURIComponent((req.url ?? '').split('?')[0]);
+    const url = decodeURIComponent((req.url ?? '').split('?')[0]);
+    if (!url.startsWith(base)) return next();
+    const path = url.slice(base.length - 1);
     const prefix = Object.keys(staticDirs).find((p) => path.startsWith(p));
     if (!prefix || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
     const dir = staticDirs[prefix];
@@ -56,8 +64,8 @@ function serveStaticDirs(): Plugin {
   };
   return {
     name: 'mam-static-dirs',
+    configResolved: (config) => void (base = config.base),
     configureServer: (server) => void server.middlewares.use(middleware),
-    configurePreviewServer: (server) => void server.middlewares.use(middleware),
     writeBundle(options) {
       const outDir = options.dir ?? join(root, 'dist');
       for (const [prefix, dir] of Object.entries(staticDirs)) {
@@ -75,10 +83,21 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'credentialless',
 };
 
+/**
+ * The URL path the app is served under: `/` by default; `vite build --base
+ * /sub/path/` or MAM_BASE=/sub/path/ for hosting under a sub-path. Every URL
+ * the app builds (presets/, data/, tfjs-wasm/, the worker, coi-sw.js) starts
+ * from import.meta.env.BASE_URL, which is this.
+ */
+const base = process.env.MAM_BASE ?? '/';
+
 export default defineConfig({
   root,
+  base,
   publicDir: false,
-  plugins: [serveStaticDirs()],
+  plugins: [serveStaticDirs(), tfjsWasmThreads()],
+  // The training worker is a bundle of its own, with its own plugins.
+  worker: { plugins: () => [tfjsWasmThreads()] },
   server: {
     host: '127.0.0.1',
     port: 5173,

@@ -15,6 +15,25 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          exclude: ['test/e2e/prod/**'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // The production bundle (`vite build`, served by `vite preview`): the
+        // training, evaluation and file tests run again against it through
+        // browser.ts's target switch, plus the hosting tests in test/e2e/prod/.
+        test: {
+          name: 'e2e-prod',
+          include: [
+            'test/e2e/editor-train.test.ts',
+            'test/e2e/editor-files.test.ts',
+            'test/e2e/prod/**/*.test.ts',
+          ],
+          env: { MAM_E2E_TARGET: 'prod', MAM_E2E_DIST: 'test-results/builds/app' },
+          globalSetup: ['test/e2e/prod-build.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,
