@@ -1,8 +1,9 @@
-import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { defineConfig, type Plugin } from 'vite';
+import { fileInside, sendFile } from './vite-plugins/static-files.ts';
 import { tfjsWasmThreads } from './vite-plugins/tfjs-wasm-threads.ts';
 
 const root = import.meta.dirname;
@@ -19,15 +20,6 @@ const staticDirs: Record<string, string> = {
   '/presets/': join(root, 'presets'),
   '/data/': join(root, 'data'),
   '/tfjs-wasm/': wasmDist,
-};
-
-const contentTypes: Record<string, string> = {
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.png': 'image/png',
-  '.txt': 'text/plain; charset=utf-8',
-  '.md': 'text/markdown; charset=utf-8',
-  '.csv': 'text/csv; charset=utf-8',
 };
 
 /** Of the wasm package's dist folder only the binaries are wanted. */
@@ -48,19 +40,8 @@ function serveStaticDirs(): Plugin {
     const path = url.slice(base.length - 1);
     const prefix = Object.keys(staticDirs).find((p) => path.startsWith(p));
     if (!prefix || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
-    const dir = staticDirs[prefix];
-    const file = resolve(dir, path.slice(prefix.length));
-    const found = existsSync(file) && statSync(file).isFile() && wantedFile(prefix)(file);
-    if (!file.startsWith(dir + sep) || !found) {
-      res.statusCode = 404;
-      res.end(`not found: ${path}`);
-      return;
-    }
-    res.setHeader('Content-Type', contentTypes[extname(file)] ?? 'application/octet-stream');
-    res.setHeader('Content-Length', statSync(file).size);
-    res.setHeader('Cache-Control', 'no-cache');
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
+    const file = fileInside(staticDirs[prefix], path.slice(prefix.length));
+    sendFile(req, res, file && wantedFile(prefix)(file) ? file : undefined, path);
   };
   return {
     name: 'mam-static-dirs',
@@ -94,7 +75,8 @@ const base = process.env.MAM_BASE ?? '/';
 export default defineConfig({
   root,
   base,
-  publicDir: false,
+  // coi-sw.js, the service worker that isolates the page where the host cannot send headers.
+  publicDir: 'editor/public',
   plugins: [serveStaticDirs(), tfjsWasmThreads()],
   // The training worker is a bundle of its own, with its own plugins.
   worker: { plugins: () => [tfjsWasmThreads()] },

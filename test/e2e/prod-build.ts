@@ -14,13 +14,23 @@ export const E2E_BUILDS = join(root, 'test-results', 'builds');
 /** Runs `vite build` (with `--base base`) into test-results/builds/<name>; returns the folder. */
 export async function buildApp(name: string, base = '/'): Promise<string> {
   const outDir = join(E2E_BUILDS, name);
-  await build({
-    configFile: join(root, 'vite.config.ts'),
-    root,
-    base,
-    logLevel: 'warn',
-    build: { outDir, emptyOutDir: true },
-  });
+  // vitest sets NODE_ENV=test, and vite takes NODE_ENV over the mode: a build
+  // made under it would be a development build (Lit in dev mode,
+  // import.meta.env.PROD false), not what `npm run build` makes.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({
+      configFile: join(root, 'vite.config.ts'),
+      root,
+      base,
+      mode: 'production',
+      logLevel: 'warn',
+      build: { outDir, emptyOutDir: true },
+    });
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
   return outDir;
 }
 
