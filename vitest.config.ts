@@ -24,12 +24,14 @@ export default defineConfig({
       {
         // The production bundle (`vite build`, served by `vite preview`): the
         // training, evaluation and file tests run again against it through
-        // browser.ts's target switch, plus the hosting tests in test/e2e/prod/.
+        // browser.ts's target switch, the plugin test against a production
+        // bundle of the host page, plus the hosting tests in test/e2e/prod/.
         test: {
           name: 'e2e-prod',
           include: [
             'test/e2e/editor-train.test.ts',
             'test/e2e/editor-files.test.ts',
+            'test/e2e/editor-plugin.test.ts',
             'test/e2e/prod/**/*.test.ts',
           ],
           env: { MAM_E2E_TARGET: 'prod', MAM_E2E_DIST: 'test-results/builds/app' },

@@ -2,13 +2,16 @@
 // (Debian's, with WebGPU on SwiftShader when there is no GPU) pointed at it.
 // With MAM_E2E_TARGET=prod (the e2e-prod project) it serves the production
 // build in MAM_E2E_DIST with `vite preview` instead, so the same tests run
-// against what users get from `npm run build`.
+// against what users get from `npm run build`; the host page (test/e2e/host)
+// is then its own production bundle (prod-build.ts), served as static files.
 import { mkdirSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, preview } from 'vite';
 import { expect } from 'vitest';
+import { E2E_BUILDS, HOST_PATH } from './prod-build.ts';
+import { startStaticServer } from './static-server.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -48,7 +51,12 @@ export const E2E_TARGET: 'dev' | 'prod' = process.env.MAM_E2E_TARGET === 'prod' 
 
 /** Opens `path` (default: the editor) in a fresh Chromium page served by a fresh vite. */
 export async function openBrowser(path = '/'): Promise<BrowserSession> {
-  const server = E2E_TARGET === 'prod' ? await startPreview() : await startVite();
+  const server =
+    E2E_TARGET === 'dev'
+      ? await startVite()
+      : path.startsWith(HOST_PATH)
+        ? await startHostServer()
+        : await startPreview();
   let browser: Browser | undefined;
   try {
     browser = await launchChromium();
@@ -133,6 +141,15 @@ async function startPreview(): Promise<Served> {
     preview: { port: await freePort(), strictPort: true, open: false },
   });
   return { url: server.resolvedUrls?.local[0] ?? '', close: () => server.close() };
+}
+
+/** The host page's production bundle (built by the global setup) with the presets it fetches. */
+async function startHostServer(): Promise<Served> {
+  const server = await startStaticServer({
+    mounts: { [HOST_PATH]: join(E2E_BUILDS, 'host'), '/presets/': join(root, 'presets') },
+    isolation: true,
+  });
+  return { url: `${server.origin}/`, close: () => server.close() };
 }
 
 export function freePort(): Promise<number> {
