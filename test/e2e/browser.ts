@@ -94,9 +94,15 @@ export function collectLogs(page: Page): string[] {
   return logs;
 }
 
-interface Served {
+export interface Served {
+  /** The app's address, ending in `/`. */
   url: string;
   close(): Promise<void>;
+}
+
+/** Serves the editor: the dev server, or `vite preview` of the build in `dist` (a folder). */
+export function serveApp(target: 'dev' | 'prod', dist?: string): Promise<Served> {
+  return target === 'dev' ? startVite() : startPreview(dist);
 }
 
 /**
@@ -129,8 +135,7 @@ async function startVite(): Promise<Served> {
 }
 
 /** `vite preview` of the build the e2e-prod project's global setup made (test/e2e/prod-build.ts). */
-async function startPreview(): Promise<Served> {
-  const dist = process.env.MAM_E2E_DIST;
+async function startPreview(dist = process.env.MAM_E2E_DIST): Promise<Served> {
   if (!dist) throw new Error('MAM_E2E_TARGET=prod needs MAM_E2E_DIST (the built app)');
   const outDir = resolve(root, dist);
   const server = await preview({
