@@ -26,6 +26,8 @@ export default defineConfig({
         // training, evaluation and file tests run again against it through
         // browser.ts's target switch, the plugin test against a production
         // bundle of the host page, plus the hosting tests in test/e2e/prod/.
+        // (extends: the root test options, where there are any, apply here too.)
+        extends: true,
         test: {
           name: 'e2e-prod',
           include: [
