@@ -45,7 +45,15 @@ function serveStaticDirs(): Plugin {
   };
   return {
     name: 'mam-static-dirs',
-    configResolved: (config) => void (base = config.base),
+    configResolved(config) {
+      // The worker resolves presets/, data/ and tfjs-wasm/ against the origin,
+      // so a relative base (`./`) would send it to the wrong folder.
+      if (!/^(\/|https?:\/\/)/.test(config.base))
+        throw new Error(
+          `--base / MAM_BASE must be an absolute path such as /tools/mam-studio/ (got "${config.base}")`,
+        );
+      base = config.base;
+    },
     configureServer: (server) => void server.middlewares.use(middleware),
     writeBundle(options) {
       const outDir = options.dir ?? join(root, 'dist');
