@@ -48,7 +48,17 @@ export function tfjsWasmThreads(): Plugin {
       if (!factorySource) return;
       for (const chunk of Object.values(bundle)) {
         if (chunk.type !== 'chunk' || !chunk.code.includes(PLACEHOLDER)) continue;
-        chunk.code = `var ${PLACEHOLDER} = ${factorySource};\n${chunk.code}`;
+        const prefix = `var ${PLACEHOLDER} = ${factorySource};\n`;
+        chunk.code = prefix + chunk.code;
+        // A source map (build.sourcemap) moves down by the lines put in front.
+        const shift = ';'.repeat(prefix.split('\n').length - 1);
+        if (chunk.map) chunk.map.mappings = shift + chunk.map.mappings;
+        const mapFile = bundle[`${chunk.fileName}.map`];
+        if (mapFile?.type === 'asset' && typeof mapFile.source === 'string') {
+          const map = JSON.parse(mapFile.source) as { mappings: string };
+          map.mappings = shift + map.mappings;
+          mapFile.source = JSON.stringify(map);
+        }
       }
     },
   };

@@ -4,7 +4,7 @@
 // that reads renamed variables of the bundle. The browser side of the same
 // fix (threads start, training runs) is in test/e2e/prod/.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,11 +31,13 @@ describe('tfjs wasm threads in a production bundle', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mam-wasm-threads-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function bundle(): Promise<string> {
+  async function bundle(sourcemap = false): Promise<{ code: string; map?: string }> {
     const entry = join(dir, 'entry.js');
     writeFileSync(
       entry,
-      `import factory from ${JSON.stringify(FACTORY_FILE)};\nexport const source = factory.toString();\n`,
+      `import factory from ${JSON.stringify(FACTORY_FILE)};\n` +
+        `export const source = factory.toString();\n` +
+        `export const marker = () => 'mam-marker';\n`,
     );
     const out = (await build({
       configFile: false,
@@ -46,6 +48,7 @@ describe('tfjs wasm threads in a production bundle', () => {
       build: {
         write: false,
         minify: true,
+        sourcemap,
         target: 'es2022',
         rollupOptions: { input: entry, preserveEntrySignatures: 'strict' },
       },
@@ -53,14 +56,31 @@ describe('tfjs wasm threads in a production bundle', () => {
     const outputs = Array.isArray(out) ? out : [out];
     const chunk = outputs[0].output.find((o) => o.type === 'chunk' && o.isEntry);
     if (!chunk || chunk.type !== 'chunk') throw new Error('no entry chunk');
-    return chunk.code;
+    const map = outputs[0].output.find((o) => o.fileName === `${chunk.fileName}.map`);
+    return { code: chunk.code, map: map?.type === 'asset' ? String(map.source) : undefined };
   }
 
   it('keeps the factory text exactly as Emscripten wrote it', async () => {
-    const code = await bundle();
+    const { code } = await bundle();
     const { source } = (await import(
       `data:text/javascript;base64,${Buffer.from(code).toString('base64')}`
     )) as { source: string };
     expect(source).toBe(packageFactoryText());
+  });
+
+  it('keeps the source map in step with the lines put in front of the bundle', async () => {
+    const { code, map } = await bundle(true);
+    expect(map).toBeDefined();
+    const lines = code.split('\n');
+    // The minifier may quote the string with ', " or `.
+    const line = lines.findIndex((l) => /[`'"]mam-marker/.test(l));
+    const column = lines[line].search(/[`'"]mam-marker/);
+    // Node's own source map reader, 0-based lines and columns.
+    const entry = new SourceMap(JSON.parse(map!)).findEntry(line, column);
+    expect(entry).toMatchObject({
+      generatedLine: line,
+      originalSource: expect.stringMatching(/entry\.js$/),
+      originalLine: 2,
+    });
   });
 });
