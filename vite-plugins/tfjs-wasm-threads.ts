@@ -25,7 +25,10 @@ const FACTORY_FILE =
 /** A global name no minifier renames (it is never declared in the bundle itself). */
 const PLACEHOLDER = '__mamTfjsWasmThreadedSimdFactory';
 
-/** The factory file ends in a UMD tail that assigns `WasmBackendModuleThreadedSimd` to module.exports. */
+/**
+ * The factory file is `var WasmBackendModuleThreadedSimd = (() => {…})();`
+ * followed by a UMD tail (`if (typeof exports …`) that exports it.
+ */
 const DECLARATION = 'var WasmBackendModuleThreadedSimd =';
 
 export function tfjsWasmThreads(): Plugin {
@@ -65,7 +68,7 @@ export function tfjsWasmThreads(): Plugin {
 }
 
 /** The expression that makes the factory, as Emscripten wrote it; undefined if the file changed shape. */
-export function factoryExpression(code: string): string | undefined {
+function factoryExpression(code: string): string | undefined {
   const start = code.indexOf(DECLARATION);
   const end = code.indexOf('\nif (typeof exports', start);
   if (start < 0 || end < 0) return undefined;
