@@ -157,7 +157,7 @@ async function startHostServer(): Promise<Served> {
   return { url: `${server.origin}/`, close: () => server.close() };
 }
 
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const probe = createNetServer();
     probe.once('error', fail);
