@@ -1,8 +1,10 @@
-import { cpSync, createReadStream, existsSync, statSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { defineConfig, type Plugin } from 'vite';
+import { fileInside, sendFile } from './vite-plugins/static-files.ts';
+import { tfjsWasmThreads } from './vite-plugins/tfjs-wasm-threads.ts';
 
 const root = import.meta.dirname;
 
@@ -20,44 +22,39 @@ const staticDirs: Record<string, string> = {
   '/tfjs-wasm/': wasmDist,
 };
 
-const contentTypes: Record<string, string> = {
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.png': 'image/png',
-  '.txt': 'text/plain; charset=utf-8',
-  '.md': 'text/markdown; charset=utf-8',
-  '.csv': 'text/csv; charset=utf-8',
-};
-
 /** Of the wasm package's dist folder only the binaries are wanted. */
 function wantedFile(prefix: string): (path: string) => boolean {
   return (path) => prefix !== '/tfjs-wasm/' || path === wasmDist || path.endsWith('.wasm');
 }
 
-/** Serves staticDirs in `vite` and `vite preview`, and copies them into dist/ on build. */
+/**
+ * Serves staticDirs from the dev server under the configured base path, and
+ * copies them into dist/ on build (`vite preview` serves dist/ as it is, as
+ * any static host would).
+ */
 function serveStaticDirs(): Plugin {
+  let base = '/';
   const middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
-    const path = decodeURIComponent((req.url ?? '').split('?')[0]);
+    const url = decodeURIComponent((req.url ?? '').split('?')[0]);
+    if (!url.startsWith(base)) return next();
+    const path = url.slice(base.length - 1);
     const prefix = Object.keys(staticDirs).find((p) => path.startsWith(p));
     if (!prefix || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
-    const dir = staticDirs[prefix];
-    const file = resolve(dir, path.slice(prefix.length));
-    const found = existsSync(file) && statSync(file).isFile() && wantedFile(prefix)(file);
-    if (!file.startsWith(dir + sep) || !found) {
-      res.statusCode = 404;
-      res.end(`not found: ${path}`);
-      return;
-    }
-    res.setHeader('Content-Type', contentTypes[extname(file)] ?? 'application/octet-stream');
-    res.setHeader('Content-Length', statSync(file).size);
-    res.setHeader('Cache-Control', 'no-cache');
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
+    const file = fileInside(staticDirs[prefix], path.slice(prefix.length));
+    sendFile(req, res, file && wantedFile(prefix)(file) ? file : undefined, path);
   };
   return {
     name: 'mam-static-dirs',
+    configResolved(config) {
+      // The worker resolves presets/, data/ and tfjs-wasm/ against the origin,
+      // so a relative base (`./`) would send it to the wrong folder.
+      if (!/^(\/|https?:\/\/)/.test(config.base))
+        throw new Error(
+          `--base / MAM_BASE must be an absolute path such as /tools/mam-studio/ (got "${config.base}")`,
+        );
+      base = config.base;
+    },
     configureServer: (server) => void server.middlewares.use(middleware),
-    configurePreviewServer: (server) => void server.middlewares.use(middleware),
     writeBundle(options) {
       const outDir = options.dir ?? join(root, 'dist');
       for (const [prefix, dir] of Object.entries(staticDirs)) {
@@ -75,10 +72,22 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'credentialless',
 };
 
+/**
+ * The URL path the app is served under: `/` by default; `vite build --base
+ * /sub/path/` or MAM_BASE=/sub/path/ for hosting under a sub-path. Every URL
+ * the app builds (presets/, data/, tfjs-wasm/, the worker, coi-sw.js) starts
+ * from import.meta.env.BASE_URL, which is this.
+ */
+const base = process.env.MAM_BASE ?? '/';
+
 export default defineConfig({
   root,
-  publicDir: false,
-  plugins: [serveStaticDirs()],
+  base,
+  // coi-sw.js, the service worker that isolates the page where the host cannot send headers.
+  publicDir: 'editor/public',
+  plugins: [serveStaticDirs(), tfjsWasmThreads()],
+  // The training worker is a bundle of its own, with its own plugins.
+  worker: { plugins: () => [tfjsWasmThreads()] },
   server: {
     host: '127.0.0.1',
     port: 5173,
@@ -100,5 +109,12 @@ export default defineConfig({
     ],
     exclude: ['webgpu'],
   },
-  build: { target: 'es2022', outDir: 'dist', emptyOutDir: true },
+  build: {
+    target: 'es2022',
+    outDir: 'dist',
+    emptyOutDir: true,
+    // tfjs is most of both bundles (the main thread's node kinds import it, the
+    // worker carries three backends): ~1.3 MB and ~2.6 MB minified, by design.
+    chunkSizeWarningLimit: 3000,
+  },
 });

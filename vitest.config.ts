@@ -20,6 +20,29 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          exclude: ['test/e2e/prod/**'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // The production bundle (`vite build`, served by `vite preview`): the
+        // training, evaluation and file tests run again against it through
+        // browser.ts's target switch, the plugin test against a production
+        // bundle of the host page, plus the hosting tests in test/e2e/prod/.
+        // (extends: the root test options, where there are any, apply here too.)
+        extends: true,
+        test: {
+          name: 'e2e-prod',
+          include: [
+            'test/e2e/editor-train.test.ts',
+            'test/e2e/editor-files.test.ts',
+            'test/e2e/editor-plugin.test.ts',
+            'test/e2e/prod/**/*.test.ts',
+          ],
+          env: { MAM_E2E_TARGET: 'prod', MAM_E2E_DIST: 'test-results/builds/app' },
+          globalSetup: ['test/e2e/prod-build.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,

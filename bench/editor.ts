@@ -18,11 +18,15 @@
  * first task after that frame's rendering ("painted"). Nothing is asserted.
  * `--profile` adds a CPU profile of one large load and one large edit and
  * prints where their time went.
+ * 4. The production build next to the dev server (bench/editor-build.ts):
+ *    bundle sizes, and first-load time and JavaScript bytes as ratios
+ *    (`--build-only` measures only this).
  */
 import { cpus as cpuList, loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
 import { openBrowser } from '../test/e2e/browser.ts';
 import { bringIntoView, freshEditor, node, settle } from '../test/e2e/editor-helpers.ts';
+import { measureBuild } from './editor-build.ts';
 import { writeResult } from './util.ts';
 
 const LARGE = 'swin-unet-mam-sts-encdec';
@@ -343,7 +347,7 @@ async function trace(page: Page, fn: () => Promise<unknown>) {
     .sort((a, b) => b.ms - a.ms);
 }
 
-export async function run(args: string[] = []) {
+async function measureInteractions(args: string[]) {
   const started = performance.now();
   const loadStart = loadavg()[0];
   const cpus = cpuList().length;
@@ -463,11 +467,18 @@ export async function run(args: string[] = []) {
           `  ${String(e.ms).padStart(8)} ms  ${e.name} (${e.count}×, longest ${e.longestMs} ms)`,
         );
     }
-    writeResult('editor', result);
     return result;
   } finally {
     await session.close();
   }
+}
+
+export async function run(args: string[] = []) {
+  const interactions = args.includes('--build-only') ? undefined : await measureInteractions(args);
+  const production = await measureBuild();
+  const result = { ...interactions, production };
+  writeResult('editor', result);
+  return result;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run(process.argv.slice(2));

@@ -38,7 +38,7 @@ import './panels.ts';
 import './train-panel.ts';
 import type { TrainPanel, TrainSummary } from './train-panel.ts';
 
-const DEMO_PRESET = '/presets/demo-mam.json';
+const DEMO_PRESET = `${import.meta.env.BASE_URL}presets/demo-mam.json`;
 
 interface Toast {
   id: number;

@@ -39,7 +39,7 @@ import type {
 } from './worker/protocol.ts';
 
 const BACKENDS: BackendPreference[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
-const DEMO_URL = '/data/demo/';
+const DEMO_URL = `${import.meta.env.BASE_URL}data/demo/`;
 
 /** The live numbers of a run: the worker's step event without its tag and memory count. */
 type Progress = Omit<Extract<TrainEventMessage, { type: 'step' }>, 'type' | 'numTensors'>;

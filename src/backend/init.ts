@@ -116,7 +116,11 @@ async function startWasm(opts: InitBackendOptions): Promise<Attempt> {
   if (!started.ok) return started;
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   const threads = wasm.getThreadsCount();
-  const info = `WebAssembly${simd ? ' SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'}`;
+  // Threads need SharedArrayBuffer, which a page has only when cross-origin isolated.
+  const isolated = isNode() || globalThis.crossOriginIsolated === true;
+  const info =
+    `WebAssembly${simd ? ' SIMD' : ''}, ${threads} thread${threads === 1 ? '' : 's'}` +
+    (isolated ? '' : ', page not cross-origin isolated');
   return {
     ok: true,
     info: { ...started.info, adapterInfo: info, message: `Running on wasm (${info}).` },

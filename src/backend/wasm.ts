@@ -6,8 +6,13 @@ type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
 type ModuleModule = typeof import('node:module');
 type PathModule = typeof import('node:path');
 
-/** URL path on the page's origin where vite serves the wasm binaries (dev and build). */
-export const BROWSER_WASM_DIR = '/tfjs-wasm/';
+/**
+ * Where vite serves the wasm binaries (dev and build), relative to the app's
+ * base path: `/tfjs-wasm/`, or `/sub/path/tfjs-wasm/` in a build made with
+ * `--base /sub/path/`. vite replaces import.meta.env in the page and the
+ * worker; in Node it is undefined and the binaries are read from disk.
+ */
+export const BROWSER_WASM_DIR = `${import.meta.env?.BASE_URL ?? '/'}tfjs-wasm/`;
 
 let loaded: Promise<WasmModule> | undefined;
 
