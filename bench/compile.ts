@@ -21,6 +21,8 @@ import { planGraph } from '../src/compile/plan.ts';
 import type { GraphDoc } from '../src/graph/types.ts';
 import { handwrittenDemo } from './handwritten-demo.ts';
 import { writeResult } from './util.ts';
+import { catalogue } from '../nodes/index.ts';
+import { kernels } from '../src/compile/kernels/index.ts';
 
 const CLASSES = 8;
 const LR = 0.01;
@@ -39,7 +41,7 @@ export function mamToSam(doc: GraphDoc): GraphDoc {
 }
 
 function compile(doc: GraphDoc): CompiledModel {
-  const p = planGraph(doc);
+  const p = planGraph(doc, catalogue, kernels);
   if (!p.ok) throw new Error(p.errors.map((e) => e.message).join('\n'));
   return CompiledModel.create(p.plan, { seed: 1 });
 }

@@ -19,6 +19,8 @@ import { stepsPerEpoch, train } from '../src/train/loop.ts';
 import { optimizerSettings, scaleLrForBatch } from '../src/train/optim.ts';
 import { caseSlices } from '../src/train/samples.ts';
 import { writeResult } from './util.ts';
+import { catalogue } from '../nodes/index.ts';
+import { kernels } from '../src/compile/kernels/index.ts';
 
 const arg = (args: string[], name: string, dflt: number) => {
   const i = args.indexOf(`--${name}`);
@@ -31,7 +33,7 @@ export async function run(args: string[] = []) {
   const backend = await initBackend('wasm');
   const g = loadGraph(readFileSync(new URL('../presets/demo-mam.json', import.meta.url), 'utf8'));
   if (!g.ok) throw new Error('demo-mam.json does not load');
-  const p = planGraph(g.graph);
+  const p = planGraph(g.graph, catalogue, kernels);
   if (!p.ok) throw new Error('demo-mam.json does not compile');
   const d = await loadDemo(nodeFileSource(demoDataDir()));
   if (!d.ok) throw new Error(d.message);

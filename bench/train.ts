@@ -18,13 +18,15 @@ import { optimizerSettings } from '../src/train/optim.ts';
 import { caseSlices } from '../src/train/samples.ts';
 import type { TrainSettings } from '../src/train/checkpoint.ts';
 import { writeResult } from './util.ts';
+import { catalogue } from '../nodes/index.ts';
+import { kernels } from '../src/compile/kernels/index.ts';
 
 const BATCH = 2;
 
 async function setup() {
   const g = loadGraph(readFileSync(new URL('../presets/demo-mam.json', import.meta.url), 'utf8'));
   if (!g.ok) throw new Error('demo-mam.json does not load');
-  const p = planGraph(g.graph);
+  const p = planGraph(g.graph, catalogue, kernels);
   if (!p.ok) throw new Error('demo-mam.json does not compile');
   const d = await loadDemo(nodeFileSource(demoDataDir()));
   if (!d.ok) throw new Error(d.message);

@@ -1,5 +1,4 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import { expandForward } from './shared/forward.ts';
 import { num } from '../src/graph/node-kind.ts';
 import { expandTokens } from './shared/expand.ts';
 
@@ -14,5 +13,4 @@ export const finalExpanding: NodeKind = {
   inputs: [{ name: 'in', label: 'tokens', socket: 'tokens' }],
   outputs: [{ name: 'out', label: 'tokens', socket: 'tokens' }],
   infer: (ctx) => expandTokens(ctx, num(ctx.params, 'scale'), false),
-  forward: (ctx) => expandForward(ctx, num(ctx.params, 'scale')),
 };

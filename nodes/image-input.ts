@@ -1,5 +1,4 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import type * as tf from '@tensorflow/tfjs';
 
 import { num, unknownResult } from '../src/graph/node-kind.ts';
 
@@ -33,8 +32,5 @@ export const imageInput: NodeKind = {
       ...unknownResult(),
       outputs: { out: { kind: 'image', spatial, channels: num(params, 'channels') } },
     };
-  },
-  forward(ctx) {
-    return { out: ctx.inputs.feed as tf.Tensor };
   },
 };

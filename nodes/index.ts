@@ -1,5 +1,5 @@
 /** The node catalogue: every node kind, by its stable type id. */
-import type { NodeKind } from '../src/graph/node-kind.ts';
+import type { Catalogue, NodeKind } from '../src/graph/node-kind.ts';
 import { imageInput } from './image-input.ts';
 import { patchEmbed } from './patch-embed.ts';
 import { positionEmbedding } from './position-embedding.ts';
@@ -36,6 +36,6 @@ export const nodeKinds: readonly NodeKind[] = [
   output,
 ];
 
-export const catalogue: ReadonlyMap<string, NodeKind> = new Map(nodeKinds.map((k) => [k.type, k]));
+export const catalogue: Catalogue = new Map(nodeKinds.map((k) => [k.type, k]));
 
 export const getKind = (type: string): NodeKind | undefined => catalogue.get(type);

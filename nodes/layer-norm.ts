@@ -1,6 +1,4 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import type * as tf from '@tensorflow/tfjs';
-import { layerNorm as layerNormOp } from '../src/ops/index.ts';
 import { isProblem, layerNormWeights, tokensIn, unknownResult } from '../src/graph/node-kind.ts';
 
 export const layerNorm: NodeKind = {
@@ -21,12 +19,6 @@ export const layerNorm: NodeKind = {
       ...unknownResult(),
       outputs: { out: { kind: 'tokens', grid: t.grid, channels: t.channels } },
       weights: layerNormWeights('', t.channels),
-    };
-  },
-  forward(ctx) {
-    const w = (n: string) => ctx.weight(n) as tf.Tensor1D;
-    return {
-      out: layerNormOp(ctx.inputs.in as tf.Tensor3D, { weight: w('weight'), bias: w('bias') }),
     };
   },
 };

@@ -2,7 +2,6 @@ import type { NodeKind } from '../src/graph/node-kind.ts';
 import {
   blockParams,
   headsParam,
-  forwardBlock,
   inferBlock,
   memoryLayoutParam,
   memoryPorts,
@@ -20,5 +19,4 @@ export const mamSwinBlock: NodeKind = {
   ...memoryPorts,
   swapWith: 'swin-block',
   infer: (ctx) => inferBlock(ctx, 'window', true),
-  forward: (ctx) => forwardBlock(ctx, 'window', true),
 };

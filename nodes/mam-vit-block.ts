@@ -2,7 +2,6 @@ import type { NodeKind } from '../src/graph/node-kind.ts';
 import {
   blockParams,
   headsParam,
-  forwardBlock,
   inferBlock,
   memoryLayoutParam,
   memoryPorts,
@@ -19,5 +18,4 @@ export const mamVitBlock: NodeKind = {
   ...memoryPorts,
   swapWith: 'vit-block',
   infer: (ctx) => inferBlock(ctx, 'global', true),
-  forward: (ctx) => forwardBlock(ctx, 'global', true),
 };

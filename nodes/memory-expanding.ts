@@ -1,7 +1,4 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import type * as tf from '@tensorflow/tfjs';
-import { memoryExpanding as memoryExpandingOp } from '../src/ops/index.ts';
-import { memoryOptions, norm } from './shared/forward.ts';
 import { layerNormWeights, linearWeights, product, unknownResult } from '../src/graph/node-kind.ts';
 
 export const memoryExpanding: NodeKind = {
@@ -41,13 +38,5 @@ export const memoryExpanding: NodeKind = {
       ],
       macs: { linearConv: product(m.grid) * expanded * c, attention: 0 },
     };
-  },
-  forward(ctx) {
-    const memOut = memoryExpandingOp(
-      ctx.inputs.memIn as tf.Tensor3D,
-      { expand: { weight: ctx.weight('expand.weight') as tf.Tensor2D }, norm: norm(ctx, 'norm') },
-      memoryOptions(ctx),
-    );
-    return { memOut };
   },
 };

@@ -1,7 +1,4 @@
 import type { NodeKind, Shape } from '../src/graph/node-kind.ts';
-import type * as tf from '@tensorflow/tfjs';
-import { memoryMerging as memoryMergingOp } from '../src/ops/index.ts';
-import { memoryOptions, norm } from './shared/forward.ts';
 import {
   formatGrid,
   layerNormWeights,
@@ -59,16 +56,5 @@ export const memoryMerging: NodeKind = {
       ],
       macs: { linearConv: product(grid) * 2 * c * fanIn, attention: 0 },
     };
-  },
-  forward(ctx) {
-    const memOut = memoryMergingOp(
-      ctx.inputs.memIn as tf.Tensor3D,
-      {
-        norm: norm(ctx, 'norm'),
-        reduction: { weight: ctx.weight('reduction.weight') as tf.Tensor2D },
-      },
-      { ...memoryOptions(ctx), mode: str(ctx.params, 'mode') as 'conv' | 'avg' | 'max' },
-    );
-    return { memOut };
   },
 };

@@ -1,6 +1,4 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import type * as tf from '@tensorflow/tfjs';
-import { patchEmbed as patchEmbedOp } from '../src/ops/index.ts';
 import {
   bool,
   formatGrid,
@@ -47,19 +45,5 @@ export const patchEmbed: NodeKind = {
       ],
       macs: { linearConv: product(grid) * c * fanIn, attention: 0 },
     };
-  },
-  forward(ctx) {
-    const w = (n: string) => ctx.weight(n) as tf.Tensor1D;
-    const out = patchEmbedOp(
-      ctx.inputs.in as tf.Tensor4D,
-      {
-        proj: { weight: ctx.weight('proj.weight') as tf.Tensor2D, bias: w('proj.bias') },
-        ...(bool(ctx.params, 'norm')
-          ? { norm: { weight: w('norm.weight'), bias: w('norm.bias') } }
-          : {}),
-      },
-      num(ctx.params, 'patchSize'),
-    );
-    return { out };
   },
 };

@@ -1,5 +1,4 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import { expandForward } from './shared/forward.ts';
 import { expandTokens } from './shared/expand.ts';
 
 export const patchExpanding: NodeKind = {
@@ -13,5 +12,4 @@ export const patchExpanding: NodeKind = {
   inputs: [{ name: 'in', label: 'tokens', socket: 'tokens' }],
   outputs: [{ name: 'out', label: 'tokens', socket: 'tokens' }],
   infer: (ctx) => expandTokens(ctx, 2, true),
-  forward: (ctx) => expandForward(ctx, 2),
 };

@@ -1,7 +1,4 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import type * as tf from '@tensorflow/tfjs';
-import { patchMerging as patchMergingOp } from '../src/ops/index.ts';
-import { gridOf, norm } from './shared/forward.ts';
 import {
   formatGrid,
   isProblem,
@@ -41,16 +38,5 @@ export const patchMerging: NodeKind = {
       ],
       macs: { linearConv: product(grid) * 2 * c * n * c, attention: 0 },
     };
-  },
-  forward(ctx) {
-    const out = patchMergingOp(
-      ctx.inputs.in as tf.Tensor3D,
-      {
-        norm: norm(ctx, 'norm'),
-        reduction: { weight: ctx.weight('reduction.weight') as tf.Tensor2D },
-      },
-      gridOf(ctx.inShapes.in),
-    );
-    return { out };
   },
 };

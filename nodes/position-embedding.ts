@@ -1,6 +1,4 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import type * as tf from '@tensorflow/tfjs';
-import { addPositionEmbedding } from '../src/ops/index.ts';
 import { isProblem, product, tokensIn, unknownResult } from '../src/graph/node-kind.ts';
 
 export const positionEmbedding: NodeKind = {
@@ -23,14 +21,6 @@ export const positionEmbedding: NodeKind = {
       weights: [
         { name: 'pos_embed', shape: [1, product(t.grid), t.channels], init: 'trunc-normal' },
       ],
-    };
-  },
-  forward(ctx) {
-    return {
-      out: addPositionEmbedding(
-        ctx.inputs.in as tf.Tensor3D,
-        ctx.weight('pos_embed') as tf.Tensor2D,
-      ),
     };
   },
 };

@@ -1,8 +1,5 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import type * as tf from '@tensorflow/tfjs';
-import { segmentationHead } from '../src/ops/index.ts';
 import { classesParam } from './shared/classes.ts';
-import { gridOf } from './shared/forward.ts';
 import { isProblem, num, product, tokensIn, unknownResult } from '../src/graph/node-kind.ts';
 
 export const segHead: NodeKind = {
@@ -33,10 +30,5 @@ export const segHead: NodeKind = {
       ],
       macs: { linearConv: product(t.grid) * k * t.channels, attention: 0 },
     };
-  },
-  forward(ctx) {
-    const x = ctx.inputs.in as tf.Tensor3D;
-    const logits = segmentationHead(x, { weight: ctx.weight('weight') as tf.Tensor2D });
-    return { out: logits.reshape([x.shape[0], ...gridOf(ctx.inShapes.in), logits.shape[2]]) };
   },
 };

@@ -1,6 +1,4 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import type * as tf from '@tensorflow/tfjs';
-import { linearSkip } from '../src/ops/index.ts';
 import {
   formatGrid,
   isProblem,
@@ -44,12 +42,5 @@ export const skip: NodeKind = {
       weights: linearWeights('', d.channels + e.channels, c, true),
       macs: { linearConv: product(d.grid) * c * (d.channels + e.channels), attention: 0 },
     };
-  },
-  forward(ctx) {
-    const out = linearSkip(ctx.inputs.decoder as tf.Tensor3D, ctx.inputs.encoder as tf.Tensor3D, {
-      weight: ctx.weight('weight') as tf.Tensor2D,
-      bias: ctx.weight('bias') as tf.Tensor1D,
-    });
-    return { out };
   },
 };

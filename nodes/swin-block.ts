@@ -2,7 +2,6 @@ import type { NodeKind } from '../src/graph/node-kind.ts';
 import {
   blockParams,
   headsParam,
-  forwardBlock,
   inferBlock,
   tokenPorts,
   windowParams,
@@ -19,5 +18,4 @@ export const swinBlock: NodeKind = {
   ...tokenPorts,
   swapWith: 'mam-swin-block',
   infer: (ctx) => inferBlock(ctx, 'window', false),
-  forward: (ctx) => forwardBlock(ctx, 'window', false),
 };

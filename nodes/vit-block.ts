@@ -1,11 +1,5 @@
 import type { NodeKind } from '../src/graph/node-kind.ts';
-import {
-  blockParams,
-  headsParam,
-  forwardBlock,
-  inferBlock,
-  tokenPorts,
-} from './shared/transformer.ts';
+import { blockParams, headsParam, inferBlock, tokenPorts } from './shared/transformer.ts';
 
 export const vitBlock: NodeKind = {
   type: 'vit-block',
@@ -17,5 +11,4 @@ export const vitBlock: NodeKind = {
   ...tokenPorts,
   swapWith: 'mam-vit-block',
   infer: (ctx) => inferBlock(ctx, 'global', false),
-  forward: (ctx) => forwardBlock(ctx, 'global', false),
 };

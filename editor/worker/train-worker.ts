@@ -62,6 +62,8 @@ import type {
   WorkerMessage,
 } from './protocol.ts';
 import { carryWeights, weightsDigest } from './weights-carry.ts';
+import { catalogue } from '../../nodes/index.ts';
+import { kernels } from '../../src/compile/kernels/index.ts';
 
 interface WorkerScope {
   postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
@@ -264,7 +266,7 @@ const trainedOrigin = (step: number) => `trained ${step} step${step === 1 ? '' :
 function compile(doc: GraphDoc): CompileReply {
   if (state.running)
     throw new Error('training is running; the graph is compiled again when it stops');
-  const r = planGraph(doc);
+  const r = planGraph(doc, catalogue, kernels);
   if (!r.ok) return { ok: false, errors: r.errors, weightsKept: !!state.model };
   const next = CompiledModel.create(r.plan, { seed: initSeed(doc) });
   const prev = state.model;

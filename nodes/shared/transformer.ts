@@ -4,14 +4,7 @@
  * unit is the same block plus a memory input and output, so a swap keeps
  * every weight.
  */
-import type * as tf from '@tensorflow/tfjs';
 import {
-  swinBlock as swinBlockOp,
-  vitBlock as vitBlockOp,
-  type BlockWeights,
-} from '../../src/ops/index.ts';
-import {
-  type ForwardContext,
   type InferContext,
   type InferResult,
   type KindProblem,
@@ -31,6 +24,7 @@ import {
   unknownResult,
   type MemoryLayout,
 } from '../../src/graph/node-kind.ts';
+import { effectiveWindow, windowProblems } from '../../src/graph/geometry.ts';
 
 export const headsParam: ParamSpec = {
   name: 'heads',
@@ -120,26 +114,13 @@ function blockWeights(c: number, hidden: number, qkvBias: boolean, table?: Weigh
   ];
 }
 
-/** Window geometry as Swin computes it: w_eff = min(w, grid), shift 0 when the grid fits one window. */
-export function effectiveWindow(grid: readonly number[], window: number, shift: number) {
-  const minSide = Math.min(...grid);
-  return minSide <= window ? { window: minSide, shift: 0 } : { window, shift };
-}
-
 function windowAttention(ctx: InferContext, grid: number[], problems: KindProblem[]): Attention {
   const { window, shift } = effectiveWindow(
     grid,
     num(ctx.params, 'window'),
     num(ctx.params, 'shift'),
   );
-  if (grid.some((g) => g % window !== 0)) {
-    problems.push({
-      message: `token grid ${formatGrid(grid)} is not divisible by window ${window}`,
-    });
-  }
-  if (shift >= window) {
-    problems.push({ message: `shift ${shift} must be smaller than window ${window}` });
-  }
+  for (const message of windowProblems(grid, { window, shift })) problems.push({ message });
   const dims = grid.length;
   const heads = num(ctx.params, 'heads');
   return {
@@ -243,59 +224,4 @@ export function inferBlock(
       attention: 2 * L * att.keys * c,
     },
   };
-}
-
-/** Block weights for src/ops, from the node's named weights. */
-function blockWeightsOf(ctx: ForwardContext, windowed: boolean): BlockWeights {
-  const w = (n: string) => ctx.weight(n) as tf.Tensor1D;
-  const lin = (p: string, bias = true) => ({
-    weight: ctx.weight(`${p}.weight`) as tf.Tensor2D,
-    ...(bias ? { bias: w(`${p}.bias`) } : {}),
-  });
-  return {
-    norm1: { weight: w('norm1.weight'), bias: w('norm1.bias') },
-    attn: {
-      qkv: lin('attn.qkv', bool(ctx.params, 'qkvBias')),
-      proj: lin('attn.proj'),
-      ...(windowed
-        ? { relTable: ctx.weight('attn.relative_position_bias_table') as tf.Tensor2D }
-        : {}),
-    },
-    norm2: { weight: w('norm2.weight'), bias: w('norm2.bias') },
-    mlp: { fc1: lin('mlp.fc1'), fc2: lin('mlp.fc2') },
-  };
-}
-
-export function forwardBlock(
-  ctx: ForwardContext,
-  form: 'window' | 'global',
-  withMemory: boolean,
-): Record<string, tf.Tensor> {
-  const x = ctx.inputs.in as tf.Tensor3D;
-  const shape = ctx.inShapes.in;
-  if (!shape || shape.kind !== 'tokens') throw new Error('block forward without a token shape');
-  const dp = { rate: num(ctx.params, 'dropPath'), training: ctx.training, seed: ctx.seed };
-  const weights = blockWeightsOf(ctx, form === 'window');
-  const mem = withMemory
-    ? {
-        in: (ctx.inputs.memIn as tf.Tensor3D | undefined) ?? null,
-        layout: str(ctx.params, 'memoryLayout') as MemoryLayout,
-      }
-    : undefined;
-  const r =
-    form === 'window'
-      ? swinBlockOp(
-          x,
-          weights,
-          {
-            heads: num(ctx.params, 'heads'),
-            window: num(ctx.params, 'window'),
-            shift: num(ctx.params, 'shift'),
-            grid: shape.grid,
-            dropPath: dp,
-          },
-          mem,
-        )
-      : vitBlockOp(x, weights, { heads: num(ctx.params, 'heads'), dropPath: dp }, mem);
-  return r.memOut ? { out: r.y, memOut: r.memOut } : { out: r.y };
 }

@@ -8,6 +8,7 @@ import type { Parsed, VerbSpec } from './args.ts';
 import { EXIT_CODES as EXIT } from './errors.ts';
 import { compact, int, table } from './format.ts';
 import type { CliIO } from './main.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 export const INSPECT_SPEC = {
   verb: 'inspect',
@@ -165,7 +166,12 @@ export async function inspectCommand(
     );
     return EXIT.unreadable;
   }
-  const report = inspectReport(file, loaded.graph, loaded.issues, analyzeGraph(loaded.graph));
+  const report = inspectReport(
+    file,
+    loaded.graph,
+    loaded.issues,
+    analyzeGraph(loaded.graph, catalogue),
+  );
   print(json ? JSON.stringify(report, null, 2) : formatReport(report));
   return report.errors.length ? EXIT.graphErrors : EXIT.ok;
 }

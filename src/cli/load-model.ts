@@ -7,6 +7,8 @@ import { loadWeights, importStateDict, formatImportReport } from '../compile/wei
 import { readSafetensors } from '../compile/io/safetensors.ts';
 import { loadGraph } from '../graph/load.ts';
 import { CliError, EXIT_CODES } from './errors.ts';
+import { catalogue } from '../../nodes/index.ts';
+import { kernels } from '../compile/kernels/index.ts';
 
 /**
  * Start the backend the user asked for (a named one that cannot start falls
@@ -46,7 +48,7 @@ export async function compileGraphFile(path: string, seed = 0) {
       `${path} cannot be opened:\n${loaded.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
       EXIT_CODES.unreadable,
     );
-  const plan = planGraph(loaded.graph);
+  const plan = planGraph(loaded.graph, catalogue, kernels);
   if (!plan.ok) {
     throw new CliError(
       `${path} has errors, so it cannot be compiled:\n${plan.errors.map((i) => `  ${i.path}: ${i.message}`).join('\n')}\n(run 'mam inspect ${path}' for the whole picture)`,

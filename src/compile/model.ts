@@ -72,8 +72,8 @@ export class CompiledModel {
     const result = tf.tidy(() => {
       const values = new Map<string, tf.Tensor>();
       for (const step of this.plan.steps) {
-        if (!step.kind.forward) continue;
-        const out = step.kind.forward({
+        if (!step.kernel) continue;
+        const out = step.kernel({
           params: step.params,
           inputs: this.gather(step, values, x),
           inShapes: step.inShapes,

@@ -4,13 +4,16 @@
  * window of the unit that will read its output.
  */
 import { analyzeGraph, type Analysis } from '../graph/infer.ts';
-import type { NodeKind, Shape, WeightSpec } from '../graph/node-kind.ts';
+import type { Catalogue, NodeKind, Shape, WeightSpec } from '../graph/node-kind.ts';
 import type { GraphDoc, GraphIssue, ParamValue, PortRef } from '../graph/types.ts';
+import type { Kernel, KernelTable } from './kernels/types.ts';
 
 export interface Step {
   id: string;
   type: string;
   kind: NodeKind;
+  /** The forward pass; absent for a kind that computes nothing (the output node). */
+  kernel?: Kernel;
   params: Record<string, ParamValue>;
   inputs: Record<string, PortRef>;
   inShapes: Record<string, Shape | undefined>;
@@ -30,14 +33,29 @@ export interface Plan {
 
 export type PlanResult = { ok: true; plan: Plan } | { ok: false; errors: GraphIssue[] };
 
-export function planGraph(doc: GraphDoc): PlanResult {
-  const a = analyzeGraph(doc);
+/**
+ * Plans `doc` with the node kinds of `catalogue` and their forward passes
+ * from `kernels` (both by type id; a host may add its own kinds to both).
+ */
+export function planGraph(doc: GraphDoc, catalogue: Catalogue, kernels: KernelTable): PlanResult {
+  const a = analyzeGraph(doc, catalogue);
   const errors = a.issues.filter((i) => i.severity === 'error');
   if (errors.length) return { ok: false, errors };
-  const fail = (message: string): PlanResult => ({
+  const fail = (message: string, path = '$.nodes'): PlanResult => ({
     ok: false,
-    errors: [{ path: '$.nodes', severity: 'error', message }],
+    errors: [{ path, severity: 'error', message }],
   });
+  const noKernel = doc.nodes.findIndex((n) => {
+    const kind = a.nodes.get(n.id)?.kind;
+    return kind !== undefined && kind.outputs.length > 0 && !kernels.has(kind.type);
+  });
+  if (noKernel >= 0) {
+    const n = doc.nodes[noKernel];
+    return fail(
+      `node '${n.id}': no kernel for node kind '${n.type}', so the graph cannot be compiled`,
+      `$.nodes[${noKernel}]`,
+    );
+  }
   if (a.inputs.length !== 1)
     return fail(
       `the graph needs exactly one Image input node to compile, it has ${a.inputs.length}`,
@@ -82,6 +100,7 @@ export function planGraph(doc: GraphDoc): PlanResult {
       id,
       type: kind.type,
       kind,
+      kernel: kernels.get(kind.type),
       params: byId.get(id)!.params,
       inputs,
       inShapes: info.inputs,

@@ -15,6 +15,7 @@ import { placeInFreeSpace } from './layout.ts';
 import { formatGrid, type MemoryLayout } from './node-kind.ts';
 import { carryParams } from './swap.ts';
 import type { GraphDoc, LinkDoc, NodeDoc } from './types.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 export type ConvertScope = { stageOf: string } | 'encoder' | 'decoder' | 'network';
 
@@ -51,7 +52,10 @@ const isMemoryLink = (doc: GraphDoc, l: LinkDoc) =>
   l.to.port === 'memIn' || socketOfLink(doc, l) === 'memory';
 
 /** The stages of a graph, in token-flow order (blocks whose input shape is unknown are left out). */
-export function findStages(doc: GraphDoc, analysis: Analysis = analyzeGraph(doc)): Stage[] {
+export function findStages(
+  doc: GraphDoc,
+  analysis: Analysis = analyzeGraph(doc, catalogue),
+): Stage[] {
   const rank = new Map(analysis.order.map((id, i) => [id, i]));
   const tokenNext = new Map<string, string[]>();
   for (const l of doc.links) {
@@ -216,7 +220,7 @@ const memLink = (from: string, to: string): LinkDoc => ({
 
 /** Swap every SAM block in scope to MAM and wire memory links by `strategy`; replaces existing memory wiring in scope. */
 export function convertToMam(doc: GraphDoc, opts: ConvertOptions): ConvertResult {
-  const analysis = analyzeGraph(doc);
+  const analysis = analyzeGraph(doc, catalogue);
   const stages = stagesInScope(doc, opts.scope, analysis);
   if ('error' in stages) return stages;
   const byId = new Map(doc.nodes.map((n) => [n.id, n]));
@@ -300,7 +304,9 @@ export function convertToMam(doc: GraphDoc, opts: ConvertOptions): ConvertResult
 
   // Say what the result is, read from its analysis, never what was asked for.
   const after = commands.reduce(applyCommand, doc);
-  const made = analyzeGraph(after).chains.filter((c) => c.units.some((u) => units.has(u)));
+  const made = analyzeGraph(after, catalogue).chains.filter((c) =>
+    c.units.some((u) => units.has(u)),
+  );
   const other = made.find((c) => c.strategy !== opts.strategy);
   if (other) return { error: `${strategyMismatch(opts.strategy)}; nothing changed` };
   const chainText = describeChains(made);
@@ -366,7 +372,7 @@ function sameGraph(a: GraphDoc, b: GraphDoc): boolean {
 
 /** Swap every MAM unit in scope back to SAM; their memory links and the resampling nodes on them go. */
 export function convertToSam(doc: GraphDoc, scope: ConvertScope): ConvertResult {
-  const analysis = analyzeGraph(doc);
+  const analysis = analyzeGraph(doc, catalogue);
   const stages = stagesInScope(doc, scope, analysis);
   if ('error' in stages) return stages;
   const byId = new Map(doc.nodes.map((n) => [n.id, n]));

@@ -3,8 +3,8 @@
  * nodes and links, parameter and MAC counts, and the memory chains with their
  * strategy. Pure and fast enough to rerun on every edit.
  */
-import { getKind } from '../../nodes/index.ts';
 import {
+  type Catalogue,
   type Macs,
   type MemoryLayout,
   type NodeKind,
@@ -72,8 +72,24 @@ function socketOf(kind: NodeKind | undefined, port: string, dir: 'inputs' | 'out
   return kind?.[dir].find((p) => p.name === port)?.socket;
 }
 
-export function analyzeGraph(doc: GraphDoc): Analysis {
-  const issues: GraphIssue[] = validateDoc(doc).filter(
+/**
+ * Analyses are memoised per document and catalogue: documents are immutable
+ * (every edit makes a new one), so the plan, the layout and the conversions
+ * share one analysis of the same document.
+ */
+const memo = new WeakMap<GraphDoc, WeakMap<Catalogue, Analysis>>();
+
+/** The analysis of `doc` with the node kinds of `catalogue`. Do not change the result. */
+export function analyzeGraph(doc: GraphDoc, catalogue: Catalogue): Analysis {
+  let byCatalogue = memo.get(doc);
+  if (!byCatalogue) memo.set(doc, (byCatalogue = new WeakMap()));
+  let a = byCatalogue.get(catalogue);
+  if (!a) byCatalogue.set(catalogue, (a = analyze(doc, catalogue)));
+  return a;
+}
+
+function analyze(doc: GraphDoc, catalogue: Catalogue): Analysis {
+  const issues: GraphIssue[] = validateDoc(doc, false, catalogue).filter(
     (i) => i.severity === 'error' || i.severity === 'warning',
   );
   const linkIssues = new Map<number, GraphIssue[]>();
@@ -98,7 +114,7 @@ export function analyzeGraph(doc: GraphDoc): Analysis {
   const docNode = new Map<string, NodeDoc>();
   doc.nodes.forEach((n, index) => {
     if (nodes.has(n.id)) return;
-    const kind = getKind(n.type);
+    const kind = catalogue.get(n.type);
     docNode.set(n.id, n);
     nodes.set(n.id, {
       id: n.id,

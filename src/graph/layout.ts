@@ -12,6 +12,7 @@ import type { Command } from './commands.ts';
 import { analyzeGraph, type NodeInfo } from './infer.ts';
 import { product, type Shape } from './node-kind.ts';
 import type { GraphDoc, NodeDoc } from './types.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 /** The node box the layout leaves room for (the editor draws nodes no larger). */
 export const NODE_BOX = { width: 220, height: 160 } as const;
@@ -101,7 +102,7 @@ export function placeInFreeSpace(doc: GraphDoc, added: NodeDoc[]): NodeDoc[] {
 }
 
 export function autoArrange(doc: GraphDoc): Command {
-  const a = analyzeGraph(doc);
+  const a = analyzeGraph(doc, catalogue);
   const rank = new Map(a.order.map((id, i) => [id, i]));
   const ids = [...a.nodes.keys()].sort(
     (x, y) =>

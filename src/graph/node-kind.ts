@@ -1,9 +1,10 @@
 /**
  * What a node kind declares: parameters, ports, its shape rule and its cost.
- * Kinds live in nodes/, one file each; this module holds the contract and the
- * small helpers every kind uses.
+ * Kinds live in nodes/, one file each, and are pure (no tensor library); the
+ * tensor math of each kind is its kernel in src/compile/kernels/. This module
+ * holds the contract and the small helpers every kind uses.
  */
-import type { Tensor } from '@tensorflow/tfjs';
+import { formatGrid, product } from './geometry.ts';
 import type { ParamValue } from './types.ts';
 
 export type SocketKind = 'image' | 'tokens' | 'memory' | 'mask' | 'scalar';
@@ -84,24 +85,6 @@ export interface InferResult {
   macs: Macs;
 }
 
-/**
- * What a node's forward pass sees. Tensors: images NHWC `[B, H, W, C]`,
- * tokens and memory `[B, L, C]` (memory in its layout, see src/ops/attention.ts).
- */
-export interface ForwardContext {
-  params: Record<string, ParamValue>;
-  inputs: Record<string, Tensor | undefined>;
-  inShapes: Record<string, Shape | undefined>;
-  outShapes: Record<string, Shape>;
-  /** A weight in the ops layout (Linear `[in, out]`, convs flattened), see src/compile/layout.ts. */
-  weight(name: string): Tensor;
-  training: boolean;
-  /** Seed for this node's randomness in this step (drop-path). */
-  seed: number;
-  /** For memory resampling in window layout: the window of the unit that reads the output. */
-  memoryWindowOut?: number;
-}
-
 export type NodeCategory =
   | 'input'
   | 'embedding'
@@ -138,15 +121,14 @@ export interface NodeKind {
   /** Which backends can train it, when not all four. */
   trainableOn?: readonly string[];
   infer(ctx: InferContext): InferResult;
-  /** The computation, from src/ops. Absent for kinds that compute nothing (the output node). */
-  forward?(ctx: ForwardContext): Record<string, Tensor>;
 }
+
+/** The node kinds a host offers, by type id (in palette order). */
+export type Catalogue = ReadonlyMap<string, NodeKind>;
 
 export const NO_MACS: Macs = { linearConv: 0, attention: 0 };
 
-export const product = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
-
-export const formatGrid = (grid: readonly number[]): string => grid.join('×');
+export { formatGrid, product } from './geometry.ts';
 
 export function describeShape(s: Shape): string {
   switch (s.kind) {

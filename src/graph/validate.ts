@@ -1,6 +1,6 @@
 /** Semantic checks of a graph document against the catalogue: kinds, params, ports, ids. */
-import { getKind } from '../../nodes/index.ts';
-import type { NodeKind, ParamSpec } from './node-kind.ts';
+import { catalogue as builtin } from '../../nodes/index.ts';
+import type { Catalogue, NodeKind, ParamSpec } from './node-kind.ts';
 import { jsonPath } from './schema.ts';
 import type { GraphDoc, GraphIssue, NodeDoc, ParamValue } from './types.ts';
 
@@ -77,7 +77,12 @@ export function validateParams(
 
 const ENDS = ['from', 'to'] as const;
 
-export function validateDoc(doc: GraphDoc, fill = false): GraphIssue[] {
+/** Checks `doc` against the kinds of `catalogue` (the built-in kinds by default); `fill` adds missing parameters' defaults. */
+export function validateDoc(
+  doc: GraphDoc,
+  fill = false,
+  catalogue: Catalogue = builtin,
+): GraphIssue[] {
   const issues: GraphIssue[] = [];
   const first = new Map<string, number>();
   doc.nodes.forEach((node, i) => {
@@ -93,7 +98,7 @@ export function validateDoc(doc: GraphDoc, fill = false): GraphIssue[] {
       return;
     }
     first.set(node.id, i);
-    const kind = getKind(node.type);
+    const kind = catalogue.get(node.type);
     if (!kind) {
       issues.push({
         path: `${path}.type`,
@@ -123,7 +128,7 @@ export function validateDoc(doc: GraphDoc, fill = false): GraphIssue[] {
         });
         continue;
       }
-      const kind = getKind(node.type);
+      const kind = catalogue.get(node.type);
       if (!kind) continue; // unknown kinds: ports cannot be checked, the link is kept as is
       if (!kind[dir].some((p) => p.name === ref.port)) {
         const names = kind[dir].map((p) => `'${p.name}'`).join(', ') || 'none';

@@ -37,7 +37,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { linear, type LinearWeights } from './layers.ts';
 import {
-  effectiveWindow,
+  fitWindow,
   relativePositionBias,
   shiftMaskData,
   tokensToWindows,
@@ -138,7 +138,7 @@ export function windowAttention(
   mem?: MemoryPort,
 ): AttentionResult {
   const { grid, heads } = opts;
-  const { window: w, shift: s } = effectiveWindow(opts.window, opts.shift, grid);
+  const { window: w, shift: s } = fitWindow(grid, opts.window, opts.shift);
   const [B, L, C] = x.shape;
   if (L !== grid.reduce((a, b) => a * b, 1))
     throw new Error(`${L} tokens do not fill grid ${grid.join('×')}`);

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { layerNorm, linear, type LinearWeights, type NormWeights } from './layers.ts';
 import type { MemoryLayout } from './attention.ts';
-import { effectiveWindow, windowPartition, windowReverse, type Grid } from './windows.ts';
+import { fitWindow, windowPartition, windowReverse, type Grid } from './windows.ts';
 
 function gridOf(x: tf.Tensor3D, grid: Grid): [number, number] {
   if (grid.length !== 2) throw new Error(`only 2D grids are supported here, got ${grid.join('×')}`);
@@ -133,7 +133,7 @@ function memoryToGrid(m: tf.Tensor3D, o: MemoryResampleOptions): tf.Tensor4D {
   const [H, W] = gridOf(m, o.grid);
   const [B, , C] = m.shape;
   if (o.layout === 'spatial') return tf.reshape(m, [B, H, W, C]);
-  const w = effectiveWindow(o.window, 0, o.grid).window;
+  const w = fitWindow(o.grid, o.window, 0).window;
   return windowReverse(tf.reshape(m, [-1, w * w, C]), w, o.grid) as tf.Tensor4D;
 }
 
@@ -141,7 +141,7 @@ function memoryToGrid(m: tf.Tensor3D, o: MemoryResampleOptions): tf.Tensor4D {
 function gridToMemory(g: tf.Tensor4D, o: MemoryResampleOptions): tf.Tensor3D {
   const [B, H, W, C] = g.shape;
   if (o.layout === 'spatial') return tf.reshape(g, [B, H * W, C]);
-  const w = effectiveWindow(o.windowOut ?? o.window, 0, [H, W]).window;
+  const w = fitWindow([H, W], o.windowOut ?? o.window, 0).window;
   return tf.reshape(windowPartition(g, w), [B, H * W, C]);
 }
 

@@ -10,31 +10,23 @@
  *   partitioned row `(b·nW + win)·N + n`, `N = w²`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { effectiveWindow, product, windowProblems, type Grid } from '../graph/geometry.ts';
 
-export type Grid = readonly number[];
-
-const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
+export type { Grid };
 
 /**
- * The window and shift a block really uses on `grid`: when the grid is not
- * larger than the window (`min(grid) ≤ window`) the window becomes the whole
- * (smallest side of the) grid and the shift is 0; so `w_eff = min(w, ...grid)`.
- * Throws when the grid is not divisible by the effective window.
+ * The effective window and shift of a block on `grid` (see
+ * src/graph/geometry.ts); throws when they do not fit the grid.
  */
-export function effectiveWindow(
+export function fitWindow(
+  grid: Grid,
   window: number,
   shift: number,
-  grid: Grid,
 ): { window: number; shift: number } {
-  const g = Math.min(...grid);
-  const w = Math.min(window, g);
-  const s = g <= window ? 0 : shift;
-  if (!Number.isInteger(w) || w < 1) throw new Error(`window ${window} is not a positive integer`);
-  for (const n of grid) {
-    if (n % w !== 0) throw new Error(`grid ${grid.join('×')} is not divisible by window ${w}`);
-  }
-  if (s < 0 || s >= w) throw new Error(`shift ${s} must be in [0, ${w})`);
-  return { window: w, shift: s };
+  const eff = effectiveWindow(grid, window, shift);
+  const problems = windowProblems(grid, eff);
+  if (problems.length) throw new Error(problems[0]);
+  return eff;
 }
 
 /**
@@ -102,7 +94,7 @@ export function windowReverse(windows: tf.Tensor, w: number, grid: Grid): tf.Ten
   return tf.tidy(() => {
     const k = grid.length;
     const C = windows.shape[windows.rank - 1];
-    const nW = prod(grid.map((n) => n / w));
+    const nW = product(grid.map((n) => n / w));
     const B = windows.shape[0] / nW;
     const split = [B, ...grid.map((n) => n / w), ...grid.map(() => w), C];
     // inverse of the partition permutation: interleave (window index, offset) per axis
@@ -135,7 +127,7 @@ export function windowsToTokens(
     let g = windowReverse(xw, w, grid);
     if (shift !== 0) g = rollGrid(g, shift);
     const [B] = g.shape;
-    return tf.reshape(g, [B, prod(grid), xw.shape[2]]) as tf.Tensor3D;
+    return tf.reshape(g, [B, product(grid), xw.shape[2]]) as tf.Tensor3D;
   });
 }
 
@@ -150,7 +142,7 @@ export function shiftMaskData(grid: Grid, w: number, shift: number): Float32Arra
   const k = grid.length;
   const N = w ** k;
   const wg = grid.map((n) => n / w);
-  const nW = prod(wg);
+  const nW = product(wg);
   const region = (p: number, n: number): number => (p < n - w ? 0 : p < n - shift ? 1 : 2);
   const out = new Float32Array(nW * N * N);
   const labels = new Int32Array(N);

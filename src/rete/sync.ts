@@ -19,6 +19,7 @@ import {
   type Schemes,
   type SocketName,
 } from './schemes.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyArea = AreaPlugin<Schemes, any>;
@@ -57,9 +58,9 @@ export class DocView {
     private readonly store: DocumentStore,
     private readonly onAnalysis: (analysis: Analysis) => void,
   ) {
-    this.analysis = analyzeGraph(store.doc);
+    this.analysis = analyzeGraph(store.doc, catalogue);
     this.unsubscribe = store.subscribe((doc) => {
-      this.analysis = analyzeGraph(doc);
+      this.analysis = analyzeGraph(doc, catalogue);
       this.onAnalysis(this.analysis);
       this.schedule();
     });

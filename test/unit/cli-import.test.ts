@@ -11,6 +11,8 @@ import { writeSafetensors } from '../../src/compile/io/safetensors.ts';
 import { loadWeights } from '../../src/compile/weights.ts';
 import { saveGraph } from '../../src/graph/save.ts';
 import { swinUnet } from '../../src/graph/presets.ts';
+import { catalogue } from '../../nodes/index.ts';
+import { kernels } from '../../src/compile/kernels/index.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -53,7 +55,7 @@ describe('mam import', () => {
   it('Swin-T-style encoder weights, mirrored into the decoder, become a checkpoint that loads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mam-import-'));
     writeFileSync(join(dir, 'g.json'), saveGraph(doc));
-    const plan = planGraph(doc);
+    const plan = planGraph(doc, catalogue, kernels);
     if (!plan.ok) throw new Error('plan');
     const m = CompiledModel.create(plan.plan);
     // An ImageNet-style state dict: only encoder stages (`layers.i.*`), a classifier head, a buffer.

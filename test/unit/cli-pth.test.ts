@@ -10,6 +10,8 @@ import { planGraph } from '../../src/compile/plan.ts';
 import { importStateDict, saveWeights } from '../../src/compile/weights.ts';
 import { presets } from '../../src/graph/presets.ts';
 import { describeOracle, venvPython as PY } from './data-oracle.ts';
+import { catalogue } from '../../nodes/index.ts';
+import { kernels } from '../../src/compile/kernels/index.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -17,7 +19,7 @@ beforeAll(async () => {
 
 describeOracle('pth → safetensors (needs .venv)', () => {
   it('a checkpoint {model: state_dict} with a module. prefix imports with nothing missing', () => {
-    const plan = planGraph(presets()['demo-mam']);
+    const plan = planGraph(presets()['demo-mam'], catalogue, kernels);
     if (!plan.ok) throw new Error('plan');
     const a = CompiledModel.create(plan.plan, { seed: 11 });
     const b = CompiledModel.create(plan.plan, { seed: 12 });

@@ -20,6 +20,8 @@ import { saveWeights } from '../../src/compile/weights.ts';
 import { mamInProcess, repoRoot, spawnMam, spawnNode, type MamResult } from '../helpers/mam-cli.ts';
 import { niftiFolder } from '../helpers/nifti-folder.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
+import { catalogue } from '../../nodes/index.ts';
+import { kernels } from '../../src/compile/kernels/index.ts';
 
 let dir = '';
 const at = (...p: string[]) => path.join(dir, ...p);
@@ -167,7 +169,7 @@ describe('exit codes and messages', () => {
 
 /** The tiny graph compiled with seed 0, for weight files. */
 function tinyModel(): CompiledModel {
-  const plan = planGraph(tinyGraph());
+  const plan = planGraph(tinyGraph(), catalogue, kernels);
   if (!plan.ok) throw new Error('tiny graph does not compile');
   return CompiledModel.create(plan.plan, { seed: 0 });
 }

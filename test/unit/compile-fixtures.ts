@@ -10,6 +10,8 @@ import { swinUnet, type MemoryWiring } from '../../src/graph/presets.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 import { Rng } from '../reference/math.ts';
 import type { RefState } from '../reference/graph.ts';
+import { catalogue } from '../../nodes/index.ts';
+import { kernels } from '../../src/compile/kernels/index.ts';
 
 /** 2 stages (16² × 8 → 8² × 16), window 4 with shifted blocks in both stages, 2 input channels. */
 export const SMALL = {
@@ -58,7 +60,7 @@ export function smallMam(
 }
 
 export function compileDoc(doc: GraphDoc, seed = 0): { plan: Plan; model: CompiledModel } {
-  const p = planGraph(doc);
+  const p = planGraph(doc, catalogue, kernels);
   if (!p.ok) throw new Error(p.errors.map((e) => e.message).join('\n'));
   return { plan: p.plan, model: CompiledModel.create(p.plan, { seed }) };
 }

@@ -16,6 +16,8 @@ import { swapAll } from '../helpers/swap-all.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import { swinUnet } from '../../src/graph/presets.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
+import { catalogue } from '../../nodes/index.ts';
+import { kernels } from '../../src/compile/kernels/index.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -43,7 +45,7 @@ function small(mam: 'none' | 'ists' | 'sts', embed = 8): GraphDoc {
 }
 
 function compile(doc: GraphDoc, seed = 0) {
-  const p = planGraph(doc);
+  const p = planGraph(doc, catalogue, kernels);
   if (!p.ok) throw new Error(p.errors.map((e) => e.message).join('\n'));
   return CompiledModel.create(p.plan, { seed });
 }
@@ -255,7 +257,7 @@ describe('compiled model', () => {
   it('has exactly the parameters inference counts, and a SAM/MAM pair has the same', () => {
     for (const wiring of ['none', 'ists', 'sts'] as const) {
       const doc = small(wiring);
-      const p = planGraph(doc);
+      const p = planGraph(doc, catalogue, kernels);
       if (!p.ok) throw new Error('plan');
       const m = CompiledModel.create(p.plan);
       expect(m.parameterCount).toBe(p.plan.analysis.params);
@@ -278,7 +280,7 @@ describe('compiled model', () => {
     b.add('input', 'image-input', { channels: 1, height: 30, width: 30 });
     b.add('embed', 'patch-embed', { patchSize: 4, embedDim: 8 });
     b.link('input', 'embed');
-    const p = planGraph(b.doc);
+    const p = planGraph(b.doc, catalogue, kernels);
     expect(!p.ok && p.errors[0].message).toContain('image 30×30 is not divisible by patch size 4');
   });
 });

@@ -12,6 +12,7 @@ import { analyzeGraph } from '../../src/graph/infer.ts';
 import { autoArrange, NODE_BOX } from '../../src/graph/layout.ts';
 import { presets } from '../../src/graph/presets.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 const P = presets();
 
@@ -65,10 +66,12 @@ describe('clipboard', () => {
     expect(Object.values(p3.ids)).toEqual(['layers.0.blocks.0_copy3']);
     const d3 = applyCommand(d2, p3.command);
     expect(new Set(d3.nodes.map((n) => n.id)).size).toBe(d3.nodes.length);
-    expect(analyzeGraph(d3).issues.filter((i) => i.message.includes('duplicate'))).toEqual([]);
+    expect(
+      analyzeGraph(d3, catalogue).issues.filter((i) => i.message.includes('duplicate')),
+    ).toEqual([]);
     // The pasted copy is its own chain of two (its token input is unconnected, so it has no shapes yet).
     expect(
-      analyzeGraph(d1)
+      analyzeGraph(d1, catalogue)
         .chains.filter((ch) => ch.units[0].endsWith('_copy'))
         .map((ch) => ch.units),
     ).toEqual([['layers.0.blocks.0_copy', 'layers.0.blocks.1_copy']]);
@@ -136,7 +139,7 @@ describe('autoArrange', () => {
       ...d.nodes
         .filter(
           (n) =>
-            analyzeGraph(d).nodes.get(n.id)!.scope === 'encoder' &&
+            analyzeGraph(d, catalogue).nodes.get(n.id)!.scope === 'encoder' &&
             !n.id.startsWith('memory_expanding'),
         )
         .map((n) => n.position[0]),

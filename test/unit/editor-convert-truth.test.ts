@@ -8,9 +8,10 @@ import { analyzeGraph } from '../../src/graph/infer.ts';
 import { presets } from '../../src/graph/presets.ts';
 import { swapNodeKind } from '../../src/graph/swap.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 const P = presets();
-const strategies = (doc: GraphDoc) => analyzeGraph(doc).chains.map((c) => c.strategy);
+const strategies = (doc: GraphDoc) => analyzeGraph(doc, catalogue).chains.map((c) => c.strategy);
 const stage = (id: string, strategy: 'ISTS' | 'STS'): ConvertOptions => ({
   scope: { stageOf: id },
   strategy,
@@ -103,7 +104,7 @@ describe('convert says what it made', () => {
 describe('chain classification', () => {
   it('a lone MAM unit (no memory in or out) is on no chain, in a hierarchical network', () => {
     const doc = swap(P['swin-unet'], 'layers.1.blocks.0');
-    const a = analyzeGraph(doc);
+    const a = analyzeGraph(doc, catalogue);
     expect(a.nodes.get('layers.1.blocks.0')?.kind?.role).toBe('memory-unit');
     expect(a.chains).toEqual([]);
   });
@@ -112,13 +113,13 @@ describe('chain classification', () => {
     let doc = P['vit-unet-mam-sts'];
     for (let j = 0; j < 8; j++) doc = swap(doc, `blocks.${j}`, 'vit-block');
     const lone = swap(doc, 'blocks.2', 'mam-vit-block');
-    expect(analyzeGraph(lone).chains).toEqual([]);
+    expect(analyzeGraph(lone, catalogue).chains).toEqual([]);
     const two = swap(lone, 'blocks.3', 'mam-vit-block');
     const linked = applyCommand(two, {
       type: 'connect',
       link: { from: { node: 'blocks.2', port: 'memOut' }, to: { node: 'blocks.3', port: 'memIn' } },
     });
-    expect(analyzeGraph(linked).chains.map((c) => [c.strategy, c.units])).toEqual([
+    expect(analyzeGraph(linked, catalogue).chains.map((c) => [c.strategy, c.units])).toEqual([
       ['STS', ['blocks.2', 'blocks.3']],
     ]);
   });

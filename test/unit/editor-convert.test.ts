@@ -11,6 +11,7 @@ import {
 import { analyzeGraph } from '../../src/graph/infer.ts';
 import { presets } from '../../src/graph/presets.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 const P = presets();
 const toMam = (doc: GraphDoc, o: ConvertOptions) => {
@@ -24,12 +25,12 @@ const toSam = (doc: GraphDoc, scope: ConvertScope) => {
   return (r.commands as Command[]).reduce(applyCommand, doc);
 };
 const counts = (doc: GraphDoc) => {
-  const a = analyzeGraph(doc);
+  const a = analyzeGraph(doc, catalogue);
   expect(a.issues.filter((i) => i.severity === 'error')).toEqual([]);
   return { params: a.params, linearConv: a.macs.linearConv, attention: a.macs.attention };
 };
 const chains = (doc: GraphDoc) =>
-  analyzeGraph(doc).chains.map((c) => ({
+  analyzeGraph(doc, catalogue).chains.map((c) => ({
     strategy: c.strategy,
     scope: c.scope,
     layout: c.layout,
@@ -180,7 +181,7 @@ describe('convertToMam on presets swin-unet', () => {
 
   it('spatial layout is set on every unit of the chain', () => {
     const doc = toMam(P['swin-unet'], { scope: 'encoder', strategy: 'ISTS', layout: 'spatial' });
-    expect(analyzeGraph(doc).chains.map((c) => c.layout)).toEqual([
+    expect(analyzeGraph(doc, catalogue).chains.map((c) => c.layout)).toEqual([
       'spatial',
       'spatial',
       'spatial',
@@ -209,7 +210,7 @@ describe('convertToMam on presets swin-unet', () => {
       nodes: [{ id: 'memory_merging.0', type: 'layer-norm', params: {}, position: [0, 900] }],
     });
     const doc = toMam(base, { scope: 'encoder', strategy: 'STS', layout: 'window' });
-    expect(analyzeGraph(doc).chains[0].resamplers).toEqual([
+    expect(analyzeGraph(doc, catalogue).chains[0].resamplers).toEqual([
       'memory_merging.0_2',
       'memory_merging.1',
       'memory_merging.2',
@@ -303,7 +304,7 @@ describe('replacing existing wiring and convertToSam', () => {
 
   it('ViT: SAM and back to network STS restores the preset chain of 8 without resamplers', () => {
     const sam = toSam(P['vit-unet-mam-sts'], 'network');
-    expect(analyzeGraph(sam).chains).toEqual([]);
+    expect(analyzeGraph(sam, catalogue).chains).toEqual([]);
     const back = toMam(sam, { scope: 'network', strategy: 'STS', layout: 'window' });
     expect(wiring(back)).toEqual(wiring(P['vit-unet-mam-sts']));
   });

@@ -6,6 +6,7 @@ import { presets } from '../../src/graph/presets.ts';
 import { saveGraph } from '../../src/graph/save.ts';
 import { swapNodeKind } from '../../src/graph/swap.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 const apply = (doc: GraphDoc, cmds: Command[]) => cmds.reduce(applyCommand, doc);
 const ok = (r: ReturnType<typeof swapNodeKind>) => {
@@ -41,7 +42,7 @@ describe('swapNodeKind', () => {
     expect(after.nodes.map((x) => x.id)).toEqual(base.nodes.map((x) => x.id));
     expect(after.links).toEqual(base.links);
     expect(r.note).toContain('Memory-attention unit');
-    expect(analyzeGraph(after).issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(analyzeGraph(after, catalogue).issues.filter((i) => i.severity === 'error')).toEqual([]);
   });
 
   it('keeps every weight spec (names, shapes, init) on presets swin-unet', () => {
@@ -52,16 +53,16 @@ describe('swapNodeKind', () => {
       'layers_up.1.blocks.2',
       'layers_up.3.blocks.1',
     ]) {
-      const w0 = analyzeGraph(base).nodes.get(id)!.weights;
+      const w0 = analyzeGraph(base, catalogue).nodes.get(id)!.weights;
       const after = apply(base, ok(swapNodeKind(base, id)).commands);
-      const w1 = analyzeGraph(after).nodes.get(id)!.weights;
+      const w1 = analyzeGraph(after, catalogue).nodes.get(id)!.weights;
       expect(w1).toEqual(w0);
       const back = apply(after, ok(swapNodeKind(after, id, 'swin-block')).commands);
-      expect(analyzeGraph(back).nodes.get(id)!.weights).toEqual(w0);
+      expect(analyzeGraph(back, catalogue).nodes.get(id)!.weights).toEqual(w0);
       expect(saveGraph(back)).toBe(saveGraph(base));
     }
     // By hand for layers.2.blocks.5: C = 384, 12 heads, window 7 on a 14×14 grid.
-    const w = analyzeGraph(base).nodes.get('layers.2.blocks.5')!.weights;
+    const w = analyzeGraph(base, catalogue).nodes.get('layers.2.blocks.5')!.weights;
     const shapes = Object.fromEntries(w.map((s) => [s.name, s.shape]));
     expect(shapes['attn.relative_position_bias_table']).toEqual([169, 12]);
     expect(shapes['attn.qkv.weight']).toEqual([1152, 384]);
@@ -80,8 +81,10 @@ describe('swapNodeKind', () => {
     expect(n.params).not.toHaveProperty('memoryLayout');
     expect(after.links.length).toBe(base.links.length - 2);
     // Stage 2's chain of 6 splits around the SAM block: 3 before it, 2 after.
-    expect(analyzeGraph(after).chains.map((c) => c.units.length)).toEqual([2, 2, 3, 2, 2]);
-    expect(analyzeGraph(after).params).toBe(41_380_836);
+    expect(analyzeGraph(after, catalogue).chains.map((c) => c.units.length)).toEqual([
+      2, 2, 3, 2, 2,
+    ]);
+    expect(analyzeGraph(after, catalogue).params).toBe(41_380_836);
   });
 
   it('swaps ViT blocks too', () => {
@@ -97,7 +100,7 @@ describe('swapNodeKind', () => {
       'mlpRatio',
       'qkvBias',
     ]);
-    expect(analyzeGraph(after).chains[0].units).toEqual([
+    expect(analyzeGraph(after, catalogue).chains[0].units).toEqual([
       'blocks.1',
       'blocks.2',
       'blocks.3',

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { analyzeGraph } from '../../src/graph/infer.ts';
 import { loadGraph } from '../../src/graph/load.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 const load = (name: string) => {
   const r = loadGraph(readFileSync(`presets/${name}.json`, 'utf8'));
@@ -32,7 +33,7 @@ const SPEC = {
 describe('preset counts equal MAM-SPEC.md exactly', () => {
   for (const [name, want] of Object.entries(SPEC)) {
     it(name, () => {
-      const a = analyzeGraph(load(name));
+      const a = analyzeGraph(load(name), catalogue);
       expect(a.issues.filter((i) => i.severity === 'error')).toEqual([]);
       expect({ params: a.params, ...a.macs }).toEqual(want);
       expect(a.inputs).toEqual([{ node: 'input', shape: [1, 224, 224, 3] }]);
@@ -41,7 +42,7 @@ describe('preset counts equal MAM-SPEC.md exactly', () => {
   }
 
   it('the ViT preset counts by hand: patch 16, 8 global blocks of 384, 6 heads', () => {
-    const a = analyzeGraph(load('vit-unet-mam-sts'));
+    const a = analyzeGraph(load('vit-unet-mam-sts'), catalogue);
     const C = 384;
     const L = 14 * 14;
     const block = 12 * C * C + 13 * C; // qkv, proj, fc1, fc2 weights and biases, two LayerNorms
@@ -69,7 +70,7 @@ describe('preset counts equal MAM-SPEC.md exactly', () => {
 
 describe('memory chains carry the strategy their preset names', () => {
   const chains = (name: string) =>
-    analyzeGraph(load(name)).chains.map((c) => ({
+    analyzeGraph(load(name), catalogue).chains.map((c) => ({
       s: c.strategy,
       scope: c.scope,
       layout: c.layout,
@@ -99,7 +100,7 @@ describe('memory chains carry the strategy their preset names', () => {
     ]);
   });
   it('ViT: one STS chain through all 8 blocks', () => {
-    const a = analyzeGraph(load('vit-unet-mam-sts'));
+    const a = analyzeGraph(load('vit-unet-mam-sts'), catalogue);
     expect(a.chains).toHaveLength(1);
     expect(a.chains[0]).toMatchObject({
       strategy: 'STS',
@@ -112,7 +113,7 @@ describe('memory chains carry the strategy their preset names', () => {
     expect(chains('swin-unet-lite')).toEqual([]);
   });
   it('demo: 128×128×1 in, 8 classes out, ISTS chains in the encoder', () => {
-    const a = analyzeGraph(load('demo-mam'));
+    const a = analyzeGraph(load('demo-mam'), catalogue);
     expect(a.issues.filter((i) => i.severity === 'error')).toEqual([]);
     expect(a.inputs[0].shape).toEqual([1, 128, 128, 1]);
     expect(a.outputs[0].shape).toEqual([1, 128, 128, 8]);

@@ -7,6 +7,7 @@ import { analyzeGraph } from '../../src/graph/infer.ts';
 import { newNode } from '../../src/graph/new-node.ts';
 import { canConnect } from '../../src/graph/rules.ts';
 import { GRAPH_FORMAT, GRAPH_VERSION, type LinkDoc } from '../../src/graph/types.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 function handBuilt(types: string[], wires: [number, number, string?, string?][]) {
   const store = new DocumentStore({
@@ -44,7 +45,7 @@ describe('palette defaults agree', () => {
         [4, 5, 'out', 'logits'],
       ],
     );
-    const a = analyzeGraph(doc);
+    const a = analyzeGraph(doc, catalogue);
     expect(a.issues).toEqual([]);
     // 224×224×1 in, two classes (background, foreground) out.
     expect(a.inputs[0].shape).toEqual([1, 224, 224, 1]);
@@ -85,7 +86,7 @@ describe('palette defaults agree', () => {
         [11, 12, 'out', 'logits'],
       ],
     );
-    expect(analyzeGraph(doc).issues).toEqual([]);
+    expect(analyzeGraph(doc, catalogue).issues).toEqual([]);
   });
 
   it('the head and the output default to the same class count, and the output names each class', () => {

@@ -4,6 +4,7 @@ import { GraphBuilder } from '../../src/graph/builder.ts';
 import { analyzeGraph } from '../../src/graph/infer.ts';
 import { loadGraph } from '../../src/graph/load.ts';
 import { saveGraph } from '../../src/graph/save.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 /** input 32×32×1 → patch 4 → 8×8×16 tokens → `n` MAM units (window 4). */
 function base(n = 2, unit: Record<string, unknown> = {}) {
@@ -27,7 +28,7 @@ function base(n = 2, unit: Record<string, unknown> = {}) {
 }
 
 const errors = (b: GraphBuilder) =>
-  analyzeGraph(b.doc).issues.filter((i) => i.severity === 'error');
+  analyzeGraph(b.doc, catalogue).issues.filter((i) => i.severity === 'error');
 
 describe('inference problems, in words, on the node and the link', () => {
   it('a valid small graph has none', () => {
@@ -55,7 +56,7 @@ describe('inference problems, in words, on the node and the link', () => {
     b.add('u1', 'mam-swin-block', { heads: 2, window: 4 });
     b.link('merge', 'u1');
     b.memory('u0', 'u1');
-    const a = analyzeGraph(b.doc);
+    const a = analyzeGraph(b.doc, catalogue);
     const linkIdx = b.doc.links.findIndex((l) => l.to.node === 'u1' && l.to.port === 'memIn');
     // One wrong memory link, one problem: listed once, counted once, found from the node and the link.
     expect(a.issues.filter((i) => i.severity === 'error')).toEqual([
@@ -90,7 +91,7 @@ describe('inference problems, in words, on the node and the link', () => {
     expect(msgs).toEqual([
       "node 'u2' (Memory-attention unit (window)): memory 4×4×32 cannot feed a stage at 8×8×16: insert Memory Expanding",
     ]);
-    const chain = analyzeGraph(b.doc).chains[0];
+    const chain = analyzeGraph(b.doc, catalogue).chains[0];
     expect(chain).toMatchObject({ strategy: 'STS', units: ['u0', 'u1', 'u2'], resamplers: ['mm'] });
   });
 
@@ -111,7 +112,7 @@ describe('inference problems, in words, on the node and the link', () => {
     b.add('u1', 'mam-swin-block', { heads: 2, window: 4, memoryLayout: 'spatial' });
     b.link('u0', 'u1');
     b.memory('u0', 'u1');
-    const a = analyzeGraph(b.doc);
+    const a = analyzeGraph(b.doc, catalogue);
     expect(a.linkIssues.get(3)?.[0].message).toBe(
       "node 'u1' (Memory-attention unit (window)): memory chain mixes layouts: the incoming memory is in window layout, this unit uses spatial",
     );
@@ -140,7 +141,7 @@ describe('inference problems, in words, on the node and the link', () => {
     b.add('skip', 'skip');
     b.link('merge', 'skip', 'out', 'decoder');
     b.link('embed', 'skip', 'out', 'encoder');
-    const a = analyzeGraph(b.doc);
+    const a = analyzeGraph(b.doc, catalogue);
     const msg = 'token grids do not match at the skip: decoder 4×4×32, encoder 8×8×16';
     expect(a.nodes.get('skip')?.issues[0].message).toContain(msg);
     expect(a.linkIssues.get(b.doc.links.length - 1)?.[0].message).toContain(msg);
@@ -217,7 +218,7 @@ describe('load problems: JSON path and a sentence', () => {
           "node 'x' has unknown node type 'future-node': it is kept and written back unchanged, but not computed",
       },
     ]);
-    expect(analyzeGraph(r.graph).nodes.get('u1')?.outputs.out).toBeDefined();
+    expect(analyzeGraph(r.graph, catalogue).nodes.get('u1')?.outputs.out).toBeDefined();
     expect(saveGraph(r.graph)).toBe(text);
   });
 

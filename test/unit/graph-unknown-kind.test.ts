@@ -4,6 +4,7 @@ import { GraphBuilder } from '../../src/graph/builder.ts';
 import { analyzeGraph } from '../../src/graph/infer.ts';
 import { loadGraph } from '../../src/graph/load.ts';
 import { saveGraph } from '../../src/graph/save.ts';
+import { catalogue } from '../../nodes/index.ts';
 
 /** input → embed → x (type 'future-node', unknown) → ln → head, as a file. */
 function file(): string {
@@ -25,7 +26,7 @@ describe('unknown node types in inference', () => {
     const r = loadGraph(file());
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    const a = analyzeGraph(r.graph);
+    const a = analyzeGraph(r.graph, catalogue);
     const messages = a.issues.map((i) => `${i.severity} ${i.node}: ${i.message}`);
     expect(messages.filter((m) => /not connected/.test(m))).toEqual([]);
     expect(a.nodes.get('ln')?.issues.map((i) => [i.severity, i.message])).toEqual([
@@ -52,7 +53,7 @@ describe('unknown node types in inference', () => {
     doc.nodes = doc.nodes.filter((n) => n.id !== 'head');
     doc.links = doc.links.filter((l) => l.to.node !== 'head');
     doc.links.push({ from: { node: 'ln', port: 'out' }, to: { node: 'x', port: 'back' } });
-    const a = analyzeGraph(doc);
+    const a = analyzeGraph(doc, catalogue);
     expect(a.issues.some((i) => i.node === 'ln' && /part of a cycle/.test(i.message))).toBe(true);
   });
 });

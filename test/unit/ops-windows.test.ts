@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  effectiveWindow,
+  fitWindow,
   relativePositionBias,
   relativePositionIndex,
   roll,
@@ -25,11 +25,11 @@ describe('windows', () => {
   const rng = new Rng(1);
 
   it('effective window and shift', () => {
-    expect(effectiveWindow(7, 3, [56, 56])).toEqual({ window: 7, shift: 3 });
-    expect(effectiveWindow(7, 3, [7, 7])).toEqual({ window: 7, shift: 0 });
-    expect(effectiveWindow(7, 3, [4, 4])).toEqual({ window: 4, shift: 0 });
-    expect(effectiveWindow(4, 2, [8, 8])).toEqual({ window: 4, shift: 2 });
-    expect(() => effectiveWindow(4, 2, [6, 8])).toThrow(/divisible/);
+    expect(fitWindow([56, 56], 7, 3)).toEqual({ window: 7, shift: 3 });
+    expect(fitWindow([7, 7], 7, 3)).toEqual({ window: 7, shift: 0 });
+    expect(fitWindow([4, 4], 7, 3)).toEqual({ window: 4, shift: 0 });
+    expect(fitWindow([8, 8], 4, 2)).toEqual({ window: 4, shift: 2 });
+    expect(() => fitWindow([6, 8], 4, 2)).toThrow(/divisible/);
   });
 
   it('roll matches torch.roll semantics (reference loops)', () => {

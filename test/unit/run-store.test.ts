@@ -27,13 +27,15 @@ import { optimizerSettings } from '../../src/train/optim.ts';
 import { caseSlices } from '../../src/train/samples.ts';
 import { phantomCase } from '../helpers/phantom-cases.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
+import { catalogue } from '../../nodes/index.ts';
+import { kernels } from '../../src/compile/kernels/index.ts';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
 
 function compiled(doc: GraphDoc, seed: number) {
-  const r = planGraph(doc);
+  const r = planGraph(doc, catalogue, kernels);
   if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('; '));
   return CompiledModel.create(r.plan, { seed });
 }

@@ -17,6 +17,8 @@ import { niftiFolder } from '../helpers/nifti-folder.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
 import { repoRoot } from './data-oracle.ts';
 import { spawnMam, type MamResult } from '../helpers/mam-cli.ts';
+import { catalogue } from '../../nodes/index.ts';
+import { kernels } from '../../src/compile/kernels/index.ts';
 
 let dir = '';
 const at = (...p: string[]) => path.join(dir, ...p);
@@ -36,7 +38,7 @@ beforeAll(async () => {
     at('other.json'),
     JSON.stringify(tinyGraph({ classes: ['background', 'a', 'b', 'c'] })),
   );
-  const plan = planGraph(tinyGraph({ classes: ['background', 'a', 'b', 'c'] }));
+  const plan = planGraph(tinyGraph({ classes: ['background', 'a', 'b', 'c'] }), catalogue, kernels);
   if (!plan.ok) throw new Error('tiny graph does not compile');
   const other = CompiledModel.create(plan.plan, { seed: 1 });
   writeFileSync(at('other.safetensors'), saveWeights(other));

@@ -14,13 +14,15 @@ import { optimizerSettings } from '../../src/train/optim.ts';
 import { caseSlices } from '../../src/train/samples.ts';
 import { phantomCase } from '../helpers/phantom-cases.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
+import { catalogue } from '../../nodes/index.ts';
+import { kernels } from '../../src/compile/kernels/index.ts';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
 
 function setup(seed = 1) {
-  const plan = planGraph(tinyGraph());
+  const plan = planGraph(tinyGraph(), catalogue, kernels);
   if (!plan.ok) throw new Error(plan.errors.map((e) => e.message).join('; '));
   const model = CompiledModel.create(plan.plan, { seed });
   const cases = [1, 2, 3].map((i) => phantomCase(`c${i}`, i));

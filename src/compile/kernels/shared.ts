@@ -1,13 +1,14 @@
-/** Small pieces the node kinds' forward passes share. */
+/** Small pieces the kernels share. */
 import type * as tf from '@tensorflow/tfjs';
-import type { ForwardContext, Shape } from '../../src/graph/node-kind.ts';
+import type { Shape } from '../../graph/node-kind.ts';
 import {
   layerNorm,
   linear,
   pixelShuffle,
   type MemoryResampleOptions,
   type MemoryLayout,
-} from '../../src/ops/index.ts';
+} from '../../ops/index.ts';
+import type { ForwardContext } from './types.ts';
 
 export function gridOf(shape: Shape | undefined): number[] {
   if (!shape || (shape.kind !== 'tokens' && shape.kind !== 'memory'))
@@ -15,20 +16,24 @@ export function gridOf(shape: Shape | undefined): number[] {
   return shape.grid;
 }
 
+export const vector = (ctx: ForwardContext, name: string) => ctx.weight(name) as tf.Tensor1D;
+
+export const matrix = (ctx: ForwardContext, name: string) => ctx.weight(name) as tf.Tensor2D;
+
 export const norm = (ctx: ForwardContext, prefix: string) => ({
-  weight: ctx.weight(`${prefix}.weight`) as tf.Tensor1D,
-  bias: ctx.weight(`${prefix}.bias`) as tf.Tensor1D,
+  weight: vector(ctx, `${prefix}weight`),
+  bias: vector(ctx, `${prefix}bias`),
 });
 
 /** Linear C → s^dims·C_out, pixel shuffle s×s, LayerNorm (patch expanding ×2, final expanding ×s). */
 export function expandForward(ctx: ForwardContext, scale: number): Record<string, tf.Tensor> {
   const x = ctx.inputs.in as tf.Tensor3D;
   const up = pixelShuffle(
-    linear(x, { weight: ctx.weight('expand.weight') as tf.Tensor2D }),
+    linear(x, { weight: matrix(ctx, 'expand.weight') }),
     gridOf(ctx.inShapes.in),
     scale,
   );
-  const out = layerNorm(up, norm(ctx, 'norm'));
+  const out = layerNorm(up, norm(ctx, 'norm.'));
   up.dispose();
   return { out };
 }

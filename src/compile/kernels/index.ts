@@ -1,0 +1,10 @@
+/** The kernel table of the built-in node kinds, by type id. */
+import { tokenKernels } from './tokens.ts';
+import { transformerKernels } from './transformer.ts';
+import type { KernelTable } from './types.ts';
+
+export type { ForwardContext, Kernel, KernelTable } from './types.ts';
+
+export const kernels: KernelTable = new Map(
+  Object.entries({ ...tokenKernels, ...transformerKernels }),
+);

@@ -1,0 +1,32 @@
+/**
+ * The contract between the compiler and a node kind's tensor math. A node
+ * kind's spec (nodes/) says what it is; its kernel, registered here by the
+ * kind's type id, says how it computes on tfjs.
+ */
+import type { Tensor } from '@tensorflow/tfjs';
+import type { Shape } from '../../graph/node-kind.ts';
+import type { ParamValue } from '../../graph/types.ts';
+
+/**
+ * What a node's forward pass sees. Tensors: images NHWC `[B, H, W, C]`,
+ * tokens and memory `[B, L, C]` (memory in its layout, see src/ops/attention.ts).
+ */
+export interface ForwardContext {
+  params: Record<string, ParamValue>;
+  inputs: Record<string, Tensor | undefined>;
+  inShapes: Record<string, Shape | undefined>;
+  outShapes: Record<string, Shape>;
+  /** A weight in the ops layout (Linear `[in, out]`, convs flattened), see src/compile/layout.ts. */
+  weight(name: string): Tensor;
+  training: boolean;
+  /** Seed for this node's randomness in this step (drop-path). */
+  seed: number;
+  /** For memory resampling in window layout: the window of the unit that reads the output. */
+  memoryWindowOut?: number;
+}
+
+/** A node kind's forward pass: its output tensors by port name. */
+export type Kernel = (ctx: ForwardContext) => Record<string, Tensor>;
+
+/** Kernels by node kind type id. A kind with no outputs (the output node) needs none. */
+export type KernelTable = ReadonlyMap<string, Kernel>;
