@@ -3,6 +3,35 @@ import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
+/** Layer 1 (nodes/, src/graph) imports no tensor library and no compute code. */
+const SPECS_PURE = [
+  {
+    group: ['@tensorflow/*'],
+    message:
+      'layer boundary: node specs and src/graph are pure (no tensor library); tensor math goes in a kernel under src/compile/kernels/.',
+  },
+  {
+    regex:
+      '(^|/)src/(ops|compile|train|data|backend|cli|session)(/|$)|^\\.\\./(ops|compile|train|data|backend|cli|session)(/|$)',
+    message:
+      'layer boundary: node specs and src/graph import only specs (nodes/, src/graph), not compute code.',
+  },
+];
+
+/** Lit, Rete and the editor belong to the view: src/rete and editor/ only ('rete' and 'editor' also match those folders). */
+const NO_VIEW = [
+  {
+    group: ['lit', 'lit/*', '@lit/*', 'rete', 'rete-*', '@retejs/*', 'editor'],
+    message:
+      'layer boundary: src/ outside src/rete runs in Node and workers too; no Lit, Rete or editor code.',
+  },
+];
+
+const DOM_GLOBALS = ['document', 'window', 'HTMLElement', 'customElements'].map((name) => ({
+  name,
+  message: 'layer boundary: src/ outside src/rete runs in Node and workers too; no DOM.',
+}));
+
 export default defineConfig(
   {
     ignores: [
@@ -32,6 +61,27 @@ export default defineConfig(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
       ],
     },
+  },
+  // The layers of DESIGN.md: each imports only the ones below it.
+  {
+    // Layer 1, specs: node kinds and the graph document are pure TypeScript.
+    files: ['nodes/**/*.ts', 'src/graph/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [...SPECS_PURE, ...NO_VIEW] }],
+    },
+  },
+  {
+    // The library outside the Rete plugin runs in a page, a worker and Node: no view code.
+    files: ['src/**/*.ts'],
+    ignores: ['src/rete/**', 'src/graph/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: NO_VIEW }],
+      'no-restricted-globals': ['error', ...DOM_GLOBALS],
+    },
+  },
+  {
+    files: ['src/graph/**/*.ts'],
+    rules: { 'no-restricted-globals': ['error', ...DOM_GLOBALS] },
   },
   {
     // Plain JavaScript that runs in Node (bin/, scripts/, configs).

@@ -1,0 +1,53 @@
+// The boundary lint (eslint.config.js, run by `npm run lint`) bites: a forbidden
+// import written into a file of a layer fails with no-restricted-imports.
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const eslint = new ESLint({ cwd: process.cwd() });
+
+/** Lints `code` as if it were the file at `path` (the repo's config decides by path). */
+async function lint(path: string, code: string) {
+  const [r] = await eslint.lintText(code, { filePath: path });
+  return r.messages.map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+const tfjs = "import * as tf from '@tensorflow/tfjs';\nexport const x = tf;\n";
+const tfjsCore = "import { tidy } from '@tensorflow/tfjs-core';\nexport const x = tidy;\n";
+const ops = (p: string) => `import { layerNorm } from '${p}';\nexport const x = layerNorm;\n`;
+const lit = "import { html } from 'lit';\nexport const x = html;\n";
+const rete = "import { NodeEditor } from 'rete';\nexport const x = NodeEditor;\n";
+
+describe('boundary lint', () => {
+  it.each([
+    ['nodes/fixture.ts', tfjs],
+    ['nodes/shared/fixture.ts', tfjsCore],
+    ['src/graph/fixture.ts', tfjs],
+    ['nodes/fixture.ts', ops('../src/ops/index.ts')],
+    ['src/graph/fixture.ts', ops('../ops/index.ts')],
+    ['src/graph/fixture.ts', ops('../compile/kernels/index.ts')],
+    ['src/compile/fixture.ts', lit],
+    ['src/train/fixture.ts', rete],
+    ['src/graph/fixture.ts', lit],
+    ['src/cli/fixture.ts', ops('../rete/index.ts')],
+  ])('%s may not import it', async (path, code) => {
+    const messages = await lint(path, code);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatch(/^no-restricted-imports: .*layer boundary/);
+  });
+
+  it('src/ outside src/rete uses no DOM', async () => {
+    expect(await lint('src/data/fixture.ts', 'export const t = document.title;\n')).toEqual([
+      "no-restricted-globals: Unexpected use of 'document'. layer boundary: src/ outside src/rete runs in Node and workers too; no DOM.",
+    ]);
+  });
+
+  it.each([
+    ['nodes/fixture.ts', ops('../src/graph/node-kind.ts')],
+    ['src/compile/fixture.ts', tfjs],
+    ['src/compile/kernels/fixture.ts', ops('../../ops/index.ts')],
+    ['src/rete/fixture.ts', lit],
+    ['editor/fixture.ts', lit],
+  ])('%s may import it', async (path, code) => {
+    expect(await lint(path, code)).toEqual([]);
+  });
+});
