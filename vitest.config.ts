@@ -17,6 +17,8 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
+          // A busy machine can take seconds per render: polls wait on the condition, generously.
+          expect: { poll: { timeout: 60_000, interval: 100 } },
           fileParallelism: false,
         },
       },
