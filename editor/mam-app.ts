@@ -27,7 +27,7 @@ import {
   graphFileName,
 } from '../src/share/index.ts';
 import { emptyGraph, installMamStudio, type MamStudio, type Schemes } from '../src/rete/index.ts';
-import { autosaver, readAutosave } from './autosave.ts';
+import { autosaver, flushOnLeave, readAutosave } from './autosave.ts';
 import { download, readGraphFile } from './files.ts';
 import { bindShortcuts, chordText, GESTURES, SHORTCUTS } from './keyboard.ts';
 import type { PaletteDragDetail } from './palette.ts';
@@ -134,6 +134,7 @@ export class MamApp extends LitElement {
     window.addEventListener('hashchange', this.onHash);
     this.unbind = [
       bound,
+      flushOnLeave(window, this.saver),
       () => window.removeEventListener('pointerdown', closeMenus),
       () => window.removeEventListener('hashchange', this.onHash),
     ];
