@@ -161,6 +161,8 @@ export class MamApp extends LitElement {
     this.mam = mam;
     mam.on('change', ({ doc, kind }) => {
       this.revision++;
+      // Narrow toolbars hide the title; the window's title always has it.
+      document.title = `${doc.metadata?.title ?? 'Untitled'} · mam-studio`;
       // A load shows what was just read (autosave, link, demo): nothing new to keep.
       if (kind !== 'load') this.saver.save(saveGraph(doc));
     });
