@@ -331,13 +331,8 @@ export function installMamStudio(
     if (ctx.type === 'connectionremoved' && ctx.data.id === selectedLink) void setLink(undefined);
     return ctx;
   });
-  const onLinkClick = (e: Event) => {
-    const key = (e as CustomEvent<{ key: string }>).detail.key;
-    void selector.unselectAll().then(() => {
-      selectionChanged();
-      return setLink(key);
-    });
-  };
+  const onLinkClick = (e: Event) =>
+    void api.selectLink((e as CustomEvent<{ key: string }>).detail.key);
   area.container.addEventListener('mam-link-click', onLinkClick);
   const stopRubberBand = rubberBand(area, {
     nodes: () => editor.getNodes(),
@@ -475,10 +470,13 @@ export function installMamStudio(
         .getNodes()
         .filter((n) => n.selected)
         .map((n) => n.id),
-    selectLink: (key) =>
-      (key ? selector.unselectAll().then(selectionChanged) : Promise.resolve()).then(() =>
-        setLink(key),
-      ),
+    async selectLink(key) {
+      if (key) {
+        await selector.unselectAll();
+        selectionChanged();
+      }
+      await setLink(key);
+    },
     getSelectedLink: () => selectedLink,
     removeSelected() {
       const key = selectedLink;

@@ -433,6 +433,11 @@ describe('editor canvas', () => {
       await page.keyboard.press('0');
       await expect.poll(() => nodesOutsideCanvas(page)).toEqual([]);
       expect(await zoom(page)).toBeCloseTo(fitted, 5);
+      // The toolbar's Fit does the same.
+      await page.keyboard.press('+');
+      await expect.poll(async () => (await nodesOutsideCanvas(page)).length).toBeGreaterThan(0);
+      await page.getByTestId('fit').click();
+      await expect.poll(() => nodesOutsideCanvas(page)).toEqual([]);
     }
   });
 

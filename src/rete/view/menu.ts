@@ -88,7 +88,9 @@ export class MamMenuElement extends LitElement {
   }
 
   override updated() {
-    // Keep the menu inside the window: shift it up and left by what overflows.
+    // Keep the menu inside the window: shift it up and left by what overflows
+    // where it was placed (measured without an earlier shift).
+    this.style.transform = '';
     const r = this.getBoundingClientRect();
     const dx = Math.max(0, r.right - innerWidth + 4);
     const dy = Math.max(0, r.bottom - innerHeight + 4);
