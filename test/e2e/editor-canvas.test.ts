@@ -322,7 +322,7 @@ describe('editor canvas', () => {
     await node(page, 'layers.1.blocks.0').locator('header').click();
     await expect.poll(() => selected(page)).toEqual(['layers.1.blocks.0']);
     await page.getByTestId('convert-menu').click();
-    await menuItem(page, 'Convert this stage to MAM (STS)');
+    await menuItem(page, 'Convert this stage to MAM (ISTS)');
     const types = async () =>
       Object.fromEntries((await doc(page)).nodes.map((n) => [n.id, n.type]));
     expect(await types()).toMatchObject({
@@ -330,10 +330,13 @@ describe('editor canvas', () => {
       'layers.1.blocks.1': 'mam-swin-block',
       'layers.0.blocks.0': 'swin-block',
     });
-    // One chain, through that stage's two units only.
+    // One ISTS chain, through that stage's two units only.
     expect(await page.evaluate(() => window.__mam!.analysis.chains.map((c) => c.units))).toEqual([
       ['layers.1.blocks.0', 'layers.1.blocks.1'],
     ]);
+    expect(await page.evaluate(() => window.__mam!.analysis.chains.map((c) => c.strategy))).toEqual(
+      ['ISTS'],
+    );
     await expect.poll(() => page.locator('mam-menu').count()).toBe(0);
     // Without a selection the menu offers the network.
     await page.keyboard.press('Escape');
