@@ -14,11 +14,11 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          // A busy machine can take seconds per render: polls wait on the condition, generously.
+          expect: { poll: { timeout: 60_000, interval: 100 } },
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          // A busy machine can take seconds per render: polls wait on the condition, generously.
-          expect: { poll: { timeout: 60_000, interval: 100 } },
           fileParallelism: false,
         },
       },

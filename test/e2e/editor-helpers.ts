@@ -100,7 +100,10 @@ export function editorTests(opts: EditorTestOptions = {}): EditorTestContext {
     return page;
   };
   beforeAll(async () => {
-    session = await openBrowser('about:blank');
+    // Opened at the tests' path, so openBrowser picks the server that serves it;
+    // the session's own page then rests, and each test opens its own.
+    session = await openBrowser(opts.path ?? '/');
+    await session.page.goto('about:blank');
   });
   afterAll(async () => {
     await session?.close();
