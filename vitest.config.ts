@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+// A busy machine can take seconds per render: e2e polls wait on the condition, generously.
+const e2eExpect = { poll: { timeout: 60_000, interval: 100 } };
+
 export default defineConfig({
   test: {
     // A test that asserts nothing fails; the tfjs banner stays out of the logs.
@@ -19,6 +22,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e',
+          expect: e2eExpect,
           include: ['test/e2e/**/*.test.ts'],
           exclude: ['test/e2e/prod/**'],
           testTimeout: 180_000,
@@ -35,6 +39,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e-prod',
+          expect: e2eExpect,
           include: [
             'test/e2e/editor-train.test.ts',
             'test/e2e/editor-files.test.ts',

@@ -148,6 +148,7 @@ export class MamInspector extends LitElement {
       <label
         ><span class="name">Label</span
         ><input
+          data-committed=${node.label ?? ''}
           .value=${node.label ?? ''}
           placeholder="(shows the id)"
           @change=${(e: Event) => this.fire('label-change', { id: node.id, label: (e.target as HTMLInputElement).value || undefined })}
@@ -169,6 +170,7 @@ export class MamInspector extends LitElement {
         control = html`<input
           type="checkbox"
           data-param=${spec.name}
+          data-committed=""
           .checked=${value === true}
           @change=${(e: Event) => this.commit(node, spec, (e.target as HTMLInputElement).checked)}
         />`;
@@ -176,15 +178,18 @@ export class MamInspector extends LitElement {
       case 'enum':
         control = html`<select
           data-param=${spec.name}
+          data-committed=${String(value ?? '')}
           @change=${(e: Event) => this.commit(node, spec, (e.target as HTMLSelectElement).value)}
         >
           ${(spec.options ?? []).map((o) => html`<option value=${o} ?selected=${o === value}>${o}</option>`)}
         </select>`;
         break;
       default: {
-        const text = draft?.text ?? (Array.isArray(value) ? value.join(', ') : String(value ?? ''));
+        const committed = Array.isArray(value) ? value.join(', ') : String(value ?? '');
+        const text = draft?.text ?? committed;
         control = html`<input
           data-param=${spec.name}
+          data-committed=${committed}
           class=${draft?.error ? 'bad' : ''}
           type=${spec.type === 'int' || spec.type === 'float' ? 'number' : 'text'}
           step=${spec.type === 'int' ? '1' : 'any'}

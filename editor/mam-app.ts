@@ -27,9 +27,9 @@ import {
   graphFileName,
 } from '../src/share/index.ts';
 import { emptyGraph, installMamStudio, type MamStudio, type Schemes } from '../src/rete/index.ts';
-import { autosaver, readAutosave } from './autosave.ts';
+import { autosaver, flushOnLeave, readAutosave } from './autosave.ts';
 import { download, readGraphFile } from './files.ts';
-import { bindShortcuts } from './keyboard.ts';
+import { bindShortcuts, chordText, GESTURES, SHORTCUTS } from './keyboard.ts';
 import type { PaletteDragDetail } from './palette.ts';
 import { exportGraphPng } from './png-export.ts';
 import './inspector.ts';
@@ -57,6 +57,10 @@ export interface MamTestHook {
   readonly doc: GraphDoc;
   readonly analysis: ReturnType<MamStudio['getAnalysis']>;
   readonly selected: string[];
+  /** The selected link's key, if a link is selected. */
+  readonly selectedLink: string | undefined;
+  /** The canvas zoom factor. */
+  readonly zoom: number;
   readonly canUndo: boolean;
   readonly undoDepth: number;
   saveText(): string;
@@ -79,6 +83,8 @@ export class MamApp extends LitElement {
     revision: { state: true },
     selected: { state: true },
     trainOpen: { state: true },
+    helpOpen: { state: true },
+    convertOpen: { state: true },
   };
 
   toasts: Toast[] = [];
@@ -87,13 +93,15 @@ export class MamApp extends LitElement {
   revision = 0;
   selected: string[] = [];
   trainOpen = false;
+  helpOpen = false;
+  convertOpen = false;
 
   private mam: MamStudio | undefined;
   private clipboard: Clipboard | undefined;
   private saver = autosaver();
   private toastId = 0;
   private presetDocs = presets();
-  private unbind: (() => void) | undefined;
+  private unbind: (() => void)[] = [];
 
   override createRenderRoot() {
     return this; // light DOM: Rete measures and hit-tests the canvas through the document
@@ -101,8 +109,8 @@ export class MamApp extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.unbind = bindShortcuts(window, {
-      remove: () => this.mam?.removeNodes(this.selected),
+    const bound = bindShortcuts(window, {
+      remove: () => this.mam?.removeSelected(),
       undo: () => this.mam?.store.undo(),
       redo: () => this.mam?.store.redo(),
       copy: () => this.copy(false),
@@ -110,19 +118,33 @@ export class MamApp extends LitElement {
       paste: () => void this.paste(),
       save: () => this.save(),
       selectAll: () => void this.mam?.select(this.mam.store.doc.nodes.map((n) => n.id)),
+      zoomIn: () => void this.mam?.zoomBy(1.25),
+      zoomOut: () => void this.mam?.zoomBy(0.8),
+      fit: () => void this.mam?.zoomToFit(),
+      help: () => (this.helpOpen = !this.helpOpen),
       escape: () => {
         this.report = undefined;
         this.shareUrl = undefined;
+        this.helpOpen = false;
+        this.convertOpen = false;
         void this.mam?.select([]);
       },
     });
+    const closeMenus = () => (this.convertOpen = false);
+    window.addEventListener('pointerdown', closeMenus);
     window.addEventListener('hashchange', this.onHash);
+    this.unbind = [
+      bound,
+      flushOnLeave(window, this.saver),
+      () => window.removeEventListener('pointerdown', closeMenus),
+      () => window.removeEventListener('hashchange', this.onHash),
+    ];
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.unbind?.();
-    window.removeEventListener('hashchange', this.onHash);
+    for (const off of this.unbind) off();
+    this.unbind = [];
     this.mam?.destroy();
   }
 
@@ -136,10 +158,12 @@ export class MamApp extends LitElement {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const area = new AreaPlugin<Schemes, any>(container);
     editor.use(area);
-    const mam = installMamStudio(editor, area, { minimap: true, minZoom: 0.7 });
+    const mam = installMamStudio(editor, area, { minimap: true });
     this.mam = mam;
     mam.on('change', ({ doc, kind }) => {
       this.revision++;
+      // Narrow toolbars hide the title; the window's title always has it.
+      document.title = `${doc.metadata?.title ?? 'Untitled'} · mam-studio`;
       // A load shows what was just read (autosave, link, demo): nothing new to keep.
       if (kind !== 'load') this.saver.save(saveGraph(doc));
     });
@@ -154,6 +178,12 @@ export class MamApp extends LitElement {
       },
       get selected() {
         return mam.getSelected();
+      },
+      get selectedLink() {
+        return mam.getSelectedLink();
+      },
+      get zoom() {
+        return area.area.transform.k;
       },
       get canUndo() {
         return mam.store.canUndo;
@@ -288,12 +318,13 @@ export class MamApp extends LitElement {
 
   private copy(cut: boolean) {
     const mam = this.mam;
-    if (!mam || !this.selected.length) return;
+    const selected = mam?.getSelected() ?? [];
+    if (!mam || !selected.length) return;
     if (cut) {
-      const r = cutSelection(mam.store.doc, this.selected);
+      const r = cutSelection(mam.store.doc, selected);
       this.clipboard = r.clipboard;
-      mam.dispatch(r.command, `cut ${this.selected.length} nodes`);
-    } else this.clipboard = copySelection(mam.store.doc, this.selected);
+      mam.dispatch(r.command, `cut ${selected.length} nodes`);
+    } else this.clipboard = copySelection(mam.store.doc, selected);
     navigator.clipboard?.writeText(clipboardToText(this.clipboard)).catch(() => undefined);
     this.toast(
       `${cut ? 'Cut' : 'Copied'} ${this.clipboard.nodes.length} node${this.clipboard.nodes.length > 1 ? 's' : ''}.`,
@@ -430,10 +461,32 @@ export class MamApp extends LitElement {
         <button
           data-testid="fit"
           @click=${() => void mam?.zoomToFit()}
-          title="Fit the graph in view"
+          title="Fit the graph in view (0)"
         >
           Fit
         </button>
+        <span class="menu-anchor">
+          <button
+            data-testid="convert-menu"
+            class=${this.convertOpen ? 'active' : ''}
+            aria-haspopup="menu"
+            aria-expanded=${String(this.convertOpen)}
+            @pointerdown=${(e: Event) => e.stopPropagation()}
+            @click=${() => (this.convertOpen = !this.convertOpen)}
+            title="Convert the selected node's stage, its encoder or decoder, or the whole network to MAM (ISTS or STS) or back to SAM"
+          >
+            Convert ▾
+          </button>
+          ${
+            this.convertOpen && mam
+              ? html`<mam-menu
+                  class="toolbar-menu"
+                  .items=${mam.conversions(one)}
+                  .onHide=${() => (this.convertOpen = false)}
+                ></mam-menu>`
+              : nothing
+          }
+        </span>
         <span class="sep"></span>
         <button
           data-testid="train-toggle"
@@ -442,6 +495,13 @@ export class MamApp extends LitElement {
           title="Train and evaluate this graph in the browser"
         >
           Train
+        </button>
+        <button
+          data-testid="help"
+          @click=${() => (this.helpOpen = !this.helpOpen)}
+          title="Keyboard shortcuts (?)"
+        >
+          ?
         </button>
       </header>
       <aside class="palette-pane">
@@ -512,6 +572,7 @@ export class MamApp extends LitElement {
       </div>
       ${this.report ? this.renderReport(this.report) : nothing}
       ${this.shareUrl ? this.renderShare(this.shareUrl) : nothing}
+      ${this.helpOpen ? this.renderShortcuts() : nothing}
     `;
   }
 
@@ -528,6 +589,35 @@ export class MamApp extends LitElement {
         ${r.issues.map((i) => html`<li><code>${i.path}</code> ${i.message}</li>`)}
       </ul>
       <button data-testid="report-close" @click=${() => (this.report = undefined)}>Close</button>
+    </div>`;
+  }
+
+  private renderShortcuts() {
+    return html`<div class="dialog shortcuts" role="dialog" data-testid="shortcuts">
+      <h3>Keyboard shortcuts</h3>
+      <table>
+        ${SHORTCUTS.map(
+          (s) =>
+            html`<tr data-testid="shortcut" data-action=${s.action}>
+              <td>${s.chords.map((c) => html`<kbd>${chordText(c)}</kbd> `)}</td>
+              <td>${s.label}</td>
+            </tr>`,
+        )}
+      </table>
+      <p class="note">
+        Undo and redo also work from an inspector field once its value is committed (Tab or Enter).
+      </p>
+      <h3>Mouse</h3>
+      <table>
+        ${GESTURES.map(
+          (g) =>
+            html`<tr data-testid="gesture">
+              <td><kbd>${g.gesture}</kbd></td>
+              <td>${g.label}</td>
+            </tr>`,
+        )}
+      </table>
+      <button data-testid="shortcuts-close" @click=${() => (this.helpOpen = false)}>Close</button>
     </div>`;
   }
 

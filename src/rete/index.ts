@@ -34,10 +34,12 @@ import type { MemoryLayout } from '../graph/node-kind.ts';
 import { presets as builtinPresets } from '../graph/presets.ts';
 import { swapNodeKind } from '../graph/swap.ts';
 import { GRAPH_FORMAT, GRAPH_VERSION, type GraphDoc, type LinkDoc } from '../graph/types.ts';
-import { menuItems } from './menu.ts';
-import { MamNode, MamSocket, type Schemes } from './schemes.ts';
+import { conversionItems, menuItems, type MenuActions, type MenuItem } from './menu.ts';
+import { rubberBand } from './rubber-band.ts';
+import { linkKey, MamNode, MamSocket, type Schemes } from './schemes.ts';
 import { DocView, type AnyArea } from './sync.ts';
 import './view/connection.ts';
+import './view/menu.ts';
 import './view/node.ts';
 import './view/socket.ts';
 
@@ -46,6 +48,8 @@ export { formatCount, shortMessage } from './format.ts';
 export { freshId, newNode } from '../graph/new-node.ts';
 export { CATEGORY_COLORS, headerColor, keyParams, shortTitle } from './view/node.ts';
 export { SOCKET_COLORS } from './view/socket.ts';
+export { MamMenuElement } from './view/menu.ts';
+export type { MenuItem } from './menu.ts';
 
 export interface MamEvents {
   /** After every edit, undo, redo or load: the document and its analysis. */
@@ -57,6 +61,8 @@ export interface MamEvents {
   };
   /** The selected node ids changed. */
   selection: string[];
+  /** The selected link (its key, `from:port->to:port`) changed; undefined when none is. */
+  linkSelection: string | undefined;
   /** Something the user should read: a refused link, a swap note, a failed conversion. */
   hint: { message: string; level: 'info' | 'error' };
 }
@@ -107,12 +113,21 @@ export interface MamStudio {
   previewDrop(type: string | undefined, event?: MouseEvent): void;
   select(ids: string[]): Promise<void>;
   getSelected(): string[];
+  /** Select one link by its key (unselecting the nodes), or none. */
+  selectLink(key: string | undefined): Promise<void>;
+  getSelectedLink(): string | undefined;
   removeNodes(ids: string[]): void;
+  /** Delete the selected link, else the selected nodes; one undo step. */
+  removeSelected(): void;
+  /** The conversions that apply to a node (or, without one, to the network), as menu items. */
+  conversions(id?: string): MenuItem[];
   /**
    * Fit nodes (default: all) in view. Below `minZoom` the text would be
    * unreadable, so the view keeps that zoom and shows the start of the graph.
    */
   zoomToFit(ids?: string[], minZoom?: number): Promise<void>;
+  /** Zoom by a factor about the middle of the view. */
+  zoomBy(factor: number): Promise<void>;
   /** Pan (keeping the zoom) so a node sits in the middle of the view. */
   centerOn(id: string): Promise<void>;
   /** Resolves when the canvas shows the latest document. */
@@ -171,7 +186,7 @@ export function installMamStudio(
         },
       }),
     );
-    if (opts.contextMenu !== false) render.addPreset(LitPresets.contextMenu.setup({ delay: 200 }));
+    if (opts.contextMenu !== false) render.addPreset(menuPreset());
     if (opts.minimap) render.addPreset(LitPresets.minimap.setup({ size: 150 }));
   }
 
@@ -213,21 +228,21 @@ export function installMamStudio(
   }
 
   const presetDocs = opts.presets ?? builtinPresets();
+  const menuActions: MenuActions = {
+    addNode: (type) => void api.addNode(type, [area.area.pointer.x, area.area.pointer.y]),
+    openPreset: (name) => void api.loadDoc(structuredClone(presetDocs[name]), `preset ${name}`),
+    presetNames: () => Object.keys(presetDocs),
+    presetTitle: (name) => presetDocs[name]?.metadata?.title ?? name,
+    swap: (id) => void api.swap(id),
+    convert: (scope, strategy) => void api.convert(scope, strategy),
+    convertToSam: (scope) => void api.convertToSam(scope),
+    remove: (ids) => api.removeNodes(ids),
+    selected: () => api.getSelected(),
+    fit: () => void api.zoomToFit(),
+    doc: () => store.doc,
+  };
   const contextMenu = new ContextMenuPlugin<Schemes>({
-    items: (context) =>
-      menuItems(context as 'root' | MamNode, {
-        addNode: (type) => void api.addNode(type, [area.area.pointer.x, area.area.pointer.y]),
-        openPreset: (name) => void api.loadDoc(structuredClone(presetDocs[name]), `preset ${name}`),
-        presetNames: () => Object.keys(presetDocs),
-        presetTitle: (name) => presetDocs[name]?.metadata?.title ?? name,
-        swap: (id) => void api.swap(id),
-        convert: (scope, strategy) => void api.convert(scope, strategy),
-        convertToSam: (scope) => void api.convertToSam(scope),
-        remove: (ids) => api.removeNodes(ids),
-        selected: () => api.getSelected(),
-        fit: () => void api.zoomToFit(),
-        doc: () => store.doc,
-      }),
+    items: (context) => menuItems(context as 'root' | MamNode, menuActions),
   });
 
   area.use(render);
@@ -235,7 +250,9 @@ export function installMamStudio(
   if (opts.contextMenu !== false) area.use(contextMenu);
   if (opts.minimap) area.use(new MinimapPlugin<Schemes>({ boundViewport: true }));
 
-  // Selection: click, Ctrl+click to add; the inspector follows.
+  // Selection: click, Ctrl+click to add; the inspector follows. The selectable-nodes
+  // pipe runs before ours and has finished (un)selecting when ours sees the signal,
+  // so the event goes out at once, before the next input event is handled.
   const selector = AreaExtensions.selector();
   const selectable = AreaExtensions.selectableNodes(area, selector, {
     accumulating: AreaExtensions.accumulateOnCtrl(),
@@ -250,17 +267,48 @@ export function installMamStudio(
       emit('selection', ids);
     }
   };
-  area.addPipe((ctx) => {
-    if (ctx && typeof ctx === 'object' && 'type' in ctx) {
-      if (ctx.type === 'nodepicked' || ctx.type === 'pointerup' || ctx.type === 'noderemoved') {
-        setTimeout(selectionChanged, 0);
-      }
+  // A link is selected by a click on it (its view sends mam-link-click); a click
+  // on a node or on empty canvas (a press without a drag) unselects it.
+  let selectedLink: string | undefined;
+  const setLink = async (key: string | undefined) => {
+    if (key === selectedLink) return;
+    const views: Promise<unknown>[] = [];
+    for (const id of [selectedLink, key]) {
+      const c = id ? editor.getConnection(id) : undefined;
+      if (!c) continue;
+      c.selected = id === key;
+      views.push(area.update('connection', c.id));
+    }
+    selectedLink = key && editor.getConnection(key) ? key : undefined;
+    emit('linkSelection', selectedLink);
+    await Promise.all(views);
+  };
+  let pressMoves: number | undefined;
+  area.addPipe(async (ctx) => {
+    if (!ctx || typeof ctx !== 'object' || !('type' in ctx)) return ctx;
+    if (ctx.type === 'pointerdown') pressMoves = 0;
+    else if (ctx.type === 'pointermove' && pressMoves !== undefined) pressMoves++;
+    else if (ctx.type === 'nodepicked') {
+      await setLink(undefined);
+      selectionChanged();
+    } else if (ctx.type === 'pointerup') {
+      if (pressMoves !== undefined && pressMoves < 4) await setLink(undefined);
+      pressMoves = undefined;
+      selectionChanged();
     }
     return ctx;
   });
   editor.addPipe((ctx) => {
-    if (ctx.type === 'noderemoved') setTimeout(selectionChanged, 0);
+    if (ctx.type === 'noderemoved') selectionChanged();
+    if (ctx.type === 'connectionremoved' && ctx.data.id === selectedLink) void setLink(undefined);
     return ctx;
+  });
+  const onLinkClick = (e: Event) =>
+    void api.selectLink((e as CustomEvent<{ key: string }>).detail.key);
+  area.container.addEventListener('mam-link-click', onLinkClick);
+  const stopRubberBand = rubberBand(area, {
+    nodes: () => editor.getNodes(),
+    select: (ids) => api.select(ids),
   });
 
   let dropTarget: string | undefined;
@@ -383,6 +431,7 @@ export function installMamStudio(
       return api.addNode(type, [x - 20, y - 14]) ? 'added' : 'refused';
     },
     async select(ids) {
+      await setLink(undefined);
       await selector.unselectAll();
       for (const [i, id] of ids.entries())
         if (editor.getNode(id)) await selectable.select(id, i > 0);
@@ -393,6 +442,25 @@ export function installMamStudio(
         .getNodes()
         .filter((n) => n.selected)
         .map((n) => n.id),
+    async selectLink(key) {
+      if (key) {
+        await selector.unselectAll();
+        selectionChanged();
+      }
+      await setLink(key);
+    },
+    getSelectedLink: () => selectedLink,
+    removeSelected() {
+      const key = selectedLink;
+      const c = key ? editor.getConnection(key) : undefined;
+      if (!c) return api.removeNodes(api.getSelected());
+      const link = store.doc.links.find((l) => linkKey(l) === key);
+      if (link) store.dispatch({ type: 'disconnect', link }, `delete link ${key}`);
+    },
+    conversions(id) {
+      const node = id ? editor.getNode(id) : undefined;
+      return conversionItems(node, menuActions);
+    },
     removeNodes(ids) {
       if (!ids.length) return;
       store.dispatch(
@@ -420,6 +488,13 @@ export function installMamStudio(
           : margin - box.top * k;
       await area.area.translate(margin - box.left * k, y);
     },
+    async zoomBy(factor) {
+      const { x, y, k } = area.area.transform;
+      const r = area.container.getBoundingClientRect();
+      const to = Math.min(4, Math.max(0.05, k * factor));
+      // Keep the point in the middle of the view where it is.
+      await area.area.zoom(to, (x - r.width / 2) * (to / k - 1), (y - r.height / 2) * (to / k - 1));
+    },
     async centerOn(id) {
       await view.idle;
       const v = area.nodeViews.get(id);
@@ -435,6 +510,8 @@ export function installMamStudio(
     whenIdle: () => view.idle,
     destroy() {
       unsubscribe();
+      stopRubberBand();
+      area.container.removeEventListener('mam-link-click', onLinkClick);
       view.destroy();
     },
   };
@@ -446,4 +523,18 @@ export function installMamStudio(
   }
 
   return api;
+}
+
+/** Renders the context menu with mam-studio's menu element. */
+function menuPreset() {
+  type MenuSignal = { data: { type: string; items?: MenuItem[]; onHide?: () => void } };
+  const props = (c: MenuSignal) =>
+    c.data.type === 'contextmenu' ? { items: c.data.items, onHide: c.data.onHide, open: [] } : null;
+  return {
+    update: (c: MenuSignal) => props(c),
+    render: (c: MenuSignal) => {
+      const p = props(c);
+      return p ? html`<mam-menu .items=${p.items} .onHide=${p.onHide}></mam-menu>` : null;
+    },
+  };
 }

@@ -1,13 +1,23 @@
-/** The canvas context menu: add a node, open a preset, swap, convert to MAM/SAM, delete. */
+/** The canvas context menu and the conversions menu: add a node, open a preset, swap, convert to MAM/SAM, delete. */
 import { nodeKinds } from '../../nodes/index.ts';
+import type { ConvertScope } from '../graph/convert.ts';
+import type { NodeInfo } from '../graph/infer.ts';
+import type { NodeKind } from '../graph/node-kind.ts';
 import type { GraphDoc } from '../graph/types.ts';
-import type { MamNode } from './schemes.ts';
 
 export interface MenuItem {
   label: string;
+  /** Unique among its siblings; keys starting with `sep` draw a separator. */
   key: string;
   handler(): void;
   subitems?: MenuItem[];
+}
+
+/** What the menus need to know of a node (a MamNode is one). */
+export interface MenuNode {
+  id: string;
+  kind?: NodeKind;
+  info?: NodeInfo;
 }
 
 export interface MenuActions {
@@ -16,11 +26,8 @@ export interface MenuActions {
   presetNames(): string[];
   presetTitle(name: string): string;
   swap(id: string): void;
-  convert(
-    scope: { stageOf: string } | 'encoder' | 'decoder' | 'network',
-    strategy: 'ISTS' | 'STS',
-  ): void;
-  convertToSam(scope: { stageOf: string } | 'encoder' | 'decoder' | 'network'): void;
+  convert(scope: ConvertScope, strategy: 'ISTS' | 'STS'): void;
+  convertToSam(scope: ConvertScope): void;
   remove(ids: string[]): void;
   selected(): string[];
   fit(): void;
@@ -28,9 +35,47 @@ export interface MenuActions {
 }
 
 const noop = () => undefined;
+const sep = (key: string): MenuItem => ({ label: '', key: `sep-${key}`, handler: noop });
+
+/** The three conversions of one scope: to MAM with ISTS, with STS, and back to SAM. */
+function convertScope(a: MenuActions, scope: ConvertScope, what: string, key: string): MenuItem[] {
+  return [
+    {
+      label: `Convert ${what} to MAM (ISTS)`,
+      key: `${key}-ists`,
+      handler: () => a.convert(scope, 'ISTS'),
+    },
+    {
+      label: `Convert ${what} to MAM (STS)`,
+      key: `${key}-sts`,
+      handler: () => a.convert(scope, 'STS'),
+    },
+    { label: `Convert ${what} to SAM`, key: `${key}-sam`, handler: () => a.convertToSam(scope) },
+  ];
+}
+
+/**
+ * Every conversion that applies: with a node, its stage (for an attention
+ * block or MAM unit), its encoder or decoder and the whole network; without
+ * one, the network.
+ */
+export function conversionItems(node: MenuNode | undefined, a: MenuActions): MenuItem[] {
+  if (!node) return convertScope(a, 'network', 'the network', 'net');
+  const role = node.kind?.role;
+  const list: MenuItem[] = [];
+  if (role === 'attention' || role === 'memory-unit')
+    list.push(...convertScope(a, { stageOf: node.id }, 'this stage', 'stage'), sep('stage'));
+  const scope = node.info?.scope === 'decoder' ? 'decoder' : 'encoder';
+  list.push(
+    ...convertScope(a, scope, `the ${scope}`, scope),
+    sep('scope'),
+    ...convertScope(a, 'network', 'the whole network', 'net'),
+  );
+  return list;
+}
 
 export function menuItems(
-  context: 'root' | MamNode,
+  context: 'root' | MenuNode,
   a: MenuActions,
 ): { searchBar: boolean; list: MenuItem[] } {
   if (context === 'root') {
@@ -61,87 +106,36 @@ export function menuItems(
             handler: () => a.openPreset(name),
           })),
         },
-        {
-          label: 'Convert the network to MAM (ISTS)',
-          key: 'net-ists',
-          handler: () => a.convert('network', 'ISTS'),
-        },
-        {
-          label: 'Convert the network to MAM (STS)',
-          key: 'net-sts',
-          handler: () => a.convert('network', 'STS'),
-        },
-        {
-          label: 'Convert the network to SAM',
-          key: 'net-sam',
-          handler: () => a.convertToSam('network'),
-        },
+        sep('add'),
+        ...conversionItems(undefined, a),
+        sep('convert'),
         { label: 'Fit view', key: 'fit', handler: () => a.fit() },
       ],
     };
   }
   const node = context;
   const list: MenuItem[] = [];
-  const role = node.kind?.role;
   if (node.kind?.swapWith) {
     const to = node.kind.swapWith;
-    list.push({
-      label:
-        role === 'memory-unit' ? 'Swap to self-attention (SAM)' : 'Swap to memory-attention (MAM)',
-      key: `swap-${to}`,
-      handler: () => a.swap(node.id),
-    });
-  }
-  if (role === 'attention' || role === 'memory-unit') {
-    const stage = { stageOf: node.id };
     list.push(
       {
-        label: 'Convert this stage to MAM (ISTS)',
-        key: 'stage-ists',
-        handler: () => a.convert(stage, 'ISTS'),
+        label:
+          node.kind.role === 'memory-unit'
+            ? 'Swap to self-attention (SAM)'
+            : 'Swap to memory-attention (MAM)',
+        key: `swap-${to}`,
+        handler: () => a.swap(node.id),
       },
-      {
-        label: 'Convert this stage to MAM (STS)',
-        key: 'stage-sts',
-        handler: () => a.convert(stage, 'STS'),
-      },
-      {
-        label: 'Convert this stage to SAM',
-        key: 'stage-sam',
-        handler: () => a.convertToSam(stage),
-      },
+      sep('swap'),
     );
   }
-  const scope = node.info?.scope === 'decoder' ? 'decoder' : 'encoder';
-  list.push(
-    {
-      label: `Convert the ${scope} to MAM (ISTS)`,
-      key: `${scope}-ists`,
-      handler: () => a.convert(scope, 'ISTS'),
+  list.push(...conversionItems(node, a), sep('delete'), {
+    label: 'Delete',
+    key: 'delete',
+    handler: () => {
+      const sel = a.selected();
+      a.remove(sel.includes(node.id) ? sel : [node.id]);
     },
-    {
-      label: `Convert the ${scope} to MAM (STS)`,
-      key: `${scope}-sts`,
-      handler: () => a.convert(scope, 'STS'),
-    },
-    {
-      label: 'Convert the whole network to MAM (ISTS)',
-      key: 'net-ists',
-      handler: () => a.convert('network', 'ISTS'),
-    },
-    {
-      label: 'Convert the whole network to MAM (STS)',
-      key: 'net-sts',
-      handler: () => a.convert('network', 'STS'),
-    },
-    {
-      label: 'Delete',
-      key: 'delete',
-      handler: () => {
-        const sel = a.selected();
-        a.remove(sel.includes(node.id) ? sel : [node.id]);
-      },
-    },
-  );
+  });
   return { searchBar: false, list };
 }

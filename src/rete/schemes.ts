@@ -94,6 +94,8 @@ export class MamConnection extends ClassicPreset.Connection<MamNode, MamNode> {
   problems: string[] = [];
   chain: ChainTag | undefined;
   highlighted = false;
+  /** Picked by a click; Delete removes it. */
+  selected = false;
   isPseudo?: boolean;
 
   constructor(source: MamNode, link: LinkDoc, target: MamNode) {

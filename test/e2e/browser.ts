@@ -169,7 +169,8 @@ function freePort(): Promise<number> {
   });
 }
 
-async function screenshot(page: Page, name?: string): Promise<string> {
+/** Writes test-results/screenshots/<name>.png of a page; the name defaults to the current test's. */
+export async function screenshot(page: Page, name?: string): Promise<string> {
   const testName = name ?? expect.getState().currentTestName ?? 'screenshot';
   const file = join(SCREENSHOT_DIR, `${testName.replace(/[^\w.-]+/g, '-')}.png`);
   mkdirSync(SCREENSHOT_DIR, { recursive: true });

@@ -1,8 +1,11 @@
 // Driving the editor as a user does (mouse, keyboard, file chooser) and
 // reading its state through the read-only window.__mam hook for assertions.
-import type { Locator, Page } from 'playwright-core';
-import { expect } from 'vitest';
-import type { GraphDoc } from '../../src/graph/types.ts';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { getKind } from '../../nodes/index.ts';
+import { GRAPH_FORMAT, GRAPH_VERSION, type GraphDoc } from '../../src/graph/types.ts';
+import { encodeGraphToFragment } from '../../src/share/link.ts';
+import { openBrowser, screenshot, type BrowserSession } from './browser.ts';
 
 export interface Box {
   x: number;
@@ -32,18 +35,163 @@ export const saveText = (page: Page): Promise<string> =>
 export const nodeType = async (page: Page, id: string) =>
   (await doc(page)).nodes.find((n) => n.id === id)?.type;
 
-/** Fresh start: no autosave, the demo graph. */
+/** Fresh start: no autosave (neither IndexedDB nor the localStorage copy), the demo graph. */
 export async function freshEditor(page: Page, baseUrl: string): Promise<void> {
   await page.goto(baseUrl);
   await page.evaluate(
     () =>
       new Promise<void>((resolve) => {
+        localStorage.clear();
         const req = indexedDB.deleteDatabase('mam-studio');
         req.onsuccess = req.onerror = req.onblocked = () => resolve();
       }),
   );
   await page.goto(baseUrl);
   await ready(page);
+}
+
+export interface EditorTestOptions {
+  /** Page to open for each test, from the server root (default: the editor, `/`). */
+  path?: string;
+  viewport?: { width: number; height: number };
+}
+
+/** The current test's page (a fresh browser context: empty storage) and helpers. */
+export interface EditorTestContext {
+  readonly page: Page;
+  readonly baseUrl: string;
+  /** The page's console lines and uncaught errors so far. */
+  readonly logs: string[];
+  /** Opens another fresh page (own storage), e.g. at another viewport; closed after the test. */
+  open(opts?: EditorTestOptions): Promise<Page>;
+  screenshot(name?: string): Promise<string>;
+}
+
+/**
+ * Gives every test in the enclosing describe its own page in a fresh browser
+ * context (no autosave, no history, no leftovers of earlier tests), on one
+ * browser and dev server per file. The page is opened at `path`; for the
+ * editor, the test starts once it is ready. After each test the page must
+ * have raised no uncaught error.
+ */
+export function editorTests(opts: EditorTestOptions = {}): EditorTestContext {
+  let session: BrowserSession | undefined;
+  let contexts: { context: BrowserContext; page: Page; logs: string[] }[] = [];
+  const current = () => {
+    const c = contexts[0];
+    if (!c) throw new Error('no page: editorTests() gives one to each test');
+    return c;
+  };
+  const open = async (o: EditorTestOptions = {}): Promise<Page> => {
+    const s = session as BrowserSession;
+    const browser = s.page.context().browser();
+    if (!browser) throw new Error('the session has no browser');
+    const context = await browser.newContext({
+      viewport: o.viewport ?? opts.viewport ?? { width: 1280, height: 800 },
+    });
+    const page = await context.newPage();
+    const logs: string[] = [];
+    page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+    contexts.push({ context, page, logs });
+    const path = o.path ?? opts.path ?? '/';
+    await page.goto(new URL(path, s.baseUrl).href);
+    if (path === '/') await ready(page);
+    return page;
+  };
+  beforeAll(async () => {
+    // Opened at the tests' path, so openBrowser picks the server that serves it;
+    // the session's own page then rests, and each test opens its own.
+    session = await openBrowser(opts.path ?? '/');
+    await session.page.goto('about:blank');
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
+  beforeEach(async () => {
+    await open();
+  });
+  afterEach(async () => {
+    const done = contexts;
+    contexts = [];
+    const errors = done.flatMap((c) => c.logs.filter((l) => l.startsWith('[pageerror]')));
+    await Promise.all(done.map((c) => c.context.close()));
+    expect(errors, 'uncaught errors in the page').toEqual([]);
+  });
+  return {
+    get page() {
+      return current().page;
+    },
+    get baseUrl() {
+      return (session as BrowserSession).baseUrl;
+    },
+    get logs() {
+      return current().logs;
+    },
+    open,
+    screenshot: (name) => screenshot(current().page, name),
+  };
+}
+
+/**
+ * A graph of nodes with their kinds' default parameters, linked
+ * `[from, port, to, port]`: a known document for a test to start from.
+ */
+export function graphOf(
+  nodes: { id: string; type: string; position: [number, number] }[],
+  links: [string, string, string, string][] = [],
+): GraphDoc {
+  return {
+    format: GRAPH_FORMAT,
+    version: GRAPH_VERSION,
+    metadata: { title: 'test graph' },
+    nodes: nodes.map((n) => {
+      const kind = getKind(n.type);
+      if (!kind) throw new Error(`no node kind ${n.type}`);
+      return { ...n, params: Object.fromEntries(kind.params.map((p) => [p.name, p.default])) };
+    }),
+    links: links.map(([a, ap, b, bp]) => ({
+      from: { node: a, port: ap },
+      to: { node: b, port: bp },
+    })),
+  };
+}
+
+/** Opens a document in the page as a shared link does (fresh history), and waits for it. */
+export async function openGraph(page: Page, baseUrl: string, doc: GraphDoc): Promise<void> {
+  // From another document: a change of the hash alone would not load the page afresh.
+  await page.goto('about:blank');
+  await page.goto(new URL(encodeGraphToFragment(doc), baseUrl).href);
+  await ready(page);
+}
+
+/** The canvas's zoom factor. */
+export const zoom = (page: Page): Promise<number> => page.evaluate(() => window.__mam!.zoom);
+
+/** Ids of the nodes whose box does not lie wholly inside the canvas. */
+export async function nodesOutsideCanvas(page: Page): Promise<string[]> {
+  const c = await canvasBox(page);
+  return page.locator('[data-testid="mam-node"]').evaluateAll(
+    (els: HTMLElement[], canvas) =>
+      els
+        .filter((el) => {
+          const r = el.getBoundingClientRect();
+          return (
+            r.left < canvas.x ||
+            r.top < canvas.y ||
+            r.right > canvas.x + canvas.width ||
+            r.bottom > canvas.y + canvas.height
+          );
+        })
+        .map((el) => el.dataset.nodeId ?? '?'),
+    c,
+  );
+}
+
+/** Clicks a menu item (context menu or toolbar menu) by its text. */
+export async function menuItem(page: Page, text: string): Promise<void> {
+  await page.locator('[data-testid="menu-item"]', { hasText: text }).first().click();
+  await settle(page);
 }
 
 export const node = (page: Page, id: string): Locator =>
@@ -151,8 +299,7 @@ export async function contextMenu(page: Page, id: string, item: string) {
   await bringIntoView(page, id);
   const b = await boxOf(node(page, id).locator('header'));
   await page.mouse.click(b.x + b.width / 2, b.y + b.height / 2, { button: 'right' });
-  await page.locator('rete-context-menu-item', { hasText: item }).first().click();
-  await settle(page);
+  await menuItem(page, item);
 }
 
 export async function chooseFile(page: Page, path: string) {

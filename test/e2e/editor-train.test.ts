@@ -47,7 +47,7 @@ async function swapByMenu(page: Page, id: string, item: string) {
   await panTo(page, id);
   const b = await boxOf(node(page, id).locator('header'));
   await page.mouse.click(b.x + b.width / 2, b.y + b.height / 2, { button: 'right' });
-  await page.locator('rete-context-menu-item', { hasText: item }).first().click();
+  await page.locator('[data-testid="menu-item"]', { hasText: item }).first().click();
   await settle(page);
 }
 

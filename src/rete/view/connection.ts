@@ -52,6 +52,13 @@ export class MamLinkElement extends LitElement {
     path.highlighted {
       stroke-width: 6px;
     }
+    path.selected {
+      stroke-width: 6px;
+      filter: drop-shadow(0 0 4px rgba(37, 99, 235, 0.9));
+    }
+    path.hit {
+      cursor: pointer;
+    }
     g.label {
       pointer-events: auto;
     }
@@ -80,9 +87,13 @@ export class MamLinkElement extends LitElement {
     }
     const color = SOCKET_COLORS[c.socket] ?? '#64748b';
     const error = c.problems.length > 0;
-    const cls = ['line', c.socket, error ? 'error' : '', c.highlighted ? 'highlighted' : ''].join(
-      ' ',
-    );
+    const cls = [
+      'line',
+      c.socket,
+      error ? 'error' : '',
+      c.highlighted ? 'highlighted' : '',
+      c.selected ? 'selected' : '',
+    ].join(' ');
     // The classic curve is symmetric, so its point at t=0.5 is the chord's midpoint.
     const mid =
       this.start && this.end
@@ -98,10 +109,19 @@ export class MamLinkElement extends LitElement {
       data-link=${c.id}
       data-socket=${c.socket}
       data-error=${error ? 'yes' : 'no'}
+      data-selected=${c.selected ? 'yes' : 'no'}
     >
       <path
         class="hit"
         d=${this.path}
+        @click=${() =>
+          this.dispatchEvent(
+            new CustomEvent('mam-link-click', {
+              detail: { key: c.id },
+              bubbles: true,
+              composed: true,
+            }),
+          )}
         @mouseenter=${chainIndex !== undefined ? hover(chainIndex) : null}
         @mouseleave=${chainIndex !== undefined ? hover(undefined) : null}
       >
