@@ -12,11 +12,17 @@ const SPECS_PURE = [
   },
   {
     regex:
-      '(^|/)src/(ops|compile|train|data|backend|cli|session)(/|$)|^\\.\\./(ops|compile|train|data|backend|cli|session)(/|$)',
+      '(^|/)src/(ops|compile|train|data|backend|cli|session|tfjs)(/|\\.|$)|^\\.\\./(ops|compile|train|data|backend|cli|session|tfjs)(/|\\.|$)|^#tfjs$',
     message:
-      'layer boundary: node specs and src/graph import only specs (nodes/, src/graph), not compute code.',
+      'layer boundary: node specs and src/graph import only specs (nodes/, src/graph), not compute code or tfjs.',
   },
 ];
+
+const UMBRELLA = {
+  name: '@tensorflow/tfjs',
+  message:
+    'import tfjs from src/tfjs.ts (tfjs-core with its gradients); the umbrella package also pulls layers, converter and data.',
+};
 
 /** Lit, Rete and the editor belong to the view: src/rete and editor/ only ('rete' and 'editor' also match those folders). */
 const NO_VIEW = [
@@ -62,6 +68,12 @@ export default defineConfig(
       ],
     },
   },
+  {
+    // TensorFlow.js comes in through src/tfjs.ts (tfjs-core, gradients, chained ops, cpu).
+    files: ['**/*.ts'],
+    ignores: ['nodes/**', 'src/graph/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [UMBRELLA] }] },
+  },
   // The layers of DESIGN.md: each imports only the ones below it.
   {
     // Layer 1, specs: node kinds and the graph document are pure TypeScript.
@@ -75,7 +87,7 @@ export default defineConfig(
     files: ['src/**/*.ts'],
     ignores: ['src/rete/**', 'src/graph/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: NO_VIEW }],
+      'no-restricted-imports': ['error', { paths: [UMBRELLA], patterns: NO_VIEW }],
       'no-restricted-globals': ['error', ...DOM_GLOBALS],
     },
   },

@@ -12,7 +12,7 @@
  * Medians; JSON to bench/out/compile.json. `npx tsx bench/run.ts compile`
  * (`-- --quick` for fewer runs; `--backends=wasm,cpu` to choose).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { initBackend } from '../src/backend/index.ts';

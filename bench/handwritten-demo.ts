@@ -7,7 +7,7 @@
  * Weights are read from a `(node, name) → tensor` lookup in the ops layout
  * (the compiled model's variables, so both compute with the same numbers).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import {
   finalExpanding,
   layerNorm,

@@ -6,7 +6,7 @@
  * `npm run bench -- train [--quick]`
  */
 import { readFileSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { CompiledModel } from '../src/compile/model.ts';
 import { planGraph } from '../src/compile/plan.ts';

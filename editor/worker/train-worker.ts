@@ -6,7 +6,7 @@
  * survive, a refused graph or a refused weights file changes nothing, and a
  * stop keeps the weights, the history and a checkpoint to resume from.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { initBackend } from '../../src/backend/init.ts';
 import type { BackendInfo } from '../../src/backend/types.ts';
 import { readSafetensors } from '../../src/compile/io/safetensors.ts';

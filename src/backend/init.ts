@@ -1,6 +1,6 @@
 // Starts the tfjs backend the user asked for, or the fastest one that works,
 // and says in words what runs. Failures are values, never exceptions.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { isNode } from './environment.ts';
 import { errorText } from './node-webgpu.ts';
 import { probeWebGl, probeWebGpu } from './probe.ts';
@@ -107,6 +107,7 @@ async function startWebGpu(opts: InitBackendOptions): Promise<Attempt> {
 async function startWebGl(): Promise<Attempt> {
   const probe = probeWebGl();
   if (probe.error !== undefined) return { ok: false, reason: probe.error };
+  await import('@tensorflow/tfjs-backend-webgl');
   return activate('webgl', probe.info, probe.isSoftware);
 }
 

@@ -1,5 +1,5 @@
 /** `mam run <graph.json> --input x.npy --output y.npy [--weights w.safetensors] …`: batch inference. */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { readNpy, writeNpy } from '../compile/io/npy.ts';
 import { describeResize, fitImage, resizePlan, type ResizePlan } from '../data/prepare.ts';
 import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';

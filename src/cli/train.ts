@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { hashString } from '../compile/init.ts';
 import type { CompiledModel } from '../compile/model.ts';
 import { loadWeights, weightFingerprint } from '../compile/weights.ts';
@@ -284,7 +284,7 @@ async function runTraining(
         documentHash: hashString(JSON.stringify(graph)).toString(16).padStart(8, '0'),
       },
       code: await codeVersion(),
-      tfjs: tf.version.tfjs,
+      tfjs: tf.version_core,
       backend: {
         name: backend.name,
         adapter: backend.adapterInfo,

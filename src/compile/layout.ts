@@ -8,7 +8,7 @@
  * - `pos_embed` `[1, L, C]` → `[L, C]`.
  * - LayerNorm, biases and bias tables: unchanged.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import type { WeightSpec } from '../graph/node-kind.ts';
 
 export type TorchLayout = 'linear' | 'conv' | 'squeeze0' | 'plain';

@@ -3,7 +3,7 @@
  * (`<nodeId>/<weight name>`, the same for a SAM block and the MAM unit that
  * replaces it) and a forward pass that can hand back any port's tensor.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { hashString, initialValues } from './init.ts';
 import { fromTorch, opsShape, toTorch } from './layout.ts';
 import type { Plan, Step } from './plan.ts';

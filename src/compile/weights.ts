@@ -5,7 +5,7 @@
  * graph's weight structure is stored beside them. PyTorch state dicts import
  * by the same names, with a report of what matched and what did not.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { hashString } from './init.ts';
 import type { CompiledModel, NamedWeight } from './model.ts';
 import {

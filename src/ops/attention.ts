@@ -34,7 +34,7 @@
  * `mem.in` absent, `m_in = 0` and no addition is made, so the result equals
  * SAM bit for bit); with `mem` undefined it is SAM and `memOut` is null.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { linear, type LinearWeights } from './layers.ts';
 import {
   fitWindow,

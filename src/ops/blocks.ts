@@ -8,7 +8,7 @@
  * `attn.qkv.*`, `attn.proj.*`, `attn.relative_position_bias_table`,
  * `norm2.*`, `mlp.fc1.*`, `mlp.fc2.*` (Linear weights transposed to `[in, out]`).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import {
   globalAttention,
   windowAttention,

@@ -9,7 +9,7 @@
  *
  * Every function here returns a new tensor and leaks nothing (tf.tidy inside).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 
 /** LayerNorm parameters, PyTorch's `norm.weight` / `norm.bias`, each `[C]`. */
 export interface NormWeights {

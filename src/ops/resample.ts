@@ -7,7 +7,7 @@
  *
  * Images are NHWC `[B, H, W, C]`; tokens are `[B, L, C]` row-major on `grid`.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { layerNorm, linear, type LinearWeights, type NormWeights } from './layers.ts';
 import type { MemoryLayout } from './attention.ts';
 import { fitWindow, windowPartition, windowReverse, type Grid } from './windows.ts';

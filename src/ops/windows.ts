@@ -9,7 +9,7 @@
  *   row-major inside a window, and the batch is the outermost index:
  *   partitioned row `(b·nW + win)·N + n`, `N = w²`.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { effectiveWindow, product, windowProblems, type Grid } from '../graph/geometry.ts';
 
 export type { Grid };

@@ -4,7 +4,7 @@
  * (nearest), then per-class Dice/HD95 on the whole volume at its own
  * resolution, under one named convention, keyed by class name.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import type { CompiledModel } from '../compile/model.ts';
 import { fitPlane, resizePlan, unfitPlane, type ResizeRule } from '../data/prepare.ts';
 import type { Case } from '../data/types.ts';

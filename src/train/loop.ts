@@ -6,7 +6,7 @@
  * checkpoint. Runs wherever tfjs runs (Node, browser, worker): the store
  * decides where bytes go, events say what happens.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { hashString, rng } from '../compile/init.ts';
 import type { CompiledModel } from '../compile/model.ts';
 import { loadWeights, saveWeights, weightFingerprint } from '../compile/weights.ts';

@@ -5,7 +5,7 @@
  * g the one-hot labels, and every sum over the whole batch (all images and
  * pixels together), as the reference DiceLoss does.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 
 export const CE_WEIGHT = 0.4;
 export const DICE_WEIGHT = 0.6;

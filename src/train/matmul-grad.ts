@@ -7,7 +7,7 @@
  * explicit. Installing it replaces the gradient for every backend (tfjs keeps
  * one registry); the results agree to float32 rounding.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 
 let installed = false;
 

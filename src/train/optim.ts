@@ -8,7 +8,7 @@
  * AdamW (torch.optim.AdamW): p *= 1 − lr·wd; m = β1·m + (1−β1)·g;
  *   v = β2·v + (1−β2)·g²; p -= (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { readSafetensors, toFloat32, writeSafetensors } from '../compile/io/safetensors.ts';
 
 export interface SgdSettings {

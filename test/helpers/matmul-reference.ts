@@ -1,6 +1,6 @@
 // A matMul check shared by the Node and the in-browser backend tests: tfjs's
 // float32 product against a float64 product computed with plain loops.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 
 /** Deterministic values in [-1, 1) from a linear congruential sequence. */
 export function matrix(rows: number, cols: number, seed: number): number[][] {

@@ -4,7 +4,7 @@
  * checker for forward values and gradients (tf.grads against either an
  * analytic reference gradient or float64 central differences).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import type { BlockWeights } from '../../src/ops/index.ts';
 import type { RefBlock } from './attention.ts';
 import { relErr, Rng, type F64 } from './math.ts';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { describe, expect, it } from 'vitest';
 import {
   BACKEND_NAMES,

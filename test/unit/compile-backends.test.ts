@@ -7,7 +7,7 @@
  * And training leaks nothing: tf.memory().numTensors after step 5 equals
  * that after step 50 (wasm).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import type { CompiledModel } from '../../src/compile/model.ts';

@@ -3,7 +3,7 @@
  * verify, random weights that make every path matter, and state-dict
  * conversion to float64 for the reference executor.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph, type Plan } from '../../src/compile/plan.ts';
 import { swinUnet, type MemoryWiring } from '../../src/graph/presets.ts';

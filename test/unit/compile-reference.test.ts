@@ -7,7 +7,7 @@
  * several weights vs float64 central differences of the reference graph on
  * four entries per weight (the two largest-gradient ones and two random ones) ≤ 1e-4.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toTorch } from '../../src/compile/layout.ts';
 import type { MemoryWiring } from '../../src/graph/presets.ts';

@@ -8,7 +8,7 @@
  * graph on the cpu backend and compare ≤ 1e-4 relative to max|torch|.
  * Skipped when .venv/bin/python is absent.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

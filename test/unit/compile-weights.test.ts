@@ -1,5 +1,5 @@
 // Weight layouts, seeded initialisation, and weights in and out (our checkpoints and PyTorch state dicts).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';

@@ -1,6 +1,6 @@
 // A host registers a node kind of its own: a spec in its catalogue and a
 // kernel in its kernel table, passed to the analysis and the compiler.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { describe, expect, it } from 'vitest';
 import { catalogue } from '../../nodes/index.ts';
 import { kernels } from '../../src/compile/kernels/index.ts';

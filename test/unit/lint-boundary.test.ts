@@ -29,10 +29,24 @@ describe('boundary lint', () => {
     ['src/train/fixture.ts', rete],
     ['src/graph/fixture.ts', lit],
     ['src/cli/fixture.ts', ops('../rete/index.ts')],
+    ['nodes/fixture.ts', ops('../src/tfjs.ts')],
+    ['src/graph/fixture.ts', ops('../tfjs.ts')],
+    ['src/graph/fixture.ts', ops('#tfjs')],
   ])('%s may not import it', async (path, code) => {
     const messages = await lint(path, code);
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatch(/^no-restricted-imports: .*layer boundary/);
+  });
+
+  it.each([
+    'src/compile/fixture.ts',
+    'src/rete/fixture.ts',
+    'editor/fixture.ts',
+    'test/fixture.ts',
+  ])('%s takes tfjs from src/tfjs.ts, not the umbrella package', async (path) => {
+    expect(await lint(path, tfjs)).toEqual([
+      "no-restricted-imports: '@tensorflow/tfjs' import is restricted from being used. import tfjs from src/tfjs.ts (tfjs-core with its gradients); the umbrella package also pulls layers, converter and data.",
+    ]);
   });
 
   it('src/ outside src/rete uses no DOM', async () => {
@@ -43,7 +57,8 @@ describe('boundary lint', () => {
 
   it.each([
     ['nodes/fixture.ts', ops('../src/graph/node-kind.ts')],
-    ['src/compile/fixture.ts', tfjs],
+    ['src/compile/fixture.ts', ops('#tfjs')],
+    ['src/compile/fixture.ts', tfjsCore],
     ['src/compile/kernels/fixture.ts', ops('../../ops/index.ts')],
     ['src/rete/fixture.ts', lit],
     ['editor/fixture.ts', lit],

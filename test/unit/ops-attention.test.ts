@@ -3,7 +3,7 @@
  * against the float64 reference: forward ≤ 1e-5 and tf.grads ≤ 1e-4 against
  * the reference's analytic backward, relative to max|ref|.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   globalAttention,

@@ -1,5 +1,5 @@
 /** Every op leaves behind only the tensors it returns (tf.memory().numTensors is flat). */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as ops from '../../src/ops/index.ts';
 import { Rng } from '../reference/math.ts';

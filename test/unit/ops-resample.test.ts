@@ -3,7 +3,7 @@
  * forward ≤ 1e-5 relative, tf.grads ≤ 1e-4 relative to float64 central
  * differences of the reference, for every entry of every input.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addPositionEmbedding,

@@ -5,7 +5,7 @@
  * Runs test/python/ops_swin_oracle.py with .venv/bin/python; skipped when
  * the venv is missing.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

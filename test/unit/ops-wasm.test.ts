@@ -3,7 +3,7 @@
  * with memory, bias table via one-hot matMul) followed by max-pool memory
  * merging agree between the wasm and cpu backends.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryMerging, swinBlock } from '../../src/ops/index.ts';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   fitWindow,

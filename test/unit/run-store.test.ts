@@ -5,7 +5,7 @@
  * kept at its checkpoints (tensors flat while it is kept) comes back with
  * exactly the trained weights and resumes at its step.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   asRunRecord,

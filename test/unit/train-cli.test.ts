@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';

@@ -1,5 +1,5 @@
 /** Slice-wise evaluation: voxel order, resizing there and back, conventions, rule counts, CSV. */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CompiledModel } from '../../src/compile/model.ts';
 import { evaluateCases, formatReport, predictVolume } from '../../src/train/evaluate.ts';

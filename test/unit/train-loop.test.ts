@@ -3,7 +3,7 @@
  * across steps, the loss falls on a learnable phantom, and a run stopped and
  * resumed from its checkpoint repeats the uninterrupted run exactly.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { CompiledModel } from '../../src/compile/model.ts';

@@ -1,5 +1,5 @@
 /** The paper's loss against a plain float64 loop, and its gradient against finite differences. */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rng } from '../../src/compile/init.ts';
 import { segmentationLoss } from '../../src/train/loss.ts';

@@ -1,5 +1,5 @@
 /** The explicit-transpose matMul gradient equals tfjs's own for every transpose combination. */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { installFastMatMulGradient } from '../../src/train/matmul-grad.ts';
 

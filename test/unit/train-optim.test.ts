@@ -1,5 +1,5 @@
 /** SGD and AdamW updates against hand-computed numbers; the schedule; state round trips. */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ADAMW_DEFAULTS,

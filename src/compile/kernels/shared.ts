@@ -1,5 +1,5 @@
 /** Small pieces the kernels share. */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { Shape } from '../../graph/node-kind.ts';
 import {
   layerNorm,

@@ -1,5 +1,5 @@
 /** Kernels of the kinds that make, resample, join and read out tokens. */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import { bool, num, str } from '../../graph/node-kind.ts';
 import {
   addPositionEmbedding,

@@ -1,5 +1,5 @@
 /** Kernels of the SAM blocks and MAM units (Swin window attention, ViT global attention). */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import { bool, num, str, type MemoryLayout } from '../../graph/node-kind.ts';
 import { swinBlock, vitBlock, type BlockWeights } from '../../ops/index.ts';
 import { matrix, norm, vector } from './shared.ts';

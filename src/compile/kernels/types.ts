@@ -3,7 +3,7 @@
  * kind's spec (nodes/) says what it is; its kernel, registered here by the
  * kind's type id, says how it computes on tfjs.
  */
-import type { Tensor } from '@tensorflow/tfjs';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import type { Shape } from '../../graph/node-kind.ts';
 import type { ParamValue } from '../../graph/types.ts';
 
