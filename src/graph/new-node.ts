@@ -1,5 +1,6 @@
 /** A node as the palette adds it: a fresh id and every parameter at its kind's default. */
-import { getKind } from '../../nodes/index.ts';
+import { catalogue as builtin } from '../../nodes/index.ts';
+import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, NodeDoc } from './types.ts';
 
 /** A fresh node id for a kind: `swin_block_3`. */
@@ -15,8 +16,9 @@ export function newNode(
   doc: GraphDoc,
   type: string,
   position: [number, number],
+  catalogue: Catalogue = builtin,
 ): NodeDoc | undefined {
-  const kind = getKind(type);
+  const kind = catalogue.get(type);
   if (!kind) return undefined;
   const params = Object.fromEntries(kind.params.map((p) => [p.name, structuredClone(p.default)]));
   return { id: freshId(doc, type), type, params, position };

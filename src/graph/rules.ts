@@ -4,30 +4,37 @@
  * refused edit dispatches nothing, so the document and its history stay
  * exactly as they were.
  */
-import { getKind } from '../../nodes/index.ts';
+import { catalogue as builtin } from '../../nodes/index.ts';
+import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, LinkDoc } from './types.ts';
 
 export type Verdict = { ok: true } | { ok: false; reason: string };
 
 /** The socket kind of a node's port, 'unknown' for a node of an unknown type, undefined when the port does not exist. */
-function portOf(doc: GraphDoc, node: string, port: string, side: 'inputs' | 'outputs') {
+function portOf(
+  doc: GraphDoc,
+  node: string,
+  port: string,
+  side: 'inputs' | 'outputs',
+  catalogue: Catalogue,
+) {
   const n = doc.nodes.find((d) => d.id === node);
   if (!n) return undefined;
-  const kind = getKind(n.type);
+  const kind = catalogue.get(n.type);
   if (!kind) return { socket: 'unknown', label: port, title: `'${n.type}'` };
   const p = kind[side].find((q) => q.name === port);
   return p && { socket: p.socket as string, label: p.label, title: kind.title };
 }
 
 /** May `link` be drawn? Self-loops, missing ports and links between different socket kinds are refused, in words. */
-export function canConnect(doc: GraphDoc, link: LinkDoc): Verdict {
+export function canConnect(doc: GraphDoc, link: LinkDoc, catalogue: Catalogue = builtin): Verdict {
   const { from, to } = link;
   if (from.node === to.node)
     return { ok: false, reason: `A node cannot feed itself ('${from.node}').` };
-  const a = portOf(doc, from.node, from.port, 'outputs');
+  const a = portOf(doc, from.node, from.port, 'outputs', catalogue);
   if (!a)
     return { ok: false, reason: `Link refused: '${from.node}' has no output '${from.port}'.` };
-  const b = portOf(doc, to.node, to.port, 'inputs');
+  const b = portOf(doc, to.node, to.port, 'inputs', catalogue);
   if (!b) return { ok: false, reason: `Link refused: '${to.node}' has no input '${to.port}'.` };
   if (a.socket !== b.socket && a.socket !== 'unknown' && b.socket !== 'unknown') {
     const hint =

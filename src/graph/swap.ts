@@ -5,9 +5,9 @@
  * the rest get the new kind's defaults. Memory links of a unit that becomes
  * SAM are removed, and the note says which.
  */
-import { getKind } from '../../nodes/index.ts';
+import { catalogue as builtin } from '../../nodes/index.ts';
 import type { Command } from './commands.ts';
-import type { NodeKind } from './node-kind.ts';
+import type { Catalogue, NodeKind } from './node-kind.ts';
 import type { GraphDoc, LinkDoc, NodeDoc, ParamValue } from './types.ts';
 
 export type SwapResult = { commands: Command[]; note: string } | { error: string };
@@ -39,10 +39,15 @@ function linksLostBy(doc: GraphDoc, id: string, to: NodeKind): LinkDoc[] {
  * Commands that turn node `id` into its counterpart kind (`swapWith` of its
  * kind), or into `toType` when given (it must be that counterpart).
  */
-export function swapNodeKind(doc: GraphDoc, id: string, toType?: string): SwapResult {
+export function swapNodeKind(
+  doc: GraphDoc,
+  id: string,
+  toType?: string,
+  catalogue: Catalogue = builtin,
+): SwapResult {
   const node = doc.nodes.find((n) => n.id === id);
   if (!node) return { error: `there is no node '${id}' to swap` };
-  const from = getKind(node.type);
+  const from = catalogue.get(node.type);
   if (!from)
     return {
       error: `node '${id}' has the unknown kind '${node.type}', so it has no counterpart to swap with`,
@@ -53,7 +58,7 @@ export function swapNodeKind(doc: GraphDoc, id: string, toType?: string): SwapRe
   if (toType !== undefined && toType !== from.swapWith) {
     return { error: `a ${from.title} swaps only with '${from.swapWith}', not with '${toType}'` };
   }
-  const to = getKind(from.swapWith);
+  const to = catalogue.get(from.swapWith);
   if (!to)
     throw new Error(`catalogue: '${from.type}' names the missing counterpart '${from.swapWith}'`);
   const lost = linksLostBy(doc, id, to);

@@ -24,13 +24,13 @@ import {
 } from 'rete-connection-plugin';
 import { ContextMenuPlugin } from 'rete-context-menu-plugin';
 import { MinimapPlugin } from 'rete-minimap-plugin';
-import { getKind } from '../../nodes/index.ts';
+import { catalogue as builtinCatalogue } from '../../nodes/index.ts';
 import { DocumentStore, type Command } from '../graph/commands.ts';
 import { convertToMam, convertToSam, type ConvertScope } from '../graph/convert.ts';
 import { newNode } from '../graph/new-node.ts';
 import { canConnect } from '../graph/rules.ts';
 import type { Analysis } from '../graph/infer.ts';
-import type { MemoryLayout } from '../graph/node-kind.ts';
+import type { Catalogue, MemoryLayout } from '../graph/node-kind.ts';
 import { presets as builtinPresets } from '../graph/presets.ts';
 import { swapNodeKind } from '../graph/swap.ts';
 import { GRAPH_FORMAT, GRAPH_VERSION, type GraphDoc, type LinkDoc } from '../graph/types.ts';
@@ -68,6 +68,11 @@ export interface MamEvents {
 }
 
 export interface MamStudioOptions {
+  /**
+   * The node kinds the editor knows, by type id (default: the built-in ones).
+   * A host adds its own kinds here; shapes, ports, links and the menu follow it.
+   */
+  catalogue?: Catalogue;
   /** The document to show (default: an empty graph). Ignored when `store` is given. */
   doc?: GraphDoc;
   /** Share a store with the host (its undo history, its subscribers). */
@@ -156,7 +161,9 @@ export function installMamStudio(
   const hint = (message: string, level: 'info' | 'error' = 'info') =>
     emit('hint', { message, level });
 
-  const view = new DocView(editor, area, store, () => undefined);
+  const catalogue = opts.catalogue ?? builtinCatalogue;
+  const getKind = (type: string) => catalogue.get(type);
+  const view = new DocView(editor, area, store, () => undefined, catalogue);
   const unsubscribe = store.subscribe((doc, change) =>
     emit('change', { doc, analysis: view.analysis, ...change }),
   );
@@ -210,7 +217,7 @@ export function installMamStudio(
           canMakeConnection(initial: SocketData, socket: SocketData) {
             const link = linkOf(initial, socket);
             if (!link) return false; // output to output, or a click on the socket the drag began at
-            const verdict = canConnect(store.doc, link);
+            const verdict = canConnect(store.doc, link, catalogue);
             if (verdict.ok) return true;
             hint(verdict.reason, 'error');
             // The flow keeps a refused drag alive (click-to-connect); end it once its pick returns.
@@ -219,7 +226,7 @@ export function installMamStudio(
           },
           makeConnection(initial: SocketData, socket: SocketData) {
             const link = linkOf(initial, socket);
-            if (!link || !canConnect(store.doc, link).ok) return undefined;
+            if (!link || !canConnect(store.doc, link, catalogue).ok) return undefined;
             view.connect(link);
             return true;
           },
@@ -229,6 +236,7 @@ export function installMamStudio(
 
   const presetDocs = opts.presets ?? builtinPresets();
   const menuActions: MenuActions = {
+    kinds: () => [...catalogue.values()],
     addNode: (type) => void api.addNode(type, [area.area.pointer.x, area.area.pointer.y]),
     openPreset: (name) => void api.loadDoc(structuredClone(presetDocs[name]), `preset ${name}`),
     presetNames: () => Object.keys(presetDocs),
@@ -344,7 +352,7 @@ export function installMamStudio(
     },
     dispatch: (cmds, label) => store.dispatch(cmds, label),
     swap(id, toType) {
-      const r = swapNodeKind(store.doc, id, toType);
+      const r = swapNodeKind(store.doc, id, toType, catalogue);
       if ('error' in r) {
         hint(`Cannot swap: ${r.error}`, 'error');
         return false;
@@ -375,7 +383,7 @@ export function installMamStudio(
     },
     addNode(type, position) {
       const at = position ?? viewCentre();
-      const node = newNode(store.doc, type, [Math.round(at[0]), Math.round(at[1])]);
+      const node = newNode(store.doc, type, [Math.round(at[0]), Math.round(at[1])], catalogue);
       if (!node) {
         hint(`Unknown node kind '${type}'.`, 'error');
         return undefined;

@@ -1,5 +1,4 @@
 /** The canvas context menu and the conversions menu: add a node, open a preset, swap, convert to MAM/SAM, delete. */
-import { nodeKinds } from '../../nodes/index.ts';
 import type { ConvertScope } from '../graph/convert.ts';
 import type { NodeInfo } from '../graph/infer.ts';
 import type { NodeKind } from '../graph/node-kind.ts';
@@ -21,6 +20,8 @@ export interface MenuNode {
 }
 
 export interface MenuActions {
+  /** The node kinds the Add node menu offers, in order. */
+  kinds(): readonly NodeKind[];
   addNode(type: string): void;
   openPreset(name: string): void;
   presetNames(): string[];
@@ -79,6 +80,7 @@ export function menuItems(
   a: MenuActions,
 ): { searchBar: boolean; list: MenuItem[] } {
   if (context === 'root') {
+    const nodeKinds = a.kinds();
     const categories = [...new Set(nodeKinds.map((k) => k.category))];
     return {
       searchBar: false,

@@ -7,9 +7,9 @@
  */
 import type { NodeEditor } from 'rete';
 import type { AreaPlugin } from 'rete-area-plugin';
-import { getKind } from '../../nodes/index.ts';
 import { analyzeGraph, type Analysis } from '../graph/infer.ts';
 import type { Command, DocumentStore } from '../graph/commands.ts';
+import type { Catalogue } from '../graph/node-kind.ts';
 import type { GraphDoc, LinkDoc, NodeDoc } from '../graph/types.ts';
 import {
   MamConnection,
@@ -19,7 +19,6 @@ import {
   type Schemes,
   type SocketName,
 } from './schemes.ts';
-import { catalogue } from '../../nodes/index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyArea = AreaPlugin<Schemes, any>;
@@ -27,8 +26,8 @@ export type AnyArea = AreaPlugin<Schemes, any>;
 type Ports = { inputs: string[]; outputs: string[] };
 
 /** Ports a node shows: its kind's, or for an unknown kind, those its links name. */
-function portsFor(doc: GraphDoc, node: NodeDoc): Ports {
-  const kind = getKind(node.type);
+function portsFor(doc: GraphDoc, node: NodeDoc, catalogue: Catalogue): Ports {
+  const kind = catalogue.get(node.type);
   if (kind)
     return { inputs: kind.inputs.map((p) => p.name), outputs: kind.outputs.map((p) => p.name) };
   const inputs = new Set<string>();
@@ -57,10 +56,11 @@ export class DocView {
     private readonly area: AnyArea,
     private readonly store: DocumentStore,
     private readonly onAnalysis: (analysis: Analysis) => void,
+    private readonly catalogue: Catalogue,
   ) {
     this.analysis = analyzeGraph(store.doc, catalogue);
     this.unsubscribe = store.subscribe((doc) => {
-      this.analysis = analyzeGraph(doc, catalogue);
+      this.analysis = analyzeGraph(doc, this.catalogue);
       this.onAnalysis(this.analysis);
       this.schedule();
     });
@@ -156,9 +156,9 @@ export class DocView {
       const want = new Map<string, NodeDoc>();
       for (const n of doc.nodes) if (!want.has(n.id)) want.set(n.id, n);
       const ports = new Map<string, Ports>();
-      for (const [id, n] of want) ports.set(id, portsFor(doc, n));
+      for (const [id, n] of want) ports.set(id, portsFor(doc, n, this.catalogue));
       const signature = (n: NodeDoc) =>
-        MamNode.signature(n, getKind(n.type), ports.get(n.id) as Ports);
+        MamNode.signature(n, this.catalogue.get(n.type), ports.get(n.id) as Ports);
 
       const rebuild = new Set<string>();
       for (const node of this.editor.getNodes()) {
@@ -185,7 +185,7 @@ export class DocView {
       for (const [id, d] of want) {
         let node = this.editor.getNode(id);
         if (!node) {
-          node = new MamNode(d, getKind(d.type), ports.get(id) as Ports);
+          node = new MamNode(d, this.catalogue.get(d.type), ports.get(id) as Ports);
           node.signature = signature(d);
           node.doc = d;
           node.info = analysis.nodes.get(id);

@@ -8,6 +8,9 @@ import type { Kernel } from '../../src/compile/kernels/types.ts';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';
 import { analyzeGraph } from '../../src/graph/infer.ts';
+import { newNode } from '../../src/graph/new-node.ts';
+import { canConnect } from '../../src/graph/rules.ts';
+import { menuItems, type MenuActions } from '../../src/rete/menu.ts';
 import {
   isProblem,
   product,
@@ -149,5 +152,32 @@ describe('analysis of an immutable document', () => {
     // another document (an edit makes one) or another catalogue gets its own
     expect(analyzeGraph({ ...doc }, hostCatalogue)).not.toBe(a);
     expect(analyzeGraph(doc, catalogue)).not.toBe(a);
+  });
+});
+
+describe('the editor with the host catalogue', () => {
+  it('adds the kind with its defaults, checks its links by its ports, and offers it in the menu', () => {
+    expect(newNode(doc, 'toy-gain', [1, 2])).toBeUndefined();
+    expect(newNode(doc, 'toy-gain', [1, 2], hostCatalogue)).toEqual({
+      id: 'toy_gain_1',
+      type: 'toy-gain',
+      params: {},
+      position: [1, 2],
+    });
+    // tokens out of the gain into an image input: refused by the gain's own port
+    const bad = { from: { node: 'g', port: 'out' }, to: { node: 'embed', port: 'in' } };
+    expect(canConnect(doc, bad, hostCatalogue)).toEqual({
+      ok: false,
+      reason: "Link refused: Gain 'g' gives tokens, but 'image' of embed takes image.",
+    });
+    const noPort = { from: { node: 'g', port: 'nope' }, to: { node: 'head', port: 'in' } };
+    expect(canConnect(doc, noPort, hostCatalogue)).toEqual({
+      ok: false,
+      reason: "Link refused: 'g' has no output 'nope'.",
+    });
+    const actions = { kinds: () => [...hostCatalogue.values()], presetNames: () => [] };
+    const { list } = menuItems('root', actions as unknown as MenuActions);
+    const norm = list[0].subitems!.find((c) => c.label === 'norm')!;
+    expect(norm.subitems!.map((i) => i.key)).toEqual(['layer-norm', 'toy-gain']);
   });
 });
