@@ -24,6 +24,9 @@ const UMBRELLA = {
     'import tfjs from src/tfjs.ts (tfjs-core with its gradients); the umbrella package also pulls layers, converter and data.',
 };
 
+const MAIN_THREAD =
+  "layer boundary: the editor's main thread takes no tfjs or compute code (types only); the worker (editor/worker/) does the math.";
+
 /** Lit, Rete and the editor belong to the view: src/rete and editor/ only ('rete' and 'editor' also match those folders). */
 const NO_VIEW = [
   {
@@ -94,6 +97,30 @@ export default defineConfig(
   {
     files: ['src/graph/**/*.ts'],
     rules: { 'no-restricted-globals': ['error', ...DOM_GLOBALS] },
+  },
+  {
+    // The editor's main thread loads specs and the view only; tensors live in its worker.
+    files: ['editor/**/*.ts'],
+    ignores: ['editor/worker/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@tensorflow/*'],
+              allowTypeImports: true,
+              message: MAIN_THREAD,
+            },
+            {
+              regex: '(^|/)src/(ops|compile|train|data|backend|tfjs)(/|\\.|$)|^#tfjs$',
+              allowTypeImports: true,
+              message: MAIN_THREAD,
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     // Plain JavaScript that runs in Node (bin/, scripts/, configs).
