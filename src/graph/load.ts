@@ -3,6 +3,7 @@
  * structure entry by entry, then semantics. Whatever can be loaded is loaded;
  * every problem comes back with its JSON path and a sentence.
  */
+import { checkDocLimits, checkTextLength, limitIssues } from './limits.ts';
 import { migrate } from './migrate.ts';
 import { describeZodIssues, jsonPath, linkSchema, nodeSchema, topSchema } from './schema.ts';
 import {
@@ -43,15 +44,28 @@ function parseJson(text: string): { value: unknown } | { error: string } {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Load a graph from file text (or an already parsed value). */
+/**
+ * Load a graph from file text (or an already parsed value). Files beyond
+ * GRAPH_LIMITS are refused before the work they would cost; at most
+ * `maxIssues` issues are listed, each message at most `maxMessageLength` long.
+ */
 export function loadGraph(input: string | unknown): LoadResult {
+  const r = load(input);
+  return { ...r, issues: limitIssues(r.issues) };
+}
+
+function load(input: string | unknown): LoadResult {
   let value: unknown = input;
   if (typeof input === 'string') {
+    const tooLong = checkTextLength(input);
+    if (tooLong) return { ok: false, issues: [tooLong] };
     const parsed = parseJson(input);
     if ('error' in parsed) return fatal(parsed.error);
     value = parsed.value;
   }
   if (!isObject(value)) return fatal('a graph file must hold a JSON object');
+  const beyond = checkDocLimits(value);
+  if (beyond) return { ok: false, issues: [beyond] };
   if (value.format !== GRAPH_FORMAT) {
     return fatal(
       value.format === undefined
@@ -125,6 +139,6 @@ export function loadGraph(input: string | unknown): LoadResult {
     links,
   };
   if (graph.metadata === undefined) delete graph.metadata;
-  issues.push(...validateDoc(graph, true));
+  for (const issue of validateDoc(graph, true)) issues.push(issue);
   return { ok: true, graph, issues, ...(migratedFrom !== undefined ? { migratedFrom } : {}) };
 }
