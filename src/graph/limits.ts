@@ -14,7 +14,7 @@ export const GRAPH_LIMITS = {
   /** Nesting of objects and arrays, counting the top-level object as 1. */
   maxDepth: 64,
   maxNodes: 20_000,
-  maxLinks: 60_000,
+  maxLinks: 40_000,
   /** Characters of one issue's message; longer ones end in "…". */
   maxMessageLength: 500,
   /** Issues a load lists; the rest are counted in a last "…and N more" issue. */

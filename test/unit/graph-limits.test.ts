@@ -93,10 +93,10 @@ describe('graph file limits', () => {
         message: 'the graph has 1,000,001 nodes, more than the 20,000 allowed',
       },
     ]);
-    const links = loadGraph(`${head}"nodes":[],"links":[${'0,'.repeat(60_000)}0]}`);
+    const links = loadGraph(`${head}"nodes":[],"links":[${'0,'.repeat(40_000)}0]}`);
     expect(!links.ok && links.issues[0].path).toBe('$.links');
     const edges = loadGraph(
-      `{"format":"mam-studio/graph","version":0,"nodes":[],"edges":[${'0,'.repeat(60_000)}0]}`,
+      `{"format":"mam-studio/graph","version":0,"nodes":[],"edges":[${'0,'.repeat(40_000)}0]}`,
     );
     expect(!edges.ok && edges.issues[0].path).toBe('$.edges');
   });
