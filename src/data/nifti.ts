@@ -149,7 +149,10 @@ export function parseNiftiHeader(bytes: Uint8Array, name = 'file'): Result<Nifti
       );
     }
     if (magic !== 'n+1') {
-      return fail(`${name} is not a NIfTI-1 file: magic is "${magic}", expected "n+1"`, name);
+      return fail(
+        `${name} is not a NIfTI-1 file: magic is ${JSON.stringify(magic)}, expected "n+1"`,
+        name,
+      );
     }
     rawDim = Array.from({ length: 8 }, (_, k) => i16(40 + 2 * k));
     pix = Array.from({ length: 8 }, (_, k) => f32(76 + 4 * k));
@@ -169,7 +172,7 @@ export function parseNiftiHeader(bytes: Uint8Array, name = 'file'): Result<Nifti
     const magic = cString(bytes, 4, 3);
     if (magic !== 'n+2') {
       return fail(
-        `${name} is not a single-file NIfTI-2: magic is "${magic}", expected "n+2"`,
+        `${name} is not a single-file NIfTI-2: magic is ${JSON.stringify(magic)}, expected "n+2"`,
         name,
       );
     }

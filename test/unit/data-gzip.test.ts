@@ -116,6 +116,17 @@ describe('a stream cut anywhere says "truncated"', () => {
   });
 });
 
+describe('messages stay on one line', () => {
+  it('a magic holding a newline is quoted with escapes (found by the fuzz suite)', () => {
+    const bad = raw.slice();
+    bad[344] = 0x0a;
+    const r = readNifti(bad, 'nl.nii');
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.message).toBe('nl.nii is not a NIfTI-1 file: magic is "\\n+1", expected "n+1"');
+  });
+});
+
 describe('a gzip bomb is refused at the size its header declares', () => {
   it('a 6×5×4 header followed by 1.5 GiB of zeros (1.5 MiB gzip) is refused, inflating at most the declared size + margin', () => {
     const vol = writeNifti(new Float32Array(120).fill(1), [6, 5, 4], { gzip: false });
