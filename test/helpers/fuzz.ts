@@ -60,6 +60,13 @@ export const fuzzParams = (runs: number) => ({
   endOnFailure: true,
 });
 
+/** A change to a parsed JSON document. */
+export type JsonEdit = (doc: Record<string, unknown>) => void;
+
+/** An edit that fast-check prints by what it does (a counterexample then says what to replay). */
+export const named = (what: string, edit: JsonEdit): JsonEdit =>
+  Object.assign(edit, { [fc.toStringMethod]: () => what });
+
 /** Walks `doc` along `seeds` (each picks a child of the current container) and returns the path. */
 export function pickPath(doc: unknown, seeds: readonly number[]): (string | number)[] {
   const path: (string | number)[] = [];
@@ -91,3 +98,22 @@ export function parentOf(
 }
 
 export const seedsArb = fc.array(fc.nat(), { minLength: 0, maxLength: 6 });
+
+/** Edits anywhere in a document: replace a value with any JSON value (up to `depth` deep), or delete it. */
+export const setOrDeleteArb = (depth: number): fc.Arbitrary<JsonEdit> =>
+  fc.oneof(
+    fc.tuple(seedsArb, fc.jsonValue({ maxDepth: depth })).map(([seeds, v]) =>
+      named(`set ${JSON.stringify(seeds)} to ${JSON.stringify(v)}`, (doc) => {
+        const at = parentOf(doc, pickPath(doc, seeds));
+        if (at) at.parent[at.key] = v;
+      }),
+    ),
+    seedsArb.map((seeds) =>
+      named(`delete ${JSON.stringify(seeds)}`, (doc) => {
+        const at = parentOf(doc, pickPath(doc, seeds));
+        if (!at) return;
+        if (Array.isArray(at.parent)) at.parent.splice(Number(at.key), 1);
+        else delete at.parent[at.key];
+      }),
+    ),
+  );

@@ -9,13 +9,16 @@ import { loadGraph } from '../../src/graph/load.ts';
 import { saveGraph } from '../../src/graph/save.ts';
 import type { GraphIssue } from '../../src/graph/types.ts';
 import {
+  type JsonEdit,
   Outcomes,
   fuzzParams,
   fuzzRuns,
   guarded,
+  named,
   parentOf,
   pickPath,
   seedsArb,
+  setOrDeleteArb,
 } from '../helpers/fuzz.ts';
 import { mamChain } from '../helpers/mam-chain.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
@@ -35,13 +38,8 @@ const BASES: string[] = [
 /** A deep nest is written into the text after JSON.stringify (which itself recurses). */
 const DEEP = '\u0000deep:';
 
-type Mutation = (doc: Record<string, unknown>) => void;
+type Mutation = JsonEdit;
 
-/** A mutation that fast-check prints by what it does (a counterexample then says what to replay). */
-const named = (what: string, m: Mutation): Mutation =>
-  Object.assign(m, { [fc.toStringMethod]: () => what });
-
-/** The node entries that are objects (mutations may have replaced others with anything). */
 const nodesOf = (doc: Record<string, unknown>) =>
   (Array.isArray(doc.nodes) ? doc.nodes : []).filter(
     (n): n is Record<string, unknown> => typeof n === 'object' && n !== null && !Array.isArray(n),
@@ -50,22 +48,7 @@ const linksOf = (doc: Record<string, unknown>) =>
   (Array.isArray(doc.links) ? doc.links : []) as Record<string, unknown>[];
 
 const commonArb: fc.Arbitrary<Mutation> = fc.oneof(
-  // Replace any value with any JSON value.
-  fc.tuple(seedsArb, fc.jsonValue({ maxDepth: 3 })).map(([seeds, v]) =>
-    named(`set ${JSON.stringify(seeds)} to ${JSON.stringify(v)}`, (doc) => {
-      const at = parentOf(doc, pickPath(doc, seeds));
-      if (at) at.parent[at.key] = v;
-    }),
-  ),
-  // Delete a key or an array element.
-  seedsArb.map((seeds) =>
-    named(`delete ${JSON.stringify(seeds)}`, (doc) => {
-      const at = parentOf(doc, pickPath(doc, seeds));
-      if (!at) return;
-      if (Array.isArray(at.parent)) at.parent.splice(Number(at.key), 1);
-      else delete at.parent[at.key];
-    }),
-  ),
+  setOrDeleteArb(3),
   // A deep nest somewhere (below, at and far above the depth limit).
   fc.tuple(seedsArb, fc.integer({ min: 20, max: 5000 })).map(([seeds, depth]) =>
     named(`nest ${JSON.stringify(seeds)} ${depth} deep`, (doc) => {

@@ -49,7 +49,12 @@ const CASES: Record<string, [header: string, data: number]> = {
   'dtype-unknown': [`{"a":${entry('F31', [2], [0, 8])}}`, 8],
   'dtype-number': [`{"a":${entry(4 as never, [2], [0, 8])}}`, 8],
   'metadata-number': [`{"__metadata__":{"k":1},"a":${entry('F32', [2], [0, 8])}}`, 8],
+  'metadata-float-value': [`{"__metadata__":{"k":2.5},"a":${entry('F32', [2], [0, 8])}}`, 8],
+  'metadata-float': [`{"__metadata__":1.5,"a":${entry('F32', [2], [0, 8])}}`, 8],
   'tensor-array': [`{"a":[1,2]}`, 0],
+  'no-dtype': [`{"a":{"shape":[1],"data_offsets":[0,4]}}`, 4],
+  'no-shape': [`{"a":{"dtype":"F32","data_offsets":[0,4]}}`, 4],
+  'no-offsets': [`{"a":{"dtype":"F32","shape":[1]}}`, 4],
   'top-array': [`[1]`, 0],
   'not-json': [`{"a":`, 0],
   'shape-overflow': [`{"a":${entry('F32', [4294967296, 4294967296], [0, 8])}}`, 8],
@@ -78,6 +83,9 @@ describe('safetensors headers', () => {
     );
     expect(() => readSafetensors(file(...CASES['shape-strings']))).toThrow(
       `safetensors: tensor 'a' has shape ["2"]: it must be a list of whole numbers ≥ 0`,
+    );
+    expect(() => readSafetensors(file(...CASES['no-dtype']))).toThrow(
+      new SafetensorsError("safetensors: tensor 'a' has no dtype", 'a'),
     );
     expect(() => readSafetensors(file(...CASES['shape-float']))).toThrow(
       `safetensors: tensor 'a' has shape [2.0]: it must be a list of whole numbers ≥ 0`,

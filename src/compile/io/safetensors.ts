@@ -107,21 +107,23 @@ const isCount = (v: unknown): v is number =>
 
 /**
  * JSON.parse, except that number literals written with a fraction or an
- * exponent (`4.0`, `1e3`) come back as objects: the reference library's
- * integer fields refuse them, where JSON.parse alone would give integers.
+ * exponent (`4.0`, `1e3`) come back as a marked pair ["\u0000float", text]
+ * that no integer, string or map check accepts. The reference library refuses
+ * them wherever it wants an integer, a string or a map; JSON.parse alone
+ * would make `4.0` an integer.
  */
 function parseHeader(text: string): unknown {
   return JSON.parse(
     text.replace(
       /"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g,
       (token: string, num?: string) =>
-        num !== undefined && /[.eE]/.test(num) ? `{"float":"${num}"}` : token,
+        num !== undefined && /[.eE]/.test(num) ? `["\\u0000float","${num}"]` : token,
     ),
   );
 }
 
 /** A header value as written (float literals back in their own form). */
-const show = (v: unknown) => JSON.stringify(v).replace(/\{"float":"([^"]*)"\}/g, '$1');
+const show = (v: unknown) => JSON.stringify(v).replace(/\["\\u0000float","([^"]*)"\]/g, '$1');
 
 interface Entry {
   name: string;
@@ -137,6 +139,8 @@ function checkEntry(name: string, raw: unknown): Entry {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw bad('is not an object with dtype, shape and data_offsets');
   const info = raw as Record<string, unknown>;
+  for (const field of ['dtype', 'shape', 'data_offsets'])
+    if (info[field] === undefined) throw bad(`has no ${field}`);
   const dtype = info.dtype;
   if (typeof dtype !== 'string' || !Object.hasOwn(ITEM_SIZE, dtype))
     throw bad(`has unknown dtype ${show(dtype)}`);
