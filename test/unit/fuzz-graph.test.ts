@@ -123,7 +123,8 @@ const manyArb: fc.Arbitrary<Mutation> = fc
     named(`${key} × ${f} of the limit`, (doc) => {
       const max = key === 'nodes' ? GRAPH_LIMITS.maxNodes : GRAPH_LIMITS.maxLinks;
       const list = key === 'nodes' ? nodesOf(doc) : linksOf(doc);
-      const proto = list[0] ?? 0;
+      // The entry copied must be small: other mutations may have made it megabytes long.
+      const proto = JSON.stringify(list[0] ?? 0).length <= 1000 ? (list[0] ?? 0) : 0;
       const n = Math.round(max * f);
       doc[key] = Array.from({ length: n }, (_, i) =>
         proto && typeof proto === 'object' && 'id' in proto
