@@ -23,7 +23,7 @@ import {
 import { mamChain } from '../helpers/mam-chain.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
 
-const RUNS = fuzzRuns('MAM_FUZZ_GRAPHS', 500);
+const RUNS = fuzzRuns('MAM_FUZZ_GRAPHS', 1000);
 
 const BASES: string[] = [
   ...readdirSync('presets')
