@@ -2,7 +2,7 @@
  * NIfTI-1 / NIfTI-2 reader (.nii, .nii.gz) and a NIfTI-1 writer for label maps.
  * Byte-level parsing of our own so every failure becomes a message naming the file.
  */
-import { gunzipPartial, gzip, isGzip } from './gzip.ts';
+import { gunzip, gzip, isGzip } from './gzip.ts';
 import {
   type DataTypeName,
   type Result,
@@ -46,6 +46,12 @@ const UNSUPPORTED: Record<number, string> = {
   2048: 'complex256',
   2304: 'RGBA32',
 };
+
+const NIFTI2_HEADER = 540;
+/** Bytes a gzipped file may inflate to beyond what its header declares (extensions are inside vox_offset; this is slack). */
+export const GZIP_MARGIN = 64 * 1024;
+/** The largest file (header + voxels) this reader takes: 2 GiB, a typed array's practical limit. */
+export const MAX_NIFTI_BYTES = 2 ** 31 - 1;
 
 export interface NiftiHeader {
   version: 1 | 2;
@@ -143,7 +149,10 @@ export function parseNiftiHeader(bytes: Uint8Array, name = 'file'): Result<Nifti
       );
     }
     if (magic !== 'n+1') {
-      return fail(`${name} is not a NIfTI-1 file: magic is "${magic}", expected "n+1"`, name);
+      return fail(
+        `${name} is not a NIfTI-1 file: magic is ${JSON.stringify(magic)}, expected "n+1"`,
+        name,
+      );
     }
     rawDim = Array.from({ length: 8 }, (_, k) => i16(40 + 2 * k));
     pix = Array.from({ length: 8 }, (_, k) => f32(76 + 4 * k));
@@ -163,7 +172,7 @@ export function parseNiftiHeader(bytes: Uint8Array, name = 'file'): Result<Nifti
     const magic = cString(bytes, 4, 3);
     if (magic !== 'n+2') {
       return fail(
-        `${name} is not a single-file NIfTI-2: magic is "${magic}", expected "n+2"`,
+        `${name} is not a single-file NIfTI-2: magic is ${JSON.stringify(magic)}, expected "n+2"`,
         name,
       );
     }
@@ -337,36 +346,40 @@ export function readNifti(
   name = 'file.nii',
   opts: ReadNiftiOptions = {},
 ): Result<Volume> {
-  let raw = bytes;
-  let gzError: string | null = null;
-  if (isGzip(bytes)) {
-    const r = gunzipPartial(bytes);
-    raw = r.data;
-    gzError = r.error;
-    if (gzError && raw.length < 348) {
-      return fail(
-        `${name} is not a readable gzip file (${gzError}): it may be truncated or corrupt`,
-        name,
-      );
-    }
-  }
-  const hr = parseNiftiHeader(raw, name);
+  const gz = isGzip(bytes);
+  // A gzip file is inflated twice: its first bytes for the header, then only as far as the header declares.
+  const head = gz ? gunzip(bytes, { maxBytes: NIFTI2_HEADER }) : undefined;
+  if (head && head.data.length < 348 && head.error) return fail(`${name} is ${head.error}`, name);
+  const hr = parseNiftiHeader(head ? head.data : bytes, name);
   if (!hr.ok) return hr;
   const h = hr.value;
   const n = voxelCount(h.dims);
   const bpv = DATATYPES[h.datatypeCode].bytes;
   const need = h.voxOffset + n * bpv;
+  if (!(need <= MAX_NIFTI_BYTES)) {
+    return fail(
+      `${name} has a corrupt or unsupported header: it declares ${formatCount(need)} bytes (${formatDims(h.dims)} voxels of ${bpv} bytes after ${formatCount(h.voxOffset)}), more than the ${formatCount(MAX_NIFTI_BYTES)} this reader takes`,
+      name,
+    );
+  }
+  const full = gz ? gunzip(bytes, { maxBytes: need + GZIP_MARGIN }) : undefined;
+  if (full?.overLimit) {
+    return fail(
+      `${name} is corrupt: it inflates to more than the ${formatCount(need)} bytes its header declares (${formatDims(h.dims)} voxels) plus ${formatCount(GZIP_MARGIN)}; refused without reading the rest`,
+      name,
+    );
+  }
+  const raw = full ? full.data : bytes;
+  const gzError = full?.error ?? null;
   if (raw.length < need) {
     const held = Math.max(0, Math.floor((raw.length - h.voxOffset) / bpv));
-    const why = gzError ? ` (gzip stream ended early: ${gzError})` : '';
+    const why = gzError ? ` (${gzError})` : '';
     return fail(
       `${name} is truncated: header says ${formatCount(n)} voxels (${formatDims(h.dims)}), file holds ${formatCount(held)}${why}`,
       name,
     );
   }
-  if (gzError) {
-    return fail(`${name} is corrupt: the gzip stream fails after the data (${gzError})`, name);
-  }
+  if (gzError) return fail(`${name} is ${gzError}`, name);
   const data = decodeVoxels(raw, h, n, opts.keepFloat64 ?? true);
   const affine = niftiAffine(h);
   return ok({

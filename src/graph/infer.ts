@@ -16,6 +16,7 @@ import {
 } from './node-kind.ts';
 
 import type { GraphDoc, GraphIssue, LinkDoc, NodeDoc } from './types.ts';
+import { GRAPH_LIMITS, clipMessage } from './limits.ts';
 import { validateDoc } from './validate.ts';
 
 export type Scope = 'encoder' | 'decoder';
@@ -257,45 +258,75 @@ function analyze(doc: GraphDoc, catalogue: Catalogue): Analysis {
       message: 'the graph has no Segmentation output node, so it cannot be trained yet',
     });
   }
+  // Messages quote ids and values from the file: keep each one readable. (Shared objects: this clips them on nodes and links too.)
+  for (const issue of issues) issue.message = clipMessage(issue.message);
   return { nodes, order, issues, linkIssues, params, macs, chains, inputs, outputs };
 }
 
+/**
+ * One issue per cycle among the nodes Kahn's order could not reach, naming
+ * its first few nodes and its length; every node on it carries that issue.
+ * Linear in nodes and links: nodes that only lead out of the remainder are
+ * peeled off first, so from any node left a walk along remaining links must
+ * close a cycle or reach a walk already made.
+ */
 function reportCycles(
   nodes: Map<string, NodeInfo>,
   outLinks: Map<string, { link: LinkDoc }[]>,
   done: Set<string>,
   issues: GraphIssue[],
 ) {
-  const left = [...nodes.keys()].filter((id) => !done.has(id));
-  const leftSet = new Set(left);
-  const reported = new Set<string>();
+  const left = new Set([...nodes.keys()].filter((id) => !done.has(id)));
+  const next = (id: string) =>
+    (outLinks.get(id) ?? []).map((u) => u.link.to.node).filter((t) => left.has(t));
+  const inLinks = new Map<string, string[]>();
+  const outdeg = new Map<string, number>();
+  for (const id of left) {
+    const succ = next(id);
+    outdeg.set(id, succ.length);
+    for (const t of succ) {
+      const list = inLinks.get(t);
+      if (list) list.push(id);
+      else inLinks.set(t, [id]);
+    }
+  }
+  const sinks = [...left].filter((id) => outdeg.get(id) === 0);
+  while (sinks.length) {
+    const id = sinks.pop() as string;
+    left.delete(id);
+    for (const p of inLinks.get(id) ?? []) {
+      const d = (outdeg.get(p) as number) - 1;
+      outdeg.set(p, d);
+      if (d === 0) sinks.push(p);
+    }
+  }
+  const walked = new Set<string>();
   for (const start of left) {
-    if (reported.has(start)) continue;
-    // Walk successors inside the remainder until a node repeats: that is a cycle.
+    if (walked.has(start)) continue;
     const path: string[] = [];
-    const seen = new Map<string, number>();
-    let cur: string | undefined = start;
-    while (cur !== undefined && !seen.has(cur)) {
-      seen.set(cur, path.length);
+    const at = new Map<string, number>();
+    let cur = start;
+    while (!walked.has(cur)) {
+      walked.add(cur);
+      at.set(cur, path.length);
       path.push(cur);
-      cur = (outLinks.get(cur) ?? []).map((u) => u.link.to.node).find((t) => leftSet.has(t));
+      cur = next(cur)[0]; // every node left has a successor left
     }
-    if (cur === undefined) continue;
-    const cycle = path.slice(seen.get(cur));
-    if (cycle.some((id) => reported.has(id))) continue;
-    const text = [...cycle, cycle[0]].join(' → ');
-    for (const id of cycle) {
-      reported.add(id);
-      const info = nodes.get(id) as NodeInfo;
-      const issue: GraphIssue = {
-        path: `$.nodes[${info.index}]`,
-        node: id,
-        severity: 'error',
-        message: `node '${id}' is part of a cycle (${text}): a network must flow one way`,
-      };
-      issues.push(issue);
-      info.issues.push(issue);
-    }
+    const from = at.get(cur);
+    if (from === undefined) continue; // reached an earlier walk: no new cycle
+    const cycle = path.slice(from);
+    const shown = cycle.slice(0, GRAPH_LIMITS.cycleIdsShown);
+    const text =
+      cycle.length > shown.length ? `${shown.join(' → ')} → …` : [...cycle, cycle[0]].join(' → ');
+    const first = nodes.get(cycle[0]) as NodeInfo;
+    const issue: GraphIssue = {
+      path: `$.nodes[${first.index}]`,
+      node: first.id,
+      severity: 'error',
+      message: `${cycle.length.toLocaleString('en-US')} nodes form a cycle (${text}): a network must flow one way`,
+    };
+    issues.push(issue);
+    for (const id of cycle) (nodes.get(id) as NodeInfo).issues.push(issue);
   }
 }
 
@@ -328,12 +359,16 @@ function findChains(
   const onChain = (n?: NodeInfo) =>
     n?.kind?.role === 'memory-unit' || n?.kind?.role === 'memory-resampling';
   const parent = new Map<string, string>();
+  /** The root of x's set; the path walked is pointed at the root (a loop: chains can be 10,000 units long). */
   const find = (x: string): string => {
-    const p = parent.get(x) ?? x;
-    if (p === x) return x;
-    const r = find(p);
-    parent.set(x, r);
-    return r;
+    let root = x;
+    for (let p = parent.get(root); p !== undefined && p !== root; p = parent.get(root)) root = p;
+    for (let y = x; y !== root;) {
+      const p = parent.get(y) as string;
+      parent.set(y, root);
+      y = p;
+    }
+    return root;
   };
   for (const n of nodes.values()) if (onChain(n)) parent.set(n.id, n.id);
   const memLinks = usable.filter(

@@ -3,6 +3,7 @@
  * structure entry by entry, then semantics. Whatever can be loaded is loaded;
  * every problem comes back with its JSON path and a sentence.
  */
+import { checkDocLimits, checkTextLength, limitIssues } from './limits.ts';
 import { migrate } from './migrate.ts';
 import { describeZodIssues, jsonPath, linkSchema, nodeSchema, topSchema } from './schema.ts';
 import {
@@ -40,18 +41,35 @@ function parseJson(text: string): { value: unknown } | { error: string } {
   }
 }
 
+// Built once: zod builds a new schema on every .loose() call, which cost ~60 µs per node or link.
+const looseNode = nodeSchema.loose();
+const looseLink = linkSchema.loose();
+
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Load a graph from file text (or an already parsed value). */
+/**
+ * Load a graph from file text (or an already parsed value). Files beyond
+ * GRAPH_LIMITS are refused before the work they would cost; at most
+ * `maxIssues` issues are listed, each message at most `maxMessageLength` long.
+ */
 export function loadGraph(input: string | unknown): LoadResult {
+  const r = load(input);
+  return { ...r, issues: limitIssues(r.issues) };
+}
+
+function load(input: string | unknown): LoadResult {
   let value: unknown = input;
   if (typeof input === 'string') {
+    const tooLong = checkTextLength(input);
+    if (tooLong) return { ok: false, issues: [tooLong] };
     const parsed = parseJson(input);
     if ('error' in parsed) return fatal(parsed.error);
     value = parsed.value;
   }
   if (!isObject(value)) return fatal('a graph file must hold a JSON object');
+  const beyond = checkDocLimits(value);
+  if (beyond) return { ok: false, issues: [beyond] };
   if (value.format !== GRAPH_FORMAT) {
     return fatal(
       value.format === undefined
@@ -91,7 +109,7 @@ export function loadGraph(input: string | unknown): LoadResult {
   const issues: GraphIssue[] = [];
   const nodes: NodeDoc[] = [];
   (raw.nodes as unknown[]).forEach((n, i) => {
-    const r = nodeSchema.loose().safeParse(n);
+    const r = looseNode.safeParse(n);
     if (r.success) nodes.push(structuredClone(n) as NodeDoc);
     else {
       for (const iss of describeZodIssues(r.error, ['nodes', i])) {
@@ -105,7 +123,7 @@ export function loadGraph(input: string | unknown): LoadResult {
   });
   const links: LinkDoc[] = [];
   (raw.links as unknown[]).forEach((l, i) => {
-    const r = linkSchema.loose().safeParse(l);
+    const r = looseLink.safeParse(l);
     if (r.success) links.push(structuredClone(l) as LinkDoc);
     else {
       for (const iss of describeZodIssues(r.error, ['links', i])) {
@@ -117,14 +135,16 @@ export function loadGraph(input: string | unknown): LoadResult {
       }
     }
   });
+  // Everything but the nodes and links (already copied above) is kept as it was, as a copy.
+  const { nodes: _n, links: _l, ...rest } = raw;
   const graph: GraphDoc = {
-    ...(structuredClone(raw) as unknown as GraphDoc),
+    ...(structuredClone(rest) as unknown as GraphDoc),
     format: GRAPH_FORMAT,
     version: GRAPH_VERSION,
     nodes,
     links,
   };
   if (graph.metadata === undefined) delete graph.metadata;
-  issues.push(...validateDoc(graph, true));
+  for (const issue of validateDoc(graph, true)) issues.push(issue);
   return { ok: true, graph, issues, ...(migratedFrom !== undefined ? { migratedFrom } : {}) };
 }

@@ -60,7 +60,9 @@ describe('safetensors', () => {
   it('rejects malformed files', () => {
     expect(() => readSafetensors(new Uint8Array(4))).toThrow(/8-byte/);
     const bad = writeSafetensors({ x: { shape: [2], data: Float32Array.from([1, 2]) } });
-    expect(() => readSafetensors(bad.subarray(0, bad.length - 4))).toThrow(/offsets|exceeds/);
+    expect(() => readSafetensors(bad.subarray(0, bad.length - 4))).toThrow(
+      /the tensors need 8 bytes of data, the file holds 4/,
+    );
   });
 });
 

@@ -75,48 +75,215 @@ export function halfToNumber(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
-/** Parses a safetensors file. Throws with a message on malformed input. */
-export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
-  if (bytes.byteLength < 8)
-    throw new Error('safetensors: file shorter than its 8-byte header length');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(view.getBigUint64(0, true));
-  if (8 + n > bytes.byteLength) throw new Error(`safetensors: header length ${n} exceeds the file`);
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
-  } catch (e) {
-    throw new Error(`safetensors: header is not JSON (${(e as Error).message})`, { cause: e });
+/**
+ * A malformed safetensors file, or one whose weights hold NaN or infinity.
+ * `tensor` names the entry at fault when there is one.
+ */
+export class SafetensorsError extends Error {
+  constructor(
+    message: string,
+    readonly tensor?: string,
+  ) {
+    super(message);
+    this.name = 'SafetensorsError';
   }
-  const dataStart = 8 + n;
-  const dataLength = bytes.byteLength - dataStart;
-  const tensors = new Map<string, SafeTensor>();
+}
+
+/** The reference library's cap on the JSON header (safetensors' MAX_HEADER_SIZE). */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+export interface ReadSafetensorsOptions {
+  /**
+   * Accept floating-point tensors holding NaN or ±infinity. Off by default:
+   * such weights make every output NaN, and nothing mam-studio writes holds
+   * them (training stops when the loss diverges), so a file that does is refused.
+   */
+  allowNonFinite?: boolean;
+}
+
+/** A JSON number the reference reads as a u64 (float-looking literals are replaced by parseHeader). */
+const isCount = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 64;
+
+/**
+ * JSON.parse, except that number literals written with a fraction or an
+ * exponent (`4.0`, `1e3`) come back as a marked pair ["\u0000float", text]
+ * that no integer, string or map check accepts. The reference library refuses
+ * them wherever it wants an integer, a string or a map; JSON.parse alone
+ * would make `4.0` an integer.
+ */
+function parseHeader(text: string): unknown {
+  return JSON.parse(
+    text.replace(
+      /"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g,
+      (token: string, num?: string) =>
+        num !== undefined && /[.eE]/.test(num) ? `["\\u0000float","${num}"]` : token,
+    ),
+  );
+}
+
+/** A header value as written (float literals back in their own form). */
+const show = (v: unknown) => JSON.stringify(v).replace(/\["\\u0000float","([^"]*)"\]/g, '$1');
+
+interface Entry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** One header entry, checked the way the reference library's types check it (unknown fields are ignored, as there). */
+function checkEntry(name: string, raw: unknown): Entry {
+  const bad = (why: string) => new SafetensorsError(`safetensors: tensor '${name}' ${why}`, name);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw bad('is not an object with dtype, shape and data_offsets');
+  const info = raw as Record<string, unknown>;
+  for (const field of ['dtype', 'shape', 'data_offsets'])
+    if (info[field] === undefined) throw bad(`has no ${field}`);
+  const dtype = info.dtype;
+  if (typeof dtype !== 'string' || !Object.hasOwn(ITEM_SIZE, dtype))
+    throw bad(`has unknown dtype ${show(dtype)}`);
+  const shape = info.shape;
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    throw bad(`has shape ${show(shape)}: it must be a list of whole numbers ≥ 0`);
+  const offsets = info.data_offsets;
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount))
+    throw bad(`has data_offsets ${show(offsets)}: they must be two whole numbers ≥ 0`);
+  const [begin, end] = offsets as [number, number];
+  if (end < begin) throw bad(`has data_offsets [${begin}, ${end}]: the end comes before the start`);
+  return { name, dtype: dtype as SafetensorsDtype, shape, begin, end };
+}
+
+/** Bytes a tensor of this shape and dtype takes; refused past 2^64, like the reference's checked product. */
+function byteLength(e: Entry): number {
+  let n = 1n;
+  for (const d of [...e.shape, ITEM_SIZE[e.dtype]]) {
+    n *= BigInt(d);
+    if (n >= 2n ** 64n)
+      throw new SafetensorsError(
+        `safetensors: tensor '${e.name}' has shape [${e.shape}], too large to store`,
+        e.name,
+      );
+  }
+  return Number(n);
+}
+
+/** How many NaN and infinite values a floating-point tensor's bytes hold (0 for other dtypes). */
+export function countNonFinite(t: Pick<SafeTensor, 'dtype' | 'bytes'>): number {
+  const v = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
+  const check = {
+    F64: [8, 6, 0x7ff0],
+    F32: [4, 2, 0x7f80],
+    F16: [2, 0, 0x7c00],
+    BF16: [2, 0, 0x7f80],
+  } as const;
+  if (!(t.dtype in check)) return 0;
+  // The high 16 bits of each value: all exponent bits set means NaN or ±infinity.
+  const [step, high, mask] = check[t.dtype as keyof typeof check];
+  let n = 0;
+  for (let i = high; i < t.bytes.length; i += step) n += +((v.getUint16(i, true) & mask) === mask);
+  return n;
+}
+
+/** The tensor entries of a parsed header, in header order, and its metadata. */
+function readHeader(header: object): { entries: Entry[]; metadata: Record<string, string> } {
+  const entries: Entry[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      metadata = (raw ?? {}) as Record<string, string>;
-      continue;
-    }
-    const info = raw as {
-      dtype: SafetensorsDtype;
-      shape: number[];
-      data_offsets: [number, number];
-    };
-    const item = ITEM_SIZE[info.dtype];
-    if (!item) throw new Error(`safetensors: tensor ${name} has unknown dtype ${info.dtype}`);
-    const [begin, end] = info.data_offsets;
-    if (!(begin >= 0 && end >= begin && end <= dataLength))
-      throw new Error(`safetensors: tensor ${name} offsets out of range`);
-    if (end - begin !== size(info.shape) * item) {
-      throw new Error(
-        `safetensors: tensor ${name} has ${end - begin} bytes, shape ${info.shape} needs ${size(info.shape) * item}`,
+    if (name !== '__metadata__') entries.push(checkEntry(name, raw));
+    else if (raw === null) continue;
+    else if (
+      typeof raw !== 'object' ||
+      Array.isArray(raw) ||
+      !Object.values(raw).every((v) => typeof v === 'string')
+    )
+      throw new SafetensorsError('safetensors: __metadata__ must map names to strings');
+    else metadata = raw as Record<string, string>;
+  }
+  return { entries, metadata };
+}
+
+/** Sorted by offset, the tensors must lie end to end from 0 and fill the data exactly. */
+function checkLayout(entries: readonly Entry[], dataLength: number): void {
+  let at = 0;
+  for (const e of [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
+    if (e.begin !== at)
+      throw new SafetensorsError(
+        e.begin < at
+          ? `safetensors: tensor '${e.name}' (bytes ${e.begin}–${e.end}) overlaps the tensor before it, which ends at ${at}`
+          : `safetensors: tensor '${e.name}' starts at byte ${e.begin}, leaving bytes ${at}–${e.begin} unused`,
+        e.name,
       );
-    }
-    tensors.set(name, {
-      dtype: info.dtype,
-      shape: info.shape.slice(),
-      bytes: bytes.slice(dataStart + begin, dataStart + end),
-    });
+    const need = byteLength(e);
+    if (e.end - e.begin !== need)
+      throw new SafetensorsError(
+        `safetensors: tensor '${e.name}' has ${e.end - e.begin} bytes, shape [${e.shape}] of ${e.dtype} needs ${need}`,
+        e.name,
+      );
+    at = e.end;
+  }
+  if (at !== dataLength)
+    throw new SafetensorsError(
+      at > dataLength
+        ? `safetensors: the tensors need ${at} bytes of data, the file holds ${dataLength}`
+        : `safetensors: the file holds ${dataLength} bytes of data, the tensors use ${at}`,
+    );
+}
+
+/**
+ * Parses a safetensors file, checking it as the reference library does: a
+ * header length within the file and under its cap, a UTF-8 JSON object, a
+ * `__metadata__` map of strings, and for every tensor a known dtype, a shape
+ * of whole numbers and two whole-number offsets; sorted by offset, the tensors
+ * lie end to end from 0, fill the data exactly, and each is as long as its
+ * shape and dtype say. Throws a SafetensorsError otherwise, and (unless
+ * allowed) when a floating-point tensor holds NaN or infinity.
+ */
+export function readSafetensors(
+  bytes: Uint8Array,
+  opts: ReadSafetensorsOptions = {},
+): SafetensorsFile {
+  if (bytes.byteLength < 8)
+    throw new SafetensorsError('safetensors: file shorter than its 8-byte header length');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n64 = view.getBigUint64(0, true);
+  if (n64 > BigInt(MAX_HEADER_BYTES))
+    throw new SafetensorsError(
+      `safetensors: header length ${n64} is over the ${MAX_HEADER_BYTES}-byte limit`,
+    );
+  const n = Number(n64);
+  if (8 + n > bytes.byteLength)
+    throw new SafetensorsError(
+      `safetensors: header length ${n} exceeds the file (${bytes.byteLength} bytes)`,
+    );
+  let header: unknown;
+  try {
+    header = parseHeader(
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)),
+    );
+  } catch (e) {
+    throw new SafetensorsError(`safetensors: header is not JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new SafetensorsError('safetensors: header is not a JSON object');
+  const { entries, metadata } = readHeader(header);
+  const dataStart = 8 + n;
+  checkLayout(entries, bytes.byteLength - dataStart);
+  const tensors = new Map<string, SafeTensor>();
+  for (const e of entries) {
+    const t = {
+      dtype: e.dtype,
+      shape: e.shape.slice(),
+      bytes: bytes.slice(dataStart + e.begin, dataStart + e.end),
+    };
+    const bad = opts.allowNonFinite ? 0 : countNonFinite(t);
+    if (bad)
+      throw new SafetensorsError(
+        `safetensors: tensor '${e.name}' holds ${bad} NaN or infinite value${bad === 1 ? '' : 's'} (of ${size(e.shape)}); refused`,
+        e.name,
+      );
+    tensors.set(e.name, t);
   }
   return { tensors, metadata };
 }
