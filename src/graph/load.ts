@@ -5,7 +5,13 @@
  */
 import { checkDocLimits, checkTextLength, limitIssues } from './limits.ts';
 import { migrate } from './migrate.ts';
-import { describeZodIssues, jsonPath, linkSchema, nodeSchema, topSchema } from './schema.ts';
+import {
+  describeZodIssues,
+  jsonPath,
+  looseLinkSchema,
+  looseNodeSchema,
+  topSchema,
+} from './schema.ts';
 import {
   GRAPH_FORMAT,
   GRAPH_VERSION,
@@ -40,10 +46,6 @@ function parseJson(text: string): { value: unknown } | { error: string } {
     return { error: `not valid JSON: ${msg}` };
   }
 }
-
-// Built once: zod builds a new schema on every .loose() call, which cost ~60 µs per node or link.
-const looseNode = nodeSchema.loose();
-const looseLink = linkSchema.loose();
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -109,7 +111,7 @@ function load(input: string | unknown): LoadResult {
   const issues: GraphIssue[] = [];
   const nodes: NodeDoc[] = [];
   (raw.nodes as unknown[]).forEach((n, i) => {
-    const r = looseNode.safeParse(n);
+    const r = looseNodeSchema.safeParse(n);
     if (r.success) nodes.push(structuredClone(n) as NodeDoc);
     else {
       for (const iss of describeZodIssues(r.error, ['nodes', i])) {
@@ -123,7 +125,7 @@ function load(input: string | unknown): LoadResult {
   });
   const links: LinkDoc[] = [];
   (raw.links as unknown[]).forEach((l, i) => {
-    const r = looseLink.safeParse(l);
+    const r = looseLinkSchema.safeParse(l);
     if (r.success) links.push(structuredClone(l) as LinkDoc);
     else {
       for (const iss of describeZodIssues(r.error, ['links', i])) {

@@ -1,52 +1,63 @@
 /** The structural schema of a graph file (version 1). Semantics (kinds, ports, params) are checked in validate.ts. */
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { GRAPH_FORMAT } from './types.ts';
 
-const id = z.string().min(1, 'must not be empty');
+// zod/mini (a tenth of zod's size in the editor's bundle) with zod's English messages.
+z.config(en());
+
+const id = z.string().check(z.minLength(1, 'must not be empty'));
 const paramValue = z.union([z.number(), z.string(), z.boolean(), z.array(z.string())]);
 const portRef = z.object({ node: id, port: id });
 
-export const nodeSchema = z.object({
+const nodeShape = {
   id,
   type: id,
   params: z.record(z.string(), paramValue),
   position: z.tuple([z.number(), z.number()]),
-  label: z.string().optional(),
-});
+  label: z.optional(z.string()),
+};
+export const nodeSchema = z.object(nodeShape);
+/** A node that may carry fields of a later version (kept as they are). */
+export const looseNodeSchema = z.looseObject(nodeShape);
 
-export const linkSchema = z.object({ from: portRef, to: portRef });
+const linkShape = { from: portRef, to: portRef };
+export const linkSchema = z.object(linkShape);
+export const looseLinkSchema = z.looseObject(linkShape);
+
+const count = z.number().check(z.int(), z.positive());
 
 export const metadataSchema = z.object({
-  title: z.string().optional(),
-  description: z.string().optional(),
-  createdWith: z.string().optional(),
-  dataset: z.string().optional(),
-  tags: z.array(z.string()).optional(),
-  training: z
-    .object({
-      epochs: z.number().int().positive().optional(),
-      batchSize: z.number().int().positive().optional(),
-      learningRate: z.number().positive().optional(),
-      optimizer: z.enum(['sgd', 'adamw']).optional(),
-      seed: z.number().int().optional(),
-      metricConvention: z.enum(['synapse', 'monai']).optional(),
-      augment: z.boolean().optional(),
-    })
-    .optional(),
+  title: z.optional(z.string()),
+  description: z.optional(z.string()),
+  createdWith: z.optional(z.string()),
+  dataset: z.optional(z.string()),
+  tags: z.optional(z.array(z.string())),
+  training: z.optional(
+    z.object({
+      epochs: z.optional(count),
+      batchSize: z.optional(count),
+      learningRate: z.optional(z.number().check(z.positive())),
+      optimizer: z.optional(z.enum(['sgd', 'adamw'])),
+      seed: z.optional(z.number().check(z.int())),
+      metricConvention: z.optional(z.enum(['synapse', 'monai'])),
+      augment: z.optional(z.boolean()),
+    }),
+  ),
 });
 
 /** Top level only; nodes and links are checked one by one so one bad entry does not sink the file. */
 export const topSchema = z.object({
   format: z.literal(GRAPH_FORMAT),
-  version: z.number().int().nonnegative(),
-  metadata: metadataSchema.optional(),
+  version: z.number().check(z.int(), z.nonnegative()),
+  metadata: z.optional(metadataSchema),
   nodes: z.array(z.unknown()),
   links: z.array(z.unknown()),
 });
 
 /** A zod issue as a sentence with a JSON path. */
 export function describeZodIssues(
-  error: z.ZodError,
+  error: z.core.$ZodError,
   base: (string | number)[],
 ): { path: string; message: string }[] {
   return error.issues.map((iss) => {
