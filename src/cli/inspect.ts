@@ -9,11 +9,19 @@ import { EXIT_CODES as EXIT } from './errors.ts';
 import { compact, int, table } from './format.ts';
 import type { CliIO } from './main.ts';
 import { catalogue } from '../../nodes/index.ts';
+import { kernels } from '../compile/kernels/index.ts';
+import { planGraph, planIR } from '../compile/plan.ts';
 
 export const INSPECT_SPEC = {
   verb: 'inspect',
   positionals: ['<graph.json>'],
-  flags: { json: { kind: 'boolean', help: 'the report as JSON' } },
+  flags: {
+    json: { kind: 'boolean', help: 'the report as JSON' },
+    plan: {
+      kind: 'boolean',
+      help: 'the compile plan as JSON: steps in order, resolved windows, memory hand-offs',
+    },
+  },
   summary: 'shapes, params, MACs, memory chains and errors of a graph file',
 } as const satisfies VerbSpec;
 
@@ -156,15 +164,28 @@ export async function inspectCommand(
     print(json ? JSON.stringify({ file, errors: [{ path: '$', message: msg }] }, null, 2) : msg);
     return EXIT.unreadable;
   }
-  const loaded = loadGraph(text);
-  if (!loaded.ok) {
-    const errors = loaded.issues.map(issueJson);
+  /** Issues that stop the command, as JSON or one line each under a heading. */
+  const refuse = (issues: GraphIssue[], what: string) => {
+    const errors = issues.map(issueJson);
     print(
       json
         ? JSON.stringify({ file, errors }, null, 2)
-        : `${file} cannot be opened:\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`,
+        : `${file} ${what}:\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`,
     );
+  };
+  const loaded = loadGraph(text);
+  if (!loaded.ok) {
+    refuse(loaded.issues, 'cannot be opened');
     return EXIT.unreadable;
+  }
+  if (p.flags.plan === true) {
+    const r = planGraph(loaded.graph, catalogue, kernels);
+    if (!r.ok) {
+      refuse(r.errors, 'cannot be compiled');
+      return EXIT.graphErrors;
+    }
+    print(JSON.stringify(planIR(r.plan), null, 2));
+    return EXIT.ok;
   }
   const report = inspectReport(
     file,

@@ -4,7 +4,8 @@
  * window of the unit that will read its output.
  */
 import { analyzeGraph, type Analysis } from '../graph/infer.ts';
-import type { Catalogue, NodeKind, Shape, WeightSpec } from '../graph/node-kind.ts';
+import { effectiveWindow } from '../graph/geometry.ts';
+import type { Catalogue, MemoryLayout, NodeKind, Shape, WeightSpec } from '../graph/node-kind.ts';
 import type { GraphDoc, GraphIssue, ParamValue, PortRef } from '../graph/types.ts';
 import type { Kernel, KernelTable } from './kernels/types.ts';
 
@@ -124,5 +125,57 @@ export function planGraph(doc: GraphDoc, catalogue: Catalogue, kernels: KernelTa
       classNames: outputStep.params.classNames as string[],
       analysis: a,
     },
+  };
+}
+
+/** One step of the plan as plain data. */
+export interface StepIR {
+  id: string;
+  type: string;
+  /** Where each input port is fed from. */
+  inputs: Record<string, PortRef>;
+  outputs: Record<string, Shape>;
+  /** The window and shift a window-attention step really uses on its grid. */
+  window?: { window: number; shift: number };
+  /** The memory a step hands on: its layout and, in window layout, the window it is partitioned in. */
+  memoryOut?: { layout: MemoryLayout; window: number };
+}
+
+/** The plan as plain, serialisable data (`mam inspect --plan`): steps in execution order. */
+export interface PlanIR {
+  input: Plan['input'];
+  output: Plan['output'];
+  classNames: string[];
+  steps: StepIR[];
+}
+
+export function planIR(plan: Plan): PlanIR {
+  const steps = plan.steps.map((s): StepIR => {
+    const ir: StepIR = {
+      id: s.id,
+      type: s.type,
+      inputs: structuredClone(s.inputs),
+      outputs: structuredClone(s.outShapes),
+    };
+    const x = s.inShapes.in;
+    if (
+      typeof s.params.window === 'number' &&
+      typeof s.params.shift === 'number' &&
+      x?.kind === 'tokens'
+    )
+      ir.window = effectiveWindow(x.grid, s.params.window, s.params.shift);
+    const m = s.outShapes.memOut;
+    if (m?.kind === 'memory')
+      ir.memoryOut = {
+        layout: m.layout,
+        window: m.layout === 'window' ? (s.memoryWindowOut ?? m.window) : 0,
+      };
+    return ir;
+  });
+  return {
+    input: structuredClone(plan.input),
+    output: structuredClone(plan.output),
+    classNames: [...plan.classNames],
+    steps,
   };
 }
