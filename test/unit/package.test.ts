@@ -60,8 +60,8 @@ describe('package', () => {
     const ready = new Promise<void>((resolve, reject) => {
       const onData = (d: Buffer) => {
         output += d.toString();
-        // vite opens the browser right after it prints its address.
-        if (/Local:\s+http/.test(output)) resolve();
+        // vite prints its address in colour where CI=true or a terminal asks for it.
+        if (/Local:\s+http/.test(stripVTControlCharacters(output))) resolve();
       };
       child.stdout.on('data', onData);
       child.stderr.on('data', onData);
