@@ -208,9 +208,10 @@ interface Line {
 /**
  * Grid cells (column, row) for lines of nodes in `columns` columns: a line's
  * encoder nodes from the left edge, wrapped downwards; its decoder nodes
- * against the right edge, wrapped upwards; both arms of a line on the same
- * rows, so skip links run across. Transitions sit at the start of the row
- * they lead into; a one-armed deepest line (the bottleneck) is centred.
+ * against the right edge, wrapped upwards (a short last row flush right);
+ * both arms of a line on the same rows, so skip links run across. Transitions
+ * sit at the start of the row they lead into; a one-armed deepest line (the
+ * bottleneck) is centred.
  */
 function gridCells(lines: Line[], columns: number): Map<string, [number, number]> {
   const shape = lines.map(({ left, right }) => {
@@ -239,7 +240,12 @@ function gridCells(lines: Line[], columns: number): Map<string, [number, number]
   lines.forEach(({ left, right }, i) => {
     const { rows, wl, wr, ls, rs } = shape[i];
     left.forEach((id, j) => cells.set(id, [ls + (j % wl), row0 + Math.floor(j / wl)]));
-    right.forEach((id, j) => cells.set(id, [rs + (j % wr), row0 + rows - 1 - Math.floor(j / wr)]));
+    // A short last row of the decoder keeps to the right edge, apart from the encoder's row.
+    right.forEach((id, j) => {
+      const chunk = Math.floor(j / wr);
+      const pad = wr - Math.min(wr, right.length - chunk * wr);
+      cells.set(id, [rs + pad + (j % wr), row0 + rows - 1 - chunk]);
+    });
     row0 += rows;
   });
   return cells;
