@@ -150,7 +150,7 @@ export interface MamStudio {
 }
 
 /** The minimap's size in px: small, in the corner, never over most of the graph. */
-export const MINIMAP = { width: 160, height: 110 } as const;
+export const MINIMAP = { width: 160, height: 110, inset: 24 } as const;
 
 export const emptyGraph = (title = 'Untitled'): GraphDoc => ({
   format: GRAPH_FORMAT,
@@ -499,7 +499,13 @@ export function installMamStudio(
       const insets = api.updateCover();
       const box = AreaExtensions.getBoundingBox(area, nodes);
       const size = { width: area.container.clientWidth, height: area.container.clientHeight };
-      const fit = fitTransform(box, size, insets);
+      let fit = fitTransform(box, size, insets);
+      // A node the minimap would hide: fit above the minimap instead.
+      if (opts.minimap && underMinimap(nodes, fit, size, insets))
+        fit = fitTransform(box, size, {
+          ...insets,
+          bottom: insets.bottom + MINIMAP.height + MINIMAP.inset,
+        });
       if (fit.k >= minZoom) {
         await area.area.zoom(fit.k, 0, 0);
         await area.area.translate(fit.x, fit.y);
@@ -549,6 +555,26 @@ export function installMamStudio(
       view.destroy();
     },
   };
+
+  /** Whether a node would lie under the minimap (in the uncovered corner) at transform `t`. */
+  function underMinimap(
+    nodes: MamNode[],
+    t: { k: number; x: number; y: number },
+    size: { width: number; height: number },
+    insets: Insets,
+  ): boolean {
+    const right = size.width - insets.right - MINIMAP.inset;
+    const bottom = size.height - insets.bottom - MINIMAP.inset;
+    const left = right - MINIMAP.width;
+    const top = bottom - MINIMAP.height;
+    return nodes.some((n) => {
+      const p = area.nodeViews.get(n.id)?.position;
+      if (!p) return false;
+      const x = t.x + p.x * t.k;
+      const y = t.y + p.y * t.k;
+      return x < right && x + n.width * t.k > left && y < bottom && y + n.height * t.k > top;
+    });
+  }
 
   function viewCentre(): [number, number] {
     const { x, y, k } = area.area.transform;

@@ -30,6 +30,23 @@ function nodesOutside(
   );
 }
 
+/** Ids of the nodes whose box meets the minimap's. */
+async function nodesUnderMinimap(page: Page) {
+  const m = await boxOf(page.getByTestId('minimap'));
+  return page.locator('[data-testid="mam-node"]').evaluateAll(
+    (els: HTMLElement[], m) =>
+      els
+        .filter((el) => {
+          const r = el.getBoundingClientRect();
+          return (
+            r.left < m.x + m.width && r.right > m.x && r.top < m.y + m.height && r.bottom > m.y
+          );
+        })
+        .map((el) => el.dataset.nodeId ?? '?'),
+    m,
+  );
+}
+
 describe('editor layout', () => {
   const t = editorTests({ viewport: { width: 1280, height: 800 } });
 
@@ -61,6 +78,19 @@ describe('editor layout', () => {
     await expect.poll(() => nodesOutsideCanvas(page)).toEqual([]);
     expect(await zoom(page)).toBeGreaterThanOrEqual(0.3);
     await t.screenshot();
+  });
+
+  it('fits every preset with no node under the minimap', async () => {
+    const { page } = t;
+    for (const [name, doc] of Object.entries(presets())) {
+      await page.getByTestId('presets').selectOption(name);
+      await expect.poll(() => page.getByTestId('mam-node').count()).toBe(doc.nodes.length);
+      await settle(page);
+      await expect
+        .poll(async () => ({ name, outside: await nodesOutsideCanvas(page) }))
+        .toEqual({ name, outside: [] });
+      expect({ name, under: await nodesUnderMinimap(page) }).toEqual({ name, under: [] });
+    }
   });
 
   it('with the Train drawer open, Fit puts every node and the minimap in the uncovered part', async () => {
