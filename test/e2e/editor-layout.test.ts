@@ -8,43 +8,20 @@ import {
   boxOf,
   canvasBox,
   editorTests,
+  nodeRects,
   nodesOutsideCanvas,
   settle,
   zoom,
 } from './editor-helpers.ts';
 
-/** Ids of the nodes whose box is not wholly inside `area` (screen px). */
-function nodesOutside(
-  page: Page,
-  area: { left: number; top: number; right: number; bottom: number },
-) {
-  return page.locator('[data-testid="mam-node"]').evaluateAll(
-    (els: HTMLElement[], a) =>
-      els
-        .filter((el) => {
-          const r = el.getBoundingClientRect();
-          return r.left < a.left || r.top < a.top || r.right > a.right || r.bottom > a.bottom;
-        })
-        .map((el) => el.dataset.nodeId ?? '?'),
-    area,
-  );
-}
-
 /** Ids of the nodes whose box meets the minimap's. */
 async function nodesUnderMinimap(page: Page) {
   const m = await boxOf(page.getByTestId('minimap'));
-  return page.locator('[data-testid="mam-node"]').evaluateAll(
-    (els: HTMLElement[], m) =>
-      els
-        .filter((el) => {
-          const r = el.getBoundingClientRect();
-          return (
-            r.left < m.x + m.width && r.right > m.x && r.top < m.y + m.height && r.bottom > m.y
-          );
-        })
-        .map((el) => el.dataset.nodeId ?? '?'),
-    m,
-  );
+  return (await nodeRects(page))
+    .filter(
+      (r) => r.left < m.x + m.width && r.right > m.x && r.top < m.y + m.height && r.bottom > m.y,
+    )
+    .map((r) => r.id);
 }
 
 describe('editor layout', () => {
@@ -104,9 +81,9 @@ describe('editor layout', () => {
     expect(d.x).toBeLessThan(c.x + c.width);
     const uncovered = { left: c.x, top: c.y, right: d.x, bottom: c.y + c.height };
     // The demo opened fitted to the whole canvas: the drawer now hides part of it.
-    expect((await nodesOutside(page, uncovered)).length).toBeGreaterThan(0);
+    expect((await nodesOutsideCanvas(page, uncovered)).length).toBeGreaterThan(0);
     await page.getByTestId('fit').click();
-    await expect.poll(() => nodesOutside(page, uncovered)).toEqual([]);
+    await expect.poll(() => nodesOutsideCanvas(page, uncovered)).toEqual([]);
     const m = await boxOf(page.getByTestId('minimap'));
     expect(m.x + m.width).toBeLessThanOrEqual(d.x);
     expect(m.y + m.height).toBeLessThanOrEqual(c.y + c.height);
