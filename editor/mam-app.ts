@@ -133,7 +133,9 @@ export class MamApp extends LitElement {
     const closeMenus = () => (this.convertOpen = false);
     window.addEventListener('pointerdown', closeMenus);
     window.addEventListener('hashchange', this.onHash);
+    window.addEventListener('resize', this.onResize);
     this.unbind = [
+      () => window.removeEventListener('resize', this.onResize),
       bound,
       flushOnLeave(window, this.saver),
       () => window.removeEventListener('pointerdown', closeMenus),
@@ -152,13 +154,23 @@ export class MamApp extends LitElement {
     void this.boot();
   }
 
+  override updated(changed: Map<string, unknown>): void {
+    if (changed.has('trainOpen')) this.mam?.updateCover();
+  }
+
+  private onResize = () => this.mam?.updateCover();
+
   private async boot() {
     const container = this.querySelector('.canvas') as HTMLElement;
     const editor = new NodeEditor<Schemes>();
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const area = new AreaPlugin<Schemes, any>(container);
     editor.use(area);
-    const mam = installMamStudio(editor, area, { minimap: true });
+    const mam = installMamStudio(editor, area, {
+      minimap: true,
+      // The Train drawer lies over the canvas's right part while open.
+      overlays: () => [...this.querySelectorAll('mam-train-panel')],
+    });
     this.mam = mam;
     mam.on('change', ({ doc, kind }) => {
       this.revision++;

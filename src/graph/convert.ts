@@ -11,7 +11,7 @@
 import { getKind } from '../../nodes/index.ts';
 import { applyCommand, type Command } from './commands.ts';
 import { analyzeGraph, type Analysis, type MemoryChain, type NodeInfo } from './infer.ts';
-import { placeInFreeSpace } from './layout.ts';
+import { placeInFreeSpace, pointBetween } from './layout.ts';
 import { formatGrid, type MemoryLayout } from './node-kind.ts';
 import { carryParams } from './swap.ts';
 import type { GraphDoc, LinkDoc, NodeDoc } from './types.ts';
@@ -284,10 +284,7 @@ export function convertToMam(doc: GraphDoc, opts: ConvertOptions): ConvertResult
           id,
           type: c.type,
           params: c.type === 'memory-merging' ? { mode: mergeMode } : {},
-          position: [
-            Math.round(pa[0] + (pb[0] - pa[0]) * t),
-            Math.round(pa[1] + (pb[1] - pa[1]) * t),
-          ],
+          position: pointBetween(pa, pb, t),
         });
         newLinks.push(memLink(prev, id));
         prev = id;

@@ -1,15 +1,19 @@
 /**
- * Automatic arrangement as a U, left to right: the encoder arm on the left
- * with its stages descending row by row (largest grid on top), the decoder
- * arm on the right ascending back to the top, and the transitions (patch
- * merging/expanding, memory merging/expanding) on the lines between the stage
- * rows. Rows come from the token grid of each node (analyzeGraph), columns
- * from token-flow order; the result is deterministic and has no overlaps for
- * nodes up to NODE_BOX in size.
+ * Automatic arrangement as a compact U: image-scale ends on the top row (input
+ * on the left, head and output on the right), encoder stages descending down
+ * the left, the bottleneck centred at the bottom, decoder stages ascending on
+ * the right on the rows of their mirror encoder stages (skip links run
+ * across), and the transitions (patch merging/expanding) on the lines between
+ * stage rows. A line longer than the arrangement is wide wraps into rows
+ * (sequential ViT graphs too); the width is chosen so the whole graph shows
+ * largest in the editor's canvas. Memory merging/expanding nodes go between
+ * the units they join, in free space, as conversions place them. Rows come
+ * from the token grid of each node (analyzeGraph), order from token flow; the
+ * result is deterministic and has no overlaps for nodes up to NODE_BOX in size.
  */
 import { getKind } from '../../nodes/index.ts';
 import type { Command } from './commands.ts';
-import { analyzeGraph, type NodeInfo } from './infer.ts';
+import { analyzeGraph, type Analysis, type NodeInfo } from './infer.ts';
 import { product, type Shape } from './node-kind.ts';
 import type { GraphDoc, NodeDoc } from './types.ts';
 import { catalogue } from '../../nodes/index.ts';
@@ -82,8 +86,31 @@ export function freeSpot(others: Rect[], type: string, want: [number, number]): 
   const bottom = Math.max(0, ...others.map((o) => o.y + o.height));
   return [Math.round(want[0]), bottom + FREE_GAP];
 }
-const COL = 260; // horizontal step: box + 40
-const LINE = 200; // vertical step between a stage row and a transition line: box + 40
+const COL = 250; // horizontal pitch: node width 220 + 30
+const ROW = 200; // vertical pitch: NODE_BOX height 160 + 40
+
+/** The canvas the arrangement is shaped for: the editor's at a 1280×800 window. */
+export const LAYOUT_VIEW = { width: 760, height: 715 } as const;
+
+/** The point a fraction `t` of the way from `a` to `b`, rounded: where a resampling node wants to be. */
+export const pointBetween = (
+  a: [number, number],
+  b: [number, number],
+  t: number,
+): [number, number] => [Math.round(a[0] + (b[0] - a[0]) * t), Math.round(a[1] + (b[1] - a[1]) * t)];
+
+/** The bounding box of nodes as drawn under the size model. */
+export function boundingBox(nodes: Pick<NodeDoc, 'type' | 'position'>[]): Rect {
+  const rects = nodes.map(nodeRect);
+  const x = Math.min(...rects.map((r) => r.x));
+  const y = Math.min(...rects.map((r) => r.y));
+  return {
+    x,
+    y,
+    width: Math.max(...rects.map((r) => r.x + r.width)) - x,
+    height: Math.max(...rects.map((r) => r.y + r.height)) - y,
+  };
+}
 
 const gridSize = (s?: Shape) =>
   s && (s.kind === 'tokens' || s.kind === 'memory') ? product(s.grid) : undefined;
@@ -101,15 +128,14 @@ export function placeInFreeSpace(doc: GraphDoc, added: NodeDoc[]): NodeDoc[] {
   });
 }
 
-export function autoArrange(doc: GraphDoc): Command {
-  const a = analyzeGraph(doc, catalogue);
-  const rank = new Map(a.order.map((id, i) => [id, i]));
-  const ids = [...a.nodes.keys()].sort(
-    (x, y) =>
-      (rank.get(x) ?? 1e9) - (rank.get(y) ?? 1e9) || a.nodes.get(x)!.index - a.nodes.get(y)!.index,
-  );
+type Links = Map<string, string[]>;
 
-  // Level of a grid: 0 for the largest token grid, 1 for the next, …
+/**
+ * The line of each node: 2 × the mean level of its token/memory grids (stage
+ * rows even, transitions odd; level 0 is the largest grid an attention block
+ * works on), and -1 for the image-scale ends (input, embedding, head, output).
+ */
+function linesOf(a: Analysis, ids: string[], preds: Links): Map<string, number> {
   const sizes = new Set<number>();
   for (const n of a.nodes.values()) {
     for (const s of [...Object.values(n.inputs), ...Object.values(n.outputs)]) {
@@ -117,35 +143,136 @@ export function autoArrange(doc: GraphDoc): Command {
       if (g !== undefined) sizes.add(g);
     }
   }
-  // Shifted so the largest grid any attention block works on is level 0: bigger (image-scale) grids join the top row.
+  // Shifted so the largest grid any attention block works on is level 0: bigger grids are image scale.
   const sorted = [...sizes].sort((x, y) => y - x);
   const blockSizes = [...a.nodes.values()]
     .filter((n) => n.kind?.role === 'attention' || n.kind?.role === 'memory-unit')
     .map((n) => gridSize(n.inputs.in))
     .filter((g): g is number => g !== undefined);
   const top = blockSizes.length ? sorted.indexOf(Math.max(...blockSizes)) : 0;
-  const level = new Map(sorted.map((g, i) => [g, Math.max(0, i - top)]));
+  const level = new Map(sorted.map((g, i) => [g, Math.max(-1, i - top)]));
+  const levelOf = (s?: Shape) =>
+    s?.kind === 'image' || s?.kind === 'mask' ? -1 : level.get(gridSize(s) ?? -1);
 
-  // Line: twice the mean level of a node's token/memory ports (stage rows even, transitions odd).
-  const preds = new Map<string, string[]>();
-  const succs = new Map<string, string[]>();
-  for (const l of doc.links) {
-    (preds.get(l.to.node) ?? preds.set(l.to.node, []).get(l.to.node)!).push(l.from.node);
-    (succs.get(l.from.node) ?? succs.set(l.from.node, []).get(l.from.node)!).push(l.to.node);
-  }
   const line = new Map<string, number>();
   for (const id of ids) {
     const n = a.nodes.get(id) as NodeInfo;
     const levels = [...Object.values(n.inputs), ...Object.values(n.outputs)]
-      .map((s) => level.get(gridSize(s) ?? -1))
+      .map(levelOf)
       .filter((v): v is number => v !== undefined);
-    const min = Math.min(...levels);
-    const max = Math.max(...levels);
-    if (levels.length) line.set(id, min + max);
+    if (levels.length) line.set(id, Math.max(-1, Math.min(...levels) + Math.max(...levels)));
     else if (n.kind?.role === 'input' || n.kind?.role === 'output' || !preds.get(id)?.length)
-      line.set(id, 0);
-    else line.set(id, line.get(preds.get(id)!.find((p) => line.has(p)) ?? '') ?? 0); // unknown shapes: stay with what feeds it
+      line.set(id, -1);
+    else line.set(id, line.get(preds.get(id)!.find((p) => line.has(p)) ?? '') ?? -1); // unknown shapes: stay with what feeds it
   }
+  return line;
+}
+
+interface Span {
+  from: string;
+  to: string;
+  /** This node is the k-th of `steps` resampling nodes from `from` to `to`. */
+  k: number;
+  steps: number;
+}
+
+/** Memory resampling nodes with the units they sit between (those linked at both ends). */
+function resamplerSpans(a: Analysis, preds: Links, succs: Links): Map<string, Span> {
+  const isResampler = (id: string) => a.nodes.get(id)?.kind?.role === 'memory-resampling';
+  const spans = new Map<string, Span>();
+  for (const id of a.nodes.keys()) {
+    if (!isResampler(id)) continue;
+    const before: string[] = [];
+    let from = preds.get(id)?.[0];
+    while (from && isResampler(from) && !before.includes(from)) {
+      before.push(from);
+      from = preds.get(from)?.[0];
+    }
+    const after: string[] = [];
+    let to = succs.get(id)?.[0];
+    while (to && isResampler(to) && !after.includes(to)) {
+      after.push(to);
+      to = succs.get(to)?.[0];
+    }
+    if (!from || !to || isResampler(from) || isResampler(to)) continue;
+    spans.set(id, { from, to, k: before.length + 1, steps: before.length + after.length + 1 });
+  }
+  return spans;
+}
+
+interface Line {
+  line: number;
+  left: string[];
+  right: string[];
+}
+
+/**
+ * Grid cells (column, row) for lines of nodes in `columns` columns: a line's
+ * encoder nodes from the left edge, wrapped downwards; its decoder nodes
+ * against the right edge, wrapped upwards (a short last row flush right);
+ * both arms of a line on the same rows, so skip links run across. Transitions
+ * sit at the start of the row they lead into; a one-armed deepest line (the
+ * bottleneck) is centred.
+ */
+function gridCells(lines: Line[], columns: number): Map<string, [number, number]> {
+  const shape = lines.map(({ left, right }) => {
+    let rows = 1;
+    while (Math.ceil(left.length / rows) + Math.ceil(right.length / rows) > columns) rows++;
+    const wl = Math.ceil(left.length / rows);
+    const wr = Math.ceil(right.length / rows);
+    return { rows, wl, wr, ls: 0, rs: columns - wr };
+  });
+  const last = shape[shape.length - 1];
+  if (last && (last.wl === 0 || last.wr === 0)) {
+    last.ls = (columns - last.wl) / 2;
+    last.rs = (columns - last.wr) / 2;
+  }
+  lines.forEach(({ line }, i) => {
+    if (line < 0 || line % 2 === 0) return;
+    const s = shape[i];
+    const below = shape[i + 1];
+    const above = shape[i - 1];
+    const ls = below?.wl ? below.ls : s.ls;
+    const rs = above?.wr ? above.rs : s.rs;
+    if (!s.wl || !s.wr || ls + s.wl <= rs) [s.ls, s.rs] = [ls, rs];
+  });
+  const cells = new Map<string, [number, number]>();
+  let row0 = 0;
+  lines.forEach(({ left, right }, i) => {
+    const { rows, wl, wr, ls, rs } = shape[i];
+    left.forEach((id, j) => cells.set(id, [ls + (j % wl), row0 + Math.floor(j / wl)]));
+    // A short last row of the decoder keeps to the right edge, apart from the encoder's row.
+    right.forEach((id, j) => {
+      const chunk = Math.floor(j / wr);
+      const pad = wr - Math.min(wr, right.length - chunk * wr);
+      cells.set(id, [rs + pad + (j % wr), row0 + rows - 1 - chunk]);
+    });
+    row0 += rows;
+  });
+  return cells;
+}
+
+/**
+ * Arranges the graph as a compact U (see the top of this file), choosing the
+ * number of columns that shows it largest in LAYOUT_VIEW. Deterministic, and
+ * independent of the nodes' current positions.
+ */
+export function autoArrange(doc: GraphDoc): Command {
+  const a = analyzeGraph(doc, catalogue);
+  const rank = new Map(a.order.map((id, i) => [id, i]));
+  const ids = [...a.nodes.keys()].sort(
+    (x, y) =>
+      (rank.get(x) ?? 1e9) - (rank.get(y) ?? 1e9) || a.nodes.get(x)!.index - a.nodes.get(y)!.index,
+  );
+  const preds: Links = new Map();
+  const succs: Links = new Map();
+  for (const l of doc.links) {
+    (preds.get(l.to.node) ?? preds.set(l.to.node, []).get(l.to.node)!).push(l.from.node);
+    (succs.get(l.from.node) ?? succs.set(l.from.node, []).get(l.from.node)!).push(l.to.node);
+  }
+  const spans = resamplerSpans(a, preds, succs);
+  const gridIds = ids.filter((id) => !spans.has(id));
+  const line = linesOf(a, gridIds, preds);
 
   // Arm: decoder scope goes right. Memory resamplers follow the unit they feed (memory links do not carry scope).
   const right = (id: string): boolean => {
@@ -164,29 +291,48 @@ export function autoArrange(doc: GraphDoc): Command {
     }
     return n.kind?.type === 'memory-expanding';
   };
+  const lines: Line[] = [...new Set(line.values())]
+    .sort((x, y) => x - y)
+    .map((l) => {
+      const on = gridIds.filter((id) => line.get(id) === l);
+      return { line: l, left: on.filter((id) => !right(id)), right: on.filter(right) };
+    });
 
-  const rows = (arm: string[]) => {
-    const byLine = new Map<number, string[]>();
-    for (const id of arm)
-      (byLine.get(line.get(id)!) ?? byLine.set(line.get(id)!, []).get(line.get(id)!)!).push(id);
-    return byLine;
-  };
-  const left = rows(ids.filter((id) => !right(id)));
-  const rightRows = rows(ids.filter(right));
-  const moves: { id: string; position: [number, number] }[] = [];
-  // Left arm: each line starts half a column further right than the one above (descending).
-  let leftEnd = 0;
-  for (const [l, list] of left) {
-    list.forEach((id, k) => moves.push({ id, position: [(l / 2 + k) * COL, l * LINE] }));
-    leftEnd = Math.max(leftEnd, (l / 2 + list.length) * COL);
-  }
-  // Right arm: mirrored, the deepest line starts leftmost (ascending).
-  const deepest = Math.max(0, ...rightRows.keys());
-  for (const [l, list] of rightRows) {
-    list.forEach((id, k) =>
-      moves.push({ id, position: [leftEnd + COL + ((deepest - l) / 2 + k) * COL, l * LINE] }),
+  // The number of columns that shows the arrangement largest.
+  const byType = new Map(doc.nodes.map((n) => [n.id, n.type]));
+  const widest = Math.max(1, ...lines.map((l) => l.left.length + l.right.length));
+  const options: { zoom: number; wraps: number; cells: Map<string, [number, number]> }[] = [];
+  for (let columns = 1; columns <= widest; columns++) {
+    if (lines.some((l) => l.left.length && l.right.length) && columns < 2) continue;
+    const cells = gridCells(lines, columns);
+    const box = boundingBox(
+      [...cells].map(([id, [c, r]]) => ({ type: byType.get(id)!, position: [c * COL, r * ROW] })),
     );
+    const zoom = Math.min(LAYOUT_VIEW.width / box.width, LAYOUT_VIEW.height / box.height);
+    const rows = new Set([...cells.values()].map(([, r]) => r)).size;
+    options.push({ zoom, wraps: rows - lines.length, cells });
   }
-  moves.sort((x, y) => a.nodes.get(x.id)!.index - a.nodes.get(y.id)!.index);
+  // Within a few percent of the largest zoom, the one that wraps the fewest lines.
+  const top = Math.max(...options.map((o) => o.zoom));
+  const best = options
+    .filter((o) => o.zoom >= top * 0.95)
+    .sort((x, y) => x.wraps - y.wraps || y.zoom - x.zoom)[0];
+  const at = new Map<string, [number, number]>(
+    [...(best?.cells ?? [])].map(([id, [c, r]]) => [id, [Math.round(c * COL), r * ROW]]),
+  );
+
+  // Resampling nodes: between the units they join, in free space, as conversions place them.
+  const placed = doc.nodes
+    .filter((n) => at.has(n.id))
+    .map((n) => ({ ...n, position: at.get(n.id)! }));
+  const wanted = [...spans]
+    .sort(([x], [y]) => (rank.get(x) ?? 1e9) - (rank.get(y) ?? 1e9))
+    .map(([id, s]) => ({
+      ...(doc.nodes.find((n) => n.id === id) as NodeDoc),
+      position: pointBetween(at.get(s.from)!, at.get(s.to)!, s.k / (s.steps + 1)),
+    }));
+  for (const n of placeInFreeSpace({ ...doc, nodes: placed }, wanted)) at.set(n.id, n.position);
+
+  const moves = doc.nodes.map((n) => ({ id: n.id, position: at.get(n.id) ?? n.position }));
   return { type: 'move-nodes', moves };
 }

@@ -5,9 +5,9 @@
  */
 import { GraphBuilder } from './builder.ts';
 import { DEMO_CLASSES, SYNAPSE_CLASSES } from './classes.ts';
-import { getKind } from '../../nodes/index.ts';
-import { placeInFreeSpace } from './layout.ts';
-import type { GraphDoc, GraphMetadata, NodeDoc } from './types.ts';
+import { applyCommand } from './commands.ts';
+import { autoArrange } from './layout.ts';
+import type { GraphDoc, GraphMetadata } from './types.ts';
 
 export type MemoryWiring = 'none' | 'ists' | 'sts';
 
@@ -33,8 +33,8 @@ export interface SwinUnetOptions {
 
 export { DEMO_CLASSES, SYNAPSE_CLASSES };
 
-const COL = 260;
-const ROW = 220;
+/** Positions from the editor's auto-arrange, so a preset opens as Auto-arrange would show it. */
+const arranged = (doc: GraphDoc): GraphDoc => applyCommand(doc, autoArrange(doc));
 
 /** numpy.linspace(0, max, n) as Swin computes drop-path rates. */
 export function dropPathRates(max: number, n: number): number[] {
@@ -57,16 +57,12 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
   const stageRates = o.depths.map((_, i) =>
     rates.slice(o.depths.slice(0, i).reduce((a, d) => a + d, 0)).slice(0, o.depths[i]),
   );
-  let col = 0;
-  const at = (row: number, dy = 0): [number, number] => [col++ * COL, row * ROW + dy];
-
-  b.add(
-    'input',
-    'image-input',
-    { channels: o.inChannels, height: o.imageSize, width: o.imageSize },
-    at(0),
-  );
-  b.add('patch_embed', 'patch-embed', { patchSize: o.patchSize, embedDim: o.embedDim }, at(0));
+  b.add('input', 'image-input', {
+    channels: o.inChannels,
+    height: o.imageSize,
+    width: o.imageSize,
+  });
+  b.add('patch_embed', 'patch-embed', { patchSize: o.patchSize, embedDim: o.embedDim });
   b.link('input', 'patch_embed');
 
   let prev = 'patch_embed';
@@ -74,13 +70,7 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
   const stageInputs: string[] = [];
   const mam = (where: MemoryWiring) => where !== 'none';
 
-  const addBlocks = (
-    prefix: string,
-    stage: number,
-    row: number,
-    wiring: MemoryWiring,
-    chainIn?: string,
-  ) => {
+  const addBlocks = (prefix: string, stage: number, wiring: MemoryWiring, chainIn?: string) => {
     let chain = chainIn;
     for (let j = 0; j < o.depths[stage]; j++) {
       const id = `${prefix}.blocks.${j}`;
@@ -91,10 +81,10 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
         dropPath: stageRates[stage][j],
       };
       if (mam(wiring)) {
-        b.add(id, 'mam-swin-block', { ...common, memoryLayout: o.memoryLayout }, at(row));
+        b.add(id, 'mam-swin-block', { ...common, memoryLayout: o.memoryLayout });
         if (chain) b.memory(chain, id);
         chain = id;
-      } else b.add(id, 'swin-block', common, at(row));
+      } else b.add(id, 'swin-block', common);
       b.link(prev, id);
       prev = id;
     }
@@ -106,23 +96,20 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
     stageInputs.push(prev);
     let chainIn: string | undefined;
     if (o.encoder === 'sts' && lastUnit && i > 0) {
-      const m = b.add(`memory_merging.${i - 1}`, 'memory-merging', { mode: o.mergeMode }, [
-        col * COL - COL / 2,
-        i * ROW - ROW / 2,
-      ]);
+      const m = b.add(`memory_merging.${i - 1}`, 'memory-merging', { mode: o.mergeMode });
       b.link(lastUnit, m, 'memOut', 'memIn');
       chainIn = m;
     }
-    lastUnit = addBlocks(`layers.${i}`, i, i, o.encoder, chainIn);
+    lastUnit = addBlocks(`layers.${i}`, i, o.encoder, chainIn);
     if (i < n - 1) {
-      b.add(`layers.${i}.downsample`, 'patch-merging', {}, at(i, ROW / 2));
+      b.add(`layers.${i}.downsample`, 'patch-merging', {});
       b.link(prev, `layers.${i}.downsample`);
       prev = `layers.${i}.downsample`;
     }
   }
-  b.add('norm', 'layer-norm', {}, at(n - 1));
+  b.add('norm', 'layer-norm', {});
   b.link(prev, 'norm');
-  b.add('layers_up.0', 'patch-expanding', {}, at(n - 1, -ROW / 2));
+  b.add('layers_up.0', 'patch-expanding', {});
   b.link('norm', 'layers_up.0');
   prev = 'layers_up.0';
 
@@ -132,66 +119,33 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
   for (let k = 1; k < n; k++) {
     const s = n - 1 - k;
     const skip = `concat_back_dim.${k}`;
-    b.add(skip, 'skip', {}, at(s));
+    b.add(skip, 'skip', {});
     b.link(prev, skip, 'out', 'decoder');
     b.link(stageInputs[s], skip, 'out', 'encoder');
     prev = skip;
     let chainIn: string | undefined;
     if (o.decoder === 'sts' && decoderChain) {
-      const m = b.add(`memory_expanding.${k}`, 'memory-expanding', {}, [
-        col * COL - COL / 2,
-        s * ROW - ROW / 2,
-      ]);
+      const m = b.add(`memory_expanding.${k}`, 'memory-expanding', {});
       b.link(decoderChain, m, 'memOut', 'memIn');
       chainIn = m;
     }
-    const end = addBlocks(`layers_up.${k}`, s, s, o.decoder, chainIn);
+    const end = addBlocks(`layers_up.${k}`, s, o.decoder, chainIn);
     decoderChain = o.decoder === 'sts' ? end : undefined;
     if (k < n - 1) {
-      b.add(`layers_up.${k}.upsample`, 'patch-expanding', {}, at(s, -ROW / 2));
+      b.add(`layers_up.${k}.upsample`, 'patch-expanding', {});
       b.link(prev, `layers_up.${k}.upsample`);
       prev = `layers_up.${k}.upsample`;
     }
   }
-  b.add('norm_up', 'layer-norm', {}, at(0));
+  b.add('norm_up', 'layer-norm', {});
   b.link(prev, 'norm_up');
-  b.add('up', 'final-expanding', { scale: o.patchSize }, at(0));
+  b.add('up', 'final-expanding', { scale: o.patchSize });
   b.link('norm_up', 'up');
-  b.add('output', 'seg-head', { classes: o.classNames.length }, at(0));
+  b.add('output', 'seg-head', { classes: o.classNames.length });
   b.link('up', 'output');
-  b.add(
-    'segmentation',
-    'output',
-    { classes: o.classNames.length, classNames: o.classNames },
-    at(0),
-  );
+  b.add('segmentation', 'output', { classes: o.classNames.length, classNames: o.classNames });
   b.link('output', 'segmentation', 'out', 'logits');
-  placeResamplers(b.doc);
-  return b.doc;
-}
-
-/**
- * Memory Merging / Expanding nodes go halfway between the units they join,
- * moved to the nearest free space: where a conversion puts them (convert.ts).
- */
-function placeResamplers(doc: GraphDoc): void {
-  const isResampler = (type: string) => getKind(type)?.role === 'memory-resampling';
-  const at = new Map(doc.nodes.map((n) => [n.id, n.position]));
-  const end = (id: string, side: 'from' | 'to') => {
-    const l = doc.links.find((k) =>
-      side === 'from' ? k.to.node === id && k.to.port === 'memIn' : k.from.node === id,
-    );
-    return at.get((side === 'from' ? l?.from.node : l?.to.node) ?? '') ?? at.get(id)!;
-  };
-  const wanted = doc.nodes
-    .filter((n) => isResampler(n.type))
-    .map((n) => {
-      const [a, b] = [end(n.id, 'from'), end(n.id, 'to')];
-      return { ...n, position: [Math.round((a[0] + b[0]) / 2), Math.round((a[1] + b[1]) / 2)] };
-    }) as NodeDoc[];
-  const rest = { ...doc, nodes: doc.nodes.filter((n) => !isResampler(n.type)) };
-  const placed = new Map(placeInFreeSpace(rest, wanted).map((n) => [n.id, n.position]));
-  for (const n of doc.nodes) n.position = placed.get(n.id) ?? n.position;
+  return arranged(b.doc);
 }
 
 const synapse = {
@@ -228,33 +182,31 @@ export function vitUnetMamSts(): GraphDoc {
     createdWith: 'mam-studio 0.1.0',
     ...synapse.metadata,
   });
-  let col = 0;
-  const at = (row: number): [number, number] => [col++ * COL, row * ROW];
-  b.add('input', 'image-input', { channels: 3, height: 224, width: 224 }, at(0));
-  b.add('patch_embed', 'patch-embed', { patchSize: 16, embedDim: 384, norm: false }, at(0));
+  b.add('input', 'image-input', { channels: 3, height: 224, width: 224 });
+  b.add('patch_embed', 'patch-embed', { patchSize: 16, embedDim: 384, norm: false });
   b.link('input', 'patch_embed');
-  b.add('embeddings', 'position-embedding', {}, at(0));
+  b.add('embeddings', 'position-embedding', {});
   b.link('patch_embed', 'embeddings');
   let prev = 'embeddings';
   const rates = dropPathRates(0.1, 8);
   for (let j = 0; j < 8; j++) {
     const id = `blocks.${j}`;
-    b.add(id, 'mam-vit-block', { heads: 6, dropPath: rates[j], memoryLayout: 'window' }, at(1));
+    b.add(id, 'mam-vit-block', { heads: 6, dropPath: rates[j], memoryLayout: 'window' });
     b.link(prev, id);
     if (j > 0) b.memory(`blocks.${j - 1}`, id);
     prev = id;
   }
-  b.add('layers_up.0', 'patch-expanding', {}, at(0));
+  b.add('layers_up.0', 'patch-expanding', {});
   b.link(prev, 'layers_up.0');
-  b.add('layers_up.1', 'patch-expanding', {}, at(0));
+  b.add('layers_up.1', 'patch-expanding', {});
   b.link('layers_up.0', 'layers_up.1');
-  b.add('up', 'final-expanding', { scale: 4 }, at(0));
+  b.add('up', 'final-expanding', { scale: 4 });
   b.link('layers_up.1', 'up');
-  b.add('output', 'seg-head', { classes: 9 }, at(0));
+  b.add('output', 'seg-head', { classes: 9 });
   b.link('up', 'output');
-  b.add('segmentation', 'output', { classes: 9, classNames: SYNAPSE_CLASSES }, at(0));
+  b.add('segmentation', 'output', { classes: 9, classNames: SYNAPSE_CLASSES });
   b.link('output', 'segmentation', 'out', 'logits');
-  return b.doc;
+  return arranged(b.doc);
 }
 
 /** Every preset by file name. */

@@ -38,6 +38,7 @@ import { conversionItems, menuItems, type MenuActions, type MenuItem } from './m
 import { rubberBand } from './rubber-band.ts';
 import { linkKey, MamNode, MamSocket, type Schemes } from './schemes.ts';
 import { DocView, type AnyArea } from './sync.ts';
+import { elementInsets, fitTransform, type Insets } from './viewport.ts';
 import './view/connection.ts';
 import './view/menu.ts';
 import './view/node.ts';
@@ -49,6 +50,7 @@ export { freshId, newNode } from '../graph/new-node.ts';
 export { CATEGORY_COLORS, headerColor, keyParams, shortTitle } from './view/node.ts';
 export { SOCKET_COLORS } from './view/socket.ts';
 export { MamMenuElement } from './view/menu.ts';
+export { coveredInsets, type Insets } from './viewport.ts';
 export type { MenuItem } from './menu.ts';
 
 export interface MamEvents {
@@ -89,6 +91,12 @@ export interface MamStudioOptions {
   presets?: Record<string, GraphDoc>;
   /** Smallest zoom that fitting the view goes to (default 0: fit everything). */
   minZoom?: number;
+  /**
+   * The host's elements that may lie over the canvas's edges (a drawer, a panel):
+   * fitting the view uses the part they leave uncovered, and the minimap sits in
+   * its bottom-right corner. Closed (zero-size) elements cover nothing.
+   */
+  overlays?: () => Element[];
   /** Memory layout for conversions (default 'window', the paper's). */
   memoryLayout?: MemoryLayout;
 }
@@ -131,6 +139,12 @@ export interface MamStudio {
    * unreadable, so the view keeps that zoom and shows the start of the graph.
    */
   zoomToFit(ids?: string[], minZoom?: number): Promise<void>;
+  /**
+   * Measures what the host's overlays cover of the canvas (MamStudioOptions.overlays)
+   * and moves the minimap to the uncovered corner; call it when an overlay opens,
+   * closes or resizes. Fitting calls it too.
+   */
+  updateCover(): Insets;
   /** Zoom by a factor about the middle of the view. */
   zoomBy(factor: number): Promise<void>;
   /** Pan (keeping the zoom) so a node sits in the middle of the view. */
@@ -139,6 +153,9 @@ export interface MamStudio {
   whenIdle(): Promise<void>;
   destroy(): void;
 }
+
+/** The minimap's size in px: small, in the corner, never over most of the graph. */
+export const MINIMAP = { width: 160, height: 110, inset: 24 } as const;
 
 export const emptyGraph = (title = 'Untitled'): GraphDoc => ({
   format: GRAPH_FORMAT,
@@ -194,7 +211,7 @@ export function installMamStudio(
       }),
     );
     if (opts.contextMenu !== false) render.addPreset(menuPreset());
-    if (opts.minimap) render.addPreset(LitPresets.minimap.setup({ size: 150 }));
+    if (opts.minimap) render.addPreset(LitPresets.minimap.setup({ size: MINIMAP.height }));
   }
 
   // Typed links: the document's rule (canConnect) decides before Rete touches anything. The
@@ -256,7 +273,10 @@ export function installMamStudio(
   area.use(render);
   if (opts.connections !== false) area.use(connection);
   if (opts.contextMenu !== false) area.use(contextMenu);
-  if (opts.minimap) area.use(new MinimapPlugin<Schemes>({ boundViewport: true }));
+  if (opts.minimap)
+    area.use(
+      new MinimapPlugin<Schemes>({ boundViewport: true, ratio: MINIMAP.width / MINIMAP.height }),
+    );
 
   // Selection: click, Ctrl+click to add; the inspector follows. The selectable-nodes
   // pipe runs before ours and has finished (un)selecting when ours sees the signal,
@@ -483,18 +503,38 @@ export function installMamStudio(
         .map((id) => editor.getNode(id))
         .filter((n): n is MamNode => !!n);
       if (!nodes.length) return;
-      await AreaExtensions.zoomAt(area, nodes, { scale: 0.92 });
-      if (area.area.transform.k >= minZoom) return;
+      // Into the part of the canvas no overlay covers.
+      const insets = api.updateCover();
       const box = AreaExtensions.getBoundingBox(area, nodes);
-      const r = area.container.getBoundingClientRect();
+      const size = { width: area.container.clientWidth, height: area.container.clientHeight };
+      let fit = fitTransform(box, size, insets);
+      // A node the minimap would hide: fit above the minimap instead.
+      if (opts.minimap && underMinimap(nodes, fit, size, insets))
+        fit = fitTransform(box, size, {
+          ...insets,
+          bottom: insets.bottom + MINIMAP.height + MINIMAP.inset,
+        });
+      if (fit.k >= minZoom) {
+        await area.area.zoom(fit.k, 0, 0);
+        await area.area.translate(fit.x, fit.y);
+        return;
+      }
+      // Below minZoom: keep it and show the start of the graph.
       const k = minZoom;
-      await area.area.zoom(k, 0, 0);
       const margin = 40;
+      const h = size.height - insets.top - insets.bottom;
       const y =
-        box.height * k + 2 * margin <= r.height
-          ? r.height / 2 - (box.top + box.height / 2) * k
-          : margin - box.top * k;
-      await area.area.translate(margin - box.left * k, y);
+        box.height * k + 2 * margin <= h
+          ? insets.top + h / 2 - (box.top + box.height / 2) * k
+          : insets.top + margin - box.top * k;
+      await area.area.zoom(k, 0, 0);
+      await area.area.translate(insets.left + margin - box.left * k, y);
+    },
+    updateCover() {
+      const insets = elementInsets(area.container, opts.overlays?.() ?? []);
+      for (const [edge, px] of Object.entries(insets))
+        area.container.style.setProperty(`--mam-covered-${edge}`, `${px}px`);
+      return insets;
     },
     async zoomBy(factor) {
       const { x, y, k } = area.area.transform;
@@ -523,6 +563,26 @@ export function installMamStudio(
       view.destroy();
     },
   };
+
+  /** Whether a node would lie under the minimap (in the uncovered corner) at transform `t`. */
+  function underMinimap(
+    nodes: MamNode[],
+    t: { k: number; x: number; y: number },
+    size: { width: number; height: number },
+    insets: Insets,
+  ): boolean {
+    const right = size.width - insets.right - MINIMAP.inset;
+    const bottom = size.height - insets.bottom - MINIMAP.inset;
+    const left = right - MINIMAP.width;
+    const top = bottom - MINIMAP.height;
+    return nodes.some((n) => {
+      const p = area.nodeViews.get(n.id)?.position;
+      if (!p) return false;
+      const x = t.x + p.x * t.k;
+      const y = t.y + p.y * t.k;
+      return x < right && x + n.width * t.k > left && y < bottom && y + n.height * t.k > top;
+    });
+  }
 
   function viewCentre(): [number, number] {
     const { x, y, k } = area.area.transform;

@@ -303,11 +303,18 @@ describe('editor canvas', () => {
     );
     await expect.poll(async () => new Set(await badges())).toEqual(new Set(['STS · chain 1']));
 
-    // Auto-arrange is one more undoable step.
+    // The conversion placed its merges where Auto-arrange puts them; a node dragged away goes back,
+    // and Auto-arrange is one more undoable step.
+    const arranged = (await doc(page)).nodes.map((n) => n.position);
+    await bringIntoView(page, 'layers.0.blocks.0');
+    const head = centre(await boxOf(node(page, 'layers.0.blocks.0').locator('header')));
+    await drag(page, head, { x: head.x + 30, y: head.y + 60 });
+    await settle(page);
     const placed = (await doc(page)).nodes.map((n) => n.position);
+    expect(placed).not.toEqual(arranged);
     await page.getByTestId('arrange').click();
     await settle(page);
-    expect((await doc(page)).nodes.map((n) => n.position)).not.toEqual(placed);
+    expect((await doc(page)).nodes.map((n) => n.position)).toEqual(arranged);
     await t.screenshot();
     await page.getByTestId('undo').click();
     await settle(page);

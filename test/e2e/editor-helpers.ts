@@ -168,24 +168,28 @@ export async function openGraph(page: Page, baseUrl: string, doc: GraphDoc): Pro
 /** The canvas's zoom factor. */
 export const zoom = (page: Page): Promise<number> => page.evaluate(() => window.__mam!.zoom);
 
-/** Ids of the nodes whose box does not lie wholly inside the canvas. */
-export async function nodesOutsideCanvas(page: Page): Promise<string[]> {
-  const c = await canvasBox(page);
-  return page.locator('[data-testid="mam-node"]').evaluateAll(
-    (els: HTMLElement[], canvas) =>
-      els
-        .filter((el) => {
-          const r = el.getBoundingClientRect();
-          return (
-            r.left < canvas.x ||
-            r.top < canvas.y ||
-            r.right > canvas.x + canvas.width ||
-            r.bottom > canvas.y + canvas.height
-          );
-        })
-        .map((el) => el.dataset.nodeId ?? '?'),
-    c,
+/** Every drawn node's box on screen (px). */
+export function nodeRects(
+  page: Page,
+): Promise<{ id: string; left: number; top: number; right: number; bottom: number }[]> {
+  return page.locator('[data-testid="mam-node"]').evaluateAll((els: HTMLElement[]) =>
+    els.map((el) => {
+      const { left, top, right, bottom } = el.getBoundingClientRect();
+      return { id: el.dataset.nodeId ?? '?', left, top, right, bottom };
+    }),
   );
+}
+
+/** Ids of the nodes whose box does not lie wholly inside `area` (screen px; default: the canvas). */
+export async function nodesOutsideCanvas(
+  page: Page,
+  area?: { left: number; top: number; right: number; bottom: number },
+): Promise<string[]> {
+  const c = await canvasBox(page);
+  const a = area ?? { left: c.x, top: c.y, right: c.x + c.width, bottom: c.y + c.height };
+  return (await nodeRects(page))
+    .filter((r) => r.left < a.left || r.top < a.top || r.right > a.right || r.bottom > a.bottom)
+    .map((r) => r.id);
 }
 
 /** Clicks a menu item (context menu or toolbar menu) by its text. */

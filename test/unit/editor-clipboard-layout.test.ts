@@ -115,8 +115,9 @@ describe('autoArrange', () => {
     });
   }
 
-  it('Swin-Unet MAM STS enc+dec: a U — encoder stages descend, decoder stages ascend on the right, memory nodes between rows', () => {
+  it('Swin-Unet MAM STS enc+dec: a U — encoder stages descend on the left, the bottleneck at the bottom, decoder stages ascend on the right, memory nodes between rows', () => {
     const d = arranged(P['swin-unet-mam-sts-encdec']);
+    const a = analyzeGraph(d, catalogue);
     const ys = (ids: string[]) => ids.map((id) => pos(d, id)[1]);
     const stage = (p: string, n: number) => Array.from({ length: n }, (_, j) => `${p}.blocks.${j}`);
     const enc = [
@@ -126,29 +127,46 @@ describe('autoArrange', () => {
       stage('layers.3', 2),
     ];
     const dec = [stage('layers_up.1', 6), stage('layers_up.2', 2), stage('layers_up.3', 2)];
-    for (const s of [...enc, ...dec]) expect(new Set(ys(s)).size).toBe(1); // a stage is one row
     for (let i = 0; i < 3; i++) {
       expect(Math.max(...ys(enc[i]))).toBeLessThan(Math.min(...ys(enc[i + 1]))); // stage i above stage i+1
       const m = pos(d, `memory_merging.${i}`)[1];
-      expect(m).toBeGreaterThan(ys(enc[i])[0]);
-      expect(m).toBeLessThan(ys(enc[i + 1])[0]);
+      expect(m).toBeGreaterThan(Math.max(...ys(enc[i])));
+      expect(m).toBeLessThan(Math.min(...ys(enc[i + 1])));
     }
-    // Decoder stage k shares the row of its mirror encoder stage 3−k and lies right of the whole encoder.
-    dec.forEach((s, k) => expect(ys(s)[0]).toBe(ys(enc[2 - k])[0]));
-    const encMaxX = Math.max(
-      ...d.nodes
-        .filter(
-          (n) =>
-            analyzeGraph(d, catalogue).nodes.get(n.id)!.scope === 'encoder' &&
-            !n.id.startsWith('memory_expanding'),
-        )
-        .map((n) => n.position[0]),
-    );
-    for (const s of dec) for (const id of s) expect(pos(d, id)[0]).toBeGreaterThan(encMaxX);
-    for (let k = 1; k <= 3; k++)
-      expect(pos(d, `memory_expanding.${k}`)[0]).toBeGreaterThan(encMaxX);
-    // Image-scale nodes on the top row: input on the left, segmentation on the right.
-    expect(pos(d, 'input')[1]).toBe(ys(enc[0])[0]);
-    expect(pos(d, 'segmentation')[1]).toBe(ys(enc[0])[0]);
+    // The bottleneck is the lowest row.
+    const bottom = Math.max(...d.nodes.map((n) => n.position[1]));
+    expect(ys(enc[3])).toEqual([bottom, bottom]);
+    // Decoder stage k lies on the rows of its mirror encoder stage 3−k, so skip links run across.
+    dec.forEach((s, k) => expect(new Set(ys(s))).toEqual(new Set(ys(enc[2 - k]))));
+    // On every row, the decoder nodes lie right of the encoder nodes.
+    const rows = new Map<number, { enc: number[]; dec: number[] }>();
+    for (const n of d.nodes) {
+      const scope = a.nodes.get(n.id)!.scope;
+      if (n.type.startsWith('memory-') || (scope !== 'encoder' && scope !== 'decoder')) continue;
+      const row =
+        rows.get(n.position[1]) ??
+        rows.set(n.position[1], { enc: [], dec: [] }).get(n.position[1])!;
+      row[scope === 'encoder' ? 'enc' : 'dec'].push(n.position[0]);
+    }
+    for (const [y, r] of rows)
+      if (r.enc.length && r.dec.length)
+        expect(Math.min(...r.dec), `row ${y}`).toBeGreaterThan(Math.max(...r.enc));
+    // Input at the top left, the segmentation at the top right.
+    const xs = d.nodes.map((n) => n.position[0]);
+    expect(pos(d, 'input')).toEqual([Math.min(...xs), 0]);
+    expect(pos(d, 'segmentation')).toEqual([Math.max(...xs), 0]);
+  });
+
+  it('wraps a sequential (ViT) graph into rows instead of one line', () => {
+    const d = arranged(P['vit-unet-mam-sts']);
+    const blocks = d.nodes.filter((n) => n.type === 'mam-vit-block');
+    expect(blocks).toHaveLength(8);
+    const rows = new Set(blocks.map((n) => n.position[1]));
+    expect(rows.size).toBeGreaterThan(1);
+    // Each row reads left to right in token-flow order.
+    for (let j = 1; j < 8; j++) {
+      const [a, b] = [blocks[j - 1].position, blocks[j].position];
+      expect(b[1] > a[1] || (b[1] === a[1] && b[0] > a[0]), `blocks.${j}`).toBe(true);
+    }
   });
 });

@@ -118,10 +118,10 @@ describe('convertToMam on presets swin-unet', () => {
       attention: 272_907_264,
     });
     expect(wiring(doc)).toEqual(wiring(P['swin-unet-mam-sts']));
-    // Each merge sits between the stages it joins.
+    // Each merge sits between the stage rows it joins.
     const pos = (id: string) => doc.nodes.find((n) => n.id === id)!.position;
-    expect(pos('memory_merging.0')[0]).toBeGreaterThan(pos('layers.0.blocks.1')[0]);
-    expect(pos('memory_merging.0')[0]).toBeLessThan(pos('layers.1.blocks.0')[0]);
+    expect(pos('memory_merging.0')[1]).toBeGreaterThan(pos('layers.0.blocks.1')[1]);
+    expect(pos('memory_merging.0')[1]).toBeLessThan(pos('layers.1.blocks.0')[1]);
   });
 
   it('network STS = Model 5-2: 44,480,100 params, 9,017,229,312 MACs', () => {

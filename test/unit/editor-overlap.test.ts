@@ -11,26 +11,7 @@ import {
 } from '../../src/graph/convert.ts';
 import { presets } from '../../src/graph/presets.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
-
-/** Rendered heights in px (width 220 for every kind). */
-const DRAWN_HEIGHT: Record<string, number> = {
-  'image-input': 113,
-  'patch-embed': 113,
-  'position-embedding': 113,
-  'swin-block': 113,
-  'vit-block': 113,
-  'mam-swin-block': 158,
-  'mam-vit-block': 158,
-  'patch-merging': 113,
-  'patch-expanding': 113,
-  'final-expanding': 113,
-  'memory-merging': 134,
-  'memory-expanding': 134,
-  skip: 137,
-  'layer-norm': 113,
-  'seg-head': 113,
-  output: 113,
-};
+import { DRAWN_HEIGHT, DRAWN_WIDTH } from './drawn-sizes.ts';
 
 function overlapping(doc: GraphDoc): string[] {
   const boxes = doc.nodes.map((n) => {
@@ -40,7 +21,7 @@ function overlapping(doc: GraphDoc): string[] {
       id: n.id,
       x0: n.position[0],
       y0: n.position[1],
-      x1: n.position[0] + 220,
+      x1: n.position[0] + DRAWN_WIDTH,
       y1: n.position[1] + h,
     };
   });
@@ -109,8 +90,8 @@ describe('no two nodes overlap', () => {
     const resamplers = model52.nodes.filter((n) => n.type.startsWith('memory-')).map((n) => n.id);
     expect(resamplers).toHaveLength(6);
     for (const id of resamplers) expect(at(doc, id)).toEqual(at(model52, id));
-    // Halfway (in x) between the last unit of stage 0 and the first of stage 1, in a free lane.
-    expect(at(doc, 'memory_merging.0')[0]).toBeGreaterThan(at(doc, 'layers.0.blocks.1')[0]);
-    expect(at(doc, 'memory_merging.0')[0]).toBeLessThan(at(doc, 'layers.1.blocks.0')[0]);
+    // On the line between the row of stage 0's last unit and that of stage 1's first, in a free spot.
+    expect(at(doc, 'memory_merging.0')[1]).toBeGreaterThan(at(doc, 'layers.0.blocks.1')[1]);
+    expect(at(doc, 'memory_merging.0')[1]).toBeLessThan(at(doc, 'layers.1.blocks.0')[1]);
   });
 });

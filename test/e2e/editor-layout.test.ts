@@ -1,0 +1,100 @@
+// The editor opens the demo (and the largest preset) readable at 1280×800: every node in view at a
+// zoom where its text can be read; Fit keeps to the part of the canvas the Train drawer leaves
+// uncovered; the minimap is small and sits in the uncovered bottom-right corner.
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { presets } from '../../src/graph/presets.ts';
+import {
+  boxOf,
+  canvasBox,
+  editorTests,
+  nodeRects,
+  nodesOutsideCanvas,
+  settle,
+  zoom,
+} from './editor-helpers.ts';
+
+/** Ids of the nodes whose box meets the minimap's. */
+async function nodesUnderMinimap(page: Page) {
+  const m = await boxOf(page.getByTestId('minimap'));
+  return (await nodeRects(page))
+    .filter(
+      (r) => r.left < m.x + m.width && r.right > m.x && r.top < m.y + m.height && r.bottom > m.y,
+    )
+    .map((r) => r.id);
+}
+
+describe('editor layout', () => {
+  const t = editorTests({ viewport: { width: 1280, height: 800 } });
+
+  it('opens the demo with every node in view at zoom ≥ 0.45 and a small minimap in the corner', async () => {
+    const { page } = t;
+    expect(await page.getByTestId('mam-node').count()).toBe(presets()['demo-mam'].nodes.length);
+    await expect.poll(() => nodesOutsideCanvas(page)).toEqual([]);
+    expect(await zoom(page)).toBeGreaterThanOrEqual(0.45);
+    const c = await canvasBox(page);
+    const m = await boxOf(page.getByTestId('minimap'));
+    expect(m.width).toBeLessThanOrEqual(170);
+    expect(m.height).toBeLessThanOrEqual(120);
+    // In the bottom-right corner, inside the canvas.
+    expect(m.x).toBeGreaterThan(c.x + c.width / 2);
+    expect(m.y).toBeGreaterThan(c.y + c.height / 2);
+    expect(m.x + m.width).toBeLessThanOrEqual(c.x + c.width);
+    expect(m.y + m.height).toBeLessThanOrEqual(c.y + c.height);
+    await t.screenshot();
+  });
+
+  it('opens the largest preset with every node in view at zoom ≥ 0.3', async () => {
+    const { page } = t;
+    const [name, largest] = Object.entries(presets()).reduce((a, b) =>
+      b[1].nodes.length > a[1].nodes.length ? b : a,
+    );
+    await page.getByTestId('presets').selectOption(name);
+    await expect.poll(() => page.getByTestId('mam-node').count()).toBe(largest.nodes.length);
+    await settle(page);
+    await expect.poll(() => nodesOutsideCanvas(page)).toEqual([]);
+    expect(await zoom(page)).toBeGreaterThanOrEqual(0.3);
+    await t.screenshot();
+  });
+
+  it('fits every preset with no node under the minimap', async () => {
+    const { page } = t;
+    for (const [name, doc] of Object.entries(presets())) {
+      await page.getByTestId('presets').selectOption(name);
+      await expect.poll(() => page.getByTestId('mam-node').count()).toBe(doc.nodes.length);
+      await settle(page);
+      await expect
+        .poll(async () => ({ name, outside: await nodesOutsideCanvas(page) }))
+        .toEqual({ name, outside: [] });
+      expect({ name, under: await nodesUnderMinimap(page) }).toEqual({ name, under: [] });
+    }
+  });
+
+  it('with the Train drawer open, Fit puts every node and the minimap in the uncovered part', async () => {
+    const { page } = t;
+    await page.getByTestId('train-toggle').click();
+    const drawer = page.locator('mam-train-panel');
+    await expect.poll(async () => (await drawer.boundingBox())?.width ?? 0).toBeGreaterThan(0);
+    const c = await canvasBox(page);
+    const d = await boxOf(drawer);
+    expect(d.x).toBeGreaterThan(c.x + 100); // it covers the canvas's right part, not all of it
+    expect(d.x).toBeLessThan(c.x + c.width);
+    const uncovered = { left: c.x, top: c.y, right: d.x, bottom: c.y + c.height };
+    // The demo opened fitted to the whole canvas: the drawer now hides part of it.
+    expect((await nodesOutsideCanvas(page, uncovered)).length).toBeGreaterThan(0);
+    await page.getByTestId('fit').click();
+    await expect.poll(() => nodesOutsideCanvas(page, uncovered)).toEqual([]);
+    const m = await boxOf(page.getByTestId('minimap'));
+    expect(m.x + m.width).toBeLessThanOrEqual(d.x);
+    expect(m.y + m.height).toBeLessThanOrEqual(c.y + c.height);
+    await t.screenshot();
+    // Closed again, the minimap goes back to the canvas's corner.
+    await page.getByTestId('train-toggle').click();
+    await expect
+      .poll(async () => {
+        const b = await boxOf(page.getByTestId('minimap'));
+        return b.x + b.width > d.x;
+      })
+      .toBe(true);
+  });
+});

@@ -1,0 +1,25 @@
+// The sizes the editor draws nodes at, measured in Chromium on the presets (see
+// test/e2e/editor-trust.test.ts): boxes for layout tests that do not come from
+// the layout's own size model.
+
+/** Rendered heights in px (width DRAWN_WIDTH for every kind). */
+export const DRAWN_HEIGHT: Record<string, number> = {
+  'image-input': 113,
+  'patch-embed': 113,
+  'position-embedding': 113,
+  'swin-block': 113,
+  'vit-block': 113,
+  'mam-swin-block': 158,
+  'mam-vit-block': 158,
+  'patch-merging': 113,
+  'patch-expanding': 113,
+  'final-expanding': 113,
+  'memory-merging': 134,
+  'memory-expanding': 134,
+  skip: 137,
+  'layer-norm': 113,
+  'seg-head': 113,
+  output: 113,
+};
+
+export const DRAWN_WIDTH = 220;
