@@ -155,7 +155,8 @@ export class MamApp extends LitElement {
   }
 
   override updated(changed: Map<string, unknown>): void {
-    if (changed.has('trainOpen')) this.mam?.updateCover();
+    // The drawer opened or closed: fit into the canvas it leaves, unless the user moved the view.
+    if (changed.has('trainOpen')) void this.mam?.refitCover();
   }
 
   private onResize = () => this.mam?.updateCover();

@@ -141,10 +141,16 @@ export interface MamStudio {
   zoomToFit(ids?: string[], minZoom?: number): Promise<void>;
   /**
    * Measures what the host's overlays cover of the canvas (MamStudioOptions.overlays)
-   * and moves the minimap to the uncovered corner; call it when an overlay opens,
-   * closes or resizes. Fitting calls it too.
+   * and moves the minimap to the uncovered corner; call it when an overlay resizes
+   * (refitCover when one opens or closes). Fitting calls it too.
    */
   updateCover(): Insets;
+  /**
+   * Call when an overlay opens or closes: measures the cover (updateCover) and, when
+   * the view still shows the last fit (nobody panned or zoomed since), fits again into
+   * the part now uncovered. A view the user chose stays as it is.
+   */
+  refitCover(): Promise<void>;
   /** Zoom by a factor about the middle of the view. */
   zoomBy(factor: number): Promise<void>;
   /** Pan (keeping the zoom) so a node sits in the middle of the view. */
@@ -153,6 +159,9 @@ export interface MamStudio {
   whenIdle(): Promise<void>;
   destroy(): void;
 }
+
+/** The view: zoom k, then translation x, y (screen px). */
+type Transform = { k: number; x: number; y: number };
 
 /** The minimap's size in px: small, in the corner, never over most of the graph. */
 export const MINIMAP = { width: 160, height: 110, inset: 24 } as const;
@@ -339,6 +348,12 @@ export function installMamStudio(
     select: (ids) => api.select(ids),
   });
 
+  /**
+   * The last fit asked for and the view it made. While the view is still that one,
+   * nobody has panned or zoomed since, and a change of cover may fit again.
+   */
+  let lastFit: { ids?: string[]; minZoom: number; view: Transform } | undefined;
+
   let dropTarget: string | undefined;
   const setDropTarget = (id: string | undefined) => {
     if (id === dropTarget) return;
@@ -514,11 +529,7 @@ export function installMamStudio(
           ...insets,
           bottom: insets.bottom + MINIMAP.height + MINIMAP.inset,
         });
-      if (fit.k >= minZoom) {
-        await area.area.zoom(fit.k, 0, 0);
-        await area.area.translate(fit.x, fit.y);
-        return;
-      }
+      if (fit.k >= minZoom) return showFit(fit, { ids, minZoom });
       // Below minZoom: keep it and show the start of the graph.
       const k = minZoom;
       const margin = 40;
@@ -527,14 +538,20 @@ export function installMamStudio(
         box.height * k + 2 * margin <= h
           ? insets.top + h / 2 - (box.top + box.height / 2) * k
           : insets.top + margin - box.top * k;
-      await area.area.zoom(k, 0, 0);
-      await area.area.translate(insets.left + margin - box.left * k, y);
+      await showFit({ k, x: insets.left + margin - box.left * k, y }, { ids, minZoom });
     },
     updateCover() {
       const insets = elementInsets(area.container, opts.overlays?.() ?? []);
       for (const [edge, px] of Object.entries(insets))
         area.container.style.setProperty(`--mam-covered-${edge}`, `${px}px`);
       return insets;
+    },
+    async refitCover() {
+      const fit = lastFit;
+      const now = area.area.transform;
+      const untouched = fit && fit.view.k === now.k && fit.view.x === now.x && fit.view.y === now.y;
+      api.updateCover();
+      if (untouched) await api.zoomToFit(fit.ids, fit.minZoom);
     },
     async zoomBy(factor) {
       const { x, y, k } = area.area.transform;
@@ -564,10 +581,16 @@ export function installMamStudio(
     },
   };
 
+  async function showFit(t: Transform, asked: { ids?: string[]; minZoom: number }) {
+    await area.area.zoom(t.k, 0, 0);
+    await area.area.translate(t.x, t.y);
+    lastFit = { ...asked, view: { ...area.area.transform } };
+  }
+
   /** Whether a node would lie under the minimap (in the uncovered corner) at transform `t`. */
   function underMinimap(
     nodes: MamNode[],
-    t: { k: number; x: number; y: number },
+    t: Transform,
     size: { width: number; height: number },
     insets: Insets,
   ): boolean {

@@ -192,6 +192,16 @@ export async function nodesOutsideCanvas(
     .map((r) => r.id);
 }
 
+/** Ids of the nodes whose box meets the minimap's. */
+export async function nodesUnderMinimap(page: Page): Promise<string[]> {
+  const m = await boxOf(page.getByTestId('minimap'));
+  return (await nodeRects(page))
+    .filter(
+      (r) => r.left < m.x + m.width && r.right > m.x && r.top < m.y + m.height && r.bottom > m.y,
+    )
+    .map((r) => r.id);
+}
+
 /** Clicks a menu item (context menu or toolbar menu) by its text. */
 export async function menuItem(page: Page, text: string): Promise<void> {
   await page.locator('[data-testid="menu-item"]', { hasText: text }).first().click();

@@ -1,28 +1,17 @@
 // The editor opens the demo (and the largest preset) readable at 1280×800: every node in view at a
 // zoom where its text can be read; Fit keeps to the part of the canvas the Train drawer leaves
 // uncovered; the minimap is small and sits in the uncovered bottom-right corner.
-import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { presets } from '../../src/graph/presets.ts';
 import {
   boxOf,
   canvasBox,
   editorTests,
-  nodeRects,
   nodesOutsideCanvas,
+  nodesUnderMinimap,
   settle,
   zoom,
 } from './editor-helpers.ts';
-
-/** Ids of the nodes whose box meets the minimap's. */
-async function nodesUnderMinimap(page: Page) {
-  const m = await boxOf(page.getByTestId('minimap'));
-  return (await nodeRects(page))
-    .filter(
-      (r) => r.left < m.x + m.width && r.right > m.x && r.top < m.y + m.height && r.bottom > m.y,
-    )
-    .map((r) => r.id);
-}
 
 describe('editor layout', () => {
   const t = editorTests({ viewport: { width: 1280, height: 800 } });
@@ -72,6 +61,11 @@ describe('editor layout', () => {
 
   it('with the Train drawer open, Fit puts every node and the minimap in the uncovered part', async () => {
     const { page } = t;
+    // A view chosen by hand (zoomed in): opening the drawer keeps it.
+    await expect.poll(() => nodesOutsideCanvas(page)).toEqual([]);
+    const fitted = await zoom(page);
+    await page.keyboard.press('+');
+    await expect.poll(() => zoom(page)).toBeGreaterThan(fitted);
     await page.getByTestId('train-toggle').click();
     const drawer = page.locator('mam-train-panel');
     await expect.poll(async () => (await drawer.boundingBox())?.width ?? 0).toBeGreaterThan(0);
@@ -80,7 +74,7 @@ describe('editor layout', () => {
     expect(d.x).toBeGreaterThan(c.x + 100); // it covers the canvas's right part, not all of it
     expect(d.x).toBeLessThan(c.x + c.width);
     const uncovered = { left: c.x, top: c.y, right: d.x, bottom: c.y + c.height };
-    // The demo opened fitted to the whole canvas: the drawer now hides part of it.
+    // The drawer now hides part of the graph.
     expect((await nodesOutsideCanvas(page, uncovered)).length).toBeGreaterThan(0);
     await page.getByTestId('fit').click();
     await expect.poll(() => nodesOutsideCanvas(page, uncovered)).toEqual([]);
