@@ -3,9 +3,11 @@
 // minimap, in the uncovered bottom-right corner, lies over no node.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { presets } from '../../src/graph/presets.ts';
 import {
   boxOf,
   canvasBox,
+  doc,
   editorTests,
   nodeRects,
   nodesOutsideCanvas,
@@ -77,6 +79,30 @@ describe('editor drawer fit', () => {
     await expect.poll(() => nodesOutsideCanvas(page)).toEqual([]);
     await expect.poll(() => minimapRight(page)).toBeGreaterThan(uncovered.right);
     expect(await nodesUnderMinimap(page)).toEqual([]);
+  });
+
+  it('with the drawer open, fits every preset left of it and clear of the minimap, at 1280×800 and 1024×768', async () => {
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 1024, height: 768 },
+    ]) {
+      const page = await t.open({ viewport });
+      await page.getByTestId('train-toggle').click();
+      const uncovered = await uncoveredCanvas(page);
+      for (const [name, preset] of Object.entries(presets())) {
+        const where = `${name} at ${viewport.width}×${viewport.height}`;
+        await page.getByTestId('presets').selectOption(name);
+        await expect
+          .poll(async () => (await doc(page)).metadata?.title)
+          .toBe(preset.metadata?.title);
+        await settle(page);
+        await expect
+          .poll(async () => ({ where, outside: await nodesOutsideCanvas(page, uncovered) }))
+          .toEqual({ where, outside: [] });
+        expect(await minimapRight(page)).toBeLessThanOrEqual(uncovered.right);
+        expect({ where, under: await nodesUnderMinimap(page) }).toEqual({ where, under: [] });
+      }
+    }
   });
 
   it('leaves the view alone when the drawer opens after the user panned', async () => {
