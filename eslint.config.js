@@ -96,7 +96,24 @@ export default defineConfig(
   },
   {
     files: ['src/graph/**/*.ts'],
-    rules: { 'no-restricted-globals': ['error', ...DOM_GLOBALS] },
+    rules: {
+      'no-restricted-globals': ['error', ...DOM_GLOBALS],
+      // The graph layer takes the node catalogue as a parameter; the app, the CLI and the
+      // Rete plugin's default pass the built-in one (nodes/index.ts).
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)nodes(/|$)',
+              allowTypeImports: true,
+              message:
+                'layer boundary: src/graph takes the node catalogue as a parameter; it does not import nodes/ (the callers pass the built-in catalogue).',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     // The editor's main thread loads specs and the view only; tensors live in its worker.

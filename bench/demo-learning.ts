@@ -31,7 +31,10 @@ export async function run(args: string[] = []) {
   const minutes = arg(args, 'minutes', 15);
   const every = arg(args, 'every', 25);
   const backend = await initBackend('wasm');
-  const g = loadGraph(readFileSync(new URL('../presets/demo-mam.json', import.meta.url), 'utf8'));
+  const g = loadGraph(
+    readFileSync(new URL('../presets/demo-mam.json', import.meta.url), 'utf8'),
+    catalogue,
+  );
   if (!g.ok) throw new Error('demo-mam.json does not load');
   const p = planGraph(g.graph, catalogue, kernels);
   if (!p.ok) throw new Error('demo-mam.json does not compile');

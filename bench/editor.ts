@@ -133,7 +133,7 @@ const PROBE = String.raw`(async () => {
   window.__bench = {
     pending: undefined,
     armLoad(name) {
-      const { want } = expected(presets()[name]);
+      const { want } = expected(presets(catalogue)[name]);
       arm(
         'input',
         (e) => e.composedPath()[0]?.dataset?.testid === 'presets',

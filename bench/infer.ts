@@ -11,23 +11,26 @@ import { catalogue } from '../nodes/index.ts';
 
 export function run() {
   // Swin-Unet with deep stages and STS memory through encoder and decoder: ≈500 nodes.
-  const doc = swinUnet({
-    title: 'bench',
-    description: '',
-    imageSize: 224,
-    inChannels: 3,
-    classNames: ['a', 'b'],
-    embedDim: 96,
-    depths: [68, 68, 68, 68],
-    heads: [3, 6, 12, 24],
-    window: 7,
-    patchSize: 4,
-    dropPath: 0.2,
-    encoder: 'sts',
-    decoder: 'sts',
-    memoryLayout: 'window',
-    mergeMode: 'conv',
-  });
+  const doc = swinUnet(
+    {
+      title: 'bench',
+      description: '',
+      imageSize: 224,
+      inChannels: 3,
+      classNames: ['a', 'b'],
+      embedDim: 96,
+      depths: [68, 68, 68, 68],
+      heads: [3, 6, 12, 24],
+      window: 7,
+      patchSize: 4,
+      dropPath: 0.2,
+      encoder: 'sts',
+      decoder: 'sts',
+      memoryLayout: 'window',
+      mergeMode: 'conv',
+    },
+    catalogue,
+  );
   const nodes = doc.nodes.length;
   // a fresh document object each run: analyses are memoised per document
   const infer = timeStats(() => analyzeGraph({ ...doc }, catalogue), { warmup: 30, runs: 50 });

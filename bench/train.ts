@@ -24,7 +24,10 @@ import { kernels } from '../src/compile/kernels/index.ts';
 const BATCH = 2;
 
 async function setup() {
-  const g = loadGraph(readFileSync(new URL('../presets/demo-mam.json', import.meta.url), 'utf8'));
+  const g = loadGraph(
+    readFileSync(new URL('../presets/demo-mam.json', import.meta.url), 'utf8'),
+    catalogue,
+  );
   if (!g.ok) throw new Error('demo-mam.json does not load');
   const p = planGraph(g.graph, catalogue, kernels);
   if (!p.ok) throw new Error('demo-mam.json does not compile');

@@ -1,4 +1,5 @@
 /** Opening graph files (JSON or PNG carrying a graph) and offering files for download. */
+import { catalogue } from '../nodes/index.ts';
 import { loadGraph } from '../src/graph/load.ts';
 import type { GraphDoc, GraphIssue } from '../src/graph/types.ts';
 import { loadGraphFromPng } from '../src/share/index.ts';
@@ -24,7 +25,7 @@ export async function readGraphFile(file: File): Promise<OpenResult> {
         };
       return { ok: true, doc: r.graph, issues: r.issues, source };
     }
-    const r = loadGraph(new TextDecoder().decode(bytes));
+    const r = loadGraph(new TextDecoder().decode(bytes), catalogue);
     return r.ok
       ? { ok: true, doc: r.graph, issues: r.issues, source }
       : { ok: false, issues: r.issues, source };

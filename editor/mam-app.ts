@@ -4,6 +4,7 @@
  * All edits go through the plugin's store as commands; this file wires the
  * panels, files, autosave and shortcuts around it.
  */
+import { catalogue } from '../nodes/index.ts';
 import { LitElement, html, nothing } from 'lit';
 import { NodeEditor } from 'rete';
 import { AreaPlugin } from 'rete-area-plugin';
@@ -100,7 +101,7 @@ export class MamApp extends LitElement {
   private clipboard: Clipboard | undefined;
   private saver = autosaver();
   private toastId = 0;
-  private presetDocs = presets();
+  private presetDocs = presets(catalogue);
   private unbind: (() => void)[] = [];
 
   override createRenderRoot() {
@@ -230,7 +231,7 @@ export class MamApp extends LitElement {
       return;
     const saved = await readAutosave();
     if (saved) {
-      const r = loadGraph(saved);
+      const r = loadGraph(saved, catalogue);
       if (r.ok) {
         await mam.loadDoc(r.graph, 'restore autosave');
         this.toast('Restored your last session.');
@@ -239,7 +240,7 @@ export class MamApp extends LitElement {
     }
     try {
       const res = await fetch(DEMO_PRESET);
-      const r = loadGraph(await res.text());
+      const r = loadGraph(await res.text(), catalogue);
       await mam.loadDoc(r.ok ? r.graph : structuredClone(this.presetDocs['demo-mam']), 'demo');
     } catch {
       await mam.loadDoc(structuredClone(this.presetDocs['demo-mam']), 'demo');
@@ -381,7 +382,7 @@ export class MamApp extends LitElement {
   private arrange() {
     const mam = this.mam;
     if (!mam) return;
-    mam.dispatch(autoArrange(mam.store.doc), 'auto-arrange');
+    mam.dispatch(autoArrange(mam.store.doc, catalogue), 'auto-arrange');
     void mam.zoomToFit();
   }
 

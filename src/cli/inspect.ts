@@ -173,7 +173,7 @@ export async function inspectCommand(
         : `${file} ${what}:\n${errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`,
     );
   };
-  const loaded = loadGraph(text);
+  const loaded = loadGraph(text, catalogue);
   if (!loaded.ok) {
     refuse(loaded.issues, 'cannot be opened');
     return EXIT.unreadable;

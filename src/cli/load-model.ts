@@ -42,7 +42,7 @@ export async function readBytes(path: string, what: string): Promise<Uint8Array>
 
 export async function compileGraphFile(path: string, seed = 0) {
   const text = new TextDecoder().decode(await readBytes(path, 'graph file'));
-  const loaded = loadGraph(text);
+  const loaded = loadGraph(text, catalogue);
   if (!loaded.ok)
     throw new CliError(
       `${path} cannot be opened:\n${loaded.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,

@@ -1,5 +1,5 @@
 /** A small programmatic way to write graph documents (presets, tests, conversions). */
-import { getKind } from '../../nodes/index.ts';
+import type { Catalogue } from './node-kind.ts';
 import {
   GRAPH_FORMAT,
   GRAPH_VERSION,
@@ -11,7 +11,11 @@ import {
 export class GraphBuilder {
   readonly doc: GraphDoc;
 
-  constructor(metadata?: GraphMetadata) {
+  private readonly catalogue: Catalogue;
+
+  /** Nodes are added with the kinds of `catalogue`. */
+  constructor(catalogue: Catalogue, metadata?: GraphMetadata) {
+    this.catalogue = catalogue;
     this.doc = {
       format: GRAPH_FORMAT,
       version: GRAPH_VERSION,
@@ -28,7 +32,7 @@ export class GraphBuilder {
     params: Record<string, ParamValue> = {},
     position: [number, number] = [0, 0],
   ): string {
-    const kind = getKind(type);
+    const kind = this.catalogue.get(type);
     if (!kind) throw new Error(`unknown node kind '${type}'`);
     const full: Record<string, ParamValue> = {};
     for (const p of kind.params) full[p.name] = structuredClone(params[p.name] ?? p.default);

@@ -8,14 +8,12 @@
  * (encoder/decoder), joined by token flow that no patch merging or expanding
  * interrupts, in token-flow order.
  */
-import { getKind } from '../../nodes/index.ts';
 import { applyCommand, type Command } from './commands.ts';
 import { analyzeGraph, type Analysis, type MemoryChain, type NodeInfo } from './infer.ts';
 import { placeInFreeSpace, pointBetween } from './layout.ts';
-import { formatGrid, type MemoryLayout } from './node-kind.ts';
+import { formatGrid, type Catalogue, type MemoryLayout } from './node-kind.ts';
 import { carryParams } from './swap.ts';
 import type { GraphDoc, LinkDoc, NodeDoc } from './types.ts';
-import { catalogue } from '../../nodes/index.ts';
 
 export type ConvertScope = { stageOf: string } | 'encoder' | 'decoder' | 'network';
 
@@ -41,25 +39,21 @@ export interface Stage {
 
 const isBlock = (n?: NodeInfo) => n?.kind?.role === 'attention' || n?.kind?.role === 'memory-unit';
 
-function socketOfLink(doc: GraphDoc, link: LinkDoc): string | undefined {
-  const node = doc.nodes.find((n) => n.id === link.from.node);
-  return node
-    ? getKind(node.type)?.outputs.find((p) => p.name === link.from.port)?.socket
-    : undefined;
+function socketOfLink(analysis: Analysis, link: LinkDoc): string | undefined {
+  return analysis.nodes.get(link.from.node)?.kind?.outputs.find((p) => p.name === link.from.port)
+    ?.socket;
 }
 
-const isMemoryLink = (doc: GraphDoc, l: LinkDoc) =>
-  l.to.port === 'memIn' || socketOfLink(doc, l) === 'memory';
+const isMemoryLink = (analysis: Analysis, l: LinkDoc) =>
+  l.to.port === 'memIn' || socketOfLink(analysis, l) === 'memory';
 
 /** The stages of a graph, in token-flow order (blocks whose input shape is unknown are left out). */
-export function findStages(
-  doc: GraphDoc,
-  analysis: Analysis = analyzeGraph(doc, catalogue),
-): Stage[] {
+export function findStages(doc: GraphDoc, catalogue: Catalogue): Stage[] {
+  const analysis = analyzeGraph(doc, catalogue);
   const rank = new Map(analysis.order.map((id, i) => [id, i]));
   const tokenNext = new Map<string, string[]>();
   for (const l of doc.links) {
-    if (isMemoryLink(doc, l)) continue;
+    if (isMemoryLink(analysis, l)) continue;
     const list = tokenNext.get(l.from.node);
     if (list) list.push(l.to.node);
     else tokenNext.set(l.from.node, [l.to.node]);
@@ -124,9 +118,10 @@ export function findStages(
 function stagesInScope(
   doc: GraphDoc,
   scope: ConvertScope,
-  analysis: Analysis,
+  catalogue: Catalogue,
 ): Stage[] | { error: string } {
-  const stages = findStages(doc, analysis);
+  const analysis = analyzeGraph(doc, catalogue);
+  const stages = findStages(doc, catalogue);
   if (typeof scope === 'object') {
     const n = analysis.nodes.get(scope.stageOf);
     if (!n) return { error: `there is no node '${scope.stageOf}'` };
@@ -152,7 +147,7 @@ function stagesInScope(
 /** Memory links touching `units`, and resampling nodes reachable from them through memory links. */
 function memoryWiringOf(doc: GraphDoc, units: Set<string>, analysis: Analysis) {
   const isResampler = (id: string) => analysis.nodes.get(id)?.kind?.role === 'memory-resampling';
-  const memLinks = doc.links.filter((l) => isMemoryLink(doc, l));
+  const memLinks = doc.links.filter((l) => isMemoryLink(analysis, l));
   const resamplers = new Set<string>();
   const stack = [...units];
   const visited = new Set(stack);
@@ -219,9 +214,13 @@ const memLink = (from: string, to: string): LinkDoc => ({
 });
 
 /** Swap every SAM block in scope to MAM and wire memory links by `strategy`; replaces existing memory wiring in scope. */
-export function convertToMam(doc: GraphDoc, opts: ConvertOptions): ConvertResult {
+export function convertToMam(
+  doc: GraphDoc,
+  opts: ConvertOptions,
+  catalogue: Catalogue,
+): ConvertResult {
   const analysis = analyzeGraph(doc, catalogue);
-  const stages = stagesInScope(doc, opts.scope, analysis);
+  const stages = stagesInScope(doc, opts.scope, catalogue);
   if ('error' in stages) return stages;
   const byId = new Map(doc.nodes.map((n) => [n.id, n]));
   const units = new Set(stages.flatMap((s) => s.units));
@@ -233,9 +232,9 @@ export function convertToMam(doc: GraphDoc, opts: ConvertOptions): ConvertResult
   let swapped = 0;
   for (const id of units) {
     const node = byId.get(id) as NodeDoc;
-    const kind = getKind(node.type);
+    const kind = catalogue.get(node.type);
     if (kind?.role === 'attention') {
-      const mam = getKind(kind.swapWith ?? '');
+      const mam = catalogue.get(kind.swapWith ?? '');
       if (!mam) return { error: `a ${kind.title} ('${id}') has no memory-attention counterpart` };
       commands.push({
         type: 'set-kind',
@@ -294,7 +293,7 @@ export function convertToMam(doc: GraphDoc, opts: ConvertOptions): ConvertResult
   }
   if (newNodes.length) {
     // Between the units they join, in free space: after the swaps, which change node sizes.
-    const placed = placeInFreeSpace(commands.reduce(applyCommand, doc), newNodes);
+    const placed = placeInFreeSpace(commands.reduce(applyCommand, doc), newNodes, catalogue);
     commands.push({ type: 'add-nodes', nodes: placed, links: newLinks });
   }
   for (const link of unitLinks) commands.push({ type: 'connect', link });
@@ -368,9 +367,13 @@ function sameGraph(a: GraphDoc, b: GraphDoc): boolean {
 }
 
 /** Swap every MAM unit in scope back to SAM; their memory links and the resampling nodes on them go. */
-export function convertToSam(doc: GraphDoc, scope: ConvertScope): ConvertResult {
+export function convertToSam(
+  doc: GraphDoc,
+  scope: ConvertScope,
+  catalogue: Catalogue,
+): ConvertResult {
   const analysis = analyzeGraph(doc, catalogue);
-  const stages = stagesInScope(doc, scope, analysis);
+  const stages = stagesInScope(doc, scope, catalogue);
   if ('error' in stages) return stages;
   const byId = new Map(doc.nodes.map((n) => [n.id, n]));
   const units = new Set(
@@ -386,7 +389,7 @@ export function convertToSam(doc: GraphDoc, scope: ConvertScope): ConvertResult 
   for (const link of old.links) commands.push({ type: 'disconnect', link });
   for (const id of units) {
     const node = byId.get(id) as NodeDoc;
-    const sam = getKind(getKind(node.type)?.swapWith ?? '');
+    const sam = catalogue.get(catalogue.get(node.type)?.swapWith ?? '');
     if (!sam) return { error: `'${id}' (${node.type}) has no self-attention counterpart` };
     commands.push({ type: 'set-kind', id, nodeType: sam.type, params: carryParams(node, sam) });
   }

@@ -11,12 +11,10 @@
  * from the token grid of each node (analyzeGraph), order from token flow; the
  * result is deterministic and has no overlaps for nodes up to NODE_BOX in size.
  */
-import { getKind } from '../../nodes/index.ts';
 import type { Command } from './commands.ts';
 import { analyzeGraph, type Analysis, type NodeInfo } from './infer.ts';
-import { product, type Shape } from './node-kind.ts';
+import { product, type Catalogue, type Shape } from './node-kind.ts';
 import type { GraphDoc, NodeDoc } from './types.ts';
-import { catalogue } from '../../nodes/index.ts';
 
 /** The node box the layout leaves room for (the editor draws nodes no larger). */
 export const NODE_BOX = { width: 220, height: 160 } as const;
@@ -36,8 +34,8 @@ export interface Rect {
   height: number;
 }
 
-export function nodeSize(type: string): { width: number; height: number } {
-  const kind = getKind(type);
+export function nodeSize(type: string, catalogue: Catalogue): { width: number; height: number } {
+  const kind = catalogue.get(type);
   const rows = kind ? Math.max(kind.inputs.length, kind.outputs.length) : 1;
   const badge = kind?.role === 'memory-unit' || kind?.role === 'memory-resampling';
   return {
@@ -46,10 +44,10 @@ export function nodeSize(type: string): { width: number; height: number } {
   };
 }
 
-export const nodeRect = (n: Pick<NodeDoc, 'type' | 'position'>): Rect => ({
+export const nodeRect = (n: Pick<NodeDoc, 'type' | 'position'>, catalogue: Catalogue): Rect => ({
   x: n.position[0],
   y: n.position[1],
-  ...nodeSize(n.type),
+  ...nodeSize(n.type, catalogue),
 });
 
 /** Whether two boxes come closer than `gap`. */
@@ -76,8 +74,13 @@ const OFFSETS: [number, number][] = (() => {
  * The free position nearest `want` for a node of `type`: at least FREE_GAP
  * away from every box in `others`. Deterministic.
  */
-export function freeSpot(others: Rect[], type: string, want: [number, number]): [number, number] {
-  const size = nodeSize(type);
+export function freeSpot(
+  others: Rect[],
+  type: string,
+  want: [number, number],
+  catalogue: Catalogue,
+): [number, number] {
+  const size = nodeSize(type, catalogue);
   for (const [dx, dy] of OFFSETS) {
     const r = { x: Math.round(want[0] + dx), y: Math.round(want[1] + dy), ...size };
     if (!others.some((o) => tooClose(r, o, FREE_GAP))) return [r.x, r.y];
@@ -100,8 +103,11 @@ export const pointBetween = (
 ): [number, number] => [Math.round(a[0] + (b[0] - a[0]) * t), Math.round(a[1] + (b[1] - a[1]) * t)];
 
 /** The bounding box of nodes as drawn under the size model. */
-export function boundingBox(nodes: Pick<NodeDoc, 'type' | 'position'>[]): Rect {
-  const rects = nodes.map(nodeRect);
+export function boundingBox(
+  nodes: Pick<NodeDoc, 'type' | 'position'>[],
+  catalogue: Catalogue,
+): Rect {
+  const rects = nodes.map((n) => nodeRect(n, catalogue));
   const x = Math.min(...rects.map((r) => r.x));
   const y = Math.min(...rects.map((r) => r.y));
   return {
@@ -119,11 +125,11 @@ const gridSize = (s?: Shape) =>
  * Nodes to add, each moved from where it would like to be (its position) to
  * the nearest free spot among `doc`'s nodes and the ones placed before it.
  */
-export function placeInFreeSpace(doc: GraphDoc, added: NodeDoc[]): NodeDoc[] {
-  const others = doc.nodes.map(nodeRect);
+export function placeInFreeSpace(doc: GraphDoc, added: NodeDoc[], catalogue: Catalogue): NodeDoc[] {
+  const others = doc.nodes.map((n) => nodeRect(n, catalogue));
   return added.map((n) => {
-    const position = freeSpot(others, n.type, n.position);
-    others.push(nodeRect({ type: n.type, position }));
+    const position = freeSpot(others, n.type, n.position, catalogue);
+    others.push(nodeRect({ type: n.type, position }, catalogue));
     return { ...n, position };
   });
 }
@@ -257,7 +263,7 @@ function gridCells(lines: Line[], columns: number): Map<string, [number, number]
  * number of columns that shows it largest in LAYOUT_VIEW. Deterministic, and
  * independent of the nodes' current positions.
  */
-export function autoArrange(doc: GraphDoc): Command {
+export function autoArrange(doc: GraphDoc, catalogue: Catalogue): Command {
   const a = analyzeGraph(doc, catalogue);
   const rank = new Map(a.order.map((id, i) => [id, i]));
   const ids = [...a.nodes.keys()].sort(
@@ -307,6 +313,7 @@ export function autoArrange(doc: GraphDoc): Command {
     const cells = gridCells(lines, columns);
     const box = boundingBox(
       [...cells].map(([id, [c, r]]) => ({ type: byType.get(id)!, position: [c * COL, r * ROW] })),
+      catalogue,
     );
     const zoom = Math.min(LAYOUT_VIEW.width / box.width, LAYOUT_VIEW.height / box.height);
     const rows = new Set([...cells.values()].map(([, r]) => r)).size;
@@ -331,7 +338,8 @@ export function autoArrange(doc: GraphDoc): Command {
       ...(doc.nodes.find((n) => n.id === id) as NodeDoc),
       position: pointBetween(at.get(s.from)!, at.get(s.to)!, s.k / (s.steps + 1)),
     }));
-  for (const n of placeInFreeSpace({ ...doc, nodes: placed }, wanted)) at.set(n.id, n.position);
+  for (const n of placeInFreeSpace({ ...doc, nodes: placed }, wanted, catalogue))
+    at.set(n.id, n.position);
 
   const moves = doc.nodes.map((n) => ({ id: n.id, position: at.get(n.id) ?? n.position }));
   return { type: 'move-nodes', moves };

@@ -21,6 +21,7 @@ import {
   type NodeDoc,
 } from './types.ts';
 import { validateDoc } from './validate.ts';
+import type { Catalogue } from './node-kind.ts';
 
 export type LoadResult =
   | { ok: true; graph: GraphDoc; issues: GraphIssue[]; migratedFrom?: number }
@@ -55,12 +56,12 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  * GRAPH_LIMITS are refused before the work they would cost; at most
  * `maxIssues` issues are listed, each message at most `maxMessageLength` long.
  */
-export function loadGraph(input: string | unknown): LoadResult {
-  const r = load(input);
+export function loadGraph(input: string | unknown, catalogue: Catalogue): LoadResult {
+  const r = load(input, catalogue);
   return { ...r, issues: limitIssues(r.issues) };
 }
 
-function load(input: string | unknown): LoadResult {
+function load(input: string | unknown, catalogue: Catalogue): LoadResult {
   let value: unknown = input;
   if (typeof input === 'string') {
     const tooLong = checkTextLength(input);
@@ -147,6 +148,6 @@ function load(input: string | unknown): LoadResult {
     links,
   };
   if (graph.metadata === undefined) delete graph.metadata;
-  for (const issue of validateDoc(graph, true)) issues.push(issue);
+  for (const issue of validateDoc(graph, true, catalogue)) issues.push(issue);
   return { ok: true, graph, issues, ...(migratedFrom !== undefined ? { migratedFrom } : {}) };
 }

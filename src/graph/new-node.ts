@@ -1,5 +1,4 @@
 /** A node as the palette adds it: a fresh id and every parameter at its kind's default. */
-import { catalogue as builtin } from '../../nodes/index.ts';
 import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, NodeDoc } from './types.ts';
 
@@ -16,7 +15,7 @@ export function newNode(
   doc: GraphDoc,
   type: string,
   position: [number, number],
-  catalogue: Catalogue = builtin,
+  catalogue: Catalogue,
 ): NodeDoc | undefined {
   const kind = catalogue.get(type);
   if (!kind) return undefined;

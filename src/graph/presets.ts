@@ -7,6 +7,7 @@ import { GraphBuilder } from './builder.ts';
 import { DEMO_CLASSES, SYNAPSE_CLASSES } from './classes.ts';
 import { applyCommand } from './commands.ts';
 import { autoArrange } from './layout.ts';
+import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, GraphMetadata } from './types.ts';
 
 export type MemoryWiring = 'none' | 'ists' | 'sts';
@@ -34,7 +35,8 @@ export interface SwinUnetOptions {
 export { DEMO_CLASSES, SYNAPSE_CLASSES };
 
 /** Positions from the editor's auto-arrange, so a preset opens as Auto-arrange would show it. */
-const arranged = (doc: GraphDoc): GraphDoc => applyCommand(doc, autoArrange(doc));
+const arranged = (doc: GraphDoc, catalogue: Catalogue): GraphDoc =>
+  applyCommand(doc, autoArrange(doc, catalogue));
 
 /** numpy.linspace(0, max, n) as Swin computes drop-path rates. */
 export function dropPathRates(max: number, n: number): number[] {
@@ -42,8 +44,8 @@ export function dropPathRates(max: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => Number(((max * i) / (n - 1)).toFixed(6)));
 }
 
-export function swinUnet(o: SwinUnetOptions): GraphDoc {
-  const b = new GraphBuilder({
+export function swinUnet(o: SwinUnetOptions, catalogue: Catalogue): GraphDoc {
+  const b = new GraphBuilder(catalogue, {
     title: o.title,
     description: o.description,
     createdWith: 'mam-studio 0.1.0',
@@ -145,7 +147,7 @@ export function swinUnet(o: SwinUnetOptions): GraphDoc {
   b.link('up', 'output');
   b.add('segmentation', 'output', { classes: o.classNames.length, classNames: o.classNames });
   b.link('output', 'segmentation', 'out', 'logits');
-  return arranged(b.doc);
+  return arranged(b.doc, catalogue);
 }
 
 const synapse = {
@@ -175,8 +177,8 @@ const synapse = {
 const PAPER =
   'Enhancing your attention to memorize more information for multimodal medical image segmentation';
 
-export function vitUnetMamSts(): GraphDoc {
-  const b = new GraphBuilder({
+export function vitUnetMamSts(catalogue: Catalogue): GraphDoc {
+  const b = new GraphBuilder(catalogue, {
     title: 'ViT-MAM U-Net (STS)',
     description: `Sequential ViT encoder (patch 16, 8 blocks, 6 heads) with one memory chain through all blocks (STS), then a Swin-Unet style expanding decoder. After MAM-SPEC.md section 4; paper: "${PAPER}".`,
     createdWith: 'mam-studio 0.1.0',
@@ -206,11 +208,11 @@ export function vitUnetMamSts(): GraphDoc {
   b.link('up', 'output');
   b.add('segmentation', 'output', { classes: 9, classNames: SYNAPSE_CLASSES });
   b.link('output', 'segmentation', 'out', 'logits');
-  return arranged(b.doc);
+  return arranged(b.doc, catalogue);
 }
 
-/** Every preset by file name. */
-export function presets(): Record<string, GraphDoc> {
+/** Every preset by file name, built from the kinds of `catalogue` (the built-in kinds). */
+export function presets(catalogue: Catalogue): Record<string, GraphDoc> {
   const swin = (
     file: string,
     title: string,
@@ -221,14 +223,17 @@ export function presets(): Record<string, GraphDoc> {
   ) =>
     [
       file,
-      swinUnet({
-        ...synapse,
-        title,
-        description: `${what} Swin-Unet ${depths.join('-')}, 224×224×3, 9 Synapse classes, embed 96, heads 3-6-12-24, window 7. Paper: "${PAPER}".`,
-        depths,
-        encoder,
-        decoder,
-      }),
+      swinUnet(
+        {
+          ...synapse,
+          title,
+          description: `${what} Swin-Unet ${depths.join('-')}, 224×224×3, 9 Synapse classes, embed 96, heads 3-6-12-24, window 7. Paper: "${PAPER}".`,
+          depths,
+          encoder,
+          decoder,
+        },
+        catalogue,
+      ),
     ] as const;
   return Object.fromEntries([
     swin(
@@ -274,42 +279,45 @@ export function presets(): Record<string, GraphDoc> {
       'ists',
       'ists',
     ),
-    ['vit-unet-mam-sts', vitUnetMamSts()],
+    ['vit-unet-mam-sts', vitUnetMamSts(catalogue)],
     [
       'demo-mam',
-      swinUnet({
-        title: 'Demo: brain MRI parcellation with MAM (ISTS)',
-        description:
-          "Small Swin-Unet with memory-attention (ISTS) in the encoder for the embedded demo data (128×128 axial T1 slices, 7 brain regions + background). Trains with AdamW, batch 4, without the paper's rotations and flips (the regions follow anatomy those transforms scramble). Single-subject demo, not a benchmark.",
-        imageSize: 128,
-        inChannels: 1,
-        classNames: DEMO_CLASSES,
-        embedDim: 32,
-        depths: [2, 2, 2],
-        heads: [2, 4, 8],
-        window: 4,
-        patchSize: 4,
-        dropPath: 0.1,
-        encoder: 'ists',
-        decoder: 'none',
-        memoryLayout: 'window',
-        mergeMode: 'conv',
-        metadata: {
-          dataset: 'demo',
-          // AdamW and no rot90/flip: lobe labels follow anterior/posterior anatomy that the
-          // paper's rotations scramble, and SGD from scratch learns this small set too slowly
-          // (bench/demo-learning.ts measures it).
-          training: {
-            epochs: 30,
-            batchSize: 4,
-            learningRate: 0.001,
-            optimizer: 'adamw',
-            seed: 1234,
-            metricConvention: 'synapse',
-            augment: false,
+      swinUnet(
+        {
+          title: 'Demo: brain MRI parcellation with MAM (ISTS)',
+          description:
+            "Small Swin-Unet with memory-attention (ISTS) in the encoder for the embedded demo data (128×128 axial T1 slices, 7 brain regions + background). Trains with AdamW, batch 4, without the paper's rotations and flips (the regions follow anatomy those transforms scramble). Single-subject demo, not a benchmark.",
+          imageSize: 128,
+          inChannels: 1,
+          classNames: DEMO_CLASSES,
+          embedDim: 32,
+          depths: [2, 2, 2],
+          heads: [2, 4, 8],
+          window: 4,
+          patchSize: 4,
+          dropPath: 0.1,
+          encoder: 'ists',
+          decoder: 'none',
+          memoryLayout: 'window',
+          mergeMode: 'conv',
+          metadata: {
+            dataset: 'demo',
+            // AdamW and no rot90/flip: lobe labels follow anterior/posterior anatomy that the
+            // paper's rotations scramble, and SGD from scratch learns this small set too slowly
+            // (bench/demo-learning.ts measures it).
+            training: {
+              epochs: 30,
+              batchSize: 4,
+              learningRate: 0.001,
+              optimizer: 'adamw',
+              seed: 1234,
+              metricConvention: 'synapse',
+              augment: false,
+            },
           },
         },
-      }),
+        catalogue,
+      ),
     ],
   ]);
 }

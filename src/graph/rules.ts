@@ -4,7 +4,6 @@
  * refused edit dispatches nothing, so the document and its history stay
  * exactly as they were.
  */
-import { catalogue as builtin } from '../../nodes/index.ts';
 import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, LinkDoc } from './types.ts';
 
@@ -27,7 +26,7 @@ function portOf(
 }
 
 /** May `link` be drawn? Self-loops, missing ports and links between different socket kinds are refused, in words. */
-export function canConnect(doc: GraphDoc, link: LinkDoc, catalogue: Catalogue = builtin): Verdict {
+export function canConnect(doc: GraphDoc, link: LinkDoc, catalogue: Catalogue): Verdict {
   const { from, to } = link;
   if (from.node === to.node)
     return { ok: false, reason: `A node cannot feed itself ('${from.node}').` };

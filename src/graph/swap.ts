@@ -5,7 +5,6 @@
  * the rest get the new kind's defaults. Memory links of a unit that becomes
  * SAM are removed, and the note says which.
  */
-import { catalogue as builtin } from '../../nodes/index.ts';
 import type { Command } from './commands.ts';
 import type { Catalogue, NodeKind } from './node-kind.ts';
 import type { GraphDoc, LinkDoc, NodeDoc, ParamValue } from './types.ts';
@@ -42,8 +41,8 @@ function linksLostBy(doc: GraphDoc, id: string, to: NodeKind): LinkDoc[] {
 export function swapNodeKind(
   doc: GraphDoc,
   id: string,
-  toType?: string,
-  catalogue: Catalogue = builtin,
+  toType: string | undefined,
+  catalogue: Catalogue,
 ): SwapResult {
   const node = doc.nodes.find((n) => n.id === id);
   if (!node) return { error: `there is no node '${id}' to swap` };

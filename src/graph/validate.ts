@@ -1,5 +1,4 @@
 /** Semantic checks of a graph document against the catalogue: kinds, params, ports, ids. */
-import { catalogue as builtin } from '../../nodes/index.ts';
 import type { Catalogue, NodeKind, ParamSpec } from './node-kind.ts';
 import { jsonPath } from './schema.ts';
 import type { GraphDoc, GraphIssue, NodeDoc, ParamValue } from './types.ts';
@@ -77,12 +76,8 @@ export function validateParams(
 
 const ENDS = ['from', 'to'] as const;
 
-/** Checks `doc` against the kinds of `catalogue` (the built-in kinds by default); `fill` adds missing parameters' defaults. */
-export function validateDoc(
-  doc: GraphDoc,
-  fill = false,
-  catalogue: Catalogue = builtin,
-): GraphIssue[] {
+/** Checks `doc` against the kinds of `catalogue` ; `fill` adds missing parameters' defaults. */
+export function validateDoc(doc: GraphDoc, fill = false, catalogue: Catalogue): GraphIssue[] {
   const issues: GraphIssue[] = [];
   const first = new Map<string, number>();
   doc.nodes.forEach((node, i) => {

@@ -260,7 +260,7 @@ export function installMamStudio(
     );
   }
 
-  const presetDocs = opts.presets ?? builtinPresets();
+  const presetDocs = opts.presets ?? builtinPresets(builtinCatalogue);
   const menuActions: MenuActions = {
     kinds: () => [...catalogue.values()],
     addNode: (type) => void api.addNode(type, [area.area.pointer.x, area.area.pointer.y]),
@@ -397,7 +397,7 @@ export function installMamStudio(
       return true;
     },
     convert(scope, strategy, layout = opts.memoryLayout ?? 'window') {
-      const r = convertToMam(store.doc, { scope, strategy, layout });
+      const r = convertToMam(store.doc, { scope, strategy, layout }, catalogue);
       if ('error' in r) {
         hint(`Cannot convert: ${r.error}`, 'error');
         return false;
@@ -407,7 +407,7 @@ export function installMamStudio(
       return true;
     },
     convertToSam(scope) {
-      const r = convertToSam(store.doc, scope);
+      const r = convertToSam(store.doc, scope, catalogue);
       if ('error' in r) {
         hint(`Cannot convert: ${r.error}`, 'error');
         return false;

@@ -4,6 +4,7 @@
  * the alphabet, the zlib header and the Adler-32 trailer (fflate does not), so a
  * cut-off or altered link gives a sentence rather than a wrong graph.
  */
+import { catalogue } from '../../nodes/index.ts';
 import { unzlibSync, zlibSync } from 'fflate';
 import { loadGraph } from '../graph/load.ts';
 import { saveGraph } from '../graph/save.ts';
@@ -86,7 +87,7 @@ export function encodeGraphToFragment(doc: GraphDoc): string {
 
 /** Text of a graph file, loaded with every check a file gets. */
 export function loadSharedText(text: string, what: string): SharedGraphResult {
-  const r = loadGraph(text);
+  const r = loadGraph(text, catalogue);
   if (!r.ok)
     return {
       ok: false,

@@ -1,6 +1,7 @@
 // The editor's canvas driven as a user drives it: palette drags, links drawn
 // between sockets, context menu, shortcuts. State is read through window.__mam.
 // Every test gets its own page (fresh storage) and opens the document it needs.
+import { catalogue } from '../../nodes/index.ts';
 import { describe, expect, it } from 'vitest';
 import { presets } from '../../src/graph/presets.ts';
 import { SHORTCUTS, chordText } from '../../editor/keyboard.ts';
@@ -419,17 +420,19 @@ describe('editor canvas', () => {
       // The demo opens showing all of itself.
       expect((await doc(page)).nodes.length).toBeGreaterThan(20);
       await expect.poll(() => nodesOutsideCanvas(page)).toEqual([]);
-      for (const name of Object.keys(presets())) {
+      for (const name of Object.keys(presets(catalogue))) {
         await page.getByTestId('presets').selectOption(name);
         await settle(page);
         await expect
           .poll(async () => (await doc(page)).metadata?.title)
-          .toBe(presets()[name].metadata?.title);
+          .toBe(presets(catalogue)[name].metadata?.title);
         const where = `${name} at ${viewport.width}×${viewport.height}`;
         await expect
           .poll(async () => ({ where, outside: await nodesOutsideCanvas(page) }))
           .toEqual({ where, outside: [] });
-        expect(await page.getByTestId('mam-node').count()).toBe(presets()[name].nodes.length);
+        expect(await page.getByTestId('mam-node').count()).toBe(
+          presets(catalogue)[name].nodes.length,
+        );
       }
       const fitted = await zoom(page);
       await page.keyboard.press('+');

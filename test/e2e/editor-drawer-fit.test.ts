@@ -3,6 +3,7 @@
 // minimap, in the uncovered bottom-right corner, lies over no node.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { catalogue } from '../../nodes/index.ts';
 import { presets } from '../../src/graph/presets.ts';
 import {
   boxOf,
@@ -89,7 +90,7 @@ describe('editor drawer fit', () => {
       const page = await t.open({ viewport });
       await page.getByTestId('train-toggle').click();
       const uncovered = await uncoveredCanvas(page);
-      for (const [name, preset] of Object.entries(presets())) {
+      for (const [name, preset] of Object.entries(presets(catalogue))) {
         const where = `${name} at ${viewport.width}×${viewport.height}`;
         await page.getByTestId('presets').selectOption(name);
         await expect

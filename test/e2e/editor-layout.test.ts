@@ -1,6 +1,7 @@
 // The editor opens the demo (and the largest preset) readable at 1280×800: every node in view at a
 // zoom where its text can be read; Fit keeps to the part of the canvas the Train drawer leaves
 // uncovered; the minimap is small and sits in the uncovered bottom-right corner.
+import { catalogue } from '../../nodes/index.ts';
 import { describe, expect, it } from 'vitest';
 import { presets } from '../../src/graph/presets.ts';
 import {
@@ -18,7 +19,9 @@ describe('editor layout', () => {
 
   it('opens the demo with every node in view at zoom ≥ 0.45 and a small minimap in the corner', async () => {
     const { page } = t;
-    expect(await page.getByTestId('mam-node').count()).toBe(presets()['demo-mam'].nodes.length);
+    expect(await page.getByTestId('mam-node').count()).toBe(
+      presets(catalogue)['demo-mam'].nodes.length,
+    );
     await expect.poll(() => nodesOutsideCanvas(page)).toEqual([]);
     expect(await zoom(page)).toBeGreaterThanOrEqual(0.45);
     const c = await canvasBox(page);
@@ -35,7 +38,7 @@ describe('editor layout', () => {
 
   it('opens the largest preset with every node in view at zoom ≥ 0.3', async () => {
     const { page } = t;
-    const [name, largest] = Object.entries(presets()).reduce((a, b) =>
+    const [name, largest] = Object.entries(presets(catalogue)).reduce((a, b) =>
       b[1].nodes.length > a[1].nodes.length ? b : a,
     );
     await page.getByTestId('presets').selectOption(name);
@@ -48,7 +51,7 @@ describe('editor layout', () => {
 
   it('fits every preset with no node under the minimap', async () => {
     const { page } = t;
-    for (const [name, doc] of Object.entries(presets())) {
+    for (const [name, doc] of Object.entries(presets(catalogue))) {
       await page.getByTestId('presets').selectOption(name);
       await expect.poll(() => page.getByTestId('mam-node').count()).toBe(doc.nodes.length);
       await settle(page);

@@ -1,4 +1,5 @@
 // Document-logic trust on the canvas: a refused edit leaves the document and its history exactly as they were.
+import { catalogue } from '../../nodes/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, type BrowserSession } from './browser.ts';
 import {
@@ -152,7 +153,7 @@ describe('editor trust', () => {
       const boxes = await renderedBoxes(page);
       // The layout's size model is never smaller than what is drawn.
       for (const b of boxes) {
-        const model = nodeSize(b.type);
+        const model = nodeSize(b.type, catalogue);
         expect(b.w, b.id).toBeLessThanOrEqual(model.width + 0.5);
         expect(b.h, b.id).toBeLessThanOrEqual(model.height + 0.5);
       }

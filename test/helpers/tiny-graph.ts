@@ -1,4 +1,5 @@
 /** A tiny MAM segmentation graph for training tests: 16×16×1 in, patch 2, embed 8, one stage of two MAM units (window 4), 3 classes. */
+import { catalogue } from '../../nodes/index.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 
@@ -7,7 +8,7 @@ export function tinyGraph(
 ): GraphDoc {
   const size = opts.size ?? 16;
   const classNames = opts.classes ?? ['background', 'organ1', 'organ2'];
-  const b = new GraphBuilder({
+  const b = new GraphBuilder(catalogue, {
     title: 'tiny',
     training: { batchSize: 4, epochs: 2, learningRate: 0.05, optimizer: 'sgd', seed: 7 },
   });

@@ -18,23 +18,26 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const doc = swinUnet({
-  title: 'small',
-  description: '',
-  imageSize: 32,
-  inChannels: 1,
-  classNames: ['background', 'a'],
-  embedDim: 8,
-  depths: [2, 2],
-  heads: [2, 4],
-  window: 4,
-  patchSize: 2,
-  dropPath: 0,
-  encoder: 'ists',
-  decoder: 'none',
-  memoryLayout: 'window',
-  mergeMode: 'conv',
-});
+const doc = swinUnet(
+  {
+    title: 'small',
+    description: '',
+    imageSize: 32,
+    inChannels: 1,
+    classNames: ['background', 'a'],
+    embedDim: 8,
+    depths: [2, 2],
+    heads: [2, 4],
+    window: 4,
+    patchSize: 2,
+    dropPath: 0,
+    encoder: 'ists',
+    decoder: 'none',
+    memoryLayout: 'window',
+    mergeMode: 'conv',
+  },
+  catalogue,
+);
 
 function mam(args: string[]) {
   try {

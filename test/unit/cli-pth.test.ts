@@ -19,7 +19,7 @@ beforeAll(async () => {
 
 describeOracle('pth → safetensors (needs .venv)', () => {
   it('a checkpoint {model: state_dict} with a module. prefix imports with nothing missing', () => {
-    const plan = planGraph(presets()['demo-mam'], catalogue, kernels);
+    const plan = planGraph(presets(catalogue)['demo-mam'], catalogue, kernels);
     if (!plan.ok) throw new Error('plan');
     const a = CompiledModel.create(plan.plan, { seed: 11 });
     const b = CompiledModel.create(plan.plan, { seed: 12 });

@@ -40,23 +40,26 @@ export function smallMam(
     patchSize: number;
   } = SMALL,
 ): GraphDoc {
-  return swinUnet({
-    title: `small ${wiring} ${memoryLayout}`,
-    description: '',
-    imageSize: cfg.imageSize,
-    inChannels: cfg.inChannels,
-    classNames: Array.from({ length: cfg.classes }, (_, i) => `c${i}`),
-    embedDim: cfg.embedDim,
-    depths: [...cfg.depths],
-    heads: [...cfg.heads],
-    window: cfg.window,
-    patchSize: cfg.patchSize,
-    dropPath: 0.1,
-    encoder: wiring,
-    decoder: wiring,
-    memoryLayout,
-    mergeMode,
-  });
+  return swinUnet(
+    {
+      title: `small ${wiring} ${memoryLayout}`,
+      description: '',
+      imageSize: cfg.imageSize,
+      inChannels: cfg.inChannels,
+      classNames: Array.from({ length: cfg.classes }, (_, i) => `c${i}`),
+      embedDim: cfg.embedDim,
+      depths: [...cfg.depths],
+      heads: [...cfg.heads],
+      window: cfg.window,
+      patchSize: cfg.patchSize,
+      dropPath: 0.1,
+      encoder: wiring,
+      decoder: wiring,
+      memoryLayout,
+      mergeMode,
+    },
+    catalogue,
+  );
 }
 
 export function compileDoc(doc: GraphDoc, seed = 0): { plan: Plan; model: CompiledModel } {

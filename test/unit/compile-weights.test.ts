@@ -25,23 +25,26 @@ beforeAll(async () => {
 
 /** A 2-stage Swin-Unet at 32×32: small enough for the cpu backend. */
 function small(mam: 'none' | 'ists' | 'sts', embed = 8): GraphDoc {
-  return swinUnet({
-    title: 'small',
-    description: '',
-    imageSize: 32,
-    inChannels: 1,
-    classNames: ['background', 'a', 'b'],
-    embedDim: embed,
-    depths: [2, 2],
-    heads: [2, 4],
-    window: 4,
-    patchSize: 2,
-    dropPath: 0.1,
-    encoder: mam,
-    decoder: mam,
-    memoryLayout: 'window',
-    mergeMode: 'conv',
-  });
+  return swinUnet(
+    {
+      title: 'small',
+      description: '',
+      imageSize: 32,
+      inChannels: 1,
+      classNames: ['background', 'a', 'b'],
+      embedDim: embed,
+      depths: [2, 2],
+      heads: [2, 4],
+      window: 4,
+      patchSize: 2,
+      dropPath: 0.1,
+      encoder: mam,
+      decoder: mam,
+      memoryLayout: 'window',
+      mergeMode: 'conv',
+    },
+    catalogue,
+  );
 }
 
 function compile(doc: GraphDoc, seed = 0) {
@@ -276,7 +279,7 @@ describe('compiled model', () => {
   });
 
   it('a graph with errors does not compile, and says why', () => {
-    const b = new GraphBuilder();
+    const b = new GraphBuilder(catalogue);
     b.add('input', 'image-input', { channels: 1, height: 30, width: 30 });
     b.add('embed', 'patch-embed', { patchSize: 4, embedDim: 8 });
     b.link('input', 'embed');

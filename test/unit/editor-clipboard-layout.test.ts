@@ -14,7 +14,7 @@ import { presets } from '../../src/graph/presets.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 import { catalogue } from '../../nodes/index.ts';
 
-const P = presets();
+const P = presets(catalogue);
 
 describe('clipboard', () => {
   const base = P['swin-unet-mam-ists'];
@@ -94,12 +94,12 @@ describe('clipboard', () => {
 });
 
 describe('autoArrange', () => {
-  const arranged = (doc: GraphDoc) => applyCommand(doc, autoArrange(doc));
+  const arranged = (doc: GraphDoc) => applyCommand(doc, autoArrange(doc, catalogue));
   const pos = (doc: GraphDoc, id: string) => doc.nodes.find((n) => n.id === id)!.position;
 
   for (const [name, doc] of Object.entries(P)) {
     it(`${name}: no two ${NODE_BOX.width}×${NODE_BOX.height} boxes overlap; deterministic`, () => {
-      const cmd = autoArrange(doc);
+      const cmd = autoArrange(doc, catalogue);
       expect(cmd.type).toBe('move-nodes');
       const d = applyCommand(doc, cmd);
       for (let i = 0; i < d.nodes.length; i++) {
@@ -110,8 +110,8 @@ describe('autoArrange', () => {
           expect(apart, `${d.nodes[i].id} overlaps ${d.nodes[j].id}`).toBe(true);
         }
       }
-      expect(autoArrange(doc)).toEqual(cmd);
-      expect(autoArrange(d)).toEqual(cmd); // positions do not feed back
+      expect(autoArrange(doc, catalogue)).toEqual(cmd);
+      expect(autoArrange(d, catalogue)).toEqual(cmd); // positions do not feed back
     });
   }
 

@@ -10,7 +10,7 @@ import { swapNodeKind } from '../../src/graph/swap.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 import { catalogue } from '../../nodes/index.ts';
 
-const P = presets();
+const P = presets(catalogue);
 const strategies = (doc: GraphDoc) => analyzeGraph(doc, catalogue).chains.map((c) => c.strategy);
 const stage = (id: string, strategy: 'ISTS' | 'STS'): ConvertOptions => ({
   scope: { stageOf: id },
@@ -18,7 +18,7 @@ const stage = (id: string, strategy: 'ISTS' | 'STS'): ConvertOptions => ({
   layout: 'window',
 });
 const swap = (doc: GraphDoc, id: string, to?: string) => {
-  const r = swapNodeKind(doc, id, to);
+  const r = swapNodeKind(doc, id, to, catalogue);
   if ('error' in r) throw new Error(r.error);
   return r.commands.reduce(applyCommand, doc);
 };
@@ -26,7 +26,7 @@ const swap = (doc: GraphDoc, id: string, to?: string) => {
 describe('convert says what it made', () => {
   it('"Convert this stage to MAM (STS)" on an ISTS stage of the demo is refused in words; no undo step', () => {
     const store = new DocumentStore(P['demo-mam']);
-    const r = convertToMam(store.doc, stage('layers.0.blocks.0', 'STS'));
+    const r = convertToMam(store.doc, stage('layers.0.blocks.0', 'STS'), catalogue);
     expect(r).toEqual({
       error: expect.stringMatching(/ISTS by definition.*nothing changed$/),
     });
@@ -35,10 +35,9 @@ describe('convert says what it made', () => {
   });
 
   it('the same on a SAM stage of a hierarchical network: a single stage cannot carry STS', () => {
-    expect(convertToMam(P['swin-unet'], stage('layers.2.blocks.3', 'STS'))).toHaveProperty(
-      'error',
-      expect.stringContaining('ISTS by definition'),
-    );
+    expect(
+      convertToMam(P['swin-unet'], stage('layers.2.blocks.3', 'STS'), catalogue),
+    ).toHaveProperty('error', expect.stringContaining('ISTS by definition'));
   });
 
   it('converting to what is already there is a no-op: no commands, so no undo entry, and it says so', () => {
@@ -47,7 +46,7 @@ describe('convert says what it made', () => {
       { scope: 'encoder', strategy: 'ISTS', layout: 'window' } as const,
       stage('layers.1.blocks.1', 'ISTS'),
     ]) {
-      const r = convertToMam(store.doc, o);
+      const r = convertToMam(store.doc, o, catalogue);
       expect(r).toEqual({
         commands: [],
         note: 'Nothing changed: the blocks in scope already are '.concat(
@@ -61,21 +60,25 @@ describe('convert says what it made', () => {
     expect(store.undoDepth).toBe(0);
     // The Model 5-1 preset converted to encoder STS again: the same graph, nothing to undo.
     expect(
-      convertToMam(P['swin-unet-mam-sts'], { scope: 'encoder', strategy: 'STS', layout: 'window' }),
+      convertToMam(
+        P['swin-unet-mam-sts'],
+        { scope: 'encoder', strategy: 'STS', layout: 'window' },
+        catalogue,
+      ),
     ).toHaveProperty('commands', []);
   });
 
   it('a stage of a sequential network (ViT) converts to a real STS chain, and ISTS is refused there', () => {
-    const sam = convertToMam(P['vit-unet-mam-sts'], stage('blocks.3', 'STS'));
+    const sam = convertToMam(P['vit-unet-mam-sts'], stage('blocks.3', 'STS'), catalogue);
     expect(sam).toHaveProperty('commands', []); // the preset already is that chain
     let doc = P['vit-unet-mam-sts'];
     for (let j = 0; j < 8; j++) doc = swap(doc, `blocks.${j}`, 'vit-block');
     expect(strategies(doc)).toEqual([]);
-    const r = convertToMam(doc, stage('blocks.3', 'STS'));
+    const r = convertToMam(doc, stage('blocks.3', 'STS'), catalogue);
     if ('error' in r) throw new Error(r.error);
     expect(r.note).toContain('one STS chain through 8 units');
     expect(strategies(r.commands.reduce(applyCommand, doc))).toEqual(['STS']);
-    expect(convertToMam(doc, stage('blocks.3', 'ISTS'))).toHaveProperty(
+    expect(convertToMam(doc, stage('blocks.3', 'ISTS'), catalogue)).toHaveProperty(
       'error',
       expect.stringContaining('sequential'),
     );
@@ -85,7 +88,7 @@ describe('convert says what it made', () => {
     for (const [name, doc] of Object.entries(P)) {
       for (const scope of ['encoder', 'decoder', 'network'] as const) {
         for (const strategy of ['ISTS', 'STS'] as const) {
-          const r = convertToMam(doc, { scope, strategy, layout: 'window' });
+          const r = convertToMam(doc, { scope, strategy, layout: 'window' }, catalogue);
           if ('error' in r) continue;
           const made = strategies(r.commands.reduce(applyCommand, doc));
           const mentioned = r.note.match(/\b(I?STS) chains?\b/g) ?? [];

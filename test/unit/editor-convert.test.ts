@@ -13,14 +13,14 @@ import { presets } from '../../src/graph/presets.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 import { catalogue } from '../../nodes/index.ts';
 
-const P = presets();
+const P = presets(catalogue);
 const toMam = (doc: GraphDoc, o: ConvertOptions) => {
-  const r = convertToMam(doc, o);
+  const r = convertToMam(doc, o, catalogue);
   if ('error' in r) throw new Error(r.error);
   return r.commands.reduce(applyCommand, doc);
 };
 const toSam = (doc: GraphDoc, scope: ConvertScope) => {
-  const r = convertToSam(doc, scope);
+  const r = convertToSam(doc, scope, catalogue);
   if ('error' in r) throw new Error(r.error);
   return (r.commands as Command[]).reduce(applyCommand, doc);
 };
@@ -71,7 +71,7 @@ const ists = (scope: 'encoder' | 'decoder', units: string[]) => ({
 
 describe('findStages', () => {
   it('Swin-Unet 2-2-6-2: four encoder and three decoder stages in token order', () => {
-    const s = findStages(P['swin-unet']);
+    const s = findStages(P['swin-unet'], catalogue);
     expect(s.map((x) => [x.scope, x.index, x.grid.join('×'), x.channels, x.units])).toEqual([
       ['encoder', 0, '56×56', 96, ENC[0]],
       ['encoder', 1, '28×28', 192, ENC[1]],
@@ -97,7 +97,11 @@ describe('convertToMam on presets swin-unet', () => {
   });
 
   it('encoder STS = Model 5-1: one chain, 3 conv merges, 42,930,468 params, 8,843,821,056 MACs', () => {
-    const r = convertToMam(P['swin-unet'], { scope: 'encoder', strategy: 'STS', layout: 'window' });
+    const r = convertToMam(
+      P['swin-unet'],
+      { scope: 'encoder', strategy: 'STS', layout: 'window' },
+      catalogue,
+    );
     expect(r).toHaveProperty(
       'note',
       expect.stringContaining('one STS chain through 12 units with 3 memory resampling nodes'),
@@ -187,7 +191,11 @@ describe('convertToMam on presets swin-unet', () => {
       'spatial',
       'spatial',
     ]);
-    const r = convertToMam(doc, { scope: 'encoder', strategy: 'ISTS', layout: 'window' });
+    const r = convertToMam(
+      doc,
+      { scope: 'encoder', strategy: 'ISTS', layout: 'window' },
+      catalogue,
+    );
     expect(chains(toMam(doc, { scope: 'encoder', strategy: 'ISTS', layout: 'window' }))).toEqual(
       ENC.map((u) => ists('encoder', u)),
     );
@@ -220,14 +228,22 @@ describe('convertToMam on presets swin-unet', () => {
 
   it('refuses a scope without blocks, in words', () => {
     expect(
-      convertToMam(P['swin-unet'], {
-        scope: { stageOf: 'norm' },
-        strategy: 'ISTS',
-        layout: 'window',
-      }),
+      convertToMam(
+        P['swin-unet'],
+        {
+          scope: { stageOf: 'norm' },
+          strategy: 'ISTS',
+          layout: 'window',
+        },
+        catalogue,
+      ),
     ).toHaveProperty('error', expect.stringContaining('not an attention block'));
     expect(
-      convertToMam(P['vit-unet-mam-sts'], { scope: 'decoder', strategy: 'STS', layout: 'window' }),
+      convertToMam(
+        P['vit-unet-mam-sts'],
+        { scope: 'decoder', strategy: 'STS', layout: 'window' },
+        catalogue,
+      ),
     ).toHaveProperty('error', expect.stringContaining('decoder has no attention blocks'));
   });
 });
@@ -255,11 +271,15 @@ describe('replacing existing wiring and convertToSam', () => {
       doc.nodes.some((n) => n.id.startsWith('memory_merging') || n.id === 'memory_expanding.1'),
     ).toBe(false);
     // 8 encoder links inside stages + 3 merges × 2 + expanding.1 × 2 = 16 replaced.
-    const r = convertToMam(P['swin-unet-mam-sts-encdec'], {
-      scope: 'encoder',
-      strategy: 'ISTS',
-      layout: 'window',
-    });
+    const r = convertToMam(
+      P['swin-unet-mam-sts-encdec'],
+      {
+        scope: 'encoder',
+        strategy: 'ISTS',
+        layout: 'window',
+      },
+      catalogue,
+    );
     expect(r).toHaveProperty(
       'note',
       expect.stringContaining(
@@ -283,7 +303,7 @@ describe('replacing existing wiring and convertToSam', () => {
   });
 
   it('convertToSam of Model 5-2 gives back the SAM baseline', () => {
-    const r = convertToSam(P['swin-unet-mam-sts-encdec'], 'network');
+    const r = convertToSam(P['swin-unet-mam-sts-encdec'], 'network', catalogue);
     expect(r).toHaveProperty(
       'note',
       expect.stringContaining('Converted 22 units to self-attention; removed 27 memory links'),

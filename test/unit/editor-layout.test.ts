@@ -1,6 +1,7 @@
 // The presets open readable: their auto-arranged box, with the sizes the editor draws nodes at,
 // fits the canvas at a zoom where node text can be read. The canvas at a 1280×800 window is
 // 760×715 (palette 220 px, side pane 300 px, toolbar and totals bar 85 px); Fit leaves 8% margin.
+import { catalogue } from '../../nodes/index.ts';
 import { describe, expect, it } from 'vitest';
 import { applyCommand } from '../../src/graph/commands.ts';
 import { autoArrange } from '../../src/graph/layout.ts';
@@ -8,7 +9,7 @@ import { presets } from '../../src/graph/presets.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 import { DRAWN_HEIGHT, DRAWN_WIDTH } from './drawn-sizes.ts';
 
-const P = presets();
+const P = presets(catalogue);
 const CANVAS = { width: 760, height: 715 };
 const FIT_SCALE = 0.92;
 
@@ -41,6 +42,6 @@ describe('presets open readable', () => {
 
   it('presets open as Auto-arrange shows them', () => {
     for (const [name, doc] of Object.entries(P))
-      expect(applyCommand(doc, autoArrange(doc)).nodes, name).toEqual(doc.nodes);
+      expect(applyCommand(doc, autoArrange(doc, catalogue)).nodes, name).toEqual(doc.nodes);
   });
 });

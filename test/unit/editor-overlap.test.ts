@@ -1,6 +1,7 @@
 // No preset and no conversion leaves two nodes on top of each other. Boxes use the heights the
 // editor draws (measured in Chromium on the presets: see test/e2e/editor-trust.test.ts), not the
 // layout's own size model, and a plain pairwise rectangle test.
+import { catalogue } from '../../nodes/index.ts';
 import { describe, expect, it } from 'vitest';
 import { applyCommand, type Command } from '../../src/graph/commands.ts';
 import {
@@ -34,7 +35,7 @@ function overlapping(doc: GraphDoc): string[] {
   return hits;
 }
 
-const P = presets();
+const P = presets(catalogue);
 const apply = (doc: GraphDoc, r: { commands: Command[] } | { error: string }) => {
   if ('error' in r) return undefined;
   return r.commands.reduce(applyCommand, doc);
@@ -60,15 +61,18 @@ describe('no two nodes overlap', () => {
         'encoder',
         'decoder',
         'network',
-        ...findStages(doc).map((s) => ({ stageOf: s.units[0] })),
+        ...findStages(doc, catalogue).map((s) => ({ stageOf: s.units[0] })),
       ];
       let tried = 0;
       for (const scope of scopes) {
         const results = [
-          apply(doc, convertToSam(doc, scope)),
+          apply(doc, convertToSam(doc, scope, catalogue)),
           ...(['ISTS', 'STS'] as const).flatMap((strategy) =>
             (['conv', 'avg'] as const).map((mergeMode) =>
-              apply(doc, convertToMam(doc, { scope, strategy, layout: 'window', mergeMode })),
+              apply(
+                doc,
+                convertToMam(doc, { scope, strategy, layout: 'window', mergeMode }, catalogue),
+              ),
             ),
           ),
         ];
@@ -83,7 +87,11 @@ describe('no two nodes overlap', () => {
   }
 
   it('converting the SAM baseline to STS puts each merge between the stages it joins, as the preset does', () => {
-    const r = convertToMam(P['swin-unet'], { scope: 'network', strategy: 'STS', layout: 'window' });
+    const r = convertToMam(
+      P['swin-unet'],
+      { scope: 'network', strategy: 'STS', layout: 'window' },
+      catalogue,
+    );
     const doc = apply(P['swin-unet'], r)!;
     const at = (d: GraphDoc, id: string) => d.nodes.find((n) => n.id === id)!.position;
     const model52 = P['swin-unet-mam-sts-encdec'];

@@ -1,4 +1,5 @@
 // Sharing graphs: URL fragments, PNG text chunks, file names (src/share/).
+import { catalogue } from '../../nodes/index.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import {
   PNG_KEYWORD,
 } from '../../src/share/png.ts';
 
-const P = presets();
+const P = presets(catalogue);
 const enc = new TextEncoder();
 
 describe('checksums', () => {

@@ -17,12 +17,12 @@ const node = (doc: GraphDoc, id: string) => doc.nodes.find((n) => n.id === id)!;
 
 describe('swapNodeKind', () => {
   it('SAM → MAM keeps id, place, position, label, shared params and token links; memoryLayout defaults', () => {
-    const base = applyCommand(presets()['swin-unet'], {
+    const base = applyCommand(presets(catalogue)['swin-unet'], {
       type: 'set-label',
       id: 'layers.1.blocks.1',
       label: 'my block',
     });
-    const r = ok(swapNodeKind(base, 'layers.1.blocks.1'));
+    const r = ok(swapNodeKind(base, 'layers.1.blocks.1', undefined, catalogue));
     const after = apply(base, r.commands);
     const before = node(base, 'layers.1.blocks.1');
     const n = node(after, 'layers.1.blocks.1');
@@ -46,7 +46,7 @@ describe('swapNodeKind', () => {
   });
 
   it('keeps every weight spec (names, shapes, init) on presets swin-unet', () => {
-    const base = presets()['swin-unet'];
+    const base = presets(catalogue)['swin-unet'];
     for (const id of [
       'layers.0.blocks.0',
       'layers.2.blocks.5',
@@ -54,10 +54,10 @@ describe('swapNodeKind', () => {
       'layers_up.3.blocks.1',
     ]) {
       const w0 = analyzeGraph(base, catalogue).nodes.get(id)!.weights;
-      const after = apply(base, ok(swapNodeKind(base, id)).commands);
+      const after = apply(base, ok(swapNodeKind(base, id, undefined, catalogue)).commands);
       const w1 = analyzeGraph(after, catalogue).nodes.get(id)!.weights;
       expect(w1).toEqual(w0);
-      const back = apply(after, ok(swapNodeKind(after, id, 'swin-block')).commands);
+      const back = apply(after, ok(swapNodeKind(after, id, 'swin-block', catalogue)).commands);
       expect(analyzeGraph(back, catalogue).nodes.get(id)!.weights).toEqual(w0);
       expect(saveGraph(back)).toBe(saveGraph(base));
     }
@@ -70,8 +70,8 @@ describe('swapNodeKind', () => {
   });
 
   it('MAM → SAM drops memoryLayout and the memory links, and the note names them', () => {
-    const base = presets()['swin-unet-mam-ists'];
-    const r = ok(swapNodeKind(base, 'layers.2.blocks.3'));
+    const base = presets(catalogue)['swin-unet-mam-ists'];
+    const r = ok(swapNodeKind(base, 'layers.2.blocks.3', undefined, catalogue));
     expect(r.note).toContain('Removed 2 memory links');
     expect(r.note).toContain('layers.2.blocks.2.memOut → layers.2.blocks.3.memIn');
     expect(r.note).toContain('layers.2.blocks.3.memOut → layers.2.blocks.4.memIn');
@@ -88,8 +88,8 @@ describe('swapNodeKind', () => {
   });
 
   it('swaps ViT blocks too', () => {
-    const base = presets()['vit-unet-mam-sts'];
-    const after = apply(base, ok(swapNodeKind(base, 'blocks.0', 'vit-block')).commands);
+    const base = presets(catalogue)['vit-unet-mam-sts'];
+    const after = apply(base, ok(swapNodeKind(base, 'blocks.0', 'vit-block', catalogue)).commands);
     expect(node(after, 'blocks.0')).toMatchObject({
       type: 'vit-block',
       params: { heads: 6, mlpRatio: 4, qkvBias: true, dropPath: 0 },
@@ -112,26 +112,31 @@ describe('swapNodeKind', () => {
   });
 
   it('refuses what cannot be swapped, in words', () => {
-    const base = presets()['swin-unet'];
-    expect(swapNodeKind(base, 'nope')).toEqual({ error: "there is no node 'nope' to swap" });
-    expect(swapNodeKind(base, 'layers.0.downsample')).toHaveProperty(
+    const base = presets(catalogue)['swin-unet'];
+    expect(swapNodeKind(base, 'nope', undefined, catalogue)).toEqual({
+      error: "there is no node 'nope' to swap",
+    });
+    expect(swapNodeKind(base, 'layers.0.downsample', undefined, catalogue)).toHaveProperty(
       'error',
       expect.stringContaining('no SAM/MAM counterpart'),
     );
-    expect(swapNodeKind(base, 'layers.0.blocks.0', 'mam-vit-block')).toHaveProperty(
+    expect(swapNodeKind(base, 'layers.0.blocks.0', 'mam-vit-block', catalogue)).toHaveProperty(
       'error',
       expect.stringContaining("only with 'mam-swin-block'"),
     );
-    expect(swapNodeKind(base, 'layers.0.blocks.0', 'swin-block')).toHaveProperty(
+    expect(swapNodeKind(base, 'layers.0.blocks.0', 'swin-block', catalogue)).toHaveProperty(
       'error',
       expect.stringContaining('already'),
     );
   });
 
   it('is one undo step in the DocumentStore', () => {
-    const base = presets()['swin-unet-mam-sts'];
+    const base = presets(catalogue)['swin-unet-mam-sts'];
     const store = new DocumentStore(base);
-    store.dispatch(ok(swapNodeKind(base, 'layers.1.blocks.0')).commands, 'swap');
+    store.dispatch(
+      ok(swapNodeKind(base, 'layers.1.blocks.0', undefined, catalogue)).commands,
+      'swap',
+    );
     expect(node(store.doc, 'layers.1.blocks.0').type).toBe('swin-block');
     store.undo();
     expect(saveGraph(store.doc)).toBe(saveGraph(base));

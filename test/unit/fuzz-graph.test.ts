@@ -194,7 +194,7 @@ describe('fuzz: graph files', () => {
       fc.assert(
         fc.property(caseArb, (c) => {
           const text = render(c);
-          const r = guarded('loading the graph', () => loadGraph(text));
+          const r = guarded('loading the graph', () => loadGraph(text, catalogue));
           expectLocated(r.issues, 'load');
           expect(r.issues.length).toBeLessThanOrEqual(GRAPH_LIMITS.maxIssues + 1);
           if (!r.ok) {
@@ -212,7 +212,7 @@ describe('fuzz: graph files', () => {
           const a = guarded('analysing the graph', () => analyzeGraph(r.graph, catalogue));
           expectLocated(a.issues, 'analysis');
           const again = guarded('saving and reloading the graph', () =>
-            loadGraph(saveGraph(r.graph)),
+            loadGraph(saveGraph(r.graph), catalogue),
           );
           expect(again.ok).toBe(true);
           outcomes.add(

@@ -7,7 +7,7 @@ import { loadGraph } from '../../src/graph/load.ts';
 import { catalogue } from '../../nodes/index.ts';
 
 const load = (name: string) => {
-  const r = loadGraph(readFileSync(`presets/${name}.json`, 'utf8'));
+  const r = loadGraph(readFileSync(`presets/${name}.json`, 'utf8'), catalogue);
   if (!r.ok) throw new Error(r.issues.map((i) => i.message).join('\n'));
   return r.graph;
 };

@@ -17,7 +17,7 @@ function handBuilt(types: string[], wires: [number, number, string?, string?][])
     links: [],
   });
   const ids = types.map((type, i) => {
-    const node = newNode(store.doc, type, [i * 260, 0]);
+    const node = newNode(store.doc, type, [i * 260, 0], catalogue);
     if (!node) throw new Error(`no kind ${type}`);
     store.dispatch({ type: 'add-nodes', nodes: [node] });
     return node.id;
@@ -27,7 +27,7 @@ function handBuilt(types: string[], wires: [number, number, string?, string?][])
       from: { node: ids[a], port: fromPort },
       to: { node: ids[b], port: toPort },
     };
-    expect(canConnect(store.doc, link)).toEqual({ ok: true });
+    expect(canConnect(store.doc, link, catalogue)).toEqual({ ok: true });
     store.dispatch({ type: 'connect', link });
   }
   return store.doc;

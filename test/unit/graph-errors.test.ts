@@ -187,7 +187,7 @@ describe('load problems: JSON path and a sentence', () => {
       });
       d.links.push({ from: { node: 'u1', port: 'out' }, to: { node: 'x', port: 'whatever' } });
     });
-    const r = loadGraph(text);
+    const r = loadGraph(text, catalogue);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.issues).toEqual([
@@ -204,7 +204,10 @@ describe('load problems: JSON path and a sentence', () => {
   });
 
   it('missing parameter (the default is used and said)', () => {
-    const r = loadGraph(file((d) => delete d.nodes[2].params.heads));
+    const r = loadGraph(
+      file((d) => delete d.nodes[2].params.heads),
+      catalogue,
+    );
     expect(r.ok && r.issues[0]).toMatchObject({
       path: '$.nodes[2].params.heads',
       message:
@@ -219,6 +222,7 @@ describe('load problems: JSON path and a sentence', () => {
         d.nodes[2].params.qkvBias = 'yes';
         d.nodes[3].params.memoryLayout = 'diagonal';
       }),
+      catalogue,
     );
     expect(r.ok && r.issues.map((i) => [i.path, i.message])).toEqual([
       [
@@ -242,6 +246,7 @@ describe('load problems: JSON path and a sentence', () => {
         d.links[0].to.port = 'image';
         d.links.push({ from: { node: 'ghost', port: 'out' }, to: { node: 'u0', port: 'memIn' } });
       }),
+      catalogue,
     );
     expect(r.ok && r.issues.map((i) => [i.path, i.message])).toEqual([
       [
@@ -253,7 +258,10 @@ describe('load problems: JSON path and a sentence', () => {
   });
 
   it('duplicate id', () => {
-    const r = loadGraph(file((d) => d.nodes.push({ ...structuredClone(d.nodes[2]) })));
+    const r = loadGraph(
+      file((d) => d.nodes.push({ ...structuredClone(d.nodes[2]) })),
+      catalogue,
+    );
     expect(r.ok && r.issues[0]).toMatchObject({
       path: '$.nodes[4].id',
       message:
@@ -262,7 +270,10 @@ describe('load problems: JSON path and a sentence', () => {
   });
 
   it('newer format version, wrong format, bad JSON, bad structure', () => {
-    const newer = loadGraph(file((d) => (d.version = 7)));
+    const newer = loadGraph(
+      file((d) => (d.version = 7)),
+      catalogue,
+    );
     expect(newer).toEqual({
       ok: false,
       issues: [
@@ -274,16 +285,17 @@ describe('load problems: JSON path and a sentence', () => {
         },
       ],
     });
-    const bad = loadGraph('{ "format": "mam-studio/graph", ');
+    const bad = loadGraph('{ "format": "mam-studio/graph", ', catalogue);
     expect(!bad.ok && bad.issues[0].message).toMatch(/^not valid JSON/);
-    const other = loadGraph('{"format":"something-else","version":1}');
+    const other = loadGraph('{"format":"something-else","version":1}', catalogue);
     expect(!other.ok && other.issues[0].message).toBe(
       `not a mam-studio graph: format is "something-else", expected 'mam-studio/graph'`,
     );
-    const noNodes = loadGraph('{"format":"mam-studio/graph","version":1,"links":[]}');
+    const noNodes = loadGraph('{"format":"mam-studio/graph","version":1,"links":[]}', catalogue);
     expect(!noNodes.ok && noNodes.issues[0].path).toBe('$.nodes');
     const badNode = loadGraph(
       file((d) => ((d.nodes[1] as unknown as { position: unknown }).position = 'left')),
+      catalogue,
     );
     expect(badNode.ok && badNode.issues[0].message).toMatch(
       /^node \$\.nodes\[1\] could not be read and was left out: \$\.nodes\[1\]\.position/,

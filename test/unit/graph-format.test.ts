@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nodeKinds } from '../../nodes/index.ts';
+import { catalogue, nodeKinds } from '../../nodes/index.ts';
 import type { ParamSpec } from '../../src/graph/node-kind.ts';
 import { loadGraph } from '../../src/graph/load.ts';
 import { presets } from '../../src/graph/presets.ts';
@@ -97,7 +97,7 @@ describe('graph file format v1', () => {
     fc.assert(
       fc.property(docArb, (g) => {
         const bytes = saveGraph(g);
-        const r = loadGraph(bytes);
+        const r = loadGraph(bytes, catalogue);
         expect(r.ok).toBe(true);
         if (!r.ok) return;
         expect(r.graph).toEqual(g);
@@ -109,7 +109,7 @@ describe('graph file format v1', () => {
   });
 
   it('key order in the input does not change the bytes', () => {
-    const g = presets()['demo-mam'];
+    const g = presets(catalogue)['demo-mam'];
     const shuffled = JSON.parse(JSON.stringify(g), (_k, v) =>
       v && typeof v === 'object' && !Array.isArray(v)
         ? Object.fromEntries(Object.entries(v).reverse())
@@ -119,7 +119,7 @@ describe('graph file format v1', () => {
   });
 
   it('migrates a hand-made version-0 file', () => {
-    const r = loadGraph(readFileSync('test/fixtures/graph-v0.json', 'utf8'));
+    const r = loadGraph(readFileSync('test/fixtures/graph-v0.json', 'utf8'), catalogue);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.migratedFrom).toBe(0);
@@ -140,13 +140,13 @@ describe('graph file format v1', () => {
   });
 
   it('presets/*.json are what the preset generator writes (run scripts/make-presets.ts after changing it)', () => {
-    for (const [name, doc] of Object.entries(presets())) {
+    for (const [name, doc] of Object.entries(presets(catalogue))) {
       expect(readFileSync(`presets/${name}.json`, 'utf8'), name).toBe(saveGraph(doc));
     }
   });
 
   it('every preset node id is a reference module path or a named graph part', () => {
-    const doc = presets()['swin-unet-mam-sts-encdec'];
+    const doc = presets(catalogue)['swin-unet-mam-sts-encdec'];
     const ids = doc.nodes.map((n) => n.id);
     expect(ids).toContain('layers.2.blocks.5');
     expect(ids).toContain('layers.0.downsample');

@@ -33,7 +33,7 @@ describe('graph file limits', () => {
   it('a 15 KB file with a 3,300-deep unknown field is refused at the depth limit, with its path', () => {
     const text = `${head}"nodes":[],"links":[],"extra":${nested(3300)}}`;
     expect(text.length).toBeGreaterThan(15_000);
-    const r = loadGraph(text);
+    const r = loadGraph(text, catalogue);
     expect(r.ok).toBe(false);
     // The top object is level 1, `extra` level 2: the object at level 65 sits under `extra` and 63 `a`s.
     expect(r.issues).toEqual([
@@ -47,13 +47,13 @@ describe('graph file limits', () => {
     const inNode = JSON.parse(
       `${head}"nodes":[{"id":"x","type":"layer-norm","params":{},"position":[0,0],"deep":${nested(3300)}}],"links":[]}`,
     );
-    const n = loadGraph(inNode);
+    const n = loadGraph(inNode, catalogue);
     expect(!n.ok && n.issues[0].path).toBe(`$.nodes[0].deep${'.a'.repeat(61)}`); // nodes 2, [0] 3, deep 4
   });
 
   it('nesting exactly at the limit loads', () => {
     // top (1) → extra (2) → 62 more levels = 64.
-    const r = loadGraph(`${head}"nodes":[],"links":[],"extra":${nested(63)}}`);
+    const r = loadGraph(`${head}"nodes":[],"links":[],"extra":${nested(63)}}`, catalogue);
     expect(r.ok).toBe(true);
   });
 
@@ -74,7 +74,7 @@ describe('graph file limits', () => {
   it('a 1,000,000-node file is refused by its size before parsing; a compact one by its node count', () => {
     const node = '{"id":"n","type":"layer-norm","params":{},"position":[0,0]},';
     const big = `${head}"links":[],"nodes":[${node.repeat(1_000_000)}${node.slice(0, -1)}]}`;
-    const r = loadGraph(big);
+    const r = loadGraph(big, catalogue);
     expect(r).toEqual({
       ok: false,
       issues: [
@@ -86,7 +86,7 @@ describe('graph file limits', () => {
       ],
     });
     const compact = `${head}"links":[],"nodes":[${'0,'.repeat(1_000_000)}0]}`;
-    const c = loadGraph(compact);
+    const c = loadGraph(compact, catalogue);
     expect(!c.ok && c.issues).toEqual([
       {
         path: '$.nodes',
@@ -94,10 +94,11 @@ describe('graph file limits', () => {
         message: 'the graph has 1,000,001 nodes, more than the 20,000 allowed',
       },
     ]);
-    const links = loadGraph(`${head}"nodes":[],"links":[${'0,'.repeat(40_000)}0]}`);
+    const links = loadGraph(`${head}"nodes":[],"links":[${'0,'.repeat(40_000)}0]}`, catalogue);
     expect(!links.ok && links.issues[0].path).toBe('$.links');
     const edges = loadGraph(
       `{"format":"mam-studio/graph","version":0,"nodes":[],"edges":[${'0,'.repeat(40_000)}0]}`,
+      catalogue,
     );
     expect(!edges.ok && edges.issues[0].path).toBe('$.edges');
   });
@@ -115,11 +116,11 @@ describe('graph file limits', () => {
         })),
         links: [],
       });
-    const r = loadGraph(unknown(130_000));
+    const r = loadGraph(unknown(130_000), catalogue);
     expect(!r.ok && r.issues[0].message).toBe(
       'the graph has 130,000 nodes, more than the 20,000 allowed',
     );
-    const ok = loadGraph(unknown(20_000));
+    const ok = loadGraph(unknown(20_000), catalogue);
     expect(ok.ok).toBe(true);
     expect(ok.issues).toHaveLength(201);
     expect(ok.issues[199].path).toBe('$.nodes[199].type');
@@ -139,6 +140,7 @@ describe('graph file limits', () => {
         nodes: [{ id, type: 'future', params: {}, position: [0, 0] }],
         links: [],
       }),
+      catalogue,
     );
     expect(r.issues).toHaveLength(1);
     const m = r.issues[0].message;
@@ -162,7 +164,7 @@ describe('iterative inference', () => {
   });
 
   it('a 3,000-node cycle is reported once, naming its first nodes and its length', () => {
-    const b = new GraphBuilder();
+    const b = new GraphBuilder(catalogue);
     for (let i = 0; i < 3000; i++) b.add(`n${i}`, 'layer-norm');
     for (let i = 0; i < 3000; i++) b.link(`n${i}`, `n${(i + 1) % 3000}`);
     // A tail of 5,000 nodes downstream of the cycle is not on it and gets no cycle issue.
@@ -186,7 +188,7 @@ describe('iterative inference', () => {
   });
 
   it('two separate cycles are two issues, each closing on its first node', () => {
-    const b = new GraphBuilder();
+    const b = new GraphBuilder(catalogue);
     for (const id of ['a', 'b', 'c', 'd']) b.add(id, 'layer-norm');
     b.link('a', 'b');
     b.link('b', 'a');

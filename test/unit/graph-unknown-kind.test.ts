@@ -8,7 +8,7 @@ import { catalogue } from '../../nodes/index.ts';
 
 /** input → embed → x (type 'future-node', unknown) → ln → head, as a file. */
 function file(): string {
-  const b = new GraphBuilder();
+  const b = new GraphBuilder(catalogue);
   b.add('input', 'image-input', { channels: 1, height: 32, width: 32 });
   b.add('embed', 'patch-embed', { patchSize: 4, embedDim: 16 });
   b.link('input', 'embed');
@@ -23,7 +23,7 @@ function file(): string {
 
 describe('unknown node types in inference', () => {
   it('the node after it is connected; it says at most that its input shape is unknown, and why', () => {
-    const r = loadGraph(file());
+    const r = loadGraph(file(), catalogue);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     const a = analyzeGraph(r.graph, catalogue);
@@ -46,7 +46,7 @@ describe('unknown node types in inference', () => {
   });
 
   it('a cycle through an unknown node is still found', () => {
-    const r = loadGraph(file());
+    const r = loadGraph(file(), catalogue);
     if (!r.ok) throw new Error('load failed');
     const doc = r.graph;
     // x → ln → x (the head is dropped so every node after embed sits on the cycle).

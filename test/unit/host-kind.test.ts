@@ -7,7 +7,9 @@ import { kernels } from '../../src/compile/kernels/index.ts';
 import type { Kernel } from '../../src/compile/kernels/types.ts';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';
+import { GraphBuilder } from '../../src/graph/builder.ts';
 import { analyzeGraph } from '../../src/graph/infer.ts';
+import { loadGraph } from '../../src/graph/load.ts';
 import { newNode } from '../../src/graph/new-node.ts';
 import { canConnect } from '../../src/graph/rules.ts';
 import { menuItems, type MenuActions } from '../../src/rete/menu.ts';
@@ -143,6 +145,27 @@ describe('a node kind of the host', () => {
   });
 });
 
+describe('a graph file with the host kind', () => {
+  it('loads with the catalogue passed in, and only with it', () => {
+    const text = JSON.stringify(doc);
+    const host = loadGraph(text, hostCatalogue);
+    expect(host.ok && host.issues).toEqual([]);
+    const builtin = loadGraph(text, catalogue);
+    expect(builtin.ok && builtin.issues.map((i) => i.message)).toEqual([
+      "node 'g' has unknown node type 'toy-gain': it is kept and written back unchanged, but not computed",
+    ]);
+  });
+
+  it('is written by a builder on the host catalogue', () => {
+    const b = new GraphBuilder(hostCatalogue);
+    b.add('g', 'toy-gain');
+    expect(b.doc.nodes).toEqual([node('g', 'toy-gain')]);
+    expect(() => new GraphBuilder(catalogue).add('g', 'toy-gain')).toThrow(
+      "unknown node kind 'toy-gain'",
+    );
+  });
+});
+
 describe('analysis of an immutable document', () => {
   it('runs once per document and catalogue: the plan reuses it', () => {
     const a = analyzeGraph(doc, hostCatalogue);
@@ -157,7 +180,7 @@ describe('analysis of an immutable document', () => {
 
 describe('the editor with the host catalogue', () => {
   it('adds the kind with its defaults, checks its links by its ports, and offers it in the menu', () => {
-    expect(newNode(doc, 'toy-gain', [1, 2])).toBeUndefined();
+    expect(newNode(doc, 'toy-gain', [1, 2], catalogue)).toBeUndefined();
     expect(newNode(doc, 'toy-gain', [1, 2], hostCatalogue)).toEqual({
       id: 'toy_gain_1',
       type: 'toy-gain',

@@ -59,6 +59,18 @@ describe('boundary lint', () => {
     expect(messages[0]).toMatch(/^@typescript-eslint\/no-restricted-imports: .*layer boundary/);
   });
 
+  it.each([
+    ["import { catalogue } from '../../nodes/index.ts';\nexport const x = catalogue;\n"],
+    ["import { getKind } from '../../nodes/index.ts';\nexport const x = getKind;\n"],
+    ["import { swinBlock } from '../../nodes/swin-block.ts';\nexport const x = swinBlock;\n"],
+  ])('src/graph takes the catalogue as a parameter, it may not import nodes/: %s', async (code) => {
+    const messages = await lint('src/graph/fixture.ts', code);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toMatch(
+      /^@typescript-eslint\/no-restricted-imports: .*layer boundary: src\/graph takes the node catalogue as a parameter/,
+    );
+  });
+
   it('src/ outside src/rete uses no DOM', async () => {
     expect(await lint('src/data/fixture.ts', 'export const t = document.title;\n')).toEqual([
       "no-restricted-globals: Unexpected use of 'document'. layer boundary: src/ outside src/rete runs in Node and workers too; no DOM.",
@@ -81,6 +93,18 @@ describe('boundary lint', () => {
       "import type { Plan } from '../src/compile/plan.ts';\nexport type X = Plan;\n",
     ],
     ['editor/worker/fixture.ts', ops('../../src/compile/model.ts')],
+    [
+      'src/graph/fixture.ts',
+      "import type { NodeKind } from '../../nodes/index.ts';\nexport type X = NodeKind;\n",
+    ],
+    [
+      'src/cli/fixture.ts',
+      "import { catalogue } from '../../nodes/index.ts';\nexport const x = catalogue;\n",
+    ],
+    [
+      'src/rete/fixture.ts',
+      "import { catalogue } from '../../nodes/index.ts';\nexport const x = catalogue;\n",
+    ],
   ])('%s may import it', async (path, code) => {
     expect(await lint(path, code)).toEqual([]);
   });

@@ -17,7 +17,7 @@ const raw = JSON.parse(readFileSync(FILE, 'utf8')) as {
 };
 
 function ir() {
-  const loaded = loadGraph(readFileSync(FILE, 'utf8'));
+  const loaded = loadGraph(readFileSync(FILE, 'utf8'), catalogue);
   if (!loaded.ok) throw new Error('preset does not load');
   const r = planGraph(loaded.graph, catalogue, kernels);
   if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
