@@ -4,7 +4,7 @@
  * All edits go through the plugin's store as commands; this file wires the
  * panels, files, autosave and shortcuts around it.
  */
-import { catalogue } from '../nodes/index.ts';
+import { catalogue as builtinCatalogue } from '../nodes/index.ts';
 import { LitElement, html, nothing } from 'lit';
 import { NodeEditor } from 'rete';
 import { AreaPlugin } from 'rete-area-plugin';
@@ -20,6 +20,7 @@ import { autoArrange } from '../src/graph/layout.ts';
 import { loadGraph } from '../src/graph/load.ts';
 import { presets } from '../src/graph/presets.ts';
 import { saveGraph } from '../src/graph/save.ts';
+import type { Catalogue } from '../src/graph/node-kind.ts';
 import type { GraphDoc, GraphIssue, ParamValue } from '../src/graph/types.ts';
 import {
   decodeGraphFragment,
@@ -97,11 +98,17 @@ export class MamApp extends LitElement {
   helpOpen = false;
   convertOpen = false;
 
+  /**
+   * The node kinds the app offers (palette, inspector, files, links, PNGs, the
+   * canvas); a host page sets its own before adding the element.
+   */
+  catalogue: Catalogue = builtinCatalogue;
+
   private mam: MamStudio | undefined;
   private clipboard: Clipboard | undefined;
   private saver = autosaver();
   private toastId = 0;
-  private presetDocs = presets(catalogue);
+  private presetDocs = presets(builtinCatalogue);
   private unbind: (() => void)[] = [];
 
   override createRenderRoot() {
@@ -168,7 +175,10 @@ export class MamApp extends LitElement {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const area = new AreaPlugin<Schemes, any>(container);
     editor.use(area);
+    this.presetDocs = presets(this.catalogue);
     const mam = installMamStudio(editor, area, {
+      catalogue: this.catalogue,
+      presets: this.presetDocs,
       minimap: true,
       // The Train drawer lies over the canvas's right part while open.
       overlays: () => [...this.querySelectorAll('mam-train-panel')],
@@ -231,7 +241,7 @@ export class MamApp extends LitElement {
       return;
     const saved = await readAutosave();
     if (saved) {
-      const r = loadGraph(saved, catalogue);
+      const r = loadGraph(saved, this.catalogue);
       if (r.ok) {
         await mam.loadDoc(r.graph, 'restore autosave');
         this.toast('Restored your last session.');
@@ -240,7 +250,7 @@ export class MamApp extends LitElement {
     }
     try {
       const res = await fetch(DEMO_PRESET);
-      const r = loadGraph(await res.text(), catalogue);
+      const r = loadGraph(await res.text(), this.catalogue);
       await mam.loadDoc(r.ok ? r.graph : structuredClone(this.presetDocs['demo-mam']), 'demo');
     } catch {
       await mam.loadDoc(structuredClone(this.presetDocs['demo-mam']), 'demo');
@@ -252,7 +262,7 @@ export class MamApp extends LitElement {
   };
 
   private async openFragment(hash: string, initial: boolean): Promise<boolean> {
-    const r = decodeGraphFragment(hash);
+    const r = decodeGraphFragment(hash, this.catalogue);
     history.replaceState(null, '', location.pathname + location.search);
     if (!r.ok) {
       this.report = {
@@ -285,7 +295,7 @@ export class MamApp extends LitElement {
   }
 
   private async openFile(file: File) {
-    const r = await readGraphFile(file);
+    const r = await readGraphFile(file, this.catalogue);
     if (!r.ok) {
       this.report = { title: `Could not open ${r.source}`, issues: r.issues, kept: true };
       return;
@@ -310,7 +320,7 @@ export class MamApp extends LitElement {
     const mam = this.mam;
     if (!mam) return;
     try {
-      const bytes = await exportGraphPng(mam.store.doc, mam.getAnalysis());
+      const bytes = await exportGraphPng(mam.store.doc, mam.getAnalysis(), this.catalogue);
       download(
         graphFileName(mam.store.doc, 'png'),
         new Blob([bytes as BlobPart], { type: 'image/png' }),
@@ -382,7 +392,7 @@ export class MamApp extends LitElement {
   private arrange() {
     const mam = this.mam;
     if (!mam) return;
-    mam.dispatch(autoArrange(mam.store.doc, catalogue), 'auto-arrange');
+    mam.dispatch(autoArrange(mam.store.doc, this.catalogue), 'auto-arrange');
     void mam.zoomToFit();
   }
 
@@ -520,6 +530,7 @@ export class MamApp extends LitElement {
       </header>
       <aside class="palette-pane">
         <mam-palette
+          .catalogue=${this.catalogue}
           @palette-drag=${this.onPaletteDrag}
           @palette-drop=${this.onPaletteDrop}
           @palette-click=${this.onPaletteClick}
@@ -537,6 +548,7 @@ export class MamApp extends LitElement {
         <section class="inspector-pane">
           <h2>Inspector</h2>
           <mam-inspector
+            .catalogue=${this.catalogue}
             .node=${index >= 0 ? doc?.nodes[index] : undefined}
             .index=${index}
             .info=${one ? analysis?.nodes.get(one) : undefined}

@@ -260,7 +260,7 @@ export function installMamStudio(
     );
   }
 
-  const presetDocs = opts.presets ?? builtinPresets(builtinCatalogue);
+  const presetDocs = opts.presets ?? builtinPresets(catalogue);
   const menuActions: MenuActions = {
     kinds: () => [...catalogue.values()],
     addNode: (type) => void api.addNode(type, [area.area.pointer.x, area.area.pointer.y]),
