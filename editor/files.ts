@@ -1,6 +1,6 @@
 /** Opening graph files (JSON or PNG carrying a graph) and offering files for download. */
-import { catalogue } from '../nodes/index.ts';
 import { loadGraph } from '../src/graph/load.ts';
+import type { Catalogue } from '../src/graph/node-kind.ts';
 import type { GraphDoc, GraphIssue } from '../src/graph/types.ts';
 import { loadGraphFromPng } from '../src/share/index.ts';
 
@@ -10,13 +10,16 @@ export type OpenResult =
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
 
-/** Reads a dropped or chosen file. Whatever fails comes back as issues, never as an exception. */
-export async function readGraphFile(file: File): Promise<OpenResult> {
+/**
+ * Reads a dropped or chosen file with the node kinds of `catalogue`. Whatever
+ * fails comes back as issues, never as an exception.
+ */
+export async function readGraphFile(file: File, catalogue: Catalogue): Promise<OpenResult> {
   const source = file.name || 'the file';
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
     if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
-      const r = loadGraphFromPng(bytes);
+      const r = loadGraphFromPng(bytes, catalogue);
       if (!r.ok)
         return {
           ok: false,

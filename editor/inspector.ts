@@ -4,9 +4,8 @@
  * when the field is left or Enter is pressed. Below: its shapes and counts.
  */
 import { LitElement, css, html, nothing } from 'lit';
-import { getKind } from '../nodes/index.ts';
 import type { NodeInfo } from '../src/graph/infer.ts';
-import { describeShape, type ParamSpec } from '../src/graph/node-kind.ts';
+import { describeShape, type Catalogue, type ParamSpec } from '../src/graph/node-kind.ts';
 import type { NodeDoc, ParamValue } from '../src/graph/types.ts';
 import { validateParams } from '../src/graph/validate.ts';
 import { formatCount, shortMessage } from '../src/rete/index.ts';
@@ -22,6 +21,7 @@ export class MamInspector extends LitElement {
     index: { attribute: false },
     info: { attribute: false },
     count: { attribute: false },
+    catalogue: { attribute: false },
     drafts: { state: true },
   };
   static override styles = css`
@@ -118,6 +118,8 @@ export class MamInspector extends LitElement {
   index = 0;
   info: NodeInfo | undefined;
   count = 0;
+  /** The node kinds the app knows (its catalogue). */
+  catalogue: Catalogue = new Map();
   /** Field text being typed, with its problem, before it is committed. */
   drafts: Record<string, { text: string; error?: string }> = {};
   private draftsFor = '';
@@ -137,12 +139,12 @@ export class MamInspector extends LitElement {
       </p>`;
     const node = this.node;
     if (!node) return html`<p class="empty">Select a node to see and edit its parameters.</p>`;
-    const kind = getKind(node.type);
+    const kind = this.catalogue.get(node.type);
     if (!kind)
       return html`<h2>Unknown type '${node.type}'</h2>
         <div class="id">${node.id}</div>`;
     const info = this.info;
-    return html`<h2>${kind.title}</h2>
+    return html`<h2 data-testid="inspector-title">${kind.title}</h2>
       <div class="id" data-testid="inspector-id">${node.id}</div>
       <div class="desc">${kind.description}</div>
       <label
@@ -221,7 +223,7 @@ export class MamInspector extends LitElement {
   }
 
   private problem(node: NodeDoc, spec: ParamSpec, v: ParamValue): string | undefined {
-    const kind = getKind(node.type);
+    const kind = this.catalogue.get(node.type);
     if (!kind) return undefined;
     const candidate: NodeDoc = { ...node, params: { ...node.params, [spec.name]: v } };
     const issue = validateParams(candidate, this.index, kind).find(

@@ -1,10 +1,11 @@
 /**
- * The editor app shell: toolbar, palette, canvas (the Rete view of the
- * document, through the mam-studio plugin), inspector, problems and totals.
- * All edits go through the plugin's store as commands; this file wires the
- * panels, files, autosave and shortcuts around it.
+ * The editor app's controller: it owns the state (open dialogs, drawer,
+ * selection) and the actions (files, links, clipboard, presets), and lays out
+ * the views: toolbar, palette, canvas (the Rete view of the document, through
+ * the mam-studio plugin), inspector, problems, totals, status line and
+ * dialogs. All edits go through the plugin's store as commands.
  */
-import { catalogue } from '../nodes/index.ts';
+import { catalogue as builtinCatalogue } from '../nodes/index.ts';
 import { LitElement, html, nothing } from 'lit';
 import { NodeEditor } from 'rete';
 import { AreaPlugin } from 'rete-area-plugin';
@@ -20,6 +21,7 @@ import { autoArrange } from '../src/graph/layout.ts';
 import { loadGraph } from '../src/graph/load.ts';
 import { presets } from '../src/graph/presets.ts';
 import { saveGraph } from '../src/graph/save.ts';
+import type { Catalogue } from '../src/graph/node-kind.ts';
 import type { GraphDoc, GraphIssue, ParamValue } from '../src/graph/types.ts';
 import {
   decodeGraphFragment,
@@ -30,55 +32,25 @@ import {
 import { emptyGraph, installMamStudio, type MamStudio, type Schemes } from '../src/rete/index.ts';
 import { autosaver, flushOnLeave, readAutosave } from './autosave.ts';
 import { download, readGraphFile } from './files.ts';
-import { bindShortcuts, chordText, GESTURES, SHORTCUTS } from './keyboard.ts';
+import { testHook } from './test-hook.ts';
+import type { LoadReport } from './dialogs.ts';
+import { bindShortcuts } from './keyboard.ts';
 import type { PaletteDragDetail } from './palette.ts';
 import { exportGraphPng } from './png-export.ts';
+import './dialogs.ts';
 import './inspector.ts';
 import './palette.ts';
 import './panels.ts';
+import type { MamStatus } from './status.ts';
+import './status.ts';
+import type { ToolbarDetail } from './toolbar.ts';
+import './toolbar.ts';
 import './train-panel.ts';
-import type { TrainPanel, TrainSummary } from './train-panel.ts';
 
 const DEMO_PRESET = `${import.meta.env.BASE_URL}presets/demo-mam.json`;
 
-interface Toast {
-  id: number;
-  message: string;
-  level: 'info' | 'error';
-}
-
-interface LoadReport {
-  title: string;
-  issues: GraphIssue[];
-  kept: boolean;
-}
-
-/** Read-only handle for tests and the console: state, never actions. */
-export interface MamTestHook {
-  readonly doc: GraphDoc;
-  readonly analysis: ReturnType<MamStudio['getAnalysis']>;
-  readonly selected: string[];
-  /** The selected link's key, if a link is selected. */
-  readonly selectedLink: string | undefined;
-  /** The canvas zoom factor. */
-  readonly zoom: number;
-  readonly canUndo: boolean;
-  readonly undoDepth: number;
-  saveText(): string;
-  idle(): Promise<void>;
-  /** The Train drawer's state: backend, weights summary, progress, evaluation. */
-  readonly training: TrainSummary | undefined;
-}
-
-declare global {
-  interface Window {
-    __mam?: MamTestHook;
-  }
-}
-
 export class MamApp extends LitElement {
   static override properties = {
-    toasts: { state: true },
     report: { state: true },
     shareUrl: { state: true },
     revision: { state: true },
@@ -88,7 +60,6 @@ export class MamApp extends LitElement {
     convertOpen: { state: true },
   };
 
-  toasts: Toast[] = [];
   report: LoadReport | undefined;
   shareUrl: string | undefined;
   revision = 0;
@@ -97,11 +68,16 @@ export class MamApp extends LitElement {
   helpOpen = false;
   convertOpen = false;
 
+  /**
+   * The node kinds the app offers (palette, inspector, files, links, PNGs, the
+   * canvas); a host page sets its own before adding the element.
+   */
+  catalogue: Catalogue = builtinCatalogue;
+
   private mam: MamStudio | undefined;
   private clipboard: Clipboard | undefined;
   private saver = autosaver();
-  private toastId = 0;
-  private presetDocs = presets(catalogue);
+  private presetDocs = presets(builtinCatalogue);
   private unbind: (() => void)[] = [];
 
   override createRenderRoot() {
@@ -168,7 +144,10 @@ export class MamApp extends LitElement {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const area = new AreaPlugin<Schemes, any>(container);
     editor.use(area);
+    this.presetDocs = presets(this.catalogue);
     const mam = installMamStudio(editor, area, {
+      catalogue: this.catalogue,
+      presets: this.presetDocs,
       minimap: true,
       // The Train drawer lies over the canvas's right part while open.
       overlays: () => [...this.querySelectorAll('mam-train-panel')],
@@ -183,34 +162,7 @@ export class MamApp extends LitElement {
     });
     mam.on('selection', (ids) => (this.selected = ids));
     mam.on('hint', ({ message, level }) => this.toast(message, level));
-    window.__mam = {
-      get doc() {
-        return mam.store.doc;
-      },
-      get analysis() {
-        return mam.getAnalysis();
-      },
-      get selected() {
-        return mam.getSelected();
-      },
-      get selectedLink() {
-        return mam.getSelectedLink();
-      },
-      get zoom() {
-        return area.area.transform.k;
-      },
-      get canUndo() {
-        return mam.store.canUndo;
-      },
-      get undoDepth() {
-        return mam.store.undoDepth;
-      },
-      saveText: () => saveGraph(mam.store.doc),
-      idle: () => mam.whenIdle(),
-      get training() {
-        return document.querySelector<TrainPanel>('mam-train-panel')?.summary;
-      },
-    };
+    window.__mam = testHook(mam, area);
     container.addEventListener('dragover', (e) => {
       if (e.dataTransfer?.types.includes('Files')) e.preventDefault();
     });
@@ -231,7 +183,7 @@ export class MamApp extends LitElement {
       return;
     const saved = await readAutosave();
     if (saved) {
-      const r = loadGraph(saved, catalogue);
+      const r = loadGraph(saved, this.catalogue);
       if (r.ok) {
         await mam.loadDoc(r.graph, 'restore autosave');
         this.toast('Restored your last session.');
@@ -240,7 +192,7 @@ export class MamApp extends LitElement {
     }
     try {
       const res = await fetch(DEMO_PRESET);
-      const r = loadGraph(await res.text(), catalogue);
+      const r = loadGraph(await res.text(), this.catalogue);
       await mam.loadDoc(r.ok ? r.graph : structuredClone(this.presetDocs['demo-mam']), 'demo');
     } catch {
       await mam.loadDoc(structuredClone(this.presetDocs['demo-mam']), 'demo');
@@ -252,7 +204,7 @@ export class MamApp extends LitElement {
   };
 
   private async openFragment(hash: string, initial: boolean): Promise<boolean> {
-    const r = decodeGraphFragment(hash);
+    const r = decodeGraphFragment(hash, this.catalogue);
     history.replaceState(null, '', location.pathname + location.search);
     if (!r.ok) {
       this.report = {
@@ -285,7 +237,7 @@ export class MamApp extends LitElement {
   }
 
   private async openFile(file: File) {
-    const r = await readGraphFile(file);
+    const r = await readGraphFile(file, this.catalogue);
     if (!r.ok) {
       this.report = { title: `Could not open ${r.source}`, issues: r.issues, kept: true };
       return;
@@ -310,7 +262,7 @@ export class MamApp extends LitElement {
     const mam = this.mam;
     if (!mam) return;
     try {
-      const bytes = await exportGraphPng(mam.store.doc, mam.getAnalysis());
+      const bytes = await exportGraphPng(mam.store.doc, mam.getAnalysis(), this.catalogue);
       download(
         graphFileName(mam.store.doc, 'png'),
         new Blob([bytes as BlobPart], { type: 'image/png' }),
@@ -363,12 +315,7 @@ export class MamApp extends LitElement {
   }
 
   private toast(message: string, level: 'info' | 'error' = 'info') {
-    const id = ++this.toastId;
-    this.toasts = [...this.toasts.slice(-1), { id, message, level }];
-    setTimeout(
-      () => (this.toasts = this.toasts.filter((t) => t.id !== id)),
-      level === 'error' ? 8000 : 4000,
-    );
+    this.querySelector<MamStatus>('mam-status')?.show(message, level);
   }
 
   private onPaletteDrag = (e: CustomEvent<PaletteDragDetail>) =>
@@ -382,8 +329,41 @@ export class MamApp extends LitElement {
   private arrange() {
     const mam = this.mam;
     if (!mam) return;
-    mam.dispatch(autoArrange(mam.store.doc, catalogue), 'auto-arrange');
+    mam.dispatch(autoArrange(mam.store.doc, this.catalogue), 'auto-arrange');
     void mam.zoomToFit();
+  }
+
+  /** A toolbar button: what it does. */
+  private onToolbar(action: ToolbarDetail['action']) {
+    const mam = this.mam;
+    switch (action) {
+      case 'new':
+        return void this.open(emptyGraph(), 'a new graph');
+      case 'open':
+        return this.pickFile();
+      case 'save':
+        return this.save();
+      case 'share':
+        return this.share();
+      case 'export-png':
+        return void this.exportPng();
+      case 'undo':
+        return mam?.store.undo();
+      case 'redo':
+        return mam?.store.redo();
+      case 'arrange':
+        return this.arrange();
+      case 'fit':
+        return void mam?.zoomToFit();
+      case 'convert-menu':
+        return void (this.convertOpen = !this.convertOpen);
+      case 'convert-close':
+        return void (this.convertOpen = false);
+      case 'train':
+        return void (this.trainOpen = !this.trainOpen);
+      case 'help':
+        return void (this.helpOpen = !this.helpOpen);
+    }
   }
 
   private async openPreset(name: string) {
@@ -399,127 +379,21 @@ export class MamApp extends LitElement {
     const index = one && doc ? doc.nodes.findIndex((n) => n.id === one) : -1;
     const errors = analysis?.issues.length ?? 0;
     return html`
-      <header class="toolbar">
-        <h1 class="brand">mam-studio</h1>
-        <span class="doc-title" title=${doc?.metadata?.description ?? ''}
-          >${doc?.metadata?.title ?? 'Untitled'}</span
-        >
-        <span class="spacer"></span>
-        <button
-          data-testid="new"
-          @click=${() => void this.open(emptyGraph(), 'a new graph')}
-          title="New graph"
-        >
-          New
-        </button>
-        <button
-          data-testid="open"
-          @click=${() => this.pickFile()}
-          title="Open a .json graph or a PNG exported by mam-studio"
-        >
-          Open…
-        </button>
-        <button data-testid="save" @click=${() => this.save()} title="Save as .json (Ctrl+S)">
-          Save
-        </button>
-        <select
-          data-testid="presets"
-          aria-label="Presets"
-          @change=${(e: Event) => {
-            const sel = e.target as HTMLSelectElement;
-            void this.openPreset(sel.value);
-            sel.value = '';
-          }}
-        >
-          <option value="">Presets…</option>
-          ${Object.entries(this.presetDocs).map(([name, d]) => html`<option value=${name}>${d.metadata?.title ?? name}</option>`)}
-        </select>
-        <button
-          data-testid="share"
-          @click=${() => this.share()}
-          title="A link that opens this graph"
-        >
-          Share link
-        </button>
-        <button
-          data-testid="export-png"
-          @click=${() => void this.exportPng()}
-          title="PNG of the graph that opens back as the graph"
-        >
-          Export PNG
-        </button>
-        <span class="sep"></span>
-        <button
-          data-testid="undo"
-          ?disabled=${!mam?.store.canUndo}
-          @click=${() => mam?.store.undo()}
-          title="Undo (Ctrl+Z)"
-        >
-          Undo
-        </button>
-        <button
-          data-testid="redo"
-          ?disabled=${!mam?.store.canRedo}
-          @click=${() => mam?.store.redo()}
-          title="Redo (Ctrl+Shift+Z)"
-        >
-          Redo
-        </button>
-        <button
-          data-testid="arrange"
-          @click=${() => this.arrange()}
-          title="Arrange the graph as a U"
-        >
-          Auto-arrange
-        </button>
-        <button
-          data-testid="fit"
-          @click=${() => void mam?.zoomToFit()}
-          title="Fit the graph in view (0)"
-        >
-          Fit
-        </button>
-        <span class="menu-anchor">
-          <button
-            data-testid="convert-menu"
-            class=${this.convertOpen ? 'active' : ''}
-            aria-haspopup="menu"
-            aria-expanded=${String(this.convertOpen)}
-            @pointerdown=${(e: Event) => e.stopPropagation()}
-            @click=${() => (this.convertOpen = !this.convertOpen)}
-            title="Convert the selected node's stage, its encoder or decoder, or the whole network to MAM (ISTS or STS) or back to SAM"
-          >
-            Convert ▾
-          </button>
-          ${
-            this.convertOpen && mam
-              ? html`<mam-menu
-                  class="toolbar-menu"
-                  .items=${mam.conversions(one)}
-                  .onHide=${() => (this.convertOpen = false)}
-                ></mam-menu>`
-              : nothing
-          }
-        </span>
-        <span class="sep"></span>
-        <button
-          data-testid="train-toggle"
-          class=${this.trainOpen ? 'active' : ''}
-          @click=${() => (this.trainOpen = !this.trainOpen)}
-          title="Train and evaluate this graph in the browser"
-        >
-          Train
-        </button>
-        <button
-          data-testid="help"
-          @click=${() => (this.helpOpen = !this.helpOpen)}
-          title="Keyboard shortcuts (?)"
-        >
-          ?
-        </button>
-      </header>
+      <mam-toolbar
+        .docTitle=${doc?.metadata?.title ?? 'Untitled'}
+        .description=${doc?.metadata?.description ?? ''}
+        .presets=${Object.entries(this.presetDocs).map(([name, d]) => [name, d.metadata?.title ?? name])}
+        .canUndo=${mam?.store.canUndo ?? false}
+        .canRedo=${mam?.store.canRedo ?? false}
+        .convertOpen=${this.convertOpen}
+        .conversions=${this.convertOpen && mam ? mam.conversions(one) : []}
+        .trainOpen=${this.trainOpen}
+        @toolbar=${(e: CustomEvent<ToolbarDetail>) => this.onToolbar(e.detail.action)}
+        @preset=${(e: CustomEvent<{ name: string }>) => void this.openPreset(e.detail.name)}
+      ></mam-toolbar>
       <aside class="palette-pane">
         <mam-palette
+          .catalogue=${this.catalogue}
           @palette-drag=${this.onPaletteDrag}
           @palette-drop=${this.onPaletteDrop}
           @palette-click=${this.onPaletteClick}
@@ -537,6 +411,7 @@ export class MamApp extends LitElement {
         <section class="inspector-pane">
           <h2>Inspector</h2>
           <mam-inspector
+            .catalogue=${this.catalogue}
             .node=${index >= 0 ? doc?.nodes[index] : undefined}
             .index=${index}
             .info=${one ? analysis?.nodes.get(one) : undefined}
@@ -581,75 +456,36 @@ export class MamApp extends LitElement {
         ?open=${this.trainOpen}
         @close=${() => (this.trainOpen = false)}
       ></mam-train-panel>
-      <div class="toasts" aria-live="polite">
-        ${this.toasts.map((t) => html`<div class="toast ${t.level}" data-testid="toast">${t.message}</div>`)}
-      </div>
-      ${this.report ? this.renderReport(this.report) : nothing}
-      ${this.shareUrl ? this.renderShare(this.shareUrl) : nothing}
-      ${this.helpOpen ? this.renderShortcuts() : nothing}
+      <mam-status></mam-status>
+      ${
+        this.report
+          ? html`<mam-load-report
+              .report=${this.report}
+              @close=${() => (this.report = undefined)}
+            ></mam-load-report>`
+          : nothing
+      }
+      ${
+        this.shareUrl
+          ? html`<mam-share-dialog
+              .url=${this.shareUrl}
+              @close=${() => (this.shareUrl = undefined)}
+            ></mam-share-dialog>`
+          : nothing
+      }
+      ${
+        this.helpOpen
+          ? html`<mam-shortcuts-dialog
+              @close=${() => (this.helpOpen = false)}
+            ></mam-shortcuts-dialog>`
+          : nothing
+      }
     `;
   }
 
   private async selectAndShow(id: string) {
     await this.mam?.select([id]);
     await this.mam?.centerOn(id);
-  }
-
-  private renderReport(r: LoadReport) {
-    return html`<div class="dialog" role="dialog" data-testid="load-report">
-      <h3>${r.title}</h3>
-      ${r.kept ? html`<p>Nothing was changed: the graph you had open is still open.</p>` : html`<p>Everything that could be read was loaded. What could not:</p>`}
-      <ul>
-        ${r.issues.map((i) => html`<li><code>${i.path}</code> ${i.message}</li>`)}
-      </ul>
-      <button data-testid="report-close" @click=${() => (this.report = undefined)}>Close</button>
-    </div>`;
-  }
-
-  private renderShortcuts() {
-    return html`<div class="dialog shortcuts" role="dialog" data-testid="shortcuts">
-      <h3>Keyboard shortcuts</h3>
-      <table>
-        ${SHORTCUTS.map(
-          (s) =>
-            html`<tr data-testid="shortcut" data-action=${s.action}>
-              <td>${s.chords.map((c) => html`<kbd>${chordText(c)}</kbd> `)}</td>
-              <td>${s.label}</td>
-            </tr>`,
-        )}
-      </table>
-      <p class="note">
-        Undo and redo also work from an inspector field once its value is committed (Tab or Enter).
-      </p>
-      <h3>Mouse</h3>
-      <table>
-        ${GESTURES.map(
-          (g) =>
-            html`<tr data-testid="gesture">
-              <td><kbd>${g.gesture}</kbd></td>
-              <td>${g.label}</td>
-            </tr>`,
-        )}
-      </table>
-      <button data-testid="shortcuts-close" @click=${() => (this.helpOpen = false)}>Close</button>
-    </div>`;
-  }
-
-  private renderShare(url: string) {
-    return html`<div class="dialog" role="dialog" data-testid="share-dialog">
-      <h3>Share link</h3>
-      <p>
-        Anyone who opens this link gets this graph (it travels inside the link; nothing is
-        uploaded).
-      </p>
-      <input
-        readonly
-        data-testid="share-url"
-        .value=${url}
-        @focus=${(e: Event) => (e.target as HTMLInputElement).select()}
-      />
-      <button data-testid="share-close" @click=${() => (this.shareUrl = undefined)}>Close</button>
-    </div>`;
   }
 }
 

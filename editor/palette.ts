@@ -4,8 +4,7 @@
  * to swap it); a click adds the kind in the middle of the view.
  */
 import { LitElement, css, html } from 'lit';
-import { nodeKinds } from '../nodes/index.ts';
-import type { NodeKind } from '../src/graph/node-kind.ts';
+import type { Catalogue, NodeKind } from '../src/graph/node-kind.ts';
 import { headerColor } from '../src/rete/index.ts';
 
 export interface PaletteDragDetail {
@@ -26,7 +25,7 @@ const CATEGORY_TITLES: Record<string, string> = {
 };
 
 export class MamPalette extends LitElement {
-  static override properties = { query: { state: true } };
+  static override properties = { query: { state: true }, catalogue: { attribute: false } };
   static override styles = css`
     :host {
       display: flex;
@@ -84,12 +83,14 @@ export class MamPalette extends LitElement {
   `;
 
   query = '';
+  /** The node kinds to offer, in palette order (the app's catalogue). */
+  catalogue: Catalogue = new Map();
 
   override render() {
     const q = this.query.trim().toLowerCase();
     const match = (k: NodeKind) =>
       !q || `${k.title} ${k.type} ${k.category} ${k.description}`.toLowerCase().includes(q);
-    const kinds = nodeKinds.filter(match);
+    const kinds = [...this.catalogue.values()].filter(match);
     const categories = [...new Set(kinds.map((k) => k.category))];
     return html`<input
         type="search"

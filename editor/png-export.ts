@@ -3,9 +3,8 @@
  * links, labels) rather than screenshotting the DOM, with the graph file
  * embedded so the image opens back as the graph.
  */
-import { getKind } from '../nodes/index.ts';
 import type { Analysis } from '../src/graph/infer.ts';
-import { describeShape } from '../src/graph/node-kind.ts';
+import { describeShape, type Catalogue } from '../src/graph/node-kind.ts';
 import type { GraphDoc, NodeDoc } from '../src/graph/types.ts';
 import { embedGraphInPng } from '../src/share/index.ts';
 import {
@@ -25,17 +24,22 @@ const FOOT = 24;
 const PAD = 40;
 const MAX_SIDE = 8000;
 
-const rowsOf = (n: NodeDoc) => {
-  const k = getKind(n.type);
-  return Math.max(k?.inputs.length ?? 1, k?.outputs.length ?? 1, 1);
-};
-const portY = (n: NodeDoc, port: string, side: 'inputs' | 'outputs') => {
-  const k = getKind(n.type);
-  const i = Math.max(0, k?.[side].findIndex((p) => p.name === port) ?? 0);
-  return n.position[1] + HEAD + KEYS + i * ROW + ROW / 2;
-};
-
-export function drawGraph(doc: GraphDoc, analysis: Analysis): HTMLCanvasElement {
+/** Draws the graph with the node kinds of `catalogue` (the one the analysis was made with). */
+export function drawGraph(
+  doc: GraphDoc,
+  analysis: Analysis,
+  catalogue: Catalogue,
+): HTMLCanvasElement {
+  const getKind = (type: string) => catalogue.get(type);
+  const rowsOf = (n: NodeDoc) => {
+    const k = getKind(n.type);
+    return Math.max(k?.inputs.length ?? 1, k?.outputs.length ?? 1, 1);
+  };
+  const portY = (n: NodeDoc, port: string, side: 'inputs' | 'outputs') => {
+    const k = getKind(n.type);
+    const i = Math.max(0, k?.[side].findIndex((p) => p.name === port) ?? 0);
+    return n.position[1] + HEAD + KEYS + i * ROW + ROW / 2;
+  };
   const nodes = new Map<string, NodeDoc>();
   for (const n of doc.nodes) if (!nodes.has(n.id)) nodes.set(n.id, n);
   const heightOf = (n: NodeDoc) =>
@@ -200,8 +204,12 @@ function pill(
 }
 
 /** The PNG bytes of the drawn graph with the graph file embedded. */
-export async function exportGraphPng(doc: GraphDoc, analysis: Analysis): Promise<Uint8Array> {
-  const canvas = drawGraph(doc, analysis);
+export async function exportGraphPng(
+  doc: GraphDoc,
+  analysis: Analysis,
+  catalogue: Catalogue,
+): Promise<Uint8Array> {
+  const canvas = drawGraph(doc, analysis, catalogue);
   const blob = await new Promise<Blob>((resolve, reject) =>
     canvas.toBlob(
       (b) => (b ? resolve(b) : reject(new Error('the canvas could not be encoded as PNG'))),

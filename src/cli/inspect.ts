@@ -10,7 +10,8 @@ import { compact, int, table } from './format.ts';
 import type { CliIO } from './main.ts';
 import { catalogue } from '../../nodes/index.ts';
 import { kernels } from '../compile/kernels/index.ts';
-import { planGraph, planIR } from '../compile/plan.ts';
+import { planGraph, planIR, type PlanIR } from '../compile/plan.ts';
+import { PASS_NAMES } from '../compile/passes.ts';
 
 export const INSPECT_SPEC = {
   verb: 'inspect',
@@ -19,7 +20,11 @@ export const INSPECT_SPEC = {
     json: { kind: 'boolean', help: 'the report as JSON' },
     plan: {
       kind: 'boolean',
-      help: 'the compile plan as JSON: steps in order, resolved windows, memory hand-offs',
+      help: 'the compile plan as JSON: steps in order, resolved windows, memory hand-offs, weights (with --json: and the pass names)',
+    },
+    passes: {
+      kind: 'boolean',
+      help: 'the compile passes in order, with what each one found',
     },
   },
   summary: 'shapes, params, MACs, memory chains and errors of a graph file',
@@ -150,6 +155,20 @@ export function formatReport(r: InspectReport): string {
   return out.join('\n');
 }
 
+/** `--passes`: each pass of the plan by name, with what it found. */
+export function formatPasses(file: string, ir: PlanIR): string {
+  const layouts = [...new Set(ir.handOffs.map((h) => h.layout))].join(', ');
+  const found: Record<(typeof PASS_NAMES)[number], string> = {
+    analyse: `no errors, input ${ir.input.node}, output ${ir.output.node}`,
+    order: `${ir.steps.length} steps`,
+    resolveWindows: `${ir.steps.filter((s) => s.window).length} windows resolved`,
+    memoryHandOffs: `${ir.handOffs.length} memory hand-offs${layouts ? ` (${layouts} layout)` : ''}`,
+    weights: `${int(ir.params)} parameters in ${ir.steps.reduce((a, s) => a + s.weights.length, 0)} weights`,
+  };
+  const rows = PASS_NAMES.map((name, i) => [`${i + 1}. ${name}`, found[name]]);
+  return `${file}: ${PASS_NAMES.length} passes\n\n${table(['pass', 'found'], rows, [false, false])}`;
+}
+
 export async function inspectCommand(
   p: Parsed<typeof INSPECT_SPEC>,
   { print }: CliIO,
@@ -178,13 +197,16 @@ export async function inspectCommand(
     refuse(loaded.issues, 'cannot be opened');
     return EXIT.unreadable;
   }
-  if (p.flags.plan === true) {
+  if (p.flags.plan === true || p.flags.passes === true) {
     const r = planGraph(loaded.graph, catalogue, kernels);
     if (!r.ok) {
       refuse(r.errors, 'cannot be compiled');
       return EXIT.graphErrors;
     }
-    print(JSON.stringify(planIR(r.plan), null, 2));
+    const ir = planIR(r.plan);
+    if (json) print(JSON.stringify({ file, passes: PASS_NAMES, plan: ir }, null, 2));
+    else if (p.flags.passes === true) print(formatPasses(file, ir));
+    else print(JSON.stringify(ir, null, 2));
     return EXIT.ok;
   }
   const report = inspectReport(

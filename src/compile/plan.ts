@@ -1,13 +1,14 @@
 /**
- * Pass 1 of compilation: a checked graph becomes an ordered list of steps,
- * each knowing its inputs, shapes, weights and (for memory resampling) the
- * window of the unit that will read its output.
+ * The compile plan: the IR the passes of `./passes.ts` build, bound to each
+ * step's node kind and kernel for the model to run.
  */
-import { analyzeGraph, type Analysis } from '../graph/infer.ts';
-import { effectiveWindow } from '../graph/geometry.ts';
-import type { Catalogue, MemoryLayout, NodeKind, Shape, WeightSpec } from '../graph/node-kind.ts';
+import type { Analysis } from '../graph/infer.ts';
+import type { Catalogue, NodeKind, Shape, WeightSpec } from '../graph/node-kind.ts';
 import type { GraphDoc, GraphIssue, ParamValue, PortRef } from '../graph/types.ts';
 import type { Kernel, KernelTable } from './kernels/types.ts';
+import { planPasses, type PlanIR } from './passes.ts';
+
+export type { HandOff, PlanIR, StepIR } from './passes.ts';
 
 export interface Step {
   id: string;
@@ -30,152 +31,51 @@ export interface Plan {
   output: { node: string; from: PortRef; shape: number[] };
   classNames: string[];
   analysis: Analysis;
+  /** The same plan as plain data, as the passes built it. */
+  ir: PlanIR;
 }
 
 export type PlanResult = { ok: true; plan: Plan } | { ok: false; errors: GraphIssue[] };
 
 /**
  * Plans `doc` with the node kinds of `catalogue` and their forward passes
- * from `kernels` (both by type id; a host may add its own kinds to both).
+ * from `kernels` (both by type id; a host may add its own kinds to both):
+ * runs the passes of `./passes.ts` and binds each step of the IR to its kind
+ * and kernel.
  */
 export function planGraph(doc: GraphDoc, catalogue: Catalogue, kernels: KernelTable): PlanResult {
-  const a = analyzeGraph(doc, catalogue);
-  const errors = a.issues.filter((i) => i.severity === 'error');
-  if (errors.length) return { ok: false, errors };
-  const fail = (message: string, path = '$.nodes'): PlanResult => ({
-    ok: false,
-    errors: [{ path, severity: 'error', message }],
-  });
-  const noKernel = doc.nodes.findIndex((n) => {
-    const kind = a.nodes.get(n.id)?.kind;
-    return kind !== undefined && kind.outputs.length > 0 && !kernels.has(kind.type);
-  });
-  if (noKernel >= 0) {
-    const n = doc.nodes[noKernel];
-    return fail(
-      `node '${n.id}': no kernel for node kind '${n.type}', so the graph cannot be compiled`,
-      `$.nodes[${noKernel}]`,
-    );
-  }
-  if (a.inputs.length !== 1)
-    return fail(
-      `the graph needs exactly one Image input node to compile, it has ${a.inputs.length}`,
-    );
-  if (a.outputs.length !== 1)
-    return fail(
-      `the graph needs exactly one Segmentation output node to compile, it has ${a.outputs.length}`,
-    );
-
-  const byId = new Map(doc.nodes.map((n) => [n.id, n]));
-  const feeds = new Map<string, PortRef>(
-    doc.links.map((l) => [`${l.to.node}\u0000${l.to.port}`, l.from]),
-  );
-  const memTargets = new Map<string, string>(); // resampler/unit id → id its memOut feeds
-  for (const l of doc.links) if (l.from.port === 'memOut') memTargets.set(l.from.node, l.to.node);
-
-  /** Window of the first unit downstream of a resampler on its chain. */
-  const readerWindow = (id: string): number | undefined => {
-    for (
-      let cur = memTargets.get(id), hops = 0;
-      cur !== undefined && hops < 1000;
-      cur = memTargets.get(cur), hops++
-    ) {
-      const info = a.nodes.get(cur);
-      if (info?.kind?.role === 'memory-unit') {
-        const m = info.outputs.memOut;
-        return m?.kind === 'memory' ? m.window : undefined;
-      }
-    }
-    return undefined;
-  };
-
-  const steps: Step[] = a.order.map((id) => {
-    const info = a.nodes.get(id)!;
-    const kind = info.kind!;
-    const inputs: Record<string, PortRef> = {};
-    for (const p of kind.inputs) {
-      const from = feeds.get(`${id}\u0000${p.name}`);
-      if (from) inputs[p.name] = from;
-    }
+  const r = planPasses({ doc, catalogue, kernels });
+  if (!r.ok) return r;
+  const { ir, analysed } = r;
+  const steps = ir.steps.map((s): Step => {
     const step: Step = {
-      id,
-      type: kind.type,
-      kind,
-      kernel: kernels.get(kind.type),
-      params: byId.get(id)!.params,
-      inputs,
-      inShapes: info.inputs,
-      outShapes: info.outputs,
-      weights: info.weights,
+      id: s.id,
+      type: s.type,
+      kind: analysed.analysis.nodes.get(s.id)!.kind!,
+      kernel: kernels.get(s.type),
+      params: s.params,
+      inputs: s.inputs,
+      inShapes: s.inShapes,
+      outShapes: s.outputs,
+      weights: s.weights,
     };
-    if (kind.role === 'memory-resampling') {
-      const w = readerWindow(id);
-      if (w !== undefined) step.memoryWindowOut = w;
-    }
+    if (s.memoryOut?.reader !== undefined) step.memoryWindowOut = s.memoryOut.window;
     return step;
   });
-  const outNode = a.outputs[0].node;
-  const outputStep = steps.find((s) => s.id === outNode)!;
   return {
     ok: true,
     plan: {
       steps,
-      input: a.inputs[0],
-      output: { node: outNode, from: outputStep.inputs.logits, shape: a.outputs[0].shape },
-      classNames: outputStep.params.classNames as string[],
-      analysis: a,
+      input: ir.input,
+      output: ir.output,
+      classNames: ir.classNames,
+      analysis: analysed.analysis,
+      ir,
     },
   };
 }
 
-/** One step of the plan as plain data. */
-export interface StepIR {
-  id: string;
-  type: string;
-  /** Where each input port is fed from. */
-  inputs: Record<string, PortRef>;
-  outputs: Record<string, Shape>;
-  /** The window and shift a window-attention step really uses on its grid. */
-  window?: { window: number; shift: number };
-  /** The memory a step hands on: its layout and, in window layout, the window it is partitioned in. */
-  memoryOut?: { layout: MemoryLayout; window: number };
-}
-
 /** The plan as plain, serialisable data (`mam inspect --plan`): steps in execution order. */
-export interface PlanIR {
-  input: Plan['input'];
-  output: Plan['output'];
-  classNames: string[];
-  steps: StepIR[];
-}
-
 export function planIR(plan: Plan): PlanIR {
-  const steps = plan.steps.map((s): StepIR => {
-    const ir: StepIR = {
-      id: s.id,
-      type: s.type,
-      inputs: structuredClone(s.inputs),
-      outputs: structuredClone(s.outShapes),
-    };
-    const x = s.inShapes.in;
-    if (
-      typeof s.params.window === 'number' &&
-      typeof s.params.shift === 'number' &&
-      x?.kind === 'tokens'
-    )
-      ir.window = effectiveWindow(x.grid, s.params.window, s.params.shift);
-    const m = s.outShapes.memOut;
-    if (m?.kind === 'memory')
-      ir.memoryOut = {
-        layout: m.layout,
-        window: m.layout === 'window' ? (s.memoryWindowOut ?? m.window) : 0,
-      };
-    return ir;
-  });
-  return {
-    input: structuredClone(plan.input),
-    output: structuredClone(plan.output),
-    classNames: [...plan.classNames],
-    steps,
-  };
+  return structuredClone(plan.ir);
 }

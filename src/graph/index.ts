@@ -16,5 +16,5 @@ export { applyCommand, DocumentStore, type Command } from './commands.ts';
 export { swapNodeKind } from './swap.ts';
 export { convertToMam, convertToSam, findStages, type ConvertScope } from './convert.ts';
 export { autoArrange, nodeSize, placeInFreeSpace } from './layout.ts';
-export { canConnect, type Verdict } from './rules.ts';
-export { freshId, newNode } from './new-node.ts';
+export { canConnect, canSwapTo, dropDecision, type DropDecision, type Verdict } from './rules.ts';
+export { centrePosition, dropPosition, freshId, newNode, pointPosition } from './new-node.ts';

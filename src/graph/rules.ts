@@ -45,3 +45,34 @@ export function canConnect(doc: GraphDoc, link: LinkDoc, catalogue: Catalogue): 
   }
   return { ok: true };
 }
+
+/** What dropping a palette kind on the canvas does. */
+export type DropDecision =
+  { action: 'add' } | { action: 'swap'; id: string } | { action: 'refuse'; reason: string };
+
+/** May node `id` be swapped in place for a node of kind `type` (its SAM ↔ MAM counterpart)? */
+export function canSwapTo(doc: GraphDoc, id: string, type: string, catalogue: Catalogue): boolean {
+  const node = doc.nodes.find((n) => n.id === id);
+  return !!node && catalogue.get(node.type)?.swapWith === type;
+}
+
+/**
+ * A kind dropped onto node `target` swaps with it when that node is its
+ * counterpart and is refused, in words, otherwise; dropped on empty canvas
+ * (no target) it is added.
+ */
+export function dropDecision(
+  doc: GraphDoc,
+  type: string,
+  target: string | undefined,
+  catalogue: Catalogue,
+): DropDecision {
+  if (target === undefined) return { action: 'add' };
+  if (canSwapTo(doc, target, type, catalogue)) return { action: 'swap', id: target };
+  const on = doc.nodes.find((n) => n.id === target);
+  const title = (t: string | undefined) => (t === undefined ? t : (catalogue.get(t)?.title ?? t));
+  return {
+    action: 'refuse',
+    reason: `A ${title(type)} cannot replace '${target}' (${title(on?.type)}); drop it on empty canvas to add it.`,
+  };
+}

@@ -3,7 +3,9 @@
  * editor is reconciled to the document (nodes, ports, links, positions) and
  * decorated with the analysis (shapes, counts, problems, chains). Edits made
  * on the canvas (moves, links drawn or picked up) become commands on the
- * store; the view never changes the document any other way.
+ * store; the view never changes the document any other way. The document
+ * sync plugin (plugins/document-sync.ts) hands it the area's and editor's
+ * signals.
  */
 import type { NodeEditor } from 'rete';
 import type { AreaPlugin } from 'rete-area-plugin';
@@ -48,35 +50,44 @@ export class DocView {
   private syncing = 0;
   private moved = new Set<string>();
   private pendingDisconnects: LinkDoc[] = [];
-  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** While a link is being dragged, links it picked up wait for where it is dropped. */
+  private held = false;
   private unsubscribe: () => void;
 
   constructor(
     private readonly editor: NodeEditor<Schemes>,
     private readonly area: AnyArea,
     private readonly store: DocumentStore,
-    private readonly onAnalysis: (analysis: Analysis) => void,
     private readonly catalogue: Catalogue,
   ) {
     this.analysis = analyzeGraph(store.doc, catalogue);
     this.unsubscribe = store.subscribe((doc) => {
       this.analysis = analyzeGraph(doc, this.catalogue);
-      this.onAnalysis(this.analysis);
       this.schedule();
-    });
-    area.addPipe((ctx) => {
-      if (!ctx || typeof ctx !== 'object' || !('type' in ctx)) return ctx;
-      if (ctx.type === 'nodetranslated' && !this.syncing) this.moved.add(ctx.data.id);
-      if (ctx.type === 'nodedragged') this.commitMoves();
-      return ctx;
-    });
-    editor.addPipe((ctx) => {
-      if (this.syncing) return ctx;
-      if (ctx.type === 'connectionremoved') this.queueDisconnect(ctx.data);
-      return ctx;
     });
     area.container.addEventListener('mam-chain-hover', this.onChainHover as EventListener);
     this.schedule();
+  }
+
+  /** The area's and the editor's signals: moves become commands, so do links removed on the canvas. */
+  handle(ctx: unknown): void {
+    if (!ctx || typeof ctx !== 'object' || !('type' in ctx)) return;
+    const c = ctx as { type: string; data: unknown };
+    if (c.type === 'nodetranslated' && !this.syncing) this.moved.add((c.data as { id: string }).id);
+    else if (c.type === 'nodedragged') this.commitMoves();
+    else if (c.type === 'connectionremoved' && !this.syncing)
+      this.queueDisconnect(c.data as MamConnection);
+  }
+
+  /** A link drag began: links it removes wait until it ends (they may be folded into its link). */
+  holdDisconnects(): void {
+    this.held = true;
+  }
+
+  /** The link drag ended: what it removed and did not fold into a new link is disconnected. */
+  releaseDisconnects(): void {
+    this.held = false;
+    this.flushDisconnects();
   }
 
   get syncingNow(): boolean {
@@ -103,8 +114,6 @@ export class DocView {
     const keys = new Set(doc.links.map(linkKey));
     const list = this.pendingDisconnects.filter((l) => keys.has(linkKey(l)));
     this.pendingDisconnects = [];
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
     return list;
   }
 
@@ -113,17 +122,16 @@ export class DocView {
       from: { node: c.source, port: String(c.sourceOutput) },
       to: { node: c.target, port: String(c.targetInput) },
     });
-    if (!this.flushTimer) {
-      this.flushTimer = setTimeout(() => {
-        const list = this.takePending();
-        if (list.length) {
-          this.store.dispatch(
-            list.map((link) => ({ type: 'disconnect', link })),
-            'disconnect',
-          );
-        }
-      }, 0);
-    }
+    if (!this.held) this.flushDisconnects();
+  }
+
+  private flushDisconnects() {
+    const list = this.takePending();
+    if (list.length)
+      this.store.dispatch(
+        list.map((link) => ({ type: 'disconnect', link })),
+        'disconnect',
+      );
   }
 
   private commitMoves() {

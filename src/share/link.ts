@@ -4,9 +4,9 @@
  * the alphabet, the zlib header and the Adler-32 trailer (fflate does not), so a
  * cut-off or altered link gives a sentence rather than a wrong graph.
  */
-import { catalogue } from '../../nodes/index.ts';
 import { unzlibSync, zlibSync } from 'fflate';
 import { loadGraph } from '../graph/load.ts';
+import type { Catalogue } from '../graph/node-kind.ts';
 import { saveGraph } from '../graph/save.ts';
 import type { GraphDoc, GraphIssue } from '../graph/types.ts';
 import { adler32 } from './checksum.ts';
@@ -85,8 +85,12 @@ export function encodeGraphToFragment(doc: GraphDoc): string {
   return FRAGMENT_PREFIX + base64UrlEncode(compressText(saveGraph(doc)));
 }
 
-/** Text of a graph file, loaded with every check a file gets. */
-export function loadSharedText(text: string, what: string): SharedGraphResult {
+/** Text of a graph file, loaded with every check a file gets, with the node kinds of `catalogue`. */
+export function loadSharedText(
+  text: string,
+  what: string,
+  catalogue: Catalogue,
+): SharedGraphResult {
   const r = loadGraph(text, catalogue);
   if (!r.ok)
     return {
@@ -96,8 +100,8 @@ export function loadSharedText(text: string, what: string): SharedGraphResult {
   return r;
 }
 
-/** Accepts `#g=…`, `g=…` or a whole URL with that fragment. */
-export function decodeGraphFragment(hash: string): SharedGraphResult {
+/** Accepts `#g=…`, `g=…` or a whole URL with that fragment; the graph's kinds come from `catalogue`. */
+export function decodeGraphFragment(hash: string, catalogue: Catalogue): SharedGraphResult {
   const hashAt = hash.indexOf('#');
   let frag = (hashAt >= 0 ? hash.slice(hashAt + 1) : hash).replace(/\s+/g, '');
   if (!frag.startsWith('g='))
@@ -122,5 +126,5 @@ export function decodeGraphFragment(hash: string): SharedGraphResult {
     };
   const text = decompressText(bytes, 'this link');
   if ('message' in text) return { ok: false, message: text.message };
-  return loadSharedText(text.text, 'this link');
+  return loadSharedText(text.text, 'this link', catalogue);
 }

@@ -4,6 +4,7 @@
  * UTF-8 of the saved file, placed before IEND. PNG readers skip text chunks
  * they do not know, so the image stays an ordinary image.
  */
+import type { Catalogue } from '../graph/node-kind.ts';
 import { saveGraph } from '../graph/save.ts';
 import type { GraphDoc } from '../graph/types.ts';
 import { crc32 } from './checksum.ts';
@@ -160,8 +161,8 @@ export function extractGraphFromPng(
   return 'text' in r ? { ok: true, text: r.text } : { ok: false, message: r.message };
 }
 
-/** Extract and load, with every check a file gets. */
-export function loadGraphFromPng(png: Uint8Array): SharedGraphResult {
+/** Extract and load, with every check a file gets, with the node kinds of `catalogue`. */
+export function loadGraphFromPng(png: Uint8Array, catalogue: Catalogue): SharedGraphResult {
   const r = extractGraphFromPng(png);
-  return r.ok ? loadSharedText(r.text, 'this PNG') : r;
+  return r.ok ? loadSharedText(r.text, 'this PNG', catalogue) : r;
 }

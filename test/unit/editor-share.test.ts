@@ -51,7 +51,7 @@ describe('link codec', () => {
       const frag = encodeGraphToFragment(doc);
       expect(frag).toMatch(/^#g=[A-Za-z0-9_-]+$/);
       lengths[name] = frag.length;
-      const r = decodeGraphFragment(frag);
+      const r = decodeGraphFragment(frag, catalogue);
       if (!r.ok) throw new Error(r.message);
       expect(saveGraph(r.graph)).toBe(saveGraph(doc));
       expect(zlib.inflateSync(Buffer.from(frag.slice(3), 'base64url')).toString('utf8')).toBe(
@@ -73,44 +73,44 @@ describe('link codec', () => {
 
   const frag = encodeGraphToFragment(P['swin-unet-mam-ists']);
   it('accepts a whole URL', () => {
-    expect(decodeGraphFragment(`https://example.org/mam/${frag}`).ok).toBe(true);
+    expect(decodeGraphFragment(`https://example.org/mam/${frag}`, catalogue).ok).toBe(true);
   });
   it('a cut-off link gives a sentence at every cut, never a wrong graph or an exception', () => {
     for (let cut = 3; cut < frag.length; cut += 37) {
-      const r = decodeGraphFragment(frag.slice(0, cut));
+      const r = decodeGraphFragment(frag.slice(0, cut), catalogue);
       expect(r.ok, `cut at ${cut}`).toBe(false);
       if (!r.ok) expect(r.message).toMatch(/cut off|incomplete or damaged/);
     }
-    expect(decodeGraphFragment(frag.slice(0, -1))).toMatchObject({
+    expect(decodeGraphFragment(frag.slice(0, -1), catalogue)).toMatchObject({
       ok: false,
       message: expect.stringContaining('incomplete or damaged'),
     });
-    expect(decodeGraphFragment('#g=')).toEqual({
+    expect(decodeGraphFragment('#g=', catalogue)).toEqual({
       ok: false,
       message: "this link is cut off: nothing follows '#g='",
     });
   });
   it('garbled links: a foreign character is named; a changed character is caught', () => {
     const bad = frag.slice(0, 50) + '!' + frag.slice(51);
-    expect(decodeGraphFragment(bad)).toEqual({
+    expect(decodeGraphFragment(bad, catalogue)).toEqual({
       ok: false,
       message:
         "this link is garbled: the character '!' at position 48 after '#g=' cannot appear in a mam-studio link",
     });
     for (const at of [3, 10, 200, Math.floor(frag.length / 2), frag.length - 2]) {
       const c = frag[at] === 'A' ? 'B' : 'A';
-      const r = decodeGraphFragment(frag.slice(0, at) + c + frag.slice(at + 1));
+      const r = decodeGraphFragment(frag.slice(0, at) + c + frag.slice(at + 1), catalogue);
       expect(r.ok, `changed at ${at}`).toBe(false);
       if (!r.ok) expect(r.message).toMatch(/damaged|cannot be opened/);
     }
   });
   it('other fragments and other content are refused in words', () => {
-    expect(decodeGraphFragment('https://example.org/#section-2')).toMatchObject({
+    expect(decodeGraphFragment('https://example.org/#section-2', catalogue)).toMatchObject({
       ok: false,
       message: expect.stringContaining('holds no mam-studio graph'),
     });
     const other = '#g=' + Buffer.from(zlib.deflateSync('{"format":"other"}')).toString('base64url');
-    expect(decodeGraphFragment(other)).toMatchObject({
+    expect(decodeGraphFragment(other, catalogue)).toMatchObject({
       ok: false,
       message: expect.stringContaining('cannot be opened: not a mam-studio graph'),
     });
@@ -170,7 +170,7 @@ describe('PNG text chunk', () => {
       saveGraph(doc),
     );
     expect(extractGraphFromPng(png)).toEqual({ ok: true, text: saveGraph(doc) });
-    const loaded = loadGraphFromPng(png);
+    const loaded = loadGraphFromPng(png, catalogue);
     expect(loaded.ok && saveGraph(loaded.graph)).toBe(saveGraph(doc));
   });
 

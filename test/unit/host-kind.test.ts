@@ -13,41 +13,14 @@ import { loadGraph } from '../../src/graph/load.ts';
 import { newNode } from '../../src/graph/new-node.ts';
 import { canConnect } from '../../src/graph/rules.ts';
 import { menuItems, type MenuActions } from '../../src/rete/menu.ts';
-import {
-  isProblem,
-  product,
-  tokensIn,
-  unknownResult,
-  type Catalogue,
-  type NodeKind,
-} from '../../src/graph/node-kind.ts';
+import type { Catalogue } from '../../src/graph/node-kind.ts';
+import { decodeGraphFragment, encodeGraphToFragment } from '../../src/share/link.ts';
+import { toyGain as gain, withToyKind } from '../helpers/toy-kind.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 
-/** Multiplies every token by one learned gain. */
-const gain: NodeKind = {
-  type: 'toy-gain',
-  title: 'Gain',
-  category: 'norm',
-  role: 'plain',
-  description: 'Scales the tokens by a learned factor.',
-  params: [],
-  inputs: [{ name: 'in', label: 'tokens', socket: 'tokens' }],
-  outputs: [{ name: 'out', label: 'tokens', socket: 'tokens' }],
-  infer(ctx) {
-    const t = tokensIn(ctx);
-    if (!t) return unknownResult();
-    if (isProblem(t)) return unknownResult([t]);
-    return {
-      outputs: { out: { kind: 'tokens', grid: t.grid, channels: t.channels } },
-      problems: [],
-      weights: [{ name: 'gain', shape: [1], init: 'ones' }],
-      macs: { linearConv: product(t.grid) * t.channels, attention: 0 },
-    };
-  },
-};
 const gainKernel: Kernel = (ctx) => ({ out: tf.mul(ctx.inputs.in!, ctx.weight('gain')) });
 
-const hostCatalogue: Catalogue = new Map([...catalogue, [gain.type, gain]]);
+const hostCatalogue: Catalogue = withToyKind(catalogue);
 const hostKernels = new Map([...kernels, [gain.type, gainKernel]]);
 
 const H = 2,
@@ -151,6 +124,17 @@ describe('a graph file with the host kind', () => {
     const host = loadGraph(text, hostCatalogue);
     expect(host.ok && host.issues).toEqual([]);
     const builtin = loadGraph(text, catalogue);
+    expect(builtin.ok && builtin.issues.map((i) => i.message)).toEqual([
+      "node 'g' has unknown node type 'toy-gain': it is kept and written back unchanged, but not computed",
+    ]);
+  });
+
+  it('opens from a share link with the catalogue passed in, and only with it', () => {
+    const frag = encodeGraphToFragment(doc);
+    const host = decodeGraphFragment(frag, hostCatalogue);
+    expect(host.ok && host.issues).toEqual([]);
+    expect(host.ok && host.graph).toEqual(doc);
+    const builtin = decodeGraphFragment(frag, catalogue);
     expect(builtin.ok && builtin.issues.map((i) => i.message)).toEqual([
       "node 'g' has unknown node type 'toy-gain': it is kept and written back unchanged, but not computed",
     ]);

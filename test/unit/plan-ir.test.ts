@@ -56,7 +56,13 @@ describe('plan IR', () => {
     );
     const merges = p.steps.filter((s) => s.type === 'memory-merging');
     expect(merges).toHaveLength(3);
-    for (const m of merges) expect(m.memoryOut).toEqual({ layout: 'window', window: 7 });
+    // each merger hands on in the windows of the first block of the next stage, which reads it
+    for (const [i, m] of merges.entries())
+      expect(m.memoryOut).toEqual({
+        layout: 'window',
+        window: 7,
+        reader: `layers.${i + 1}.blocks.0`,
+      });
   });
 
   it('is what `mam inspect --plan` prints', () => {
