@@ -1,50 +1,13 @@
 /**
- * The `mam` command's exit codes, each with one meaning (README "The `mam`
- * command" lists them), and the error the verbs throw to end with one. main.ts
- * turns a CliError into its one-line message and code; anything else is an
- * internal error (a stack only with --debug).
+ * Writing the `mam` command's outputs, each failure a SessionError naming the
+ * file (exit 73). The error type and the exit codes are the session's
+ * (src/session/errors.ts); main.ts turns a SessionError into its one-line
+ * message and code; anything else is an internal error (a stack only with --debug).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { EXIT_CODES, SessionError } from '../session/errors.ts';
 
-export const EXIT_CODES = {
-  ok: 0,
-  graphErrors: 1,
-  /** A file that cannot be read or parsed. */
-  unreadable: 2,
-  /** Weights that do not fit the graph (or fit only part of it, without --allow-partial). */
-  badWeights: 3,
-  badData: 4,
-  backend: 5,
-  /** No cases: an empty folder or list. */
-  emptyData: 6,
-  /** An image and its label (or channels) on different grids. */
-  sizeMismatch: 7,
-  /** Labels outside the class table, or a class table that does not fit the graph. */
-  labelRange: 8,
-  /** A run folder that cannot be used: a checkpoint without --resume, a broken checkpoint, other data. */
-  runFolder: 9,
-  /** Training stopped because the loss became NaN or infinite. */
-  diverged: 10,
-  /** A bad command line: unknown flag, bad value, missing argument (sysexits EX_USAGE). */
-  usage: 64,
-  /** A fault of mam itself (sysexits EX_SOFTWARE); --debug prints the stack. */
-  internal: 70,
-  /** An output file or folder that cannot be written (sysexits EX_CANTCREAT). */
-  cannotWrite: 73,
-  interrupted: 130,
-} as const;
-
-export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
-
-/** A failure the user can act on: a one-line message (naming the file, flag or node) and its exit code. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly code: ExitCode,
-  ) {
-    super(message);
-  }
-}
+export { EXIT_CODES, SessionError, type ExitCode } from '../session/errors.ts';
 
 const reason = (e: unknown) => {
   const code = (e as NodeJS.ErrnoException).code;
@@ -56,7 +19,7 @@ const reason = (e: unknown) => {
   return (e as Error).message;
 };
 
-/** Write an output file; failure is a CliError naming it (exit 73). */
+/** Write an output file; failure is a SessionError naming it (exit 73). */
 export async function writeOutput(
   file: string,
   bytes: Uint8Array | string,
@@ -65,16 +28,16 @@ export async function writeOutput(
   try {
     await writeFile(file, bytes);
   } catch (e) {
-    throw new CliError(`cannot write ${what} ${file}: ${reason(e)}`, EXIT_CODES.cannotWrite);
+    throw new SessionError(`cannot write ${what} ${file}: ${reason(e)}`, EXIT_CODES.cannotWrite);
   }
 }
 
-/** Create an output folder; failure is a CliError naming it (exit 73). */
+/** Create an output folder; failure is a SessionError naming it (exit 73). */
 export async function makeOutputDir(dir: string, what: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (e) {
-    throw new CliError(`cannot create ${what} ${dir}: ${reason(e)}`, EXIT_CODES.cannotWrite);
+    throw new SessionError(`cannot create ${what} ${dir}: ${reason(e)}`, EXIT_CODES.cannotWrite);
   }
 }
 
@@ -83,12 +46,12 @@ export async function asOutput<T>(what: string, where: string, work: () => Promi
   try {
     return await work();
   } catch (e) {
-    if (e instanceof CliError) throw e;
+    if (e instanceof SessionError) throw e;
     if (
       typeof (e as NodeJS.ErrnoException).code === 'string' &&
       (e as NodeJS.ErrnoException).syscall
     )
-      throw new CliError(
+      throw new SessionError(
         `cannot write ${what ? `${what} ` : ''}${where}: ${reason(e)}`,
         EXIT_CODES.cannotWrite,
       );
