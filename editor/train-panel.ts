@@ -20,13 +20,8 @@ import './eval-table.ts';
 import './image-view.ts';
 import { download } from './files.ts';
 import { TrainClient } from './train-client.ts';
-import {
-  carryNote,
-  compileKey,
-  defaultSettings,
-  formatDuration,
-  formatNumber,
-} from './train-format.ts';
+import { carryNote, compileKey, formatDuration, formatNumber } from './train-format.ts';
+import { panelDefaults } from './worker/panel-settings.ts';
 import { trainPanelStyles } from './train-styles.ts';
 import type {
   DataInfo,
@@ -114,7 +109,7 @@ export class TrainPanel extends LitElement {
   data: DataInfo | undefined;
   weights: WeightsSummary | undefined;
   compileErrors: GraphIssue[] | undefined;
-  settings: TrainPanelSettings = defaultSettings(undefined);
+  settings: TrainPanelSettings = panelDefaults(undefined);
   running = false;
   stopping = false;
   progress: Progress | undefined;
@@ -204,7 +199,7 @@ export class TrainPanel extends LitElement {
       const key = JSON.stringify(this.doc.metadata?.training ?? {});
       if (key !== this.settingsFor && !this.running) {
         this.settingsFor = key;
-        this.settings = defaultSettings(this.doc);
+        this.settings = panelDefaults(this.doc);
         this.evalConvention = this.settings.convention;
       }
     }

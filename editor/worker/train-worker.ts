@@ -9,17 +9,11 @@
 import * as tf from '#tfjs';
 import { initBackend } from '../../src/backend/init.ts';
 import type { BackendInfo } from '../../src/backend/types.ts';
-import { readSafetensors } from '../../src/compile/io/safetensors.ts';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph, type Plan } from '../../src/compile/plan.ts';
-import {
-  WEIGHTS_FORMAT,
-  formatImportReport,
-  importStateDict,
-  loadWeights,
-  saveWeights,
-  weightFingerprint,
-} from '../../src/compile/weights.ts';
+import { loadWeights, saveWeights, weightFingerprint } from '../../src/compile/weights.ts';
+import { SessionError } from '../../src/session/errors.ts';
+import { applyWeightsFile, describeWeightsOutcome } from '../../src/session/weights.ts';
 import {
   DEMO_SPLITS,
   loadDemoFromUrl,
@@ -29,11 +23,12 @@ import {
 import type { Case } from '../../src/data/types.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 import type { Sample2D } from '../../src/train/augment.ts';
-import type { Checkpoint, TrainSettings } from '../../src/train/checkpoint.ts';
+import type { Checkpoint } from '../../src/train/checkpoint.ts';
 import { evaluateCases, predictVolume } from '../../src/train/evaluate.ts';
-import { stepsPerEpoch, train } from '../../src/train/loop.ts';
+import { train } from '../../src/train/loop.ts';
+import { resolveRun } from '../../src/session/settings.ts';
+import { panelOverrides } from './panel-settings.ts';
 import type { MetricConvention } from '../../src/train/metrics.ts';
-import { optimizerSettings, scaleLrForBatch } from '../../src/train/optim.ts';
 import { caseSlices, dataFingerprint, normaliseVolume } from '../../src/train/samples.ts';
 import { hasIndexedDb, IndexedDbRunStore } from '../run-store-idb.ts';
 import {
@@ -349,33 +344,17 @@ function checkClasses(plan: Plan, d: LoadedDemo) {
   }
 }
 
-/** The loop's settings from the panel's, with the CLI's rules (SGD lr scaled by batch/24). */
-export function loopSettings(p: TrainPanelSettings, slices: number): TrainSettings {
-  const batch = Math.min(p.batchSize, slices);
-  const spe = stepsPerEpoch(slices, batch);
-  return {
-    batchSize: p.batchSize,
-    steps: p.steps > 0 ? p.steps : Math.max(1, p.epochs) * spe,
-    learningRate: p.optimizer === 'sgd' ? scaleLrForBatch(p.learningRate, batch) : p.learningRate,
-    schedule: 'poly',
-    optimizer: optimizerSettings(p.optimizer),
-    seed: p.seed,
-    valEvery: p.valEvery > 0 ? p.valEvery : spe,
-    checkpointEvery: 0,
-    patience: 0,
-    augment: p.augment,
-    convention: p.convention,
-    normalisation: 'auto',
-  };
-}
-
 function startTraining(p: TrainPanelSettings, resume: boolean) {
   if (state.running) throw new Error('training is already running');
   const model = requireModel();
   const plan = state.plan!;
   const d = requireData();
   checkClasses(plan, d);
-  const settings = loopSettings(p, d.train.length);
+  const settings = resolveRun(
+    state.graph?.metadata?.training,
+    panelOverrides(p, state.graph),
+    d.train.length,
+  ).settings;
   const resumeFrom = resume && canResume() ? state.checkpoint : undefined;
   if (!resumeFrom) {
     state.runBase = state.step;
@@ -549,48 +528,19 @@ function importWeights(name: string, bytes: Uint8Array): ImportReply {
   if (state.running)
     return { ok: false, message: 'training is running: stop it before importing weights' };
   const model = requireModel();
-  let metadata: Record<string, string>;
-  try {
-    metadata = readSafetensors(bytes).metadata;
-  } catch (e) {
-    return {
-      ok: false,
-      message: `${name} is not a readable safetensors file (${(e as Error).message}); nothing changed`,
-    };
-  }
   let message: string;
-  if (metadata.format === WEIGHTS_FORMAT) {
-    const r = loadWeights(model, bytes, name);
-    if (!r.ok) return { ok: false, message: `${r.message}; nothing changed` };
-    message = `Loaded ${r.loaded} weights from ${name}.`;
-  } else {
-    // A PyTorch state dict: import by module path, report what matched. Nothing matches: refused.
-    const probe = importStateDictDryRun(model, bytes);
-    if (probe) return { ok: false, message: `${name}: ${probe}; nothing changed` };
-    const r = importStateDict(model, bytes);
-    message = `Imported a PyTorch state dict from ${name}: ${formatImportReport(r)}`;
+  try {
+    // A state dict that fills part of the graph is taken: the rest keeps the current weights.
+    message = describeWeightsOutcome(applyWeightsFile(model, bytes, name, { allowPartial: true }));
+  } catch (e) {
+    if (e instanceof SessionError) return { ok: false, message: `${e.message}; nothing changed` };
+    throw e;
   }
   state.checkpoint = undefined; // the next run starts from these weights
   state.origin = `imported ${name}`;
   state.carry = { kept: 0, reinitialised: 0, dropped: 0 };
   void persist(saveWeights(model));
   return { ok: true, message, weights: summary() };
-}
-
-/** Why a state dict would import nothing, or undefined when some tensor matches by name and shape. */
-function importStateDictDryRun(model: CompiledModel, bytes: Uint8Array): string | undefined {
-  const file = readSafetensors(bytes);
-  const ours = new Map(
-    [...model.weights.values()].map((w) => [`${w.node}.${w.spec.name}`, w.spec.shape.join('×')]),
-  );
-  const strip = (k: string) => k.replace(/^(module\.|swin_unet\.)/, '');
-  const matches = [...file.tensors].filter(
-    ([k, t]) => ours.get(strip(k)) === t.shape.join('×'),
-  ).length;
-  if (matches === 0) {
-    return `none of its ${file.tensors.size} tensors matches a weight of this graph by name and shape (e.g. ${[...file.tensors.keys()].slice(0, 2).join(', ') || 'no tensors'})`;
-  }
-  return undefined;
 }
 
 function reinitialise(): WeightsSummary {

@@ -15,16 +15,12 @@ import type { Case } from '../data/types.ts';
 import { historyToCsv, type Checkpoint, type TrainSettings } from '../train/checkpoint.ts';
 import { FolderCheckpointStore, writeAtomic } from '../train/checkpoint-fs.ts';
 import { evaluateCases, formatReport } from '../train/evaluate.ts';
-import { stepsPerEpoch, train, type TrainEvent } from '../train/loop.ts';
-import {
-  decodeOptimizerState,
-  optimizerSettings,
-  optimizerStateMismatch,
-  scaleLrForBatch,
-} from '../train/optim.ts';
-import { caseSlices, dataFingerprint } from '../train/samples.ts';
+import { train, type TrainEvent } from '../train/loop.ts';
+import { decodeOptimizerState, optimizerStateMismatch } from '../train/optim.ts';
+import { caseSlices, dataFingerprint, type Normalisation } from '../train/samples.ts';
+import { resolveBase, resolveRun, type SettingsOverrides } from '../session/settings.ts';
 import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
-import { CliError, EXIT_CODES, asOutput, makeOutputDir } from './errors.ts';
+import { SessionError, EXIT_CODES, asOutput, makeOutputDir } from './errors.ts';
 import { compileGraphFile, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
 import { checkClasses, loadDataArg } from './train-data.ts';
@@ -125,7 +121,7 @@ function checkChannels(cases: Case[], want: number): void {
   for (const c of cases) {
     const n = c.channels.length;
     if (n !== want && n !== 1)
-      throw new CliError(
+      throw new SessionError(
         `${c.files[0] ?? c.id} has ${n} channels but the graph's input takes ${want}`,
         EXIT_CODES.badData,
       );
@@ -139,7 +135,7 @@ function checkResumable(runDir: string, model: CompiledModel, ckpt: Checkpoint):
     ckpt.weights,
     path.join(runDir, 'checkpoint', 'weights.safetensors'),
   );
-  if (!r.ok) throw new CliError(r.message, EXIT_CODES.badWeights);
+  if (!r.ok) throw new SessionError(r.message, EXIT_CODES.badWeights);
   let problem: string | null;
   try {
     const params = new Map([...model.weights.values()].map((w) => [w.key, w.variable]));
@@ -152,10 +148,30 @@ function checkResumable(runDir: string, model: CompiledModel, ckpt: Checkpoint):
     problem = (e as Error).message;
   }
   if (problem)
-    throw new CliError(
+    throw new SessionError(
       `${path.join(runDir, 'checkpoint', 'optimizer.safetensors')}: ${problem}`,
       EXIT_CODES.runFolder,
     );
+}
+
+/** The flags a user gave, as the settings resolver's overrides. */
+function overridesOf(p: TrainArgs, seed: number, normalisation: Normalisation): SettingsOverrides {
+  const f = p.flags;
+  return {
+    epochs: f.epochs,
+    steps: f.steps,
+    batchSize: f.batch,
+    learningRate: f.lr,
+    optimizer: f.optimizer,
+    seed,
+    valEvery: f['val-every'],
+    checkpointEvery: f['checkpoint-every'],
+    patience: f.patience,
+    augment: f['no-augment'] ? false : undefined,
+    convention: f.metrics,
+    normalisation,
+    resize: f.resize,
+  };
 }
 
 async function runTraining(
@@ -169,21 +185,24 @@ async function runTraining(
   const resume = p.flags.resume === true;
   const outFlag = p.flags.out;
   if (resume && !outFlag)
-    throw new CliError('--resume needs --out <run folder> (the run to continue)', EXIT_CODES.usage);
+    throw new SessionError(
+      '--resume needs --out <run folder> (the run to continue)',
+      EXIT_CODES.usage,
+    );
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const runDir =
     outFlag ?? path.join('runs', `${path.basename(graphPath).replace(/\.json$/i, '')}-${stamp}`);
   const store = new FolderCheckpointStore(runDir);
   const existing = await store.load();
   if (!existing.ok)
-    throw new CliError(
+    throw new SessionError(
       `${runDir}: the checkpoint cannot be read: ${existing.message}`,
       EXIT_CODES.runFolder,
     );
   if (resume && !existing.checkpoint)
-    throw new CliError(`${runDir} holds no checkpoint to resume`, EXIT_CODES.runFolder);
+    throw new SessionError(`${runDir} holds no checkpoint to resume`, EXIT_CODES.runFolder);
   if (!resume && existing.checkpoint) {
-    throw new CliError(
+    throw new SessionError(
       `${runDir} already holds a run (checkpoint at step ${existing.checkpoint.state.step}); pass --resume to continue it or choose another --out`,
       EXIT_CODES.runFolder,
     );
@@ -193,7 +212,7 @@ async function runTraining(
   const seedFlag = p.flags.seed;
   const compiled = await compileGraphFile(graphPath, ckpt?.state.settings.seed ?? seedFlag ?? 0);
   const meta = compiled.graph.metadata?.training ?? {};
-  const seed = ckpt?.state.settings.seed ?? seedFlag ?? meta.seed ?? 0;
+  const seed = ckpt?.state.settings.seed ?? resolveBase(meta, { seed: seedFlag }).seed.value;
   // Compile again if the seed came from the graph's metadata (the weights' initialisation depends on it).
   const { model, plan, graph } =
     seed === (ckpt?.state.settings.seed ?? seedFlag ?? 0)
@@ -212,7 +231,10 @@ async function runTraining(
     for (const w of data.warnings) log(`warning: ${w}`);
     checkClasses(data, plan.classNames, (s) => log(`warning: ${s}`));
     if (data.splits.train.length === 0)
-      throw new CliError(`${dataArg}: the split leaves no training cases`, EXIT_CODES.emptyData);
+      throw new SessionError(
+        `${dataArg}: the split leaves no training cases`,
+        EXIT_CODES.emptyData,
+      );
     const allCases = [...data.splits.train, ...data.splits.val, ...data.splits.test];
     const [, inH, inW, inC] = plan.input.shape;
     checkChannels(allCases, inC);
@@ -224,12 +246,12 @@ async function runTraining(
     try {
       slices = data.splits.train.flatMap((c) => caseSlices(c, normalisation));
     } catch (e) {
-      throw new CliError((e as Error).message, EXIT_CODES.badData);
+      throw new SessionError((e as Error).message, EXIT_CODES.badData);
     }
     if (ckpt) {
       settings = ckpt.state.settings;
       if (ckpt.state.dataFingerprint !== fingerprint) {
-        throw new CliError(
+        throw new SessionError(
           `${runDir} was trained on other data (fingerprint ${ckpt.state.dataFingerprint}, now ${fingerprint}); resume with the same --data`,
           EXIT_CODES.runFolder,
         );
@@ -242,27 +264,13 @@ async function runTraining(
         );
       log(`resuming ${runDir} at step ${ckpt.state.step} of ${settings.steps}`);
     } else {
-      const batch = p.flags.batch ?? meta.batchSize ?? 8;
-      const kind = p.flags.optimizer ?? meta.optimizer ?? 'sgd';
-      const baseLr = p.flags.lr ?? meta.learningRate ?? (kind === 'sgd' ? 0.05 : 1e-3);
-      const effBatch = Math.min(batch, slices.length);
-      const spe = stepsPerEpoch(slices.length, effBatch);
-      const steps = p.flags.steps ?? (p.flags.epochs ?? meta.epochs ?? 30) * spe;
-      settings = {
-        batchSize: batch,
-        steps,
-        learningRate: kind === 'sgd' ? scaleLrForBatch(baseLr, effBatch) : baseLr,
-        schedule: 'poly',
-        optimizer: optimizerSettings(kind),
-        seed,
-        valEvery: p.flags['val-every'] ?? spe,
-        checkpointEvery: p.flags['checkpoint-every'] ?? 0,
-        patience: p.flags.patience ?? 0,
-        augment: p.flags['no-augment'] ? false : (meta.augment ?? true),
-        convention: p.flags.metrics ?? meta.metricConvention ?? 'synapse',
-        normalisation,
-        resize: p.flags.resize ?? 'stretch',
-      };
+      const r = resolveRun(meta, overridesOf(p, seed, normalisation), slices.length);
+      settings = r.settings;
+      const kind = r.base.optimizer.value;
+      const baseLr = r.base.learningRate.value;
+      const effBatch = r.effectiveBatch;
+      const spe = r.stepsPerEpoch;
+      const steps = settings.steps;
       log(
         `training ${path.basename(graphPath)} on ${data.source}: ${slices.length} slices, batch ${effBatch}, ${steps} steps (${spe} per epoch), ` +
           `${kind} lr ${settings.learningRate.toPrecision(3)}${kind === 'sgd' ? ` (${baseLr} at batch 24, scaled ×${effBatch}/24)` : ''}, poly schedule, seed ${seed} → ${runDir}`,
