@@ -8,6 +8,7 @@
  * worker keeps the run in the browser's run store, so a reload brings it
  * back; leaving the page while a run is active asks first.
  */
+import * as Comlink from 'comlink';
 import { LitElement, html, nothing } from 'lit';
 import type { BackendInfo, BackendPreference } from '../src/backend/types.ts';
 import type { Analysis } from '../src/graph/infer.ts';
@@ -20,18 +21,20 @@ import './eval-table.ts';
 import './image-view.ts';
 import { download } from './files.ts';
 import { TrainClient } from './train-client.ts';
-import { carryNote, compileKey, formatDuration, formatNumber } from './train-format.ts';
-import { panelDefaults } from './worker/panel-settings.ts';
+import { carryNote, formatDuration, formatNumber } from './train-format.ts';
 import { trainPanelStyles } from './train-styles.ts';
-import type {
-  DataInfo,
-  EvalResult,
-  Preview,
-  RestoreReply,
-  TrainEventMessage,
-  TrainPanelSettings,
-  WeightsSummary,
-} from './worker/protocol.ts';
+import {
+  compileKey,
+  panelDefaults,
+  type DataInfo,
+  type EvalResult,
+  type Preview,
+  type RestoreReply,
+  type SessionEvent,
+  type TrainEventMessage,
+  type TrainPanelSettings,
+  type WeightsSummary,
+} from './worker/api.ts';
 
 const BACKENDS: BackendPreference[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
 const DEMO_URL = `${import.meta.env.BASE_URL}data/demo/`;
@@ -209,14 +212,13 @@ export class TrainPanel extends LitElement {
   /** Starts the worker on first open; recompiles when the graph changed (not during a run). */
   private async sync() {
     if (!this.client) {
-      this.client = new TrainClient();
-      this.client.onEvent((e) => this.onTrainEvent(e));
+      this.client = new TrainClient((e) => this.onTrainEvent(e));
       await this.run('starting the backend', async (c) => {
-        this.backend = await c.request({ type: 'init', backend: this.backendPref });
+        this.backend = await c.call((w) => w.init(this.backendPref));
       });
       await this.recompile();
       await this.run('loading the demo data', async (c) => {
-        this.data = await c.request({ type: 'load-data', source: 'demo', baseUrl: DEMO_URL });
+        this.data = await c.call((w) => w.loadDemo(DEMO_URL));
         if (this.previewIndex < 0) this.previewIndex = Math.floor(this.data.splits.test.slices / 2);
       });
       return;
@@ -253,7 +255,7 @@ export class TrainPanel extends LitElement {
       const key = compileKey(doc);
       if (key === this.compiledKey) return;
       const first = !this.weights;
-      const r = await c.request({ type: 'compile', doc });
+      const r = await c.call((w) => w.compile(doc));
       this.compiledKey = key;
       if (r.ok) {
         this.compileErrors = undefined;
@@ -261,7 +263,7 @@ export class TrainPanel extends LitElement {
         this.canResume = r.canResume;
         this.note = carryNote(r.weights, first);
         if (this.storedRunWaiting && (this.storedRunKey ?? key) === key)
-          this.restored(await c.request({ type: 'restore' }));
+          this.restored(await c.call((w) => w.restore()));
       } else {
         this.compileErrors = r.errors;
       }
@@ -299,7 +301,8 @@ export class TrainPanel extends LitElement {
     this.note = `Restored from this browser: ${r.weights.origin}, saved at ${when}.`;
   }
 
-  private onTrainEvent(e: TrainEventMessage) {
+  private onTrainEvent(e: SessionEvent) {
+    if (e.type === 'log') return;
     if (e.type === 'step') {
       const { numTensors, ...progress } = e;
       this.progress = progress;
@@ -338,7 +341,8 @@ export class TrainPanel extends LitElement {
     await this.queue;
     this.notice = undefined;
     try {
-      const r = await c.request({ type: 'train', settings: this.settings, resume });
+      const settings = this.settings;
+      const r = await c.call((w) => w.train(settings, resume));
       this.running = true;
       this.storedRunWaiting = false; // this run replaces the stored one at its first checkpoint
       this.progress = {
@@ -364,30 +368,28 @@ export class TrainPanel extends LitElement {
   private async stop() {
     if (!this.running || !this.client) return;
     this.stopping = true;
-    await this.client.request({ type: 'stop' });
+    await this.client.call((w) => w.stop());
   }
 
   private async changeBackend(pref: BackendPreference) {
     this.backendPref = pref;
     await this.run('starting the backend', async (c) => {
-      this.backend = await c.request({ type: 'init', backend: pref });
+      this.backend = await c.call((w) => w.init(pref));
     });
   }
 
   private async refreshPreview() {
     if (!this.client || !this.weights || !this.data || this.compileErrors) return;
     await this.run('predicting a slice', async (c) => {
-      this.preview = await c.request({ type: 'predict', split: 'test', index: this.previewIndex });
+      const index = this.previewIndex;
+      this.preview = await c.call((w) => w.predict('test', index));
     });
   }
 
   private async evaluate() {
     await this.run(`evaluating the ${this.evalSplit} split`, async (c) => {
-      this.evalResult = await c.request({
-        type: 'evaluate',
-        split: this.evalSplit,
-        convention: this.evalConvention,
-      });
+      const { evalSplit, evalConvention } = this;
+      this.evalResult = await c.call((w) => w.evaluate(evalSplit, evalConvention));
       this.evaluations++;
     });
     await this.refreshPreview();
@@ -395,7 +397,7 @@ export class TrainPanel extends LitElement {
 
   private async exportWeights() {
     await this.run('exporting the weights', async (c) => {
-      const bytes = await c.request({ type: 'export-weights' });
+      const bytes = await c.call((w) => w.exportWeights());
       const base = (this.doc?.metadata?.title ?? 'graph').replace(/[^\w.-]+/g, '-').toLowerCase();
       download(
         `${base}-step${this.progress?.step ?? 0}.safetensors`,
@@ -411,7 +413,9 @@ export class TrainPanel extends LitElement {
   private async importWeights(file: File) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     await this.run('importing weights', async (c) => {
-      const r = await c.request({ type: 'import-weights', name: file.name, bytes }, [bytes.buffer]);
+      const r = await c.call((w) =>
+        w.importWeights(file.name, Comlink.transfer(bytes, [bytes.buffer])),
+      );
       if (!r.ok) {
         this.weightsNotice = { level: 'error', text: `Import refused: ${r.message}` };
         return;
@@ -427,7 +431,7 @@ export class TrainPanel extends LitElement {
   private async reinitialise() {
     if (!confirm('Re-initialise every weight and clear the training history?')) return;
     await this.run('re-initialising', async (c) => {
-      this.weights = await c.request({ type: 'reinitialise' });
+      this.weights = await c.call((w) => w.reinitialise());
       this.losses = new BucketedSeries();
       this.validations = [];
       this.progress = undefined;

@@ -12,20 +12,11 @@ import type { Case, DataIssue, DataProblem, DataSetResult } from '../data/types.
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { splitCases, type DataSplit } from '../train/samples.ts';
+import type { RunData } from '../session/folder-train.ts';
 import { SessionError, EXIT_CODES, type ExitCode } from './errors.ts';
 
-export interface LoadedData {
-  kind: 'demo' | 'folder';
-  source: string;
-  /** The data's class table (the graph's must match it). */
-  classNames: string[];
-  splits: DataSplit;
-  /** How the split was made, for run.json and messages. */
-  splitRule: string;
-  /** "single-subject demo, not a benchmark" for the demo. */
-  note?: string;
-  warnings: string[];
-}
+/** What `--data` loads: the session's run data. */
+export type LoadedData = RunData;
 
 const PROBLEM_CODES: Record<DataProblem, ExitCode> = {
   empty: EXIT_CODES.emptyData,

@@ -8,7 +8,7 @@
  * else. Pure: no tensors, so the editor's page can show the defaults.
  */
 import type { ResizeRule } from '../data/prepare.ts';
-import type { TrainingSettings } from '../graph/types.ts';
+import type { GraphDoc, TrainingSettings } from '../graph/types.ts';
 import type { TrainSettings } from '../train/checkpoint.ts';
 import type { MetricConvention } from '../train/metrics.ts';
 import {
@@ -18,6 +18,7 @@ import {
   stepsPerEpoch,
 } from '../train/rules.ts';
 import type { Normalisation } from '../train/samples.ts';
+import type { TrainPanelSettings } from './types.ts';
 
 export type SettingSource =
   'override' | 'graph metadata' | 'default' | 'scaled by batch' | 'per epoch';
@@ -181,3 +182,41 @@ export const valuesOf = <T extends { [K in keyof T]: Resolved<unknown> }>(
   Object.fromEntries(Object.entries<Resolved<unknown>>(r).map(([k, v]) => [k, v.value])) as {
     [K in keyof T]: T[K]['value'];
   };
+
+/*
+ * The Train panel's fields through the resolver: its defaults are the base
+ * values for the graph, and its fields reach the resolver as overrides where
+ * they differ from those defaults (so each value keeps its reason).
+ */
+
+/** The panel's defaults: the graph's metadata.training, else the session's defaults. */
+export function panelDefaults(doc: GraphDoc | undefined): TrainPanelSettings {
+  const base = valuesOf(resolveBase(doc?.metadata?.training));
+  return { ...base, steps: 0, valEvery: 0 };
+}
+
+/**
+ * The panel's fields as overrides: those the user changed from the defaults;
+ * steps 0 means "by epochs" and valEvery 0 "once per epoch" (not set).
+ */
+export function panelOverrides(
+  p: TrainPanelSettings,
+  doc: GraphDoc | undefined,
+): SettingsOverrides {
+  const defaults = panelDefaults(doc);
+  const o: SettingsOverrides = {};
+  const keys = [
+    'epochs',
+    'batchSize',
+    'learningRate',
+    'optimizer',
+    'seed',
+    'convention',
+    'augment',
+  ] as const;
+  for (const k of keys) if (p[k] !== defaults[k]) Object.assign(o, { [k]: p[k] });
+  if (p.epochs < 1) o.epochs = 1;
+  if (p.steps > 0) o.steps = p.steps;
+  if (p.valEvery > 0) o.valEvery = p.valEvery;
+  return o;
+}

@@ -5,8 +5,12 @@
  * the batch capped by the slices, validation once per epoch unless set.
  */
 import { describe, expect, it } from 'vitest';
-import { panelDefaults, panelOverrides } from '../../editor/worker/panel-settings.ts';
-import { resolveBase, resolveRun } from '../../src/session/settings.ts';
+import {
+  panelDefaults,
+  panelOverrides,
+  resolveBase,
+  resolveRun,
+} from '../../src/session/settings.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
 
 describe('settings resolver', () => {
