@@ -26,6 +26,8 @@ import { trainPanelStyles } from './train-styles.ts';
 import {
   compileKey,
   panelDefaults,
+  panelOverrides,
+  resolveRun,
   type DataInfo,
   type EvalResult,
   type Preview,
@@ -605,9 +607,10 @@ export class TrainPanel extends LitElement {
   private renderSettings() {
     const s = this.settings;
     const off = this.running;
-    const batch = Math.min(s.batchSize, this.data?.trainSlices ?? s.batchSize);
-    const spe = this.data ? Math.max(1, Math.floor(this.data.trainSlices / batch)) : undefined;
-    const steps = s.steps > 0 ? s.steps : spe ? s.epochs * spe : undefined;
+    // The session's rules, as the worker will apply them (steps per epoch, SGD's batch scaling).
+    const run = this.data
+      ? resolveRun(this.doc?.metadata?.training, panelOverrides(s, this.doc), this.data.trainSlices)
+      : undefined;
     const num = (
       key: keyof TrainPanelSettings,
       label: string,
@@ -664,7 +667,7 @@ export class TrainPanel extends LitElement {
         >
       </div>
       <p class="muted">
-        ${spe ? `${spe} steps per epoch → ${steps} steps` : ''}${s.optimizer === 'sgd' ? `, lr ${formatNumber((s.learningRate * batch) / 24, 4)} after the batch scaling` : ''}${s.valEvery ? '' : ', validation each epoch'};
+        ${run ? `${run.stepsPerEpoch} steps per epoch → ${run.steps.value} steps` : ''}${run && run.learningRate.from === 'scaled by batch' ? `, lr ${formatNumber(run.learningRate.value, 4)} after the batch scaling` : ''}${s.valEvery ? '' : ', validation each epoch'};
         poly schedule; defaults from the graph’s training settings.
       </p>
     </section>`;

@@ -8,4 +8,4 @@ export type { TrainWorker } from './train-worker.ts';
 export type { SessionEvent, SplitName, StartReply } from '../../src/session/session.ts';
 export type * from '../../src/session/types.ts';
 export { compileKey } from '../../src/session/run-store.ts';
-export { panelDefaults } from '../../src/session/settings.ts';
+export { panelDefaults, panelOverrides, resolveRun } from '../../src/session/settings.ts';
