@@ -134,10 +134,11 @@ export class OpfsRunStore implements RunStore {
     if (!dir) return undefined;
     let value: unknown;
     try {
-      let head: { version: string };
+      let head: { version: string; blobs: number };
       try {
         head = JSON.parse(new TextDecoder().decode(await readBytes(dir, 'head.json'))) as {
           version: string;
+          blobs: number;
         };
       } catch (e) {
         if (isMissing(e)) return undefined;
@@ -145,10 +146,12 @@ export class OpfsRunStore implements RunStore {
       }
       const v = await dir.getDirectoryHandle(head.version);
       const json = new TextDecoder().decode(await readBytes(v, 'record.json'));
-      const blobs = new Map<number, Uint8Array>();
-      const refs = [...json.matchAll(/"\$bytes":(\d+)/g)].map((m) => Number(m[1]));
-      for (const i of new Set(refs)) blobs.set(i, await readBytes(v, `${i}.bin`));
-      value = decode(json, (i) => blobs.get(i)!);
+      const blobs: Uint8Array[] = [];
+      for (let i = 0; i < (head.blobs ?? 0); i++) blobs.push(await readBytes(v, `${i}.bin`));
+      value = decode(json, (i) => {
+        if (!blobs[i]) throw new Error(`${head.version} lacks the byte array ${i}`);
+        return blobs[i];
+      });
     } catch (e) {
       throw this.failure(e, 'the stored run cannot be read');
     }
