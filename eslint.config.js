@@ -134,6 +134,11 @@ export default defineConfig(
               allowTypeImports: true,
               message: MAIN_THREAD,
             },
+            {
+              regex: '(^|/)src/session(/|$)',
+              message:
+                "layer boundary: the editor's page reaches the session only through its worker adapter (editor/worker/api.ts).",
+            },
           ],
         },
       ],

@@ -15,8 +15,8 @@ import { loadDemo } from '../src/data/demo.ts';
 import { demoDataDir, nodeFileSource } from '../src/data/node-fs.ts';
 import { loadGraph } from '../src/graph/load.ts';
 import type { TrainSettings } from '../src/train/checkpoint.ts';
-import { stepsPerEpoch, train } from '../src/train/loop.ts';
-import { optimizerSettings, scaleLrForBatch } from '../src/train/optim.ts';
+import { train } from '../src/train/loop.ts';
+import { resolveRun } from '../src/session/settings.ts';
 import { caseSlices } from '../src/train/samples.ts';
 import { writeResult } from './util.ts';
 import { catalogue } from '../nodes/index.ts';
@@ -42,24 +42,12 @@ export async function run(args: string[] = []) {
   if (!d.ok) throw new Error(d.message);
   const t = g.graph.metadata?.training ?? {};
   const slices = caseSlices(d.value.splits.train, 'auto');
-  const batch = t.batchSize ?? 8;
-  const kind = t.optimizer ?? 'sgd';
-  const baseLr = t.learningRate ?? 0.05;
-  const settings: TrainSettings = {
-    batchSize: batch,
-    steps: (t.epochs ?? 30) * stepsPerEpoch(slices.length, batch),
-    learningRate: kind === 'sgd' ? scaleLrForBatch(baseLr, batch) : baseLr,
-    schedule: 'poly',
-    optimizer: optimizerSettings(kind),
-    seed: t.seed ?? 0,
-    valEvery: 0,
-    checkpointEvery: 0,
-    patience: 0,
-    augment: t.augment ?? true,
-    convention: 'synapse',
-    normalisation: 'auto',
-  };
-  settings.valEvery = every;
+  // The preset's settings by the session's rules (as `mam train` and the editor resolve them).
+  const settings: TrainSettings = resolveRun(
+    t,
+    { valEvery: every, convention: 'synapse' },
+    slices.length,
+  ).settings;
   const model = CompiledModel.create(p.plan, { seed: settings.seed });
   const testCase = d.value.splits.test;
   // Classes whose ground truth is in the test slab: the monai mean skips the others (Dice NaN).
@@ -78,7 +66,7 @@ export async function run(args: string[] = []) {
   let lastLoss = NaN;
   const t0 = performance.now();
   console.log(
-    `demo-learning: ${backend.message} ${kind} lr ${settings.learningRate}, batch ${batch}, ${settings.steps} steps, augment ${settings.augment}; test split every ${every} steps, stop at ${minutes} min`,
+    `demo-learning: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, batch ${settings.batchSize}, ${settings.steps} steps, augment ${settings.augment}; test split every ${every} steps, stop at ${minutes} min`,
   );
   await train({
     model,

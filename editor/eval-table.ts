@@ -2,7 +2,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { classColor } from './image-view.ts';
 import type { EmptyRule, MetricConvention } from '../src/train/metrics.ts';
-import type { EvalResult } from './worker/protocol.ts';
+import type { EvalResult } from './worker/api.ts';
 
 const fmt = (x: number, d: number) =>
   Number.isNaN(x) ? 'NaN' : x === Infinity ? '∞' : x.toFixed(d);

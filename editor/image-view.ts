@@ -3,7 +3,7 @@
  * side by side, a legend keyed by class name and a slice slider.
  */
 import { LitElement, css, html, nothing } from 'lit';
-import type { Preview } from './worker/protocol.ts';
+import type { Preview } from './worker/api.ts';
 
 /** Class colours (index 0, background, is never drawn). Distinct on a grey MRI. */
 export const CLASS_COLORS = [

@@ -1,96 +1,40 @@
 /**
- * The page's side of the training worker: typed requests that resolve with
- * the worker's reply, and a listener for training events.
+ * The page's side of the training worker: a comlink proxy typed by the
+ * worker's own class (editor/worker/api.ts), and the session's events
+ * through a proxied callback. If the worker cannot start or dies, every call
+ * in flight and every later one fails with a message saying so.
  */
-import type { BackendInfo } from '../src/backend/types.ts';
-import type {
-  CompileReply,
-  DataInfo,
-  EvalResult,
-  ImportReply,
-  Preview,
-  RestoreReply,
-  TrainEventMessage,
-  TrainRequest,
-  WeightsSummary,
-  WorkerMessage,
-} from './worker/protocol.ts';
-
-export interface StartReply {
-  totalSteps: number;
-  resumed: boolean;
-  learningRate: number;
-  valEvery: number;
-}
-
-/** The reply type of each request. */
-export interface Replies {
-  init: BackendInfo;
-  compile: CompileReply;
-  'load-data': DataInfo;
-  train: StartReply;
-  stop: boolean;
-  evaluate: EvalResult;
-  predict: Preview;
-  'export-weights': Uint8Array;
-  'import-weights': ImportReply;
-  reinitialise: WeightsSummary;
-  restore: RestoreReply;
-}
+import * as Comlink from 'comlink';
+import type { SessionEvent, TrainWorker } from './worker/api.ts';
 
 export class TrainClient {
   private readonly worker: Worker;
-  private nextId = 1;
-  private readonly pending = new Map<
-    number,
-    { resolve: (v: unknown) => void; reject: (e: Error) => void }
-  >();
-  private readonly listeners = new Set<(e: TrainEventMessage) => void>();
+  /** The worker's API: each method returns a promise of what the worker's returns. */
+  readonly api: Comlink.Remote<TrainWorker>;
+  private readonly failed: Promise<never>;
 
-  constructor() {
+  constructor(onEvent: (e: SessionEvent) => void) {
     this.worker = new Worker(new URL('./worker/train-worker.ts', import.meta.url), {
       type: 'module',
       name: 'mam-train',
     });
-    this.worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) =>
-      this.receive(e.data),
-    );
-    this.worker.addEventListener('error', (e) => {
-      const err = new Error(`the training worker failed: ${e.message || 'it could not start'}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
+    this.failed = new Promise<never>((_, reject) => {
+      this.worker.addEventListener('error', (e) =>
+        reject(new Error(`the training worker failed: ${e.message || 'it could not start'}`)),
+      );
     });
+    this.failed.catch(() => {}); // observed by call(); no unhandled rejection when unused
+    this.api = Comlink.wrap<TrainWorker>(this.worker);
+    void this.call((api) => api.listen(Comlink.proxy(onEvent)));
   }
 
-  request<T extends TrainRequest>(
-    req: T,
-    transfer: Transferable[] = [],
-  ): Promise<Replies[T['type']]> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, request: req }, transfer);
-    });
-  }
-
-  onEvent(fn: (e: TrainEventMessage) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+  /** One call to the worker, failing if the worker does. */
+  call<R>(fn: (api: Comlink.Remote<TrainWorker>) => R): Promise<Awaited<R>> {
+    return Promise.race([fn(this.api), this.failed]) as Promise<Awaited<R>>;
   }
 
   terminate(): void {
+    this.api[Comlink.releaseProxy]();
     this.worker.terminate();
-  }
-
-  private receive(m: WorkerMessage) {
-    if (m.kind === 'event') {
-      for (const fn of this.listeners) fn(m.event);
-      return;
-    }
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
-    if (m.ok) p.resolve(m.value);
-    else p.reject(new Error(m.message));
   }
 }

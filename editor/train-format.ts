@@ -1,6 +1,5 @@
 /** Words and numbers for the training panel. */
-import type { GraphDoc } from '../src/graph/types.ts';
-import type { TrainPanelSettings, WeightsSummary } from './worker/protocol.ts';
+import type { WeightsSummary } from './worker/api.ts';
 
 export function formatDuration(sec: number): string {
   if (!Number.isFinite(sec) || sec < 0) return '–';
@@ -16,32 +15,6 @@ export const formatNumber = (x: number, digits = 4) =>
     : Math.abs(x) >= 0.01 || x === 0
       ? x.toFixed(digits)
       : x.toExponential(2);
-
-/** The panel's defaults: the graph's metadata.training, else the paper's protocol scaled to the demo. */
-export function defaultSettings(doc: GraphDoc | undefined): TrainPanelSettings {
-  const t = doc?.metadata?.training ?? {};
-  const optimizer = t.optimizer ?? 'sgd';
-  return {
-    epochs: t.epochs ?? 30,
-    steps: 0,
-    batchSize: t.batchSize ?? 8,
-    learningRate: t.learningRate ?? (optimizer === 'sgd' ? 0.05 : 1e-3),
-    optimizer,
-    seed: t.seed ?? 0,
-    valEvery: 0,
-    convention: t.metricConvention ?? 'synapse',
-    augment: t.augment ?? true,
-  };
-}
-
-/** What a compile should see: nodes' kinds and parameters and the links, not positions or labels. */
-export function compileKey(doc: GraphDoc): string {
-  return JSON.stringify([
-    doc.nodes.map((n) => [n.id, n.type, n.params]),
-    doc.links.map((l) => [l.from.node, l.from.port, l.to.node, l.to.port]),
-    doc.metadata?.training?.seed ?? 0,
-  ]);
-}
 
 /** The small note after a compile: how many weights were kept and how many start afresh. */
 export function carryNote(w: WeightsSummary, first: boolean): string {

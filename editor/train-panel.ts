@@ -8,48 +8,40 @@
  * worker keeps the run in the browser's run store, so a reload brings it
  * back; leaving the page while a run is active asks first.
  */
+import * as Comlink from 'comlink';
 import { LitElement, html, nothing } from 'lit';
 import type { BackendInfo, BackendPreference } from '../src/backend/types.ts';
 import type { Analysis } from '../src/graph/infer.ts';
 import type { GraphDoc, GraphIssue } from '../src/graph/types.ts';
 import type { DemoSplit } from '../src/data/demo.ts';
 import type { MetricConvention } from '../src/train/metrics.ts';
-import { BucketedSeries } from './chart-scale.ts';
 import './charts.ts';
 import './eval-table.ts';
 import './image-view.ts';
 import { download } from './files.ts';
 import { TrainClient } from './train-client.ts';
-import {
-  carryNote,
-  compileKey,
-  defaultSettings,
-  formatDuration,
-  formatNumber,
-} from './train-format.ts';
+import { carryNote, formatNumber } from './train-format.ts';
+import { renderNotice, type Notice } from './train-notice.ts';
+import './train-progress-view.ts';
+import { RunState, type Persisted } from './train-run-state.ts';
+import './train-settings-view.ts';
+import './train-weights-view.ts';
 import { trainPanelStyles } from './train-styles.ts';
-import type {
-  DataInfo,
-  EvalResult,
-  Preview,
-  RestoreReply,
-  TrainEventMessage,
-  TrainPanelSettings,
-  WeightsSummary,
-} from './worker/protocol.ts';
+import {
+  compileKey,
+  panelDefaults,
+  type DataInfo,
+  type EvalResult,
+  type Preview,
+  type RestoreReply,
+  type SessionEvent,
+  type TrainEventMessage,
+  type TrainPanelSettings,
+  type WeightsSummary,
+} from './worker/api.ts';
 
 const BACKENDS: BackendPreference[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
 const DEMO_URL = `${import.meta.env.BASE_URL}data/demo/`;
-
-/** The live numbers of a run: the worker's step event without its tag and memory count. */
-type Progress = Omit<Extract<TrainEventMessage, { type: 'step' }>, 'type' | 'numTensors'>;
-type Persisted = Omit<Extract<TrainEventMessage, { type: 'persisted' }>, 'type'>;
-
-interface Notice {
-  level: 'info' | 'error';
-  text: string;
-  detail?: string;
-}
 
 /** Read-only state for tests and the console. */
 export interface TrainSummary {
@@ -88,9 +80,6 @@ export class TrainPanel extends LitElement {
     settings: { state: true },
     running: { state: true },
     stopping: { state: true },
-    progress: { state: true },
-    losses: { state: true },
-    validations: { state: true },
     note: { state: true },
     notice: { state: true },
     weightsNotice: { state: true },
@@ -100,7 +89,6 @@ export class TrainPanel extends LitElement {
     evalResult: { state: true },
     preview: { state: true },
     previewIndex: { state: true },
-    saved: { state: true },
   };
   static override styles = trainPanelStyles;
 
@@ -114,13 +102,11 @@ export class TrainPanel extends LitElement {
   data: DataInfo | undefined;
   weights: WeightsSummary | undefined;
   compileErrors: GraphIssue[] | undefined;
-  settings: TrainPanelSettings = defaultSettings(undefined);
+  settings: TrainPanelSettings = panelDefaults(undefined);
   running = false;
   stopping = false;
-  progress: Progress | undefined;
-  /** The loss per step, appended in place and drawn with a bounded number of points. */
-  losses = new BucketedSeries();
-  validations: [number, number][] = [];
+  /** The run's numbers and history, from the session's events (O(1) per step). */
+  readonly runState = new RunState();
   note = '';
   notice: Notice | undefined;
   /** The outcome of an export or import, shown beside the weights buttons. */
@@ -131,14 +117,11 @@ export class TrainPanel extends LitElement {
   evalResult: EvalResult | undefined;
   preview: Preview | undefined;
   previewIndex = -1;
-  saved: Persisted | undefined;
 
   private client: TrainClient | undefined;
   private compiledKey = '';
   /** The compile key of the graph on the canvas (kept up to date while training). */
   private openKey = '';
-  private readonly tensorCounts: number[] = [];
-  private saves = 0;
   /**
    * A stored run may belong to the graph compiled next: at the first compile,
    * and while the stored run is of another graph and nothing new was trained.
@@ -157,9 +140,9 @@ export class TrainPanel extends LitElement {
       weights: this.weights,
       running: this.running,
       compiled: this.compileErrors ? 'errors' : this.weights ? 'ok' : 'none',
-      step: this.progress?.step ?? 0,
-      lossPoints: this.losses.count,
-      validations: this.validations.length,
+      step: this.runState.progress?.step ?? 0,
+      lossPoints: this.runState.losses.count,
+      validations: this.runState.validations.length,
       canResume: this.canResume,
       carryNote: this.note,
       evaluation: this.evalResult && {
@@ -167,12 +150,17 @@ export class TrainPanel extends LitElement {
         convention: this.evalResult.convention,
         meanDice: this.evalResult.meanDice,
       },
-      saved: this.saved,
-      saves: this.saves,
+      saved: this.runState.saved,
+      saves: this.runState.saves,
       evaluations: this.evaluations,
-      numTensors: this.tensorCounts,
+      numTensors: this.runState.tensorCounts,
       graphChanged: this.graphChanged,
     };
+  }
+
+  /** The loss series the chart draws (read by tests: appended in place, never replaced during a run). */
+  get losses() {
+    return this.runState.losses;
   }
 
   /** Training on a graph other than the canvas's: edits made since the run started. */
@@ -204,7 +192,7 @@ export class TrainPanel extends LitElement {
       const key = JSON.stringify(this.doc.metadata?.training ?? {});
       if (key !== this.settingsFor && !this.running) {
         this.settingsFor = key;
-        this.settings = defaultSettings(this.doc);
+        this.settings = panelDefaults(this.doc);
         this.evalConvention = this.settings.convention;
       }
     }
@@ -214,14 +202,13 @@ export class TrainPanel extends LitElement {
   /** Starts the worker on first open; recompiles when the graph changed (not during a run). */
   private async sync() {
     if (!this.client) {
-      this.client = new TrainClient();
-      this.client.onEvent((e) => this.onTrainEvent(e));
+      this.client = new TrainClient((e) => this.onTrainEvent(e));
       await this.run('starting the backend', async (c) => {
-        this.backend = await c.request({ type: 'init', backend: this.backendPref });
+        this.backend = await c.call((w) => w.init(this.backendPref));
       });
       await this.recompile();
       await this.run('loading the demo data', async (c) => {
-        this.data = await c.request({ type: 'load-data', source: 'demo', baseUrl: DEMO_URL });
+        this.data = await c.call((w) => w.loadDemo(DEMO_URL));
         if (this.previewIndex < 0) this.previewIndex = Math.floor(this.data.splits.test.slices / 2);
       });
       return;
@@ -258,7 +245,7 @@ export class TrainPanel extends LitElement {
       const key = compileKey(doc);
       if (key === this.compiledKey) return;
       const first = !this.weights;
-      const r = await c.request({ type: 'compile', doc });
+      const r = await c.call((w) => w.compile(doc));
       this.compiledKey = key;
       if (r.ok) {
         this.compileErrors = undefined;
@@ -266,7 +253,7 @@ export class TrainPanel extends LitElement {
         this.canResume = r.canResume;
         this.note = carryNote(r.weights, first);
         if (this.storedRunWaiting && (this.storedRunKey ?? key) === key)
-          this.restored(await c.request({ type: 'restore' }));
+          this.restored(await c.call((w) => w.restore()));
       } else {
         this.compileErrors = r.errors;
       }
@@ -285,47 +272,24 @@ export class TrainPanel extends LitElement {
     this.notice = undefined;
     this.weights = r.weights;
     this.canResume = r.canResume;
-    this.losses = BucketedSeries.of(r.history.map((p) => [p.step, p.loss]));
-    this.validations = r.validations.map((v) => [v.step, v.meanDice]);
+    this.runState.restore(r);
     this.evalResult = r.evaluation;
     if (r.settings) this.settings = r.settings;
-    const last = r.history.at(-1);
-    this.progress = {
-      step: r.step,
-      runStep: r.run?.runStep ?? 0,
-      totalSteps: r.run?.totalSteps ?? 0,
-      epoch: r.run?.epoch ?? 0,
-      loss: last?.loss ?? NaN,
-      lr: last?.lr ?? NaN,
-      imagesPerSec: NaN,
-      etaSec: NaN,
-    };
+    this.requestUpdate();
     const when = new Date(r.savedAt).toLocaleTimeString('en-GB');
     this.note = `Restored from this browser: ${r.weights.origin}, saved at ${when}.`;
   }
 
-  private onTrainEvent(e: TrainEventMessage) {
-    if (e.type === 'step') {
-      const { numTensors, ...progress } = e;
-      this.progress = progress;
-      this.tensorCounts.push(numTensors);
-      // Appended in place: copying the history on every step costs O(n²) over a run.
-      this.losses.push(e.step, e.loss);
-      this.requestUpdate();
-    } else if (e.type === 'validation') {
-      this.validations.push([e.point.step, e.point.meanDice]);
-      this.requestUpdate();
-      void this.refreshPreview();
-    } else if (e.type === 'persisted') {
-      const { type: _, ...saved } = e;
-      this.saved = saved;
-      this.saves++;
-      if (e.error)
-        this.notice = {
-          level: 'error',
-          text: `Could not keep the run in this browser at step ${e.step}: ${e.error} Training goes on; Export keeps the weights.`,
-        };
-    } else {
+  private onTrainEvent(e: SessionEvent) {
+    this.runState.apply(e);
+    this.requestUpdate();
+    if (e.type === 'validation') void this.refreshPreview();
+    else if (e.type === 'persisted' && e.error)
+      this.notice = {
+        level: 'error',
+        text: `Could not keep the run in this browser at step ${e.step}: ${e.error} Training goes on; Export keeps the weights.`,
+      };
+    else if (e.type === 'done') {
       const recompile = this.graphChanged;
       this.running = false;
       this.stopping = false;
@@ -343,19 +307,11 @@ export class TrainPanel extends LitElement {
     await this.queue;
     this.notice = undefined;
     try {
-      const r = await c.request({ type: 'train', settings: this.settings, resume });
+      const settings = this.settings;
+      const r = await c.call((w) => w.train(settings, resume));
       this.running = true;
       this.storedRunWaiting = false; // this run replaces the stored one at its first checkpoint
-      this.progress = {
-        step: this.progress?.step ?? 0,
-        runStep: 0,
-        totalSteps: r.totalSteps,
-        epoch: 0,
-        loss: NaN,
-        lr: r.learningRate,
-        imagesPerSec: NaN,
-        etaSec: NaN,
-      };
+      this.runState.start(r.totalSteps, r.learningRate);
       this.notice = {
         level: 'info',
         text: `${r.resumed ? 'Resumed' : 'Started'}: ${r.totalSteps} steps, lr ${formatNumber(r.learningRate, 4)}${this.settings.optimizer === 'sgd' ? ` (${this.settings.learningRate} × batch/24)` : ''}, validation every ${r.valEvery} steps.`,
@@ -369,30 +325,28 @@ export class TrainPanel extends LitElement {
   private async stop() {
     if (!this.running || !this.client) return;
     this.stopping = true;
-    await this.client.request({ type: 'stop' });
+    await this.client.call((w) => w.stop());
   }
 
   private async changeBackend(pref: BackendPreference) {
     this.backendPref = pref;
     await this.run('starting the backend', async (c) => {
-      this.backend = await c.request({ type: 'init', backend: pref });
+      this.backend = await c.call((w) => w.init(pref));
     });
   }
 
   private async refreshPreview() {
     if (!this.client || !this.weights || !this.data || this.compileErrors) return;
     await this.run('predicting a slice', async (c) => {
-      this.preview = await c.request({ type: 'predict', split: 'test', index: this.previewIndex });
+      const index = this.previewIndex;
+      this.preview = await c.call((w) => w.predict('test', index));
     });
   }
 
   private async evaluate() {
     await this.run(`evaluating the ${this.evalSplit} split`, async (c) => {
-      this.evalResult = await c.request({
-        type: 'evaluate',
-        split: this.evalSplit,
-        convention: this.evalConvention,
-      });
+      const { evalSplit, evalConvention } = this;
+      this.evalResult = await c.call((w) => w.evaluate(evalSplit, evalConvention));
       this.evaluations++;
     });
     await this.refreshPreview();
@@ -400,10 +354,10 @@ export class TrainPanel extends LitElement {
 
   private async exportWeights() {
     await this.run('exporting the weights', async (c) => {
-      const bytes = await c.request({ type: 'export-weights' });
+      const bytes = await c.call((w) => w.exportWeights());
       const base = (this.doc?.metadata?.title ?? 'graph').replace(/[^\w.-]+/g, '-').toLowerCase();
       download(
-        `${base}-step${this.progress?.step ?? 0}.safetensors`,
+        `${base}-step${this.runState.progress?.step ?? 0}.safetensors`,
         new Blob([bytes as BlobPart]),
       );
       this.weightsNotice = {
@@ -416,7 +370,9 @@ export class TrainPanel extends LitElement {
   private async importWeights(file: File) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     await this.run('importing weights', async (c) => {
-      const r = await c.request({ type: 'import-weights', name: file.name, bytes }, [bytes.buffer]);
+      const r = await c.call((w) =>
+        w.importWeights(file.name, Comlink.transfer(bytes, [bytes.buffer])),
+      );
       if (!r.ok) {
         this.weightsNotice = { level: 'error', text: `Import refused: ${r.message}` };
         return;
@@ -432,10 +388,8 @@ export class TrainPanel extends LitElement {
   private async reinitialise() {
     if (!confirm('Re-initialise every weight and clear the training history?')) return;
     await this.run('re-initialising', async (c) => {
-      this.weights = await c.request({ type: 'reinitialise' });
-      this.losses = new BucketedSeries();
-      this.validations = [];
-      this.progress = undefined;
+      this.weights = await c.call((w) => w.reinitialise());
+      this.runState.clear();
       this.evalResult = undefined;
       this.canResume = false;
       this.note = carryNote(this.weights, true);
@@ -443,15 +397,10 @@ export class TrainPanel extends LitElement {
     await this.refreshPreview();
   }
 
-  private set<K extends keyof TrainPanelSettings>(key: K, value: TrainPanelSettings[K]) {
-    this.settings = { ...this.settings, [key]: value };
-  }
-
   override render() {
     const errors = this.compileErrors;
     const ready = !!this.weights && !errors && !!this.data && !this.busy;
-    const lastStep = this.losses.count ? this.losses.lastX : 0;
-    const xMax = Math.max(1, lastStep, this.validations.at(-1)?.[0] ?? 0);
+    const xMax = this.runState.xMax;
     return html`
       <header>
         <h2>Train &amp; evaluate</h2>
@@ -466,7 +415,13 @@ export class TrainPanel extends LitElement {
       </header>
       <div class="body">
         ${this.renderBackend()} ${this.renderData()} ${errors ? this.renderErrors(errors) : nothing}
-        ${this.renderSettings()}
+        <mam-train-settings
+          .settings=${this.settings}
+          .doc=${this.doc}
+          .trainSlices=${this.data?.trainSlices}
+          ?disabled=${this.running}
+          @settings-change=${(e: CustomEvent<TrainPanelSettings>) => (this.settings = e.detail)}
+        ></mam-train-settings>
         <section class="actions">
           ${
             this.running
@@ -503,7 +458,12 @@ export class TrainPanel extends LitElement {
           <span class="weights-note" data-testid="weights-note">${this.note}</span>
         </section>
         ${this.graphChanged ? this.renderGraphChanged() : nothing}
-        ${renderNotice(this.notice, 'train-notice')} ${this.renderProgress()}
+        ${renderNotice(this.notice, 'train-notice')}
+        <mam-train-progress
+          .progress=${this.runState.progress}
+          .saved=${this.runState.saved}
+          ?running=${this.running}
+        ></mam-train-progress>
         <section>
           <h3>Training loss</h3>
           <mam-line-chart
@@ -511,7 +471,7 @@ export class TrainPanel extends LitElement {
             y-label="loss"
             .xMin=${0}
             .xMax=${xMax}
-            .series=${[{ label: '', color: '#2563eb', points: this.losses.points }]}
+            .series=${[{ label: '', color: '#2563eb', points: this.runState.losses.points }]}
             empty="Start training to see the loss"
           ></mam-line-chart>
           <h3>Validation: mean foreground Dice <small>(${this.settings.convention})</small></h3>
@@ -522,7 +482,7 @@ export class TrainPanel extends LitElement {
             .xMax=${xMax}
             .yMin=${0}
             .yMax=${1}
-            .series=${[{ label: '', color: '#16a34a', points: this.validations, dots: true }]}
+            .series=${[{ label: '', color: '#16a34a', points: this.runState.validations, dots: true }]}
             empty="Validation runs every epoch (or every N steps)"
           ></mam-line-chart>
         </section>
@@ -539,7 +499,14 @@ export class TrainPanel extends LitElement {
             }}
           ></mam-slice-view>
         </section>
-        ${this.renderWeights()}
+        <mam-train-weights
+          .weights=${this.weights}
+          .notice=${this.weightsNotice}
+          ?disabled=${this.running || !!this.busy}
+          @weights-export=${() => void this.exportWeights()}
+          @weights-import=${(e: CustomEvent<File>) => void this.importWeights(e.detail)}
+          @weights-reinit=${() => void this.reinitialise()}
+        ></mam-train-weights>
       </div>
     `;
   }
@@ -603,74 +570,6 @@ export class TrainPanel extends LitElement {
     </section>`;
   }
 
-  private renderSettings() {
-    const s = this.settings;
-    const off = this.running;
-    const batch = Math.min(s.batchSize, this.data?.trainSlices ?? s.batchSize);
-    const spe = this.data ? Math.max(1, Math.floor(this.data.trainSlices / batch)) : undefined;
-    const steps = s.steps > 0 ? s.steps : spe ? s.epochs * spe : undefined;
-    const num = (
-      key: keyof TrainPanelSettings,
-      label: string,
-      attrs: { min?: number; step?: number; title?: string } = {},
-    ) =>
-      html`<label title=${attrs.title ?? ''}
-        >${label}
-        <input
-          type="number"
-          data-testid=${`setting-${key}`}
-          min=${attrs.min ?? 0}
-          step=${attrs.step ?? 1}
-          .value=${String(s[key])}
-          ?disabled=${off}
-          @change=${(e: Event) => {
-            const v = Number((e.target as HTMLInputElement).value);
-            if (Number.isFinite(v) && v >= (attrs.min ?? 0)) this.set(key, v as never);
-            else this.requestUpdate();
-          }}
-      /></label>`;
-    return html`<section class="settings">
-      <div class="grid">
-        ${num('epochs', 'Epochs', { min: 1 })}
-        ${num('steps', 'Steps', { title: '0: epochs × steps per epoch' })}
-        ${num('batchSize', 'Batch', { min: 1 })}
-        ${num('learningRate', 'Learning rate', { step: 0.001, title: 'SGD: the rate at batch 24, scaled by batch/24 as the reference code does' })}
-        <label
-          >Optimizer
-          <select
-            data-testid="setting-optimizer"
-            ?disabled=${off}
-            @change=${(e: Event) => this.set('optimizer', (e.target as HTMLSelectElement).value as 'sgd' | 'adamw')}
-          >
-            <option
-              value="sgd"
-              ?selected=${s.optimizer === 'sgd'}
-              title="momentum 0.9, weight decay 1e-4"
-            >
-              SGD
-            </option>
-            <option value="adamw" ?selected=${s.optimizer === 'adamw'}>AdamW</option>
-          </select></label
-        >
-        ${num('seed', 'Seed')} ${num('valEvery', 'Validate every', { title: '0: once per epoch' })}
-        <label class="check"
-          ><input
-            type="checkbox"
-            data-testid="setting-augment"
-            .checked=${s.augment}
-            ?disabled=${off}
-            @change=${(e: Event) => this.set('augment', (e.target as HTMLInputElement).checked)}
-          />
-          Augment</label
-        >
-      </div>
-      <p class="muted">
-        ${spe ? `${spe} steps per epoch → ${steps} steps` : ''}${s.optimizer === 'sgd' ? `, lr ${formatNumber((s.learningRate * batch) / 24, 4)} after the batch scaling` : ''}${s.valEvery ? '' : ', validation each epoch'};
-        poly schedule; defaults from the graph’s training settings.
-      </p>
-    </section>`;
-  }
-
   private renderGraphChanged() {
     const trained = this.weights?.parameters;
     const canvas = this.analysis?.params;
@@ -685,36 +584,6 @@ export class TrainPanel extends LitElement {
       >
         Stop and recompile
       </button>
-    </section>`;
-  }
-
-  private renderProgress() {
-    const p = this.progress;
-    if (!p) return nothing;
-    const frac = p.totalSteps ? Math.min(1, p.runStep / p.totalSteps) : 0;
-    return html`<section class="progress" data-testid="train-progress">
-      <div class="bar"><div style="width:${(frac * 100).toFixed(1)}%"></div></div>
-      <div class="stats">
-        <span data-testid="progress-step"
-          >step
-          ${p.runStep}/${p.totalSteps}${p.step !== p.runStep ? html` <small>(${p.step} in all)</small>` : nothing}</span
-        >
-        <span>loss ${Number.isFinite(p.loss) ? p.loss.toFixed(4) : '–'}</span>
-        <span>lr ${formatNumber(p.lr, 5)}</span>
-        <span data-testid="progress-speed"
-          >${Number.isFinite(p.imagesPerSec) ? `${p.imagesPerSec.toFixed(2)} img/s` : '– img/s'}</span
-        >
-        <span>ETA ${this.running ? formatDuration(p.etaSec) : '–'}</span>
-        ${
-          this.saved && !this.saved.error
-            ? html`<span
-                data-testid="train-saved"
-                title="Kept in this browser: a reload brings it back"
-                >saved at step ${this.saved.step}</span
-              >`
-            : nothing
-        }
-      </div>
     </section>`;
   }
 
@@ -756,60 +625,7 @@ export class TrainPanel extends LitElement {
       <mam-eval-table .result=${this.evalResult}></mam-eval-table>
     </section>`;
   }
-
-  private renderWeights() {
-    const w = this.weights;
-    const off = this.running || !w || !!this.busy;
-    return html`<section>
-      <h3>Weights</h3>
-      <div class="row">
-        <button
-          data-testid="weights-export"
-          ?disabled=${off}
-          @click=${() => void this.exportWeights()}
-        >
-          Export .safetensors
-        </button>
-        <button
-          data-testid="weights-import"
-          ?disabled=${off}
-          title="Our .safetensors, or a PyTorch state dict saved as safetensors"
-          @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')!.click()}
-        >
-          Import…
-        </button>
-        <button
-          data-testid="weights-reinit"
-          ?disabled=${off}
-          @click=${() => void this.reinitialise()}
-        >
-          Re-initialise
-        </button>
-        <input
-          type="file"
-          hidden
-          accept=".safetensors"
-          data-testid="weights-file"
-          @change=${(e: Event) => {
-            const input = e.target as HTMLInputElement;
-            const f = input.files?.[0];
-            input.value = '';
-            if (f) void this.importWeights(f);
-          }}
-        />
-      </div>
-      ${renderNotice(this.weightsNotice, 'weights-notice')}
-      ${w ? html`<p class="muted" data-testid="weights-summary">${w.tensors} tensors, ${w.parameters.toLocaleString('en-US')} parameters; ${w.origin}.</p>` : nothing}
-    </section>`;
-  }
 }
-
-const renderNotice = (n: Notice | undefined, testId: string) =>
-  n
-    ? html`<p class="notice ${n.level}" data-testid=${testId}>
-        ${n.text}${n.detail ? html`<pre>${n.detail}</pre>` : nothing}
-      </p>`
-    : nothing;
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 

@@ -1,7 +1,8 @@
 /** Styles of the Train drawer (its own shadow root; the app's styles.css stays untouched). */
 import { css } from 'lit';
 
-export const trainPanelStyles = css`
+/** The drawer itself: where it sits in the app's grid, shown when open. */
+const drawerStyles = css`
   /* Over the canvas and the side pane, between the toolbar and the totals bar of the app's grid. */
   :host {
     grid-row: 2;
@@ -24,6 +25,10 @@ export const trainPanelStyles = css`
   :host([open]) {
     display: flex;
   }
+`;
+
+/** The drawer's parts (also the view components inside it, each in its own shadow root). */
+export const trainPartStyles = css`
   header {
     display: flex;
     align-items: center;
@@ -239,3 +244,15 @@ export const trainPanelStyles = css`
     font-variant-numeric: tabular-nums;
   }
 `;
+
+export const trainPanelStyles = [drawerStyles, trainPartStyles];
+
+/** A view component inside the drawer: a block, styled like the drawer's parts. */
+export const trainViewStyles = [
+  css`
+    :host {
+      display: block;
+    }
+  `,
+  trainPartStyles,
+];

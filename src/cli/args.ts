@@ -5,7 +5,7 @@
  * what it accepts. `--help` prints the verb's usage and flags.
  */
 import { parseArgs as parseNodeArgs } from 'node:util';
-import { CliError, EXIT_CODES } from './errors.ts';
+import { SessionError, EXIT_CODES } from './errors.ts';
 
 export type FlagSpec = { help: string; required?: boolean } & (
   | { kind: 'boolean' }
@@ -38,7 +38,7 @@ export interface Parsed<S extends VerbSpec> {
   given: Set<string>;
 }
 
-const usageError = (message: string) => new CliError(message, EXIT_CODES.usage);
+const usageError = (message: string) => new SessionError(message, EXIT_CODES.usage);
 
 /** `run <graph.json> --input <x.npy> … [--weights <w.safetensors>] …` */
 export function usageLine(spec: VerbSpec): string {
@@ -158,7 +158,7 @@ function checkValue(name: string, f: FlagSpec, raw: string): string | number {
 
 /**
  * Parse a verb's arguments; `null` means `--help` was asked for (the caller
- * prints helpText and exits 0). Everything else wrong throws a usage CliError.
+ * prints helpText and exits 0). Everything else wrong throws a usage SessionError.
  */
 export function parseVerbArgs<S extends VerbSpec>(spec: S, args: string[]): Parsed<S> | null {
   let parsed;

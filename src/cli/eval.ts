@@ -9,7 +9,7 @@ import { describeResize, resizeRecords } from '../data/prepare.ts';
 import type { Case } from '../data/types.ts';
 import { evaluateCases, formatReport } from '../train/evaluate.ts';
 import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
-import { CliError, EXIT_CODES, makeOutputDir, writeOutput } from './errors.ts';
+import { SessionError, EXIT_CODES, makeOutputDir, writeOutput } from './errors.ts';
 import { applyWeightsFile, compileGraphFile, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
 import { checkClasses, loadDataArg } from './train-data.ts';
@@ -83,7 +83,7 @@ export async function evalCommand(
       cases = distinctCases([train, val]);
     }
     if (cases.length === 0)
-      throw new CliError(`${dataArg} has no cases in split '${split}'`, EXIT_CODES.emptyData);
+      throw new SessionError(`${dataArg} has no cases in split '${split}'`, EXIT_CODES.emptyData);
     const [, inH, inW] = plan.input.shape;
     const sizes = cases.map((c) => {
       const [w, h, d] = c.channels[0].dims;

@@ -7,7 +7,7 @@
 import { readSafetensors } from '../compile/io/safetensors.ts';
 import { formatImportReport, importStateDict, saveWeights } from '../compile/weights.ts';
 import type { Parsed, VerbSpec } from './args.ts';
-import { CliError, EXIT_CODES, writeOutput } from './errors.ts';
+import { SessionError, EXIT_CODES, writeOutput } from './errors.ts';
 import { compileGraphFile, readBytes, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
 
@@ -50,7 +50,7 @@ export async function importCommand(
     try {
       file = readSafetensors(bytes);
     } catch (e) {
-      throw new CliError(
+      throw new SessionError(
         `${statePath} is not a readable safetensors file: ${(e as Error).message} (convert a .pth with scripts/pth-to-safetensors.py)`,
         EXIT_CODES.badWeights,
       );
@@ -60,7 +60,7 @@ export async function importCommand(
       stages: p.flags.stages ?? 4,
     });
     if (report.matched.length === 0) {
-      throw new CliError(
+      throw new SessionError(
         `${statePath}: no tensor matched a weight of ${graphPath}\n${formatImportReport(report)}`,
         EXIT_CODES.badWeights,
       );

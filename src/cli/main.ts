@@ -1,6 +1,6 @@
 /** The `mam` command: one verb per file in src/cli; failures become one line and an exit code here. */
 import { helpText, parseVerbArgs, usageLine, type Parsed, type VerbSpec } from './args.ts';
-import { CliError, EXIT_CODES } from './errors.ts';
+import { SessionError, EXIT_CODES } from './errors.ts';
 import { EVAL_SPEC, evalCommand } from './eval.ts';
 import { IMPORT_SPEC, importCommand } from './import.ts';
 import { INSPECT_SPEC, inspectCommand } from './inspect.ts';
@@ -98,7 +98,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     }
     return await v.run(p, io);
   } catch (e) {
-    if (e instanceof CliError) {
+    if (e instanceof SessionError) {
       io.log(`mam ${name}: ${e.message}`);
       return e.code;
     }

@@ -3,7 +3,7 @@ import * as tf from '#tfjs';
 import { readNpy, writeNpy } from '../compile/io/npy.ts';
 import { describeResize, fitImage, resizePlan, type ResizePlan } from '../data/prepare.ts';
 import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
-import { CliError, EXIT_CODES, writeOutput } from './errors.ts';
+import { SessionError, EXIT_CODES, writeOutput } from './errors.ts';
 import { applyWeightsFile, compileGraphFile, readBytes, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
 
@@ -58,19 +58,19 @@ export async function runCommand(
     try {
       arr = readNpy(await readBytes(input, 'input'));
     } catch (e) {
-      if (e instanceof CliError) throw e;
-      throw new CliError(`${input} ${(e as Error).message}`, EXIT_CODES.badData);
+      if (e instanceof SessionError) throw e;
+      throw new SessionError(`${input} ${(e as Error).message}`, EXIT_CODES.badData);
     }
     const want = plan.input.shape.slice(1);
     const shape = arr.shape.length === want.length ? [1, ...arr.shape] : arr.shape;
     const expects = `the graph expects N×${want.join('×')} (NHWC float32)`;
     if (shape.length !== want.length + 1 || shape[3] !== want[2])
-      throw new CliError(`${input} is ${arr.shape.join('×')}; ${expects}`, EXIT_CODES.badData);
+      throw new SessionError(`${input} is ${arr.shape.join('×')}; ${expects}`, EXIT_CODES.badData);
     let data: Float32Array = Float32Array.from(arr.data as ArrayLike<number>);
     if (shape[1] !== want[0] || shape[2] !== want[1]) {
       const rule = p.flags.resize;
       if (!rule)
-        throw new CliError(
+        throw new SessionError(
           `${input} is ${arr.shape.join('×')}; ${expects}: pass --resize stretch or --resize pad to resize it`,
           EXIT_CODES.badData,
         );

@@ -2,7 +2,7 @@
  * `--data <dir|demo>` for train and eval: the demo set, or a folder in one of
  * the layouts src/data reads (Synapse npz/h5, PNG image+mask, NIfTI
  * imagesTr/labelsTr [+ imagesTs/labelsTs]), split into train/val/test, checked
- * against the graph's class table; each failure a CliError with its own code.
+ * against the graph's class table; each failure a SessionError with its own code.
  */
 import { stat } from 'node:fs/promises';
 import { loadDemo } from '../data/demo.ts';
@@ -12,20 +12,11 @@ import type { Case, DataIssue, DataProblem, DataSetResult } from '../data/types.
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { splitCases, type DataSplit } from '../train/samples.ts';
-import { CliError, EXIT_CODES, type ExitCode } from './errors.ts';
+import type { RunData } from '../session/folder-train.ts';
+import { SessionError, EXIT_CODES, type ExitCode } from './errors.ts';
 
-export interface LoadedData {
-  kind: 'demo' | 'folder';
-  source: string;
-  /** The data's class table (the graph's must match it). */
-  classNames: string[];
-  splits: DataSplit;
-  /** How the split was made, for run.json and messages. */
-  splitRule: string;
-  /** "single-subject demo, not a benchmark" for the demo. */
-  note?: string;
-  warnings: string[];
-}
+/** What `--data` loads: the session's run data. */
+export type LoadedData = RunData;
 
 const PROBLEM_CODES: Record<DataProblem, ExitCode> = {
   empty: EXIT_CODES.emptyData,
@@ -54,9 +45,9 @@ function fromResult(r: DataSetResult): {
             .map((i) => `  ${i.message}`)
             .join('\n')}${r.issues.length > 6 ? `\n  … and ${r.issues.length - 6} more` : ''}`
         : '';
-    throw new CliError(`${first}${more}`, dataErrorCode(kind));
+    throw new SessionError(`${first}${more}`, dataErrorCode(kind));
   }
-  const namedByNumber = r.warnings.some((w) => /no classes\.json/.test(w.message));
+  const namedByNumber = r.warnings.some((w) => w.warning === 'classesByNumber');
   return {
     cases: r.value.cases,
     classNames: r.value.classNames,
@@ -95,7 +86,7 @@ async function readSplitFile(dir: string): Promise<Record<string, string[]> | nu
 export async function loadDataArg(arg: string, seed: number): Promise<LoadedData> {
   if (arg === 'demo') {
     const r = await loadDemo(nodeFileSource(demoDataDir()));
-    if (!r.ok) throw new CliError(r.message, EXIT_CODES.badData);
+    if (!r.ok) throw new SessionError(r.message, EXIT_CODES.badData);
     const d = r.value;
     return {
       kind: 'demo',
@@ -109,14 +100,14 @@ export async function loadDataArg(arg: string, seed: number): Promise<LoadedData
   }
   const dir = path.resolve(arg);
   if (!(await isDir(dir)))
-    throw new CliError(
+    throw new SessionError(
       `--data ${arg}: no such folder (give a data folder or 'demo')`,
       EXIT_CODES.unreadable,
     );
   const src = nodeFileSource(dir);
   const names = await src.list('');
   if (names.length === 0)
-    throw new CliError(`empty folder: ${arg} holds nothing`, EXIT_CODES.emptyData);
+    throw new SessionError(`empty folder: ${arg} holds nothing`, EXIT_CODES.emptyData);
   const warnings: string[] = [];
   let train: ReturnType<typeof fromResult>;
   let test: Case[] = [];
@@ -146,7 +137,7 @@ export async function loadDataArg(arg: string, seed: number): Promise<LoadedData
   warnings.push(...train.warnings.map((w) => w.message));
   const labelled = train.cases.filter((c) => c.label);
   if (labelled.length === 0)
-    throw new CliError(`empty folder: ${arg} has no labelled cases`, EXIT_CODES.emptyData);
+    throw new SessionError(`empty folder: ${arg} has no labelled cases`, EXIT_CODES.emptyData);
   const file = await readSplitFile(dir);
   let splits: DataSplit;
   let splitRule: string;
@@ -195,7 +186,7 @@ export function checkClasses(
     const { max, at } = largestLabel(c.label.data);
     if (max >= k) {
       const file = c.files[c.files.length - 1] ?? c.id;
-      throw new CliError(
+      throw new SessionError(
         `${file} holds label ${max} (voxel ${at}), outside the graph's class table 0–${k - 1} (${graphClasses.join(', ')})`,
         EXIT_CODES.labelRange,
       );
@@ -208,7 +199,7 @@ export function checkClasses(
     return;
   }
   if (data.classNames.length !== k) {
-    throw new CliError(
+    throw new SessionError(
       `the data has ${data.classNames.length} classes (${data.classNames.join(', ')}) but the graph outputs ${k} (${graphClasses.join(', ')})`,
       EXIT_CODES.labelRange,
     );

@@ -3,28 +3,16 @@
  * folder (checkpoint/, best.safetensors, history.csv, metrics.json, run.json).
  * Ctrl-C stops after the current step with a valid checkpoint; --resume goes on
  * from it and repeats exactly the steps an uninterrupted run would take.
+ * This file is the command line: flags, Ctrl-C and the progress bar; the run
+ * itself is the session's (src/session/folder-train.ts) into its run folder.
  */
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import * as tf from '#tfjs';
-import { hashString } from '../compile/init.ts';
-import type { CompiledModel } from '../compile/model.ts';
-import { loadWeights, weightFingerprint } from '../compile/weights.ts';
-import { describeResize, resizeRecords } from '../data/prepare.ts';
-import type { Case } from '../data/types.ts';
-import { historyToCsv, type Checkpoint, type TrainSettings } from '../train/checkpoint.ts';
-import { FolderCheckpointStore, writeAtomic } from '../train/checkpoint-fs.ts';
-import { evaluateCases, formatReport } from '../train/evaluate.ts';
-import { stepsPerEpoch, train, type TrainEvent } from '../train/loop.ts';
-import {
-  decodeOptimizerState,
-  optimizerSettings,
-  optimizerStateMismatch,
-  scaleLrForBatch,
-} from '../train/optim.ts';
-import { caseSlices, dataFingerprint } from '../train/samples.ts';
+import { trainInFolder, type FolderTrainEvent } from '../session/folder-train.ts';
+import { RunFolder } from '../session/run-folder.ts';
+import { resolveBase, type SettingsOverrides } from '../session/settings.ts';
 import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
-import { CliError, EXIT_CODES, asOutput, makeOutputDir } from './errors.ts';
+import { SessionError, EXIT_CODES } from './errors.ts';
 import { compileGraphFile, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
 import { checkClasses, loadDataArg } from './train-data.ts';
@@ -120,42 +108,73 @@ export async function trainCommand(p: TrainArgs, { print, log }: CliIO): Promise
   }
 }
 
-/** Channels of every case fit the graph's input (equal, or one channel repeated). */
-function checkChannels(cases: Case[], want: number): void {
-  for (const c of cases) {
-    const n = c.channels.length;
-    if (n !== want && n !== 1)
-      throw new CliError(
-        `${c.files[0] ?? c.id} has ${n} channels but the graph's input takes ${want}`,
-        EXIT_CODES.badData,
-      );
-  }
+/** The flags a user gave, as the settings resolver's overrides. */
+function overridesOf(p: TrainArgs): SettingsOverrides {
+  const f = p.flags;
+  return {
+    epochs: f.epochs,
+    steps: f.steps,
+    batchSize: f.batch,
+    learningRate: f.lr,
+    optimizer: f.optimizer,
+    valEvery: f['val-every'],
+    checkpointEvery: f['checkpoint-every'],
+    patience: f.patience,
+    augment: f['no-augment'] ? false : undefined,
+    convention: f.metrics,
+    normalisation: f.normalise,
+    resize: f.resize,
+  };
 }
 
-/** The checkpoint must fit the compiled graph (weights and optimizer slots), checked before anything is written. */
-function checkResumable(runDir: string, model: CompiledModel, ckpt: Checkpoint): void {
-  const r = loadWeights(
-    model,
-    ckpt.weights,
-    path.join(runDir, 'checkpoint', 'weights.safetensors'),
-  );
-  if (!r.ok) throw new CliError(r.message, EXIT_CODES.badWeights);
-  let problem: string | null;
-  try {
-    const params = new Map([...model.weights.values()].map((w) => [w.key, w.variable]));
-    problem = optimizerStateMismatch(
-      decodeOptimizerState(ckpt.optimizer),
-      ckpt.state.settings.optimizer.kind,
-      params,
-    );
-  } catch (e) {
-    problem = (e as Error).message;
-  }
-  if (problem)
-    throw new CliError(
-      `${path.join(runDir, 'checkpoint', 'optimizer.safetensors')}: ${problem}`,
-      EXIT_CODES.runFolder,
-    );
+/** The progress bar on a terminal, else a line every so many steps; the other events as lines. */
+function progressView(print: (s: string) => void, note: string | undefined) {
+  const tty = Boolean(process.stderr.isTTY);
+  let barShown = false;
+  const clearBar = () => {
+    if (barShown) process.stderr.write('\r\x1b[K');
+    barShown = false;
+  };
+  const onEvent = (e: FolderTrainEvent, log: (s: string) => void) => {
+    switch (e.type) {
+      case 'log':
+        clearBar();
+        log(e.message);
+        break;
+      case 'report':
+        print(e.text);
+        break;
+      case 'step': {
+        const every = e.totalSteps <= 500 ? 1 : Math.ceil(e.totalSteps / 500);
+        const text = `step ${e.step}/${e.totalSteps} epoch ${e.epoch + 1} loss ${e.loss.toFixed(4)} lr ${e.lr.toPrecision(3)} ${e.imagesPerSec.toFixed(1)} img/s ETA ${formatDuration(e.etaSec)}`;
+        if (tty) {
+          const width = 24;
+          const done = Math.round((width * e.step) / e.totalSteps);
+          process.stderr.write(`\r\x1b[K[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${text}`);
+          barShown = true;
+        } else if (e.step % every === 0 || e.step === e.totalSteps || e.step === 1) print(text);
+        break;
+      }
+      case 'validation':
+        clearBar();
+        print(
+          `validation at step ${e.step}: mean Dice ${e.meanDice.toFixed(4)}, HD95 ${e.meanHd95.toFixed(2)} ${e.hd95Unit === 'voxel' ? 'voxels' : 'mm'} (${e.convention} convention${note ? `; ${note}` : ''})` +
+            (e.best ? `; best ${e.best.meanDice.toFixed(4)} at step ${e.best.step}` : ''),
+        );
+        break;
+      case 'checkpoint':
+        clearBar();
+        print(`checkpoint: step ${e.step} saved to ${e.where}`);
+        break;
+      case 'done':
+        clearBar();
+        print(
+          `done: ${e.reason} at step ${e.step}${e.best ? `; best mean Dice ${e.best.meanDice.toFixed(4)} at step ${e.best.step}` : ''}`,
+        );
+        break;
+    }
+  };
+  return { onEvent, clearBar };
 }
 
 async function runTraining(
@@ -169,236 +188,62 @@ async function runTraining(
   const resume = p.flags.resume === true;
   const outFlag = p.flags.out;
   if (resume && !outFlag)
-    throw new CliError('--resume needs --out <run folder> (the run to continue)', EXIT_CODES.usage);
+    throw new SessionError(
+      '--resume needs --out <run folder> (the run to continue)',
+      EXIT_CODES.usage,
+    );
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const runDir =
     outFlag ?? path.join('runs', `${path.basename(graphPath).replace(/\.json$/i, '')}-${stamp}`);
-  const store = new FolderCheckpointStore(runDir);
-  const existing = await store.load();
-  if (!existing.ok)
-    throw new CliError(
-      `${runDir}: the checkpoint cannot be read: ${existing.message}`,
-      EXIT_CODES.runFolder,
-    );
-  if (resume && !existing.checkpoint)
-    throw new CliError(`${runDir} holds no checkpoint to resume`, EXIT_CODES.runFolder);
-  if (!resume && existing.checkpoint) {
-    throw new CliError(
-      `${runDir} already holds a run (checkpoint at step ${existing.checkpoint.state.step}); pass --resume to continue it or choose another --out`,
-      EXIT_CODES.runFolder,
-    );
-  }
-  const ckpt = existing.checkpoint;
+  const folder = new RunFolder(runDir);
+  const ckpt = await folder.open(resume);
 
   const seedFlag = p.flags.seed;
   const compiled = await compileGraphFile(graphPath, ckpt?.state.settings.seed ?? seedFlag ?? 0);
-  const meta = compiled.graph.metadata?.training ?? {};
-  const seed = ckpt?.state.settings.seed ?? seedFlag ?? meta.seed ?? 0;
+  const meta = compiled.graph.metadata?.training;
+  const seed = ckpt?.state.settings.seed ?? resolveBase(meta, { seed: seedFlag }).seed.value;
   // Compile again if the seed came from the graph's metadata (the weights' initialisation depends on it).
   const { model, plan, graph } =
     seed === (ckpt?.state.settings.seed ?? seedFlag ?? 0)
       ? compiled
       : (compiled.model.dispose(), await compileGraphFile(graphPath, seed));
   try {
-    return await trainModel();
-  } finally {
-    model.dispose();
-  }
-
-  async function trainModel(): Promise<number> {
     const backend = await startBackend(p.flags.backend ?? 'auto', log);
-
     const data = await loadDataArg(dataArg, seed);
     for (const w of data.warnings) log(`warning: ${w}`);
     checkClasses(data, plan.classNames, (s) => log(`warning: ${s}`));
-    if (data.splits.train.length === 0)
-      throw new CliError(`${dataArg}: the split leaves no training cases`, EXIT_CODES.emptyData);
-    const allCases = [...data.splits.train, ...data.splits.val, ...data.splits.test];
-    const [, inH, inW, inC] = plan.input.shape;
-    checkChannels(allCases, inC);
-    const fingerprint = dataFingerprint(allCases);
-
-    let settings: TrainSettings;
-    const normalisation = ckpt?.state.settings.normalisation ?? p.flags.normalise ?? 'auto';
-    let slices;
-    try {
-      slices = data.splits.train.flatMap((c) => caseSlices(c, normalisation));
-    } catch (e) {
-      throw new CliError((e as Error).message, EXIT_CODES.badData);
-    }
     if (ckpt) {
-      settings = ckpt.state.settings;
-      if (ckpt.state.dataFingerprint !== fingerprint) {
-        throw new CliError(
-          `${runDir} was trained on other data (fingerprint ${ckpt.state.dataFingerprint}, now ${fingerprint}); resume with the same --data`,
-          EXIT_CODES.runFolder,
-        );
-      }
-      checkResumable(runDir, model, ckpt);
       const ignored = RUN_SETTINGS.filter((f) => p.given.has(f));
       if (ignored.length)
         log(
           `note: resuming with the run's own settings; ignored ${ignored.map((f) => `--${f}`).join(', ')}`,
         );
-      log(`resuming ${runDir} at step ${ckpt.state.step} of ${settings.steps}`);
-    } else {
-      const batch = p.flags.batch ?? meta.batchSize ?? 8;
-      const kind = p.flags.optimizer ?? meta.optimizer ?? 'sgd';
-      const baseLr = p.flags.lr ?? meta.learningRate ?? (kind === 'sgd' ? 0.05 : 1e-3);
-      const effBatch = Math.min(batch, slices.length);
-      const spe = stepsPerEpoch(slices.length, effBatch);
-      const steps = p.flags.steps ?? (p.flags.epochs ?? meta.epochs ?? 30) * spe;
-      settings = {
-        batchSize: batch,
-        steps,
-        learningRate: kind === 'sgd' ? scaleLrForBatch(baseLr, effBatch) : baseLr,
-        schedule: 'poly',
-        optimizer: optimizerSettings(kind),
-        seed,
-        valEvery: p.flags['val-every'] ?? spe,
-        checkpointEvery: p.flags['checkpoint-every'] ?? 0,
-        patience: p.flags.patience ?? 0,
-        augment: p.flags['no-augment'] ? false : (meta.augment ?? true),
-        convention: p.flags.metrics ?? meta.metricConvention ?? 'synapse',
-        normalisation,
-        resize: p.flags.resize ?? 'stretch',
-      };
-      log(
-        `training ${path.basename(graphPath)} on ${data.source}: ${slices.length} slices, batch ${effBatch}, ${steps} steps (${spe} per epoch), ` +
-          `${kind} lr ${settings.learningRate.toPrecision(3)}${kind === 'sgd' ? ` (${baseLr} at batch 24, scaled ×${effBatch}/24)` : ''}, poly schedule, seed ${seed} → ${runDir}`,
-      );
     }
-    const resized = resizeRecords(slices, [inH, inW], settings.resize ?? 'stretch');
-    for (const r of resized) log(`resizing ${describeResize(r)}`);
-
-    // Everything is checked: only now does the run folder change.
-    await makeOutputDir(runDir, 'run folder');
-    const runInfo = {
-      format: 'mam-studio/run',
-      version: 1,
-      updated: new Date().toISOString(),
-      graph: {
-        file: path.resolve(graphPath),
-        title: graph.metadata?.title ?? '',
-        weightsFingerprint: weightFingerprint(model),
-        documentHash: hashString(JSON.stringify(graph)).toString(16).padStart(8, '0'),
-      },
-      code: await codeVersion(),
-      tfjs: tf.version_core,
-      backend: {
-        name: backend.name,
-        adapter: backend.adapterInfo,
-        software: backend.isSoftware,
-        ...(backend.fallbackFrom ? { fallbackFrom: backend.fallbackFrom } : {}),
-      },
-      seeds: {
-        init: seed,
-        shuffle: seed,
-        augment: seed,
-        dropPath: seed,
-        scheme: 'fnv1a(seed, purpose:step) → mulberry32',
-      },
-      data: {
-        source: data.source,
-        fingerprint,
-        splitRule: data.splitRule,
-        split: {
-          train: data.splits.train.map((c) => c.id),
-          val: data.splits.val.map((c) => c.id),
-          test: data.splits.test.map((c) => c.id),
-        },
-        trainSlices: slices.length,
-        normalisation: settings.normalisation,
-        resize: { rule: settings.resize ?? 'stretch', input: [inH, inW], slices: resized },
-        classNames: plan.classNames,
-        ...(data.note ? { note: data.note } : {}),
-      },
-      metricConvention: settings.convention,
-      settings,
-    };
-    /** A file of the run folder, written atomically; failure is exit 73 naming it. */
-    const writeRunFile = (name: string, text: string) => {
-      const file = path.join(runDir, name);
-      return asOutput('', file, () => writeAtomic(file, text));
-    };
-    await writeRunFile('run.json', JSON.stringify(runInfo, null, 2) + '\n');
-    const historyFile = path.join(runDir, 'history.csv');
-    const cliStore = {
-      save: (c: Checkpoint) =>
-        asOutput('checkpoint in', runDir, async () => {
-          const where = await store.save(c);
-          await writeAtomic(historyFile, historyToCsv(c.state.history, plan.classNames));
-          return where;
-        }),
-      saveBest: (w: Uint8Array) => asOutput('best weights in', runDir, () => store.saveBest(w)),
-    };
-
-    const tty = Boolean(process.stderr.isTTY);
-    let barShown = false;
-    const clearBar = () => {
-      if (barShown) process.stderr.write('\r\x1b[K');
-      barShown = false;
-    };
-    const every = settings.steps <= 500 ? 1 : Math.ceil(settings.steps / 500);
-    const onEvent = (e: TrainEvent) => {
-      switch (e.type) {
-        case 'step': {
-          const text = `step ${e.step}/${e.totalSteps} epoch ${e.epoch + 1} loss ${e.loss.toFixed(4)} lr ${e.lr.toPrecision(3)} ${e.imagesPerSec.toFixed(1)} img/s ETA ${formatDuration(e.etaSec)}`;
-          if (tty) {
-            const width = 24;
-            const done = Math.round((width * e.step) / e.totalSteps);
-            process.stderr.write(
-              `\r\x1b[K[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${text}`,
-            );
-            barShown = true;
-          } else if (e.step % every === 0 || e.step === e.totalSteps || e.step === 1) print(text);
-          break;
-        }
-        case 'validation':
-          clearBar();
-          print(
-            `validation at step ${e.step}: mean Dice ${e.meanDice.toFixed(4)}, HD95 ${e.meanHd95.toFixed(2)} ${e.hd95Unit === 'voxel' ? 'voxels' : 'mm'} (${e.convention} convention${data.note ? `; ${data.note}` : ''})` +
-              (e.best ? `; best ${e.best.meanDice.toFixed(4)} at step ${e.best.step}` : ''),
-          );
-          break;
-        case 'checkpoint':
-          clearBar();
-          print(`checkpoint: step ${e.step} saved to ${e.where}`);
-          break;
-        case 'done':
-          clearBar();
-          print(
-            `done: ${e.reason} at step ${e.step}${e.best ? `; best mean Dice ${e.best.meanDice.toFixed(4)} at step ${e.best.step}` : ''}`,
-          );
-          break;
-      }
-    };
-
+    const view = progressView(print, data.note);
     let result;
     try {
-      result = await train({
-        model,
-        data: { classNames: plan.classNames, train: slices, val: data.splits.val, fingerprint },
-        settings,
-        signal,
-        onEvent,
-        checkpoint: cliStore,
-        ...(ckpt ? { resume: ckpt } : {}),
-      });
+      result = await trainInFolder(
+        {
+          graphFile: graphPath,
+          dataArg,
+          graph,
+          plan,
+          model,
+          backend,
+          data,
+          folder,
+          resume: ckpt,
+          overrides: overridesOf(p),
+          seed,
+          code: await codeVersion(),
+          signal,
+        },
+        (e) => view.onEvent(e, log),
+      );
     } finally {
-      clearBar();
+      view.clearBar();
     }
-
-    const metrics: Record<string, unknown> = {
-      convention: settings.convention,
-      ...(data.note ? { note: data.note } : {}),
-      step: result.step,
-      reason: result.reason,
-      best: result.state.best,
-      lastValidation: result.state.lastValidation,
-    };
     if (result.reason === 'aborted') {
-      await writeRunFile('metrics.json', JSON.stringify(metrics, null, 2) + '\n');
       log(
         `stopped at step ${result.step}; continue with: mam train ${graphPath} --data ${dataArg} --out ${runDir} --resume`,
       );
@@ -410,36 +255,11 @@ async function runTraining(
       );
       return EXIT_CODES.diverged;
     }
-    if (data.splits.test.length) {
-      try {
-        const best = await readFile(path.join(runDir, 'best.safetensors'));
-        const r = loadWeights(model, new Uint8Array(best), 'best.safetensors');
-        if (!r.ok) log(`warning: ${r.message}; testing the last weights`);
-      } catch {
-        log('no best.safetensors: testing the last weights');
-      }
-      const report = await evaluateCases(model, data.splits.test, {
-        classNames: plan.classNames,
-        convention: settings.convention,
-        normalisation: settings.normalisation,
-        resize: settings.resize,
-        batchSize: Math.max(4, settings.batchSize),
-      });
-      metrics.test = {
-        weights: 'best.safetensors',
-        summary: report.summary,
-        ruleCounts: report.ruleCounts,
-      };
-      await writeRunFile('test-metrics.csv', report.csv);
-      print(
-        `test split (${data.splits.test.length} volume${data.splits.test.length === 1 ? '' : 's'}, best weights):`,
-      );
-      print(formatReport(report, data.note));
-    }
-    await writeRunFile('metrics.json', JSON.stringify(metrics, null, 2) + '\n');
     print(
       `run folder: ${runDir} (checkpoint/, best.safetensors, history.csv, metrics.json, run.json)`,
     );
     return EXIT_CODES.ok;
+  } finally {
+    model.dispose();
   }
 }

@@ -177,19 +177,33 @@ export interface ImportOptions {
   stages?: number;
 }
 
-/** Import a PyTorch state dict (safetensors) by name, with the layout conversions. */
-export function importStateDict(
+/** The key-prefix rule: wrappers PyTorch code adds in front of the module paths (DataParallel, Swin-Unet's wrapper). */
+export function stripModulePrefix(key: string): string {
+  let k = key;
+  for (const p of PREFIXES) if (k.startsWith(p)) k = k.slice(p.length);
+  return k;
+}
+
+/** What importing a state dict would do: the report, and which file tensor fills which weight. Changes nothing. */
+export interface StateDictImport {
+  report: ImportReport;
+  file: SafetensorsFile;
+  /** [model weight key, file tensor key] pairs to assign. */
+  assignments: [string, string][];
+}
+
+/** Plans the import of a PyTorch state dict (safetensors) by name, with the layout conversions. */
+export function planStateDictImport(
   model: CompiledModel,
   bytes: Uint8Array | SafetensorsFile,
   opts: ImportOptions = {},
-): ImportReport {
+): StateDictImport {
   const file = bytes instanceof Uint8Array ? readSafetensors(bytes) : bytes;
   const renamed = new Map<string, string>(); // our module key → file key
   const skipped: string[] = [];
   const shapes = new Map<string, { shape: number[] }>();
   for (const [key, t] of file.tensors) {
-    let k = key;
-    for (const p of PREFIXES) if (k.startsWith(p)) k = k.slice(p.length);
+    const k = stripModulePrefix(key);
     if (isBuffer(k)) {
       skipped.push(key);
       continue;
@@ -216,19 +230,34 @@ export function importStateDict(
     }
     d.missing = d.missing.filter((k) => missingSet.has(k));
   }
-  assign(
-    model,
-    file,
-    d.matched.map((k) => [keys.get(k)!, renamed.get(k)!] as [string, string]),
-  );
   return {
-    matched: d.matched.filter((k) => !mirrored.includes(k)),
-    missing: d.missing,
-    unexpected: d.unexpected.map((k) => renamed.get(k) ?? k),
-    wrongShape: d.wrongShape,
-    skipped,
-    mirrored,
+    file,
+    assignments: d.matched.map((k) => [keys.get(k)!, renamed.get(k)!]),
+    report: {
+      matched: d.matched.filter((k) => !mirrored.includes(k)),
+      missing: d.missing,
+      unexpected: d.unexpected.map((k) => renamed.get(k) ?? k),
+      wrongShape: d.wrongShape,
+      skipped,
+      mirrored,
+    },
   };
+}
+
+/** Assigns a planned import to the model's weights. */
+export function applyStateDictImport(model: CompiledModel, plan: StateDictImport): void {
+  assign(model, plan.file, plan.assignments);
+}
+
+/** Imports a PyTorch state dict (safetensors) by name, with the layout conversions. */
+export function importStateDict(
+  model: CompiledModel,
+  bytes: Uint8Array | SafetensorsFile,
+  opts: ImportOptions = {},
+): ImportReport {
+  const plan = planStateDictImport(model, bytes, opts);
+  applyStateDictImport(model, plan);
+  return plan.report;
 }
 
 export function formatImportReport(r: ImportReport): string {

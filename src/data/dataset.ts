@@ -200,6 +200,7 @@ function finish(
     warnings.push({
       file: joinPath(root, 'classes.json'),
       message: `no classes.json in ${root || 'the root folder'}: named ${m} classes by number`,
+      warning: 'classesByNumber',
     });
   }
   for (const c of cases) issues.push(...validateCase(c, classNames));

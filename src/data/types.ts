@@ -81,6 +81,8 @@ export interface DataIssue {
   message: string;
   /** Absent: 'bad' (unreadable or malformed data). */
   kind?: DataProblem;
+  /** What a warning is about, for callers that act on it (never its message text). */
+  warning?: 'classesByNumber';
 }
 
 /** A data set loads with warnings, or fails with every issue found (each names its file). */

@@ -6,73 +6,100 @@
  * state and a resumed run repeats the steps an uninterrupted run would take.
  * Where bytes go is the store's business (a folder in Node, anything in a browser).
  */
-import type { MetricConvention } from './metrics.ts';
-import type { OptimizerSettings } from './optim.ts';
-import type { ResizeRule } from '../data/prepare.ts';
-import type { Normalisation } from './samples.ts';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+import { jsonPath } from '../graph/schema.ts';
 
-export interface TrainSettings {
+z.config(en());
+
+/** JSON has no NaN or infinity: JSON.stringify writes them as null, read back as NaN. */
+const num = z.pipe(
+  z.nullable(z.number()),
+  z.transform((v: number | null) => v ?? NaN),
+);
+const count = z.number().check(z.int(), z.nonnegative());
+const convention = z.enum(['synapse', 'monai']);
+
+const optimizerSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sgd'), momentum: z.number(), weightDecay: z.number() }),
+  z.object({
+    kind: z.literal('adamw'),
+    beta1: z.number(),
+    beta2: z.number(),
+    eps: z.number(),
+    weightDecay: z.number(),
+  }),
+]);
+
+const trainSettingsSchema = z.object({
   /** Images per step (capped by the number of training slices). */
-  batchSize: number;
+  batchSize: z.number().check(z.int(), z.positive()),
   /** Total steps T (the poly schedule's horizon). */
-  steps: number;
+  steps: count,
   /** Base learning rate, already scaled for the batch if that rule applies. */
-  learningRate: number;
-  schedule: 'poly' | 'constant';
-  optimizer: OptimizerSettings;
-  seed: number;
+  learningRate: z.number().check(z.nonnegative()),
+  schedule: z.enum(['poly', 'constant']),
+  optimizer: optimizerSchema,
+  seed: z.number().check(z.int()),
   /** Validate every N steps (0: only at the end). */
-  valEvery: number;
+  valEvery: count,
   /** Checkpoint every N steps (0: after each validation); always at the end and on stop. */
-  checkpointEvery: number;
+  checkpointEvery: count,
   /** Stop after this many validations without improvement (0: never). */
-  patience: number;
-  augment: boolean;
-  convention: MetricConvention;
-  normalisation: Normalisation;
+  patience: count,
+  augment: z.boolean(),
+  convention,
+  normalisation: z.enum(['auto', 'none', 'uint8', 'ct', 'percentile']),
   /** How slices of another size reach the input (absent in older runs: 'stretch'). */
-  resize?: ResizeRule;
-}
+  resize: z.optional(z.enum(['stretch', 'pad'])),
+});
+export type TrainSettings = z.infer<typeof trainSettingsSchema>;
 
-export interface ValidationRecord {
-  step: number;
-  convention: MetricConvention;
-  meanDice: number;
-  meanHd95: number;
-  hd95Unit: 'voxel' | 'mm';
-  perClass: Record<string, { dice: number; hd95: number }>;
-}
+const validationSchema = z.object({
+  step: count,
+  convention,
+  meanDice: num,
+  meanHd95: num,
+  hd95Unit: z.enum(['voxel', 'mm']),
+  perClass: z.record(z.string(), z.object({ dice: num, hd95: num })),
+});
+export type ValidationRecord = z.infer<typeof validationSchema>;
 
-export interface HistoryRow {
-  step: number;
-  epoch: number;
-  loss: number;
-  ce: number;
-  dice: number;
-  lr: number;
+const historyRowSchema = z.object({
+  step: count,
+  epoch: count,
+  loss: num,
+  ce: num,
+  dice: num,
+  lr: num,
   /** Wall seconds of training so far (over all sessions of the run). */
-  elapsedSec: number;
-  val?: ValidationRecord;
-}
+  elapsedSec: num,
+  val: z.optional(validationSchema),
+});
+export type HistoryRow = z.infer<typeof historyRowSchema>;
 
 export const TRAIN_STATE_FORMAT = 'mam-studio/train-state';
 
-export interface TrainState {
-  format: typeof TRAIN_STATE_FORMAT;
-  version: 1;
+const trainStateSchema = z.object({
+  format: z.literal(TRAIN_STATE_FORMAT),
+  version: z.literal(1),
   /** Steps completed. */
-  step: number;
-  epoch: number;
-  settings: TrainSettings;
-  rng: { seed: number; scheme: 'fnv1a(seed, purpose:step) → mulberry32' };
-  best: { step: number; meanDice: number } | null;
-  validationsSinceBest: number;
-  lastValidation: ValidationRecord | null;
-  history: HistoryRow[];
-  elapsedSec: number;
-  weightsFingerprint: string;
-  dataFingerprint: string;
-}
+  step: count,
+  epoch: count,
+  settings: trainSettingsSchema,
+  rng: z.object({
+    seed: z.number(),
+    scheme: z.literal('fnv1a(seed, purpose:step) → mulberry32'),
+  }),
+  best: z.nullable(z.object({ step: count, meanDice: num })),
+  validationsSinceBest: count,
+  lastValidation: z.nullable(validationSchema),
+  history: z.array(historyRowSchema),
+  elapsedSec: num,
+  weightsFingerprint: z.string(),
+  dataFingerprint: z.string(),
+});
+export type TrainState = z.infer<typeof trainStateSchema>;
 
 export interface Checkpoint {
   weights: Uint8Array;
@@ -87,7 +114,7 @@ export interface CheckpointStore {
   saveBest?(weights: Uint8Array, state: TrainState): Promise<string>;
 }
 
-/** A parsed state.json, or an error message. */
+/** A parsed state.json, or a one-line message naming the first bad field by its JSON path. */
 export function parseTrainState(
   text: string,
 ): { ok: true; state: TrainState } | { ok: false; message: string } {
@@ -97,17 +124,19 @@ export function parseTrainState(
   } catch (e) {
     return { ok: false, message: `state.json is not valid JSON (${(e as Error).message})` };
   }
-  const s = j as Partial<TrainState>;
-  if (
-    !s ||
-    s.format !== TRAIN_STATE_FORMAT ||
-    s.version !== 1 ||
-    typeof s.step !== 'number' ||
-    !s.settings
-  ) {
+  const head = z.object({ format: z.literal(TRAIN_STATE_FORMAT), version: z.literal(1) });
+  if (!head.safeParse(j).success)
     return { ok: false, message: 'state.json is not a mam-studio training state (version 1)' };
+  const r = trainStateSchema.safeParse(j);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more)` : '';
+    return {
+      ok: false,
+      message: `state.json ${jsonPath(issue.path as (string | number)[])}: ${issue.message}${more}`,
+    };
   }
-  return { ok: true, state: s as TrainState };
+  return { ok: true, state: r.data };
 }
 
 /** history.csv: step, epoch, loss, ce, dice, lr, elapsed, then validation columns (empty on steps without one). */

@@ -26,6 +26,7 @@ import { segmentationLoss } from './loss.ts';
 import { installFastMatMulGradient } from './matmul-grad.ts';
 import { decodeOptimizerState, encodeOptimizerState, Optimizer, polyLr } from './optim.ts';
 import { fitChannels } from './samples.ts';
+import { stepsPerEpoch } from './rules.ts';
 
 export interface TrainingData {
   classNames: string[];
@@ -81,9 +82,7 @@ export interface TrainResult {
 }
 
 /** Steps per epoch: full batches only (the shuffle differs per epoch, so every slice is seen). */
-export function stepsPerEpoch(slices: number, batch: number): number {
-  return slices >= batch ? Math.floor(slices / batch) : 1;
-}
+export { stepsPerEpoch };
 
 const seeded = (seed: number, purpose: string) => rng(hashString(purpose, seed >>> 0));
 

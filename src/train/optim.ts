@@ -11,52 +11,22 @@
 import * as tf from '#tfjs';
 import { readSafetensors, toFloat32, writeSafetensors } from '../compile/io/safetensors.ts';
 
-export interface SgdSettings {
-  kind: 'sgd';
-  momentum: number;
-  weightDecay: number;
-}
+import type { OptimizerSettings } from './rules.ts';
 
-export interface AdamWSettings {
-  kind: 'adamw';
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-}
-
-export type OptimizerSettings = SgdSettings | AdamWSettings;
-
-/** The paper's: momentum 0.9, weight decay 1e-4. */
-export const SGD_DEFAULTS: SgdSettings = { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 };
-/** PyTorch's AdamW defaults. */
-export const ADAMW_DEFAULTS: AdamWSettings = {
-  kind: 'adamw',
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-  weightDecay: 0.01,
-};
-
-export function optimizerSettings(
-  kind: 'sgd' | 'adamw',
-  overrides: { weightDecay?: number; momentum?: number } = {},
-): OptimizerSettings {
-  const base = kind === 'sgd' ? { ...SGD_DEFAULTS } : { ...ADAMW_DEFAULTS };
-  if (overrides.weightDecay !== undefined) base.weightDecay = overrides.weightDecay;
-  if (base.kind === 'sgd' && overrides.momentum !== undefined) base.momentum = overrides.momentum;
-  return base;
-}
+export {
+  ADAMW_DEFAULTS,
+  SGD_DEFAULTS,
+  optimizerSettings,
+  scaleLrForBatch,
+  type AdamWSettings,
+  type OptimizerSettings,
+  type SgdSettings,
+} from './rules.ts';
 
 /** Swin-Unet's poly schedule, per step t (0-based) of T: lr·(1 − t/T)^power. */
 export function polyLr(base: number, step: number, total: number, power = 0.9): number {
   if (total <= 0) return base;
   return base * Math.pow(Math.max(0, 1 - step / total), power);
-}
-
-/** The linear scaling rule of the reference code: lr·batch/24. */
-export function scaleLrForBatch(lr: number, batch: number, referenceBatch = 24): number {
-  return (lr * batch) / referenceBatch;
 }
 
 /** Slot values by variable name, in the order the optimizer keeps them. */

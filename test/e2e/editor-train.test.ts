@@ -1,6 +1,6 @@
 // The Train drawer driven as a user drives it: backend picker, settings,
 // Start/Stop, evaluation, a SAM→MAM swap that keeps the weights, weights out
-// and back in; then the run across reloads (kept in IndexedDB, a warning
+// and back in; then the run across reloads (kept in OPFS, a warning
 // before leaving during a run, another graph open on reload) and an edit
 // during a run (said on the panel, Stop and recompile). The demo graph trains
 // on wasm (fast on a CPU); state is read through window.__mam.training,
@@ -57,16 +57,17 @@ async function fill(page: Page, id: string, value: string) {
   await input.dispatchEvent('change');
 }
 
-/** A fresh editor with no autosave and no stored run. */
+/** A fresh editor with no autosave and no stored run (in OPFS, nor one an older version left in IndexedDB). */
 async function freshTraining(page: Page, baseUrl: string) {
   await freshEditor(page, baseUrl);
-  await page.evaluate(
-    () =>
-      new Promise<void>((resolve) => {
-        const req = indexedDB.deleteDatabase('mam-studio-runs');
-        req.onsuccess = req.onerror = req.onblocked = () => resolve();
-      }),
-  );
+  await page.evaluate(async () => {
+    const root = await navigator.storage.getDirectory();
+    await root.removeEntry('mam-studio-runs', { recursive: true }).catch(() => {});
+    await new Promise<void>((resolve) => {
+      const req = indexedDB.deleteDatabase('mam-studio-runs');
+      req.onsuccess = req.onerror = req.onblocked = () => resolve();
+    });
+  });
 }
 
 /** Opens the Train drawer and waits for the data and the compiled graph. */
@@ -89,6 +90,20 @@ async function startRun(page: Page, steps: number, valEvery: number) {
   await fill(page, 'setting-valEvery', String(valEvery));
   await byId(page, 'train-start').click();
   await expect.poll(async () => (await training(page)).running, { timeout: 30_000 }).toBe(true);
+}
+
+/** Trains past the first checkpoint and stops; resolves once the stopped run is kept. */
+async function trainAndKeep(page: Page) {
+  await openTrain(page);
+  await startRun(page, 40, 3);
+  await expect
+    .poll(async () => (await training(page)).saved?.step ?? 0, { timeout: 180_000 })
+    .toBeGreaterThanOrEqual(3);
+  await stopRun(page);
+  await expect
+    .poll(async () => (await training(page)).saved?.step)
+    .toBe((await training(page)).step);
+  return training(page);
 }
 
 async function stopRun(page: Page) {
@@ -479,16 +494,7 @@ describe('editor training survives the page', () => {
   it('on reload with another graph open, says the stored run belongs to a different graph and keeps it', async () => {
     const { page, baseUrl } = session;
     await freshTraining(page, baseUrl);
-    await openTrain(page);
-    await startRun(page, 40, 3);
-    await expect
-      .poll(async () => (await training(page)).saved?.step ?? 0, { timeout: 180_000 })
-      .toBeGreaterThanOrEqual(3);
-    await stopRun(page);
-    await expect
-      .poll(async () => (await training(page)).saved?.step)
-      .toBe((await training(page)).step);
-    const stored = await training(page);
+    const stored = await trainAndKeep(page);
 
     await page.reload();
     await ready(page);
@@ -532,19 +538,22 @@ describe('editor training survives the page', () => {
   it('says so when the run cannot be kept in the browser, and trains on', async () => {
     const { page, baseUrl } = session;
     await freshTraining(page, baseUrl);
-    // A newer version of the run database (as a later mam-studio would leave): ours cannot open it.
-    await writeRunsDb(page, 2);
+    // A file where the runs folder should be: OPFS refuses every write under it.
+    await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      await root.getFileHandle('mam-studio-runs', { create: true });
+    });
     await openTrain(page);
     await startRun(page, 60, 3);
     await expect
       .poll(() => byId(page, 'train-notice').textContent(), { timeout: 180_000 })
       .toMatch(
-        /Could not keep the run in this browser at step 3: IndexedDB mam-studio-runs: .*version.* Training goes on; Export keeps the weights\./,
+        /Could not keep the run in this browser at step 3: OPFS mam-studio-runs: .* Training goes on; Export keeps the weights\./,
       );
     await expect
       .poll(async () => (await training(page)).step, { timeout: 120_000 })
       .toBeGreaterThanOrEqual(4);
-    expect((await training(page)).saved!.error).toMatch(/^IndexedDB mam-studio-runs: /);
+    expect((await training(page)).saved!.error).toMatch(/^OPFS mam-studio-runs: /);
     await stopRun(page);
     await expect.poll(() => byId(page, 'weights-export').isEnabled()).toBe(true);
   });
@@ -552,7 +561,8 @@ describe('editor training survives the page', () => {
   it('says so when the stored run is not one it can read, and starts afresh', async () => {
     const { page, baseUrl } = session;
     await freshTraining(page, baseUrl);
-    // What a later mam-studio might leave: a record of another format under the same id.
+    // What an earlier mam-studio kept in IndexedDB is still read; here a later one's record
+    // of another format under the same id.
     await writeRunsDb(page, 1, { id: 'current', format: 'mam-studio/run', version: 2 });
     await openTrain(page);
     await expect
@@ -562,6 +572,48 @@ describe('editor training survives the page', () => {
       );
     expect(await training(page)).toMatchObject({ step: 0, lossPoints: 0, canResume: false });
     await expect.poll(() => byId(page, 'train-start').isDisabled()).toBe(false);
+  });
+  it('a save cut short leaves the stored run whole; a broken one is said, not loaded', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    const stored = await trainAndKeep(page);
+
+    // A later save cut off before its head.json was replaced: a version folder with part of its files.
+    await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const run = await (
+        await root.getDirectoryHandle('mam-studio-runs')
+      ).getDirectoryHandle('current');
+      const cut = await run.getDirectoryHandle('vcut', { create: true });
+      const w = await (await cut.getFileHandle('0.bin', { create: true })).createWritable();
+      await w.write(new Uint8Array([1, 2, 3]));
+      await w.close();
+    });
+    await page.reload();
+    await ready(page);
+    await openTrain(page);
+    await expect
+      .poll(async () => (await training(page)).step, { timeout: 60_000 })
+      .toBe(stored.step);
+    expect((await training(page)).weights!.digest).toBe(stored.weights!.digest);
+
+    // head.json naming a version that is not there: said on the panel, nothing loaded.
+    await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const run = await (
+        await root.getDirectoryHandle('mam-studio-runs')
+      ).getDirectoryHandle('current');
+      const w = await (await run.getFileHandle('head.json')).createWritable();
+      await w.write('{"version":"vgone"}');
+      await w.close();
+    });
+    await page.reload();
+    await ready(page);
+    await openTrain(page);
+    await expect
+      .poll(() => byId(page, 'train-notice').textContent(), { timeout: 60_000 })
+      .toMatch(/^\s*The run stored in this browser was not loaded: OPFS mam-studio-runs: /);
+    expect(await training(page)).toMatchObject({ step: 0, lossPoints: 0, canResume: false });
   });
 });
 

@@ -143,6 +143,8 @@ describe('NIfTI folders', () => {
     if (r.ok) {
       expect(r.value.classNames).toEqual(['background', 'class 1', 'class 2', 'class 3']);
       expect(r.warnings[0].message).toMatch(/no classes\.json/);
+      // Callers (mam train's class check) act on the tag, never on the wording.
+      expect(r.warnings[0].warning).toBe('classesByNumber');
     }
   });
 });

@@ -29,6 +29,9 @@ describe('boundary lint', () => {
     ['src/train/fixture.ts', rete],
     ['src/graph/fixture.ts', lit],
     ['src/cli/fixture.ts', ops('../rete/index.ts')],
+    ['src/session/fixture.ts', lit],
+    ['src/session/fixture.ts', rete],
+    ['src/session/fixture.ts', ops('../rete/index.ts')],
     ['nodes/fixture.ts', ops('../src/tfjs.ts')],
     ['src/graph/fixture.ts', ops('../tfjs.ts')],
     ['src/graph/fixture.ts', ops('#tfjs')],
@@ -53,6 +56,11 @@ describe('boundary lint', () => {
     ['editor/fixture.ts', ops('../src/compile/model.ts')],
     ['editor/fixture.ts', ops('#tfjs')],
     ['editor/fixture.ts', tfjsCore],
+    ['editor/fixture.ts', ops('../src/session/settings.ts')],
+    [
+      'editor/panel/fixture.ts',
+      "import type { EvalResult } from '../../src/session/types.ts';\nexport type X = EvalResult;\n",
+    ],
   ])("%s (the editor's main thread) may not import it", async (path, code) => {
     const messages = await lint(path, code);
     expect(messages).toHaveLength(1);
@@ -93,6 +101,8 @@ describe('boundary lint', () => {
       "import type { Plan } from '../src/compile/plan.ts';\nexport type X = Plan;\n",
     ],
     ['editor/worker/fixture.ts', ops('../../src/compile/model.ts')],
+    ['editor/worker/fixture.ts', ops('../../src/session/session.ts')],
+    ['editor/fixture.ts', ops('./worker/api.ts')],
     [
       'src/graph/fixture.ts',
       "import type { NodeKind } from '../../nodes/index.ts';\nexport type X = NodeKind;\n",

@@ -14,8 +14,8 @@ import {
   MemoryRunStore,
   RUN_RECORD_FORMAT,
   type RunRecord,
-} from '../../editor/run-store.ts';
-import { compileKey } from '../../editor/train-format.ts';
+  compileKey,
+} from '../../src/session/run-store.ts';
 import { initBackend } from '../../src/backend/index.ts';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';

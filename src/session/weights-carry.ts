@@ -4,7 +4,7 @@
  * the old values. A SAM block and the MAM unit that replaces it declare the
  * same weights under the same node id, so a swap keeps everything.
  */
-import type { CompiledModel } from '../../src/compile/model.ts';
+import type { CompiledModel } from '../compile/model.ts';
 
 export interface CarryReport {
   kept: number;

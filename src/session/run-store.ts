@@ -6,16 +6,22 @@
  * the best weights, the last evaluation table and timestamps. The interface
  * is small on purpose: a folder (Node), OPFS or IndexedDB can each back it.
  * This file holds the interface, an in-memory store and the rules that do
- * not depend on where bytes go; run-store-idb.ts is the browser's store.
+ * not depend on where bytes go; run-store-opfs.ts and run-store-idb.ts are
+ * the browser's stores (openBrowserRunStore picks one), run-folder.ts the
+ * `mam train` run folder in Node.
  */
-import type { GraphDoc } from '../src/graph/types.ts';
-import type { Checkpoint } from '../src/train/checkpoint.ts';
-import type {
-  EvalResult,
-  HistoryPoint,
-  TrainPanelSettings,
-  ValidationPoint,
-} from './worker/protocol.ts';
+import type { GraphDoc } from '../graph/types.ts';
+import type { Checkpoint } from '../train/checkpoint.ts';
+import type { EvalResult, HistoryPoint, TrainPanelSettings, ValidationPoint } from './types.ts';
+
+/** What a compile should see: nodes' kinds and parameters and the links, not positions or labels. */
+export function compileKey(doc: GraphDoc): string {
+  return JSON.stringify([
+    doc.nodes.map((n) => [n.id, n.type, n.params]),
+    doc.links.map((l) => [l.from.node, l.from.port, l.to.node, l.to.port]),
+    doc.metadata?.training?.seed ?? 0,
+  ]);
+}
 
 export const RUN_RECORD_FORMAT = 'mam-studio/run';
 

@@ -1,13 +1,12 @@
 /**
- * The messages between the editor and its training worker. The worker owns
- * the tfjs backend, the compiled model, the data and the loop; the page only
- * sends requests and draws what comes back. Every request carries an id and
- * gets exactly one reply with that id; training also streams events.
+ * What the session answers and emits: the replies of compile, restore,
+ * import, evaluate and predict, and the events of a run. The editor's worker
+ * passes them to the page as they are (editor/worker/api.ts re-exports them).
  */
-import type { BackendInfo, BackendPreference } from '../../src/backend/types.ts';
-import type { GraphDoc, GraphIssue } from '../../src/graph/types.ts';
-import type { EmptyRule, MetricConvention } from '../../src/train/metrics.ts';
-import type { DemoSplit } from '../../src/data/demo.ts';
+import type { BackendInfo } from '../backend/types.ts';
+import type { GraphIssue } from '../graph/types.ts';
+import type { EmptyRule, MetricConvention } from '../train/metrics.ts';
+import type { DemoSplit } from '../data/demo.ts';
 
 export interface TrainPanelSettings {
   /** Steps to train: epochs × steps per epoch unless `steps` is given. */
@@ -91,19 +90,6 @@ export interface Preview {
   step: number;
 }
 
-export type TrainRequest =
-  | { type: 'init'; backend: BackendPreference }
-  | { type: 'compile'; doc: GraphDoc }
-  | { type: 'load-data'; source: 'demo'; baseUrl: string }
-  | { type: 'train'; settings: TrainPanelSettings; resume: boolean }
-  | { type: 'stop' }
-  | { type: 'evaluate'; split: DemoSplit; convention: MetricConvention }
-  | { type: 'predict'; split: DemoSplit; index: number }
-  | { type: 'export-weights' }
-  | { type: 'import-weights'; name: string; bytes: Uint8Array }
-  | { type: 'reinitialise' }
-  | { type: 'restore' };
-
 export type CompileReply =
   | {
       ok: true;
@@ -174,17 +160,5 @@ export type TrainEventMessage =
       weights: WeightsSummary;
       canResume: boolean;
     };
-
-/** Page → worker. */
-export interface RequestEnvelope {
-  id: number;
-  request: TrainRequest;
-}
-
-/** Worker → page: a reply to a request, or a training event. */
-export type WorkerMessage =
-  | { kind: 'reply'; id: number; ok: true; value: unknown }
-  | { kind: 'reply'; id: number; ok: false; message: string }
-  | { kind: 'event'; event: TrainEventMessage };
 
 export type { BackendInfo };

@@ -1,0 +1,11 @@
+/**
+ * What the page knows of the training worker: its API type (the worker's
+ * own class, so a change on one side is a type error on the other) and the
+ * session's types and pure rules it shows. The page imports the session only
+ * through this file (the boundary lint says so); nothing here loads tfjs.
+ */
+export type { TrainWorker } from './train-worker.ts';
+export type { SessionEvent, SplitName, StartReply } from '../../src/session/session.ts';
+export type * from '../../src/session/types.ts';
+export { compileKey } from '../../src/session/run-store.ts';
+export { panelDefaults, panelOverrides, resolveRun } from '../../src/session/settings.ts';

@@ -1,0 +1,266 @@
+/**
+ * A training run into a run folder (what `mam train` does, headless): checks
+ * everything (data against the graph, a resumed checkpoint against the
+ * weights, optimizer and data) before the folder changes, resolves the
+ * settings, writes run.json, trains with checkpoints and the best weights,
+ * and tests the best weights on the test split. Progress is told as typed
+ * events; the caller (the CLI) draws them and chooses the exit code.
+ */
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import * as tf from '#tfjs';
+import type { BackendInfo } from '../backend/types.ts';
+import { hashString } from '../compile/init.ts';
+import type { CompiledModel } from '../compile/model.ts';
+import type { Plan } from '../compile/plan.ts';
+import { loadWeights, weightFingerprint } from '../compile/weights.ts';
+import { describeResize, resizeRecords } from '../data/prepare.ts';
+import type { Case } from '../data/types.ts';
+import type { GraphDoc } from '../graph/types.ts';
+import type { Checkpoint, TrainSettings } from '../train/checkpoint.ts';
+import { evaluateCases, formatReport } from '../train/evaluate.ts';
+import { train, type TrainEvent, type TrainResult } from '../train/loop.ts';
+import { decodeOptimizerState, optimizerStateMismatch } from '../train/optim.ts';
+import { caseSlices, dataFingerprint, type DataSplit } from '../train/samples.ts';
+import { EXIT_CODES, SessionError } from './errors.ts';
+import type { RunFolder } from './run-folder.ts';
+import { resolveRun, type SettingsOverrides } from './settings.ts';
+
+/** A data set split for a run, as the CLI's `--data` loads it. */
+export interface RunData {
+  kind: 'demo' | 'folder';
+  source: string;
+  /** The data's class table (the graph's must match it). */
+  classNames: string[];
+  splits: DataSplit;
+  /** How the split was made, for run.json and messages. */
+  splitRule: string;
+  /** "single-subject demo, not a benchmark" for the demo. */
+  note?: string;
+  warnings: string[];
+}
+
+export interface FolderTrainRequest {
+  /** The graph file, for run.json and messages. */
+  graphFile: string;
+  /** The data as the user named it, for messages. */
+  dataArg: string;
+  graph: GraphDoc;
+  plan: Plan;
+  model: CompiledModel;
+  backend: BackendInfo;
+  data: RunData;
+  folder: RunFolder;
+  /** The folder's checkpoint to resume (its own settings win over `overrides`). */
+  resume: Checkpoint | null;
+  overrides: SettingsOverrides;
+  seed: number;
+  /** What run.json records as the code's version. */
+  code: string;
+  signal?: AbortSignal;
+}
+
+export type FolderTrainEvent =
+  | TrainEvent
+  /** A note for the log (what is trained how, resizing, warnings). */
+  | { type: 'log'; message: string }
+  /** The test split's table, after training. */
+  | { type: 'report'; text: string };
+
+export interface FolderTrainResult {
+  reason: TrainResult['reason'];
+  step: number;
+  settings: TrainSettings;
+}
+
+/** Channels of every case fit the graph's input (equal, or one channel repeated). */
+function checkChannels(cases: Case[], want: number): void {
+  for (const c of cases) {
+    const n = c.channels.length;
+    if (n !== want && n !== 1)
+      throw new SessionError(
+        `${c.files[0] ?? c.id} has ${n} channels but the graph's input takes ${want}`,
+        EXIT_CODES.badData,
+      );
+  }
+}
+
+/** The checkpoint must fit the compiled graph (weights and optimizer slots), checked before anything is written. */
+function checkResumable(runDir: string, model: CompiledModel, ckpt: Checkpoint): void {
+  const r = loadWeights(
+    model,
+    ckpt.weights,
+    path.join(runDir, 'checkpoint', 'weights.safetensors'),
+  );
+  if (!r.ok) throw new SessionError(r.message, EXIT_CODES.badWeights);
+  let problem: string | null;
+  try {
+    const params = new Map([...model.weights.values()].map((w) => [w.key, w.variable]));
+    problem = optimizerStateMismatch(
+      decodeOptimizerState(ckpt.optimizer),
+      ckpt.state.settings.optimizer.kind,
+      params,
+    );
+  } catch (e) {
+    problem = (e as Error).message;
+  }
+  if (problem)
+    throw new SessionError(
+      `${path.join(runDir, 'checkpoint', 'optimizer.safetensors')}: ${problem}`,
+      EXIT_CODES.runFolder,
+    );
+}
+
+export async function trainInFolder(
+  req: FolderTrainRequest,
+  onEvent: (e: FolderTrainEvent) => void,
+): Promise<FolderTrainResult> {
+  const { plan, model, data, folder, resume: ckpt, seed } = req;
+  const runDir = folder.dir;
+  const log = (message: string) => onEvent({ type: 'log', message });
+  if (data.splits.train.length === 0)
+    throw new SessionError(
+      `${req.dataArg}: the split leaves no training cases`,
+      EXIT_CODES.emptyData,
+    );
+  const allCases = [...data.splits.train, ...data.splits.val, ...data.splits.test];
+  const [, inH, inW, inC] = plan.input.shape;
+  checkChannels(allCases, inC);
+  const fingerprint = dataFingerprint(allCases);
+
+  const normalisation = ckpt?.state.settings.normalisation ?? req.overrides.normalisation ?? 'auto';
+  let slices;
+  try {
+    slices = data.splits.train.flatMap((c) => caseSlices(c, normalisation));
+  } catch (e) {
+    throw new SessionError((e as Error).message, EXIT_CODES.badData);
+  }
+  let settings: TrainSettings;
+  if (ckpt) {
+    settings = ckpt.state.settings;
+    if (ckpt.state.dataFingerprint !== fingerprint) {
+      throw new SessionError(
+        `${runDir} was trained on other data (fingerprint ${ckpt.state.dataFingerprint}, now ${fingerprint}); resume with the same --data`,
+        EXIT_CODES.runFolder,
+      );
+    }
+    checkResumable(runDir, model, ckpt);
+    log(`resuming ${runDir} at step ${ckpt.state.step} of ${settings.steps}`);
+  } else {
+    const r = resolveRun(
+      req.graph.metadata?.training,
+      { ...req.overrides, seed, normalisation },
+      slices.length,
+    );
+    settings = r.settings;
+    const kind = r.base.optimizer.value;
+    const batch = r.effectiveBatch;
+    log(
+      `training ${path.basename(req.graphFile)} on ${data.source}: ${slices.length} slices, batch ${batch}, ${settings.steps} steps (${r.stepsPerEpoch} per epoch), ` +
+        `${kind} lr ${settings.learningRate.toPrecision(3)}${kind === 'sgd' ? ` (${r.base.learningRate.value} at batch 24, scaled ×${batch}/24)` : ''}, poly schedule, seed ${seed} → ${runDir}`,
+    );
+  }
+  const resized = resizeRecords(slices, [inH, inW], settings.resize ?? 'stretch');
+  for (const r of resized) log(`resizing ${describeResize(r)}`);
+
+  // Everything is checked: only now does the run folder change.
+  await folder.create();
+  const backend = req.backend;
+  await folder.writeJson('run.json', {
+    format: 'mam-studio/run',
+    version: 1,
+    updated: new Date().toISOString(),
+    graph: {
+      file: path.resolve(req.graphFile),
+      title: req.graph.metadata?.title ?? '',
+      weightsFingerprint: weightFingerprint(model),
+      documentHash: hashString(JSON.stringify(req.graph)).toString(16).padStart(8, '0'),
+    },
+    code: req.code,
+    tfjs: tf.version_core,
+    backend: {
+      name: backend.name,
+      adapter: backend.adapterInfo,
+      software: backend.isSoftware,
+      ...(backend.fallbackFrom ? { fallbackFrom: backend.fallbackFrom } : {}),
+    },
+    seeds: {
+      init: seed,
+      shuffle: seed,
+      augment: seed,
+      dropPath: seed,
+      scheme: 'fnv1a(seed, purpose:step) → mulberry32',
+    },
+    data: {
+      source: data.source,
+      fingerprint,
+      splitRule: data.splitRule,
+      split: {
+        train: data.splits.train.map((c) => c.id),
+        val: data.splits.val.map((c) => c.id),
+        test: data.splits.test.map((c) => c.id),
+      },
+      trainSlices: slices.length,
+      normalisation: settings.normalisation,
+      resize: { rule: settings.resize ?? 'stretch', input: [inH, inW], slices: resized },
+      classNames: plan.classNames,
+      ...(data.note ? { note: data.note } : {}),
+    },
+    metricConvention: settings.convention,
+    settings,
+  });
+
+  const result = await train({
+    model,
+    data: { classNames: plan.classNames, train: slices, val: data.splits.val, fingerprint },
+    settings,
+    signal: req.signal,
+    onEvent,
+    checkpoint: folder.checkpointStore(plan.classNames),
+    ...(ckpt ? { resume: ckpt } : {}),
+  });
+
+  const metrics: Record<string, unknown> = {
+    convention: settings.convention,
+    ...(data.note ? { note: data.note } : {}),
+    step: result.step,
+    reason: result.reason,
+    best: result.state.best,
+    lastValidation: result.state.lastValidation,
+  };
+  const done = { reason: result.reason, step: result.step, settings };
+  if (result.reason === 'aborted') {
+    await folder.writeJson('metrics.json', metrics);
+    return done;
+  }
+  if (result.reason === 'diverged') return done;
+  if (data.splits.test.length) {
+    try {
+      const best = await readFile(folder.bestFile);
+      const r = loadWeights(model, new Uint8Array(best), 'best.safetensors');
+      if (!r.ok) log(`warning: ${r.message}; testing the last weights`);
+    } catch {
+      log('no best.safetensors: testing the last weights');
+    }
+    const report = await evaluateCases(model, data.splits.test, {
+      classNames: plan.classNames,
+      convention: settings.convention,
+      normalisation: settings.normalisation,
+      resize: settings.resize,
+      batchSize: Math.max(4, settings.batchSize),
+    });
+    metrics.test = {
+      weights: 'best.safetensors',
+      summary: report.summary,
+      ruleCounts: report.ruleCounts,
+    };
+    await folder.writeFile('test-metrics.csv', report.csv);
+    const n = data.splits.test.length;
+    onEvent({
+      type: 'report',
+      text: `test split (${n} volume${n === 1 ? '' : 's'}, best weights):\n${formatReport(report, data.note)}`,
+    });
+  }
+  await folder.writeJson('metrics.json', metrics);
+  return done;
+}

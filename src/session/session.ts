@@ -1,0 +1,580 @@
+/**
+ * The headless session: one compiled graph with its weights, a data set, and
+ * train / evaluate / predict on them, each run's events told to a typed
+ * listener. The editor's worker exposes it over comlink (editor/worker/);
+ * anything else that hosts it (a test, another app) drives the same object.
+ *
+ * Nothing is lost by accident: a recompile keeps every weight whose key and
+ * shape survive, a refused graph or weights file changes nothing, a stop
+ * keeps the weights, the history and a checkpoint to resume from, and the
+ * run is kept in the run store at each checkpoint, on stop and after an
+ * evaluation, so a reload with the same graph brings it back.
+ */
+import * as tf from '#tfjs';
+import { initBackend } from '../backend/init.ts';
+import type { BackendInfo, BackendPreference } from '../backend/types.ts';
+import type { KernelTable } from '../compile/kernels/types.ts';
+import { CompiledModel } from '../compile/model.ts';
+import { planGraph, type Plan } from '../compile/plan.ts';
+import { loadWeights, saveWeights, weightFingerprint } from '../compile/weights.ts';
+import type { Case } from '../data/types.ts';
+import type { Catalogue } from '../graph/node-kind.ts';
+import type { GraphDoc } from '../graph/types.ts';
+import type { Sample2D } from '../train/augment.ts';
+import type { Checkpoint } from '../train/checkpoint.ts';
+import { evaluateCases, predictVolume } from '../train/evaluate.ts';
+import { train } from '../train/loop.ts';
+import type { MetricConvention } from '../train/metrics.ts';
+import { normaliseVolume } from '../train/samples.ts';
+import { SessionError, EXIT_CODES } from './errors.ts';
+import {
+  CURRENT_RUN,
+  compileKey,
+  matchStoredRun,
+  RUN_RECORD_FORMAT,
+  type RunRecord,
+  type RunStore,
+} from './run-store.ts';
+import { panelOverrides, resolveRun } from './settings.ts';
+import type {
+  CompileReply,
+  DataInfo,
+  EvalResult,
+  HistoryPoint,
+  ImportReply,
+  Preview,
+  RestoreReply,
+  TrainEventMessage,
+  TrainPanelSettings,
+  ValidationPoint,
+  WeightsSummary,
+} from './types.ts';
+import { carryWeights, weightsDigest } from './weights-carry.ts';
+import { applyWeightsFile, describeWeightsOutcome } from './weights.ts';
+
+/** The splits a session's data set has, by name; each one case (a volume). */
+export type SplitName = 'train' | 'val' | 'test';
+
+/** A data set as the session takes it: training slices, one case per split, and what to say about it. */
+export interface SessionData {
+  info: DataInfo;
+  train: Sample2D[];
+  cases: Record<SplitName, Case>;
+  fingerprint: string;
+}
+
+/** What a run's start says. */
+export interface StartReply {
+  totalSteps: number;
+  resumed: boolean;
+  learningRate: number;
+  valEvery: number;
+}
+
+/** Everything the session tells its listener, typed by `type`. */
+export type SessionEvent = TrainEventMessage | { type: 'log'; message: string };
+
+export interface SessionOptions {
+  catalogue: Catalogue;
+  kernels: KernelTable;
+  /** Where the current run is kept across reloads. */
+  store: RunStore;
+  onEvent?: (e: SessionEvent) => void;
+}
+
+const trainedOrigin = (step: number) => `trained ${step} step${step === 1 ? '' : 's'}`;
+const noCarry = () => ({ kept: 0, reinitialised: 0, dropped: 0 });
+
+const busy = (what: string) => new SessionError(what, EXIT_CODES.usage);
+
+export class Session {
+  private backend: BackendInfo | undefined;
+  private plan: Plan | undefined;
+  private model: CompiledModel | undefined;
+  private carry = noCarry();
+  private origin = 'initialised';
+  private data: SessionData | undefined;
+  private readonly normalised = new Map<SplitName, Float32Array>();
+  private history: HistoryPoint[] = [];
+  private validations: ValidationPoint[] = [];
+  /** Steps trained over the session (all runs). */
+  private step = 0;
+  /** Session step at which the current (or last) run began. */
+  private runBase = 0;
+  /** The last run's checkpoint, kept in memory so a start can resume it. */
+  private checkpoint: Checkpoint | undefined;
+  private running: AbortController | undefined;
+  /** The graph compiled last: what the weights belong to. */
+  private graph: GraphDoc | undefined;
+  private settings: TrainPanelSettings | undefined;
+  private best: RunRecord['best'];
+  private evaluation: EvalResult | undefined;
+  /** The record last written to the run store; undefined while there is nothing worth keeping. */
+  private stored: RunRecord | undefined;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: SessionOptions) {}
+
+  private emit(e: SessionEvent) {
+    this.opts.onEvent?.(e);
+  }
+
+  /** Sets who hears the session's events (the worker's page, through a comlink proxy). */
+  listen(fn: ((e: SessionEvent) => void) | undefined): void {
+    this.opts.onEvent = fn;
+  }
+
+  private requireModel(): CompiledModel {
+    if (!this.model) throw busy('no compiled graph yet');
+    return this.model;
+  }
+
+  private requireData(): SessionData {
+    if (!this.data) throw busy('no data loaded');
+    return this.data;
+  }
+
+  private summary(): WeightsSummary {
+    const m = this.requireModel();
+    return {
+      tensors: m.weights.size,
+      parameters: m.parameterCount,
+      ...this.carry,
+      digest: weightsDigest(m),
+      fingerprint: weightFingerprint(m),
+      origin: this.origin,
+    };
+  }
+
+  /** A checkpoint can be resumed when it belongs to these weights and has steps left. */
+  private canResume(): boolean {
+    const c = this.checkpoint;
+    return (
+      !!c &&
+      !!this.model &&
+      c.state.step < c.state.settings.steps &&
+      c.state.weightsFingerprint === weightFingerprint(this.model)
+    );
+  }
+
+  /** The session as a run record, with these weights (the checkpoint's own bytes when they are the same). */
+  private runRecord(weights: Uint8Array): RunRecord {
+    const m = this.requireModel();
+    const now = Date.now();
+    return {
+      format: RUN_RECORD_FORMAT,
+      version: 1,
+      id: CURRENT_RUN,
+      graph: this.graph!,
+      graphKey: compileKey(this.graph!),
+      weightsFingerprint: weightFingerprint(m),
+      parameters: m.parameterCount,
+      settings: this.settings,
+      step: this.step,
+      runBase: this.runBase,
+      // Copies: the record is written after this returns, and the run may go on meanwhile.
+      history: this.history.slice(),
+      validations: this.validations.slice(),
+      evaluation: this.evaluation,
+      origin: this.origin,
+      weights,
+      checkpoint: this.checkpoint,
+      best: this.best,
+      createdAt: this.stored?.createdAt ?? now,
+      updatedAt: now,
+    };
+  }
+
+  /**
+   * Writes the session to the run store, one write after another. A failed
+   * write is reported (a 'persisted' event with the error) and changes
+   * nothing else: training goes on and the previous stored run stays.
+   */
+  private persist(weights: Uint8Array): Promise<void> {
+    const record = this.runRecord(weights);
+    this.stored = record;
+    this.saving = this.saving.then(async () => {
+      const t0 = performance.now();
+      let error: string | undefined;
+      try {
+        await this.opts.store.put(record);
+      } catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+      }
+      const ms = performance.now() - t0;
+      const c = record.checkpoint;
+      const bytes =
+        record.weights.byteLength +
+        (c && c.weights !== record.weights ? c.weights.byteLength : 0) +
+        (c?.optimizer.byteLength ?? 0) +
+        (record.best?.weights.byteLength ?? 0);
+      this.emit({ type: 'persisted', step: record.step, bytes, ms, error });
+    });
+    return this.saving;
+  }
+
+  /** Starts (or switches) the backend; the weights travel across as bytes. */
+  async switchBackend(pref: BackendPreference): Promise<BackendInfo> {
+    if (this.running) throw busy('training is running; stop it before changing the backend');
+    // Tensors belong to the backend that made them.
+    const bytes = this.model ? saveWeights(this.model) : undefined;
+    this.model?.dispose();
+    this.model = undefined;
+    this.backend = await initBackend(pref);
+    this.normalised.clear();
+    if (this.plan) {
+      this.model = CompiledModel.create(this.plan);
+      if (bytes) {
+        const r = loadWeights(this.model, bytes, 'the weights before the backend switch');
+        if (!r.ok) throw new Error(r.message);
+      }
+    }
+    return this.backend;
+  }
+
+  /** Compiles a graph, carrying every weight whose key and shape survive; a graph with errors changes nothing. */
+  compile(doc: GraphDoc): CompileReply {
+    if (this.running) throw busy('training is running; the graph is compiled again when it stops');
+    const r = planGraph(doc, this.opts.catalogue, this.opts.kernels);
+    if (!r.ok) return { ok: false, errors: r.errors, weightsKept: !!this.model };
+    const next = CompiledModel.create(r.plan, { seed: doc.metadata?.training?.seed ?? 0 });
+    const prev = this.model;
+    if (prev) {
+      this.carry = carryWeights(prev, next);
+      prev.dispose();
+    } else this.carry = { kept: 0, reinitialised: next.weights.size, dropped: 0 };
+    this.plan = r.plan;
+    this.model = next;
+    this.graph = doc;
+    // The stored run follows the graph: its weights are now the carried ones.
+    if (this.stored) void this.persist(saveWeights(next));
+    return {
+      ok: true,
+      weights: this.summary(),
+      classNames: r.plan.classNames,
+      inputShape: r.plan.input.shape,
+      canResume: this.canResume(),
+    };
+  }
+
+  setData(data: SessionData): DataInfo {
+    this.data = data;
+    this.normalised.clear();
+    return data.info;
+  }
+
+  get dataInfo(): DataInfo | undefined {
+    return this.data?.info;
+  }
+
+  private checkClasses(plan: Plan, d: SessionData) {
+    const want = d.info.classNames.length;
+    if (plan.classNames.length !== want) {
+      throw new SessionError(
+        `the graph outputs ${plan.classNames.length} classes (${plan.classNames.join(', ')}) but the data has ${want} (${d.info.classNames.join(', ')}): set the Segmentation head's classes to ${want}`,
+        EXIT_CODES.labelRange,
+      );
+    }
+  }
+
+  /** Starts a run (or resumes the last one) and returns at once; events tell its progress and end. */
+  train(p: TrainPanelSettings, resume: boolean): StartReply {
+    if (this.running) throw busy('training is already running');
+    const model = this.requireModel();
+    const plan = this.plan!;
+    const d = this.requireData();
+    this.checkClasses(plan, d);
+    const settings = resolveRun(
+      this.graph?.metadata?.training,
+      panelOverrides(p, this.graph),
+      d.train.length,
+    ).settings;
+    const resumeFrom = resume && this.canResume() ? this.checkpoint : undefined;
+    if (!resumeFrom) {
+      this.runBase = this.step;
+      this.best = undefined; // the best of this run, not of an earlier one
+    }
+    this.settings = p;
+    const controller = new AbortController();
+    this.running = controller;
+    const total = resumeFrom ? resumeFrom.state.settings.steps : settings.steps;
+    void train({
+      model,
+      data: {
+        classNames: plan.classNames,
+        train: d.train,
+        val: [d.cases.val],
+        fingerprint: d.fingerprint,
+      },
+      settings,
+      signal: controller.signal,
+      resume: resumeFrom,
+      checkpoint: {
+        save: async (c) => {
+          this.checkpoint = c;
+          this.origin = trainedOrigin(this.runBase + c.state.step);
+          await this.persist(c.weights);
+          return 'this browser';
+        },
+        saveBest: async (weights, s) => {
+          // Written with the checkpoint that follows a validation.
+          this.best = { step: this.runBase + s.step, meanDice: s.best?.meanDice ?? NaN, weights };
+          return 'this browser';
+        },
+      },
+      onEvent: (e) => {
+        if (e.type === 'step') {
+          this.step = this.runBase + e.step;
+          this.history.push({ step: this.step, loss: e.loss, lr: e.lr });
+          this.emit({
+            type: 'step',
+            step: this.step,
+            runStep: e.step,
+            totalSteps: e.totalSteps,
+            epoch: e.epoch,
+            loss: e.loss,
+            lr: e.lr,
+            imagesPerSec: e.imagesPerSec,
+            etaSec: e.etaSec,
+            numTensors: tf.memory().numTensors,
+          });
+        } else if (e.type === 'validation') {
+          const point = {
+            step: this.runBase + e.step,
+            meanDice: e.meanDice,
+            convention: e.convention,
+          };
+          this.validations.push(point);
+          const perClass = Object.fromEntries(
+            Object.entries(e.perClass).map(([k, v]) => [k, v.dice]),
+          );
+          this.emit({ type: 'validation', point, perClass });
+        }
+      },
+    }).then(
+      (r) => {
+        this.running = undefined;
+        this.origin = trainedOrigin(this.step);
+        this.emit({
+          type: 'done',
+          reason: r.reason,
+          step: this.step,
+          weights: this.summary(),
+          canResume: this.canResume(),
+        });
+      },
+      (err: unknown) => {
+        this.running = undefined;
+        this.emit({
+          type: 'done',
+          reason: 'failed',
+          message: err instanceof Error ? err.message : String(err),
+          step: this.step,
+          weights: this.summary(),
+          canResume: this.canResume(),
+        });
+      },
+    );
+    return {
+      totalSteps: total,
+      resumed: !!resumeFrom,
+      learningRate: settings.learningRate,
+      valEvery: settings.valEvery,
+    };
+  }
+
+  /** Asks the run to stop after its current step; false when none runs. */
+  stop(): boolean {
+    this.running?.abort();
+    return !!this.running;
+  }
+
+  private normalisedSplit(split: SplitName): Float32Array {
+    let v = this.normalised.get(split);
+    if (!v) {
+      v = normaliseVolume(this.requireData().cases[split].channels[0], 'auto');
+      this.normalised.set(split, v);
+    }
+    return v;
+  }
+
+  /** The prediction of one slice of a split, with its image and label. */
+  async predict(split: SplitName, index: number): Promise<Preview> {
+    const model = this.requireModel();
+    const c = this.requireData().cases[split];
+    const [w, h, n] = c.channels[0].dims;
+    const k = Math.max(0, Math.min(n - 1, Math.round(index)));
+    const plane = w * h;
+    const image = this.normalisedSplit(split).slice(k * plane, (k + 1) * plane);
+    // One slice as a one-slice case, already normalised like its whole volume.
+    const one: Case = {
+      id: `${c.id}:${k}`,
+      channels: [{ ...c.channels[0], data: image, dims: [w, h, 1], datatype: 'float32' }],
+      label: null,
+      files: [],
+    };
+    const pred = await predictVolume(model, one, { normalisation: 'none', batchSize: 1 });
+    return {
+      split,
+      index: k,
+      slices: n,
+      width: w,
+      height: h,
+      image,
+      label: c.label!.data.slice(k * plane, (k + 1) * plane),
+      pred,
+      classNames: this.plan!.classNames,
+      step: this.step,
+    };
+  }
+
+  /** Dice and HD95 per class on one split, kept with the run. */
+  async evaluate(split: SplitName, convention: MetricConvention): Promise<EvalResult> {
+    if (this.running) throw busy('training is running: stop it (or let it finish) to evaluate');
+    const model = this.requireModel();
+    const d = this.requireData();
+    this.checkClasses(this.plan!, d);
+    const t0 = performance.now();
+    const report = await evaluateCases(model, [d.cases[split]], {
+      classNames: this.plan!.classNames,
+      convention,
+      normalisation: 'auto',
+      batchSize: 8,
+    });
+    const scores = report.cases[0].perClass;
+    const result: EvalResult = {
+      split,
+      convention: report.convention,
+      hd95Unit: report.hd95Unit,
+      perClass: Object.entries(report.summary.perClass).map(([name, c]) => ({
+        name,
+        dice: c.dice,
+        hd95: c.hd95,
+        rule: scores[name].rule,
+      })),
+      meanDice: report.summary.meanDice,
+      meanHd95: report.summary.meanHd95,
+      classesPresent: d.info.splits[split].classesPresent,
+      note: d.info.note,
+      step: this.step,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    this.evaluation = result;
+    if (this.stored) void this.persist(this.stored.weights);
+    return result;
+  }
+
+  /** The weights as our safetensors, with the step and origin in the metadata. */
+  exportWeights(): Uint8Array {
+    return saveWeights(this.requireModel(), {
+      metadata: { step: String(this.step), origin: this.origin },
+    });
+  }
+
+  /** Weights from a file by the session's weights policy (a partial state dict is taken); a refusal changes nothing. */
+  importWeights(name: string, bytes: Uint8Array): ImportReply {
+    if (this.running)
+      return { ok: false, message: 'training is running: stop it before importing weights' };
+    const model = this.requireModel();
+    let message: string;
+    try {
+      // A state dict that fills part of the graph is taken: the rest keeps the current weights.
+      message = describeWeightsOutcome(
+        applyWeightsFile(model, bytes, name, { allowPartial: true }),
+      );
+    } catch (e) {
+      if (e instanceof SessionError) return { ok: false, message: `${e.message}; nothing changed` };
+      throw e;
+    }
+    this.checkpoint = undefined; // the next run starts from these weights
+    this.origin = `imported ${name}`;
+    this.carry = noCarry();
+    void this.persist(saveWeights(model));
+    return { ok: true, message, weights: this.summary() };
+  }
+
+  /** Fresh weights and no history; the stored run goes only when it is this session's. */
+  reinitialise(): WeightsSummary {
+    if (this.running) throw busy('training is running: stop it first');
+    if (!this.plan) throw busy('no compiled graph yet');
+    this.model?.dispose();
+    this.model = CompiledModel.create(this.plan, { seed: 0 });
+    this.carry = { kept: 0, reinitialised: this.model.weights.size, dropped: 0 };
+    this.origin = 'initialised';
+    this.checkpoint = undefined;
+    this.history = [];
+    this.validations = [];
+    this.step = 0;
+    this.runBase = 0;
+    this.best = undefined;
+    this.evaluation = undefined;
+    // A stored run of another graph stays.
+    if (this.stored)
+      this.saving = this.saving.then(() => this.opts.store.delete(CURRENT_RUN)).catch(() => {});
+    this.stored = undefined;
+    return this.summary();
+  }
+
+  /** The run stored for the graph now compiled, loaded (or why not). */
+  async restore(): Promise<RestoreReply> {
+    if (this.running) throw busy('training is running');
+    const model = this.requireModel();
+    // Never over what this session trained or imported itself.
+    if (this.stored || this.history.length || this.origin !== 'initialised')
+      return { status: 'none' };
+    let r: RunRecord | undefined;
+    try {
+      r = await this.opts.store.get(CURRENT_RUN);
+    } catch (e) {
+      return {
+        status: 'not-restored',
+        reason: 'unreadable',
+        message: `The run stored in this browser was not loaded: ${(e as Error).message}. It stays stored until a run or an import replaces it.`,
+      };
+    }
+    if (!r) return { status: 'none' };
+    const match = matchStoredRun(r, {
+      graphKey: compileKey(this.graph!),
+      weightsFingerprint: weightFingerprint(model),
+      parameters: model.parameterCount,
+    });
+    if (!match.ok)
+      return {
+        status: 'not-restored',
+        reason: 'other-graph',
+        message: match.message,
+        graphKey: r.graphKey,
+      };
+    const loaded = loadWeights(model, r.weights, 'the stored run');
+    if (!loaded.ok)
+      return {
+        status: 'not-restored',
+        reason: 'unreadable',
+        message: `${loaded.message}; nothing was loaded`,
+      };
+    this.history = r.history;
+    this.validations = r.validations;
+    this.step = r.step;
+    this.runBase = r.runBase;
+    this.checkpoint = r.checkpoint;
+    this.best = r.best;
+    this.evaluation = r.evaluation;
+    this.origin = r.origin;
+    this.settings = r.settings;
+    this.carry = noCarry();
+    this.stored = r;
+    const c = r.checkpoint?.state;
+    return {
+      status: 'restored',
+      weights: this.summary(),
+      step: r.step,
+      history: r.history,
+      validations: r.validations,
+      evaluation: r.evaluation,
+      settings: r.settings,
+      run: c && { runStep: c.step, totalSteps: c.settings.steps, epoch: c.epoch },
+      canResume: this.canResume(),
+      savedAt: r.updatedAt,
+    };
+  }
+}

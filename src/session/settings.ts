@@ -1,0 +1,222 @@
+/**
+ * The one settings resolver of a training run, used by `mam train`, the
+ * editor's worker and the Train panel's defaults: graph metadata
+ * (`metadata.training`) → defaults (the paper's protocol scaled to small data)
+ * → the user's overrides (flags, panel fields), each value with where it came
+ * from. The rules that depend on the data (steps per epoch, SGD's learning
+ * rate scaled by batch/24, validation once per epoch) apply here and nowhere
+ * else. Pure: no tensors, so the editor's page can show the defaults.
+ */
+import type { ResizeRule } from '../data/prepare.ts';
+import type { GraphDoc, TrainingSettings } from '../graph/types.ts';
+import type { TrainSettings } from '../train/checkpoint.ts';
+import type { MetricConvention } from '../train/metrics.ts';
+import {
+  REFERENCE_BATCH,
+  optimizerSettings,
+  scaleLrForBatch,
+  stepsPerEpoch,
+} from '../train/rules.ts';
+import type { Normalisation } from '../train/samples.ts';
+import type { TrainPanelSettings } from './types.ts';
+
+export type SettingSource =
+  'override' | 'graph metadata' | 'default' | 'scaled by batch' | 'per epoch';
+
+/** A value and why it is what it is. */
+export interface Resolved<T> {
+  value: T;
+  from: SettingSource;
+  note?: string;
+}
+
+/** What a user may set (a flag, a panel field); absent: not set. */
+export interface SettingsOverrides {
+  epochs?: number;
+  /** Instead of epochs. */
+  steps?: number;
+  batchSize?: number;
+  /** Base learning rate (SGD's at batch 24). */
+  learningRate?: number;
+  optimizer?: 'sgd' | 'adamw';
+  seed?: number;
+  /** Validate every N steps (0: only at the end). Absent: once per epoch. */
+  valEvery?: number;
+  checkpointEvery?: number;
+  patience?: number;
+  augment?: boolean;
+  convention?: MetricConvention;
+  normalisation?: Normalisation;
+  resize?: ResizeRule;
+}
+
+/** The choices that do not depend on the data: what the Train panel shows before a run. */
+export interface BaseSettings {
+  epochs: Resolved<number>;
+  batchSize: Resolved<number>;
+  optimizer: Resolved<'sgd' | 'adamw'>;
+  /** The base learning rate (SGD's at batch 24, before scaling). */
+  learningRate: Resolved<number>;
+  seed: Resolved<number>;
+  convention: Resolved<MetricConvention>;
+  augment: Resolved<boolean>;
+}
+
+/** The defaults where neither the user nor the graph says: the paper's protocol scaled to small data. */
+export const DEFAULTS = {
+  epochs: 30,
+  batchSize: 8,
+  sgdLearningRate: 0.05,
+  adamwLearningRate: 1e-3,
+  optimizer: 'sgd',
+  seed: 0,
+  convention: 'synapse',
+  augment: true,
+  normalisation: 'auto',
+  resize: 'stretch',
+} as const;
+
+function pick<T>(override: T | undefined, meta: T | undefined, fallback: T): Resolved<T> {
+  if (override !== undefined) return { value: override, from: 'override' };
+  if (meta !== undefined) return { value: meta, from: 'graph metadata' };
+  return { value: fallback, from: 'default' };
+}
+
+/** Overrides, else the graph's metadata.training, else the defaults. */
+export function resolveBase(
+  meta: TrainingSettings | undefined,
+  o: SettingsOverrides = {},
+): BaseSettings {
+  const m = meta ?? {};
+  const optimizer = pick(o.optimizer, m.optimizer, DEFAULTS.optimizer);
+  return {
+    epochs: pick(o.epochs, m.epochs, DEFAULTS.epochs),
+    batchSize: pick(o.batchSize, m.batchSize, DEFAULTS.batchSize),
+    optimizer,
+    learningRate: pick(
+      o.learningRate,
+      m.learningRate,
+      optimizer.value === 'sgd' ? DEFAULTS.sgdLearningRate : DEFAULTS.adamwLearningRate,
+    ),
+    seed: pick(o.seed, m.seed, DEFAULTS.seed),
+    convention: pick(o.convention, m.metricConvention, DEFAULTS.convention),
+    augment: pick(o.augment, m.augment, DEFAULTS.augment),
+  };
+}
+
+/** A run's settings, each with its reason, and the numbers messages quote. */
+export interface ResolvedRun {
+  /** What the training loop takes. */
+  settings: TrainSettings;
+  base: BaseSettings;
+  steps: Resolved<number>;
+  /** The learning rate the loop starts from (scaled for SGD). */
+  learningRate: Resolved<number>;
+  valEvery: Resolved<number>;
+  /** Images per step: the batch, capped by the number of training slices. */
+  effectiveBatch: number;
+  stepsPerEpoch: number;
+}
+
+/** The whole run's settings for `trainSlices` training slices. */
+export function resolveRun(
+  meta: TrainingSettings | undefined,
+  o: SettingsOverrides,
+  trainSlices: number,
+): ResolvedRun {
+  const base = resolveBase(meta, o);
+  const effectiveBatch = Math.min(base.batchSize.value, trainSlices);
+  const spe = stepsPerEpoch(trainSlices, effectiveBatch);
+  const steps: Resolved<number> =
+    o.steps !== undefined
+      ? { value: o.steps, from: 'override' }
+      : {
+          value: base.epochs.value * spe,
+          from: 'per epoch',
+          note: `${base.epochs.value} epochs (${base.epochs.from}) × ${spe} steps per epoch`,
+        };
+  const kind = base.optimizer.value;
+  const baseLr = base.learningRate.value;
+  const learningRate: Resolved<number> =
+    kind === 'sgd'
+      ? {
+          value: scaleLrForBatch(baseLr, effectiveBatch),
+          from: 'scaled by batch',
+          note: `${baseLr} (${base.learningRate.from}) at batch ${REFERENCE_BATCH}, scaled ×${effectiveBatch}/${REFERENCE_BATCH}`,
+        }
+      : base.learningRate;
+  const valEvery: Resolved<number> =
+    o.valEvery !== undefined
+      ? { value: o.valEvery, from: 'override' }
+      : { value: spe, from: 'per epoch', note: 'once per epoch' };
+  const settings: TrainSettings = {
+    batchSize: base.batchSize.value,
+    steps: steps.value,
+    learningRate: learningRate.value,
+    schedule: 'poly',
+    optimizer: optimizerSettings(kind),
+    seed: base.seed.value,
+    valEvery: valEvery.value,
+    checkpointEvery: o.checkpointEvery ?? 0,
+    patience: o.patience ?? 0,
+    augment: base.augment.value,
+    convention: base.convention.value,
+    normalisation: o.normalisation ?? DEFAULTS.normalisation,
+    resize: o.resize ?? DEFAULTS.resize,
+  };
+  return {
+    settings,
+    base,
+    steps,
+    learningRate,
+    valEvery,
+    effectiveBatch,
+    stepsPerEpoch: spe,
+  };
+}
+
+/** The values alone of resolved settings. */
+export const valuesOf = <T extends { [K in keyof T]: Resolved<unknown> }>(
+  r: T,
+): { [K in keyof T]: T[K]['value'] } =>
+  Object.fromEntries(Object.entries<Resolved<unknown>>(r).map(([k, v]) => [k, v.value])) as {
+    [K in keyof T]: T[K]['value'];
+  };
+
+/*
+ * The Train panel's fields through the resolver: its defaults are the base
+ * values for the graph, and its fields reach the resolver as overrides where
+ * they differ from those defaults (so each value keeps its reason).
+ */
+
+/** The panel's defaults: the graph's metadata.training, else the session's defaults. */
+export function panelDefaults(doc: GraphDoc | undefined): TrainPanelSettings {
+  const base = valuesOf(resolveBase(doc?.metadata?.training));
+  return { ...base, steps: 0, valEvery: 0 };
+}
+
+/**
+ * The panel's fields as overrides: those the user changed from the defaults;
+ * steps 0 means "by epochs" and valEvery 0 "once per epoch" (not set).
+ */
+export function panelOverrides(
+  p: TrainPanelSettings,
+  doc: GraphDoc | undefined,
+): SettingsOverrides {
+  const defaults = panelDefaults(doc);
+  const o: SettingsOverrides = {};
+  const keys = [
+    'epochs',
+    'batchSize',
+    'learningRate',
+    'optimizer',
+    'seed',
+    'convention',
+    'augment',
+  ] as const;
+  for (const k of keys) if (p[k] !== defaults[k]) Object.assign(o, { [k]: p[k] });
+  if (p.epochs < 1) o.epochs = 1;
+  if (p.steps > 0) o.steps = p.steps;
+  if (p.valEvery > 0) o.valEvery = p.valEvery;
+  return o;
+}

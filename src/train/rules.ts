@@ -1,0 +1,60 @@
+/**
+ * The training protocol's plain arithmetic and constants (no tensors), so
+ * the settings resolver (src/session/settings.ts) and the editor's page can
+ * use them without loading tfjs: steps per epoch, the reference code's
+ * learning-rate scaling, and the optimizers' settings.
+ */
+
+export interface SgdSettings {
+  kind: 'sgd';
+  momentum: number;
+  weightDecay: number;
+}
+
+export interface AdamWSettings {
+  kind: 'adamw';
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export type OptimizerSettings = SgdSettings | AdamWSettings;
+
+/** The paper's: momentum 0.9, weight decay 1e-4. */
+export const SGD_DEFAULTS: SgdSettings = { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 };
+/** PyTorch's AdamW defaults. */
+export const ADAMW_DEFAULTS: AdamWSettings = {
+  kind: 'adamw',
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0.01,
+};
+
+export function optimizerSettings(
+  kind: 'sgd' | 'adamw',
+  overrides: { weightDecay?: number; momentum?: number } = {},
+): OptimizerSettings {
+  const base = kind === 'sgd' ? { ...SGD_DEFAULTS } : { ...ADAMW_DEFAULTS };
+  if (overrides.weightDecay !== undefined) base.weightDecay = overrides.weightDecay;
+  if (base.kind === 'sgd' && overrides.momentum !== undefined) base.momentum = overrides.momentum;
+  return base;
+}
+
+/** The batch the reference code's learning rates are given at. */
+export const REFERENCE_BATCH = 24;
+
+/** The linear scaling rule of the reference code: lr·batch/24. */
+export function scaleLrForBatch(
+  lr: number,
+  batch: number,
+  referenceBatch = REFERENCE_BATCH,
+): number {
+  return (lr * batch) / referenceBatch;
+}
+
+/** Whole batches per pass over the slices (at least one). */
+export function stepsPerEpoch(slices: number, batch: number): number {
+  return slices >= batch ? Math.floor(slices / batch) : 1;
+}
