@@ -54,7 +54,7 @@ export function spawnTrain(
   const torchrun = path.join(path.dirname(venvPython), 'torchrun');
   const [file, pre] =
     nproc > 1
-      ? [torchrun, [`--nproc_per_node=${nproc}`, '--master_port=0', '-m', 'mam_torch.train']]
+      ? [torchrun, [`--nproc_per_node=${nproc}`, '--standalone', '-m', 'mam_torch.train']]
       : [venvPython, ['-m', 'mam_torch.train']];
   return new Promise((resolve) => {
     const child = spawn(file, [...pre, ...args], {
