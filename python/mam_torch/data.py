@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .graph import hash_string
+from .kinds import DEFAULT_CLASS_NAMES
 
 
 
@@ -232,7 +233,8 @@ def load_data(arg: str, seed: int) -> DataSet:
     if not any(root.iterdir()):
         raise DataError(f"empty folder: {arg} holds nothing", 6)
     test = []
-    if (root / "train_npz").is_dir() or (root / "test_vol_h5").is_dir():
+    synapse = (root / "train_npz").is_dir() or (root / "test_vol_h5").is_dir()
+    if synapse:
         cases = _synapse_cases(root, "train")
         if (root / "test_vol_h5").is_dir():
             test = _synapse_cases(root, "test")
@@ -248,6 +250,8 @@ def load_data(arg: str, seed: int) -> DataSet:
     if not labelled:
         raise DataError(f"empty folder: {arg} has no labelled cases", 6)
     warnings = []
+    # the Synapse layout names its classes as the paper does unless the folder says otherwise
+    classes = _class_table(root) or (list(DEFAULT_CLASS_NAMES) if synapse else [])
     split_file = root / "split.json"
     if split_file.exists():
         j = json.loads(split_file.read_text())
@@ -255,7 +259,7 @@ def load_data(arg: str, seed: int) -> DataSet:
         pick = lambda ids: [by_id[i] for i in ids or [] if i in by_id]  # noqa: E731
         listed = set(j.get("val", [])) | set(j.get("test", []))
         train = pick(j["train"]) if "train" in j else [c for c in labelled if c.id not in listed]
-        ds = DataSet(source, _class_table(root), train, pick(j.get("val")), test or pick(j.get("test")),
+        ds = DataSet(source, classes, train, pick(j.get("val")), test or pick(j.get("test")),
                      "split.json")
     else:
         train, val = split_cases(labelled, seed)
@@ -264,7 +268,7 @@ def load_data(arg: str, seed: int) -> DataSet:
         if len(labelled) < 2:
             warnings.append("only one labelled case: validation uses the training case, so its scores "
                             "are optimistic")
-        ds = DataSet(source, _class_table(root), train, val, test, rule)
+        ds = DataSet(source, classes, train, val, test, rule)
     ds.warnings = warnings
     return ds
 

@@ -1,6 +1,6 @@
 /**
  * The torch runtime reads and scores data as our TypeScript does: a NIfTI
- * folder gives the same split (seeded hash of case ids), class names, slice
+ * folder and the Synapse layout give the same split (seeded hash of case ids), class names, slice
  * count and normalised slices; Dice and HD95 agree in both conventions on
  * phantom volumes (monai with anisotropic spacing); the resize rules
  * ('stretch', 'pad') give the same input planes.
@@ -47,14 +47,19 @@ describeOracle('torch runtime: data and metrics as ours', () => {
     slice = { image: img, label: lab };
     writeFileSync(join(dir, 'slice.npy'), writeNpy(img, [16, 20, 1]));
     writeFileSync(join(dir, 'slice_label.npy'), writeNpy(lab, [16, 20]));
+    const fx = await runPython(['test/python/data_synapse_fixtures.py', join(dir, 'synapse')]);
+    expect(fx.code, fx.stderr).toBe(0);
     const r = await runPython(['test/python/torch_runtime_data.py', dir]);
     expect(r.stderr + `exit ${r.code}`).toBe('exit 0');
   }, 300_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a NIfTI folder: the same split, classes, slice count and normalised slices', async () => {
-    const ours = await loadDataArg(join(dir, 'folder'), 7);
-    const theirs = read('data.json');
+  it.each([
+    ['a NIfTI folder', 'folder', 'data.json'],
+    ['the Synapse layout', 'synapse', 'synapse.json'],
+  ])('%s: the same split, classes, slice count and normalised slices', async (_, folder, file) => {
+    const ours = await loadDataArg(join(dir, folder), 7);
+    const theirs = read(file);
     expect(theirs.train).toEqual(ours.splits.train.map((c) => c.id));
     expect(theirs.val).toEqual(ours.splits.val.map((c) => c.id));
     expect(theirs.test).toEqual(ours.splits.test.map((c) => c.id));
@@ -63,6 +68,7 @@ describeOracle('torch runtime: data and metrics as ours', () => {
     expect(theirs.slices).toBe(slices.length);
     expect(relErr(theirs.first, slices[0].image)).toBeLessThanOrEqual(1e-6);
     expect(theirs.firstLabel).toEqual([...slices[0].label]);
+    expect(theirs.testLabel).toEqual([...(ours.splits.test[0]?.label?.data ?? [])]);
   });
 
   it('Dice and HD95 per class agree in both conventions (monai in mm with the spacing)', () => {
