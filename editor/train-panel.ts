@@ -19,6 +19,9 @@ import './charts.ts';
 import './eval-table.ts';
 import './image-view.ts';
 import { download } from './files.ts';
+import { saveGraph } from '../src/graph/save.ts';
+import { graphFileName } from '../src/share/filename.ts';
+import { torchExportFiles, torchExportZip } from '../src/share/torch-export.ts';
 import { TrainClient } from './train-client.ts';
 import {
   carryNote,
@@ -413,6 +416,29 @@ export class TrainPanel extends LitElement {
     });
   }
 
+  /** The graph, these weights, a launch script and a README in one zip, as `mam export --torch` writes them. */
+  private async exportForTorch() {
+    await this.run('exporting for PyTorch', async (c) => {
+      const doc = this.doc;
+      if (!doc) return;
+      const weights = await c.request({ type: 'export-weights' });
+      const graphName = graphFileName(doc);
+      const folder = `${graphName.replace(/\.json$/i, '')}-torch`;
+      const files = torchExportFiles({
+        graphText: saveGraph(doc),
+        graphName,
+        title: doc.metadata?.title ?? '',
+        fingerprint: this.weights?.fingerprint ?? '',
+        weights,
+      });
+      download(`${folder}.zip`, new Blob([torchExportZip(files, folder) as BlobPart]));
+      this.weightsNotice = {
+        level: 'info',
+        text: `Exported ${folder}.zip for PyTorch (graph, weights at step ${this.progress?.step ?? 0}, train.sh, README.md).`,
+      };
+    });
+  }
+
   private async importWeights(file: File) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     await this.run('importing weights', async (c) => {
@@ -769,6 +795,14 @@ export class TrainPanel extends LitElement {
           @click=${() => void this.exportWeights()}
         >
           Export .safetensors
+        </button>
+        <button
+          data-testid="weights-export-torch"
+          ?disabled=${off}
+          title="A zip that trains this graph from these weights with PyTorch DDP (torchrun): graph, weights, train.sh, README"
+          @click=${() => void this.exportForTorch()}
+        >
+          Export for PyTorch
         </button>
         <button
           data-testid="weights-import"

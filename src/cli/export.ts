@@ -12,6 +12,7 @@ import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
 import { CliError, EXIT_CODES, makeOutputDir, writeOutput } from './errors.ts';
 import { applyWeightsFile, compileGraphFile, readBytes, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
+import { torchExportFiles } from '../share/torch-export.ts';
 
 export const EXPORT_SPEC = {
   verb: 'export',
@@ -33,71 +34,6 @@ export const EXPORT_SPEC = {
     'write a folder that trains the graph with PyTorch DDP: graph, weights, launch script, README',
 } as const satisfies VerbSpec;
 
-const LAUNCH = `#!/usr/bin/env bash
-# Trains graph.json with the mam-studio PyTorch runtime (DistributedDataParallel via torchrun).
-# usage: ./train.sh [mam_torch.train flags …]   e.g. ./train.sh --epochs 150 --batch 24
-# Environment: DATA (a data folder or 'demo'; default demo), OUT (the run folder; default
-# runs/<time> beside this script), NPROC (processes; default: the GPU count, else 1),
-# PYTHON (default python3). Any flag given here overrides the defaults.
-set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-py="\${PYTHON:-python3}"
-nproc="\${NPROC:-$("$py" -c 'import torch; print(max(1, torch.cuda.device_count()))')}"
-out="\${OUT:-$here/runs/$(date +%Y%m%d-%H%M%S)}"
-init=()
-[ -f "$here/weights.safetensors" ] && init=(--init-weights "$here/weights.safetensors")
-exec "$py" -m torch.distributed.run --standalone --nproc_per_node="$nproc" -m mam_torch.train \\
-  "$here/graph.json" --data "\${DATA:-demo}" --out "$out" \${init[@]+"\${init[@]}"} "$@"
-`;
-
-function readme(graphFile: string, title: string, fingerprint: string, weights: boolean): string {
-  return `# ${title || graphFile}: training with PyTorch
-
-Written by \`mam export --torch\` from \`${graphFile}\` (weight fingerprint \`${fingerprint}\`).
-
-- \`graph.json\`: the graph, as the editor saved it
-${weights ? '- `weights.safetensors`: the weights training starts from (mam-studio format, PyTorch names)\n' : ''}- \`train.sh\`: the launch script (torchrun, DistributedDataParallel: NCCL on GPUs, gloo on the CPU)
-
-## Set up (once)
-
-\`\`\`sh
-pip install torch                                   # the build for your CUDA
-pip install "<mam-studio checkout>/python[data]"    # mam_torch, with nibabel, h5py, pillow, medpy
-\`\`\`
-
-## Train
-
-\`\`\`sh
-DATA=/path/to/data ./train.sh --epochs 150           # every GPU of this machine
-NPROC=4 DATA=/path/to/data ./train.sh --batch 24     # 4 processes, global batch 24
-DATA=/path/to/data ./train.sh --amp bf16             # bfloat16 autocast on GPUs
-OUT=runs/x DATA=/path/to/data ./train.sh --resume    # continue an interrupted run
-\`\`\`
-
-or by hand, on several nodes with torchrun's own flags:
-
-\`\`\`sh
-torchrun --nnodes=2 --nproc_per_node=8 --rdzv-backend=c10d --rdzv-endpoint=HOST:29500 \\
-  -m mam_torch.train graph.json --data /path/to/data --out runs/x${weights ? ' --init-weights weights.safetensors' : ''}
-\`\`\`
-
-\`--data\` takes what \`mam train\` takes: \`demo\` (from a mam-studio checkout), a NIfTI folder,
-a PNG image + mask folder, or the Synapse layout. \`python -m mam_torch.train --help\` lists
-every flag. Ctrl-C (or SIGTERM) stops after the current step with a valid checkpoint.
-
-## Back to mam-studio
-
-The run folder (\`checkpoint/\`, \`best.safetensors\`, \`history.csv\`, \`metrics.json\`,
-\`run.json\`) has the format \`mam train\` writes:
-
-\`\`\`sh
-npx mam eval graph.json --weights runs/x/best.safetensors --data /path/to/data
-\`\`\`
-
-or open \`best.safetensors\` in the editor.
-`;
-}
-
 export async function exportCommand(
   p: Parsed<typeof EXPORT_SPEC>,
   { print, log }: CliIO,
@@ -116,23 +52,22 @@ export async function exportCommand(
     const weights = p.flags.weights;
     if (weights)
       await applyWeightsFile(model, weights, log, { allowPartial: p.flags['allow-partial'] });
+    const files = torchExportFiles({
+      graphText: new TextDecoder().decode(text),
+      graphName: path.basename(graphPath),
+      title: graph.metadata?.title ?? '',
+      fingerprint: weightFingerprint(model),
+      ...(weights ? { weights: saveWeights(model) } : {}),
+    });
     await makeOutputDir(out, 'export folder');
-    await writeOutput(path.join(out, 'graph.json'), text, 'graph file');
-    if (weights)
-      await writeOutput(path.join(out, 'weights.safetensors'), saveWeights(model), 'weights file');
-    const script = path.join(out, 'train.sh');
-    await writeOutput(script, LAUNCH, 'launch script');
-    try {
-      await chmod(script, 0o755);
-    } catch {
-      log(`note: ${script} could not be made executable; run it with bash`);
+    for (const f of files) {
+      const file = path.join(out, f.name);
+      await writeOutput(file, f.data, 'export file');
+      if (f.executable)
+        await chmod(file, 0o755).catch(() =>
+          log(`note: ${file} could not be made executable; run it with bash`),
+        );
     }
-    const title = graph.metadata?.title ?? '';
-    await writeOutput(
-      path.join(out, 'README.md'),
-      readme(path.basename(graphPath), title, weightFingerprint(model), Boolean(weights)),
-      'README',
-    );
     print(
       `wrote ${out}: graph.json${weights ? ', weights.safetensors' : ''}, train.sh, README.md; train with: DATA=<dir|demo> ${path.join(out, 'train.sh')}`,
     );
