@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .kinds import CATALOGUE, Kind, Weight
+from .kinds import CATALOGUE, Kind
 
 GRAPH_FORMAT = "mam-studio/graph"
 GRAPH_VERSION = 1
@@ -418,8 +418,3 @@ def _memory_windows(infos):
                 info.memory_window_out = m["window"] if m else None
                 break
             cur, hops = mem_target.get(cur), hops + 1
-
-
-def weights_of(graph: Graph) -> list[tuple[str, Weight]]:
-    return list(graph.weight_specs())
-
