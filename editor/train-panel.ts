@@ -19,6 +19,9 @@ import './charts.ts';
 import './eval-table.ts';
 import './image-view.ts';
 import { download } from './files.ts';
+import { saveGraph } from '../src/graph/save.ts';
+import { graphFileName } from '../src/share/filename.ts';
+import { torchExportFiles, torchExportZip } from '../src/share/torch-export.ts';
 import { TrainClient } from './train-client.ts';
 import { carryNote, formatNumber } from './train-format.ts';
 import { renderNotice, type Notice } from './train-notice.ts';
@@ -367,6 +370,29 @@ export class TrainPanel extends LitElement {
     });
   }
 
+  /** The graph, these weights, a launch script and a README in one zip, as `mam export --torch` writes them. */
+  private async exportForTorch() {
+    await this.run('exporting for PyTorch', async (c) => {
+      const doc = this.doc;
+      if (!doc) return;
+      const weights = await c.call((w) => w.exportWeights());
+      const graphName = graphFileName(doc);
+      const folder = `${graphName.replace(/\.json$/i, '')}-torch`;
+      const files = torchExportFiles({
+        graphText: saveGraph(doc),
+        graphName,
+        title: doc.metadata?.title ?? '',
+        fingerprint: this.weights?.fingerprint ?? '',
+        weights,
+      });
+      download(`${folder}.zip`, new Blob([torchExportZip(files, folder) as BlobPart]));
+      this.weightsNotice = {
+        level: 'info',
+        text: `Exported ${folder}.zip for PyTorch (graph, weights at step ${this.runState.progress?.step ?? 0}, train.sh, README.md).`,
+      };
+    });
+  }
+
   private async importWeights(file: File) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     await this.run('importing weights', async (c) => {
@@ -504,6 +530,7 @@ export class TrainPanel extends LitElement {
           .notice=${this.weightsNotice}
           ?disabled=${this.running || !!this.busy}
           @weights-export=${() => void this.exportWeights()}
+          @weights-export-torch=${() => void this.exportForTorch()}
           @weights-import=${(e: CustomEvent<File>) => void this.importWeights(e.detail)}
           @weights-reinit=${() => void this.reinitialise()}
         ></mam-train-weights>

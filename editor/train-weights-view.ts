@@ -1,6 +1,6 @@
 /**
- * The Train panel's weights section: Export, Import… and Re-initialise as
- * `weights-export`, `weights-import` (the chosen File) and `weights-reinit`
+ * The Train panel's weights section: Export, Export for PyTorch, Import… and
+ * Re-initialise as `weights-export`, `weights-export-torch`, `weights-import` (the chosen File) and `weights-reinit`
  * events, the outcome of the last of them, and what the weights are.
  */
 import { LitElement, html, nothing } from 'lit';
@@ -36,6 +36,14 @@ export class TrainWeightsView extends LitElement {
           @click=${() => this.fire('weights-export')}
         >
           Export .safetensors
+        </button>
+        <button
+          data-testid="weights-export-torch"
+          ?disabled=${off}
+          title="A zip that trains this graph from these weights with PyTorch DDP (torchrun): graph, weights, train.sh, README"
+          @click=${() => this.fire('weights-export-torch')}
+        >
+          Export for PyTorch
         </button>
         <button
           data-testid="weights-import"

@@ -2,6 +2,7 @@
 import { helpText, parseVerbArgs, usageLine, type Parsed, type VerbSpec } from './args.ts';
 import { SessionError, EXIT_CODES } from './errors.ts';
 import { EVAL_SPEC, evalCommand } from './eval.ts';
+import { EXPORT_SPEC, exportCommand } from './export.ts';
 import { IMPORT_SPEC, importCommand } from './import.ts';
 import { INSPECT_SPEC, inspectCommand } from './inspect.ts';
 import { RUN_SPEC, runCommand } from './run.ts';
@@ -30,6 +31,7 @@ const verbs: Record<string, Verb> = {
   import: verb(IMPORT_SPEC, importCommand),
   train: verb(TRAIN_SPEC, trainCommand),
   eval: verb(EVAL_SPEC, evalCommand),
+  export: verb(EXPORT_SPEC, exportCommand),
 };
 
 const processIO: CliIO = {

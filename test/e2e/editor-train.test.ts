@@ -5,6 +5,7 @@
 // during a run (said on the panel, Stop and recompile). The demo graph trains
 // on wasm (fast on a CPU); state is read through window.__mam.training,
 // actions go through the UI.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Dialog, Page } from 'playwright-core';
@@ -20,6 +21,7 @@ import {
   ready,
   settle,
 } from './editor-helpers.ts';
+import { itOracle, repoRoot, venvPython } from '../unit/data-oracle.ts';
 
 const FILES = resolve(import.meta.dirname, '../../test-results/e2e-train');
 
@@ -307,7 +309,66 @@ describe('editor training', () => {
     await expect.poll(() => page.getByTestId('toast').count(), { timeout: 10_000 }).toBe(0);
     await session.screenshot('editor-train-weights');
   });
+
+  itOracle(
+    'Export for PyTorch: one zip of graph, weights, train.sh and README that mam_torch opens',
+    async () => {
+      const { page, baseUrl } = session;
+      await freshTraining(page, baseUrl);
+      await openTrain(page);
+      await expect.poll(() => byId(page, 'weights-export-torch').isEnabled()).toBe(true);
+      const wait = page.waitForEvent('download');
+      await byId(page, 'weights-export-torch').click();
+      const download = await wait;
+      expect(download.suggestedFilename()).toMatch(/-torch\.zip$/);
+      const zip = join(FILES, download.suggestedFilename());
+      await download.saveAs(zip);
+      await expect
+        .poll(() => byId(page, 'weights-notice').textContent())
+        .toMatch(
+          /Exported .*-torch\.zip for PyTorch \(graph, weights at step 0, train\.sh, README\.md\)/,
+        );
+      // Unpacked by Python's zipfile and read by mam_torch, not by our code.
+      const out = execFileSync(venvPython, ['-c', READ_TORCH_ZIP, zip], {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPATH: join(repoRoot, 'python') },
+      });
+      const r = JSON.parse(out);
+      expect(r.names).toEqual(['graph.json', 'weights.safetensors', 'train.sh', 'README.md']);
+      expect(r.scriptMode).toBe(0o755);
+      expect(r.loaded).toBe(true);
+      expect(r.fingerprint).toBe((await training(page)).weights!.fingerprint);
+      expect(r.fileFingerprint).toBe(r.fingerprint);
+      expect(r.readmeHasFingerprint).toBe(true);
+    },
+  );
 });
+
+/** Python: open the zip, build the graph with mam_torch and load the weights into it (strict). */
+const READ_TORCH_ZIP = `
+import io, json, sys, zipfile
+from safetensors import safe_open
+from safetensors.torch import load
+from mam_torch import GraphModule, parse_graph, weight_fingerprint
+z = zipfile.ZipFile(sys.argv[1])
+infos = z.infolist()
+folder = infos[0].filename.split("/")[0]
+names = [i.filename[len(folder) + 1:] for i in infos]
+read = lambda n: z.read(f"{folder}/{n}")
+g = parse_graph(read("graph.json").decode(), "graph.json")
+m = GraphModule(g, seed=None)
+m.load_state_dict(load(read("weights.safetensors")), strict=True)
+import tempfile, os
+with tempfile.NamedTemporaryFile(suffix=".safetensors", delete=False) as f:
+    f.write(read("weights.safetensors"))
+with safe_open(f.name, "pt") as sf:
+    meta = sf.metadata()
+os.unlink(f.name)
+script = next(i for i in infos if i.filename.endswith("/train.sh"))
+print(json.dumps({"names": names, "scriptMode": (script.external_attr >> 16) & 0o777, "loaded": True,
+    "fingerprint": weight_fingerprint(g), "fileFingerprint": meta.get("fingerprint"),
+    "readmeHasFingerprint": weight_fingerprint(g) in read("README.md").decode()}))
+`;
 
 describe('editor training survives the page', () => {
   let session: BrowserSession;

@@ -1,0 +1,406 @@
+"""The data `mam train --data` reads (src/data, src/cli/train-data.ts), for the torch runtime:
+the demo set, NIfTI folders (imagesTr/labelsTr or images/labels, `case_0000.nii.gz` channels,
+imagesTs/labelsTs as test), PNG image + mask folders, and the Synapse preprocessed layout
+(train_npz/*.npz, test_vol_h5/*.npy.h5, lists/). Volumes are numpy arrays (Z, H, W) — NIfTI's
+(x, y, z) transposed, so a slice is (H = y, W = x) as our TypeScript reads it.
+
+Also the sample preparation of src/train: normalisation, resize rule (scipy.ndimage.zoom,
+corner-aligned; 'stretch' or 'pad'), the paper's augmentation, and the seeded split.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .graph import hash_string
+from .kinds import DEFAULT_CLASS_NAMES
+
+
+
+def demo_dir() -> Path:
+    """data/demo of the mam-studio repository: $MAM_STUDIO_DEMO, else beside this source tree, else
+    under the working directory."""
+    import os
+
+    for d in (os.environ.get("MAM_STUDIO_DEMO"), Path(__file__).resolve().parents[2] / "data" / "demo",
+              Path.cwd() / "data" / "demo"):
+        if d and (Path(d) / "dataset.json").exists():
+            return Path(d)
+    raise DataError("--data demo: the demo set (data/demo of the mam-studio repository) was not found; "
+                    "run from the repository or set MAM_STUDIO_DEMO to its data/demo folder", 2)
+
+
+class DataError(Exception):
+    """Bad data; `code` is the exit code `mam train` gives the same problem."""
+
+    def __init__(self, message: str, code: int = 4):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Case:
+    id: str
+    channels: list  # each (Z, H, W), file dtype
+    label: np.ndarray | None  # (Z, H, W) uint8
+    spacing: tuple = (1.0, 1.0, 1.0)  # (z, y, x) mm
+    files: list = field(default_factory=list)
+
+
+@dataclass
+class DataSet:
+    source: str
+    class_names: list
+    train: list
+    val: list
+    test: list
+    split_rule: str
+    note: str | None = None
+    warnings: list = field(default_factory=list)
+
+    def all_cases(self):
+        return [*self.train, *self.val, *self.test]
+
+
+# ---- readers ----------------------------------------------------------------------------
+
+
+def _nifti(path: Path):
+    import nibabel as nib
+
+    try:
+        img = nib.load(str(path))
+        data = np.asanyarray(img.dataobj)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is bad data, named
+        raise DataError(f"{path}: not a readable NIfTI file ({e})") from None
+    if data.ndim == 2:
+        data = data[:, :, None]
+    zooms = tuple(float(z) for z in img.header.get_zooms()[:3]) + (1.0,) * (3 - min(3, data.ndim))
+    return data, zooms[:3]
+
+
+def _zyx(a):
+    return np.ascontiguousarray(np.transpose(a, (2, 1, 0)))
+
+
+def _as_label(a, where: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.size and (a.min() < 0 or a.max() > 255 or not np.all(np.equal(np.mod(a, 1), 0))):
+        raise DataError(f"{where}: labels must be whole numbers 0–255", 8)
+    return a.astype(np.uint8)
+
+
+def load_demo(root: Path | None = None) -> DataSet:
+    root = root or demo_dir()
+    meta = json.loads((root / "dataset.json").read_text())
+    splits = {}
+    for split in ("train", "val", "test"):
+        im, zooms = _nifti(root / meta["files"][f"image_{split}"])
+        lb, _ = _nifti(root / meta["files"][f"label_{split}"])
+        if im.ndim == 4:
+            im = im[..., 0]
+        splits[split] = [Case(f"demo-{split}", [_zyx(im)], _zyx(_as_label(lb, str(root))),
+                              (zooms[2], zooms[1], zooms[0]),
+                              [meta["files"][f"image_{split}"], meta["files"][f"label_{split}"]])]
+    return DataSet("demo (data/demo)", list(meta["classes"]), splits["train"], splits["val"],
+                   splits["test"], meta.get("split_rule", ""), meta.get("note"))
+
+
+NIFTI_RE = re.compile(r"\.nii(\.gz)?$", re.I)
+CHANNEL_RE = re.compile(r"^(.*)_(\d{4})\.nii(\.gz)?$", re.I)
+
+
+def _class_table(root: Path):
+    f = root / "classes.json"
+    if f.exists():
+        j = json.loads(f.read_text())
+        return list(j if isinstance(j, list) else j.get("classes", []))
+    f = root / "dataset.json"
+    if f.exists():
+        labels = json.loads(f.read_text()).get("labels")
+        if isinstance(labels, dict):  # nnU-Net v1 {"0": "background"} or v2 {"background": 0}
+            pairs = [(int(v), k) if str(v).isdigit() and not str(k).isdigit() else (int(k), v)
+                     for k, v in labels.items()]
+            return [n for _, n in sorted(pairs)]
+    return []
+
+
+def _nifti_cases(root: Path, img_dirs, lbl_dirs) -> list:
+    img_dir = next((root / d for d in img_dirs if (root / d).is_dir()), None)
+    if img_dir is None:
+        raise DataError(f"empty folder: {root} has no imagesTr/ or images/ folder with .nii/.nii.gz files", 6)
+    names = sorted(n.name for n in img_dir.iterdir() if NIFTI_RE.search(n.name))
+    if not names:
+        raise DataError(f"empty folder: {img_dir} holds no .nii/.nii.gz files", 6)
+    groups: dict[str, list] = {}
+    for n in names:
+        m = CHANNEL_RE.match(n)
+        cid = m.group(1) if m else NIFTI_RE.sub("", n)
+        groups.setdefault(cid, []).append((int(m.group(2)) if m else 0, n))
+    lbl_dir = next((root / d for d in lbl_dirs if (root / d).is_dir()), None)
+    cases = []
+    for cid in sorted(groups):
+        files = sorted(groups[cid])
+        chans, spacing = [], (1.0, 1.0, 1.0)
+        for _, n in files:
+            a, zooms = _nifti(img_dir / n)
+            parts = [a[..., k] for k in range(a.shape[3])] if a.ndim == 4 else [a]
+            chans += [_zyx(p) for p in parts]
+            spacing = (zooms[2], zooms[1], zooms[0])
+        label = None
+        if lbl_dir is not None:
+            for ext in (".nii.gz", ".nii"):
+                f = lbl_dir / f"{cid}{ext}"
+                if f.exists():
+                    lb, _ = _nifti(f)
+                    label = _zyx(_as_label(lb, str(f)))
+                    if label.shape != chans[0].shape:
+                        raise DataError(f"{f}: the label is {label.shape[::-1]} but the image is "
+                                        f"{chans[0].shape[::-1]}", 7)
+        cases.append(Case(cid, chans, label, spacing, [str(img_dir / n) for _, n in files]))
+    return cases
+
+
+def _png_cases(root: Path) -> list:
+    from PIL import Image  # noqa: F401 - optional; only the PNG layout needs it
+
+    img_dir = next(root / d for d in ("images", "imgs", "image") if (root / d).is_dir())
+    mask_dir = next((root / d for d in ("masks", "labels", "mask", "label") if (root / d).is_dir()), None)
+    if mask_dir is None:
+        raise DataError(f"{root} has no masks/ (or labels/) folder beside {img_dir}")
+    cases = []
+    for f in sorted(p for p in img_dir.iterdir() if p.suffix.lower() == ".png"):
+        im = np.asarray(Image.open(f).convert("L"))
+        m = mask_dir / f.name
+        if not m.exists():
+            continue
+        lb = _as_label(np.asarray(Image.open(m)), str(m))
+        if lb.ndim == 3:
+            lb = lb[..., 0]
+        if lb.shape != im.shape:
+            raise DataError(f"{m}: the mask is {lb.shape[1]}×{lb.shape[0]} but the image is "
+                            f"{im.shape[1]}×{im.shape[0]}", 7)
+        cases.append(Case(f.stem, [im[None]], lb[None], (1.0, 1.0, 1.0), [str(f), str(m)]))
+    return cases
+
+
+def _synapse_list(root: Path, name: str):
+    for d in (root, root / "lists", root / "lists" / "lists_Synapse"):
+        if (d / name).exists():
+            return [ln.strip() for ln in (d / name).read_text().splitlines() if ln.strip()]
+    raise DataError(f"{root / name} not found (also looked in lists/lists_Synapse/)")
+
+
+def _synapse_cases(root: Path, split: str) -> list:
+    cases = []
+    if split == "train":
+        for cid in _synapse_list(root, "train.txt"):
+            z = np.load(root / "train_npz" / f"{cid}.npz")
+            cases.append(Case(cid, [np.asarray(z["image"], np.float32)[None]],
+                              _as_label(z["label"], cid)[None], files=[f"train_npz/{cid}.npz"]))
+    else:
+        import h5py
+
+        for cid in _synapse_list(root, "test_vol.txt"):
+            with h5py.File(root / "test_vol_h5" / f"{cid}.npy.h5", "r") as f:
+                cases.append(Case(cid, [np.asarray(f["image"], np.float32)],
+                                  _as_label(np.asarray(f["label"]), cid),
+                                  files=[f"test_vol_h5/{cid}.npy.h5"]))
+    return cases
+
+
+def split_cases(cases, seed: int, val_fraction=0.2):
+    """splitCases of src/train/samples.ts: ids ordered by a seeded hash, 20% validation."""
+    if len(cases) < 2:
+        return cases, cases
+    order = sorted(cases, key=lambda c: (hash_string(c.id, seed), c.id))
+    n_val = max(1, round(len(cases) * val_fraction))
+    val = {c.id for c in order[:n_val]}
+    return [c for c in cases if c.id not in val], [c for c in cases if c.id in val]
+
+
+def load_data(arg: str, seed: int) -> DataSet:
+    if arg == "demo":
+        return load_demo()
+    root = Path(arg)
+    if not root.is_dir():
+        raise DataError(f"--data {arg}: no such folder (give a data folder or 'demo')", 2)
+    if not any(root.iterdir()):
+        raise DataError(f"empty folder: {arg} holds nothing", 6)
+    test = []
+    synapse = (root / "train_npz").is_dir() or (root / "test_vol_h5").is_dir()
+    if synapse:
+        cases = _synapse_cases(root, "train")
+        if (root / "test_vol_h5").is_dir():
+            test = _synapse_cases(root, "test")
+        source = f"Synapse layout {arg}"
+    elif (root / "images").is_dir() and any(p.suffix.lower() == ".png" for p in (root / "images").iterdir()):
+        cases, source = _png_cases(root), f"PNG folder {arg}"
+    else:
+        cases = _nifti_cases(root, ["imagesTr", "images"], ["labelsTr", "labels"])
+        if (root / "imagesTs").is_dir() and (root / "labelsTs").is_dir():
+            test = _nifti_cases(root, ["imagesTs"], ["labelsTs"])
+        source = f"NIfTI folder {arg}"
+    labelled = [c for c in cases if c.label is not None]
+    if not labelled:
+        raise DataError(f"empty folder: {arg} has no labelled cases", 6)
+    warnings = []
+    # the Synapse layout names its classes as the paper does unless the folder says otherwise
+    classes = _class_table(root) or (list(DEFAULT_CLASS_NAMES) if synapse else [])
+    split_file = root / "split.json"
+    if split_file.exists():
+        j = json.loads(split_file.read_text())
+        by_id = {c.id: c for c in labelled}
+        pick = lambda ids: [by_id[i] for i in ids or [] if i in by_id]  # noqa: E731
+        listed = set(j.get("val", [])) | set(j.get("test", []))
+        train = pick(j["train"]) if "train" in j else [c for c in labelled if c.id not in listed]
+        ds = DataSet(source, classes, train, pick(j.get("val")), test or pick(j.get("test")),
+                     "split.json")
+    else:
+        train, val = split_cases(labelled, seed)
+        rule = ("one case: validates on its training case" if len(labelled) < 2 else
+                f"seeded hash of case ids (seed {seed}), 20% validation")
+        if len(labelled) < 2:
+            warnings.append("only one labelled case: validation uses the training case, so its scores "
+                            "are optimistic")
+        ds = DataSet(source, classes, train, val, test, rule)
+    ds.warnings = warnings
+    return ds
+
+
+def check_classes(ds: DataSet, graph_classes: list, warn) -> None:
+    k = len(graph_classes)
+    for c in ds.all_cases():
+        if c.label is not None and c.label.size and int(c.label.max()) >= k:
+            raise DataError(f"{c.files[-1] if c.files else c.id} holds label {int(c.label.max())}, outside "
+                            f"the graph's class table 0–{k - 1} ({', '.join(graph_classes)})", 8)
+    if not ds.class_names:
+        warn(f"the data has no classes.json: using the graph's class names ({', '.join(graph_classes)})")
+    elif len(ds.class_names) != k:
+        raise DataError(f"the data has {len(ds.class_names)} classes ({', '.join(ds.class_names)}) but the "
+                        f"graph outputs {k} ({', '.join(graph_classes)})", 8)
+    elif ds.class_names != list(graph_classes):
+        warn(f"class names differ between the data ({', '.join(ds.class_names)}) and the graph "
+             f"({', '.join(graph_classes)}); results use the graph's")
+
+
+def data_fingerprint(cases) -> str:
+    """Ids, grids and every voxel of images and labels (blake2b, 16 hex digits)."""
+    h = hashlib.blake2b(digest_size=8)
+    for c in cases:
+        h.update(f"{c.id}:{','.join('x'.join(map(str, a.shape[::-1])) for a in c.channels)}".encode())
+        for a in c.channels:
+            h.update(np.ascontiguousarray(a).tobytes())
+        if c.label is not None:
+            h.update(c.label.tobytes())
+    return h.hexdigest()
+
+
+# ---- samples -----------------------------------------------------------------------------
+
+
+def resolve_normalisation(a: np.ndarray, mode: str) -> str:
+    if mode != "auto":
+        return mode
+    if a.dtype == np.uint8:
+        return "uint8"
+    return "ct" if float(a.min()) < -200 else "percentile"
+
+
+def normalise(a: np.ndarray, mode: str) -> np.ndarray:
+    rule = resolve_normalisation(a, mode)
+    x = a.astype(np.float32)
+    if rule == "none":
+        return x
+    if rule == "uint8":
+        lo, hi = 0.0, 255.0
+    elif rule == "ct":
+        lo, hi = -125.0, 275.0
+    else:
+        flat = x.reshape(-1)
+        step = max(1, flat.size // 200_000)
+        sample = flat[::step].astype(np.float64)
+        sample = sample[~np.isnan(sample)]
+        lo, hi = np.percentile(sample, [0.5, 99.5]) if sample.size else (np.nan, np.nan)
+        if not hi > lo:
+            return np.zeros_like(x)
+    return np.clip((x - np.float32(lo)) / np.float32(hi - lo), 0, 1).astype(np.float32)
+
+
+def case_slices(c: Case, normalisation: str):
+    """(image (H, W, C) float32, label (H, W) uint8) per slice."""
+    chans = [normalise(a, normalisation) for a in c.channels]
+    img = np.stack(chans, -1)  # (Z, H, W, C)
+    return [(img[z], c.label[z]) for z in range(img.shape[0])]
+
+
+def resize_plan(frm, to, rule):
+    if rule == "stretch":
+        return {"rule": rule, "from": frm, "to": to, "scaled": to, "offset": (0, 0)}
+    f = min(to[0] / frm[0], to[1] / frm[1])
+    scaled = (min(to[0], max(1, round(frm[0] * f))), min(to[1], max(1, round(frm[1] * f))))
+    return {"rule": rule, "from": frm, "to": to, "scaled": scaled,
+            "offset": ((to[0] - scaled[0]) // 2, (to[1] - scaled[1]) // 2)}
+
+
+def _zoom_to(a, to, order):
+    from scipy.ndimage import zoom
+
+    if tuple(a.shape[:2]) == tuple(to):
+        return a
+    return zoom(a.astype(np.float64), (to[0] / a.shape[0], to[1] / a.shape[1]), order=order)
+
+
+def fit_plane(a, plan, order):
+    z = _zoom_to(a, plan["scaled"], order)
+    if plan["rule"] == "stretch":
+        return z.astype(np.float32)
+    out = np.zeros(plan["to"], np.float32)
+    (t, left), (sh, sw) = plan["offset"], plan["scaled"]
+    out[t:t + sh, left:left + sw] = z
+    return out
+
+
+def unfit_plane(a, plan, order):
+    (t, left), (sh, sw) = plan["offset"], plan["scaled"]
+    return _zoom_to(a[t:t + sh, left:left + sw], plan["from"], order)
+
+
+def fit_sample(img, lbl, size, rule):
+    if img.shape[:2] == tuple(size):
+        return img, lbl
+    plan = resize_plan(img.shape[:2], tuple(size), rule)
+    out = np.stack([fit_plane(img[..., k], plan, 3) for k in range(img.shape[2])], -1)
+    return out.astype(np.float32), np.rint(fit_plane(lbl, plan, 0)).astype(np.uint8)
+
+
+def augment(img, lbl, rng: np.random.Generator):
+    """The reference RandomGenerator: p=.5 rot90 k + flip on a random axis, else p=.5 rotate
+    by an integer angle in [-20, 20) (nearest, zeros outside), image and label alike."""
+    from scipy.ndimage import rotate
+
+    if rng.random() > 0.5:
+        k, axis = int(rng.integers(0, 4)), int(rng.integers(0, 2))
+        img, lbl = np.rot90(img, k, (0, 1)), np.rot90(lbl, k)
+        return np.ascontiguousarray(np.flip(img, axis)), np.ascontiguousarray(np.flip(lbl, axis))
+    if rng.random() > 0.5:
+        angle = int(rng.integers(-20, 20))
+        img = rotate(img, angle, axes=(1, 0), reshape=False, order=0)
+        lbl = rotate(lbl, angle, axes=(1, 0), reshape=False, order=0)
+    return img, lbl
+
+
+def resize_records(slices, size, rule):
+    seen = {}
+    for img, _ in slices:
+        hw = tuple(img.shape[:2])
+        if hw != tuple(size):
+            seen[hw] = seen.get(hw, 0) + 1
+    return [{"from": list(hw), "to": list(size), "rule": rule,
+             "scaled": list(resize_plan(hw, tuple(size), rule)["scaled"]), "slices": n}
+            for hw, n in seen.items()]

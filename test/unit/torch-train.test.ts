@@ -1,0 +1,218 @@
+/**
+ * Training with the torch runtime on the demo data (CPU, gloo):
+ * - DDP: `torchrun --nproc_per_node=2` takes the same steps as one process
+ *   with the same global batch (the weights agree to float rounding);
+ * - an interrupted DDP run (SIGINT once a checkpoint exists) resumes with
+ *   --resume and ends where the uninterrupted run ends;
+ * - weights round trip: 20 torch steps, then our `mam eval` on the run's
+ *   best.safetensors gives torch's test metrics to 1e-6.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readSafetensors, toFloat32 } from '../../src/compile/io/safetensors.ts';
+import { spawnMam } from '../helpers/mam-cli.ts';
+import { spawnTrain } from '../helpers/torch-runtime.ts';
+import { describeOracle, repoRoot } from './data-oracle.ts';
+
+const GRAPH = join(repoRoot, 'presets', 'demo-mam.json');
+/** SGD keeps an update linear in the gradient, so the comparison measures the gradients. */
+const COMMON = [
+  '--data',
+  'demo',
+  '--steps',
+  '6',
+  '--batch',
+  '4',
+  '--optimizer',
+  'sgd',
+  '--lr',
+  '0.5',
+];
+
+const weightsOf = (file: string) => readSafetensors(new Uint8Array(readFileSync(file)));
+
+/** max |a − b| over all weights, relative to the largest change from the initial weights. */
+function weightsDiff(a: string, b: string, init: string) {
+  const [fa, fb, f0] = [weightsOf(a), weightsOf(b), weightsOf(init)];
+  let diff = 0;
+  let change = 0;
+  for (const [key, t] of fa.tensors) {
+    const [x, y, x0] = [
+      toFloat32(t),
+      toFloat32(fb.tensors.get(key)!),
+      toFloat32(f0.tensors.get(key)!),
+    ];
+    for (let i = 0; i < x.length; i++) {
+      diff = Math.max(diff, Math.abs(x[i] - y[i]));
+      change = Math.max(change, Math.abs(x[i] - x0[i]));
+    }
+  }
+  return { diff, change, rel: diff / change };
+}
+
+describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mam-torch-train-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('2 DDP processes = 1 process with the same global batch; an interrupted DDP run resumes to the same weights', async () => {
+    const init = await spawnTrain(1, [
+      GRAPH,
+      ...COMMON,
+      '--steps',
+      '1',
+      '--lr',
+      '0',
+      '--out',
+      join(dir, 'init'),
+      '--val-every',
+      '0',
+    ]);
+    expect(init.stderr + init.code).toMatch(/0$/);
+    const one = await spawnTrain(1, [
+      GRAPH,
+      ...COMMON,
+      '--out',
+      join(dir, 'one'),
+      '--val-every',
+      '0',
+    ]);
+    expect(one.stderr + one.code).toMatch(/0$/);
+    const two = await spawnTrain(2, [
+      GRAPH,
+      ...COMMON,
+      '--out',
+      join(dir, 'two'),
+      '--val-every',
+      '0',
+    ]);
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stdout).toMatch(/checkpoint: step 6 saved/);
+    const w = (run: string) => join(dir, run, 'checkpoint', 'weights.safetensors');
+    const ddp = weightsDiff(w('two'), w('one'), w('init'));
+    console.log(
+      `torch-train: DDP vs one process after 6 steps: max |Δw| ${ddp.diff.toExponential(2)}, ${ddp.rel.toExponential(2)} of the largest change`,
+    );
+    expect(ddp.change).toBeGreaterThan(1e-3); // the weights did move
+    expect(ddp.rel).toBeLessThanOrEqual(1e-4);
+    const losses = (run: string) =>
+      readFileSync(join(dir, run, 'history.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => Number(l.split(',')[2]));
+    expect(losses('two')).toEqual(losses('one').map((x) => expect.closeTo(x, 5)));
+
+    // interrupt once the step-2 checkpoint exists, then resume
+    const stopped = await spawnTrain(
+      2,
+      [
+        GRAPH,
+        ...COMMON,
+        '--out',
+        join(dir, 'stopped'),
+        '--val-every',
+        '0',
+        '--checkpoint-every',
+        '2',
+      ],
+      (line, child) => {
+        if (/^checkpoint: step 2 saved/.test(line)) child.kill('SIGINT');
+      },
+    );
+    expect(stopped.code).not.toBe(0);
+    expect(stopped.stderr).toMatch(/stopped at step [2-5]; continue with/);
+    const state = JSON.parse(
+      readFileSync(join(dir, 'stopped', 'checkpoint', 'state.json'), 'utf8'),
+    );
+    expect(state.step).toBeGreaterThanOrEqual(2);
+    expect(state.step).toBeLessThan(6);
+    const resumed = await spawnTrain(2, [
+      GRAPH,
+      '--data',
+      'demo',
+      '--out',
+      join(dir, 'stopped'),
+      '--resume',
+    ]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`resuming .* at step ${state.step} of 6`));
+    const again = weightsDiff(w('stopped'), w('two'), w('init'));
+    expect(again.diff).toBeLessThanOrEqual(1e-6 * again.change);
+    expect(losses('stopped')).toEqual(losses('two'));
+  }, 900_000);
+
+  it("weights round trip: 20 torch steps, then `mam eval` on best.safetensors gives torch's test metrics to 1e-6", async () => {
+    const out = join(dir, 'rt');
+    const r = await spawnTrain(1, [
+      GRAPH,
+      '--data',
+      'demo',
+      '--steps',
+      '20',
+      '--val-every',
+      '5',
+      '--optimizer',
+      'sgd',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const torchMetrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(run.format).toBe('mam-studio/run');
+    expect(
+      Object.keys(JSON.parse(readFileSync(join(out, 'checkpoint', 'state.json'), 'utf8'))),
+    ).toEqual(
+      expect.arrayContaining([
+        'format',
+        'version',
+        'step',
+        'settings',
+        'history',
+        'weightsFingerprint',
+        'dataFingerprint',
+      ]),
+    );
+    const ev = await spawnMam(
+      [
+        'eval',
+        GRAPH,
+        '--weights',
+        join(out, 'best.safetensors'),
+        '--data',
+        'demo',
+        '--json',
+        '--backend',
+        'wasm',
+      ],
+      repoRoot,
+    );
+    expect(ev.code, ev.stderr).toBe(0);
+    const ours = JSON.parse(ev.stdout).summary;
+    const theirs = torchMetrics.test.summary;
+    expect(ours.convention).toBe(theirs.convention);
+    expect(Object.keys(ours.perClass)).toEqual(Object.keys(theirs.perClass));
+    expect(ours.meanDice).toBeGreaterThan(0);
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+    for (const [name, c] of Object.entries(theirs.perClass) as [
+      string,
+      { dice: number; hd95: number },
+    ][]) {
+      expect(
+        close(ours.perClass[name].dice, c.dice),
+        `${name} dice ${ours.perClass[name].dice} vs ${c.dice}`,
+      ).toBe(true);
+      expect(
+        close(ours.perClass[name].hd95, c.hd95),
+        `${name} hd95 ${ours.perClass[name].hd95} vs ${c.hd95}`,
+      ).toBe(true);
+    }
+    expect(close(ours.meanDice, theirs.meanDice)).toBe(true);
+    expect(close(ours.meanHd95, theirs.meanHd95)).toBe(true);
+  }, 900_000);
+});
