@@ -7,6 +7,7 @@ import { GraphBuilder } from './builder.ts';
 import { DEMO_CLASSES, SYNAPSE_CLASSES } from './classes.ts';
 import { applyCommand } from './commands.ts';
 import { autoArrange } from './layout.ts';
+import { daTransUnet, DA_TRANSUNET_SYNAPSE } from './presets-da.ts';
 import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, GraphMetadata } from './types.ts';
 
@@ -280,6 +281,25 @@ export function presets(catalogue: Catalogue): Record<string, GraphDoc> {
       'ists',
     ),
     ['vit-unet-mam-sts', vitUnetMamSts(catalogue)],
+    ...([false, true] as const).map(
+      (memory) =>
+        [
+          memory ? 'da-transunet-mam' : 'da-transunet',
+          arranged(
+            daTransUnet(
+              {
+                ...DA_TRANSUNET_SYNAPSE,
+                classNames: SYNAPSE_CLASSES,
+                memory,
+                title: memory ? 'DA-TransUNet-MAM (RecA-S)' : 'DA-TransUNet (SAM)',
+                description: `Hybrid ResNet-50 (3 stages) + ViT-B/16 (12 blocks, ${memory ? 'one memory chain through all 12 (STS)' : 'self-attention'}) with dual attention (PAM + CAM) on the embedding and two skips, CUP decoder; 224×224×3, 9 Synapse classes. After DA-TRANSUNET-MAM-SPEC.md; paper: "${PAPER}".`,
+              },
+              catalogue,
+            ),
+            catalogue,
+          ),
+        ] as const,
+    ),
     [
       'demo-mam',
       swinUnet(
