@@ -30,6 +30,8 @@ export interface DaTransUnetOptions {
   daReduction: number;
   /** Memory chain (STS) through the ViT blocks. */
   memory: boolean;
+  /** Dropout of the embeddings and ViT MLPs (the DA heads' Dropout2d is half of it); default 0.1. */
+  dropout?: number;
   metadata?: Partial<GraphMetadata>;
 }
 
@@ -93,15 +95,17 @@ export function daTransUnet(o: DaTransUnetOptions, catalogue: Catalogue): GraphD
     bias: true,
   });
   b.link(enc.last, `${emb}.patch_embeddings`);
-  b.add(`${emb}.DAblock1`, 'da-head', { reduction: o.daReduction });
+  const drop = o.dropout ?? 0.1;
+  const daParams = { reduction: o.daReduction, dropout: drop / 2 };
+  b.add(`${emb}.DAblock1`, 'da-head', daParams);
   b.link(`${emb}.patch_embeddings`, `${emb}.DAblock1`);
-  b.add(emb, 'position-embedding-map', { dropout: 0.1 });
+  b.add(emb, 'position-embedding-map', { dropout: drop });
   b.link(`${emb}.DAblock1`, emb);
 
   let prev = emb;
   for (let l = 0; l < o.layers; l++) {
     const id = `transformer.encoder.layer.${l}`;
-    const common = { heads: o.heads, mlpRatio: o.mlpRatio, dropout: 0.1 };
+    const common = { heads: o.heads, mlpRatio: o.mlpRatio, dropout: drop };
     if (o.memory) {
       b.add(id, 'mam-transunet-block', { ...common, memoryLayout: 'window' });
       if (l > 0) b.memory(`transformer.encoder.layer.${l - 1}`, id);
@@ -126,7 +130,7 @@ export function daTransUnet(o: DaTransUnetOptions, catalogue: Catalogue): GraphD
       let skip = skips[i];
       if (i < daOf.length) {
         const da = `${id}.${daOf[i]}`;
-        b.add(da, 'da-head', { reduction: o.daReduction });
+        b.add(da, 'da-head', daParams);
         b.link(skip, da);
         skip = da;
       }
