@@ -5,6 +5,7 @@
  * no never-executed decoder DA heads, no discarded conv6/conv7 branches.
  */
 import { GraphBuilder } from './builder.ts';
+import { DEMO_CLASSES } from './classes.ts';
 import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, GraphMetadata } from './types.ts';
 
@@ -178,4 +179,49 @@ export const DA_TRANSUNET_SYNAPSE = {
       metricConvention: 'synapse' as const,
     },
   },
+};
+
+/**
+ * How the demo presets train on the embedded demo data. AdamW and no
+ * rot90/flip: lobe labels follow anterior/posterior anatomy that the paper's
+ * rotations scramble, and SGD from scratch learns this small set too slowly
+ * (bench/demo-learning.ts measures it).
+ */
+export const DEMO_METADATA: Partial<GraphMetadata> = {
+  dataset: 'demo',
+  training: {
+    epochs: 30,
+    batchSize: 4,
+    learningRate: 0.001,
+    optimizer: 'adamw',
+    seed: 1234,
+    metricConvention: 'synapse',
+    augment: false,
+  },
+};
+
+/**
+ * The demo variant for the embedded brain MRI set: 128×128×1, one bottleneck
+ * unit per stage at a quarter of the width, a 4-block ViT of 128 channels
+ * (8×8 tokens), DA heads at reduction 8, 8 classes.
+ */
+export const DA_TRANSUNET_DEMO: DaTransUnetOptions = {
+  title: 'Demo: brain MRI parcellation with DA-TransUNet-MAM (STS)',
+  description:
+    'Small DA-TransUNet-MAM for the embedded demo data (128×128 axial T1 slices, 7 brain regions + background): ResNet stem + 3 bottleneck units (width 16), dual attention on the embedding and two skips, 4 ViT blocks of 128 channels with one memory chain (STS), CUP decoder. Trains with AdamW, batch 4, without rotations and flips (the regions follow anatomy those transforms scramble). Single-subject demo, not a benchmark.',
+  imageSize: 128,
+  inChannels: 1,
+  classNames: DEMO_CLASSES,
+  width: 16,
+  units: [1, 1, 1],
+  groups: 8,
+  hidden: 128,
+  heads: 4,
+  layers: 4,
+  mlpRatio: 4,
+  headChannels: 64,
+  decoderChannels: [64, 32, 16, 16],
+  daReduction: 8,
+  memory: true,
+  metadata: DEMO_METADATA,
 };

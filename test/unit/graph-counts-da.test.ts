@@ -114,6 +114,17 @@ describe('DA-TransUNet presets count exactly DA-TRANSUNET-MAM-SPEC.md §k', () =
       expect(all).toContain(k);
   });
 
+  it('the demo variant: 128×128×1 in, 8 classes out, one STS chain through its 4 ViT blocks, no errors', () => {
+    const a = analyze('da-transunet-mam-demo');
+    expect(a.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(a.inputs).toEqual([{ node: 'input', shape: [1, 128, 128, 1] }]);
+    expect(a.outputs).toEqual([{ node: 'segmentation', shape: [1, 128, 128, 8] }]);
+    expect(a.chains.map((c) => [c.strategy, c.units.length])).toEqual([['STS', 4]]);
+    // the 1/4 skip (31×31 after the unpadded pool) is padded to 32 as at 224 (55 → 56)
+    const pad = a.nodes.get('transformer.embeddings.hybrid_model.body.block1.pad')!;
+    expect(pad.outputs.out).toMatchObject({ kind: 'image', spatial: [32, 32] });
+  });
+
   it('mam inspect --json gives the same integers', () => {
     const out = execFileSync(
       'node',
