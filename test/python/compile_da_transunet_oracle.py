@@ -337,6 +337,8 @@ def main():
         model.eval()
         with torch.no_grad():
             np.save(f"{out}/{name}_logits.npy", nhwc(model(x)))
+        if c["steps"] == 0:
+            continue
         # training: dropout off (its draws are not comparable), BatchNorm in batch-statistics mode
         trained = DATransUNet(c, memory=memory, drop=0.0)
         trained.load_state_dict(state)

@@ -18,14 +18,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../nodes/index.ts';
 import { initBackend } from '../../src/backend/index.ts';
 import { readNpy } from '../../src/compile/io/npy.ts';
 import { readSafetensors, toFloat32 } from '../../src/compile/io/safetensors.ts';
 import type { CompiledModel } from '../../src/compile/model.ts';
 import { formatImportReport, importStateDict } from '../../src/compile/weights.ts';
-import { daTransUnet } from '../../src/graph/presets-da.ts';
+import { SYNAPSE_CLASSES } from '../../src/graph/classes.ts';
+import { daTransUnet, DA_TRANSUNET_SYNAPSE } from '../../src/graph/presets-da.ts';
 import { printMeasured, record } from '../reference/harness.ts';
 import { relErr } from '../reference/math.ts';
 import { compileDoc } from './compile-fixtures.ts';
@@ -159,3 +160,75 @@ describeOracle('PyTorch DA-TransUNet(-MAM) oracle', () => {
     expect(moved).toBeGreaterThan(1e-3); // the steps did change weights and running statistics
   });
 });
+
+/**
+ * The full Synapse configuration (224×224×3, 9 classes, R50-ViT-B/16) on
+ * wasm, eval mode: opt-in (MAM_DA_FULL=1), it takes minutes and gigabytes.
+ */
+const FULL = {
+  ...DA_TRANSUNET_SYNAPSE,
+  classes: 9,
+  batch: 1,
+  seed: 99,
+  steps: 0,
+  lr: 0,
+};
+
+(process.env.MAM_DA_FULL === '1' ? describeOracle : describe.skip)(
+  'PyTorch DA-TransUNet(-MAM) oracle at full size (MAM_DA_FULL=1)',
+  () => {
+    let dir = '';
+    const read = (name: string) => new Uint8Array(readFileSync(join(dir, name)));
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'mam-da-full-'));
+      execFileSync(PY, ['test/python/compile_da_transunet_oracle.py', dir, JSON.stringify(FULL)], {
+        stdio: 'pipe',
+      });
+    }, 1_800_000);
+    afterAll(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      printMeasured('compile-da-torch full');
+    });
+    for (const which of ['sam', 'mam'] as const) {
+      it(
+        `${which.toUpperCase()} 224×224×3, 9 classes, wasm: eval logits equal torch ≤ 1e-4`,
+        { timeout: 1_800_000 },
+        async () => {
+          await initBackend('wasm');
+          const { model } = compileDoc(
+            daTransUnet(
+              {
+                ...DA_TRANSUNET_SYNAPSE,
+                classNames: SYNAPSE_CLASSES,
+                memory: which === 'mam',
+                title: '',
+                description: '',
+              },
+              catalogue,
+            ),
+            5,
+          );
+          const report = importStateDict(model, read(`${which}.safetensors`));
+          expect(report.missing).toEqual([]);
+          expect(report.unexpected).toEqual([]);
+          expect(report.wrongShape).toEqual([]);
+          expect(report.notExecuted).toContain('decoder.blocks.3.da.sa.query_conv.weight'); // the [0, 4, 1, 1] one
+          const xin = readNpy(read('x.npy'));
+          const x = tf.tensor4d(
+            xin.data as Float32Array,
+            xin.shape as [number, number, number, number],
+          );
+          const logits = model.predict(x);
+          const want = readNpy(read(`${which}_logits.npy`));
+          const err = record(
+            `${which} full wasm eval logits`,
+            relErr(await logits.data(), want.data as Float32Array),
+          );
+          expect(err).toBeLessThanOrEqual(1e-4);
+          tf.dispose([x, logits]);
+          model.dispose();
+        },
+      );
+    }
+  },
+);
