@@ -4,7 +4,8 @@
  * uses) on wasm, evaluating the TEST split every few steps, and prints the mean
  * foreground Dice (both conventions) against training wall time. The clock
  * excludes the bench's own test evaluations. Stops at `--minutes` (default 15).
- * `npm run bench -- demo-learning [--minutes 15] [--every 25]`
+ * `npm run bench -- demo-learning [--minutes 15] [--every 25] [--preset demo-mam]`
+ * (`--preset da-transunet-mam-demo` measures the DA-TransUNet-MAM demo).
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -30,14 +31,16 @@ const arg = (args: string[], name: string, dflt: number) => {
 export async function run(args: string[] = []) {
   const minutes = arg(args, 'minutes', 15);
   const every = arg(args, 'every', 25);
+  const i = args.indexOf('--preset');
+  const preset = i >= 0 ? args[i + 1] : 'demo-mam';
   const backend = await initBackend('wasm');
   const g = loadGraph(
-    readFileSync(new URL('../presets/demo-mam.json', import.meta.url), 'utf8'),
+    readFileSync(new URL(`../presets/${preset}.json`, import.meta.url), 'utf8'),
     catalogue,
   );
-  if (!g.ok) throw new Error('demo-mam.json does not load');
+  if (!g.ok) throw new Error(`${preset}.json does not load`);
   const p = planGraph(g.graph, catalogue, kernels);
-  if (!p.ok) throw new Error('demo-mam.json does not compile');
+  if (!p.ok) throw new Error(`${preset}.json does not compile`);
   const d = await loadDemo(nodeFileSource(demoDataDir()));
   if (!d.ok) throw new Error(d.message);
   const t = g.graph.metadata?.training ?? {};
@@ -108,7 +111,7 @@ export async function run(args: string[] = []) {
   console.log(
     `at 3 min: ${JSON.stringify(result.at3min)}\nat 15 min: ${JSON.stringify(result.at15min)}`,
   );
-  writeResult('demo-learning', result);
+  writeResult(preset === 'demo-mam' ? 'demo-learning' : `demo-learning-${preset}`, result);
   model.dispose();
   return result;
 }

@@ -19,6 +19,8 @@ const CATEGORY_TITLES: Record<string, string> = {
   memory: 'Memory resampling',
   resampling: 'Resampling',
   skip: 'Skip connections',
+  cnn: 'CNN (ResNet, convolutions, CUP decoder)',
+  'dual-attention': 'Dual attention (PAM + CAM)',
   norm: 'Normalisation',
   head: 'Head',
   output: 'Output',

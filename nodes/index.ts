@@ -16,6 +16,18 @@ import { skip } from './skip.ts';
 import { layerNorm } from './layer-norm.ts';
 import { segHead } from './seg-head.ts';
 import { output } from './output.ts';
+import { conv2d } from './conv2d.ts';
+import { convBnRelu } from './conv-bn-relu.ts';
+import { resnetRoot } from './resnet-root.ts';
+import { maxPool } from './max-pool.ts';
+import { bottleneck } from './bottleneck.ts';
+import { zeroPad } from './zero-pad.ts';
+import { daHead } from './da-head.ts';
+import { positionEmbeddingMap } from './position-embedding-map.ts';
+import { transUnetBlock } from './transunet-block.ts';
+import { mamTransUnetBlock } from './mam-transunet-block.ts';
+import { tokensToMap } from './tokens-to-map.ts';
+import { cupBlock } from './cup-block.ts';
 
 export const nodeKinds: readonly NodeKind[] = [
   imageInput,
@@ -25,6 +37,8 @@ export const nodeKinds: readonly NodeKind[] = [
   mamSwinBlock,
   vitBlock,
   mamVitBlock,
+  transUnetBlock,
+  mamTransUnetBlock,
   patchMerging,
   patchExpanding,
   finalExpanding,
@@ -33,6 +47,16 @@ export const nodeKinds: readonly NodeKind[] = [
   skip,
   layerNorm,
   segHead,
+  resnetRoot,
+  maxPool,
+  bottleneck,
+  zeroPad,
+  conv2d,
+  convBnRelu,
+  positionEmbeddingMap,
+  tokensToMap,
+  daHead,
+  cupBlock,
   output,
 ];
 

@@ -1,8 +1,9 @@
 /**
- * `mam import <graph.json> <state.safetensors> --out <weights.safetensors> [--mirror-encoder] [--json]`:
+ * `mam import <graph.json> <state.safetensors> --out <weights.safetensors> [--mirror-encoder] [--npz] [--json]`:
  * a PyTorch state dict (a Swin-Unet checkpoint, or Swin-T ImageNet weights
  * with --mirror-encoder) becomes a mam-studio checkpoint for the graph, with a
  * report of every tensor matched, missing, unexpected or of the wrong shape.
+ * With --npz the file is the ImageNet-21k R50+ViT-B_16 .npz (spec §f).
  */
 import { readSafetensors } from '../compile/io/safetensors.ts';
 import { formatImportReport, importStateDict, saveWeights } from '../compile/weights.ts';
@@ -10,6 +11,26 @@ import type { Parsed, VerbSpec } from './args.ts';
 import { SessionError, EXIT_CODES, writeOutput } from './errors.ts';
 import { compileGraphFile, readBytes, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
+import type { CompiledModel } from '../compile/model.ts';
+import { mapR50VitNpz, type NpzMapping } from '../compile/npz-r50-vit.ts';
+import { parseNpz } from '../data/npy.ts';
+
+/** The npz mapped to the graph's names, or a one-line error naming the file. */
+function readR50VitNpz(bytes: Uint8Array, path: string, model: CompiledModel): NpzMapping {
+  const arrays = parseNpz(bytes, path);
+  if (!arrays.ok) throw new SessionError(arrays.message, EXIT_CODES.badWeights);
+  const pos = [...model.weights.values()].find((w) => w.spec.name === 'position_embeddings');
+  if (!pos)
+    throw new SessionError(
+      `--npz maps R50+ViT-B_16 onto DA-TransUNet / TransUNet graphs, but this graph has no position_embeddings`,
+      EXIT_CODES.badWeights,
+    );
+  try {
+    return mapR50VitNpz(arrays.value, pos.spec.shape[1]);
+  } catch (e) {
+    throw new SessionError(`${path}: ${(e as Error).message}`, EXIT_CODES.badWeights);
+  }
+}
 
 export const IMPORT_SPEC = {
   verb: 'import',
@@ -31,6 +52,10 @@ export const IMPORT_SPEC = {
       min: 1,
       help: 'encoder stages for the mirror (default 4)',
     },
+    npz: {
+      kind: 'boolean',
+      help: 'the file is the ImageNet-21k R50+ViT-B_16 .npz (JAX names), mapped onto DA-TransUNet / TransUNet as DA-TRANSUNET-MAM-SPEC.md §f',
+    },
     json: { kind: 'boolean', help: 'the report as JSON' },
   },
   summary: 'PyTorch state dict → checkpoint of the graph, with a report of every tensor',
@@ -47,13 +72,19 @@ export async function importCommand(
   try {
     const bytes = await readBytes(statePath, 'state dict');
     let file;
-    try {
-      file = readSafetensors(bytes);
-    } catch (e) {
-      throw new SessionError(
-        `${statePath} is not a readable safetensors file: ${(e as Error).message} (convert a .pth with scripts/pth-to-safetensors.py)`,
-        EXIT_CODES.badWeights,
-      );
+    let npz: NpzMapping | undefined;
+    if (p.flags.npz) {
+      npz = readR50VitNpz(bytes, statePath, model);
+      file = npz.file;
+    } else {
+      try {
+        file = readSafetensors(bytes);
+      } catch (e) {
+        throw new SessionError(
+          `${statePath} is not a readable safetensors file: ${(e as Error).message} (convert a .pth with scripts/pth-to-safetensors.py${statePath.endsWith('.npz') ? '; an R50+ViT-B_16 .npz needs --npz' : ''})`,
+          EXIT_CODES.badWeights,
+        );
+      }
     }
     const report = importStateDict(model, file, {
       mirrorEncoder: p.flags['mirror-encoder'],
@@ -70,10 +101,24 @@ export async function importCommand(
       saveWeights(model, { metadata: { importedFrom: statePath } }),
       'checkpoint',
     );
+    const npzLines = npz
+      ? [
+          `npz entries ignored as the reference's loader ignores them: ${npz.ignored.length} (${npz.ignored.join(', ')})`,
+          ...npz.unknown.map((k) => `  unknown     ${k}`),
+        ]
+      : [];
     print(
       p.flags.json
-        ? JSON.stringify({ out, ...report }, null, 2)
-        : `${formatImportReport(report)}\nwrote ${out}`,
+        ? JSON.stringify(
+            {
+              out,
+              ...report,
+              ...(npz ? { npzIgnored: npz.ignored, npzUnknown: npz.unknown } : {}),
+            },
+            null,
+            2,
+          )
+        : [formatImportReport(report), ...npzLines, `wrote ${out}`].join('\n'),
     );
     return EXIT_CODES.ok;
   } finally {

@@ -5,7 +5,7 @@
  * - Linear `[out, in]` → `[in, out]` (transpose).
  * - Conv `[out, in, k1, k2(, k3)]` → Linear `[(k1·k2(·k3))·in, out]` with
  *   `W_lin[(i·k + j)·in + c, o] = W[o, c, i, j]` (patchify order).
- * - `pos_embed` `[1, L, C]` → `[L, C]`.
+ * - `pos_embed` / `position_embeddings` `[1, L, C]` → `[L, C]`.
  * - LayerNorm, biases and bias tables: unchanged.
  */
 import * as tf from '#tfjs';
@@ -15,7 +15,7 @@ export type TorchLayout = 'linear' | 'conv' | 'squeeze0' | 'plain';
 
 export function torchLayout(spec: Pick<WeightSpec, 'name' | 'shape'>): TorchLayout {
   if (spec.name.endsWith('relative_position_bias_table')) return 'plain';
-  if (spec.name === 'pos_embed') return 'squeeze0';
+  if (spec.name === 'pos_embed' || spec.name === 'position_embeddings') return 'squeeze0';
   if (spec.shape.length === 2) return 'linear';
   if (spec.shape.length >= 3) return 'conv';
   return 'plain';

@@ -46,7 +46,7 @@ export class CompiledModel {
         const value = tf.tidy(() =>
           fromTorch(spec, tf.tensor(initialValues(spec, key, seed), spec.shape)),
         );
-        const variable = tf.variable(value, true, `m${m.uid}/${key}`);
+        const variable = tf.variable(value, !spec.state, `m${m.uid}/${key}`);
         value.dispose();
         m.weights.set(key, { key, node: step.id, spec, variable });
       }
@@ -54,12 +54,13 @@ export class CompiledModel {
     return m;
   }
 
+  /** The trained variables (what optimisers and gradients see): every weight but state. */
   get variables(): tf.Variable[] {
-    return [...this.weights.values()].map((w) => w.variable);
+    return [...this.weights.values()].filter((w) => !w.spec.state).map((w) => w.variable);
   }
 
   get parameterCount(): number {
-    return [...this.weights.values()].reduce((a, w) => a + w.variable.size, 0);
+    return this.variables.reduce((a, v) => a + v.size, 0);
   }
 
   /** Logits `[B, H, W, classes]` for images `[B, H, W, C]` (plus kept ports). */
@@ -79,6 +80,10 @@ export class CompiledModel {
           inShapes: step.inShapes,
           outShapes: step.outShapes,
           weight: (name) => this.variableOf(step.id, name),
+          // State (running statistics) moves on as the training step runs, as in PyTorch.
+          updateState: training
+            ? (name, value) => this.stateOf(step.id, name).assign(value)
+            : undefined,
           training,
           seed: hashString(`${seed}:${step.id}`),
           memoryWindowOut: step.memoryWindowOut,
@@ -127,6 +132,12 @@ export class CompiledModel {
   private variableOf(node: string, name: string): tf.Tensor {
     const w = this.weights.get(weightKey(node, name));
     if (!w) throw new Error(`node '${node}' has no weight '${name}'`);
+    return w.variable;
+  }
+
+  private stateOf(node: string, name: string): tf.Variable {
+    const w = this.weights.get(weightKey(node, name));
+    if (!w?.spec.state) throw new Error(`node '${node}' has no state '${name}'`);
     return w.variable;
   }
 

@@ -162,13 +162,35 @@ export interface ImportReport {
   wrongShape: WeightDiff['wrongShape'];
   /** Buffers and unused modules of the reference code, skipped on purpose. */
   skipped: string[];
+  /**
+   * Weights of modules the reference builds but never executes, or whose
+   * output it discards (DA-TransUNet's unused decoder DA heads and conv6/conv7
+   * side branches), which the graph leaves out: skipped, not errors.
+   */
+  notExecuted: string[];
   /** Decoder weights filled from the encoder (Swin-T mirror). */
   mirrored: string[];
 }
 
 const PREFIXES = ['module.', 'swin_unet.'];
 const isBuffer = (k: string) =>
-  k.endsWith('relative_position_index') || k.endsWith('attn_mask') || k.startsWith('decoder0.');
+  k.endsWith('relative_position_index') ||
+  k.endsWith('attn_mask') ||
+  k.startsWith('decoder0.') ||
+  k.endsWith('.num_batches_tracked');
+
+/**
+ * A weight of a module the reference runs for nothing, given the graph's node
+ * ids: a DA head's discarded side branch (conv6/conv7) of a head the graph
+ * has, or a decoder DA head the graph does not have (DA-TRANSUNET-MAM-SPEC.md §h1–h4).
+ */
+function isNotExecuted(k: string, nodes: ReadonlySet<string>, declared: ReadonlySet<string>) {
+  if (declared.has(k)) return false;
+  const side = /^(.*)\.conv[67]\.\d+\.(weight|bias)$/.exec(k);
+  if (side && nodes.has(side[1])) return true;
+  const head = /^(decoder\.blocks\.\d+\.da[23]?)\./.exec(k);
+  return !!head && !nodes.has(head[1]);
+}
 
 export interface ImportOptions {
   /** Copy encoder stage i into decoder stage layers_up.(n−1−i) where shapes agree (Swin-Unet's load_from). */
@@ -201,11 +223,18 @@ export function planStateDictImport(
   const file = bytes instanceof Uint8Array ? readSafetensors(bytes) : bytes;
   const renamed = new Map<string, string>(); // our module key → file key
   const skipped: string[] = [];
+  const notExecuted: string[] = [];
+  const nodes = new Set([...model.weights.values()].map((w) => w.node));
+  const declared = new Set([...model.weights.values()].map(moduleKey));
   const shapes = new Map<string, { shape: number[] }>();
   for (const [key, t] of file.tensors) {
     const k = stripModulePrefix(key);
     if (isBuffer(k)) {
       skipped.push(key);
+      continue;
+    }
+    if (isNotExecuted(k, nodes, declared)) {
+      notExecuted.push(key);
       continue;
     }
     renamed.set(k, key);
@@ -239,6 +268,7 @@ export function planStateDictImport(
       unexpected: d.unexpected.map((k) => renamed.get(k) ?? k),
       wrongShape: d.wrongShape,
       skipped,
+      notExecuted,
       mirrored,
     },
   };
@@ -262,8 +292,9 @@ export function importStateDict(
 
 export function formatImportReport(r: ImportReport): string {
   const lines = [
-    `matched ${r.matched.length}${r.mirrored.length ? `, mirrored into the decoder ${r.mirrored.length}` : ''}, missing ${r.missing.length}, unexpected ${r.unexpected.length}, wrong shape ${r.wrongShape.length}, skipped buffers ${r.skipped.length}`,
+    `matched ${r.matched.length}${r.mirrored.length ? `, mirrored into the decoder ${r.mirrored.length}` : ''}, missing ${r.missing.length}, unexpected ${r.unexpected.length}, wrong shape ${r.wrongShape.length}, skipped buffers ${r.skipped.length}${r.notExecuted.length ? `, skipped as never executed in the reference ${r.notExecuted.length}` : ''}`,
   ];
+  for (const k of r.notExecuted) lines.push(`  skipped     ${k} (never executed in the reference)`);
   for (const k of r.missing) lines.push(`  missing     ${k}`);
   for (const k of r.unexpected) lines.push(`  unexpected  ${k}`);
   for (const w of r.wrongShape)

@@ -60,6 +60,12 @@ export interface WeightSpec {
   shape: number[];
   init: WeightInit;
   fanIn?: number;
+  /**
+   * State, not a trained weight (BatchNorm's running statistics): saved in
+   * checkpoints and state dicts, updated by the forward pass in training,
+   * never by the optimiser, and not counted as a parameter.
+   */
+  state?: boolean;
 }
 
 export interface Macs {
@@ -92,6 +98,8 @@ export type NodeCategory =
   | 'memory'
   | 'resampling'
   | 'skip'
+  | 'cnn'
+  | 'dual-attention'
   | 'norm'
   | 'head'
   | 'output';
@@ -167,8 +175,9 @@ export function layerNormWeights(prefix: string, c: number): WeightSpec[] {
   ];
 }
 
+/** Trainable parameters: every weight but state (running statistics). */
 export const paramCount = (weights: readonly WeightSpec[]): number =>
-  weights.reduce((a, w) => a + product(w.shape), 0);
+  weights.reduce((a, w) => a + (w.state ? 0 : product(w.shape)), 0);
 
 /** Result for a node whose inputs are not all known: nothing to say beyond the problems. */
 export const unknownResult = (problems: KindProblem[] = []): InferResult => ({

@@ -7,6 +7,12 @@ import { GraphBuilder } from './builder.ts';
 import { DEMO_CLASSES, SYNAPSE_CLASSES } from './classes.ts';
 import { applyCommand } from './commands.ts';
 import { autoArrange } from './layout.ts';
+import {
+  daTransUnet,
+  DA_TRANSUNET_DEMO,
+  DA_TRANSUNET_SYNAPSE,
+  DEMO_METADATA,
+} from './presets-da.ts';
 import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, GraphMetadata } from './types.ts';
 
@@ -280,6 +286,26 @@ export function presets(catalogue: Catalogue): Record<string, GraphDoc> {
       'ists',
     ),
     ['vit-unet-mam-sts', vitUnetMamSts(catalogue)],
+    ['da-transunet-mam-demo', arranged(daTransUnet(DA_TRANSUNET_DEMO, catalogue), catalogue)],
+    ...([false, true] as const).map(
+      (memory) =>
+        [
+          memory ? 'da-transunet-mam' : 'da-transunet',
+          arranged(
+            daTransUnet(
+              {
+                ...DA_TRANSUNET_SYNAPSE,
+                classNames: SYNAPSE_CLASSES,
+                memory,
+                title: memory ? 'DA-TransUNet-MAM (RecA-S)' : 'DA-TransUNet (SAM)',
+                description: `Hybrid ResNet-50 (3 stages) + ViT-B/16 (12 blocks, ${memory ? 'one memory chain through all 12 (STS)' : 'self-attention'}) with dual attention (PAM + CAM) on the embedding and two skips, CUP decoder; 224×224×3, 9 Synapse classes. After DA-TRANSUNET-MAM-SPEC.md; paper: "${PAPER}".`,
+              },
+              catalogue,
+            ),
+            catalogue,
+          ),
+        ] as const,
+    ),
     [
       'demo-mam',
       swinUnet(
@@ -300,21 +326,7 @@ export function presets(catalogue: Catalogue): Record<string, GraphDoc> {
           decoder: 'none',
           memoryLayout: 'window',
           mergeMode: 'conv',
-          metadata: {
-            dataset: 'demo',
-            // AdamW and no rot90/flip: lobe labels follow anterior/posterior anatomy that the
-            // paper's rotations scramble, and SGD from scratch learns this small set too slowly
-            // (bench/demo-learning.ts measures it).
-            training: {
-              epochs: 30,
-              batchSize: 4,
-              learningRate: 0.001,
-              optimizer: 'adamw',
-              seed: 1234,
-              metricConvention: 'synapse',
-              augment: false,
-            },
-          },
+          metadata: DEMO_METADATA,
         },
         catalogue,
       ),

@@ -4,3 +4,7 @@ export * from './windows.ts';
 export * from './attention.ts';
 export * from './blocks.ts';
 export * from './resample.ts';
+export * from './conv.ts';
+export * from './norm.ts';
+export * from './dual-attention.ts';
+export * from './transunet.ts';

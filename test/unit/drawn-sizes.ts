@@ -20,6 +20,18 @@ export const DRAWN_HEIGHT: Record<string, number> = {
   'layer-norm': 113,
   'seg-head': 113,
   output: 113,
+  'transunet-block': 113,
+  'mam-transunet-block': 158,
+  'resnet-root': 113,
+  'max-pool': 113,
+  bottleneck: 113,
+  'zero-pad': 113,
+  conv2d: 113,
+  'conv-bn-relu': 113,
+  'position-embedding-map': 113,
+  'tokens-to-map': 113,
+  'da-head': 113,
+  'cup-block': 137,
 };
 
 export const DRAWN_WIDTH = 220;

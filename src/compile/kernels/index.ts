@@ -1,4 +1,6 @@
 /** The kernel table of the built-in node kinds, by type id. */
+import { cnnKernels } from './cnn.ts';
+import { daKernels } from './da.ts';
 import { tokenKernels } from './tokens.ts';
 import { transformerKernels } from './transformer.ts';
 import type { KernelTable } from './types.ts';
@@ -6,5 +8,5 @@ import type { KernelTable } from './types.ts';
 export type { ForwardContext, Kernel, KernelTable } from './types.ts';
 
 export const kernels: KernelTable = new Map(
-  Object.entries({ ...tokenKernels, ...transformerKernels }),
+  Object.entries({ ...tokenKernels, ...transformerKernels, ...cnnKernels, ...daKernels }),
 );

@@ -21,6 +21,11 @@ export interface ForwardContext {
   training: boolean;
   /** Seed for this node's randomness in this step (drop-path). */
   seed: number;
+  /**
+   * Training only: the new value of a state weight (BatchNorm running
+   * statistics), by its name; applied to the model as the step runs.
+   */
+  updateState?(name: string, value: Tensor): void;
   /** For memory resampling in window layout: the window of the unit that reads the output. */
   memoryWindowOut?: number;
 }

@@ -18,6 +18,8 @@ export const CATEGORY_COLORS: Record<NodeCategory | 'unknown' | 'memory-unit', s
   memory: '#b45309',
   resampling: '#6d28d9',
   skip: '#57534e',
+  cnn: '#4d7c0f',
+  'dual-attention': '#a21caf',
   norm: '#0f766e',
   head: '#be185d',
   output: '#334155',

@@ -1,0 +1,168 @@
+/**
+ * Convolutional pieces of hybrid CNN + ViT networks (DA-TRANSUNET-MAM-SPEC.md
+ * §b–c) built only from the op set every backend can differentiate (pad,
+ * slice, reshape, concat, matMul, reductions): no conv2d, no maxPool, no
+ * resizeBilinear kernels, since wasm lacks some of their gradients.
+ *
+ * Images are NHWC `[B, H, W, C]`. A conv weight is in the ops layout: the
+ * Linear weight `[k·k·Cin, Cout]` with row `(i·k + j)·Cin + c` for PyTorch's
+ * `W[o, c, i, j]` (see `convWeightToLinear` in layers.ts).
+ */
+import * as tf from '#tfjs';
+
+export interface ConvOptions {
+  kernel: number;
+  stride?: number;
+  /** Symmetric zero padding on both spatial axes. */
+  padding?: number;
+}
+
+export interface ConvWeights {
+  /** `[k·k·Cin, Cout]` */
+  weight: tf.Tensor2D;
+  bias?: tf.Tensor1D;
+}
+
+/** Output side of a convolution or pooling window: ⌊(n + 2p − k)/s⌋ + 1. */
+export const convOut = (n: number, kernel: number, stride = 1, padding = 0): number =>
+  Math.floor((n + 2 * padding - kernel) / stride) + 1;
+
+/**
+ * The k×k windows of `x` as `k·k` tensors `[B, Ho, Wo, C]`, window offset
+ * (i, j) at index `i·k + j`. A stride s is taken by reshaping s-strided rows
+ * and columns to their own axes and slicing index 0 (no stridedSlice).
+ */
+export function windowTaps(x: tf.Tensor4D, o: ConvOptions, padValue = 0): tf.Tensor4D[] {
+  const { kernel: k, stride: s = 1, padding: p = 0 } = o;
+  const [B, H, W, C] = x.shape;
+  const Ho = convOut(H, k, s, p);
+  const Wo = convOut(W, k, s, p);
+  if (Ho < 1 || Wo < 1) throw new Error(`a ${k}×${k} window does not fit a ${H}×${W} image`);
+  // Enough rows/cols for the last tap to read s·Ho (s·Wo) entries.
+  const needH = k - 1 + s * Ho;
+  const needW = k - 1 + s * Wo;
+  const padded =
+    p || needH > H + 2 * p || needW > W + 2 * p
+      ? tf.pad(
+          x,
+          [
+            [0, 0],
+            [p, Math.max(p, needH - H - p)],
+            [p, Math.max(p, needW - W - p)],
+            [0, 0],
+          ],
+          padValue,
+        )
+      : x;
+  const taps: tf.Tensor4D[] = [];
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) {
+      const win = tf.slice(padded, [0, i, j, 0], [B, s * Ho, s * Wo, C]);
+      taps.push(s === 1 ? win : everySth(win, B, Ho, Wo, C, s));
+    }
+  }
+  return taps;
+}
+
+/**
+ * Rows and columns 0, s, 2s, … of `[B, s·Ho, s·Wo, C]`, by reshapes and
+ * slices of rank ≤ 4 (tfjs-webgpu cannot pad rank-6 tensors, the gradient of
+ * a rank-6 slice).
+ */
+function everySth(x: tf.Tensor4D, B: number, Ho: number, Wo: number, C: number, s: number) {
+  const rows = tf.slice(
+    tf.reshape(x, [B, Ho, s, s * Wo * C]),
+    [0, 0, 0, 0],
+    [B, Ho, 1, s * Wo * C],
+  );
+  const cols = tf.slice(tf.reshape(rows, [B * Ho, Wo, s, C]), [0, 0, 0, 0], [B * Ho, Wo, 1, C]);
+  return tf.reshape(cols, [B, Ho, Wo, C]) as tf.Tensor4D;
+}
+
+/** Convolution k×k with stride and symmetric zero padding, as patch extraction + matMul. */
+export function conv2d(x: tf.Tensor4D, w: ConvWeights, o: ConvOptions): tf.Tensor4D {
+  return tf.tidy(() => {
+    const cin = x.shape[3];
+    const [rows, cout] = w.weight.shape;
+    if (rows !== o.kernel * o.kernel * cin) {
+      throw new Error(
+        `conv ${o.kernel}×${o.kernel}: input has ${cin} channels, weight expects ${rows / (o.kernel * o.kernel)}`,
+      );
+    }
+    const taps = windowTaps(x, o);
+    const cols = taps.length === 1 ? taps[0] : tf.concat(taps, 3);
+    const [B, Ho, Wo] = cols.shape;
+    let y: tf.Tensor = tf.matMul(tf.reshape(cols, [B * Ho * Wo, rows]) as tf.Tensor2D, w.weight);
+    if (w.bias) y = tf.add(y, w.bias);
+    return tf.reshape(y, [B, Ho, Wo, cout]) as tf.Tensor4D;
+  });
+}
+
+export const WEIGHT_STANDARDIZATION_EPS = 1e-5;
+
+/**
+ * StdConv2d's weight standardisation (spec §c.1): each output filter (a
+ * column of the ops-layout weight) minus its mean, over √(biased variance + eps).
+ */
+export function standardizeWeight(w: tf.Tensor2D, eps = WEIGHT_STANDARDIZATION_EPS): tf.Tensor2D {
+  return tf.tidy(() => {
+    const mean = tf.mean(w, 0, true);
+    const c = tf.sub(w, mean);
+    const variance = tf.mean(tf.square(c), 0, true);
+    return tf.mul(c, tf.rsqrt(tf.add(variance, eps))) as tf.Tensor2D;
+  });
+}
+
+/** Max pooling k×k with stride and symmetric padding (padding reads as −∞, as PyTorch's). */
+export function maxPool2d(x: tf.Tensor4D, o: ConvOptions): tf.Tensor4D {
+  return tf.tidy(() => {
+    return tf.max(tf.stack(windowTaps(x, o, -3.4e38), 4), 4) as tf.Tensor4D;
+  });
+}
+
+/** Zero padding at the bottom and right, e.g. the 55 → 56 skip of spec §b (4b). */
+export function zeroPadBottomRight(x: tf.Tensor4D, bottom: number, right: number): tf.Tensor4D {
+  return tf.pad(x, [
+    [0, 0],
+    [0, bottom],
+    [0, right],
+    [0, 0],
+  ]);
+}
+
+/**
+ * The `[out, n]` matrix of 1-D linear interpolation with align_corners =
+ * true: source coordinate `d·(n−1)/(out−1)` for output d.
+ */
+export function alignCornersMatrix(n: number, out: number): Float32Array {
+  const m = new Float32Array(out * n);
+  for (let d = 0; d < out; d++) {
+    const src = out === 1 ? 0 : (d * (n - 1)) / (out - 1);
+    const i0 = Math.min(Math.floor(src), n - 1);
+    const i1 = Math.min(i0 + 1, n - 1);
+    const f = src - i0;
+    m[d * n + i0] += 1 - f;
+    m[d * n + i1] += f;
+  }
+  return m;
+}
+
+/**
+ * Bilinear up-sampling by `scale` with align_corners = true (PyTorch's
+ * UpsamplingBilinear2d), as two matMuls with constant interpolation matrices.
+ */
+export function upsampleBilinear(x: tf.Tensor4D, scale = 2): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W, C] = x.shape;
+    const Ho = H * scale;
+    const Wo = W * scale;
+    const ah = tf.tensor2d(alignCornersMatrix(H, Ho), [Ho, H]);
+    const aw = tf.tensor2d(alignCornersMatrix(W, Wo), [Wo, W]);
+    // rows: [H, B·W·C] → [Ho, B·W·C]
+    const rows = tf.matMul(ah, tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [H, B * W * C]));
+    // cols: [W, Ho·B·C] → [Wo, Ho·B·C]
+    const t = tf.transpose(tf.reshape(rows, [Ho, B, W, C]), [2, 0, 1, 3]);
+    const cols = tf.matMul(aw, tf.reshape(t, [W, Ho * B * C]));
+    return tf.transpose(tf.reshape(cols, [Wo, Ho, B, C]), [2, 1, 0, 3]) as tf.Tensor4D;
+  });
+}
