@@ -34,6 +34,11 @@ export interface InitBackendOptions {
    * when a GPU device node exists, else Chromium's SwiftShader ICD.
    */
   vkIcdFilenames?: string;
+  /**
+   * wasm only: the number of threads of the threaded build, where it runs
+   * (default: every logical core). Fixed once the wasm backend has started.
+   */
+  threads?: number;
 }
 
 /** What a probe of a GPU API found, before any backend is started. */
