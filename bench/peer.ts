@@ -15,7 +15,11 @@
  * backend starts) and answers `steps N` with per-step milliseconds; the first
  * step of each side is a warm-up and not counted. Medians over the timed steps.
  *
- * `npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu]`
+ * `--against=DIR` races demo-mam on wasm against the same bench in DIR (a
+ * checkout of an earlier commit): the before/after ratio of a change, both
+ * measured under the same load.
+ *
+ * `npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu] [--against=DIR]`
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -66,9 +70,9 @@ class Peer {
     readonly name: string,
     cmd: string,
     args: string[],
-    env: NodeJS.ProcessEnv = {},
+    cwd?: string,
   ) {
-    this.proc = spawn(cmd, args, { env: { ...process.env, ...env } });
+    this.proc = spawn(cmd, args, { cwd });
     this.proc.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d).slice(-4000)));
     this.rl = createInterface({ input: this.proc.stdout });
     this.lines = this.rl[Symbol.asyncIterator]();
@@ -93,12 +97,16 @@ class Peer {
   }
 }
 
-async function ours(c: Config, threads: number, backend = 'wasm', sam = false): Promise<Peer> {
+async function ours(
+  c: Config,
+  threads: number,
+  backend = 'wasm',
+  sam = false,
+  cwd?: string,
+): Promise<Peer> {
   const args = ['tsx', 'bench/peer-ours.ts', c.preset, String(c.batch), backend, String(threads)];
-  const p = new Peer(`ours (${backend}, ${threads} thread${threads > 1 ? 's' : ''})`, 'npx', [
-    ...args,
-    ...(sam ? ['--sam'] : []),
-  ]);
+  const name = `ours${cwd ? ` in ${cwd}` : ''} (${backend}, ${threads} thread${threads > 1 ? 's' : ''})`;
+  const p = new Peer(name, 'npx', [...args, ...(sam ? ['--sam'] : [])], cwd);
   const ready = await p.read();
   if (!('ready' in ready)) throw new Error(`${p.name}: ${JSON.stringify(ready)}`);
   return p;
@@ -173,6 +181,22 @@ export async function run(argv: string[] = []) {
   };
   if (!existsSync(PYTHON)) throw new Error(`peer: ${PYTHON} is missing (bash .ci/run builds it)`);
 
+  const against = argv.find((a) => a.startsWith('--against='))?.slice(10);
+  if (against) {
+    const now = await ours(DEMO, 1);
+    const before = await ours(DEMO, 1, 'wasm', false, against);
+    try {
+      const t = await race([now, before], rounds, steps);
+      const speedup = Number((t[before.name] / t[now.name]).toFixed(3));
+      result.against = { dir: against, nowMs: t[now.name], beforeMs: t[before.name], speedup };
+      console.log(
+        `peer: demo-mam on wasm, 1 thread: now ${t[now.name]} ms/step, ${against} ${t[before.name]} ms/step → ${speedup}× faster`,
+      );
+    } finally {
+      await now.close();
+      await before.close();
+    }
+  }
   if (want('demo')) {
     result.demo = {
       oneThread: await peerRace(DEMO, 1, rounds, steps),
