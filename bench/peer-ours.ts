@@ -4,7 +4,7 @@
  * loop on the demo slices (AdamW, no augmentation), answering one JSON line
  * per command read from stdin, like bench/peer_torch.py:
  *
- *   steps N    N training steps       → {"ms": [...], "rss", "numBytes", "numTensors"}
+ *   steps N    N training steps       → {"ms": [...], "cpuMs": [...], "rss", "numBytes", "numTensors"}
  *   profile P  one step under tf.profile, kernels by name written to P.json/P.txt
  *              → {"peakBytes", "kernels", "ms"}
  *   quit
@@ -50,10 +50,20 @@ const model = CompiledModel.create(p.plan, { seed: 1 });
 
 const settings = (steps: number) => benchSettings(batch, steps, false);
 
-/** Runs `steps` steps of the loop; each step's time is from the previous step's end (or the start). */
-async function steps(n: number): Promise<number[]> {
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * Runs `steps` steps of the loop; each step's wall and CPU time (of this
+ * process, all its threads) from the previous step's end (or the start).
+ */
+async function steps(n: number): Promise<{ ms: number[]; cpuMs: number[] }> {
   const ms: number[] = [];
+  const cpuMs: number[] = [];
   let last = performance.now();
+  let lastCpu = cpuNow();
   await train({
     model,
     data,
@@ -61,11 +71,14 @@ async function steps(n: number): Promise<number[]> {
     onEvent: (e) => {
       if (e.type !== 'step') return;
       const now = performance.now();
+      const cpu = cpuNow();
       ms.push(now - last);
+      cpuMs.push(cpu - lastCpu);
       last = now;
+      lastCpu = cpu;
     },
   });
-  return ms;
+  return { ms, cpuMs };
 }
 
 const memory = () => ({
@@ -76,7 +89,7 @@ const memory = () => ({
 
 async function answer(line: string): Promise<unknown> {
   const [cmd, arg] = line.trim().split(/\s+/);
-  if (cmd === 'steps') return { ms: await steps(Number(arg)), ...memory() };
+  if (cmd === 'steps') return { ...(await steps(Number(arg))), ...memory() };
   if (cmd === 'profile') {
     // the profiler reads every kernel's output back to check for NaN unless told not to
     tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);

@@ -124,13 +124,35 @@ async function torch(c: Config, threads: number): Promise<Peer> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+interface StepTime {
+  /** median wall-clock ms per step */
+  ms: number;
+  /** median CPU ms per step (the process, all threads): what load from elsewhere disturbs least */
+  cpuMs: number;
+}
+
 /** Interleaved rounds: each side one warm-up step, then `steps` timed steps per round. */
-async function race(peers: Peer[], rounds: number, steps: number): Promise<Record<string, number>> {
+async function race(
+  peers: Peer[],
+  rounds: number,
+  steps: number,
+): Promise<Record<string, StepTime>> {
   const ms: Record<string, number[]> = Object.fromEntries(peers.map((p) => [p.name, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(peers.map((p) => [p.name, []]));
   for (const p of peers) await p.ask('steps 1');
   for (let r = 0; r < rounds; r++)
-    for (const p of peers) ms[p.name].push(...((await p.ask(`steps ${steps}`)).ms as number[]));
-  return Object.fromEntries(peers.map((p) => [p.name, Number(median(ms[p.name]).toFixed(1))]));
+    for (const p of peers) {
+      const a = await p.ask(`steps ${steps}`);
+      ms[p.name].push(...(a.ms as number[]));
+      cpu[p.name].push(...(a.cpuMs as number[]));
+    }
+  const round = (x: number) => Number(x.toFixed(1));
+  return Object.fromEntries(
+    peers.map((p) => [
+      p.name,
+      { ms: round(median(ms[p.name])), cpuMs: round(median(cpu[p.name])) },
+    ]),
+  );
 }
 
 async function peerRace(c: Config, threads: number, rounds: number, steps: number) {
@@ -138,20 +160,23 @@ async function peerRace(c: Config, threads: number, rounds: number, steps: numbe
   const b = await torch(c, threads);
   try {
     const t = await race([a, b], rounds, steps);
-    const oursMs = t[a.name];
-    const torchMs = t[b.name];
+    const o = t[a.name];
+    const p = t[b.name];
     const r = {
       threads,
       batch: c.batch,
-      oursMsPerStep: oursMs,
-      torchMsPerStep: torchMs,
-      oursImagesPerSec: Number(((c.batch * 1000) / oursMs).toFixed(2)),
-      torchImagesPerSec: Number(((c.batch * 1000) / torchMs).toFixed(2)),
-      ratio: Number((torchMs / oursMs).toFixed(3)),
+      oursMsPerStep: o.ms,
+      torchMsPerStep: p.ms,
+      oursCpuMsPerStep: o.cpuMs,
+      torchCpuMsPerStep: p.cpuMs,
+      oursImagesPerSec: Number(((c.batch * 1000) / o.ms).toFixed(2)),
+      torchImagesPerSec: Number(((c.batch * 1000) / p.ms).toFixed(2)),
+      ratio: Number((p.ms / o.ms).toFixed(3)),
+      cpuRatio: Number((p.cpuMs / o.cpuMs).toFixed(3)),
       memory: await a.ask('memory'),
     };
     console.log(
-      `peer: ${c.preset} batch ${c.batch}, ${threads} thread(s): ours ${r.oursImagesPerSec} images/s (${oursMs} ms/step), torch ${r.torchImagesPerSec} images/s (${torchMs} ms/step) → ratio ${r.ratio} (goal ≥ 0.5)`,
+      `peer: ${c.preset} batch ${c.batch}, ${threads} thread(s): ours ${r.oursImagesPerSec} images/s (${o.ms} ms/step, CPU ${o.cpuMs} ms), torch ${r.torchImagesPerSec} images/s (${p.ms} ms/step, CPU ${p.cpuMs} ms) → ratio ${r.ratio}, by CPU time ${r.cpuRatio} (goal ≥ 0.5)`,
     );
     return r;
   } finally {
@@ -187,10 +212,13 @@ export async function run(argv: string[] = []) {
     const before = await ours(DEMO, 1, 'wasm', false, against);
     try {
       const t = await race([now, before], rounds, steps);
-      const speedup = Number((t[before.name] / t[now.name]).toFixed(3));
-      result.against = { dir: against, nowMs: t[now.name], beforeMs: t[before.name], speedup };
+      const n = t[now.name];
+      const b = t[before.name];
+      const speedup = Number((b.ms / n.ms).toFixed(3));
+      const cpuSpeedup = Number((b.cpuMs / n.cpuMs).toFixed(3));
+      result.against = { dir: against, now: n, before: b, speedup, cpuSpeedup };
       console.log(
-        `peer: demo-mam on wasm, 1 thread: now ${t[now.name]} ms/step, ${against} ${t[before.name]} ms/step → ${speedup}× faster`,
+        `peer: demo-mam on wasm, 1 thread: now ${n.ms} ms/step (CPU ${n.cpuMs}), ${against} ${b.ms} ms/step (CPU ${b.cpuMs}) → ${speedup}× faster, by CPU time ${cpuSpeedup}×`,
       );
     } finally {
       await now.close();
@@ -216,10 +244,13 @@ export async function run(argv: string[] = []) {
       const sam = await ours(c, cores, 'wasm', true);
       try {
         const t = await race([mam, sam], c === DEMO ? rounds * 2 : 1, steps);
-        const ratio = Number((t[mam.name] / t[sam.name]).toFixed(3));
-        ratios[c.preset] = { mamMs: t[mam.name], samMs: t[sam.name], ratio };
+        const m = t[mam.name];
+        const q = t[sam.name];
+        const ratio = Number((m.ms / q.ms).toFixed(3));
+        const cpuRatio = Number((m.cpuMs / q.cpuMs).toFixed(3));
+        ratios[c.preset] = { mam: m, sam: q, ratio, cpuRatio };
         console.log(
-          `peer: MAM/SAM on wasm, ${c.preset}: ${t[mam.name]} / ${t[sam.name]} ms → ${ratio} (goal ≤ 1.03)`,
+          `peer: MAM/SAM on wasm, ${c.preset}: ${m.ms} / ${q.ms} ms → ${ratio}, by CPU time ${cpuRatio} (goal ≤ 1.03)`,
         );
       } finally {
         await mam.close();

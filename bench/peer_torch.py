@@ -9,7 +9,7 @@ CONFIG_JSON: the oracle's config ({"imageSize", "inChannels", "classes", "embedD
 
 Reads commands from stdin, one a line, and answers each with one JSON line on stdout:
   threads N   torch.set_num_threads(N)             -> {"threads": N}
-  steps N     N training steps on random batches   -> {"ms": [per-step milliseconds]}
+  steps N     N training steps on random batches   -> {"ms": [per-step wall ms], "cpuMs": [CPU ms]}
   quit
 so that the JS side can interleave its own steps with these in one run.
 """
@@ -59,12 +59,13 @@ def main(cfg):
             torch.set_num_threads(int(args[0]))
             out = {"threads": torch.get_num_threads()}
         elif cmd == "steps":
-            ms = []
+            ms, cpu_ms = [], []
             for _ in range(int(args[0])):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 step()
                 ms.append((time.perf_counter() - t0) * 1000)
-            out = {"ms": ms}
+                cpu_ms.append((time.process_time() - c0) * 1000)
+            out = {"ms": ms, "cpuMs": cpu_ms}
         elif cmd == "quit":
             return
         else:

@@ -4,11 +4,12 @@
  * products (wasm runs a product with a transposed operand several times
  * slower) and never slices q, k, v out of a `[Bw, N, 3C]` product (slicing
  * and padding the gradients back copies three token-sized arrays); a compiled
- * model builds its masks and bias index matrices once and keeps them.
+ * model builds its masks and bias index matrices once and keeps them; Linear
+ * and LayerNorm sum their gradients over rows as products.
  */
 import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { swinBlock } from '../../src/ops/index.ts';
+import { layerNorm, linear, swinBlock } from '../../src/ops/index.ts';
 import { installFastMatMulGradient } from '../../src/train/matmul-grad.ts';
 import { Rng } from '../reference/math.ts';
 import { blockFromList, randomBlock } from '../reference/harness.ts';
@@ -94,5 +95,32 @@ describe('a compiled model keeps its constants', () => {
     x.dispose();
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('Linear and LayerNorm gradients', () => {
+  it('sum over rows as products: no Sum kernel (wasm transposes the whole array for one)', async () => {
+    const x = tf.randomNormal([64, 8], 0, 1, 'float32', 4) as tf.Tensor2D;
+    const ws = [
+      tf.randomNormal([8], 1, 0.2, 'float32', 5),
+      tf.randomNormal([8], 0, 0.2, 'float32', 6),
+      tf.randomNormal([8, 12], 0, 0.3, 'float32', 7),
+      tf.randomNormal([12], 0, 0.2, 'float32', 8),
+    ];
+    const prof = await tf.profile(() =>
+      tf.tidy(() => {
+        const f = (gamma: tf.Tensor, beta: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => {
+          const n = layerNorm(x, { weight: gamma as tf.Tensor1D, bias: beta as tf.Tensor1D });
+          return tf.sum(tf.square(linear(n, { weight: w as tf.Tensor2D, bias: b as tf.Tensor1D })));
+        };
+        const g = tf.grads(f as (...a: tf.Tensor[]) => tf.Tensor)(ws);
+        return tf.stack(g.map((t) => tf.sum(t)));
+      }),
+    );
+    (prof.result as tf.Tensor).dispose();
+    tf.dispose([x, ...ws]);
+    // the only 2D sums are the test's own: the loss (64×12) and its sum of the weight's gradient (8×12)
+    const sums = prof.kernels.filter((k) => k.name === 'Sum' && k.inputShapes[0].length === 2);
+    expect(sums.map((k) => k.inputShapes[0].join('×'))).toEqual(['64×12', '8×12']);
   });
 });
