@@ -35,8 +35,9 @@ export interface InitBackendOptions {
    */
   vkIcdFilenames?: string;
   /**
-   * wasm only: the number of threads of the threaded build, where it runs
-   * (default: every logical core). Fixed once the wasm backend has started.
+   * wasm only: the number of threads of the threaded build, where it runs (a
+   * cross-origin isolated page or worker; not Node). Default: tfjs's, half the
+   * logical cores. Fixed once the wasm backend has started.
    */
   threads?: number;
 }
