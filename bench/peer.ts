@@ -105,7 +105,7 @@ async function ours(
   cwd?: string,
 ): Promise<Peer> {
   const args = ['tsx', 'bench/peer-ours.ts', c.preset, String(c.batch), backend, String(threads)];
-  const name = `ours${cwd ? ` in ${cwd}` : ''} (${backend}, ${threads} thread${threads > 1 ? 's' : ''})`;
+  const name = `ours${sam ? ' as SAM' : ''}${cwd ? ` in ${cwd}` : ''} (${backend}, ${threads} thread${threads > 1 ? 's' : ''})`;
   const p = new Peer(name, 'npx', [...args, ...(sam ? ['--sam'] : [])], cwd);
   const ready = await p.read();
   if (!('ready' in ready)) throw new Error(`${p.name}: ${JSON.stringify(ready)}`);

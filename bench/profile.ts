@@ -14,7 +14,9 @@ export async function kernelTable(kernels: ProfiledKernel[]): Promise<KernelRow[
   const rows = new Map<string, KernelRow>();
   for (const k of kernels) {
     const t = await k.kernelTimeMs;
-    const row = rows.get(k.name) ?? { name: k.name, calls: 0, ms: 0 };
+    // tf.customGrad's forward shows as one 'unnamed scope' whose time includes its inner kernels
+    const name = k.name === 'unnamed scope' ? 'customGrad forward (incl. inner)' : k.name;
+    const row = rows.get(name) ?? { name, calls: 0, ms: 0 };
     row.calls++;
     row.ms += typeof t === 'number' ? t : 0;
     rows.set(k.name, row);
