@@ -124,3 +124,23 @@ describe('Linear and LayerNorm gradients', () => {
     expect(sums.map((k) => k.inputShapes[0].join('×'))).toEqual(['64×12', '8×12']);
   });
 });
+
+describe('a block without drop-path', () => {
+  it('copies nothing: no Identity kernel in inference (drop-path off)', async () => {
+    const p = randomBlock(new Rng(3), 8, 2, 4);
+    const x = tf.randomNormal([1, 64, 8], 0, 1, 'float32', 9) as tf.Tensor3D;
+    const opts = { heads: 2, window: 4, shift: 2, grid: [8, 8] };
+    const prof = await tf.profile(() =>
+      tf.tidy(
+        () =>
+          swinBlock(x, blockFromList(p.list, true), {
+            ...opts,
+            dropPath: { rate: 0.1, training: false },
+          }).y,
+      ),
+    );
+    (prof.result as tf.Tensor).dispose();
+    tf.dispose([x, ...p.list]);
+    expect(prof.kernels.filter((k) => k.name === 'Identity').length).toBe(0);
+  });
+});
