@@ -14,10 +14,8 @@ import { loadDemo } from '../src/data/demo.ts';
 import { demoDataDir, nodeFileSource } from '../src/data/node-fs.ts';
 import { loadGraph } from '../src/graph/load.ts';
 import { train, type TrainingData } from '../src/train/loop.ts';
-import { optimizerSettings } from '../src/train/optim.ts';
 import { caseSlices } from '../src/train/samples.ts';
-import type { TrainSettings } from '../src/train/checkpoint.ts';
-import { writeResult } from './util.ts';
+import { benchSettings, writeResult } from './util.ts';
 import { catalogue } from '../nodes/index.ts';
 import { kernels } from '../src/compile/kernels/index.ts';
 
@@ -42,20 +40,7 @@ async function setup() {
   return { plan: p.plan, data };
 }
 
-const settings = (steps: number): TrainSettings => ({
-  batchSize: BATCH,
-  steps,
-  learningRate: 1e-3,
-  schedule: 'poly',
-  optimizer: optimizerSettings('adamw'),
-  seed: 1,
-  valEvery: 0,
-  checkpointEvery: 0,
-  patience: 0,
-  augment: true,
-  convention: 'synapse',
-  normalisation: 'auto',
-});
+const settings = (steps: number) => benchSettings(BATCH, steps, true);
 
 /** Median images/s over `timed` steps after `warmup` steps, and numTensors after each step. */
 async function measure(

@@ -1,5 +1,7 @@
 /** Small timing helpers shared by the benchmarks: medians, not means, and JSON output in bench/out/. */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { TrainSettings } from '../src/train/checkpoint.ts';
+import { optimizerSettings } from '../src/train/optim.ts';
 
 export function time(fn: () => unknown, opts: { warmup?: number; runs?: number } = {}): number {
   return timeStats(fn, opts).median;
@@ -40,3 +42,23 @@ export function writeResult(name: string, result: unknown): void {
   mkdirSync('bench/out', { recursive: true });
   writeFileSync(`bench/out/${name}.json`, JSON.stringify(result, null, 2) + '\n');
 }
+
+/** Training settings of the benchmarks: AdamW 1e-3, poly schedule, no validation or checkpoints. */
+export const benchSettings = (
+  batchSize: number,
+  steps: number,
+  augment: boolean,
+): TrainSettings => ({
+  batchSize,
+  steps,
+  learningRate: 1e-3,
+  schedule: 'poly',
+  optimizer: optimizerSettings('adamw'),
+  seed: 1,
+  valEvery: 0,
+  checkpointEvery: 0,
+  patience: 0,
+  augment,
+  convention: 'synapse',
+  normalisation: 'auto',
+});

@@ -113,6 +113,8 @@ async function startWebGl(): Promise<Attempt> {
 
 async function startWasm(opts: InitBackendOptions): Promise<Attempt> {
   const wasm = await loadWasmBackend(opts.wasmPaths);
+  // (In Node tfjs runs the single-threaded build whatever this says, see wasm.ts.)
+  if (opts.threads !== undefined) wasm.setThreadsCount(opts.threads);
   const started = await withoutEmscriptenHandlers(() => activate('wasm', 'WebAssembly', true));
   if (!started.ok) return started;
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));

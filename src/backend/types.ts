@@ -34,6 +34,12 @@ export interface InitBackendOptions {
    * when a GPU device node exists, else Chromium's SwiftShader ICD.
    */
   vkIcdFilenames?: string;
+  /**
+   * wasm only: the number of threads of the threaded build, where it runs (a
+   * cross-origin isolated page or worker; not Node). Default: tfjs's, half the
+   * logical cores. Fixed once the wasm backend has started.
+   */
+  threads?: number;
 }
 
 /** What a probe of a GPU API found, before any backend is started. */

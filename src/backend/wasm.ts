@@ -1,5 +1,12 @@
 // The wasm backend fetches its .wasm binaries at start: from a URL in the
 // browser (vite serves them, see vite.config.ts) and from disk in Node.
+//
+// Threads: the threaded SIMD build runs where SharedArrayBuffer does, i.e. in
+// a cross-origin isolated page or worker. In Node, tfjs-backend-wasm 4.22
+// turns threads off (WASM_HAS_MULTITHREAD_SUPPORT is false under IS_NODE,
+// tfjs issue #3830); forced on, its pthread workers fail to start, because
+// emscripten hands worker_threads a blob: URL (ERR_WORKER_PATH). So the `mam`
+// command trains on one wasm thread.
 import { importUnbundled, isNode } from './environment.ts';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');

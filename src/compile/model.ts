@@ -9,6 +9,7 @@ import { fromTorch, opsShape, toTorch } from './layout.ts';
 import type { Plan, Step } from './plan.ts';
 import type { WeightSpec } from '../graph/node-kind.ts';
 import type { PortRef } from '../graph/types.ts';
+import type { ConstantCache } from '../ops/windows.ts';
 
 let modelCounter = 0;
 
@@ -32,6 +33,8 @@ const portKey = (r: PortRef) => `${r.node}:${r.port}`;
 
 export class CompiledModel {
   readonly weights = new Map<string, NamedWeight>();
+  /** Constant tensors of the forward pass (masks, index matrices), built on first use, kept until dispose. */
+  private readonly constantTensors = new Map<string, tf.Tensor>();
   private readonly uid = ++modelCounter;
   private disposed = false;
 
@@ -87,6 +90,7 @@ export class CompiledModel {
           training,
           seed: hashString(`${seed}:${step.id}`),
           memoryWindowOut: step.memoryWindowOut,
+          constants: this.constant,
         });
         for (const [port, t] of Object.entries(out)) values.set(`${step.id}:${port}`, t);
       }
@@ -127,7 +131,23 @@ export class CompiledModel {
     if (this.disposed) return;
     this.disposed = true;
     for (const w of this.weights.values()) w.variable.dispose();
+    for (const t of this.constantTensors.values()) t.dispose();
+    this.constantTensors.clear();
   }
+
+  /** Number of constant tensors kept (masks, index matrices). */
+  get constantCount(): number {
+    return this.constantTensors.size;
+  }
+
+  private readonly constant: ConstantCache = (key, make) => {
+    let t = this.constantTensors.get(key);
+    if (!t) {
+      t = tf.keep(tf.tidy(make));
+      this.constantTensors.set(key, t);
+    }
+    return t as ReturnType<typeof make>;
+  };
 
   private variableOf(node: string, name: string): tf.Tensor {
     const w = this.weights.get(weightKey(node, name));

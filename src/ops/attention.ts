@@ -39,9 +39,10 @@ import { linear, type LinearWeights } from './layers.ts';
 import {
   fitWindow,
   relativePositionBias,
-  shiftMaskData,
+  shiftMask,
   tokensToWindows,
   windowsToTokens,
+  type ConstantCache,
   type Grid,
 } from './windows.ts';
 
@@ -72,6 +73,8 @@ export interface WindowAttentionOptions {
   /** nominal shift (0 or ⌊w/2⌋); forced to 0 when `min(H, W) ≤ window` */
   shift: number;
   grid: Grid;
+  /** Where the mask and the bias's one-hot matrix are kept (default: built per call). */
+  constants?: ConstantCache;
 }
 
 export interface GlobalAttentionOptions {
@@ -85,9 +88,31 @@ function checkMemory(x: tf.Tensor3D, m: tf.Tensor3D): void {
 }
 
 /**
+ * q, k and v as three products of the input with the column blocks of the
+ * qkv weight: slicing the small weight (and padding its gradient) costs far
+ * less than slicing the `[Bw, N, 3C]` product and padding three gradients of
+ * that size back. The attention scale `d^-0.5` is folded into k's weight and
+ * bias (q̂, the memory, stays unscaled, as the spec wants).
+ */
+function projectQkv(x: tf.Tensor3D, qkv: LinearWeights, scale: number): tf.Tensor3D[] {
+  const C = x.shape[2];
+  return [0, 1, 2].map((i): tf.Tensor3D => {
+    let weight: tf.Tensor2D = tf.slice(qkv.weight, [0, i * C], [C, C]);
+    let bias: tf.Tensor1D | undefined = qkv.bias ? tf.slice(qkv.bias, [i * C], [C]) : undefined;
+    if (i === 1) {
+      weight = tf.mul(weight, scale);
+      if (bias) bias = tf.mul(bias, scale) as tf.Tensor1D;
+    }
+    return linear(x, { weight, bias });
+  });
+}
+
+/**
  * Attention inside windows `[Bw, N, C]` (Bw = B·nW, batch outermost).
  * `bias` `[h, N, N]`, `mask` `[nW, N, N]` (both optional), `memW` in window
- * rows. Returns the projected output and q̂, both `[Bw, N, C]`.
+ * rows. Returns the projected output and q̂, both `[Bw, N, C]`. Every product
+ * is a plain one (k is transposed explicitly): wasm runs products with a
+ * transposed operand several times slower.
  */
 function attendWindows(
   xw: tf.Tensor3D,
@@ -100,14 +125,12 @@ function attendWindows(
   const [Bw, N, C] = xw.shape;
   if (C % heads !== 0) throw new Error(`channels ${C} not divisible by heads ${heads}`);
   const d = C / heads;
-  const qkv = linear(xw, w.qkv); // [Bw, N, 3C]
-  let q: tf.Tensor3D = tf.slice(qkv, [0, 0, 0], [Bw, N, C]);
-  const k = tf.slice(qkv, [0, 0, C], [Bw, N, C]);
-  const v = tf.slice(qkv, [0, 0, 2 * C], [Bw, N, C]);
-  if (memW) q = tf.add(q, memW);
-  const splitHeads = (t: tf.Tensor3D): tf.Tensor4D =>
-    tf.transpose(tf.reshape(t, [Bw, N, heads, d]), [0, 2, 1, 3]);
-  let attn: tf.Tensor4D = tf.matMul(tf.mul(splitHeads(q), d ** -0.5), splitHeads(k), false, true); // [Bw, h, N, N]
+  const [q0, k, v] = projectQkv(xw, w.qkv, d ** -0.5);
+  const q: tf.Tensor3D = memW ? tf.add(q0, memW) : q0;
+  const heads4 = (t: tf.Tensor3D, perm: number[]): tf.Tensor4D =>
+    tf.transpose(tf.reshape(t, [Bw, N, heads, d]), perm);
+  // [Bw, h, N, d] · [Bw, h, d, N] → [Bw, h, N, N]
+  let attn: tf.Tensor4D = tf.matMul(heads4(q, [0, 2, 1, 3]), heads4(k, [0, 2, 3, 1]));
   if (bias) attn = tf.add(attn, bias);
   if (mask) {
     const nW = mask.shape[0];
@@ -118,7 +141,7 @@ function attendWindows(
     attn = tf.reshape(masked, [Bw, heads, N, N]);
   }
   const a = tf.softmax(attn);
-  const o = tf.reshape(tf.transpose(tf.matMul(a, splitHeads(v)), [0, 2, 1, 3]), [
+  const o = tf.reshape(tf.transpose(tf.matMul(a, heads4(v, [0, 2, 1, 3])), [0, 2, 1, 3]), [
     Bw,
     N,
     C,
@@ -151,10 +174,10 @@ export function windowAttention(
       memW =
         layout === 'window' ? tf.reshape(mem.in, xw.shape) : tokensToWindows(mem.in, grid, w, s);
     }
-    const bias = weights.relTable ? relativePositionBias(weights.relTable, w, grid.length) : null;
-    const maskData = shiftMaskData(grid, w, s);
-    const N = xw.shape[1];
-    const mask = maskData ? tf.tensor3d(maskData, [maskData.length / (N * N), N, N]) : null;
+    const bias = weights.relTable
+      ? relativePositionBias(weights.relTable, w, grid.length, opts.constants)
+      : null;
+    const mask = shiftMask(grid, w, s, opts.constants);
     const [yw, qw] = attendWindows(xw, weights, heads, memW, bias, mask);
     const y = windowsToTokens(yw, grid, w, s);
     if (!mem) return [y];

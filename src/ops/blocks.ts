@@ -50,6 +50,11 @@ function branchDrop(
   return { ...opts, seed: opts.seed + offset };
 }
 
+/** The branch after drop-path, or the branch itself when nothing is dropped (no copy). */
+function dropped(t: tf.Tensor3D, opts: DropPathOptions | undefined): tf.Tensor3D {
+  return opts && opts.training && opts.rate > 0 ? dropPath(t, opts) : t;
+}
+
 function block(
   x: tf.Tensor3D,
   w: BlockWeights,
@@ -58,10 +63,10 @@ function block(
 ): AttentionResult {
   const out = tf.tidy(() => {
     const a = attend(layerNorm(x, w.norm1));
-    const x1 = tf.add(x, dropPath(a.y, branchDrop(dp, 0)));
+    const x1: tf.Tensor3D = tf.add(x, dropped(a.y, branchDrop(dp, 0)));
     const y = tf.add(
       x1,
-      dropPath(mlp(layerNorm(x1, w.norm2), w.mlp), branchDrop(dp, 1)),
+      dropped(mlp(layerNorm(x1, w.norm2), w.mlp), branchDrop(dp, 1)),
     ) as tf.Tensor3D;
     return a.memOut ? [y, a.memOut] : [y];
   });

@@ -31,6 +31,32 @@ export interface MlpWeights {
 
 export const LAYER_NORM_EPS = 1e-5;
 
+/**
+ * Sums over the rows of `[M, n]` → `[n]` as the product `1ᵀ·t`: wasm's Sum
+ * over the first axis transposes the whole array first.
+ */
+function sumRows(t: tf.Tensor2D): tf.Tensor1D {
+  return tf.reshape(tf.matMul(tf.fill([1, t.shape[0]], 1), t), [t.shape[1]]);
+}
+
+/**
+ * `x·W + b` with its gradient written as plain products (dx = dy·Wᵀ,
+ * dW = xᵀ·dy, db = 1ᵀ·dy, transposes explicit): no Sum over the rows for the
+ * bias and no product with a transposed operand, both slow on wasm.
+ */
+const affine = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.add(tf.matMul(x, w), b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const d = dy as tf.Tensor2D;
+      return [tf.matMul(d, tf.transpose(ws)), tf.matMul(tf.transpose(xs), d), sumRows(d)];
+    },
+  };
+});
+
 /** `x · W + b` on the last axis of a tensor of any rank ≥ 2. */
 export function linear<T extends tf.Tensor>(x: T, w: LinearWeights): T {
   return tf.tidy(() => {
@@ -38,27 +64,82 @@ export function linear<T extends tf.Tensor>(x: T, w: LinearWeights): T {
     const [wIn, outF] = w.weight.shape;
     if (wIn !== inF) throw new Error(`linear: input has ${inF} features, weight expects ${wIn}`);
     const flat = tf.reshape(x, [-1, inF]) as tf.Tensor2D;
-    let y: tf.Tensor = tf.matMul(flat, w.weight);
-    if (w.bias) y = tf.add(y, w.bias);
+    const y = w.bias ? affine(flat, w.weight, w.bias) : tf.matMul(flat, w.weight);
     return tf.reshape(y, [...x.shape.slice(0, -1), outF]) as T;
   });
 }
 
+/**
+ * LayerNorm of rows `[M, C]` with its analytic gradient: with g = dy·γ and
+ * x̂ the normalised rows, dx = (g − mean(g) − x̂·mean(g·x̂))/σ, dγ = Σ dy·x̂,
+ * dβ = Σ dy (row sums as products): a third of the kernels autodiff runs,
+ * and no transposes.
+ */
+const layerNormRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, gamma, beta, eps, save] = args as [
+    tf.Tensor2D,
+    tf.Tensor1D,
+    tf.Tensor1D,
+    tf.Scalar,
+    tf.GradSaveFunc,
+  ];
+  const mean = tf.mean(x, 1, true);
+  const xc = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(xc), 1, true);
+  const rstd = tf.rsqrt(tf.add(variance, eps));
+  const xhat = tf.mul(xc, rstd);
+  save([xhat, rstd, gamma]);
+  return {
+    value: tf.add(tf.mul(xhat, gamma), beta),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xh, rs, ga] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+      const d = dy as tf.Tensor2D;
+      const g = tf.mul(d, ga);
+      const gx = tf.mean(tf.mul(g, xh), 1, true);
+      const centred = tf.sub(tf.sub(g, tf.mean(g, 1, true)), tf.mul(xh, gx));
+      return [
+        tf.mul(centred, rs),
+        sumRows(tf.mul(d, xh) as tf.Tensor2D),
+        sumRows(d),
+        tf.zerosLike(eps),
+      ];
+    },
+  };
+});
+
 /** LayerNorm over the last axis, biased variance, eps 1e-5 (PyTorch's nn.LayerNorm). */
 export function layerNorm<T extends tf.Tensor>(x: T, w: NormWeights, eps = LAYER_NORM_EPS): T {
   return tf.tidy(() => {
-    const axis = x.rank - 1;
-    const mean = tf.mean(x, axis, true);
-    const xc = tf.sub(x, mean);
-    const variance = tf.mean(tf.square(xc), axis, true);
-    const xhat = tf.mul(xc, tf.rsqrt(tf.add(variance, eps)));
-    return tf.add(tf.mul(xhat, w.weight), w.bias) as T;
+    const C = x.shape[x.rank - 1];
+    const rows = tf.reshape(x, [-1, C]) as tf.Tensor2D;
+    return tf.reshape(layerNormRows(rows, w.weight, w.bias, tf.scalar(eps)), x.shape) as T;
   });
 }
 
+const GELU_PDF_SCALE = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * Exact GELU with its analytic gradient: GELU(x) = x·Φ(x), GELU'(x) =
+ * Φ(x) + x·φ(x) with Φ(x) = ½(1 + erf(x/√2)) and φ(x) = e^(−x²/2)/√(2π).
+ * Autodiff through erf runs three times the kernels.
+ */
+const geluExact = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  const cdf = tf.mul(tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1), 0.5);
+  save([x, cdf]);
+  return {
+    value: tf.mul(x, cdf),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, c] = saved;
+      const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), GELU_PDF_SCALE);
+      return [tf.mul(dy, tf.add(c, tf.mul(xs, pdf)))];
+    },
+  };
+});
+
 /** Exact GELU, `0.5·x·(1 + erf(x/√2))` (PyTorch's default nn.GELU). */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T);
+  return tf.tidy(() => geluExact(x) as T);
 }
 
 /** Linear → GELU → Linear. */

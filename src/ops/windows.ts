@@ -216,17 +216,54 @@ export function relativeBiasOneHotData(w: number, k = 2): Float32Array {
 }
 
 /**
+ * Keeps constant tensors (masks, index matrices) by key: `make` runs on the
+ * first use of a key and the tensor is kept, for the life of a compiled model
+ * (see CompiledModel), instead of being built on every step.
+ */
+export type ConstantCache = <T extends tf.Tensor>(key: string, make: () => T) => T;
+
+/** No cache: every constant is built where it is used (and released with its tidy scope). */
+export const buildEachTime: ConstantCache = (_key, make) => make();
+
+/** The one-hot matrix of {@link relativeBiasOneHotData} as a tensor `[N·N, (2w−1)^k]`, from `constants`. */
+export function relativeBiasOneHot(w: number, k = 2, constants = buildEachTime): tf.Tensor2D {
+  return constants(`relative-bias-one-hot:${w}:${k}`, () =>
+    tf.tensor2d(relativeBiasOneHotData(w, k), [w ** (2 * k), (2 * w - 1) ** k]),
+  );
+}
+
+/** The shift mask of {@link shiftMaskData} as a tensor `[nW, N, N]` (null for shift 0), from `constants`. */
+export function shiftMask(
+  grid: Grid,
+  w: number,
+  shift: number,
+  constants = buildEachTime,
+): tf.Tensor3D | null {
+  if (shift === 0) return null;
+  return constants(`shift-mask:${grid.join('x')}:${w}:${shift}`, () => {
+    const data = shiftMaskData(grid, w, shift)!;
+    const N = w ** grid.length;
+    return tf.tensor3d(data, [data.length / (N * N), N, N]);
+  });
+}
+
+/**
  * Relative-position bias `[h, N, N]` from its table `[(2w−1)^k, h]`, computed
  * as one-hot · table (a matMul) so that the table has gradients on every
  * backend (gather's gradient is missing on wasm).
  */
-export function relativePositionBias(table: tf.Tensor2D, w: number, k = 2): tf.Tensor3D {
+export function relativePositionBias(
+  table: tf.Tensor2D,
+  w: number,
+  k = 2,
+  constants = buildEachTime,
+): tf.Tensor3D {
   return tf.tidy(() => {
     const T = (2 * w - 1) ** k;
     const [rows, h] = table.shape;
     if (rows !== T) throw new Error(`bias table has ${rows} rows, window ${w} needs ${T}`);
     const N = w ** k;
-    const oneHot = tf.tensor2d(relativeBiasOneHotData(w, k), [N * N, T]);
+    const oneHot = relativeBiasOneHot(w, k, constants);
     const bias = tf.matMul(oneHot, table); // [N·N, h]
     return tf.reshape(tf.transpose(bias, [1, 0]), [h, N, N]) as tf.Tensor3D;
   });

@@ -24,6 +24,52 @@ export interface LossParts {
 }
 
 /**
+ * [loss, ce, dice] of logits `[B, H, W, K]` against label maps `g` (float,
+ * one-hot or any non-negative weights per pixel) with the analytic gradient,
+ * p = softmax(z), P pixels, s the smoothing:
+ *
+ * - ∂CE/∂z = (p·Σ_k g − g)/P;
+ * - Dice: ∂/∂p_ik = a_k·g_ik + b_k·p_ik with a_k = −2/(K·d_k),
+ *   b_k = 2(2I_k + s)/(K·d_k²), d_k = Σp² + Σg² + s, I_k = Σp·g; then
+ *   through the softmax, ∂/∂z = p ⊙ (G − Σ_k G_k·p_k).
+ *
+ * Autodiff of the same expression runs three times the kernels, and tfjs's
+ * Sum gradient builds a JavaScript array of ones the size of the logits.
+ */
+function lossTerms(ceWeight: number, diceWeight: number, smooth: number) {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [logits, g, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    const [B, H, W, K] = logits.shape;
+    const pixels = B * H * W;
+    const logp = tf.logSoftmax(logits, -1);
+    const ce = tf.div(tf.neg(tf.sum(tf.mul(g, logp))), pixels);
+    const p = tf.exp(logp);
+    const axes = [0, 1, 2];
+    const inter = tf.sum(tf.mul(p, g), axes);
+    const den = tf.add(tf.add(tf.sum(tf.square(p), axes), tf.sum(tf.square(g), axes)), smooth);
+    const num = tf.add(tf.mul(inter, 2), smooth);
+    const dice = tf.mean(tf.sub(1, tf.div(num, den)));
+    const loss = tf.add(tf.mul(ce, ceWeight), tf.mul(dice, diceWeight));
+    save([p, g, num, den]);
+    return {
+      value: tf.stack([loss, ce, dice]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [ps, gs, nm, dn] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+        const [dLoss, dCe, dDice] = tf.unstack(dy);
+        const cCe = tf.add(tf.mul(dLoss, ceWeight), dCe);
+        const cDice = tf.add(tf.mul(dLoss, diceWeight), dDice);
+        const dCeDz = tf.div(tf.sub(tf.mul(ps, tf.sum(gs, -1, true)), gs), pixels);
+        const a = tf.div(-2 / K, dn);
+        const b = tf.div(tf.mul(nm, 2 / K), tf.square(dn));
+        const G = tf.add(tf.mul(gs, a), tf.mul(ps, b));
+        const dDiceDz = tf.mul(ps, tf.sub(G, tf.sum(tf.mul(G, ps), -1, true)));
+        return [tf.add(tf.mul(dCeDz, cCe), tf.mul(dDiceDz, cDice)), tf.zerosLike(gs)];
+      },
+    };
+  });
+}
+
+/**
  * Loss of logits `[B, H, W, K]` against labels: integer class indices
  * `[B, H, W]` or one-hot `[B, H, W, K]`. Pure tfjs ops with gradients on
  * every backend (logSoftmax, exp, mul, sum).
@@ -40,20 +86,9 @@ export function segmentationLoss(
     const g = tf.cast(
       labels.rank === 4 ? labels : tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor3D, k),
       'float32',
-    );
-    const logp = tf.logSoftmax(logits, -1);
-    const ce = tf.neg(tf.mean(tf.sum(tf.mul(g, logp), -1))) as tf.Scalar;
-    const p = tf.exp(logp);
-    const axes = [0, 1, 2];
-    const inter = tf.sum(tf.mul(p, g), axes);
-    const pp = tf.sum(tf.mul(p, p), axes);
-    const gg = tf.sum(tf.mul(g, g), axes);
-    const perClass = tf.sub(
-      1,
-      tf.div(tf.add(tf.mul(inter, 2), smooth), tf.add(tf.add(pp, gg), smooth)),
-    );
-    const dice = tf.mean(perClass) as tf.Scalar;
-    const loss = tf.add(tf.mul(ce, ceWeight), tf.mul(dice, diceWeight)) as tf.Scalar;
+    ) as tf.Tensor4D;
+    const terms = lossTerms(ceWeight, diceWeight, smooth)(logits, g);
+    const [loss, ce, dice] = tf.unstack(terms) as tf.Scalar[];
     return { loss, ce, dice };
   });
 }

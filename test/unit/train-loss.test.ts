@@ -109,3 +109,17 @@ describe('segmentationLoss (0.4·CE + 0.6·Dice)', () => {
     }
   });
 });
+
+describe('segmentationLoss gradient', () => {
+  it('is analytic: at most 35 kernels on pixel-sized arrays for loss and gradient (autodiff ran 51)', async () => {
+    const z = tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const y = tf.randomUniform([2, 8, 8], 0, 4, 'int32', 2);
+    const prof = await tf.profile(() =>
+      tf.grad((t: tf.Tensor) => segmentationLoss(t as tf.Tensor4D, y).loss)(z),
+    );
+    (prof.result as tf.Tensor).dispose();
+    tf.dispose([z, y]);
+    const pixelSized = prof.kernels.filter((k) => k.outputShapes.some((s) => s?.length === 4));
+    expect(pixelSized.length).toBeLessThanOrEqual(35);
+  });
+});

@@ -50,6 +50,7 @@ function forwardBlock(
             shift: num(ctx.params, 'shift'),
             grid: shape.grid,
             dropPath: dp,
+            constants: ctx.constants,
           },
           mem,
         )

@@ -6,6 +6,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { Shape } from '../../graph/node-kind.ts';
 import type { ParamValue } from '../../graph/types.ts';
+import type { ConstantCache } from '../../ops/windows.ts';
 
 /**
  * What a node's forward pass sees. Tensors: images NHWC `[B, H, W, C]`,
@@ -28,6 +29,8 @@ export interface ForwardContext {
   updateState?(name: string, value: Tensor): void;
   /** For memory resampling in window layout: the window of the unit that reads the output. */
   memoryWindowOut?: number;
+  /** The model's constant tensors (masks, index matrices), built once and kept with it. */
+  constants?: ConstantCache;
 }
 
 /** A node kind's forward pass: its output tensors by port name. */

@@ -1,0 +1,305 @@
+/**
+ * `npm run bench -- peer`: training throughput of our loop on wasm against the
+ * same network in PyTorch eager (bench/peer_torch.py, the test oracle's
+ * Swin-Unet-MAM), same loss and AdamW, on this machine, in rounds that
+ * alternate the two sides so that load from elsewhere hits both alike:
+ *
+ * 1. demo-mam (128×128×1, batch 2), 1 thread each, then every core each;
+ * 2. swin-unet-mam-ists (224², batch 1), the same;
+ * 3. MAM/SAM step time (demo-mam against it with every MAM unit made SAM);
+ * 4. a kernel profile of one demo training step (bench/out/peer-profile.{json,txt}),
+ *    the peak tfjs bytes of a step and the process RSS;
+ * 5. on webgpu (Dawn, when it starts), kernel dispatches per demo training step.
+ *
+ * Each side runs in its own process (the wasm thread count is fixed when the
+ * backend starts) and answers `steps N` with per-step milliseconds; the first
+ * step of each side is a warm-up and not counted. Medians over the timed steps.
+ *
+ * `--against=DIR` races demo-mam on wasm against the same bench in DIR (a
+ * checkout of an earlier commit): the before/after ratio of a change, both
+ * measured under the same load.
+ *
+ * `npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu] [--against=DIR]`
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { createInterface, type Interface } from 'node:readline';
+import { writeResult } from './util.ts';
+
+const PYTHON = '.venv/bin/python';
+
+const DEMO = {
+  preset: 'presets/demo-mam.json',
+  batch: 2,
+  torch: {
+    imageSize: 128,
+    inChannels: 1,
+    classes: 8,
+    embedDim: 32,
+    depths: [2, 2, 2],
+    heads: [2, 4, 8],
+    window: 4,
+    patchSize: 4,
+  },
+};
+const SWIN224 = {
+  preset: 'presets/swin-unet-mam-ists.json',
+  batch: 1,
+  torch: {
+    imageSize: 224,
+    inChannels: 3,
+    classes: 9,
+    embedDim: 96,
+    depths: [2, 2, 6, 2],
+    heads: [3, 6, 12, 24],
+    window: 7,
+    patchSize: 4,
+  },
+};
+type Config = typeof DEMO;
+
+/** A child process that answers one JSON line per command line. */
+class Peer {
+  private readonly lines: AsyncIterator<string>;
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly rl: Interface;
+  private stderr = '';
+
+  constructor(
+    readonly name: string,
+    cmd: string,
+    args: string[],
+    cwd?: string,
+  ) {
+    this.proc = spawn(cmd, args, { cwd });
+    this.proc.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d).slice(-4000)));
+    this.rl = createInterface({ input: this.proc.stdout });
+    this.lines = this.rl[Symbol.asyncIterator]();
+  }
+
+  async read(): Promise<Record<string, unknown>> {
+    for (;;) {
+      const r = await this.lines.next();
+      if (r.done) throw new Error(`${this.name} ended: ${this.stderr}`);
+      if (r.value.startsWith('{')) return JSON.parse(r.value) as Record<string, unknown>;
+    }
+  }
+
+  async ask(line: string): Promise<Record<string, unknown>> {
+    this.proc.stdin.write(line + '\n');
+    return this.read();
+  }
+
+  async close(): Promise<void> {
+    this.proc.stdin.write('quit\n');
+    await new Promise((r) => this.proc.once('exit', r));
+  }
+}
+
+async function ours(
+  c: Config,
+  threads: number,
+  backend = 'wasm',
+  sam = false,
+  cwd?: string,
+): Promise<Peer> {
+  const args = ['tsx', 'bench/peer-ours.ts', c.preset, String(c.batch), backend, String(threads)];
+  const name = `ours${sam ? ' as SAM' : ''}${cwd ? ` in ${cwd}` : ''} (${backend}, ${threads} thread${threads > 1 ? 's' : ''})`;
+  const p = new Peer(name, 'npx', [...args, ...(sam ? ['--sam'] : [])], cwd);
+  const ready = await p.read();
+  if (!('ready' in ready)) throw new Error(`${p.name}: ${JSON.stringify(ready)}`);
+  return p;
+}
+
+async function torch(c: Config, threads: number): Promise<Peer> {
+  const cfg = { ...c.torch, mergeMode: 'conv', seed: 1, batch: c.batch, lr: 1e-3 };
+  const p = new Peer(`torch (${threads} thread${threads > 1 ? 's' : ''})`, PYTHON, [
+    'bench/peer_torch.py',
+    JSON.stringify(cfg),
+  ]);
+  await p.ask(`threads ${threads}`);
+  return p;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface StepTime {
+  /** median wall-clock ms per step */
+  ms: number;
+  /** median CPU ms per step (the process, all threads): what load from elsewhere disturbs least */
+  cpuMs: number;
+}
+
+/** Interleaved rounds: each side one warm-up step, then `steps` timed steps per round. */
+async function race(
+  peers: Peer[],
+  rounds: number,
+  steps: number,
+): Promise<Record<string, StepTime>> {
+  const ms: Record<string, number[]> = Object.fromEntries(peers.map((p) => [p.name, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(peers.map((p) => [p.name, []]));
+  for (const p of peers) await p.ask('steps 1');
+  for (let r = 0; r < rounds; r++)
+    for (const p of peers) {
+      const a = await p.ask(`steps ${steps}`);
+      ms[p.name].push(...(a.ms as number[]));
+      cpu[p.name].push(...(a.cpuMs as number[]));
+    }
+  const round = (x: number) => Number(x.toFixed(1));
+  return Object.fromEntries(
+    peers.map((p) => [
+      p.name,
+      { ms: round(median(ms[p.name])), cpuMs: round(median(cpu[p.name])) },
+    ]),
+  );
+}
+
+async function peerRace(c: Config, threads: number, rounds: number, steps: number) {
+  const a = await ours(c, threads);
+  const b = await torch(c, threads);
+  try {
+    const t = await race([a, b], rounds, steps);
+    const o = t[a.name];
+    const p = t[b.name];
+    const r = {
+      threads,
+      batch: c.batch,
+      oursMsPerStep: o.ms,
+      torchMsPerStep: p.ms,
+      oursCpuMsPerStep: o.cpuMs,
+      torchCpuMsPerStep: p.cpuMs,
+      oursImagesPerSec: Number(((c.batch * 1000) / o.ms).toFixed(2)),
+      torchImagesPerSec: Number(((c.batch * 1000) / p.ms).toFixed(2)),
+      ratio: Number((p.ms / o.ms).toFixed(3)),
+      cpuRatio: Number((p.cpuMs / o.cpuMs).toFixed(3)),
+      memory: await a.ask('memory'),
+    };
+    console.log(
+      `peer: ${c.preset} batch ${c.batch}, ${threads} thread(s): ours ${r.oursImagesPerSec} images/s (${o.ms} ms/step, CPU ${o.cpuMs} ms), torch ${r.torchImagesPerSec} images/s (${p.ms} ms/step, CPU ${p.cpuMs} ms) → ratio ${r.ratio}, by CPU time ${r.cpuRatio} (goal ≥ 0.5)`,
+    );
+    return r;
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+export async function run(argv: string[] = []) {
+  const quick = argv.includes('--quick');
+  const num = (flag: string, d: number) => {
+    const a = argv.find((x) => x.startsWith(`--${flag}=`));
+    return a ? Number(a.split('=')[1]) : d;
+  };
+  const only = argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice(7)
+    .split(',');
+  const want = (s: string) => !only || only.includes(s);
+  const steps = num('steps', quick ? 2 : 3);
+  const rounds = num('rounds', quick ? 1 : 2);
+  const cores = cpus().length;
+  const result: Record<string, unknown> = {
+    machine: { cpus: cores, loadavg1mAtStart: Number(loadavg()[0].toFixed(2)) },
+    steps,
+    rounds,
+  };
+  if (!existsSync(PYTHON)) throw new Error(`peer: ${PYTHON} is missing (bash .ci/run builds it)`);
+
+  const against = argv.find((a) => a.startsWith('--against='))?.slice(10);
+  if (against) {
+    const now = await ours(DEMO, 1);
+    const before = await ours(DEMO, 1, 'wasm', false, against);
+    try {
+      const t = await race([now, before], rounds, steps);
+      const n = t[now.name];
+      const b = t[before.name];
+      const speedup = Number((b.ms / n.ms).toFixed(3));
+      const cpuSpeedup = Number((b.cpuMs / n.cpuMs).toFixed(3));
+      result.against = { dir: against, now: n, before: b, speedup, cpuSpeedup };
+      console.log(
+        `peer: demo-mam on wasm, 1 thread: now ${n.ms} ms/step (CPU ${n.cpuMs}), ${against} ${b.ms} ms/step (CPU ${b.cpuMs}) → ${speedup}× faster, by CPU time ${cpuSpeedup}×`,
+      );
+    } finally {
+      await now.close();
+      await before.close();
+    }
+  }
+  if (want('demo')) {
+    result.demo = {
+      oneThread: await peerRace(DEMO, 1, rounds, steps),
+      allCores: await peerRace(DEMO, cores, rounds, steps),
+    };
+  }
+  if (want('224')) {
+    result.swin224 = {
+      oneThread: await peerRace(SWIN224, 1, 1, quick ? 1 : 2),
+      allCores: await peerRace(SWIN224, cores, 1, quick ? 1 : 2),
+    };
+  }
+  if (want('samratio')) {
+    const ratios: Record<string, unknown> = {};
+    for (const c of [DEMO, ...(quick ? [] : [SWIN224])]) {
+      const mam = await ours(c, cores);
+      const sam = await ours(c, cores, 'wasm', true);
+      try {
+        const t = await race([mam, sam], c === DEMO ? rounds * 2 : 1, steps);
+        const m = t[mam.name];
+        const q = t[sam.name];
+        const ratio = Number((m.ms / q.ms).toFixed(3));
+        const cpuRatio = Number((m.cpuMs / q.cpuMs).toFixed(3));
+        ratios[c.preset] = { mam: m, sam: q, ratio, cpuRatio };
+        console.log(
+          `peer: MAM/SAM on wasm, ${c.preset}: ${m.ms} / ${q.ms} ms → ${ratio}, by CPU time ${cpuRatio} (goal ≤ 1.03)`,
+        );
+      } finally {
+        await mam.close();
+        await sam.close();
+      }
+    }
+    result.mamToSam = ratios;
+  }
+  if (want('profile')) {
+    const profiles: Record<string, unknown> = {};
+    for (const c of [DEMO, ...(quick ? [] : [SWIN224])]) {
+      const p = await ours(c, cores);
+      try {
+        await p.ask('steps 1');
+        const name = c === DEMO ? 'peer-profile' : 'peer-profile-224';
+        const prof = await p.ask(`profile bench/out/${name}`);
+        const mem = await p.ask('memory');
+        profiles[c.preset] = { ...prof, ...mem };
+        console.log(
+          `peer: one training step of ${c.preset} on wasm: ${prof.kernelCalls} kernel calls, peak tfjs bytes ${(Number(prof.peakBytes) / 2 ** 20).toFixed(1)} MiB, RSS ${(Number(mem.rss) / 2 ** 20).toFixed(0)} MiB; top kernels (bench/out/${name}.txt):`,
+        );
+        for (const k of prof.top as { name: string; calls: number; ms: number }[])
+          console.log(
+            `  ${k.name.padEnd(28)} ${String(k.calls).padStart(6)} calls ${k.ms.toFixed(1).padStart(9)} ms`,
+          );
+      } finally {
+        await p.close();
+      }
+    }
+    result.profile = profiles;
+  }
+  if (want('webgpu')) {
+    try {
+      const p = await ours(DEMO, 1, 'webgpu');
+      try {
+        const d = await p.ask('dispatches');
+        result.webgpuDispatchesPerStep = d.dispatches;
+        console.log(`peer: webgpu (Dawn) dispatches per demo-mam training step: ${d.dispatches}`);
+      } finally {
+        await p.close();
+      }
+    } catch (e) {
+      result.webgpuDispatchesPerStep = { error: (e as Error).message.slice(0, 300) };
+      console.log(`peer: webgpu unavailable: ${(e as Error).message.slice(0, 300)}`);
+    }
+  }
+  (result.machine as Record<string, number>).loadavg1mAtEnd = Number(loadavg()[0].toFixed(2));
+  writeResult('peer', result);
+  return result;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run(process.argv.slice(2));

@@ -1,0 +1,49 @@
+/** Kernel profiles for the benchmarks: time and calls by tfjs kernel name, and WebGPU dispatch counts. */
+import * as tf from '#tfjs';
+
+export interface KernelRow {
+  name: string;
+  calls: number;
+  ms: number;
+}
+
+type ProfiledKernel = Awaited<ReturnType<typeof tf.profile>>['kernels'][number];
+
+/** Time and calls per kernel name, most time first (the wasm backend times each kernel's wall time). */
+export async function kernelTable(kernels: ProfiledKernel[]): Promise<KernelRow[]> {
+  const rows = new Map<string, KernelRow>();
+  for (const k of kernels) {
+    const t = await k.kernelTimeMs;
+    // tf.customGrad's forward shows as one 'unnamed scope' whose time includes its inner kernels
+    const name = k.name === 'unnamed scope' ? 'customGrad forward (incl. inner)' : k.name;
+    const row = rows.get(name) ?? { name, calls: 0, ms: 0 };
+    row.calls++;
+    row.ms += typeof t === 'number' ? t : 0;
+    rows.set(k.name, row);
+  }
+  return [...rows.values()]
+    .map((r) => ({ ...r, ms: Number(r.ms.toFixed(2)) }))
+    .sort((a, b) => b.ms - a.ms || b.calls - a.calls);
+}
+
+/**
+ * GPU programs dispatched while `fn` runs, on the webgpu backend (each
+ * `recordAndSubmit` records one `dispatchWorkgroups`). Reshapes and other
+ * kernels that only relabel a buffer dispatch nothing.
+ */
+export async function countDispatches(fn: () => Promise<unknown>): Promise<number> {
+  const backend = tf.backend() as unknown as Record<string, unknown>;
+  const original = backend.recordAndSubmit as ((...a: unknown[]) => unknown) | undefined;
+  if (tf.getBackend() !== 'webgpu' || !original) throw new Error('dispatches: not on webgpu');
+  let count = 0;
+  backend.recordAndSubmit = (...a: unknown[]) => {
+    count++;
+    return original.apply(backend, a);
+  };
+  try {
+    await fn();
+  } finally {
+    backend.recordAndSubmit = original;
+  }
+  return count;
+}
