@@ -52,7 +52,7 @@ function demoData(demo: DemoDataSet): SessionData {
       splits,
     },
     train,
-    cases: demo.splits,
+    cases: { train: [demo.splits.train], val: [demo.splits.val], test: [demo.splits.test] },
     fingerprint: dataFingerprint(DEMO_SPLITS.map((s) => demo.splits[s])),
   };
 }

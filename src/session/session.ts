@@ -52,14 +52,14 @@ import type {
 import { carryWeights, weightsDigest } from './weights-carry.ts';
 import { applyWeightsFile, describeWeightsOutcome } from './weights.ts';
 
-/** The splits a session's data set has, by name; each one case (a volume). */
+/** The splits a session's data set has, by name; each a list of cases (volumes). */
 export type SplitName = 'train' | 'val' | 'test';
 
-/** A data set as the session takes it: training slices, one case per split, and what to say about it. */
+/** A data set as the session takes it: training slices, the cases of each split, and what to say about it. */
 export interface SessionData {
   info: DataInfo;
   train: Sample2D[];
-  cases: Record<SplitName, Case>;
+  cases: Record<SplitName, Case[]>;
   fingerprint: string;
 }
 
@@ -94,7 +94,7 @@ export class Session {
   private carry = noCarry();
   private origin = 'initialised';
   private data: SessionData | undefined;
-  private readonly normalised = new Map<SplitName, Float32Array>();
+  private readonly normalised = new Map<Case, Float32Array>();
   private history: HistoryPoint[] = [];
   private validations: ValidationPoint[] = [];
   /** Steps trained over the session (all runs). */
@@ -303,7 +303,7 @@ export class Session {
       data: {
         classNames: plan.classNames,
         train: d.train,
-        val: [d.cases.val],
+        val: d.cases.val,
         fingerprint: d.fingerprint,
       },
       settings,
@@ -389,23 +389,43 @@ export class Session {
     return !!this.running;
   }
 
-  private normalisedSplit(split: SplitName): Float32Array {
-    let v = this.normalised.get(split);
+  private normalisedCase(c: Case): Float32Array {
+    let v = this.normalised.get(c);
     if (!v) {
-      v = normaliseVolume(this.requireData().cases[split].channels[0], 'auto');
-      this.normalised.set(split, v);
+      v = normaliseVolume(c.channels[0], 'auto');
+      this.normalised.set(c, v);
     }
     return v;
   }
 
-  /** The prediction of one slice of a split, with its image and label. */
+  /** The cases of a split, refusing an empty one by name. */
+  private splitCases(split: SplitName): Case[] {
+    const cases = this.requireData().cases[split];
+    if (cases.length === 0)
+      throw new SessionError(`the ${split} split has no cases`, EXIT_CODES.emptyData);
+    return cases;
+  }
+
+  /**
+   * The prediction of one slice of a split, with its image and label; `index`
+   * counts the slices of the split's cases one after another.
+   */
   async predict(split: SplitName, index: number): Promise<Preview> {
     const model = this.requireModel();
-    const c = this.requireData().cases[split];
-    const [w, h, n] = c.channels[0].dims;
-    const k = Math.max(0, Math.min(n - 1, Math.round(index)));
+    const cases = this.splitCases(split);
+    const slices = cases.reduce((a, c) => a + (c.channels[0].dims[2] ?? 1), 0);
+    let k = Math.max(0, Math.min(slices - 1, Math.round(index)));
+    const at = k;
+    let c = cases[0];
+    for (const x of cases) {
+      c = x;
+      const n = x.channels[0].dims[2] ?? 1;
+      if (k < n) break;
+      k -= n;
+    }
+    const [w, h] = c.channels[0].dims;
     const plane = w * h;
-    const image = this.normalisedSplit(split).slice(k * plane, (k + 1) * plane);
+    const image = this.normalisedCase(c).slice(k * plane, (k + 1) * plane);
     // One slice as a one-slice case, already normalised like its whole volume.
     const one: Case = {
       id: `${c.id}:${k}`,
@@ -416,8 +436,9 @@ export class Session {
     const pred = await predictVolume(model, one, { normalisation: 'none', batchSize: 1 });
     return {
       split,
-      index: k,
-      slices: n,
+      index: at,
+      slices,
+      caseId: c.id,
       width: w,
       height: h,
       image,
@@ -435,7 +456,8 @@ export class Session {
     const d = this.requireData();
     this.checkClasses(this.plan!, d);
     const t0 = performance.now();
-    const report = await evaluateCases(model, [d.cases[split]], {
+    const cases = this.splitCases(split);
+    const report = await evaluateCases(model, cases, {
       classNames: this.plan!.classNames,
       convention,
       normalisation: 'auto',

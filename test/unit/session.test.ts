@@ -34,7 +34,7 @@ function phantomData(): SessionData {
       splits: { train: split, val: split, test: split },
     },
     train,
-    cases,
+    cases: { train: [cases.train], val: [cases.val], test: [cases.test] },
     fingerprint: dataFingerprint([cases.train, cases.val, cases.test]),
   };
 }
