@@ -17,6 +17,7 @@ import type { KernelTable } from '../compile/kernels/types.ts';
 import { CompiledModel } from '../compile/model.ts';
 import { planGraph, type Plan } from '../compile/plan.ts';
 import { loadWeights, saveWeights, weightFingerprint } from '../compile/weights.ts';
+import { predictionFileName, writePredictionNifti } from '../data/nifti.ts';
 import type { Case } from '../data/types.ts';
 import type { Catalogue } from '../graph/node-kind.ts';
 import type { GraphDoc } from '../graph/types.ts';
@@ -146,15 +147,25 @@ export class Session {
     };
   }
 
-  /** A checkpoint can be resumed when it belongs to these weights and has steps left. */
+  /**
+   * A checkpoint can be resumed when it belongs to these weights and to the
+   * data now loaded (a reload brings the run back before its data folder is
+   * opened again), and has steps left.
+   */
   private canResume(): boolean {
     const c = this.checkpoint;
     return (
       !!c &&
       !!this.model &&
       c.state.step < c.state.settings.steps &&
-      c.state.weightsFingerprint === weightFingerprint(this.model)
+      c.state.weightsFingerprint === weightFingerprint(this.model) &&
+      c.state.dataFingerprint === this.data?.fingerprint
     );
+  }
+
+  /** Whether Resume would continue the last run (see canResume). */
+  get resumable(): boolean {
+    return this.canResume();
   }
 
   /** The session as a run record, with these weights (the checkpoint's own bytes when they are the same). */
@@ -268,6 +279,14 @@ export class Session {
   }
 
   private checkClasses(plan: Plan, d: SessionData) {
+    const problem = d.info.folder?.errors[0];
+    if (problem) {
+      const more = d.info.folder!.errors.length - 1;
+      throw new SessionError(
+        `${problem.message}${more ? ` (and ${more} more problem${more > 1 ? 's' : ''} in the data panel)` : ''}`,
+        EXIT_CODES.badData,
+      );
+    }
     const want = d.info.classNames.length;
     if (plan.classNames.length !== want) {
       throw new SessionError(
@@ -446,6 +465,29 @@ export class Session {
       pred,
       classNames: this.plan!.classNames,
       step: this.step,
+    };
+  }
+
+  /**
+   * One case of a split predicted whole and written as `mam eval` writes it:
+   * NIfTI on the case's own grid, voxel order and affine.
+   */
+  async predictionFile(
+    split: SplitName,
+    caseId: string,
+  ): Promise<{ name: string; bytes: Uint8Array }> {
+    if (this.running) throw busy('training is running: stop it (or let it finish) to predict');
+    const model = this.requireModel();
+    const c = this.splitCases(split).find((x) => x.id === caseId);
+    if (!c) throw new SessionError(`no case ${caseId} in the ${split} split`, EXIT_CODES.usage);
+    const labels = await predictVolume(model, c, {
+      normalisation: 'auto',
+      resize: this.checkpoint?.state.settings.resize,
+      batchSize: 4,
+    });
+    return {
+      name: predictionFileName(`${caseId}-prediction`),
+      bytes: writePredictionNifti(labels, c),
     };
   }
 

@@ -51,6 +51,18 @@ export interface DataInfo {
   folder?: DataSummary;
 }
 
+/** A file the user picked or dropped, by its path relative to what was picked ("scans/images/a.nii.gz"). */
+export interface PickedFile {
+  path: string;
+  /** A File on the page; the worker reads its bytes. */
+  file: { arrayBuffer(): Promise<ArrayBuffer> };
+}
+
+/** Opening a folder: its data, or every problem found (each naming its file), the data before kept. */
+export type DataOpenReply =
+  | { ok: true; info: DataInfo }
+  | { ok: false; name: string; errors: { file: string; message: string }[] };
+
 /** One case of an opened folder as the data panel lists it. */
 export interface CaseSummary {
   id: string;
