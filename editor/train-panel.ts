@@ -35,6 +35,7 @@ import {
   type DataOpenReply,
   type EvalResult,
   type PickedFile,
+  type StorageEstimate,
   type Preview,
   type RestoreReply,
   type SessionEvent,
@@ -80,6 +81,7 @@ export class TrainPanel extends LitElement {
     data: { state: true },
     dataFailure: { state: true },
     classNames: { state: true },
+    storage: { state: true },
     weights: { state: true },
     compileErrors: { state: true },
     settings: { state: true },
@@ -107,6 +109,8 @@ export class TrainPanel extends LitElement {
   data: DataInfo | undefined;
   /** The last folder that could not be opened (the data before it is kept). */
   dataFailure: Extract<DataOpenReply, { ok: false }> | undefined;
+  /** Browser storage used and granted, as last asked. */
+  storage: StorageEstimate | undefined;
   /** The compiled graph's output classes. */
   classNames: string[] | undefined;
   weights: WeightsSummary | undefined;
@@ -215,6 +219,7 @@ export class TrainPanel extends LitElement {
       await this.run('starting the backend', async (c) => {
         this.backend = await c.call((w) => w.init(this.backendPref));
       });
+      void this.refreshStorage();
       await this.recompile();
       await this.run('loading the demo data', async (c) => {
         if (this.data) return; // a folder opened meanwhile
@@ -295,6 +300,7 @@ export class TrainPanel extends LitElement {
   private onTrainEvent(e: SessionEvent) {
     this.runState.apply(e);
     this.requestUpdate();
+    if (e.type === 'persisted') void this.refreshStorage();
     if (e.type === 'validation') void this.refreshPreview();
     else if (e.type === 'persisted' && e.error)
       this.notice = {
@@ -365,6 +371,10 @@ export class TrainPanel extends LitElement {
       const split = this.previewSplit;
       this.preview = await c.call((w) => w.predict(split, index));
     });
+  }
+
+  private async refreshStorage() {
+    this.storage = await this.client?.call((w) => w.storage()).catch(() => undefined);
   }
 
   /** New data in the session: shown with whether Resume continues on it (a run resumes only on its own data). */
@@ -594,6 +604,15 @@ export class TrainPanel extends LitElement {
           @weights-import=${(e: CustomEvent<File>) => void this.importWeights(e.detail)}
           @weights-reinit=${() => void this.reinitialise()}
         ></mam-train-weights>
+        ${
+          this.storage
+            ? html`<p class="muted" data-testid="storage">
+                Browser storage: ${formatBytes(this.storage.usage)} used of
+                ${formatBytes(this.storage.quota)}; a run that would not fit is not kept (the one
+                before stays).
+              </p>`
+            : nothing
+        }
       </div>
     `;
   }
@@ -714,6 +733,10 @@ export class TrainPanel extends LitElement {
     </section>`;
   }
 }
+
+/** 1234567 → "1.2 MB" */
+const formatBytes = (n: number) =>
+  n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${(n / 1e6).toFixed(1)} MB`;
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 

@@ -21,6 +21,7 @@ import { EXIT_CODES, SessionError } from '../../src/session/errors.ts';
 import type { RunData } from '../../src/session/folder-train.ts';
 import { DataFolderError, openDataFolder, splitCasesOnce } from '../../src/session/open-data.ts';
 import { openBrowserRunStore } from '../../src/session/run-store-browser.ts';
+import { browserEstimate, type StorageEstimate } from '../../src/session/run-store-quota.ts';
 import {
   Session,
   type SessionData,
@@ -148,6 +149,11 @@ export class TrainWorker {
     }
     this.folder = undefined;
     return this.session.setData(this.demo);
+  }
+
+  /** The browser storage used and granted (undefined where the browser does not say). */
+  storage(): Promise<StorageEstimate | undefined> {
+    return browserEstimate();
   }
 
   /** Whether Resume continues the last run with the data now loaded. */

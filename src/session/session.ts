@@ -36,6 +36,7 @@ import {
   type RunRecord,
   type RunStore,
 } from './run-store.ts';
+import { recordBytes } from './run-store-quota.ts';
 import { panelOverrides, resolveRun } from './settings.ts';
 import type {
   CompileReply,
@@ -213,13 +214,7 @@ export class Session {
         error = e instanceof Error ? e.message : String(e);
       }
       const ms = performance.now() - t0;
-      const c = record.checkpoint;
-      const bytes =
-        record.weights.byteLength +
-        (c && c.weights !== record.weights ? c.weights.byteLength : 0) +
-        (c?.optimizer.byteLength ?? 0) +
-        (record.best?.weights.byteLength ?? 0);
-      this.emit({ type: 'persisted', step: record.step, bytes, ms, error });
+      this.emit({ type: 'persisted', step: record.step, bytes: recordBytes(record), ms, error });
     });
     return this.saving;
   }

@@ -184,4 +184,16 @@ describe.skipIf(!hasPython && process.env.CI !== 'true')('your own data in the e
     expect(await byId(page, 'train-start').isDisabled()).toBe(true);
     expect((await training(page)).step).toBe(0);
   });
+
+  it('shows the browser storage granted, as the browser estimates it', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    await openTrain(page);
+    const quota = await page.evaluate(async () => (await navigator.storage.estimate()).quota!);
+    const words =
+      quota >= 1e9 ? `${(quota / 1e9).toFixed(1)} GB` : `${(quota / 1e6).toFixed(1)} MB`;
+    await expect
+      .poll(() => byId(page, 'storage').textContent(), { timeout: 30_000 })
+      .toMatch(new RegExp(`Browser storage: [\\d.]+ MB used of\\s+${words.replace('.', '\\.')};`));
+  });
 });
