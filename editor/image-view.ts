@@ -1,62 +1,21 @@
 /**
  * A test slice with its ground truth and the prediction as coloured overlays,
- * side by side, a legend keyed by class name and a slice slider.
+ * side by side, a legend keyed by class name, window/level and overlay
+ * opacity, and a slice slider (the mouse wheel over the images scrolls slices).
  */
 import { LitElement, css, html, nothing } from 'lit';
 import type { Preview } from './worker/api.ts';
 
-/** Class colours (index 0, background, is never drawn). Distinct on a grey MRI. */
-export const CLASS_COLORS = [
-  '#000000',
-  '#e6194b',
-  '#3cb44b',
-  '#4363d8',
-  '#f58231',
-  '#ffe119',
-  '#911eb4',
-  '#42d4f4',
-  '#f032e6',
-  '#bfef45',
-  '#fabed4',
-  '#469990',
-];
+import { DEFAULT_DISPLAY, classColor, overlayPixels, type SliceDisplay } from './slice-pixels.ts';
 
-export const classColor = (i: number) => CLASS_COLORS[i % CLASS_COLORS.length];
-
-const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-
-/**
- * RGBA pixels of a grey image with a label overlay. Rows are flipped so the
- * volume's +j axis (anterior in RAS data) points up, as radiology viewers show it.
- */
-export function overlayPixels(
-  image: Float32Array,
-  labels: Uint8Array | undefined,
-  width: number,
-  height: number,
-  alpha = 0.5,
-): Uint8ClampedArray<ArrayBuffer> {
-  const out = new Uint8ClampedArray(width * height * 4);
-  const colors = CLASS_COLORS.map(rgb);
-  for (let y = 0; y < height; y++) {
-    const src = (height - 1 - y) * width;
-    for (let x = 0; x < width; x++) {
-      const g = image[src + x] * 255;
-      const o = (y * width + x) * 4;
-      const c = labels?.[src + x] ?? 0;
-      const a = c ? alpha : 0;
-      const col = colors[c % colors.length];
-      out[o] = g * (1 - a) + col[0] * a;
-      out[o + 1] = g * (1 - a) + col[1] * a;
-      out[o + 2] = g * (1 - a) + col[2] * a;
-      out[o + 3] = 255;
-    }
-  }
-  return out;
-}
+export { CLASS_COLORS, classColor, overlayPixels } from './slice-pixels.ts';
 
 export class SliceView extends LitElement {
-  static override properties = { preview: { attribute: false }, busy: { type: Boolean } };
+  static override properties = {
+    preview: { attribute: false },
+    busy: { type: Boolean },
+    display: { state: true },
+  };
   static override styles = css`
     :host {
       display: block;
@@ -115,6 +74,38 @@ export class SliceView extends LitElement {
 
   preview: Preview | undefined;
   busy = false;
+  display: SliceDisplay = DEFAULT_DISPLAY;
+
+  private toSlice(index: number) {
+    const p = this.preview;
+    if (!p || this.busy) return;
+    const k = Math.max(0, Math.min(p.slices - 1, index));
+    if (k !== p.index) this.dispatchEvent(new CustomEvent('slice-change', { detail: k }));
+  }
+
+  private onWheel = (e: WheelEvent) => {
+    if (!this.preview) return;
+    e.preventDefault();
+    this.toSlice(this.preview.index + Math.sign(e.deltaY));
+  };
+
+  private displayInput(key: keyof SliceDisplay, label: string, min: number) {
+    return html`<label
+      >${label}
+      <input
+        type="range"
+        min=${min}
+        max="1"
+        step="0.01"
+        data-testid=${`slice-${key}`}
+        .value=${String(this.display[key])}
+        @input=${(e: Event) =>
+          (this.display = {
+            ...this.display,
+            [key]: Number((e.target as HTMLInputElement).value),
+          })}
+    /></label>`;
+  }
 
   override updated() {
     const p = this.preview;
@@ -131,7 +122,11 @@ export class SliceView extends LitElement {
     canvas.width = p.width;
     canvas.height = p.height;
     ctx.putImageData(
-      new ImageData(overlayPixels(p.image, labels, p.width, p.height), p.width, p.height),
+      new ImageData(
+        overlayPixels(p.image, labels, p.width, p.height, this.display),
+        p.width,
+        p.height,
+      ),
       0,
       0,
     );
@@ -143,7 +138,7 @@ export class SliceView extends LitElement {
       return html`<p class="muted">Train or evaluate to see a test slice with its prediction.</p>`;
     const present = new Set<number>([...p.label, ...p.pred]);
     return html`
-      <div class="pair">
+      <div class="pair" @wheel=${this.onWheel}>
         <figure>
           <figcaption>Ground truth</figcaption>
           <canvas class="gt" data-testid="slice-gt"></canvas>
@@ -164,8 +159,14 @@ export class SliceView extends LitElement {
               >`,
         )}
       </div>
+      <div class="slider" data-testid="slice-display">
+        ${this.displayInput('window', 'Window', 0.02)} ${this.displayInput('level', 'Level', 0)}
+        ${this.displayInput('opacity', 'Labels', 0)}
+      </div>
       <label class="slider">
-        <span>${p.split} slice ${p.index + 1} of ${p.slices}</span>
+        <span
+          >${p.caseId ? `${p.caseId}, ` : ''}${p.split} slice ${p.index + 1} of ${p.slices}</span
+        >
         <input
           type="range"
           min="0"

@@ -16,6 +16,7 @@ import type { GraphDoc, GraphIssue } from '../src/graph/types.ts';
 import type { DemoSplit } from '../src/data/demo.ts';
 import type { MetricConvention } from '../src/train/metrics.ts';
 import './charts.ts';
+import './data-panel.ts';
 import './eval-table.ts';
 import './image-view.ts';
 import { download } from './files.ts';
@@ -34,7 +35,10 @@ import {
   compileKey,
   panelDefaults,
   type DataInfo,
+  type DataOpenReply,
   type EvalResult,
+  type PickedFile,
+  type StorageEstimate,
   type Preview,
   type RestoreReply,
   type SessionEvent,
@@ -78,6 +82,9 @@ export class TrainPanel extends LitElement {
     backend: { state: true },
     busy: { state: true },
     data: { state: true },
+    dataFailure: { state: true },
+    classNames: { state: true },
+    storage: { state: true },
     weights: { state: true },
     compileErrors: { state: true },
     settings: { state: true },
@@ -103,6 +110,12 @@ export class TrainPanel extends LitElement {
   /** What the worker is doing besides training, in words ('' when idle). */
   busy = '';
   data: DataInfo | undefined;
+  /** The last folder that could not be opened (the data before it is kept). */
+  dataFailure: Extract<DataOpenReply, { ok: false }> | undefined;
+  /** Browser storage used and granted, as last asked. */
+  storage: StorageEstimate | undefined;
+  /** The compiled graph's output classes. */
+  classNames: string[] | undefined;
   weights: WeightsSummary | undefined;
   compileErrors: GraphIssue[] | undefined;
   settings: TrainPanelSettings = panelDefaults(undefined);
@@ -209,10 +222,11 @@ export class TrainPanel extends LitElement {
       await this.run('starting the backend', async (c) => {
         this.backend = await c.call((w) => w.init(this.backendPref));
       });
+      void this.refreshStorage();
       await this.recompile();
       await this.run('loading the demo data', async (c) => {
-        this.data = await c.call((w) => w.loadDemo(DEMO_URL));
-        if (this.previewIndex < 0) this.previewIndex = Math.floor(this.data.splits.test.slices / 2);
+        if (this.data) return; // a folder opened meanwhile
+        await this.setData(c, await c.call((w) => w.loadDemo(DEMO_URL)));
       });
       return;
     }
@@ -252,6 +266,9 @@ export class TrainPanel extends LitElement {
       this.compiledKey = key;
       if (r.ok) {
         this.compileErrors = undefined;
+        this.classNames = r.classNames;
+        // An opened folder is checked against the graph as it is now.
+        if (this.data?.folder) this.data = await c.call((w) => w.dataInfo());
         this.weights = r.weights;
         this.canResume = r.canResume;
         this.note = carryNote(r.weights, first);
@@ -286,6 +303,7 @@ export class TrainPanel extends LitElement {
   private onTrainEvent(e: SessionEvent) {
     this.runState.apply(e);
     this.requestUpdate();
+    if (e.type === 'persisted') void this.refreshStorage();
     if (e.type === 'validation') void this.refreshPreview();
     else if (e.type === 'persisted' && e.error)
       this.notice = {
@@ -338,11 +356,78 @@ export class TrainPanel extends LitElement {
     });
   }
 
+  /** The split the slice view shows: test, else val, else train (a folder may have no test cases). */
+  private get previewSplit(): DemoSplit {
+    const s = this.data?.splits;
+    return !s || s.test.slices ? 'test' : s.val.slices ? 'val' : 'train';
+  }
+
+  private middleSlice(): number {
+    return Math.floor((this.data?.splits[this.previewSplit].slices ?? 0) / 2);
+  }
+
   private async refreshPreview() {
     if (!this.client || !this.weights || !this.data || this.compileErrors) return;
+    if (this.data.folder?.errors.length) return;
     await this.run('predicting a slice', async (c) => {
       const index = this.previewIndex;
-      this.preview = await c.call((w) => w.predict('test', index));
+      const split = this.previewSplit;
+      this.preview = await c.call((w) => w.predict(split, index));
+    });
+  }
+
+  private async refreshStorage() {
+    this.storage = await this.client?.call((w) => w.storage()).catch(() => undefined);
+  }
+
+  /** New data in the session: shown with whether Resume continues on it (a run resumes only on its own data). */
+  private async setData(c: TrainClient, info: DataInfo) {
+    const canResume = await c.call((w) => w.canResume());
+    this.data = info;
+    this.canResume = canResume;
+    this.preview = undefined;
+    this.previewIndex = this.middleSlice();
+  }
+
+  /** A folder the user picked or dropped, read in the worker; one that cannot be used changes nothing. */
+  private async openFolder(files: PickedFile[]) {
+    if (!this.client) await this.sync();
+    await this.run('reading the data', async (c) => {
+      const seed = this.settings.seed;
+      const r = await c.call((w) => w.openFolder(files, seed));
+      if (!r.ok) {
+        this.dataFailure = r;
+        return;
+      }
+      this.dataFailure = undefined;
+      await this.setData(c, r.info);
+    });
+    await this.refreshPreview();
+  }
+
+  private async moveCase(id: string, split: DemoSplit | 'unused') {
+    await this.run('changing the split', async (c) => {
+      await this.setData(c, await c.call((w) => w.moveCase(id, split)));
+    });
+    await this.refreshPreview();
+  }
+
+  private async useDemo() {
+    await this.run('loading the demo data', async (c) => {
+      this.dataFailure = undefined;
+      await this.setData(c, await c.call((w) => w.loadDemo(DEMO_URL)));
+    });
+    await this.refreshPreview();
+  }
+
+  /** The case the slice view shows, predicted whole, downloaded as NIfTI (as `mam eval` writes it). */
+  private async downloadPrediction() {
+    const caseId = this.preview?.caseId;
+    if (!caseId) return;
+    const split = this.preview!.split;
+    await this.run('predicting the case', async (c) => {
+      const f = await c.call((w) => w.predictionFile(split, caseId));
+      download(f.name, new Blob([f.bytes as BlobPart]));
     });
   }
 
@@ -425,7 +510,8 @@ export class TrainPanel extends LitElement {
 
   override render() {
     const errors = this.compileErrors;
-    const ready = !!this.weights && !errors && !!this.data && !this.busy;
+    const ready =
+      !!this.weights && !errors && !!this.data && !this.data.folder?.errors.length && !this.busy;
     const xMax = this.runState.xMax;
     return html`
       <header>
@@ -524,6 +610,17 @@ export class TrainPanel extends LitElement {
               void this.refreshPreview();
             }}
           ></mam-slice-view>
+          ${
+            this.data?.folder && this.preview?.caseId
+              ? html`<button
+                  data-testid="prediction-download"
+                  ?disabled=${this.running || !!this.busy}
+                  @click=${() => void this.downloadPrediction()}
+                >
+                  Download the prediction of ${this.preview.caseId} (.nii.gz)
+                </button>`
+              : nothing
+          }
         </section>
         <mam-train-weights
           .weights=${this.weights}
@@ -534,6 +631,15 @@ export class TrainPanel extends LitElement {
           @weights-import=${(e: CustomEvent<File>) => void this.importWeights(e.detail)}
           @weights-reinit=${() => void this.reinitialise()}
         ></mam-train-weights>
+        ${
+          this.storage
+            ? html`<p class="muted" data-testid="storage">
+                Browser storage: ${formatBytes(this.storage.usage)} used of
+                ${formatBytes(this.storage.quota)}; a run that would not fit is not kept (the one
+                before stays).
+              </p>`
+            : nothing
+        }
       </div>
     `;
   }
@@ -572,15 +678,16 @@ export class TrainPanel extends LitElement {
   }
 
   private renderData() {
-    const d = this.data;
-    if (!d)
-      return html`<section class="muted">
-        Data: ${this.busy === 'loading the demo data' ? 'loading…' : 'not loaded'}
-      </section>`;
-    return html`<section class="data" data-testid="data-info">
-      <b>Data</b> ${d.source}: ${d.trainSlices} training slices, ${d.splits.val.slices} validation,
-      ${d.splits.test.slices} test. ${d.note ? html`<span class="tag">${d.note}</span>` : nothing}
-    </section>`;
+    return html`<mam-data-panel
+      .data=${this.data}
+      .failure=${this.dataFailure}
+      .graphClasses=${this.classNames}
+      ?disabled=${this.running || !!this.busy}
+      @data-open=${(e: CustomEvent<PickedFile[]>) => void this.openFolder(e.detail)}
+      @data-move=${(e: CustomEvent<{ id: string; split: DemoSplit | 'unused' }>) =>
+        void this.moveCase(e.detail.id, e.detail.split)}
+      @data-demo=${() => void this.useDemo()}
+    ></mam-data-panel>`;
   }
 
   private renderErrors(errors: GraphIssue[]) {
@@ -653,6 +760,10 @@ export class TrainPanel extends LitElement {
     </section>`;
   }
 }
+
+/** 1234567 → "1.2 MB" */
+const formatBytes = (n: number) =>
+  n >= 1e9 ? `${(n / 1e9).toFixed(1)} GB` : `${(n / 1e6).toFixed(1)} MB`;
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 

@@ -9,3 +9,4 @@ export type { SessionEvent, SplitName, StartReply } from '../../src/session/sess
 export type * from '../../src/session/types.ts';
 export { compileKey } from '../../src/session/run-store.ts';
 export { panelDefaults, panelOverrides, resolveRun } from '../../src/session/settings.ts';
+export type { StorageEstimate } from '../../src/session/run-store-quota.ts';

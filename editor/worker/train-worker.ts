@@ -13,8 +13,15 @@ import { catalogue } from '../../nodes/index.ts';
 import type { BackendInfo, BackendPreference } from '../../src/backend/types.ts';
 import { kernels } from '../../src/compile/kernels/index.ts';
 import { DEMO_SPLITS, loadDemoFromUrl, type DemoDataSet } from '../../src/data/demo.ts';
+import { blobFileSource } from '../../src/data/files.ts';
+import type { Case } from '../../src/data/types.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
+import { folderSessionData, moveCase, summariseData } from '../../src/session/data-summary.ts';
+import { EXIT_CODES, SessionError } from '../../src/session/errors.ts';
+import type { RunData } from '../../src/session/folder-train.ts';
+import { DataFolderError, openDataFolder, splitCasesOnce } from '../../src/session/open-data.ts';
 import { openBrowserRunStore } from '../../src/session/run-store-browser.ts';
+import { browserEstimate, type StorageEstimate } from '../../src/session/run-store-quota.ts';
 import {
   Session,
   type SessionData,
@@ -25,6 +32,8 @@ import {
 import type {
   CompileReply,
   DataInfo,
+  DataOpenReply,
+  PickedFile,
   EvalResult,
   ImportReply,
   Preview,
@@ -52,7 +61,7 @@ function demoData(demo: DemoDataSet): SessionData {
       splits,
     },
     train,
-    cases: demo.splits,
+    cases: { train: [demo.splits.train], val: [demo.splits.val], test: [demo.splits.test] },
     fingerprint: dataFingerprint(DEMO_SPLITS.map((s) => demo.splits[s])),
   };
 }
@@ -74,16 +83,87 @@ export class TrainWorker {
     return this.session.switchBackend(backend);
   }
 
+  /** An opened folder: its cases as read, and the split now used. */
+  private folder: { name: string; seed: number; data: RunData; all: Case[] } | undefined;
+  private graph: { classNames: string[]; inputShape: number[] } | undefined;
+
   compile(doc: GraphDoc): CompileReply {
-    return this.session.compile(doc);
+    const r = this.session.compile(doc);
+    if (r.ok) {
+      this.graph = { classNames: r.classNames, inputShape: r.inputShape };
+      if (this.folder) this.useFolder(); // checked against the graph as it is now
+    }
+    return r;
   }
 
-  /** Loads the demo set from `baseUrl` (once). */
+  /** The folder as the session's data, checked against the compiled graph. */
+  private useFolder(): DataInfo {
+    const f = this.folder!;
+    const summary = summariseData(f.data, f.name, f.seed, this.graph);
+    return this.session.setData(
+      folderSessionData(f.data, summary, this.graph?.classNames ?? f.data.classNames),
+    );
+  }
+
+  /**
+   * Reads a data folder from the files the user picked or dropped (any layout
+   * `mam train --data` reads); a folder that cannot be used leaves the data as
+   * it was and answers every problem, each naming its file.
+   */
+  async openFolder(files: PickedFile[], seed: number): Promise<DataOpenReply> {
+    const { source, root } = blobFileSource(files.map((f) => ({ path: f.path, blob: f.file })));
+    const name = root || (files.length === 1 ? files[0].path : `${files.length} files`);
+    try {
+      const data = await openDataFolder(source, name, seed);
+      this.folder = { name, seed, data, all: splitCasesOnce(data.splits) };
+      return { ok: true, info: this.useFolder() };
+    } catch (e) {
+      if (e instanceof DataFolderError)
+        return {
+          ok: false,
+          name,
+          errors: e.issues.map((i) => ({ file: i.file, message: i.message })),
+        };
+      if (e instanceof SessionError)
+        return { ok: false, name, errors: [{ file: name, message: e.message }] };
+      throw e;
+    }
+  }
+
+  /** Moves one case of the opened folder to another split ('unused' leaves it out). */
+  moveCase(id: string, to: SplitName | 'unused'): DataInfo {
+    const f = this.folder;
+    if (!f) throw new SessionError('no data folder is open', EXIT_CODES.usage);
+    f.data = moveCase(f.data, f.all, id, to);
+    return this.useFolder();
+  }
+
+  private demo: SessionData | undefined;
+
+  /** Trains on the demo set from `baseUrl` (loaded once), in place of an opened folder. */
   async loadDemo(baseUrl: string): Promise<DataInfo> {
-    if (this.session.dataInfo) return this.session.dataInfo;
-    const r = await loadDemoFromUrl(new URL(baseUrl, self.location.origin).href);
-    if (!r.ok) throw new Error(r.message);
-    return this.session.setData(demoData(r.value));
+    if (!this.demo) {
+      const r = await loadDemoFromUrl(new URL(baseUrl, self.location.origin).href);
+      if (!r.ok) throw new Error(r.message);
+      this.demo = demoData(r.value);
+    }
+    this.folder = undefined;
+    return this.session.setData(this.demo);
+  }
+
+  /** The browser storage used and granted (undefined where the browser does not say). */
+  storage(): Promise<StorageEstimate | undefined> {
+    return browserEstimate();
+  }
+
+  /** Whether Resume continues the last run with the data now loaded. */
+  canResume(): boolean {
+    return this.session.resumable;
+  }
+
+  /** The data the session trains on now (an opened folder is checked against the graph compiled last). */
+  dataInfo(): DataInfo | undefined {
+    return this.session.dataInfo;
   }
 
   train(settings: TrainPanelSettings, resume: boolean): StartReply {
@@ -101,6 +181,14 @@ export class TrainWorker {
   async predict(split: SplitName, index: number): Promise<Preview> {
     const p = await this.session.predict(split, index);
     return Comlink.transfer(p, [p.image.buffer, p.label.buffer, p.pred.buffer]);
+  }
+
+  async predictionFile(
+    split: SplitName,
+    caseId: string,
+  ): Promise<{ name: string; bytes: Uint8Array }> {
+    const f = await this.session.predictionFile(split, caseId);
+    return Comlink.transfer(f, [f.bytes.buffer]);
   }
 
   exportWeights(): Uint8Array {

@@ -4,7 +4,7 @@
  * convention; with --out, predictions as .nii.gz (input voxel order and affine) and the per-case CSV.
  */
 import * as path from 'node:path';
-import { writeLabelNifti } from '../data/nifti.ts';
+import { predictionFileName, writePredictionNifti } from '../data/nifti.ts';
 import { describeResize, resizeRecords } from '../data/prepare.ts';
 import type { Case } from '../data/types.ts';
 import { evaluateCases, formatReport } from '../train/evaluate.ts';
@@ -100,14 +100,9 @@ export async function evalCommand(
       batchSize: p.flags.batch ?? 8,
       onPrediction: out
         ? async (c, labels) => {
-            const like = c.label ?? {
-              dims: c.channels[0].dims,
-              affine: c.channels[0].affine,
-              spacing: c.channels[0].spacing,
-            };
             await writeOutput(
-              path.join(out, 'predictions', `${c.id.replace(/[^\w.-]+/g, '_')}.nii.gz`),
-              writeLabelNifti(labels, like),
+              path.join(out, 'predictions', predictionFileName(c.id)),
+              writePredictionNifti(labels, c),
               'prediction',
             );
           }

@@ -70,3 +70,42 @@ export function urlFileSource(
     },
   };
 }
+
+/** What a picked or dropped file is to a reader: a Blob, a File or a FileSystemFileHandle's file. */
+export interface BlobLike {
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/**
+ * Files the user picked or dropped, by their relative paths
+ * ("case-study/images/a.nii.gz"). When every path starts with the same folder
+ * (the one picked, or one dropped folder), that folder is the root and is
+ * named `root`; else the files themselves are the root.
+ */
+export function blobFileSource(entries: readonly { path: string; blob: BlobLike }[]): {
+  source: FileSource;
+  root: string;
+} {
+  const paths = entries.map((e) => e.path.replace(/^\/+/, ''));
+  const first = paths[0]?.split('/')[0] ?? '';
+  const shared =
+    paths.length > 0 && paths.every((p) => p.includes('/') && p.split('/')[0] === first);
+  const rel = (p: string) => (shared ? p.slice(first.length + 1) : p);
+  const byPath = new Map(entries.map((e, i) => [rel(paths[i]), e.blob]));
+  const names = memoryFileSource(new Map([...byPath.keys()].map((p) => [p, new Uint8Array(0)])));
+  return {
+    root: shared ? first : '',
+    source: {
+      list: (dir) => names.list(dir),
+      async read(path) {
+        const blob = byPath.get(path.replace(/^\.?\/+/, ''));
+        if (!blob) return null;
+        try {
+          return new Uint8Array(await blob.arrayBuffer());
+        } catch {
+          return null;
+        }
+      },
+    },
+  };
+}

@@ -4,6 +4,7 @@
  */
 import { gunzip, gzip, isGzip } from './gzip.ts';
 import {
+  type Case,
   type DataTypeName,
   type Result,
   type Volume,
@@ -556,3 +557,16 @@ export function writeLabelNifti(
 ): Uint8Array {
   return writeNifti(labels, like.dims.slice(0, 3), { affine: like.affine, spacing: like.spacing });
 }
+
+/**
+ * A case's prediction as `mam eval` writes it: on the grid, voxel order and
+ * affine of the case's label file, or of its first image channel when it has
+ * no label.
+ */
+export function writePredictionNifti(labels: Uint8Array, c: Case): Uint8Array {
+  const like = c.label ?? c.channels[0];
+  return writeLabelNifti(labels, like);
+}
+
+/** The file name a case's prediction gets: its id made safe for a file name, `.nii.gz`. */
+export const predictionFileName = (caseId: string) => `${caseId.replace(/[^\w.-]+/g, '_')}.nii.gz`;

@@ -23,6 +23,7 @@ import { train, type TrainEvent, type TrainResult } from '../train/loop.ts';
 import { decodeOptimizerState, optimizerStateMismatch } from '../train/optim.ts';
 import { caseSlices, dataFingerprint, type DataSplit } from '../train/samples.ts';
 import { EXIT_CODES, SessionError } from './errors.ts';
+import { channelIssues } from './open-data.ts';
 import type { RunFolder } from './run-folder.ts';
 import { resolveRun, type SettingsOverrides } from './settings.ts';
 
@@ -75,14 +76,8 @@ export interface FolderTrainResult {
 
 /** Channels of every case fit the graph's input (equal, or one channel repeated). */
 function checkChannels(cases: Case[], want: number): void {
-  for (const c of cases) {
-    const n = c.channels.length;
-    if (n !== want && n !== 1)
-      throw new SessionError(
-        `${c.files[0] ?? c.id} has ${n} channels but the graph's input takes ${want}`,
-        EXIT_CODES.badData,
-      );
-  }
+  const [first] = channelIssues(cases, want);
+  if (first) throw new SessionError(first.message, EXIT_CODES.badData);
 }
 
 /** The checkpoint must fit the compiled graph (weights and optimizer slots), checked before anything is written. */

@@ -7,6 +7,7 @@
  */
 import { hasIndexedDb, IndexedDbRunStore } from './run-store-idb.ts';
 import { OpfsRunStore, opfsRoot } from './run-store-opfs.ts';
+import { browserEstimate, QuotaGuardStore } from './run-store-quota.ts';
 import { MemoryRunStore, type RunRecord, type RunStore } from './run-store.ts';
 
 /** Writes go to `primary`; a record it lacks is looked up in `older`. */
@@ -44,7 +45,12 @@ class ChosenRunStore implements RunStore {
   }
 }
 
+/** The browser's store, refusing a write the storage quota would not take (run-store-quota.ts). */
 export function openBrowserRunStore(): RunStore {
+  return new QuotaGuardStore(chooseBrowserRunStore(), browserEstimate);
+}
+
+function chooseBrowserRunStore(): RunStore {
   const root = opfsRoot();
   const idb = hasIndexedDb() ? new IndexedDbRunStore() : undefined;
   const fallback = idb ?? new MemoryRunStore();

@@ -17,6 +17,7 @@ import type { KernelTable } from '../compile/kernels/types.ts';
 import { CompiledModel } from '../compile/model.ts';
 import { planGraph, type Plan } from '../compile/plan.ts';
 import { loadWeights, saveWeights, weightFingerprint } from '../compile/weights.ts';
+import { predictionFileName, writePredictionNifti } from '../data/nifti.ts';
 import type { Case } from '../data/types.ts';
 import type { Catalogue } from '../graph/node-kind.ts';
 import type { GraphDoc } from '../graph/types.ts';
@@ -35,6 +36,7 @@ import {
   type RunRecord,
   type RunStore,
 } from './run-store.ts';
+import { recordBytes } from './run-store-quota.ts';
 import { panelOverrides, resolveRun } from './settings.ts';
 import type {
   CompileReply,
@@ -52,14 +54,14 @@ import type {
 import { carryWeights, weightsDigest } from './weights-carry.ts';
 import { applyWeightsFile, describeWeightsOutcome } from './weights.ts';
 
-/** The splits a session's data set has, by name; each one case (a volume). */
+/** The splits a session's data set has, by name; each a list of cases (volumes). */
 export type SplitName = 'train' | 'val' | 'test';
 
-/** A data set as the session takes it: training slices, one case per split, and what to say about it. */
+/** A data set as the session takes it: training slices, the cases of each split, and what to say about it. */
 export interface SessionData {
   info: DataInfo;
   train: Sample2D[];
-  cases: Record<SplitName, Case>;
+  cases: Record<SplitName, Case[]>;
   fingerprint: string;
 }
 
@@ -94,7 +96,7 @@ export class Session {
   private carry = noCarry();
   private origin = 'initialised';
   private data: SessionData | undefined;
-  private readonly normalised = new Map<SplitName, Float32Array>();
+  private readonly normalised = new Map<Case, Float32Array>();
   private history: HistoryPoint[] = [];
   private validations: ValidationPoint[] = [];
   /** Steps trained over the session (all runs). */
@@ -146,15 +148,25 @@ export class Session {
     };
   }
 
-  /** A checkpoint can be resumed when it belongs to these weights and has steps left. */
+  /**
+   * A checkpoint can be resumed when it belongs to these weights and to the
+   * data now loaded (a reload brings the run back before its data folder is
+   * opened again), and has steps left.
+   */
   private canResume(): boolean {
     const c = this.checkpoint;
     return (
       !!c &&
       !!this.model &&
       c.state.step < c.state.settings.steps &&
-      c.state.weightsFingerprint === weightFingerprint(this.model)
+      c.state.weightsFingerprint === weightFingerprint(this.model) &&
+      c.state.dataFingerprint === this.data?.fingerprint
     );
+  }
+
+  /** Whether Resume would continue the last run (see canResume). */
+  get resumable(): boolean {
+    return this.canResume();
   }
 
   /** The session as a run record, with these weights (the checkpoint's own bytes when they are the same). */
@@ -202,13 +214,7 @@ export class Session {
         error = e instanceof Error ? e.message : String(e);
       }
       const ms = performance.now() - t0;
-      const c = record.checkpoint;
-      const bytes =
-        record.weights.byteLength +
-        (c && c.weights !== record.weights ? c.weights.byteLength : 0) +
-        (c?.optimizer.byteLength ?? 0) +
-        (record.best?.weights.byteLength ?? 0);
-      this.emit({ type: 'persisted', step: record.step, bytes, ms, error });
+      this.emit({ type: 'persisted', step: record.step, bytes: recordBytes(record), ms, error });
     });
     return this.saving;
   }
@@ -268,6 +274,14 @@ export class Session {
   }
 
   private checkClasses(plan: Plan, d: SessionData) {
+    const problem = d.info.folder?.errors[0];
+    if (problem) {
+      const more = d.info.folder!.errors.length - 1;
+      throw new SessionError(
+        `${problem.message}${more ? ` (and ${more} more problem${more > 1 ? 's' : ''} in the data panel)` : ''}`,
+        EXIT_CODES.badData,
+      );
+    }
     const want = d.info.classNames.length;
     if (plan.classNames.length !== want) {
       throw new SessionError(
@@ -303,7 +317,7 @@ export class Session {
       data: {
         classNames: plan.classNames,
         train: d.train,
-        val: [d.cases.val],
+        val: d.cases.val,
         fingerprint: d.fingerprint,
       },
       settings,
@@ -389,23 +403,43 @@ export class Session {
     return !!this.running;
   }
 
-  private normalisedSplit(split: SplitName): Float32Array {
-    let v = this.normalised.get(split);
+  private normalisedCase(c: Case): Float32Array {
+    let v = this.normalised.get(c);
     if (!v) {
-      v = normaliseVolume(this.requireData().cases[split].channels[0], 'auto');
-      this.normalised.set(split, v);
+      v = normaliseVolume(c.channels[0], 'auto');
+      this.normalised.set(c, v);
     }
     return v;
   }
 
-  /** The prediction of one slice of a split, with its image and label. */
+  /** The cases of a split, refusing an empty one by name. */
+  private splitCases(split: SplitName): Case[] {
+    const cases = this.requireData().cases[split];
+    if (cases.length === 0)
+      throw new SessionError(`the ${split} split has no cases`, EXIT_CODES.emptyData);
+    return cases;
+  }
+
+  /**
+   * The prediction of one slice of a split, with its image and label; `index`
+   * counts the slices of the split's cases one after another.
+   */
   async predict(split: SplitName, index: number): Promise<Preview> {
     const model = this.requireModel();
-    const c = this.requireData().cases[split];
-    const [w, h, n] = c.channels[0].dims;
-    const k = Math.max(0, Math.min(n - 1, Math.round(index)));
+    const cases = this.splitCases(split);
+    const slices = cases.reduce((a, c) => a + (c.channels[0].dims[2] ?? 1), 0);
+    let k = Math.max(0, Math.min(slices - 1, Math.round(index)));
+    const at = k;
+    let c = cases[0];
+    for (const x of cases) {
+      c = x;
+      const n = x.channels[0].dims[2] ?? 1;
+      if (k < n) break;
+      k -= n;
+    }
+    const [w, h] = c.channels[0].dims;
     const plane = w * h;
-    const image = this.normalisedSplit(split).slice(k * plane, (k + 1) * plane);
+    const image = this.normalisedCase(c).slice(k * plane, (k + 1) * plane);
     // One slice as a one-slice case, already normalised like its whole volume.
     const one: Case = {
       id: `${c.id}:${k}`,
@@ -416,8 +450,9 @@ export class Session {
     const pred = await predictVolume(model, one, { normalisation: 'none', batchSize: 1 });
     return {
       split,
-      index: k,
-      slices: n,
+      index: at,
+      slices,
+      caseId: c.id,
       width: w,
       height: h,
       image,
@@ -428,6 +463,29 @@ export class Session {
     };
   }
 
+  /**
+   * One case of a split predicted whole and written as `mam eval` writes it:
+   * NIfTI on the case's own grid, voxel order and affine.
+   */
+  async predictionFile(
+    split: SplitName,
+    caseId: string,
+  ): Promise<{ name: string; bytes: Uint8Array }> {
+    if (this.running) throw busy('training is running: stop it (or let it finish) to predict');
+    const model = this.requireModel();
+    const c = this.splitCases(split).find((x) => x.id === caseId);
+    if (!c) throw new SessionError(`no case ${caseId} in the ${split} split`, EXIT_CODES.usage);
+    const labels = await predictVolume(model, c, {
+      normalisation: 'auto',
+      resize: this.checkpoint?.state.settings.resize,
+      batchSize: 4,
+    });
+    return {
+      name: predictionFileName(`${caseId}-prediction`),
+      bytes: writePredictionNifti(labels, c),
+    };
+  }
+
   /** Dice and HD95 per class on one split, kept with the run. */
   async evaluate(split: SplitName, convention: MetricConvention): Promise<EvalResult> {
     if (this.running) throw busy('training is running: stop it (or let it finish) to evaluate');
@@ -435,7 +493,8 @@ export class Session {
     const d = this.requireData();
     this.checkClasses(this.plan!, d);
     const t0 = performance.now();
-    const report = await evaluateCases(model, [d.cases[split]], {
+    const cases = this.splitCases(split);
+    const report = await evaluateCases(model, cases, {
       classNames: this.plan!.classNames,
       convention,
       normalisation: 'auto',

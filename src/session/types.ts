@@ -47,6 +47,49 @@ export interface DataInfo {
   note?: string;
   trainSlices: number;
   splits: Record<DemoSplit, { slices: number; classesPresent: string[] }>;
+  /** A folder the user opened: its cases, split and problems (absent for the demo). */
+  folder?: DataSummary;
+}
+
+/** A file the user picked or dropped, by its path relative to what was picked ("scans/images/a.nii.gz"). */
+export interface PickedFile {
+  path: string;
+  /** A File on the page; the worker reads its bytes. */
+  file: { arrayBuffer(): Promise<ArrayBuffer> };
+}
+
+/** Opening a folder: its data, or every problem found (each naming its file), the data before kept. */
+export type DataOpenReply =
+  | { ok: true; info: DataInfo }
+  | { ok: false; name: string; errors: { file: string; message: string }[] };
+
+/** One case of an opened folder as the data panel lists it. */
+export interface CaseSummary {
+  id: string;
+  split: DemoSplit | 'unused';
+  /** Voxel grid, fastest axis first (NIfTI order). */
+  dims: number[];
+  spacing: number[];
+  channels: number;
+  /** The label values found, ascending. */
+  labelValues: number[];
+  files: string[];
+}
+
+/** What the data panel shows of an opened folder: what was found, and what does not fit the graph. */
+export interface DataSummary {
+  /** The folder's name (the one picked or dropped). */
+  name: string;
+  source: string;
+  splitRule: string;
+  seed: number;
+  /** The folder's class table (empty: none, the graph's names are used). */
+  classNames: string[];
+  cases: CaseSummary[];
+  /** Problems that stop training, each naming its file. */
+  errors: { file: string; message: string }[];
+  /** Things said but not stopping training (resizing from → to, class names that differ). */
+  warnings: string[];
 }
 
 export interface HistoryPoint {
@@ -80,6 +123,8 @@ export interface Preview {
   split: DemoSplit;
   index: number;
   slices: number;
+  /** The case the slice is from. */
+  caseId?: string;
   width: number;
   height: number;
   /** Intensities in [0, 1], row-major, one channel. */

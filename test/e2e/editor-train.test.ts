@@ -22,12 +22,20 @@ import {
   settle,
 } from './editor-helpers.ts';
 import { itOracle, repoRoot, venvPython } from '../unit/data-oracle.ts';
+import {
+  byId,
+  fill,
+  freshTraining,
+  openTrain,
+  panel,
+  reloadTrain,
+  startRun,
+  stopRun,
+  trainPastCheckpoint,
+  training,
+} from './train-helpers.ts';
 
 const FILES = resolve(import.meta.dirname, '../../test-results/e2e-train');
-
-const training = (page: Page) => page.evaluate(() => window.__mam!.training!);
-const panel = (page: Page) => page.locator('mam-train-panel');
-const byId = (page: Page, id: string) => panel(page).getByTestId(id);
 
 /**
  * Pans the canvas left until a node sits well inside it, dragging along the
@@ -53,64 +61,10 @@ async function swapByMenu(page: Page, id: string, item: string) {
   await settle(page);
 }
 
-async function fill(page: Page, id: string, value: string) {
-  const input = byId(page, id);
-  await input.fill(value);
-  await input.dispatchEvent('change');
-}
-
-/** A fresh editor with no autosave and no stored run (in OPFS, nor one an older version left in IndexedDB). */
-async function freshTraining(page: Page, baseUrl: string) {
-  await freshEditor(page, baseUrl);
-  await page.evaluate(async () => {
-    const root = await navigator.storage.getDirectory();
-    await root.removeEntry('mam-studio-runs', { recursive: true }).catch(() => {});
-    await new Promise<void>((resolve) => {
-      const req = indexedDB.deleteDatabase('mam-studio-runs');
-      req.onsuccess = req.onerror = req.onblocked = () => resolve();
-    });
-  });
-}
-
-/** Opens the Train drawer and waits for the data and the compiled graph. */
-async function openTrain(page: Page) {
-  await page.getByTestId('train-toggle').click();
-  await expect
-    .poll(() => byId(page, 'data-info').textContent(), { timeout: 90_000 })
-    .toMatch(/92 training slices/);
-  await expect.poll(async () => (await training(page)).compiled).toBe('ok');
-}
-
-/** Starts a run on wasm at batch 2. */
-async function startRun(page: Page, steps: number, valEvery: number) {
-  await byId(page, 'backend-select').selectOption('wasm');
-  await expect
-    .poll(() => byId(page, 'backend-info').textContent(), { timeout: 60_000 })
-    .toMatch(/^\s*wasm \(WebAssembly/);
-  await fill(page, 'setting-batchSize', '2');
-  await fill(page, 'setting-steps', String(steps));
-  await fill(page, 'setting-valEvery', String(valEvery));
-  await byId(page, 'train-start').click();
-  await expect.poll(async () => (await training(page)).running, { timeout: 30_000 }).toBe(true);
-}
-
-/** Trains past the first checkpoint and stops; resolves once the stopped run is kept. */
+/** Trains the demo past the first checkpoint and stops; resolves once the stopped run is kept. */
 async function trainAndKeep(page: Page) {
   await openTrain(page);
-  await startRun(page, 40, 3);
-  await expect
-    .poll(async () => (await training(page)).saved?.step ?? 0, { timeout: 180_000 })
-    .toBeGreaterThanOrEqual(3);
-  await stopRun(page);
-  await expect
-    .poll(async () => (await training(page)).saved?.step)
-    .toBe((await training(page)).step);
-  return training(page);
-}
-
-async function stopRun(page: Page) {
-  await byId(page, 'train-stop').click();
-  await expect.poll(async () => (await training(page)).running, { timeout: 90_000 }).toBe(false);
+  return trainPastCheckpoint(page);
 }
 
 /** Sets a numeric parameter of a node through the inspector (the drawer closed). */
@@ -404,12 +358,7 @@ describe('editor training survives the page', () => {
     );
 
     const dialogs = dialogsOf(page);
-    await page.reload();
-    await ready(page);
-    await openTrain(page);
-    await expect
-      .poll(async () => (await training(page)).step, { timeout: 60_000 })
-      .toBe(before.step);
+    await reloadTrain(page, before.step);
     expect(dialogs).toEqual([]); // no run was active: leaving did not ask
     const after = await training(page);
     expect(after).toMatchObject({

@@ -14,6 +14,7 @@ import { SessionError } from '../../src/session/errors.ts';
 import { CURRENT_RUN, MemoryRunStore } from '../../src/session/run-store.ts';
 import { Session, type SessionData, type SessionEvent } from '../../src/session/session.ts';
 import { panelDefaults } from '../../src/session/settings.ts';
+import { readNifti } from '../../src/data/nifti.ts';
 import { caseSlices, dataFingerprint } from '../../src/train/samples.ts';
 import { phantomCase } from '../helpers/phantom-cases.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
@@ -34,7 +35,7 @@ function phantomData(): SessionData {
       splits: { train: split, val: split, test: split },
     },
     train,
-    cases,
+    cases: { train: [cases.train], val: [cases.val], test: [cases.test] },
     fingerprint: dataFingerprint([cases.train, cases.val, cases.test]),
   };
 }
@@ -109,5 +110,68 @@ describe('Session', () => {
       /the graph outputs 2 classes \(background, a\) but the data has 3/,
     );
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('takes several cases per split: a slice index runs across them, a case predicts whole onto its own grid, and Resume is only on the run’s own data', async () => {
+    const doc = tinyGraph({ dropPath: 0 });
+    const s = new Session({ catalogue, kernels, store: new MemoryRunStore() });
+    s.compile(doc);
+    const [a, b, c, d] = [
+      phantomCase('a', 1, 16, 6),
+      phantomCase('b', 2, 16, 4),
+      phantomCase('c', 3, 16, 5),
+      phantomCase('d', 4, 16, 3),
+    ];
+    const affine = [
+      [0, -0.8, 0, 12],
+      [1.1, 0, 0, -3],
+      [0, 0, 2.5, 40],
+      [0, 0, 0, 1],
+    ];
+    d.label = { ...d.label!, affine, spacing: [1.1, 0.8, 2.5] };
+    const cases = { train: [a, b], val: [c, d], test: [] };
+    const split = { slices: 0, classesPresent: [] };
+    const data: SessionData = {
+      info: {
+        source: 'phantoms',
+        classNames: ['background', 'organ1', 'organ2'],
+        trainSlices: 10,
+        splits: { train: split, val: split, test: split },
+      },
+      train: [a, b].flatMap((x) => caseSlices(x, 'none')),
+      cases,
+      fingerprint: dataFingerprint([a, b, c, d]),
+    };
+    s.setData(data);
+    // val holds c (5 slices) then d (3): slice 6 is d's second.
+    const p = await s.predict('val', 6);
+    expect(p).toMatchObject({ caseId: 'd', index: 6, slices: 8, width: 16, height: 16 });
+    expect([...p.label]).toEqual([...d.label!.data.slice(256, 512)]);
+    await expect(s.predict('test', 0)).rejects.toThrow(/the test split has no cases/);
+
+    const f = await s.predictionFile('val', 'd');
+    expect(f.name).toBe('d-prediction.nii.gz');
+    const back = readNifti(f.bytes, f.name);
+    expect(back.ok).toBe(true);
+    if (!back.ok) return;
+    expect(back.value.dims).toEqual([16, 16, 3]);
+    back.value.affine.forEach((row, i) =>
+      row.forEach((v, j) => expect(v).toBeCloseTo(affine[i][j], 5)),
+    );
+
+    // Stopped after its first step: a checkpoint with steps left.
+    const stopped = new Promise<void>((resolve) =>
+      s.listen((e) => {
+        if (e.type === 'step') s.stop();
+        if (e.type === 'done') resolve();
+      }),
+    );
+    s.train({ ...panelDefaults(doc), steps: 6, augment: false }, false);
+    await stopped;
+    expect(s.resumable).toBe(true);
+    s.setData({ ...data, fingerprint: dataFingerprint([a, b, c]) });
+    expect(s.resumable).toBe(false);
+    s.setData(data);
+    expect(s.resumable).toBe(true);
   });
 });

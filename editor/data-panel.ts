@@ -1,0 +1,235 @@
+/**
+ * The Train drawer's data section: what the session trains on (the demo, or
+ * a folder the user opened), a folder picker and a drop zone, and for an
+ * opened folder its cases (size, spacing, channels, label values, split),
+ * the class table beside the graph's, and what does not fit, each problem
+ * naming its file. It fires `data-open` (the picked files), `data-move`
+ * ({ id, split }) and `data-demo`; the controller (train-panel.ts) asks the
+ * worker and sets `data` and `failure`.
+ */
+import { LitElement, html, nothing } from 'lit';
+import { directoryPicker, filesFromDrop, filesFromHandle, filesFromInput } from './data-pick.ts';
+import { trainViewStyles } from './train-styles.ts';
+import { dataPanelStyles } from './data-panel-styles.ts';
+import type { CaseSummary, DataInfo, DataOpenReply, PickedFile } from './worker/api.ts';
+
+const SPLITS = ['train', 'val', 'test', 'unused'] as const;
+
+/** "0.90 × 1.10 × 2.50 mm" */
+const formatSpacing = (s: number[]) => `${s.map((v) => v.toFixed(2)).join(' × ')} mm`;
+
+export class DataPanel extends LitElement {
+  static override properties = {
+    data: { attribute: false },
+    failure: { attribute: false },
+    graphClasses: { attribute: false },
+    disabled: { type: Boolean },
+    dragging: { state: true },
+  };
+  static override styles = [trainViewStyles, dataPanelStyles];
+
+  data: DataInfo | undefined;
+  /** The last folder that could not be opened, with every problem found. */
+  failure: Extract<DataOpenReply, { ok: false }> | undefined;
+  graphClasses: string[] | undefined;
+  disabled = false;
+  dragging = false;
+
+  private open(files: PickedFile[]) {
+    if (files.length) this.dispatchEvent(new CustomEvent('data-open', { detail: files }));
+  }
+
+  private async pick() {
+    const picker = directoryPicker();
+    if (!picker) {
+      this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')!.click();
+      return;
+    }
+    let dir;
+    try {
+      dir = await picker();
+    } catch {
+      return; // the user cancelled
+    }
+    this.open(await filesFromHandle(dir));
+  }
+
+  private onDrop(e: DragEvent) {
+    e.preventDefault();
+    this.dragging = false;
+    if (this.disabled || !e.dataTransfer) return;
+    // The entries must be taken before the handler returns.
+    void filesFromDrop(e.dataTransfer).then((files) => this.open(files));
+  }
+
+  override render() {
+    const d = this.data;
+    return html`<section
+      class="data-panel ${this.dragging ? 'dragging' : ''}"
+      data-testid="data-panel"
+      @dragover=${(e: DragEvent) => {
+        e.preventDefault();
+        this.dragging = !this.disabled;
+      }}
+      @dragleave=${() => (this.dragging = false)}
+      @drop=${(e: DragEvent) => this.onDrop(e)}
+    >
+      <h3>Data</h3>
+      <div class="row">
+        <button data-testid="data-open" ?disabled=${this.disabled} @click=${() => void this.pick()}>
+          Open folder…
+        </button>
+        ${
+          d?.folder
+            ? html`<button
+                data-testid="data-demo"
+                ?disabled=${this.disabled}
+                @click=${() => this.dispatchEvent(new CustomEvent('data-demo'))}
+              >
+                Use the demo
+              </button>`
+            : nothing
+        }
+        <span class="muted">or drop a folder or files here</span>
+        <input
+          type="file"
+          hidden
+          webkitdirectory
+          multiple
+          data-testid="data-folder-input"
+          @change=${(e: Event) => {
+            const input = e.target as HTMLInputElement;
+            const files = input.files ? filesFromInput(input.files) : [];
+            input.value = '';
+            this.open(files);
+          }}
+        />
+      </div>
+      ${this.renderFailure()}
+      ${
+        d
+          ? html`<p class="data" data-testid="data-info">
+              ${d.source}: ${d.trainSlices} training slices, ${d.splits.val.slices} validation,
+              ${d.splits.test.slices} test.
+              ${d.note ? html`<span class="tag">${d.note}</span>` : nothing}
+            </p>`
+          : html`<p class="muted" data-testid="data-info">Data: not loaded</p>`
+      }
+      ${d?.folder ? this.renderFolder(d) : nothing}
+    </section>`;
+  }
+
+  private renderFailure() {
+    const f = this.failure;
+    if (!f) return nothing;
+    return html`<div class="notice error" data-testid="data-errors">
+      <b>${f.name} cannot be used: nothing was changed.</b>
+      <ul>
+        ${f.errors.slice(0, 20).map((e) => html`<li data-file=${e.file}>${e.message}</li>`)}
+      </ul>
+      ${f.errors.length > 20 ? html`<span>… and ${f.errors.length - 20} more</span>` : nothing}
+    </div>`;
+  }
+
+  private renderFolder(d: DataInfo) {
+    const f = d.folder!;
+    return html`
+      ${
+        f.errors.length
+          ? html`<div class="notice error" data-testid="data-problems">
+              <b>Training is off until these are fixed:</b>
+              <ul>
+                ${f.errors.map((e) => html`<li data-file=${e.file}>${e.message}</li>`)}
+              </ul>
+            </div>`
+          : nothing
+      }
+      ${
+        f.warnings.length
+          ? html`<ul class="warnings" data-testid="data-warnings">
+              ${f.warnings.map((w) => html`<li>${w}</li>`)}
+            </ul>`
+          : nothing
+      }
+      ${this.renderClasses(d)}
+      <p class="muted" data-testid="data-split-rule">
+        Split: ${f.splitRule}. Change a case's split below.
+      </p>
+      <table class="cases" data-testid="data-cases">
+        <thead>
+          <tr>
+            <th>case</th>
+            <th>size</th>
+            <th>spacing</th>
+            <th>ch</th>
+            <th>labels</th>
+            <th>split</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${f.cases.map((c) => this.renderCase(c))}
+        </tbody>
+      </table>
+    `;
+  }
+
+  private renderCase(c: CaseSummary) {
+    return html`<tr data-case=${c.id} title=${c.files.join('\n')}>
+      <td>${c.id}</td>
+      <td data-col="size">${c.dims.join('×')}</td>
+      <td data-col="spacing">${formatSpacing(c.spacing)}</td>
+      <td data-col="channels">${c.channels}</td>
+      <td data-col="labels">${c.labelValues.join(', ')}</td>
+      <td>
+        <select
+          data-col="split"
+          ?disabled=${this.disabled}
+          @change=${(e: Event) =>
+            this.dispatchEvent(
+              new CustomEvent('data-move', {
+                detail: { id: c.id, split: (e.target as HTMLSelectElement).value },
+              }),
+            )}
+        >
+          ${SPLITS.map((s) => html`<option value=${s} ?selected=${s === c.split}>${s}</option>`)}
+        </select>
+      </td>
+    </tr>`;
+  }
+
+  /** The folder's class table beside the graph's output classes, row by row. */
+  private renderClasses(d: DataInfo) {
+    const data = d.folder!.classNames;
+    const graph = this.graphClasses ?? [];
+    const n = Math.max(data.length, graph.length);
+    return html`<table class="classes" data-testid="data-classes">
+      <thead>
+        <tr>
+          <th>label</th>
+          <th>in the data</th>
+          <th>graph output</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${Array.from({ length: n }, (_, i) => {
+          const a = data.length ? data[i] : '(none: the graph’s)';
+          const b = graph[i];
+          const off = data.length > 0 && (a === undefined || b === undefined);
+          return html`<tr class=${off ? 'off' : ''}>
+            <td>${i}</td>
+            <td>${a ?? '—'}</td>
+            <td>${b ?? '—'}</td>
+          </tr>`;
+        })}
+      </tbody>
+    </table>`;
+  }
+}
+
+customElements.define('mam-data-panel', DataPanel);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'mam-data-panel': DataPanel;
+  }
+}
