@@ -95,7 +95,7 @@ function checkResumable(runDir: string, model: CompiledModel, ckpt: Checkpoint):
   if (!r.ok) throw new SessionError(r.message, EXIT_CODES.badWeights);
   let problem: string | null;
   try {
-    const params = new Map([...model.weights.values()].map((w) => [w.key, w.variable]));
+    const params = model.trainedByKey;
     problem = optimizerStateMismatch(
       decodeOptimizerState(ckpt.optimizer),
       ckpt.state.settings.optimizer.kind,

@@ -105,7 +105,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const [, H, W, C] = model.plan.input.shape;
   const samples = data.train.map((s) => fitChannels(s, C));
   if (samples.length === 0) throw new Error('no training slices');
-  const params = new Map([...model.weights.values()].map((w) => [w.key, w.variable]));
+  const params = model.trainedByKey;
   const fingerprint = weightFingerprint(model);
 
   let state: TrainState;

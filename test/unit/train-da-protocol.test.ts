@@ -18,6 +18,7 @@ import type { GraphDoc } from '../../src/graph/types.ts';
 import { resolveRun } from '../../src/session/settings.ts';
 import type { Checkpoint } from '../../src/train/checkpoint.ts';
 import { train } from '../../src/train/loop.ts';
+import { decodeOptimizerState } from '../../src/train/optim.ts';
 import type { Sample2D } from '../../src/train/augment.ts';
 import { rng } from '../../src/compile/init.ts';
 import { repoRoot } from './data-oracle.ts';
@@ -46,12 +47,25 @@ function samples(n: number, seed: number): Sample2D[] {
 let model: CompiledModel;
 let doc: GraphDoc;
 
+function compileDemo(): CompiledModel {
+  const plan = planGraph(doc, catalogue, kernels);
+  if (!plan.ok) throw new Error('da-transunet-mam-demo does not compile');
+  return CompiledModel.create(plan.plan, { seed: 1 });
+}
+
+/** The model's state dict (weights and running statistics) as plain arrays. */
+async function stateOf(m: CompiledModel): Promise<Map<string, Float32Array>> {
+  const sd = m.stateDict();
+  const out = new Map<string, Float32Array>();
+  for (const [k, t] of sd) out.set(k, Float32Array.from(await t.data()));
+  tf.dispose([...sd.values()]);
+  return out;
+}
+
 beforeAll(async () => {
   await initBackend('wasm');
   doc = preset('da-transunet-mam-demo');
-  const plan = planGraph(doc, catalogue, kernels);
-  if (!plan.ok) throw new Error('da-transunet-mam-demo does not compile');
-  model = CompiledModel.create(plan.plan, { seed: 1 });
+  model = compileDemo();
 });
 
 afterAll(() => model?.dispose());
@@ -113,5 +127,50 @@ describe('metadata.training.loss is validated', () => {
 
   it('{ ce: 0, dice: 1 } (Dice alone) is a valid choice', () => {
     expect(withLoss({ ce: 0, dice: 1 }).ok).toBe(true);
+  });
+});
+
+describe('BatchNorm running statistics get no optimiser slots', () => {
+  it('a da-transunet-mam-demo checkpoint has moments for trained weights only, and resumes to the uninterrupted run', async () => {
+    const settings = resolveRun(doc.metadata?.training, { steps: 2 }, 2).settings;
+    const data = { classNames: [], train: samples(2, 5), val: [], fingerprint: 'x' };
+    const whole = compileDemo();
+    const cut = compileDemo();
+    const again = compileDemo();
+    try {
+      await train({ model: whole, data, settings });
+      const stop = new AbortController();
+      let saved: Checkpoint | undefined;
+      const first = await train({
+        model: cut,
+        data,
+        settings,
+        signal: stop.signal,
+        onEvent: (e) => e.type === 'step' && stop.abort(),
+        checkpoint: { save: async (c) => ((saved = c), 'memory') },
+      });
+      expect(first).toMatchObject({ reason: 'aborted', step: 1 });
+
+      const snap = decodeOptimizerState(saved!.optimizer);
+      const keys = Object.keys(snap.slots);
+      // PyTorch's buffers (BatchNorm2d.running_mean/var) are not parameters: no exp_avg/exp_avg_sq.
+      const stats = [...(await stateOf(cut)).keys()].filter((k) => /running_(mean|var)$/.test(k));
+      expect(stats.length).toBeGreaterThan(0);
+      expect(keys.filter((k) => /running_(mean|var)$/.test(k))).toEqual([]);
+      const slotValues = Object.values(snap.slots).reduce((a, s) => a + s.values[0].length, 0);
+      expect(slotValues).toBe(cut.parameterCount);
+
+      const resumed = await train({ model: again, data, settings, resume: saved });
+      expect(resumed).toMatchObject({ reason: 'completed', step: 2 });
+      const [a, b] = [await stateOf(whole), await stateOf(again)];
+      let diff = 0;
+      for (const [k, v] of a) {
+        const w = b.get(k)!;
+        for (let i = 0; i < v.length; i++) diff = Math.max(diff, Math.abs(v[i] - w[i]));
+      }
+      expect(diff).toBeLessThanOrEqual(1e-6);
+    } finally {
+      [whole, cut, again].forEach((m) => m.dispose());
+    }
   });
 });
