@@ -126,8 +126,15 @@ class Dist:
             dist.destroy_process_group()
 
 
-def distributed_loss(logits, labels, world):
-    """(loss to backpropagate, loss, ce, dice) of the global batch: CE is a mean of equal local
+def loss_weights(settings):
+    """(CE weight, Dice weight) of a run's settings; runs from before the field have the paper's."""
+    w = settings.get("loss") or {"ce": CE_WEIGHT, "dice": DICE_WEIGHT}
+    return w["ce"], w["dice"]
+
+
+def distributed_loss(logits, labels, world, weights=(CE_WEIGHT, DICE_WEIGHT)):
+    """(loss to backpropagate, loss, ce, dice) of the global batch, loss = weights[0]·CE +
+    weights[1]·Dice: CE is a mean of equal local
     means; the Dice sums are all-reduced, the local part keeping its gradient (scaled by the
     world size, since DDP averages the ranks' gradients)."""
     k = logits.shape[1]
@@ -147,8 +154,9 @@ def distributed_loss(logits, labels, world):
     else:
         sums, ce = local, ce_local
     dice = (1 - (2 * sums[0] + SMOOTH) / (sums[1] + sums[2] + SMOOTH)).mean()
-    backprop = CE_WEIGHT * ce_local + DICE_WEIGHT * world * dice
-    return backprop, (CE_WEIGHT * ce + DICE_WEIGHT * dice).detach().item(), float(ce), float(dice.detach())
+    wc, wd = weights
+    backprop = wc * ce_local + wd * world * dice
+    return backprop, (wc * ce + wd * dice).detach().item(), float(ce), float(dice.detach())
 
 
 def steps_per_epoch(n, batch):
@@ -260,10 +268,12 @@ def run(args, d: Dist) -> int:
             "augment": False if args.no_augment else meta.get("augment", True),
             "convention": args.metrics or meta.get("metricConvention", "synapse"),
             "normalisation": normalisation, "resize": args.resize or "stretch",
+            "loss": meta.get("loss", {"ce": CE_WEIGHT, "dice": DICE_WEIGHT}),
         }
         log(f"training {Path(args.graph).name} on {data.source}: {len(slices)} slices, batch {eff} over "
             f"{d.world} process{'es' if d.world > 1 else ''} ({d.backend}, {d.device.type}), {steps} steps "
-            f"({spe} per epoch), {kind} lr {settings['learningRate']:.3g}, poly schedule, seed {seed} → {run_dir}")
+            f"({spe} per epoch), {kind} lr {settings['learningRate']:.3g}, poly schedule, loss "
+            f"{settings['loss']['ce']}·CE + {settings['loss']['dice']}·Dice, seed {seed} → {run_dir}")
 
     B = min(settings["batchSize"], len(slices))
     if B % d.world:
@@ -419,7 +429,7 @@ def run(args, d: Dist) -> int:
         opt.zero_grad(set_to_none=True)
         with torch.autocast(device_type=d.device.type, dtype=amp, enabled=amp is not None):
             logits = net(x)
-        backprop, loss, ce, dice = distributed_loss(logits, y, d.world)
+        backprop, loss, ce, dice = distributed_loss(logits, y, d.world, loss_weights(state["settings"]))
         backprop.backward()
         opt.step()
         dt = time.perf_counter() - t0

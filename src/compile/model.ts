@@ -62,6 +62,13 @@ export class CompiledModel {
     return [...this.weights.values()].filter((w) => !w.spec.state).map((w) => w.variable);
   }
 
+  /** The trained variables by weight key: what an optimiser keeps slots for (state has none). */
+  get trainedByKey(): Map<string, tf.Variable> {
+    return new Map(
+      [...this.weights.values()].filter((w) => !w.spec.state).map((w) => [w.key, w.variable]),
+    );
+  }
+
   get parameterCount(): number {
     return this.variables.reduce((a, v) => a + v.size, 0);
   }

@@ -4,7 +4,10 @@
  * the left, the bottleneck centred at the bottom, decoder stages ascending on
  * the right on the rows of their mirror encoder stages (skip links run
  * across), and the transitions (patch merging/expanding) on the lines between
- * stage rows. A line longer than the arrangement is wide wraps into rows
+ * stage rows. A hybrid CNN + ViT (DA-TransUNet) gets the same U: its ResNet
+ * stages down the left by down-sampling factor, the ViT blocks at the bottom,
+ * what follows them (encoder norm, CUP decoder) up the right, skips across.
+ * A line longer than the arrangement is wide wraps into rows
  * (sequential ViT graphs too); the width is chosen so the whole graph shows
  * largest in the editor's canvas. Memory merging/expanding nodes go between
  * the units they join, in free space, as conversions place them. Rows come
@@ -136,10 +139,19 @@ export function placeInFreeSpace(doc: GraphDoc, added: NodeDoc[], catalogue: Cat
 
 type Links = Map<string, string[]>;
 
+/** The side of an image (or mask) shape: the geometric mean of its spatial sizes. */
+const sideOf = (s?: Shape) =>
+  s && (s.kind === 'image' || s.kind === 'mask')
+    ? product(s.spatial) ** (1 / s.spatial.length)
+    : undefined;
+
 /**
- * The line of each node: 2 × the mean level of its token/memory grids (stage
- * rows even, transitions odd; level 0 is the largest grid an attention block
- * works on), and -1 for the image-scale ends (input, embedding, head, output).
+ * The line of each node: 2 × the mean level of its grids (stage rows even,
+ * transitions odd), and -1 for the image-scale ends (input, embedding, head,
+ * output). A CNN's feature maps below the input's resolution (DA-TransUNet's
+ * ResNet stages and CUP decoder) take levels by their down-sampling factor,
+ * 0 for /2, 1 for /4, …; the token grids go below the deepest of them, level 0
+ * there being the largest grid an attention block works on.
  */
 function linesOf(a: Analysis, ids: string[], preds: Links): Map<string, number> {
   const sizes = new Set<number>();
@@ -157,8 +169,18 @@ function linesOf(a: Analysis, ids: string[], preds: Links): Map<string, number> 
     .filter((g): g is number => g !== undefined);
   const top = blockSizes.length ? sorted.indexOf(Math.max(...blockSizes)) : 0;
   const level = new Map(sorted.map((g, i) => [g, Math.max(-1, i - top)]));
-  const levelOf = (s?: Shape) =>
-    s?.kind === 'image' || s?.kind === 'mask' ? -1 : level.get(gridSize(s) ?? -1);
+  const sides = [...a.nodes.values()].flatMap((n) =>
+    [...Object.values(n.inputs), ...Object.values(n.outputs)].map(sideOf),
+  );
+  const full = Math.max(0, ...sides.filter((v) => v !== undefined));
+  const imageLevel = (side: number) => Math.round(Math.log2(full / side)) - 1;
+  const cnnDepth = Math.max(-1, ...sides.filter((v) => v !== undefined).map(imageLevel)) + 1;
+  const levelOf = (s?: Shape) => {
+    const side = sideOf(s);
+    if (side !== undefined) return Math.max(-1, imageLevel(side));
+    const l = level.get(gridSize(s) ?? -1);
+    return l === undefined || l < 0 ? l : l + cnnDepth;
+  };
 
   const line = new Map<string, number>();
   for (const id of ids) {
@@ -280,10 +302,17 @@ export function autoArrange(doc: GraphDoc, catalogue: Catalogue): Command {
   const gridIds = ids.filter((id) => !spans.has(id));
   const line = linesOf(a, gridIds, preds);
 
-  // Arm: decoder scope goes right. Memory resamplers follow the unit they feed (memory links do not carry scope).
+  // Arm: decoder scope goes right, and so does what follows the deepest line in token flow
+  // (DA-TransUNet's encoder norm and conv_more, on the way up). Memory resamplers follow
+  // the unit they feed (memory links do not carry scope).
+  const deepest = Math.max(...line.values());
+  const afterBottom = Math.max(
+    ...gridIds.filter((id) => line.get(id) === deepest).map((id) => rank.get(id) ?? -1),
+  );
   const right = (id: string): boolean => {
     const n = a.nodes.get(id) as NodeInfo;
-    if (n.kind?.role !== 'memory-resampling') return n.scope === 'decoder';
+    if (n.kind?.role !== 'memory-resampling')
+      return n.scope === 'decoder' || (rank.get(id) ?? -1) > afterBottom;
     const seen = new Set([id]);
     const stack = [...(succs.get(id) ?? [])];
     while (stack.length) {

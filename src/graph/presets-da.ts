@@ -153,6 +153,9 @@ export function daTransUnet(o: DaTransUnetOptions, catalogue: Catalogue): GraphD
   return b.doc;
 }
 
+/** DA-TransUNet's loss, 0.5·CE + 0.5·Dice (spec §g), in all its presets. */
+const DA_LOSS = { ce: 0.5, dice: 0.5 };
+
 /** The Synapse configuration of the reference: R50-ViT-B_16, 224×224, 9 classes. */
 export const DA_TRANSUNET_SYNAPSE = {
   imageSize: 224,
@@ -177,6 +180,7 @@ export const DA_TRANSUNET_SYNAPSE = {
       optimizer: 'sgd' as const,
       seed: 1234,
       metricConvention: 'synapse' as const,
+      loss: DA_LOSS,
     },
   },
 };
@@ -223,5 +227,5 @@ export const DA_TRANSUNET_DEMO: DaTransUnetOptions = {
   decoderChannels: [64, 32, 16, 16],
   daReduction: 8,
   memory: true,
-  metadata: DEMO_METADATA,
+  metadata: { ...DEMO_METADATA, training: { ...DEMO_METADATA.training, loss: DA_LOSS } },
 };

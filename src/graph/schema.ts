@@ -26,6 +26,11 @@ export const linkSchema = z.object(linkShape);
 export const looseLinkSchema = z.looseObject(linkShape);
 
 const count = z.number().check(z.int(), z.positive());
+const lossWeight = z.number().check(z.nonnegative());
+/** The loss terms' weights (graph metadata, and a run's settings). */
+export const lossWeightsSchema = z
+  .object({ ce: lossWeight, dice: lossWeight })
+  .check(z.refine((w) => w.ce + w.dice > 0, 'the CE and Dice weights must not both be zero'));
 
 export const metadataSchema = z.object({
   title: z.optional(z.string()),
@@ -42,6 +47,7 @@ export const metadataSchema = z.object({
       seed: z.optional(z.number().check(z.int())),
       metricConvention: z.optional(z.enum(['synapse', 'monai'])),
       augment: z.optional(z.boolean()),
+      loss: z.optional(lossWeightsSchema),
     }),
   ),
 });

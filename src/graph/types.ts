@@ -38,6 +38,8 @@ export interface TrainingSettings {
   metricConvention?: 'synapse' | 'monai';
   /** The paper's augmentation (rot90/flip or small rotations); default on. */
   augment?: boolean;
+  /** Weights of the loss terms, loss = ce·CE + dice·Dice; default 0.4/0.6 (MAM-SPEC.md section 5). */
+  loss?: { ce: number; dice: number };
 }
 
 export interface GraphMetadata {

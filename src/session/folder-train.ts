@@ -90,7 +90,7 @@ function checkResumable(runDir: string, model: CompiledModel, ckpt: Checkpoint):
   if (!r.ok) throw new SessionError(r.message, EXIT_CODES.badWeights);
   let problem: string | null;
   try {
-    const params = new Map([...model.weights.values()].map((w) => [w.key, w.variable]));
+    const params = model.trainedByKey;
     problem = optimizerStateMismatch(
       decodeOptimizerState(ckpt.optimizer),
       ckpt.state.settings.optimizer.kind,
@@ -152,7 +152,7 @@ export async function trainInFolder(
     const batch = r.effectiveBatch;
     log(
       `training ${path.basename(req.graphFile)} on ${data.source}: ${slices.length} slices, batch ${batch}, ${settings.steps} steps (${r.stepsPerEpoch} per epoch), ` +
-        `${kind} lr ${settings.learningRate.toPrecision(3)}${kind === 'sgd' ? ` (${r.base.learningRate.value} at batch 24, scaled ×${batch}/24)` : ''}, poly schedule, seed ${seed} → ${runDir}`,
+        `${kind} lr ${settings.learningRate.toPrecision(3)}${kind === 'sgd' ? ` (${r.base.learningRate.value} at batch 24, scaled ×${batch}/24)` : ''}, poly schedule, loss ${r.loss.value.ce}·CE + ${r.loss.value.dice}·Dice (${r.loss.from}), seed ${seed} → ${runDir}`,
     );
   }
   const resized = resizeRecords(slices, [inH, inW], settings.resize ?? 'stretch');

@@ -12,7 +12,9 @@ import type { GraphDoc, TrainingSettings } from '../graph/types.ts';
 import type { TrainSettings } from '../train/checkpoint.ts';
 import type { MetricConvention } from '../train/metrics.ts';
 import {
+  DEFAULT_LOSS,
   REFERENCE_BATCH,
+  type LossWeights,
   optimizerSettings,
   scaleLrForBatch,
   stepsPerEpoch,
@@ -74,6 +76,7 @@ export const DEFAULTS = {
   augment: true,
   normalisation: 'auto',
   resize: 'stretch',
+  loss: DEFAULT_LOSS,
 } as const;
 
 function pick<T>(override: T | undefined, meta: T | undefined, fallback: T): Resolved<T> {
@@ -113,6 +116,8 @@ export interface ResolvedRun {
   /** The learning rate the loop starts from (scaled for SGD). */
   learningRate: Resolved<number>;
   valEvery: Resolved<number>;
+  /** Weights of CE and Dice in the loss. */
+  loss: Resolved<LossWeights>;
   /** Images per step: the batch, capped by the number of training slices. */
   effectiveBatch: number;
   stepsPerEpoch: number;
@@ -149,6 +154,7 @@ export function resolveRun(
     o.valEvery !== undefined
       ? { value: o.valEvery, from: 'override' }
       : { value: spe, from: 'per epoch', note: 'once per epoch' };
+  const loss = pick(undefined, meta?.loss, DEFAULTS.loss);
   const settings: TrainSettings = {
     batchSize: base.batchSize.value,
     steps: steps.value,
@@ -163,6 +169,7 @@ export function resolveRun(
     convention: base.convention.value,
     normalisation: o.normalisation ?? DEFAULTS.normalisation,
     resize: o.resize ?? DEFAULTS.resize,
+    loss: { ...loss.value },
   };
   return {
     settings,
@@ -170,6 +177,7 @@ export function resolveRun(
     steps,
     learningRate,
     valEvery,
+    loss,
     effectiveBatch,
     stepsPerEpoch: spe,
   };

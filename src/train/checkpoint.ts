@@ -8,7 +8,7 @@
  */
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
-import { jsonPath } from '../graph/schema.ts';
+import { jsonPath, lossWeightsSchema } from '../graph/schema.ts';
 
 z.config(en());
 
@@ -52,6 +52,8 @@ const trainSettingsSchema = z.object({
   normalisation: z.enum(['auto', 'none', 'uint8', 'ct', 'percentile']),
   /** How slices of another size reach the input (absent in older runs: 'stretch'). */
   resize: z.optional(z.enum(['stretch', 'pad'])),
+  /** Weights of CE and Dice in the loss (absent in older runs: 0.4/0.6). */
+  loss: z.optional(lossWeightsSchema),
 });
 export type TrainSettings = z.infer<typeof trainSettingsSchema>;
 

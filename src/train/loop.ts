@@ -26,7 +26,7 @@ import { segmentationLoss } from './loss.ts';
 import { installFastMatMulGradient } from './matmul-grad.ts';
 import { decodeOptimizerState, encodeOptimizerState, Optimizer, polyLr } from './optim.ts';
 import { fitChannels } from './samples.ts';
-import { stepsPerEpoch } from './rules.ts';
+import { DEFAULT_LOSS, stepsPerEpoch } from './rules.ts';
 
 export interface TrainingData {
   classNames: string[];
@@ -105,7 +105,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const [, H, W, C] = model.plan.input.shape;
   const samples = data.train.map((s) => fitChannels(s, C));
   if (samples.length === 0) throw new Error('no training slices');
-  const params = new Map([...model.weights.values()].map((w) => [w.key, w.variable]));
+  const params = model.trainedByKey;
   const fingerprint = weightFingerprint(model);
 
   let state: TrainState;
@@ -133,6 +133,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const s = state.settings;
   /** Stored with the weights, so evaluation resizes as training did. */
   const resizeRule = s.resize ?? 'stretch';
+  const lossWeights = s.loss ?? DEFAULT_LOSS;
   const optimizer = new Optimizer(s.optimizer, params);
   try {
     if (o.resume) optimizer.restore(decodeOptimizerState(o.resume.optimizer));
@@ -242,7 +243,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             training: true,
             seed: hashString(`drop-path:${t}`, s.seed >>> 0),
           });
-          const parts = segmentationLoss(logits, ys);
+          const parts = segmentationLoss(logits, ys, {
+            ceWeight: lossWeights.ce,
+            diceWeight: lossWeights.dice,
+          });
           ce = tf.keep(parts.ce);
           dice = tf.keep(parts.dice);
           return parts.loss;

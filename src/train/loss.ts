@@ -1,14 +1,16 @@
 /**
- * The paper's training loss (MAM-SPEC.md section 5): 0.4·CE + 0.6·Dice, where
+ * The paper's training loss (MAM-SPEC.md section 5): 0.4·CE + 0.6·Dice by
+ * default (DA-TransUNet's protocol uses 0.5·CE + 0.5·Dice: the weights are options), where
  * Dice loss = mean over all K classes (background included) of
  * 1 − (2·Σp·g + 1e-5) / (Σp² + Σg² + 1e-5), with p the softmax probabilities,
  * g the one-hot labels, and every sum over the whole batch (all images and
  * pixels together), as the reference DiceLoss does.
  */
 import * as tf from '#tfjs';
+import { DEFAULT_LOSS } from './rules.ts';
 
-export const CE_WEIGHT = 0.4;
-export const DICE_WEIGHT = 0.6;
+export const CE_WEIGHT = DEFAULT_LOSS.ce;
+export const DICE_WEIGHT = DEFAULT_LOSS.dice;
 export const DICE_SMOOTH = 1e-5;
 
 export interface LossOptions {

@@ -42,6 +42,15 @@ export function optimizerSettings(
   return base;
 }
 
+/** Weights of the loss's two terms: loss = ce·CE + dice·Dice. */
+export interface LossWeights {
+  ce: number;
+  dice: number;
+}
+
+/** The paper's loss (MAM-SPEC.md section 5): 0.4·CE + 0.6·Dice. */
+export const DEFAULT_LOSS: LossWeights = { ce: 0.4, dice: 0.6 };
+
 /** The batch the reference code's learning rates are given at. */
 export const REFERENCE_BATCH = 24;
 

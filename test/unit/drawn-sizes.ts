@@ -1,6 +1,7 @@
 // The sizes the editor draws nodes at, measured in Chromium on the presets (see
 // test/e2e/editor-trust.test.ts): boxes for layout tests that do not come from
 // the layout's own size model.
+import type { GraphDoc } from '../../src/graph/types.ts';
 
 /** Rendered heights in px (width DRAWN_WIDTH for every kind). */
 export const DRAWN_HEIGHT: Record<string, number> = {
@@ -35,3 +36,25 @@ export const DRAWN_HEIGHT: Record<string, number> = {
 };
 
 export const DRAWN_WIDTH = 220;
+
+/** The pairs of nodes whose drawn boxes overlap, as `a × b`. */
+export function overlapping(doc: GraphDoc): string[] {
+  const boxes = doc.nodes.map((n) => {
+    const h = DRAWN_HEIGHT[n.type];
+    if (h === undefined) throw new Error(`no drawn height for ${n.type}`);
+    return {
+      id: n.id,
+      x0: n.position[0],
+      y0: n.position[1],
+      x1: n.position[0] + DRAWN_WIDTH,
+      y1: n.position[1] + h,
+    };
+  });
+  const hits: string[] = [];
+  for (let i = 0; i < boxes.length; i++)
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, b] = [boxes[i], boxes[j]];
+      if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) hits.push(`${a.id} × ${b.id}`);
+    }
+  return hits;
+}

@@ -7,7 +7,7 @@ import { applyCommand } from '../../src/graph/commands.ts';
 import { autoArrange } from '../../src/graph/layout.ts';
 import { presets } from '../../src/graph/presets.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
-import { DRAWN_HEIGHT, DRAWN_WIDTH } from './drawn-sizes.ts';
+import { DRAWN_HEIGHT, DRAWN_WIDTH, overlapping } from './drawn-sizes.ts';
 
 const P = presets(catalogue);
 const CANVAS = { width: 760, height: 715 };
@@ -44,4 +44,46 @@ describe('presets open readable', () => {
     for (const [name, doc] of Object.entries(P))
       expect(applyCommand(doc, autoArrange(doc, catalogue)).nodes, name).toEqual(doc.nodes);
   });
+});
+
+describe('DA-TransUNet presets lay out as a U', () => {
+  const HYBRID = 'transformer.embeddings.hybrid_model';
+  it.each(['da-transunet', 'da-transunet-mam', 'da-transunet-mam-demo'])(
+    '%s: CNN encoder down the left, ViT at the bottom, CUP decoder up the right',
+    (name) => {
+      const doc = P[name];
+      expect(overlapping(doc)).toEqual([]);
+      const pos = new Map(doc.nodes.map((n) => [n.id, n.position]));
+      const x = (id: string) => pos.get(id)![0];
+      const y = (id: string) => pos.get(id)![1];
+      const ids = doc.nodes.map((n) => n.id);
+      const vit = ids.filter((id) => id.startsWith('transformer.encoder.layer.'));
+      const cup = ids.filter((id) => /^decoder\.blocks\.\d$/.test(id));
+      const cnn = ids.filter((id) => id.startsWith(`${HYBRID}.`));
+      const stageEnds = [
+        `${HYBRID}.root`,
+        ...[1, 2, 3].map((s) => {
+          const units = cnn.filter((id) => id.startsWith(`${HYBRID}.body.block${s}.unit`));
+          return units[units.length - 1];
+        }),
+      ];
+      // Down the left: each ResNet stage below the one before it.
+      for (let i = 1; i < stageEnds.length; i++)
+        expect(y(stageEnds[i]), stageEnds[i]).toBeGreaterThan(y(stageEnds[i - 1]));
+      // Up the right: each CUP block above the one before it, right of the encoder on its row.
+      expect(cup).toHaveLength(4);
+      for (let i = 1; i < cup.length; i++) expect(y(cup[i]), cup[i]).toBeLessThan(y(cup[i - 1]));
+      for (const d of cup) {
+        const beside = cnn.filter((id) => y(id) === y(d));
+        for (const e of beside) expect(x(e), `${e} left of ${d}`).toBeLessThan(x(d));
+      }
+      // The bottleneck (the ViT blocks) lowest: every other node above the first ViT row.
+      const bottom = Math.min(...vit.map(y));
+      for (const id of ids.filter((i) => !vit.includes(i))) expect(y(id), id).toBeLessThan(bottom);
+      // The way up from the bottleneck (encoder norm, conv_more) is on the decoder's side.
+      const left = Math.max(...cnn.map(x));
+      expect(x('decoder.conv_more')).toBeGreaterThan(left);
+      expect(x('transformer.encoder.encoder_norm')).toBeGreaterThan(left);
+    },
+  );
 });

@@ -12,28 +12,7 @@ import {
 } from '../../src/graph/convert.ts';
 import { presets } from '../../src/graph/presets.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
-import { DRAWN_HEIGHT, DRAWN_WIDTH } from './drawn-sizes.ts';
-
-function overlapping(doc: GraphDoc): string[] {
-  const boxes = doc.nodes.map((n) => {
-    const h = DRAWN_HEIGHT[n.type];
-    if (h === undefined) throw new Error(`no drawn height for ${n.type}`);
-    return {
-      id: n.id,
-      x0: n.position[0],
-      y0: n.position[1],
-      x1: n.position[0] + DRAWN_WIDTH,
-      y1: n.position[1] + h,
-    };
-  });
-  const hits: string[] = [];
-  for (let i = 0; i < boxes.length; i++)
-    for (let j = i + 1; j < boxes.length; j++) {
-      const [a, b] = [boxes[i], boxes[j]];
-      if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) hits.push(`${a.id} × ${b.id}`);
-    }
-  return hits;
-}
+import { overlapping } from './drawn-sizes.ts';
 
 const P = presets(catalogue);
 const apply = (doc: GraphDoc, r: { commands: Command[] } | { error: string }) => {

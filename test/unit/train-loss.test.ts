@@ -8,8 +8,14 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-/** 0.4·CE + 0.6·mean_c(1 − (2Σpg + 1e-5)/(Σp² + Σg² + 1e-5)), sums over the whole batch, in float64. */
-function referenceLoss(logits: Float64Array, labels: Int32Array, k: number): number {
+/** wCe·CE + wDice·mean_c(1 − (2Σpg + 1e-5)/(Σp² + Σg² + 1e-5)), sums over the whole batch, in float64; the paper's weights 0.4/0.6 by default. */
+function referenceLoss(
+  logits: Float64Array,
+  labels: Int32Array,
+  k: number,
+  wCe = 0.4,
+  wDice = 0.6,
+): number {
   const n = labels.length;
   const inter = new Float64Array(k);
   const pp = new Float64Array(k);
@@ -31,7 +37,7 @@ function referenceLoss(logits: Float64Array, labels: Int32Array, k: number): num
   }
   let dice = 0;
   for (let c = 0; c < k; c++) dice += 1 - (2 * inter[c] + 1e-5) / (pp[c] + gg[c] + 1e-5);
-  return 0.4 * (ce / n) + 0.6 * (dice / k);
+  return wCe * (ce / n) + wDice * (dice / k);
 }
 
 function problem(seed: number, shape: [number, number, number, number], absentClass?: number) {
@@ -63,6 +69,25 @@ describe('segmentationLoss (0.4·CE + 0.6·Dice)', () => {
         );
         return parts.loss.dataSync()[0];
       });
+      expect(Math.abs(got - want)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want)));
+    }
+  });
+
+  it("DA-TransUNet's 0.5·CE + 0.5·Dice, and Dice alone, match the float64 loop", () => {
+    const { logits, labels } = problem(6, [2, 4, 4, 5]);
+    for (const [wCe, wDice] of [
+      [0.5, 0.5],
+      [0, 1],
+    ]) {
+      const want = referenceLoss(logits, labels, 5, wCe, wDice);
+      const got = tf.tidy(
+        () =>
+          segmentationLoss(
+            tf.tensor4d(Float32Array.from(logits), [2, 4, 4, 5]),
+            tf.tensor3d(labels, [2, 4, 4], 'int32'),
+            { ceWeight: wCe, diceWeight: wDice },
+          ).loss.dataSync()[0],
+      );
       expect(Math.abs(got - want)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want)));
     }
   });
