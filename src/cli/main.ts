@@ -1,6 +1,7 @@
 /** The `mam` command: one verb per file in src/cli; failures become one line and an exit code here. */
 import { helpText, parseVerbArgs, usageLine, type Parsed, type VerbSpec } from './args.ts';
 import { SessionError, EXIT_CODES } from './errors.ts';
+import { ABLATE_SPEC, ablateCommand } from './ablate.ts';
 import { EVAL_SPEC, evalCommand } from './eval.ts';
 import { IMPORT_SPEC, importCommand } from './import.ts';
 import { INSPECT_SPEC, inspectCommand } from './inspect.ts';
@@ -30,6 +31,7 @@ const verbs: Record<string, Verb> = {
   import: verb(IMPORT_SPEC, importCommand),
   train: verb(TRAIN_SPEC, trainCommand),
   eval: verb(EVAL_SPEC, evalCommand),
+  ablate: verb(ABLATE_SPEC, ablateCommand),
 };
 
 const processIO: CliIO = {
