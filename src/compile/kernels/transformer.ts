@@ -50,10 +50,16 @@ function forwardBlock(
             shift: num(ctx.params, 'shift'),
             grid: shape.grid,
             dropPath: dp,
+            probe: ctx.attentionProbe,
           },
           mem,
         )
-      : vitBlock(x, weights, { heads: num(ctx.params, 'heads'), dropPath: dp }, mem);
+      : vitBlock(
+          x,
+          weights,
+          { heads: num(ctx.params, 'heads'), dropPath: dp, probe: ctx.attentionProbe },
+          mem,
+        );
   return r.memOut ? { out: r.y, memOut: r.memOut } : { out: r.y };
 }
 

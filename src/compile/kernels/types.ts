@@ -6,6 +6,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { Shape } from '../../graph/node-kind.ts';
 import type { ParamValue } from '../../graph/types.ts';
+import type { AttentionProbe } from '../../ops/attention.ts';
 
 /**
  * What a node's forward pass sees. Tensors: images NHWC `[B, H, W, C]`,
@@ -23,6 +24,8 @@ export interface ForwardContext {
   seed: number;
   /** For memory resampling in window layout: the window of the unit that reads the output. */
   memoryWindowOut?: number;
+  /** Attention units: hands their softmax to an analysis (src/analysis/maps.ts); absent in training and inference. */
+  attentionProbe?: AttentionProbe;
 }
 
 /** A node kind's forward pass: its output tensors by port name. */
