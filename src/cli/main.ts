@@ -2,6 +2,7 @@
 import { helpText, parseVerbArgs, usageLine, type Parsed, type VerbSpec } from './args.ts';
 import { SessionError, EXIT_CODES } from './errors.ts';
 import { ABLATE_SPEC, ablateCommand } from './ablate.ts';
+import { MAPS_SPEC, mapsCommand } from './maps.ts';
 import { EVAL_SPEC, evalCommand } from './eval.ts';
 import { IMPORT_SPEC, importCommand } from './import.ts';
 import { INSPECT_SPEC, inspectCommand } from './inspect.ts';
@@ -32,6 +33,7 @@ const verbs: Record<string, Verb> = {
   train: verb(TRAIN_SPEC, trainCommand),
   eval: verb(EVAL_SPEC, evalCommand),
   ablate: verb(ABLATE_SPEC, ablateCommand),
+  maps: verb(MAPS_SPEC, mapsCommand),
 };
 
 const processIO: CliIO = {
