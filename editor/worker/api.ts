@@ -9,3 +9,5 @@ export type { SessionEvent, SplitName, StartReply } from '../../src/session/sess
 export type * from '../../src/session/types.ts';
 export { compileKey } from '../../src/session/run-store.ts';
 export { panelDefaults, panelOverrides, resolveRun } from '../../src/session/settings.ts';
+export type { AblationWorker, AblationPlan, AblationProgress } from './ablation-worker.ts';
+export type { SliceMaps } from '../../src/session/session.ts';

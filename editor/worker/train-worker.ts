@@ -19,6 +19,7 @@ import {
   Session,
   type SessionData,
   type SessionEvent,
+  type SliceMaps,
   type SplitName,
   type StartReply,
 } from '../../src/session/session.ts';
@@ -101,6 +102,10 @@ export class TrainWorker {
   async predict(split: SplitName, index: number): Promise<Preview> {
     const p = await this.session.predict(split, index);
     return Comlink.transfer(p, [p.image.buffer, p.label.buffer, p.pred.buffer]);
+  }
+
+  pixelMaps(split: SplitName, index: number, pixel: [number, number]): SliceMaps {
+    return this.session.pixelMaps(split, index, pixel);
   }
 
   exportWeights(): Uint8Array {

@@ -29,9 +29,9 @@ import { resolveBase, type SettingsOverrides } from '../session/settings.ts';
 import { writeOutput, makeOutputDir } from '../session/node-files.ts';
 import {
   buildTable,
+  rowInputOf,
   tableCsv,
   tableMarkdown,
-  type AblationRowInput,
   type AblationTable,
   type SeedResult,
 } from './table.ts';
@@ -164,18 +164,7 @@ export async function runAblation(
   const results = new Map<string, SeedResult[]>(req.rows.map((r) => [r.key, []]));
   const base = resolveBase(req.rows[0]?.graph.metadata?.training, req.overrides);
   const writeTable = async () => {
-    const inputs: AblationRowInput[] = req.rows.map((r) => ({
-      key: r.key,
-      variant: r.variant,
-      layout: r.variant === 'sam' ? null : r.layout,
-      merge: r.merges ? r.merge : null,
-      label: r.label,
-      encoder: r.encoder,
-      decoder: r.decoder,
-      params: r.params,
-      macsLinearConv: r.macsLinearConv,
-      seeds: results.get(r.key) ?? [],
-    }));
+    const inputs = req.rows.map((r) => rowInputOf(r, results.get(r.key) ?? []));
     const table = buildTable(inputs, {
       convention: base.convention.value,
       seeds: req.seeds,

@@ -6,6 +6,7 @@
  * per variant × layout × merging mode) and JSON. Pure: no files, no tensors.
  */
 import type { MetricConvention } from '../train/metrics.ts';
+import type { DerivedVariant } from './variants.ts';
 
 /** One seed's test-split result of one row (the means over classes, and per class). */
 export interface SeedResult {
@@ -31,6 +32,20 @@ export interface AblationRowInput {
   /** The run folders' results so far, one per finished seed. */
   seeds: SeedResult[];
 }
+
+/** A derived variant's row with the seeds finished so far (layout and merging only where they apply). */
+export const rowInputOf = (r: DerivedVariant, seeds: SeedResult[]): AblationRowInput => ({
+  key: r.key,
+  variant: r.variant,
+  layout: r.variant === 'sam' ? null : r.layout,
+  merge: r.merges ? r.merge : null,
+  label: r.label,
+  encoder: r.encoder,
+  decoder: r.decoder,
+  params: r.params,
+  macsLinearConv: r.macsLinearConv,
+  seeds,
+});
 
 /** Mean and sample standard deviation (n − 1; 0 for one value); NaN for none. */
 export interface MeanStd {

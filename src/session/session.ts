@@ -10,6 +10,7 @@
  * run is kept in the run store at each checkpoint, on stop and after an
  * evaluation, so a reload with the same graph brings it back.
  */
+import { pixelMaps, type PixelMaps } from '../analysis/maps.ts';
 import * as tf from '#tfjs';
 import { initBackend } from '../backend/init.ts';
 import type { BackendInfo, BackendPreference } from '../backend/types.ts';
@@ -54,6 +55,13 @@ import { applyWeightsFile, describeWeightsOutcome } from './weights.ts';
 
 /** The splits a session's data set has, by name; each one case (a volume). */
 export type SplitName = 'train' | 'val' | 'test';
+
+/** A pixel's maps with the slice they were computed on (normalised, H×W). */
+export interface SliceMaps extends PixelMaps {
+  index: number;
+  slices: number;
+  gray: Float32Array;
+}
 
 /** A data set as the session takes it: training slices, one case per split, and what to say about it. */
 export interface SessionData {
@@ -462,6 +470,34 @@ export class Session {
     this.evaluation = result;
     if (this.stored) void this.persist(this.stored.weights);
     return result;
+  }
+
+  /** One pixel's attention and memory maps (src/analysis/maps.ts) on a slice of a split, with the slice. */
+  pixelMaps(split: SplitName, index: number, pixel: [number, number]): SliceMaps {
+    if (this.running)
+      throw busy('training is running: stop it (or let it finish) to map attention');
+    const model = this.requireModel();
+    const c = this.requireData().cases[split];
+    const [w, h, n] = c.channels[0].dims;
+    const [, H, W, C] = this.plan!.input.shape;
+    if (h !== H || w !== W)
+      throw busy(`the ${split} slices are ${h}×${w}; the graph takes ${H}×${W}`);
+    const k = Math.max(0, Math.min(n - 1, Math.round(index)));
+    const image = this.normalisedSplit(split).slice(k * w * h, (k + 1) * w * h);
+    const x = tf.tidy(() => tf.tile(tf.tensor4d(image, [1, H, W, 1]), [1, 1, 1, C]) as tf.Tensor4D);
+    try {
+      return { ...pixelMaps(model, x, pixel), index: k, slices: n, gray: image };
+    } finally {
+      x.dispose();
+    }
+  }
+
+  /** Frees the model's tensors (the session is not used afterwards). */
+  dispose(): void {
+    this.running?.abort();
+    this.model?.dispose();
+    this.model = undefined;
+    this.plan = undefined;
   }
 
   /** The weights as our safetensors, with the step and origin in the metadata. */
