@@ -160,9 +160,24 @@ export async function runAblation(
   req: AblationRequest,
   onEvent: (e: AblationEvent) => void,
 ): Promise<{ table: AblationTable; reason: 'completed' | 'aborted' | 'diverged' }> {
+  const base = resolveBase(req.rows[0]?.graph.metadata?.training, req.overrides);
+  // What every run of this ablation shares; a rerun in the same folder must share it too.
+  const settings: Record<string, unknown> = {
+    engine: req.engine.name,
+    data: req.data.source,
+    split: req.data.splitRule,
+    ...(req.overrides.steps !== undefined
+      ? { steps: req.overrides.steps }
+      : { epochs: base.epochs.value }),
+    batchSize: base.batchSize.value,
+    optimizer: base.optimizer.value,
+    learningRate: base.learningRate.value,
+    augment: base.augment.value,
+    convention: base.convention.value,
+  };
+  await checkSameSettings(req.out, settings);
   await makeOutputDir(req.out, 'ablation folder');
   const results = new Map<string, SeedResult[]>(req.rows.map((r) => [r.key, []]));
-  const base = resolveBase(req.rows[0]?.graph.metadata?.training, req.overrides);
   const writeTable = async () => {
     const inputs = req.rows.map((r) => rowInputOf(r, results.get(r.key) ?? []));
     const table = buildTable(inputs, {
@@ -170,17 +185,7 @@ export async function runAblation(
       seeds: req.seeds,
       classNames: req.classNames,
       ...(req.data.note ? { note: req.data.note } : {}),
-      settings: {
-        engine: req.engine.name,
-        data: req.data.source,
-        split: req.data.splitRule,
-        ...(req.overrides.steps !== undefined
-          ? { steps: req.overrides.steps }
-          : { epochs: base.epochs.value }),
-        batchSize: base.batchSize.value,
-        optimizer: base.optimizer.value,
-        learningRate: base.learningRate.value,
-      },
+      settings,
     });
     await writeOutput(
       path.join(req.out, 'ablation.json'),
@@ -231,6 +236,38 @@ export async function runAblation(
     }
   }
   return { table: await writeTable(), reason: 'completed' };
+}
+
+/**
+ * An ablation folder continues only with the settings it was started with
+ * (else finished runs would be skipped and mixed with others in one table):
+ * a difference is refused, naming it, before anything changes.
+ */
+async function checkSameSettings(out: string, settings: Record<string, unknown>): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path.join(out, 'ablation.json'), 'utf8');
+  } catch {
+    return;
+  }
+  let before: Record<string, unknown> | undefined;
+  try {
+    before = (JSON.parse(text) as { settings?: Record<string, unknown> }).settings;
+  } catch {
+    before = undefined;
+  }
+  if (!before)
+    throw new SessionError(
+      `${path.join(out, 'ablation.json')} cannot be read; choose another --out`,
+      EXIT_CODES.runFolder,
+    );
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(settings)])];
+  const differ = keys.find((k) => JSON.stringify(before[k]) !== JSON.stringify(settings[k]));
+  if (differ !== undefined)
+    throw new SessionError(
+      `${out} holds an ablation run with ${differ} ${JSON.stringify(before[differ]) ?? '(unset)'}, now ${JSON.stringify(settings[differ]) ?? '(unset)'}: continue it with the same settings or choose another --out`,
+      EXIT_CODES.runFolder,
+    );
 }
 
 async function hasCheckpoint(runDir: string): Promise<boolean> {

@@ -13,6 +13,7 @@ import { localEngine, runAblation, runDirOf, type AblationEvent } from '../../sr
 import { buildTable, meanStd, tableCsv, tableMarkdown } from '../../src/ablate/table.ts';
 import { deriveAblation, VARIANTS } from '../../src/ablate/variants.ts';
 import type { BackendInfo } from '../../src/backend/types.ts';
+import { EXIT_CODES } from '../../src/session/errors.ts';
 import { kernels } from '../../src/compile/kernels/index.ts';
 import { presets, swinUnet } from '../../src/graph/presets.ts';
 import type { RunData } from '../../src/session/folder-train.ts';
@@ -288,5 +289,14 @@ describe('runAblation on a tiny U: resumable', () => {
     expect(readFileSync(path.join(out, 'ists-enc.window', 'graph.json'), 'utf8')).toContain(
       'mam-swin-block',
     );
+
+    // Other settings in the same folder would mix runs in one table: refused, naming the difference, nothing changed.
+    const tableBefore = readFileSync(path.join(out, 'ablation.json'), 'utf8');
+    const other = runAblation({ ...req, overrides: { ...req.overrides, steps: 5 } }, () => {});
+    await expect(other).rejects.toMatchObject({
+      code: EXIT_CODES.runFolder,
+      message: `${out} holds an ablation run with steps 3, now 5: continue it with the same settings or choose another --out`,
+    });
+    expect(readFileSync(path.join(out, 'ablation.json'), 'utf8')).toBe(tableBefore);
   }, 600_000);
 });
