@@ -45,6 +45,8 @@ import type { MamStatus } from './status.ts';
 import './status.ts';
 import type { ToolbarDetail } from './toolbar.ts';
 import './toolbar.ts';
+import './ablation-view.ts';
+import './maps-view.ts';
 import './train-panel.ts';
 
 const DEMO_PRESET = `${import.meta.env.BASE_URL}presets/demo-mam.json`;
@@ -57,6 +59,7 @@ export class MamApp extends LitElement {
     selected: { state: true },
     trainOpen: { state: true },
     helpOpen: { state: true },
+    analysisView: { state: true },
     convertOpen: { state: true },
   };
 
@@ -66,6 +69,8 @@ export class MamApp extends LitElement {
   selected: string[] = [];
   trainOpen = false;
   helpOpen = false;
+  /** The Ablation or Maps view, when open. */
+  analysisView: 'ablation' | 'maps' | undefined;
   convertOpen = false;
 
   /**
@@ -361,6 +366,9 @@ export class MamApp extends LitElement {
         return void (this.convertOpen = false);
       case 'train':
         return void (this.trainOpen = !this.trainOpen);
+      case 'ablation':
+      case 'maps':
+        return void (this.analysisView = this.analysisView === action ? undefined : action);
       case 'help':
         return void (this.helpOpen = !this.helpOpen);
     }
@@ -472,6 +480,22 @@ export class MamApp extends LitElement {
               @close=${() => (this.shareUrl = undefined)}
             ></mam-share-dialog>`
           : nothing
+      }
+      ${
+        this.analysisView === 'ablation'
+          ? html`<mam-ablation-view
+              .doc=${doc}
+              .catalogue=${this.catalogue}
+              @open-graph=${(e: CustomEvent<{ doc: GraphDoc; source: string }>) =>
+                void this.open(structuredClone(e.detail.doc), e.detail.source)}
+              @close=${() => (this.analysisView = undefined)}
+            ></mam-ablation-view>`
+          : this.analysisView === 'maps'
+            ? html`<mam-maps-view
+                .doc=${doc}
+                @close=${() => (this.analysisView = undefined)}
+              ></mam-maps-view>`
+            : nothing
       }
       ${
         this.helpOpen

@@ -21,6 +21,8 @@ export type ToolbarAction =
   | 'convert-menu'
   | 'convert-close'
   | 'train'
+  | 'ablation'
+  | 'maps'
   | 'help';
 
 export interface ToolbarDetail {
@@ -129,6 +131,8 @@ export class MamToolbar extends LitElement {
       >
         Train
       </button>
+      ${this.button('ablation', 'Ablation', "Train the paper's variants of this graph over seeds and compare")}
+      ${this.button('maps', 'Maps', 'Attention and memory maps of a pixel')}
       ${this.button('help', '?', 'Keyboard shortcuts (?)')}
     </header>`;
   }

@@ -10,3 +10,5 @@ export type * from '../../src/session/types.ts';
 export { compileKey } from '../../src/session/run-store.ts';
 export { panelDefaults, panelOverrides, resolveRun } from '../../src/session/settings.ts';
 export type { StorageEstimate } from '../../src/session/run-store-quota.ts';
+export type { AblationWorker, AblationPlan, AblationProgress } from './ablation-worker.ts';
+export type { SliceMaps } from '../../src/session/session.ts';

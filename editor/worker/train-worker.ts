@@ -12,7 +12,8 @@ import * as Comlink from 'comlink';
 import { catalogue } from '../../nodes/index.ts';
 import type { BackendInfo, BackendPreference } from '../../src/backend/types.ts';
 import { kernels } from '../../src/compile/kernels/index.ts';
-import { DEMO_SPLITS, loadDemoFromUrl, type DemoDataSet } from '../../src/data/demo.ts';
+import { loadDemoFromUrl } from '../../src/data/demo.ts';
+import { demoSessionData } from '../../src/session/demo-data.ts';
 import { blobFileSource } from '../../src/data/files.ts';
 import type { Case } from '../../src/data/types.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
@@ -26,6 +27,7 @@ import {
   Session,
   type SessionData,
   type SessionEvent,
+  type SliceMaps,
   type SplitName,
   type StartReply,
 } from '../../src/session/session.ts';
@@ -42,29 +44,6 @@ import type {
   WeightsSummary,
 } from '../../src/session/types.ts';
 import type { MetricConvention } from '../../src/train/metrics.ts';
-import { caseSlices, dataFingerprint } from '../../src/train/samples.ts';
-
-/** The demo set as the session takes it. */
-function demoData(demo: DemoDataSet): SessionData {
-  const splits = {} as DataInfo['splits'];
-  for (const s of DEMO_SPLITS) {
-    const info = demo.meta.splits[s];
-    splits[s] = { slices: info.slices, classesPresent: info.classes_present };
-  }
-  const train = caseSlices(demo.splits.train, 'auto');
-  return {
-    info: {
-      source: 'demo: ch2 T1 brain, 8 classes (data/demo)',
-      classNames: demo.classNames,
-      note: demo.note,
-      trainSlices: train.length,
-      splits,
-    },
-    train,
-    cases: { train: [demo.splits.train], val: [demo.splits.val], test: [demo.splits.test] },
-    fingerprint: dataFingerprint(DEMO_SPLITS.map((s) => demo.splits[s])),
-  };
-}
 
 /** What the page may call; every method answers a promise on the page's side (comlink.Remote). */
 export class TrainWorker {
@@ -145,7 +124,7 @@ export class TrainWorker {
     if (!this.demo) {
       const r = await loadDemoFromUrl(new URL(baseUrl, self.location.origin).href);
       if (!r.ok) throw new Error(r.message);
-      this.demo = demoData(r.value);
+      this.demo = demoSessionData(r.value);
     }
     this.folder = undefined;
     return this.session.setData(this.demo);
@@ -189,6 +168,10 @@ export class TrainWorker {
   ): Promise<{ name: string; bytes: Uint8Array }> {
     const f = await this.session.predictionFile(split, caseId);
     return Comlink.transfer(f, [f.bytes.buffer]);
+  }
+
+  pixelMaps(split: SplitName, index: number, pixel: [number, number]): SliceMaps {
+    return this.session.pixelMaps(split, index, pixel);
   }
 
   exportWeights(): Uint8Array {

@@ -1,6 +1,8 @@
 /** The `mam` command: one verb per file in src/cli; failures become one line and an exit code here. */
 import { helpText, parseVerbArgs, usageLine, type Parsed, type VerbSpec } from './args.ts';
 import { SessionError, EXIT_CODES } from './errors.ts';
+import { ABLATE_SPEC, ablateCommand } from './ablate.ts';
+import { MAPS_SPEC, mapsCommand } from './maps.ts';
 import { EVAL_SPEC, evalCommand } from './eval.ts';
 import { EXPORT_SPEC, exportCommand } from './export.ts';
 import { IMPORT_SPEC, importCommand } from './import.ts';
@@ -32,6 +34,8 @@ const verbs: Record<string, Verb> = {
   train: verb(TRAIN_SPEC, trainCommand),
   eval: verb(EVAL_SPEC, evalCommand),
   export: verb(EXPORT_SPEC, exportCommand),
+  ablate: verb(ABLATE_SPEC, ablateCommand),
+  maps: verb(MAPS_SPEC, mapsCommand),
 };
 
 const processIO: CliIO = {

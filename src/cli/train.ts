@@ -75,7 +75,7 @@ export function formatDuration(sec: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-async function codeVersion(): Promise<string> {
+export async function codeVersion(): Promise<string> {
   try {
     const pkg = JSON.parse(
       await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -86,26 +86,38 @@ async function codeVersion(): Promise<string> {
   }
 }
 
-export async function trainCommand(p: TrainArgs, { print, log }: CliIO): Promise<number> {
+/**
+ * Runs `work` with Ctrl-C as its abort signal: the first stops after the
+ * current step with a valid checkpoint, a second quits at once.
+ */
+export async function withInterrupt(
+  who: string,
+  log: (s: string) => void,
+  work: (signal: AbortSignal) => Promise<number>,
+): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
     if (interrupts > 1) {
-      log('\nmam train: stopped at once; the last checkpoint stays valid');
+      log(`\n${who}: stopped at once; the last checkpoint stays valid`);
       process.exit(EXIT_CODES.interrupted);
     }
     log(
-      '\nmam train: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)',
+      `\n${who}: stopping after this step and saving a checkpoint (Ctrl-C again to quit at once)`,
     );
     controller.abort();
   };
   process.on('SIGINT', onSigint);
   try {
-    return await runTraining(p, controller.signal, print, log);
+    return await work(controller.signal);
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+export function trainCommand(p: TrainArgs, { print, log }: CliIO): Promise<number> {
+  return withInterrupt('mam train', log, (signal) => runTraining(p, signal, print, log));
 }
 
 /** The flags a user gave, as the settings resolver's overrides. */

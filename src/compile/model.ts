@@ -10,6 +10,7 @@ import type { Plan, Step } from './plan.ts';
 import type { WeightSpec } from '../graph/node-kind.ts';
 import type { PortRef } from '../graph/types.ts';
 import type { ConstantCache } from '../ops/windows.ts';
+import type { AttentionProbeData } from '../ops/attention.ts';
 
 let modelCounter = 0;
 
@@ -19,6 +20,8 @@ export interface ForwardOptions {
   seed?: number;
   /** Extra ports to return (previews), as `node:port` keys. */
   keep?: PortRef[];
+  /** Attention units hand their softmax to this (by node id); for analyses only (src/analysis/maps.ts). */
+  attentionProbe?: (nodeId: string, data: AttentionProbeData) => void;
 }
 
 export interface NamedWeight {
@@ -79,7 +82,7 @@ export class CompiledModel {
     opts: ForwardOptions = {},
   ): { logits: tf.Tensor4D; ports: Record<string, tf.Tensor> } {
     this.checkInput(x);
-    const { training = false, seed = 0, keep = [] } = opts;
+    const { training = false, seed = 0, keep = [], attentionProbe } = opts;
     const result = tf.tidy(() => {
       const values = new Map<string, tf.Tensor>();
       for (const step of this.plan.steps) {
@@ -98,6 +101,9 @@ export class CompiledModel {
           seed: hashString(`${seed}:${step.id}`),
           memoryWindowOut: step.memoryWindowOut,
           constants: this.constant,
+          ...(attentionProbe
+            ? { attentionProbe: (d: AttentionProbeData) => attentionProbe(step.id, d) }
+            : {}),
         });
         for (const [port, t] of Object.entries(out)) values.set(`${step.id}:${port}`, t);
       }

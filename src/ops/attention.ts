@@ -66,8 +66,27 @@ export interface AttentionResult {
   memOut: tf.Tensor3D | null;
 }
 
+/**
+ * What a probe sees of one attention unit (only when asked: the normal path
+ * computes none of it). `probs` `[Bw, h, N, N]` is the softmax the unit uses;
+ * `probsWithoutMemory` the softmax of the same logits without the memory
+ * term (q·kᵀ instead of q̂·kᵀ), null for SAM or an unconnected memory.
+ * Window rows and slots follow the module doc; `window`/`shift` are the
+ * effective ones (global attention: one window of all tokens, shift 0).
+ */
+export interface AttentionProbeData {
+  probs: tf.Tensor4D;
+  probsWithoutMemory: tf.Tensor4D | null;
+  window: number;
+  shift: number;
+}
+
+/** Called inside the forward's tidy: read the tensors there (e.g. dataSync), do not keep them. */
+export type AttentionProbe = (data: AttentionProbeData) => void;
+
 export interface WindowAttentionOptions {
   heads: number;
+  probe?: AttentionProbe;
   /** nominal window; the effective one is `min(window, H, W)` */
   window: number;
   /** nominal shift (0 or ⌊w/2⌋); forced to 0 when `min(H, W) ≤ window` */
@@ -79,6 +98,7 @@ export interface WindowAttentionOptions {
 
 export interface GlobalAttentionOptions {
   heads: number;
+  probe?: AttentionProbe;
 }
 
 function checkMemory(x: tf.Tensor3D, m: tf.Tensor3D): void {
@@ -121,6 +141,7 @@ function attendWindows(
   memW: tf.Tensor3D | null,
   bias: tf.Tensor3D | null,
   mask: tf.Tensor3D | null,
+  probe?: (probs: tf.Tensor4D, probsWithoutMemory: tf.Tensor4D | null) => void,
 ): [tf.Tensor3D, tf.Tensor3D] {
   const [Bw, N, C] = xw.shape;
   if (C % heads !== 0) throw new Error(`channels ${C} not divisible by heads ${heads}`);
@@ -129,18 +150,23 @@ function attendWindows(
   const q: tf.Tensor3D = memW ? tf.add(q0, memW) : q0;
   const heads4 = (t: tf.Tensor3D, perm: number[]): tf.Tensor4D =>
     tf.transpose(tf.reshape(t, [Bw, N, heads, d]), perm);
-  // [Bw, h, N, d] · [Bw, h, d, N] → [Bw, h, N, N]
-  let attn: tf.Tensor4D = tf.matMul(heads4(q, [0, 2, 1, 3]), heads4(k, [0, 2, 3, 1]));
-  if (bias) attn = tf.add(attn, bias);
-  if (mask) {
-    const nW = mask.shape[0];
-    const masked = tf.add(
-      tf.reshape(attn, [Bw / nW, nW, heads, N * N]),
-      tf.reshape(mask, [nW, 1, N * N]),
-    );
-    attn = tf.reshape(masked, [Bw, heads, N, N]);
-  }
-  const a = tf.softmax(attn);
+  const kT = heads4(k, [0, 2, 3, 1]);
+  const softmaxOf = (query: tf.Tensor3D): tf.Tensor4D => {
+    // [Bw, h, N, d] · [Bw, h, d, N] → [Bw, h, N, N]
+    let attn: tf.Tensor4D = tf.matMul(heads4(query, [0, 2, 1, 3]), kT);
+    if (bias) attn = tf.add(attn, bias);
+    if (mask) {
+      const nW = mask.shape[0];
+      const masked = tf.add(
+        tf.reshape(attn, [Bw / nW, nW, heads, N * N]),
+        tf.reshape(mask, [nW, 1, N * N]),
+      );
+      attn = tf.reshape(masked, [Bw, heads, N, N]);
+    }
+    return tf.softmax(attn);
+  };
+  const a = softmaxOf(q);
+  if (probe) probe(a, memW ? softmaxOf(q0) : null);
   const o = tf.reshape(tf.transpose(tf.matMul(a, heads4(v, [0, 2, 1, 3])), [0, 2, 1, 3]), [
     Bw,
     N,
@@ -178,7 +204,17 @@ export function windowAttention(
       ? relativePositionBias(weights.relTable, w, grid.length, opts.constants)
       : null;
     const mask = shiftMask(grid, w, s, opts.constants);
-    const [yw, qw] = attendWindows(xw, weights, heads, memW, bias, mask);
+    const probe = opts.probe;
+    const [yw, qw] = attendWindows(
+      xw,
+      weights,
+      heads,
+      memW,
+      bias,
+      mask,
+      probe &&
+        ((probs, probsWithoutMemory) => probe({ probs, probsWithoutMemory, window: w, shift: s })),
+    );
     const y = windowsToTokens(yw, grid, w, s);
     if (!mem) return [y];
     const memOut =
@@ -208,6 +244,9 @@ export function globalAttention(
       m,
       null,
       null,
+      opts.probe &&
+        ((probs, probsWithoutMemory) =>
+          opts.probe?.({ probs, probsWithoutMemory, window: 0, shift: 0 })),
     );
     return mem ? [y, q] : [y];
   });

@@ -10,6 +10,7 @@
  * run is kept in the run store at each checkpoint, on stop and after an
  * evaluation, so a reload with the same graph brings it back.
  */
+import { pixelMaps, type PixelMaps } from '../analysis/maps.ts';
 import * as tf from '#tfjs';
 import { initBackend } from '../backend/init.ts';
 import type { BackendInfo, BackendPreference } from '../backend/types.ts';
@@ -56,6 +57,13 @@ import { applyWeightsFile, describeWeightsOutcome } from './weights.ts';
 
 /** The splits a session's data set has, by name; each a list of cases (volumes). */
 export type SplitName = 'train' | 'val' | 'test';
+
+/** A pixel's maps with the slice they were computed on (normalised, H×W). */
+export interface SliceMaps extends PixelMaps {
+  index: number;
+  slices: number;
+  gray: Float32Array;
+}
 
 /** A data set as the session takes it: training slices, the cases of each split, and what to say about it. */
 export interface SessionData {
@@ -421,11 +429,11 @@ export class Session {
   }
 
   /**
-   * The prediction of one slice of a split, with its image and label; `index`
-   * counts the slices of the split's cases one after another.
+   * One slice of a split, normalised like its whole volume: `index` counts
+   * the slices of the split's cases one after another (clamped), `k` is the
+   * slice within case `c`.
    */
-  async predict(split: SplitName, index: number): Promise<Preview> {
-    const model = this.requireModel();
+  private sliceOf(split: SplitName, index: number) {
     const cases = this.splitCases(split);
     const slices = cases.reduce((a, c) => a + (c.channels[0].dims[2] ?? 1), 0);
     let k = Math.max(0, Math.min(slices - 1, Math.round(index)));
@@ -438,8 +446,17 @@ export class Session {
       k -= n;
     }
     const [w, h] = c.channels[0].dims;
-    const plane = w * h;
-    const image = this.normalisedCase(c).slice(k * plane, (k + 1) * plane);
+    const image = this.normalisedCase(c).slice(k * w * h, (k + 1) * w * h);
+    return { c, k, at, slices, w, h, image };
+  }
+
+  /**
+   * The prediction of one slice of a split, with its image and label; `index`
+   * counts the slices of the split's cases one after another.
+   */
+  async predict(split: SplitName, index: number): Promise<Preview> {
+    const model = this.requireModel();
+    const { c, k, at, slices, w, h, image } = this.sliceOf(split, index);
     // One slice as a one-slice case, already normalised like its whole volume.
     const one: Case = {
       id: `${c.id}:${k}`,
@@ -456,7 +473,7 @@ export class Session {
       width: w,
       height: h,
       image,
-      label: c.label!.data.slice(k * plane, (k + 1) * plane),
+      label: c.label!.data.slice(k * w * h, (k + 1) * w * h),
       pred,
       classNames: this.plan!.classNames,
       step: this.step,
@@ -521,6 +538,31 @@ export class Session {
     this.evaluation = result;
     if (this.stored) void this.persist(this.stored.weights);
     return result;
+  }
+
+  /** One pixel's attention and memory maps (src/analysis/maps.ts) on a slice of a split, with the slice. */
+  pixelMaps(split: SplitName, index: number, pixel: [number, number]): SliceMaps {
+    if (this.running)
+      throw busy('training is running: stop it (or let it finish) to map attention');
+    const model = this.requireModel();
+    const { at, slices, w, h, image } = this.sliceOf(split, index);
+    const [, H, W, C] = this.plan!.input.shape;
+    if (h !== H || w !== W)
+      throw busy(`the ${split} slices are ${h}×${w}; the graph takes ${H}×${W}`);
+    const x = tf.tidy(() => tf.tile(tf.tensor4d(image, [1, H, W, 1]), [1, 1, 1, C]) as tf.Tensor4D);
+    try {
+      return { ...pixelMaps(model, x, pixel), index: at, slices, gray: image };
+    } finally {
+      x.dispose();
+    }
+  }
+
+  /** Frees the model's tensors (the session is not used afterwards). */
+  dispose(): void {
+    this.running?.abort();
+    this.model?.dispose();
+    this.model = undefined;
+    this.plan = undefined;
   }
 
   /** The weights as our safetensors, with the step and origin in the metadata. */

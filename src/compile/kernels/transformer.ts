@@ -51,10 +51,16 @@ function forwardBlock(
             grid: shape.grid,
             dropPath: dp,
             constants: ctx.constants,
+            probe: ctx.attentionProbe,
           },
           mem,
         )
-      : vitBlock(x, weights, { heads: num(ctx.params, 'heads'), dropPath: dp }, mem);
+      : vitBlock(
+          x,
+          weights,
+          { heads: num(ctx.params, 'heads'), dropPath: dp, probe: ctx.attentionProbe },
+          mem,
+        );
   return r.memOut ? { out: r.y, memOut: r.memOut } : { out: r.y };
 }
 

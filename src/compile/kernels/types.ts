@@ -7,6 +7,7 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import type { Shape } from '../../graph/node-kind.ts';
 import type { ParamValue } from '../../graph/types.ts';
 import type { ConstantCache } from '../../ops/windows.ts';
+import type { AttentionProbe } from '../../ops/attention.ts';
 
 /**
  * What a node's forward pass sees. Tensors: images NHWC `[B, H, W, C]`,
@@ -31,6 +32,8 @@ export interface ForwardContext {
   memoryWindowOut?: number;
   /** The model's constant tensors (masks, index matrices), built once and kept with it. */
   constants?: ConstantCache;
+  /** Attention units: hands their softmax to an analysis (src/analysis/maps.ts); absent in training and inference. */
+  attentionProbe?: AttentionProbe;
 }
 
 /** A node kind's forward pass: its output tensors by port name. */

@@ -1,0 +1,96 @@
+// The Ablation and Maps views driven as a user drives them, each test from a
+// fresh page with the demo graph: an ablation of SAM vs ISTS (1 seed, a few
+// steps) queued in its worker with progress, its table (params and FLOPs as
+// MAM-SPEC counts the demo preset), overlaid curves, a variant opened as the
+// graph and the table exported; a pixel clicked in the Maps view.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Locator } from 'playwright-core';
+import { doc, editorTests } from './editor-helpers.ts';
+
+/** An element's text with its whitespace folded (templates wrap lines). */
+const text = async (l: Locator) => ((await l.textContent()) ?? '').replace(/\s+/g, ' ').trim();
+
+const FILES = resolve(import.meta.dirname, '../../test-results/e2e-analysis');
+
+describe('Ablation view', () => {
+  const t = editorTests();
+
+  it('runs SAM and ISTS in the worker with progress; table, curves, open a variant, export', async () => {
+    const page = t.page;
+    mkdirSync(FILES, { recursive: true });
+    await page.getByTestId('ablation').click();
+    const view = page.getByTestId('ablation-view');
+    await view.getByTestId('variant-sts-enc').uncheck();
+    await view.getByTestId('ablation-steps').fill('2');
+    await view.getByTestId('ablation-steps').dispatchEvent('change');
+    await view.getByTestId('ablation-run').click();
+    await expect
+      .poll(() => text(view.getByTestId('ablation-progress')), { timeout: 120_000 })
+      .toMatch(/run 1\/2: sam, seed 0/);
+    const dsc = (key: string) => text(view.locator(`tr[data-key="${key}"] td`).nth(5));
+    await expect
+      .poll(() => dsc('ists-enc.window'), { timeout: 600_000 })
+      .toMatch(/^\d+\.\d\d ± 0\.00$/);
+    expect(await dsc('sam')).toMatch(/^\d+\.\d\d ± 0\.00$/);
+    await expect.poll(() => text(view.getByTestId('ablation-progress'))).toBe('done');
+    // The demo preset: 760,104 params, 159,907,840 Linear/Conv MACs (README's preset table); ISTS adds none.
+    const cells = async (key: string) =>
+      (await view.locator(`tr[data-key="${key}"] td`).allTextContents()).map((c) =>
+        c.replace(/\s+/g, ' ').trim(),
+      );
+    expect((await cells('sam')).slice(0, 5)).toEqual(['Baseline (SAM)', '–', '–', '0.76', '0.16']);
+    expect((await cells('ists-enc.window')).slice(0, 5)).toEqual([
+      'Model 5-3 (ISTS)',
+      '✓',
+      '–',
+      '0.76',
+      '0.16',
+    ]);
+    expect(await view.getByTestId('ablation-curves').locator('polyline').count()).toBe(2);
+
+    const wait = page.waitForEvent('download');
+    await view.getByTestId('ablation-md').click();
+    const path = join(FILES, 'ablation.md');
+    await (await wait).saveAs(path);
+    expect(readFileSync(path, 'utf8')).toMatch(
+      /\| Model 5-3 \(ISTS\) \| ✓ \| – \| 0\.76 \| 0\.16 \| \d+\.\d\d ± 0\.00 \|/,
+    );
+
+    // Open the SAM variant: the demo's MAM units become SAM blocks.
+    await view.getByTestId('open-sam').click();
+    await expect
+      .poll(async () => (await doc(page)).nodes.filter((n) => n.type === 'mam-swin-block').length)
+      .toBe(0);
+    expect((await doc(page)).nodes.filter((n) => n.type === 'swin-block').length).toBe(10);
+  }, 900_000);
+});
+
+describe('Maps view', () => {
+  const t = editorTests();
+
+  it('shows every unit of the demo graph for the clicked pixel', async () => {
+    const page = t.page;
+    await page.getByTestId('maps').click();
+    const view = page.getByTestId('maps-view');
+    await expect
+      .poll(() => text(view.getByTestId('maps-pixel')).catch(() => ''), { timeout: 300_000 })
+      .toMatch(/^pixel 64, 64 of slice 10 \(10 units\)/);
+    expect(await text(view.getByTestId('maps-status'))).toMatch(/initialisation/);
+    // A click a quarter across and down the 256-pixel canvas is pixel (32, 32) of the 128×128 slice.
+    const box = (await view.getByTestId('maps-image').boundingBox())!;
+    await page.mouse.click(box.x + box.width / 4 + 0.5, box.y + box.height / 4 + 0.5);
+    await expect
+      .poll(() => text(view.getByTestId('maps-pixel')), { timeout: 120_000 })
+      .toMatch(/^pixel 32, 32 of slice 10/);
+    // Token (8, 8) of 32×32 under shift 2 rolls to (6, 6): window 1·8 + 1 = 9, slot 2·4 + 2 = 10.
+    expect(await text(view.locator('[data-unit="layers.0.blocks.1"] div').first())).toMatch(
+      /window 9, slot 10\)$/,
+    );
+    // MAM units with memory in show four maps, the first of a chain two, SAM blocks one.
+    expect(await view.locator('[data-unit="layers.0.blocks.1"] canvas').count()).toBe(4);
+    expect(await view.locator('[data-unit="layers.0.blocks.0"] canvas').count()).toBe(2);
+    expect(await view.locator('[data-unit="layers_up.1.blocks.0"] canvas').count()).toBe(1);
+  }, 600_000);
+});

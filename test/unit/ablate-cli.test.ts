@@ -1,0 +1,47 @@
+/**
+ * `mam ablate` as a user meets it: a bad list item, a data set without a
+ * test split and `--engine torch` (not in this build) are each one line
+ * naming the flag or folder, with their exit codes, before anything is written.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { EXIT_CODES } from '../../src/cli/errors.ts';
+import { spawnMam } from '../helpers/mam-cli.ts';
+import { niftiFolder } from '../helpers/nifti-folder.ts';
+import { tinyGraph } from '../helpers/tiny-graph.ts';
+
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'mam-ablate-cli-'));
+  writeFileSync(path.join(dir, 'tiny.json'), JSON.stringify(tinyGraph()));
+  niftiFolder(path.join(dir, 'good'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+it('bad input: one line naming the flag or folder, its own exit code, nothing written', async () => {
+  const ablate = (...extra: string[]) =>
+    spawnMam(
+      ['ablate', 'tiny.json', '--data', 'good', '--out', 'abl', '--backend', 'cpu', ...extra],
+      dir,
+    );
+  const [badItem, torch, noTest] = await Promise.all([
+    ablate('--variants', 'sam,sts-foo'),
+    ablate('--engine', 'torch'),
+    ablate('--variants', 'sam'),
+  ]);
+  expect(badItem.code).toBe(EXIT_CODES.usage);
+  expect(badItem.stderr.trim()).toBe(
+    "mam ablate: --variants: 'sts-foo' is not one of sam, ists-enc, ists-encdec, sts-enc, sts-encdec",
+  );
+  expect(torch.code).toBe(EXIT_CODES.usage);
+  expect(torch.stderr).toMatch(
+    /^mam ablate: --engine torch: the PyTorch runtime is not part of this build/,
+  );
+  expect(noTest.code).toBe(EXIT_CODES.emptyData);
+  expect(noTest.stderr).toMatch(/good has no test split/);
+  expect(existsSync(path.join(dir, 'abl'))).toBe(false);
+}, 300_000);
