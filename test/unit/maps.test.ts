@@ -153,6 +153,9 @@ describe('pixelMaps on a compiled graph', () => {
     const mamDoc = tinyGraph();
     const mam = compile(mamDoc);
     const x = image();
+    // The first forward builds the model's kept constants (shift masks, bias index
+    // matrices); after that a call must leave the tensor count as it was.
+    pixelMaps(mam, x, [0, 0]);
     const before = tf.memory().numTensors;
     // Pixel (1, 1) with patch 2 is token (0, 0): unit 0 (shift 0) window 0 slot 0; unit 1 (shift 2) window 3 slot 10.
     const maps = pixelMaps(mam, x, [1, 1]);
