@@ -38,6 +38,7 @@ import { maxAbs, Rng, relErr } from '../reference/math.ts';
 import { printMeasured, record } from '../reference/harness.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
 import { runPython } from '../helpers/torch-runtime.ts';
+import { REDUCED_DA } from '../helpers/da-reduced.ts';
 
 const STEPS = 3;
 const LR = 0.01;
@@ -73,25 +74,14 @@ const STEPS_OPEN = ['da-transunet-mam-demo.json'];
 const presetDoc = (file: string) => () =>
   JSON.parse(readFileSync(join(repoRoot, 'presets', file), 'utf8'));
 
-/** 64×64×3 → ResNet (units 1-2-1, width 8) → ViT 4×4×32 (3 SAM blocks) → CUP → 3 classes. */
+/** The reduced configuration, SAM. */
 const reducedDa = () =>
   daTransUnet(
     {
+      ...REDUCED_DA,
       title: 'reduced DA-TransUNet',
       description: '',
-      imageSize: 64,
-      inChannels: 3,
       classNames: ['background', 'a', 'b'],
-      width: 8,
-      units: [1, 2, 1],
-      groups: 4,
-      hidden: 32,
-      heads: 4,
-      layers: 3,
-      mlpRatio: 2,
-      headChannels: 32,
-      decoderChannels: [16, 8, 8, 4],
-      daReduction: 4,
       memory: false,
     },
     catalogue,
