@@ -64,10 +64,14 @@ interface Case {
 }
 
 /**
- * Open: the DA demo's training-mode updates differ from torch's by 2–8% per tensor (the
- * eval logits agree to 7e-7, the losses to 1e-4; also at 64² input, also with SAM blocks),
- * while the reduced configuration agrees to 2e-5. Not yet traced; until it is, the demo's
- * updates are not compared.
+ * Open: the DA demo's updates differ from torch's by 2–13% per tensor (worst the PAM/CAM
+ * γ; 13% after 1 step from γ = 0), while its eval logits agree to 7e-7 and its losses to
+ * 1e-4. Measured, it grows with the map size, not with anything demo-specific: the reduced
+ * configuration agrees to 2e-5 at 64² but differs by 23% at 128² input; and torch's own
+ * float32 gradients of the demo differ from its float64 ones by up to 9% (γ = 0.35):
+ * PAM's unscaled QᵀK and CAM's max − XXᵀ grow with the positions and saturate their
+ * softmax, so float32 rounding decides. Until a better-conditioned check exists (float64
+ * on both sides), the demo's updates are not compared.
  */
 const STEPS_OPEN = ['da-transunet-mam-demo.json'];
 
