@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     print(json.dumps({
         "weightsFingerprint": weight_fingerprint(g),
         "documentHash": document_hash(g),
-        "params": sum(math.prod(w.shape) for _, w in g.weight_specs()),
+        "params": sum(math.prod(w.shape) for _, w in g.weight_specs() if not w.state),
         "input": g.input_shape,
         "classNames": g.class_names,
     }))

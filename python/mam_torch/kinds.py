@@ -44,6 +44,7 @@ class Weight:
     shape: list
     init: str  # trunc-normal | zeros | ones | conv-uniform
     fan_in: int | None = None
+    state: bool = False  # a running statistic (a buffer, not a trainable parameter)
 
 
 @dataclass
@@ -83,13 +84,18 @@ def norm_weights(prefix, c):
     return [Weight(f"{prefix}weight", [c], "ones"), Weight(f"{prefix}bias", [c], "zeros")]
 
 
-def tokens_in(inputs, port="in"):
+def typed_in(inputs, port, kind, what):
+    """The shape at `port`, None while unknown, or (problem, port) when another kind arrives."""
     s = inputs.get(port)
     if s is None:
         return None
-    if s["kind"] != "tokens":
-        return (f"expects tokens, got {s['kind']}", port)
+    if s["kind"] != kind:
+        return (f"expects {what}, got {s['kind']}", port)
     return s
+
+
+def tokens_in(inputs, port="in"):
+    return typed_in(inputs, port, "tokens", "tokens")
 
 
 def effective_window(grid, window, shift):
@@ -108,17 +114,23 @@ def window_problems(grid, window, shift):
     return out
 
 
-def on_tokens(rule):
-    """A shape rule on the tokens at port 'in': nothing to say while they are unknown, the port's
-    problem when something else arrives. The rule gets (params, tokens, all inputs)."""
-    def infer(p, inputs):
-        t = tokens_in(inputs)
-        if t is None:
-            return Inferred()
-        if isinstance(t, tuple):
-            return Inferred(problems=[t])
-        return rule(p, t, inputs)
-    return infer
+def on_input(read):
+    """A shape rule on the input that `read` takes from port 'in': nothing to say while it is
+    unknown, the port's problem when something else arrives. The rule gets (params, shape,
+    all inputs)."""
+    def wrap(rule):
+        def infer(p, inputs):
+            t = read(inputs)
+            if t is None:
+                return Inferred()
+            if isinstance(t, tuple):
+                return Inferred(problems=[t])
+            return rule(p, t, inputs)
+        return infer
+    return wrap
+
+
+on_tokens = on_input(tokens_in)
 
 
 def on_memory(rule):
@@ -323,6 +335,183 @@ def infer_output(p, inputs):
     return Inferred(problems=problems)
 
 
+# ---- DA-TransUNet kinds (DA-TRANSUNET-MAM-SPEC.md; nodes/*.ts of issue 11) ----------------
+
+
+def conv_out(n, kernel, stride=1, padding=0):
+    return (n + 2 * padding - kernel) // stride + 1
+
+
+def conv_weights(prefix, cout, cin, k, bias):
+    fan = cin * k * k
+    w = [Weight(f"{prefix}weight", [cout, cin, k, k], "conv-uniform", fan)]
+    if bias:
+        w.append(Weight(f"{prefix}bias", [cout], "conv-uniform", fan))
+    return w
+
+
+def batch_norm_weights(prefix, c):
+    return norm_weights(prefix, c) + [Weight(f"{prefix}running_mean", [c], "zeros", state=True),
+                                      Weight(f"{prefix}running_var", [c], "ones", state=True)]
+
+
+def image_in(inputs, port="in"):
+    s = typed_in(inputs, port, "image", "an image")
+    if isinstance(s, dict) and len(s["spatial"]) != 2:
+        return (f"expects a 2D image, got {len(s['spatial'])}D", port)
+    return s
+
+
+on_image = on_input(image_in)  # as onImage in nodes/shared/cnn.ts
+
+
+def image_out(spatial, channels):
+    return {"out": {"kind": "image", "spatial": list(spatial), "channels": channels}}
+
+
+@on_image
+def infer_resnet_root(p, img, _inputs):
+    w, g = p["width"], p["groups"]
+    problems = [(f"width {w} is not divisible by {g} groups", None)] if w % g else []
+    return Inferred(image_out([conv_out(n, 7, 2, 3) for n in img["spatial"]], w), problems,
+                    conv_weights("conv.", w, img["channels"], 7, False) + norm_weights("gn.", w))
+
+
+@on_image
+def infer_max_pool(p, img, _inputs):
+    k, s, pad = p["kernel"], p["stride"], p["padding"]
+    if 2 * pad > k:
+        return Inferred(problems=[(f"padding {pad} must be at most half the kernel {k}", None)])
+    out = [conv_out(n, k, s, pad) for n in img["spatial"]]
+    if any(n < 1 for n in out):
+        return Inferred(problems=[(f"a {k}×{k} window does not fit the {fmt(img['spatial'])} image", None)])
+    return Inferred(image_out(out, img["channels"]))
+
+
+def needs_projection(cin, cout, stride):
+    return stride != 1 or cin != cout
+
+
+@on_image
+def infer_bottleneck(p, img, _inputs):
+    cout, mid, s, g = p["outChannels"], p["midChannels"], p["stride"], p["groups"]
+    cin = img["channels"]
+    problems = [(f"{c} channels are not divisible by {g} groups", None) for c in (mid, cout) if c % g]
+    w = (norm_weights("gn1.", mid) + conv_weights("conv1.", mid, cin, 1, False)
+         + norm_weights("gn2.", mid) + conv_weights("conv2.", mid, mid, 3, False)
+         + norm_weights("gn3.", cout) + conv_weights("conv3.", cout, mid, 1, False))
+    if needs_projection(cin, cout, s):
+        w += conv_weights("downsample.", cout, cin, 1, False) + norm_weights("gn_proj.", cout)
+    return Inferred(image_out([conv_out(n, 3, s, 1) for n in img["spatial"]], cout), problems, w)
+
+
+@on_image
+def infer_zero_pad(p, img, _inputs):
+    h, w = img["spatial"]
+    return Inferred(image_out([h + p["bottom"], w + p["right"]], img["channels"]))
+
+
+@on_image
+def infer_conv2d(p, img, _inputs):
+    k, s, pad, o = p["kernel"], p["stride"], p["padding"], p["outChannels"]
+    out = [conv_out(n, k, s, pad) for n in img["spatial"]]
+    if any(n < 1 for n in out):
+        return Inferred(problems=[(f"a {k}×{k} kernel does not fit the {fmt(img['spatial'])} image", None)])
+    return Inferred(image_out(out, o), [], conv_weights("", o, img["channels"], k, p["bias"]))
+
+
+@on_image
+def infer_conv_bn_relu(p, img, _inputs):
+    k, o = p["kernel"], p["outChannels"]
+    if k % 2 == 0:
+        return Inferred(problems=[(f"kernel {k} must be odd (same-size padding)", None)])
+    return Inferred(image_out(img["spatial"], o), [],
+                    conv_weights("0.", o, img["channels"], k, False) + batch_norm_weights("1.", o))
+
+
+def da_widths(C, reduction):
+    """Inner width c = C // reduction, PAM query/key width c // 8 (DANet's integer division)."""
+    c = C // reduction
+    return c, c // 8
+
+
+@on_image
+def infer_da_head(p, img, _inputs):
+    C = img["channels"]
+    c, d = da_widths(C, p["reduction"])
+    if d < 1:
+        return Inferred(problems=[(f"{C} channels / reduction leave {c} inner channels: PAM needs at "
+                                   f"least 8", None)])
+
+    def cbr(prefix, cin):
+        return conv_weights(f"{prefix}.0.", c, cin, 3, False) + batch_norm_weights(f"{prefix}.1.", c)
+
+    w = (cbr("conv5a", C) + cbr("conv5c", C)
+         + conv_weights("sa.query_conv.", d, c, 1, True) + conv_weights("sa.key_conv.", d, c, 1, True)
+         + conv_weights("sa.value_conv.", c, c, 1, True)
+         + [Weight("sa.gamma", [1], "zeros"), Weight("sc.gamma", [1], "zeros")]
+         + cbr("conv51", c) + cbr("conv52", c) + conv_weights("conv8.1.", C, c, 1, True))
+    return Inferred(image_out(img["spatial"], C), [], w)
+
+
+@on_image
+def infer_position_embedding_map(_p, img, _inputs):
+    c = img["channels"]
+    return Inferred({"out": {"kind": "tokens", "grid": list(img["spatial"]), "channels": c}}, [],
+                    [Weight("position_embeddings", [1, prod(img["spatial"]), c], "zeros")])
+
+
+# TransUNet's names for the ViT block's weights (nodes/shared/transunet.ts).
+TRANSUNET_RENAMES = [("norm1.", "attention_norm."), ("attn.proj.", "attn.out."),
+                     ("norm2.", "ffn_norm."), ("mlp.", "ffn.")]
+
+
+def transunet_infer(with_memory):
+    vit = block_infer("global", with_memory)
+
+    def infer(p, inputs):
+        r = vit(p, inputs)
+        weights = []
+        for w in r.weights:
+            if w.name.startswith("attn.qkv."):
+                leaf = w.name[len("attn.qkv."):]
+                c = w.shape[0] // 3
+                weights += [Weight(f"attn.{part}.{leaf}", [c, *w.shape[1:]], w.init, w.fan_in)
+                            for part in ("query", "key", "value")]
+                continue
+            new = next((to + w.name[len(fr):] for fr, to in TRANSUNET_RENAMES if w.name.startswith(fr)),
+                       w.name)
+            weights.append(Weight(new, w.shape, w.init, w.fan_in))
+        return Inferred(r.outputs, r.problems, weights)
+    return infer
+
+
+@on_tokens
+def infer_tokens_to_map(_p, t, _inputs):
+    if len(t["grid"]) != 2:
+        return Inferred(problems=[(f"expects a 2D token grid, got {len(t['grid'])}D", None)])
+    return Inferred(image_out(t["grid"], t["channels"]), [], norm_weights("", t["channels"]))
+
+
+def infer_cup_block(p, inputs):
+    img, skip = image_in(inputs), image_in(inputs, "skip")
+    bad = [x for x in (img, skip) if isinstance(x, tuple)]
+    if bad:
+        return Inferred(problems=bad)
+    if img is None:
+        return Inferred()
+    o = p["outChannels"]
+    up = [2 * n for n in img["spatial"]]
+    problems = []
+    if skip is not None and fmt(skip["spatial"]) != fmt(up):
+        problems.append((f"the skip is {fmt(skip['spatial'])} but the up-sampled map is {fmt(up)}",
+                         "skip"))
+    cin = img["channels"] + (skip["channels"] if skip else 0)
+    return Inferred(image_out(up, o), problems,
+                    conv_weights("conv1.0.", o, cin, 3, False) + batch_norm_weights("conv1.1.", o)
+                    + conv_weights("conv2.0.", o, o, 3, False) + batch_norm_weights("conv2.1.", o))
+
+
 # ---- the catalogue ---------------------------------------------------------------------
 
 HEADS = Param("heads", "int", 3, 1, 64)
@@ -336,6 +525,25 @@ TOKENS_OUT = [Port("out", "tokens")]
 MEM_IN = TOKENS_IN + [Port("memIn", "memory", True)]
 MEM_OUT = TOKENS_OUT + [Port("memOut", "memory")]
 VIT_HEADS = Param("heads", "int", 6, 1, 64)
+IMAGE_IN = [Port("in", "image")]
+IMAGE_OUT = [Port("out", "image")]
+GROUPS = Param("groups", "int", 32, 1, 1024)
+DROPOUT = Param("dropout", "float", 0.1, 0, 0.95)
+TRANSUNET = [Param("heads", "int", 12, 1, 64), *BLOCK[:2], DROPOUT]
+
+
+def out_channels(default):
+    return Param("outChannels", "int", default, 1, 8192)
+
+
+def window_params(kernel, stride, padding):
+    return [Param("kernel", "int", kernel, 1, 15), Param("stride", "int", stride, 1, 8),
+            Param("padding", "int", padding, 0, 7)]
+
+
+def bn_params(eps, momentum):
+    return [Param("bnEps", "float", eps, 0, 1), Param("bnMomentum", "float", momentum, 0, 1)]
+
 
 CATALOGUE: dict[str, Kind] = {k.type: k for k in [
     Kind("image-input", "Image input", "input",
@@ -372,6 +580,35 @@ CATALOGUE: dict[str, Kind] = {k.type: k for k in [
     Kind("layer-norm", "LayerNorm", "plain", [], TOKENS_IN, TOKENS_OUT, infer_layer_norm),
     Kind("seg-head", "Segmentation head", "plain", [CLASSES], TOKENS_IN, [Port("out", "image")],
          infer_seg_head),
+    Kind("resnet-root", "ResNet root", "plain", [Param("width", "int", 64, 1, 4096), GROUPS],
+         IMAGE_IN, IMAGE_OUT, infer_resnet_root),
+    Kind("max-pool", "Max pooling", "plain", window_params(3, 2, 0), IMAGE_IN, IMAGE_OUT,
+         infer_max_pool),
+    Kind("bottleneck", "ResNetV2 bottleneck unit", "plain",
+         [out_channels(256), Param("midChannels", "int", 64, 1, 4096), Param("stride", "int", 1, 1, 4),
+          GROUPS], IMAGE_IN, IMAGE_OUT, infer_bottleneck),
+    Kind("zero-pad", "Zero padding", "plain",
+         [Param("bottom", "int", 1, 0, 64), Param("right", "int", 1, 0, 64)], IMAGE_IN, IMAGE_OUT,
+         infer_zero_pad),
+    Kind("conv2d", "Convolution", "plain",
+         [out_channels(64), *window_params(3, 1, 1), Param("bias", "bool", True),
+          Param("standardize", "bool", False)], IMAGE_IN, IMAGE_OUT, infer_conv2d),
+    Kind("conv-bn-relu", "Conv + BatchNorm + ReLU", "plain",
+         [out_channels(512), Param("kernel", "int", 3, 1, 15), *bn_params(1e-5, 0.1)], IMAGE_IN,
+         IMAGE_OUT, infer_conv_bn_relu),
+    Kind("position-embedding-map", "Map → tokens + position embedding", "plain", [DROPOUT], IMAGE_IN,
+         TOKENS_OUT, infer_position_embedding_map),
+    Kind("tokens-to-map", "LayerNorm → feature map", "plain", [], TOKENS_IN, IMAGE_OUT,
+         infer_tokens_to_map),
+    Kind("da-head", "Dual attention head", "plain",
+         [Param("reduction", "int", 16, 1, 256), *bn_params(1e-3, 0.95),
+          Param("dropout", "float", 0.05, 0, 0.95)], IMAGE_IN, IMAGE_OUT, infer_da_head),
+    Kind("cup-block", "CUP decoder block", "upsample", [out_channels(256), *bn_params(1e-5, 0.1)],
+         IMAGE_IN + [Port("skip", "image", True)], IMAGE_OUT, infer_cup_block),
+    Kind("transunet-block", "ViT block, TransUNet (SAM)", "attention", TRANSUNET, TOKENS_IN,
+         TOKENS_OUT, transunet_infer(False)),
+    Kind("mam-transunet-block", "Memory-attention unit, TransUNet", "memory-unit", [*TRANSUNET, LAYOUT],
+         MEM_IN, MEM_OUT, transunet_infer(True)),
     Kind("output", "Segmentation output", "output",
          [CLASSES, Param("classNames", "string[]", list(DEFAULT_CLASS_NAMES))],
          [Port("logits", "image")], [], infer_output),

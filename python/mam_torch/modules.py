@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .graph import Graph, NodeInfo
-from .kinds import effective_window
+from .kinds import da_widths, effective_window, needs_projection
 
 # ---- window geometry ------------------------------------------------------------------
 
@@ -319,6 +319,283 @@ class SegHead(nn.Conv2d):
         return {"out": super().forward(x.transpose(1, 2).reshape(B, C, H, W))}
 
 
+# ---- DA-TransUNet kinds (DA-TRANSUNET-MAM-SPEC.md §b–c); images NCHW ------------------------
+
+
+def standardize(w, eps=1e-5):
+    """StdConv2d's weight: each filter minus its mean over √(biased variance + eps), every call."""
+    mean = w.mean(dim=(1, 2, 3), keepdim=True)
+    var = w.var(dim=(1, 2, 3), keepdim=True, unbiased=False)
+    return (w - mean) / torch.sqrt(var + eps)
+
+
+class StdConv2d(nn.Conv2d):
+    def forward(self, x):
+        return F.conv2d(x, standardize(self.weight), self.bias, self.stride, self.padding)
+
+
+class BatchNorm(nn.Module):
+    """BatchNorm2d with the running statistics as the only buffers (no num_batches_tracked, which
+    the graph does not hold): batch statistics and a momentum update in training, the running
+    ones in evaluation."""
+
+    def __init__(self, c, eps, momentum):
+        super().__init__()
+        self.eps, self.momentum = eps, momentum
+        self.weight = nn.Parameter(torch.ones(c))
+        self.bias = nn.Parameter(torch.zeros(c))
+        self.register_buffer("running_mean", torch.zeros(c))
+        self.register_buffer("running_var", torch.ones(c))
+
+    def forward(self, x):
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training, self.momentum, self.eps)
+
+
+class ConvBnRelu(nn.Module):
+    """Conv k×k (padding k//2, no bias) `0` → BatchNorm `1` → ReLU."""
+
+    def __init__(self, cin, cout, kernel, eps, momentum):
+        super().__init__()
+        self.add_module("0", nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False))
+        self.add_module("1", BatchNorm(cout, eps, momentum))
+
+    def forward(self, x):
+        return F.relu(self._modules["1"](self._modules["0"](x)))
+
+
+def _bn(info: NodeInfo):
+    return float(info.params["bnEps"]), float(info.params["bnMomentum"])
+
+
+def _image(info: NodeInfo, port="in"):
+    return info.in_shapes[port]
+
+
+class ResnetRoot(nn.Module):
+    def __init__(self, info: NodeInfo):
+        super().__init__()
+        w = info.params["width"]
+        self.conv = StdConv2d(_image(info)["channels"], w, 7, 2, 3, bias=False)
+        self.gn = nn.GroupNorm(info.params["groups"], w, eps=1e-6)
+
+    def forward(self, x):
+        return {"out": F.relu(self.gn(self.conv(x)))}
+
+
+class MaxPool(nn.Module):
+    def __init__(self, info: NodeInfo):
+        super().__init__()
+        self.k, self.s, self.p = (info.params[n] for n in ("kernel", "stride", "padding"))
+
+    def forward(self, x):
+        return {"out": F.max_pool2d(x, self.k, self.s, self.p)}
+
+
+class Bottleneck(nn.Module):
+    """ResNetV2 unit (post-activation): ReLU(r + GN3(conv3(ReLU(GN2(conv2/s(ReLU(GN1(conv1 x)))))))),
+    r = x or GN_proj(downsample/s x); StdConvs, GroupNorm eps 1e-6, GN_proj per channel eps 1e-5."""
+
+    def __init__(self, info: NodeInfo):
+        super().__init__()
+        p = info.params
+        cin, cout, mid, s, g = (_image(info)["channels"], p["outChannels"], p["midChannels"],
+                                p["stride"], p["groups"])
+        self.gn1 = nn.GroupNorm(g, mid, eps=1e-6)
+        self.conv1 = StdConv2d(cin, mid, 1, bias=False)
+        self.gn2 = nn.GroupNorm(g, mid, eps=1e-6)
+        self.conv2 = StdConv2d(mid, mid, 3, s, 1, bias=False)
+        self.gn3 = nn.GroupNorm(g, cout, eps=1e-6)
+        self.conv3 = StdConv2d(mid, cout, 1, bias=False)
+        if needs_projection(cin, cout, s):
+            self.downsample = StdConv2d(cin, cout, 1, s, bias=False)
+            self.gn_proj = nn.GroupNorm(cout, cout, eps=1e-5)
+        else:
+            self.downsample = None
+
+    def forward(self, x):
+        r = x if self.downsample is None else self.gn_proj(self.downsample(x))
+        y = F.relu(self.gn1(self.conv1(x)))
+        y = F.relu(self.gn2(self.conv2(y)))
+        return {"out": F.relu(r + self.gn3(self.conv3(y)))}
+
+
+class ZeroPad(nn.Module):
+    def __init__(self, info: NodeInfo):
+        super().__init__()
+        self.bottom, self.right = info.params["bottom"], info.params["right"]
+
+    def forward(self, x):
+        return {"out": F.pad(x, (0, self.right, 0, self.bottom))}
+
+
+class Conv2dNode(nn.Conv2d):
+    def __init__(self, info: NodeInfo):
+        p = info.params
+        super().__init__(_image(info)["channels"], p["outChannels"], p["kernel"], p["stride"],
+                         p["padding"], bias=p["bias"])
+        self.standardize = p["standardize"]
+
+    def forward(self, x):
+        w = standardize(self.weight) if self.standardize else self.weight
+        return {"out": F.conv2d(x, w, self.bias, self.stride, self.padding)}
+
+
+class ConvBnReluNode(ConvBnRelu):
+    def __init__(self, info: NodeInfo):
+        super().__init__(_image(info)["channels"], info.params["outChannels"], info.params["kernel"],
+                         *_bn(info))
+
+    def forward(self, x):
+        return {"out": super().forward(x)}
+
+
+class PositionAttention(nn.Module):
+    """PAM: A = softmax_j(Σ_k Q[k,i]K[k,j]) (no 1/√d), O = V·Aᵀ, out = γ·O + F."""
+
+    def __init__(self, c, d):
+        super().__init__()
+        self.query_conv = nn.Conv2d(c, d, 1)
+        self.key_conv = nn.Conv2d(c, d, 1)
+        self.value_conv = nn.Conv2d(c, c, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        q = self.query_conv(x).flatten(2)  # [B, d, N]
+        k = self.key_conv(x).flatten(2)
+        v = self.value_conv(x).flatten(2)  # [B, C, N]
+        a = torch.softmax(q.transpose(1, 2) @ k, dim=-1)  # [B, N, N]
+        return self.gamma * (v @ a.transpose(1, 2)).view(B, C, H, W) + x
+
+
+class ChannelAttention(nn.Module):
+    """CAM: E = X·Xᵀ, A = softmax(max_b E − E), out = γ·(A·X) + F."""
+
+    def __init__(self):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        f = x.flatten(2)
+        e = f @ f.transpose(1, 2)
+        a = torch.softmax(e.amax(-1, keepdim=True) - e, dim=-1)
+        return self.gamma * (a @ f).view(B, C, H, W) + x
+
+
+class DaHead(nn.Module):
+    """ReLU(conv8(Dropout2d(P + Q))), P = CBR(PAM(CBR x)), Q = CBR(CAM(CBR x)); no residual, no
+    side branches conv6/conv7 (the reference discards them)."""
+
+    def __init__(self, info: NodeInfo):
+        super().__init__()
+        C = _image(info)["channels"]
+        c, d = da_widths(C, info.params["reduction"])
+        bn = _bn(info)
+        self.rate = float(info.params["dropout"])
+        self.conv5a = ConvBnRelu(C, c, 3, *bn)
+        self.conv5c = ConvBnRelu(C, c, 3, *bn)
+        self.sa = PositionAttention(c, d)
+        self.sc = ChannelAttention()
+        self.conv51 = ConvBnRelu(c, c, 3, *bn)
+        self.conv52 = ConvBnRelu(c, c, 3, *bn)
+        self.conv8 = nn.Module()
+        self.conv8.add_module("1", nn.Conv2d(c, C, 1))
+
+    def forward(self, x):
+        p = self.conv51(self.sa(self.conv5a(x)))
+        q = self.conv52(self.sc(self.conv5c(x)))
+        s = F.dropout2d(p + q, self.rate, self.training)
+        return {"out": F.relu(self.conv8._modules["1"](s))}
+
+
+class PositionEmbeddingMap(nn.Module):
+    """The map flattened to tokens (row-major), plus the position table, then dropout."""
+
+    def __init__(self, info: NodeInfo):
+        super().__init__()
+        img = _image(info)
+        self.rate = float(info.params["dropout"])
+        self.position_embeddings = nn.Parameter(torch.zeros(1, math.prod(img["spatial"]), img["channels"]))
+
+    def forward(self, x):
+        return {"out": F.dropout(x.flatten(2).transpose(1, 2) + self.position_embeddings, self.rate,
+                                 self.training)}
+
+
+class TransUnetAttention(nn.Module):
+    def __init__(self, c, heads, qkv_bias):
+        super().__init__()
+        self.heads = heads
+        self.query = nn.Linear(c, c, bias=qkv_bias)
+        self.key = nn.Linear(c, c, bias=qkv_bias)
+        self.value = nn.Linear(c, c, bias=qkv_bias)
+        self.out = nn.Linear(c, c)
+
+    def forward(self, u, mem):
+        B, N, C = u.shape
+        h, d = self.heads, C // self.heads
+        q = self.query(u)
+        if mem is not None:
+            q = q + mem
+        split = lambda t: t.view(B, N, h, d).transpose(1, 2)  # noqa: E731
+        a = torch.softmax((split(q) * d ** -0.5) @ split(self.key(u)).transpose(-2, -1), dim=-1)
+        return self.out((a @ split(self.value(u))).transpose(1, 2).reshape(B, N, C)), q
+
+
+class TransUnetBlock(nn.Module):
+    """TransUNet's pre-LN ViT block (LN eps 1e-6, exact GELU, MLP dropout); a MAM unit when
+    `memory` is set: q̂ = q + m_in on the full-width query, m_out = q̂ (spec §c.5)."""
+
+    def __init__(self, info: NodeInfo, memory: bool):
+        super().__init__()
+        p = info.params
+        c = info.in_shapes["in"]["channels"]
+        self.memory = memory
+        self.rate = float(p["dropout"])
+        self.attention_norm = nn.LayerNorm(c, eps=1e-6)
+        self.attn = TransUnetAttention(c, p["heads"], p["qkvBias"])
+        self.ffn_norm = nn.LayerNorm(c, eps=1e-6)
+        self.ffn = Mlp(c, math.floor(c * p["mlpRatio"]))
+
+    def forward(self, x, mem=None):
+        y, q = self.attn(self.attention_norm(x), mem)
+        x = x + y
+        h = F.dropout(F.gelu(self.ffn.fc1(self.ffn_norm(x))), self.rate, self.training)
+        x = x + F.dropout(self.ffn.fc2(h), self.rate, self.training)
+        return {"out": x, "memOut": q} if self.memory else {"out": x}
+
+
+class TokensToMap(nn.LayerNorm):
+    def __init__(self, info: NodeInfo):
+        t = info.in_shapes["in"]
+        super().__init__(t["channels"], eps=1e-6)
+        self.grid = t["grid"]
+
+    def forward(self, x):
+        B, _, C = x.shape
+        return {"out": super().forward(x).transpose(1, 2).reshape(B, C, *self.grid)}
+
+
+class CupBlock(nn.Module):
+    """Bilinear ×2 (align_corners), concat [up, skip], two Conv3×3 → BN → ReLU."""
+
+    def __init__(self, info: NodeInfo):
+        super().__init__()
+        skip = info.in_shapes.get("skip")
+        cin = _image(info)["channels"] + (skip["channels"] if skip else 0)
+        o = info.params["outChannels"]
+        self.conv1 = ConvBnRelu(cin, o, 3, *_bn(info))
+        self.conv2 = ConvBnRelu(o, o, 3, *_bn(info))
+
+    def forward(self, x, skip=None):
+        up = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)
+        if skip is not None:
+            up = torch.cat([up, skip], 1)
+        return {"out": self.conv2(self.conv1(up))}
+
+
 class ImageInput(nn.Module):
     """The network input (NCHW); a 1-channel image is repeated to the channels the graph takes."""
 
@@ -348,6 +625,18 @@ FACTORIES = {
     "skip": Skip,
     "layer-norm": LayerNormNode,
     "seg-head": SegHead,
+    "resnet-root": ResnetRoot,
+    "max-pool": MaxPool,
+    "bottleneck": Bottleneck,
+    "zero-pad": ZeroPad,
+    "conv2d": Conv2dNode,
+    "conv-bn-relu": ConvBnReluNode,
+    "da-head": DaHead,
+    "position-embedding-map": PositionEmbeddingMap,
+    "transunet-block": lambda i, _rng: TransUnetBlock(i, False),
+    "mam-transunet-block": lambda i, _rng: TransUnetBlock(i, True),
+    "tokens-to-map": TokensToMap,
+    "cup-block": CupBlock,
 }
 
 
@@ -422,7 +711,7 @@ class GraphModule(nn.Module):
 def init_weights(model: GraphModule, seed: int):
     """MAM-SPEC §5: trunc-normal(0.02, ±2 absolute), zeros, ones, uniform ±1/√fan_in (convs)."""
     gen = torch.Generator().manual_seed(seed)
-    params = dict(model.named_parameters())
+    params = {**dict(model.named_buffers()), **dict(model.named_parameters())}
     with torch.no_grad():
         for key, w in model.graph.weight_specs():
             p = params[key]

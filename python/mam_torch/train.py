@@ -289,6 +289,8 @@ def run(args, d: Dist) -> int:
     names_by_param = {}
     params = dict(model.named_parameters())
     for key, w in graph.weight_specs():
+        if w.state:  # running statistics are buffers, not optimised
+            continue
         names_by_param[params[key]] = key[: -len(w.name) - 1] + "/" + w.name
     opt_s = settings["optimizer"]
     if opt_s["kind"] == "sgd":

@@ -1,10 +1,12 @@
 """Differential check of mam_torch against weights and inputs written by our TypeScript model.
 
-usage: torch_runtime_diff.py GRAPH DIR STEPS LR
+usage: torch_runtime_diff.py GRAPH DIR STEPS LR [eval|train]
 DIR holds w0.safetensors (the TS model's initial weights), x.npy (NHWC float32) and
 y.npy (labels, int32). Writes DIR/torch_logits.npy (NHWC, before any step), DIR/torch_losses.json
 and DIR/torch_w{STEPS}.safetensors after STEPS SGD steps (momentum 0.9, weight decay 1e-4,
-poly lr from LR over STEPS steps, drop-path off), in float32 on the CPU.
+poly lr from LR over STEPS steps, drop-path off), in float32 on the CPU. The steps run in
+evaluation mode, or with `train` in training mode (BatchNorm on batch statistics, updating its
+running statistics; the graph's dropout must be 0 for the two sides to agree).
 """
 import json
 import sys
@@ -18,6 +20,7 @@ from mam_torch.loss import segmentation_loss
 
 torch.set_num_threads(2)
 graph_file, d, steps, lr = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+mode = sys.argv[5] if len(sys.argv) > 5 else "eval"
 model = GraphModule(load_graph(graph_file), seed=None)
 model.load_state_dict(load_file(f"{d}/w0.safetensors"), strict=True)
 model.eval()  # drop-path off: the TS side runs with training=false too
@@ -25,6 +28,7 @@ x = torch.from_numpy(np.load(f"{d}/x.npy")).permute(0, 3, 1, 2).contiguous()
 y = torch.from_numpy(np.load(f"{d}/y.npy").astype(np.int64))
 with torch.no_grad():
     np.save(f"{d}/torch_logits.npy", model(x).permute(0, 2, 3, 1).contiguous().numpy())
+model.train(mode == "train")
 opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
 losses = []
 for t in range(steps):

@@ -26,6 +26,14 @@ const SPEC_PARAMS: Record<string, number> = {
   'swin-unet-mam-ists-encdec.json': 41_380_836,
   'vit-unet-mam-sts.json': 15_084_000,
   'demo-mam.json': 760_104,
+  // DA-TRANSUNET-MAM-SPEC.md §k: what runs, running statistics not counted
+  'da-transunet.json': 106_438_039,
+  'da-transunet-mam.json': 106_438_039,
+  // by hand from the spec's rules (§b, §c.4) for the demo's widths: root 816, units
+  // 4,928 + 24,192 + 95,488, patch embedding 32,896, DA heads 44,118 ×2 + 11,100,
+  // position table 8,192, 4 ViT blocks 198,272 each, encoder norm 256, conv_more 73,856,
+  // CUP blocks 147,712 + 46,208 + 9,280 + 4,672, head 1,160
+  'da-transunet-mam-demo.json': 1_342_080,
 };
 
 const presets = readdirSync(join(repoRoot, 'presets')).filter((f) => f.endsWith('.json'));
