@@ -1,6 +1,6 @@
 /**
  * `mam ablate` as a user meets it: a bad list item, a data set without a
- * test split and `--engine torch` (not in this build) are each one line
+ * test split and `--engine torch` with a Python that cannot run mam_torch are each one line
  * naming the flag or folder, with their exit codes, before anything is written.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,7 +30,7 @@ it('bad input: one line naming the flag or folder, its own exit code, nothing wr
     );
   const [badItem, torch, noTest] = await Promise.all([
     ablate('--variants', 'sam,sts-foo'),
-    ablate('--engine', 'torch'),
+    ablate('--engine', 'torch', '--python', path.join(dir, 'no-python')),
     ablate('--variants', 'sam'),
   ]);
   expect(badItem.code).toBe(EXIT_CODES.usage);
@@ -38,8 +38,9 @@ it('bad input: one line naming the flag or folder, its own exit code, nothing wr
     "mam ablate: --variants: 'sts-foo' is not one of sam, ists-enc, ists-encdec, sts-enc, sts-encdec",
   );
   expect(torch.code).toBe(EXIT_CODES.usage);
+  expect(torch.stderr.trim().split('\n')).toHaveLength(1);
   expect(torch.stderr).toMatch(
-    /^mam ablate: --engine torch: the PyTorch runtime is not part of this build/,
+    new RegExp(`^mam ablate: --python ${path.join(dir, 'no-python')}: cannot import mam_torch`),
   );
   expect(noTest.code).toBe(EXIT_CODES.emptyData);
   expect(noTest.stderr).toMatch(/good has no test split/);
