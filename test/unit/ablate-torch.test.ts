@@ -20,6 +20,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { catalogue } from '../../nodes/index.ts';
 import { runDirOf } from '../../src/ablate/runner.ts';
 import { deriveAblation, VARIANTS } from '../../src/ablate/variants.ts';
+import { loadDataArg } from '../../src/cli/train-data.ts';
 import { saveGraph } from '../../src/graph/save.ts';
 import { spawnMam } from '../helpers/mam-cli.ts';
 import { niftiFolder } from '../helpers/nifti-folder.ts';
@@ -149,5 +150,46 @@ describeOracle('mam ablate --engine torch', () => {
       expect(after.meanHd95).toBeCloseTo(before.meanHd95, 10);
     },
     900_000,
+  );
+
+  itOracle(
+    "the runs of every seed share the first seed's split (mam_torch.train --split-seed), the one `mam ablate` checks",
+    async () => {
+      const data = path.join(dir, 'data');
+      const idsOf = async (seed: number) => {
+        const d = await loadDataArg(data, seed);
+        return { train: d.splits.train.map((c) => c.id), val: d.splits.val.map((c) => c.id) };
+      };
+      const split0 = await idsOf(0);
+      // A seed whose own split differs from seed 0's, so the flag has something to change.
+      let seed = 1;
+      while (JSON.stringify(await idsOf(seed)) === JSON.stringify(split0) && seed < 50) seed++;
+      expect(await idsOf(seed)).not.toEqual(split0);
+      const runDir = path.join(dir, `split-${seed}`);
+      const r = await runPython([
+        '-m',
+        'mam_torch.train',
+        path.join(dir, 'tiny.json'),
+        '--data',
+        data,
+        '--steps',
+        '1',
+        '--seed',
+        String(seed),
+        '--split-seed',
+        '0',
+        '--out',
+        runDir,
+      ]);
+      expect(r.stderr).not.toMatch(/^mam_torch.train: /m);
+      expect(r.code).toBe(0);
+      const run = JSON.parse(readFileSync(path.join(runDir, 'run.json'), 'utf8')) as {
+        data: { split: { train: string[]; val: string[] } };
+        settings: { seed: number; splitSeed: number };
+      };
+      expect(run.settings).toMatchObject({ seed, splitSeed: 0 });
+      expect({ train: run.data.split.train, val: run.data.split.val }).toEqual(split0);
+    },
+    600_000,
   );
 });
