@@ -174,10 +174,17 @@ export function torchEngine(opts: TorchEngineOptions): AblationEngine {
         stream.on('end', () => pending && each(pending));
       };
       let lastError = '';
+      // torch.distributed.run ends with 1 when a worker fails; its report names the worker's
+      // own exit code, the root cause's last.
+      let workerCode: number | undefined;
+      let rootCause = false;
       lines(child.stdout, onLine);
       lines(child.stderr, (l) => {
         if (!l.trim()) return;
         if (l.startsWith('mam_torch.train: ')) lastError = l.slice('mam_torch.train: '.length);
+        if (/^Root Cause/.test(l)) rootCause = true;
+        const exit = /^\s*exitcode\s*:\s*(-?\d+)/.exec(l);
+        if (exit && (rootCause || workerCode === undefined)) workerCode = Number(exit[1]);
         onEvent({ type: 'log', message: l });
       });
       // Ctrl-C: mam_torch stops after the step with a valid checkpoint.
@@ -193,7 +200,9 @@ export function torchEngine(opts: TorchEngineOptions): AblationEngine {
           ),
         );
         child.on('close', (c, sig) => resolve(c ?? (sig ? EXIT_CODES.interrupted : 1)));
-      }).finally(() => job.signal?.removeEventListener('abort', stop));
+      })
+        .then((c) => (c !== 0 && nproc > 1 && workerCode !== undefined ? workerCode : c))
+        .finally(() => job.signal?.removeEventListener('abort', stop));
       if (code === EXIT_CODES.ok) return { reason: 'completed', step: lastStep };
       if (code === EXIT_CODES.interrupted || job.signal?.aborted)
         return { reason: 'aborted', step: lastStep };

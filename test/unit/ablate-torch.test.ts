@@ -6,6 +6,7 @@
  * missing resumes with mam_torch's --resume.
  */
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -20,6 +21,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { catalogue } from '../../nodes/index.ts';
 import { runDirOf } from '../../src/ablate/runner.ts';
 import { deriveAblation, VARIANTS } from '../../src/ablate/variants.ts';
+import { EXIT_CODES } from '../../src/cli/errors.ts';
 import { loadDataArg } from '../../src/cli/train-data.ts';
 import { saveGraph } from '../../src/graph/save.ts';
 import { spawnMam } from '../helpers/mam-cli.ts';
@@ -189,6 +191,43 @@ describeOracle('mam ablate --engine torch', () => {
       };
       expect(run.settings).toMatchObject({ seed, splitSeed: 0 });
       expect({ train: run.data.split.train, val: run.data.split.val }).toEqual(split0);
+    },
+    600_000,
+  );
+
+  itOracle(
+    'a run mam_torch refuses under --nproc stops the ablation with its message and its own exit code',
+    async () => {
+      // The tiny graph's batch 2 does not split over 3 processes.
+      const r = await spawnMam(
+        [
+          'ablate',
+          'tiny.json',
+          '--data',
+          'data',
+          '--engine',
+          'torch',
+          '--python',
+          venvPython,
+          '--nproc',
+          '3',
+          '--variants',
+          'sam',
+          '--seeds',
+          '1',
+          '--steps',
+          '1',
+          '--out',
+          'abl3',
+        ],
+        dir,
+      );
+      expect(r.code).toBe(EXIT_CODES.usage);
+      expect(r.stderr.trim().split('\n').pop()).toBe(
+        `mam ablate: ${path.join('abl3', 'sam', 'seed-0')}: mam_torch.train exited with 64: the global batch 2 does not split over 3 processes: give --batch a multiple of 3`,
+      );
+      expect(existsSync(path.join(dir, 'abl3', 'sam', 'graph.json'))).toBe(true);
+      expect(existsSync(path.join(dir, 'abl3', 'sam', 'seed-0', 'run.json'))).toBe(false);
     },
     600_000,
   );
