@@ -45,6 +45,23 @@ function csvRows(file: string): Record<string, string>[] {
   return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
 }
 
+/** `mam ablate tiny.json --data data --engine torch` with the venv's Python, one seed, into `out`. */
+const torchAblate = (out: string, ...extra: string[]) => [
+  'ablate',
+  'tiny.json',
+  '--data',
+  'data',
+  '--engine',
+  'torch',
+  '--python',
+  venvPython,
+  '--seeds',
+  '1',
+  '--out',
+  out,
+  ...extra,
+];
+
 describeOracle('mam ablate --engine torch', () => {
   let dir = '';
   beforeAll(() => {
@@ -69,25 +86,7 @@ describeOracle('mam ablate --engine torch', () => {
   itOracle(
     "2 variants × 1 seed × 2 steps: the local engine's params/FLOPs, the runs' metrics; a rerun skips them, a run without its test result resumes",
     async () => {
-      const args = [
-        'ablate',
-        'tiny.json',
-        '--data',
-        'data',
-        '--engine',
-        'torch',
-        '--python',
-        venvPython,
-        '--variants',
-        'sam,ists-enc',
-        '--seeds',
-        '1',
-        '--steps',
-        '2',
-        '--no-augment',
-        '--out',
-        'abl',
-      ];
+      const args = torchAblate('abl', '--variants', 'sam,ists-enc', '--steps', '2', '--no-augment');
       const first = await spawnMam(args, dir);
       expect(first.stderr).not.toMatch(/^mam ablate: /m);
       expect(first.code).toBe(0);
@@ -200,26 +199,7 @@ describeOracle('mam ablate --engine torch', () => {
     async () => {
       // The tiny graph's batch 2 does not split over 3 processes.
       const r = await spawnMam(
-        [
-          'ablate',
-          'tiny.json',
-          '--data',
-          'data',
-          '--engine',
-          'torch',
-          '--python',
-          venvPython,
-          '--nproc',
-          '3',
-          '--variants',
-          'sam',
-          '--seeds',
-          '1',
-          '--steps',
-          '1',
-          '--out',
-          'abl3',
-        ],
+        torchAblate('abl3', '--nproc', '3', '--variants', 'sam', '--steps', '1'),
         dir,
       );
       expect(r.code).toBe(EXIT_CODES.usage);
