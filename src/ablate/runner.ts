@@ -220,6 +220,8 @@ export async function runAblation(
         onEvent({ type: 'run-skip', key: row.key, seed, index, total });
         continue;
       }
+      // Stopped as the previous run finished: the next does not start.
+      if (req.signal?.aborted) return { table: await writeTable(), reason: 'aborted' };
       const resumed = await req.engine.hasCheckpoint(runDir);
       onEvent({ type: 'run-start', key: row.key, seed, index, total, resumed });
       const r = await req.engine.run(

@@ -211,4 +211,40 @@ describeOracle('mam ablate --engine torch', () => {
     },
     600_000,
   );
+
+  itOracle(
+    'Ctrl-C during the first run stops the ablation (exit 130) with nothing lost; the same command then finishes it',
+    async () => {
+      const args = torchAblate('abl-int', '--variants', 'sam,ists-enc', '--steps', '2');
+      let sent = false;
+      const cut = await spawnMam(args, dir, {
+        onLine: (line, child) => {
+          if (!sent && /^ {2}step 1\/2/.test(line)) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        },
+      });
+      expect(sent).toBe(true);
+      expect(cut.code).toBe(EXIT_CODES.interrupted);
+      // The second variant never starts, whether the first stopped after its step or had finished.
+      expect(cut.stdout).not.toContain('ists-enc.window seed 0');
+      const out = path.join(dir, 'abl-int');
+      expect(existsSync(path.join(runDirOf(out, 'ists-enc.window', 0), 'run.json'))).toBe(false);
+      const again = await spawnMam(args, dir);
+      expect(again.stderr).not.toMatch(/^mam ablate: /m);
+      expect(again.code).toBe(0);
+      const rows = csvRows(path.join(out, 'ablation.csv'));
+      expect(rows.map((r) => [r.key, r.seeds])).toEqual([
+        ['sam', '1'],
+        ['ists-enc.window', '1'],
+      ]);
+      for (const row of rows) {
+        const m = metricsOf(runDirOf(out, row.key, 0)) as Metrics & { step: number };
+        expect(m.step).toBe(2);
+        expect(Number(row.dsc_mean)).toBeCloseTo(100 * m.test.summary.meanDice, 8);
+      }
+    },
+    900_000,
+  );
 });
