@@ -118,9 +118,13 @@ async function runAblate(
   const layouts = parseList<MemoryLayout>('layouts', f.layouts, LAYOUTS, ['window']);
   const merges = parseList<MergeMode>('merge', f.merge, MERGE_MODES, ['conv']);
   const torch = f.engine === 'torch';
-  if (!torch && (f.python !== undefined || f.nproc !== undefined))
+  // Flags of the other engine would be ignored without a word: refused instead.
+  const foreign = torch
+    ? (['backend'] as const).find((k) => f[k] !== undefined)
+    : (['python', 'nproc'] as const).find((k) => f[k] !== undefined);
+  if (foreign !== undefined)
     throw new SessionError(
-      `--${f.python !== undefined ? 'python' : 'nproc'} applies to --engine torch only`,
+      `--${foreign} applies to --engine ${torch ? 'local' : 'torch'} only`,
       EXIT_CODES.usage,
     );
   const python = f.python ?? defaultPython();
