@@ -62,6 +62,8 @@ def parse_args(argv):
     p.add_argument("--lr", type=float, help="base learning rate")
     p.add_argument("--optimizer", choices=["sgd", "adamw"])
     p.add_argument("--seed", type=int)
+    p.add_argument("--split-seed", type=int, help="the seed of the train/validation split (default --seed), "
+                   "so runs of several seeds can share one split")
     p.add_argument("--val-every", type=int)
     p.add_argument("--checkpoint-every", type=int)
     p.add_argument("--patience", type=int)
@@ -225,7 +227,9 @@ def run(args, d: Dist) -> int:
         log(f"starting from {args.init_weights}")
     C, H, W = graph.input_shape
 
-    data = load_data(args.data, seed)
+    split_seed = ckpt_state["settings"].get("splitSeed", seed) if ckpt_state else (
+        args.split_seed if args.split_seed is not None else seed)
+    data = load_data(args.data, split_seed)
     for w in data.warnings:
         log(f"warning: {w}")
     check_classes(data, class_names, lambda s: log(f"warning: {s}"))
@@ -263,6 +267,7 @@ def run(args, d: Dist) -> int:
             "batchSize": batch, "steps": steps,
             "learningRate": base_lr * eff / 24 if kind == "sgd" else base_lr,
             "schedule": "poly", "optimizer": opt_settings, "seed": seed,
+            "splitSeed": split_seed,
             "valEvery": args.val_every if args.val_every is not None else spe,
             "checkpointEvery": args.checkpoint_every or 0, "patience": args.patience or 0,
             "augment": False if args.no_augment else meta.get("augment", True),

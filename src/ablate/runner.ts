@@ -8,8 +8,8 @@
  * ablation continues where it stopped.
  *
  * How one run trains is an engine: `local` is the session's tfjs training
- * (src/session/folder-train.ts); `torch` (the PyTorch runtime) plugs in here
- * once it lands, writing the same run-folder format.
+ * (src/session/folder-train.ts); `torch` is python/mam_torch
+ * (./torch-engine.ts), which writes the same run-folder format.
  */
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -53,10 +53,17 @@ export interface EngineRunResult {
   step: number;
 }
 
-/** How one run trains: tfjs here (`local`), PyTorch (`torch`) once that runtime lands. Both write a run folder. */
+/** How one run trains: tfjs here (`local`) or PyTorch (`torch`, ./torch-engine.ts). Both write a run folder. */
 export interface AblationEngine {
   readonly name: string;
+  /** Whether the run folder holds a checkpoint this engine continues from (the run then resumes). */
+  hasCheckpoint(runDir: string): Promise<boolean>;
   run(job: VariantJob, onEvent: (e: FolderTrainEvent) => void): Promise<EngineRunResult>;
+}
+
+async function hasLocalCheckpoint(runDir: string): Promise<boolean> {
+  const r = await new FolderCheckpointStore(runDir).load();
+  return r.ok && r.checkpoint !== null;
 }
 
 /** The session's tfjs training, on the backend already started. */
@@ -68,6 +75,7 @@ export function localEngine(
 ): AblationEngine {
   return {
     name: 'local',
+    hasCheckpoint: hasLocalCheckpoint,
     async run(job, onEvent) {
       const planned = planGraph(job.row.graph, catalogue, kernels);
       if (!planned.ok)
@@ -76,8 +84,7 @@ export function localEngine(
           EXIT_CODES.graphErrors,
         );
       const folder = new RunFolder(job.runDir);
-      const existing = await new FolderCheckpointStore(job.runDir).load();
-      const ckpt = await folder.open(existing.ok && existing.checkpoint !== null);
+      const ckpt = await folder.open(await hasLocalCheckpoint(job.runDir));
       const model = CompiledModel.create(planned.plan, { seed: job.seed });
       try {
         const r = await trainInFolder(
@@ -213,7 +220,9 @@ export async function runAblation(
         onEvent({ type: 'run-skip', key: row.key, seed, index, total });
         continue;
       }
-      const resumed = await hasCheckpoint(runDir);
+      // Stopped as the previous run finished: the next does not start.
+      if (req.signal?.aborted) return { table: await writeTable(), reason: 'aborted' };
+      const resumed = await req.engine.hasCheckpoint(runDir);
       onEvent({ type: 'run-start', key: row.key, seed, index, total, resumed });
       const r = await req.engine.run(
         {
@@ -268,11 +277,6 @@ async function checkSameSettings(out: string, settings: Record<string, unknown>)
       `${out} holds an ablation run with ${differ} ${JSON.stringify(before[differ]) ?? '(unset)'}, now ${JSON.stringify(settings[differ]) ?? '(unset)'}: continue it with the same settings or choose another --out`,
       EXIT_CODES.runFolder,
     );
-}
-
-async function hasCheckpoint(runDir: string): Promise<boolean> {
-  const r = await new FolderCheckpointStore(runDir).load();
-  return r.ok && r.checkpoint !== null;
 }
 
 /** What a graph file holds after a round trip, for tests and the editor's "open as graph". */

@@ -11,6 +11,7 @@ import { catalogue } from '../../nodes/index.ts';
 import { kernels } from '../compile/kernels/index.ts';
 import { localEngine, runAblation, type AblationEngine } from '../ablate/runner.ts';
 import { conventionNote } from '../ablate/table.ts';
+import { checkTorchPython, defaultPython, torchEngine } from '../ablate/torch-engine.ts';
 import {
   deriveAblation,
   LAYOUTS,
@@ -64,7 +65,18 @@ export const ABLATE_SPEC = {
       kind: 'string',
       value: '<name>',
       choices: ['local', 'torch'],
-      help: 'local: tfjs here; torch: the PyTorch runtime',
+      help: 'local: tfjs here; torch: the PyTorch runtime (python/mam_torch)',
+    },
+    python: {
+      kind: 'string',
+      value: '<path>',
+      help: 'the Python of --engine torch (default .venv/bin/python if present, else python3)',
+    },
+    nproc: {
+      kind: 'int',
+      value: '<N>',
+      min: 1,
+      help: 'processes per run with --engine torch (torch.distributed.run when > 1)',
     },
     metrics: COMMON_FLAGS.metrics,
     'no-augment': { kind: 'boolean', help: 'train without augmentation' },
@@ -105,11 +117,18 @@ async function runAblate(
   const variants = parseList<VariantName>('variants', f.variants, VARIANTS, VARIANTS);
   const layouts = parseList<MemoryLayout>('layouts', f.layouts, LAYOUTS, ['window']);
   const merges = parseList<MergeMode>('merge', f.merge, MERGE_MODES, ['conv']);
-  if (f.engine === 'torch')
+  const torch = f.engine === 'torch';
+  // Flags of the other engine would be ignored without a word: refused instead.
+  const foreign = torch
+    ? (['backend'] as const).find((k) => f[k] !== undefined)
+    : (['python', 'nproc'] as const).find((k) => f[k] !== undefined);
+  if (foreign !== undefined)
     throw new SessionError(
-      '--engine torch: the PyTorch runtime is not part of this build yet; use --engine local',
+      `--${foreign} applies to --engine ${torch ? 'local' : 'torch'} only`,
       EXIT_CODES.usage,
     );
+  const python = f.python ?? defaultPython();
+  if (torch) await checkTorchPython(python);
   const graphPath = p.positionals[0];
   const text = new TextDecoder().decode(await readBytes(graphPath, 'graph file'));
   const loaded = loadGraph(text, catalogue);
@@ -140,8 +159,14 @@ async function runAblate(
       EXIT_CODES.emptyData,
     );
   checkClasses(data, classNames ?? data.classNames, (s) => log(`warning: ${s}`));
-  const backend = await startBackend(f.backend ?? 'auto', log);
-  const engine: AblationEngine = localEngine(backend, catalogue, kernels, await codeVersion());
+  const engine: AblationEngine = torch
+    ? torchEngine({ python, dataArg: f.data as string, splitSeed: seeds[0], nproc: f.nproc })
+    : localEngine(
+        await startBackend(f.backend ?? 'auto', log),
+        catalogue,
+        kernels,
+        await codeVersion(),
+      );
   const out = f.out as string;
   log(
     `ablation of ${graphPath}: ${derived.rows.map((r) => r.key).join(', ')} × seeds ${seeds.join(', ')} → ${out}`,

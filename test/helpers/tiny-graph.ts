@@ -1,6 +1,7 @@
 /** A tiny MAM segmentation graph for training tests: 16×16×1 in, patch 2, embed 8, one stage of two MAM units (window 4), 3 classes. */
 import { catalogue } from '../../nodes/index.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
+import { swinUnet } from '../../src/graph/presets.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 
 export function tinyGraph(
@@ -34,4 +35,29 @@ export function tinyGraph(
   b.add('segmentation', 'output', { classes: classNames.length, classNames });
   b.link('output', 'segmentation', 'out', 'logits');
   return b.doc;
+}
+
+/** A tiny Swin U-net (SAM, 16×16×1 in, embed 8, depths 2-2, window 4, 3 classes): the base of the ablation tests. */
+export function tinyUnet(): GraphDoc {
+  return swinUnet(
+    {
+      title: 'tiny U',
+      description: '',
+      imageSize: 16,
+      inChannels: 1,
+      classNames: ['background', 'organ1', 'organ2'],
+      embedDim: 8,
+      depths: [2, 2],
+      heads: [1, 2],
+      window: 4,
+      patchSize: 2,
+      dropPath: 0,
+      encoder: 'none',
+      decoder: 'none',
+      memoryLayout: 'window',
+      mergeMode: 'conv',
+      metadata: { training: { batchSize: 2, learningRate: 0.05, optimizer: 'sgd', seed: 0 } },
+    },
+    catalogue,
+  );
 }

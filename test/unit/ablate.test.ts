@@ -15,9 +15,10 @@ import { deriveAblation, VARIANTS } from '../../src/ablate/variants.ts';
 import type { BackendInfo } from '../../src/backend/types.ts';
 import { EXIT_CODES } from '../../src/session/errors.ts';
 import { kernels } from '../../src/compile/kernels/index.ts';
-import { presets, swinUnet } from '../../src/graph/presets.ts';
+import { presets } from '../../src/graph/presets.ts';
 import type { RunData } from '../../src/session/folder-train.ts';
 import { phantomCase } from '../helpers/phantom-cases.ts';
+import { tinyUnet } from '../helpers/tiny-graph.ts';
 
 const P = presets(catalogue);
 const all = {
@@ -178,27 +179,7 @@ describe('runAblation on a tiny U: resumable', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const tiny = swinUnet(
-    {
-      title: 'tiny U',
-      description: '',
-      imageSize: 16,
-      inChannels: 1,
-      classNames: ['background', 'organ1', 'organ2'],
-      embedDim: 8,
-      depths: [2, 2],
-      heads: [1, 2],
-      window: 4,
-      patchSize: 2,
-      dropPath: 0,
-      encoder: 'none',
-      decoder: 'none',
-      memoryLayout: 'window',
-      mergeMode: 'conv',
-      metadata: { training: { batchSize: 2, learningRate: 0.05, optimizer: 'sgd', seed: 0 } },
-    },
-    catalogue,
-  );
+  const tiny = tinyUnet();
   const data: RunData = {
     kind: 'folder',
     source: 'phantoms',
