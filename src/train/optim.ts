@@ -41,10 +41,13 @@ export const OPTIMIZER_FORMAT = 'mam-studio/optimizer';
 const SLOT_NAMES = { sgd: ['momentum_buffer'], adamw: ['exp_avg', 'exp_avg_sq'] } as const;
 
 /**
- * Elements per flat bucket: WebGPU's default largest storage binding is 128 MiB,
- * so a bucket of float32 stays at 64 MiB; a bigger single weight gets its own.
+ * Elements per flat bucket (16 MiB of float32; a bigger single weight gets its
+ * own). Each bucket's update frees its temporaries before the next starts, so
+ * the update needs a few buckets' worth of memory beyond the gradients, not a
+ * few model's worth (a 224² Swin-Unet step is near wasm's 4 GiB already), and
+ * stays far inside WebGPU's default largest storage binding (128 MiB).
  */
-const BUCKET_ELEMENTS = 1 << 24;
+const BUCKET_ELEMENTS = 1 << 22;
 
 /** Weights updated together: their slots are flat 1-D variables, one per slot name. */
 interface Bucket {
@@ -117,10 +120,10 @@ export class Optimizer {
   /** One update with learning rate `lr`. `grads` by variable name; names without a gradient are left alone. */
   apply(grads: Record<string, tf.Tensor>, lr: number): void {
     this.updates++;
-    tf.tidy(() => {
-      for (const b of this.buckets) {
+    for (const b of this.buckets)
+      tf.tidy(() => {
         const has = b.names.map((n) => grads[n] !== undefined);
-        if (!has.some(Boolean)) continue;
+        if (!has.some(Boolean)) return;
         const flat = (xs: tf.Tensor[]) => tf.concat(xs.map((x) => tf.reshape(x, [-1])));
         const p = flat(b.names.map((n) => this.params.get(n)!));
         const g = flat(b.names.map((n, i) => grads[n] ?? tf.zeros([b.sizes[i]], p.dtype)));
@@ -140,8 +143,7 @@ export class Optimizer {
           const v = this.params.get(n)!;
           v.assign(tf.reshape(parts[i], v.shape));
         });
-      }
-    });
+      });
   }
 
   /** New flat weights and slots (only the slots that change) from flat weights `p`, gradients `g` and slots. */
