@@ -189,4 +189,20 @@ describe.each(['cpu', 'wasm'] as const)('flat optimizer update on %s', (backend)
     opt.dispose();
     tf.dispose([...params.values(), ...Object.values(grads)]);
   });
+
+  it('refuses state that lacks a slot of a weight, naming both, and changes nothing', async () => {
+    expect((await initBackend(backend)).name).toBe(backend);
+    const params = variables();
+    const opt = new Optimizer(ADAMW_DEFAULTS, params, 8);
+    step(opt, 0);
+    const snap = await opt.snapshot();
+    const other = new Optimizer(ADAMW_DEFAULTS, params, 8);
+    snap.slots.c.values.length = 1;
+    expect(() => other.restore(snap)).toThrow(/^optimizer state for c lacks exp_avg_sq$/);
+    expect(other.step).toBe(0);
+    expect(Math.max(...(await other.snapshot()).slots.a.values[0])).toBe(0);
+    opt.dispose();
+    other.dispose();
+    params.forEach((v) => v.dispose());
+  });
 });
