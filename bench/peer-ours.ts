@@ -11,7 +11,8 @@
  *
  * `tsx bench/peer-ours.ts PRESET BATCH BACKEND THREADS [--sam]`
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as tf from '#tfjs';
 import { initBackend } from '../src/backend/index.ts';
@@ -97,6 +98,7 @@ async function answer(line: string): Promise<unknown> {
     const prof = await tf.profile(() => steps(1).then(() => tf.scalar(0)));
     const ms = performance.now() - t0;
     const table = await kernelTable(prof.kernels);
+    mkdirSync(dirname(arg), { recursive: true });
     writeFileSync(`${arg}.json`, JSON.stringify({ backend: info.adapterInfo, ms, table }, null, 2));
     writeFileSync(
       `${arg}.txt`,

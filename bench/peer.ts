@@ -73,6 +73,8 @@ class Peer {
     cwd?: string,
   ) {
     this.proc = spawn(cmd, args, { cwd });
+    // writing to a child that died fails with EPIPE; read() reports its death with its stderr
+    this.proc.stdin.on('error', () => undefined);
     this.proc.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d).slice(-4000)));
     this.rl = createInterface({ input: this.proc.stdout });
     this.lines = this.rl[Symbol.asyncIterator]();
@@ -92,6 +94,8 @@ class Peer {
   }
 
   async close(): Promise<void> {
+    // a child that died already sends no 'exit' again
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     this.proc.stdin.write('quit\n');
     await new Promise((r) => this.proc.once('exit', r));
   }

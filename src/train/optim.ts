@@ -40,21 +40,77 @@ export interface OptimizerSnapshot {
 export const OPTIMIZER_FORMAT = 'mam-studio/optimizer';
 const SLOT_NAMES = { sgd: ['momentum_buffer'], adamw: ['exp_avg', 'exp_avg_sq'] } as const;
 
+/**
+ * Elements per flat bucket (16 MiB of float32; a bigger single weight gets its
+ * own). Each bucket's update frees its temporaries before the next starts, so
+ * the update needs a few buckets' worth of memory beyond the gradients, not a
+ * few model's worth (a 224² Swin-Unet step is near wasm's 4 GiB already), and
+ * stays far inside WebGPU's default largest storage binding (128 MiB).
+ */
+const BUCKET_ELEMENTS = 1 << 22;
+
+/** Weights updated together: their slots are flat 1-D variables, one per slot name. */
+interface Bucket {
+  names: string[];
+  sizes: number[];
+  offsets: number[];
+  total: number;
+  slots: tf.Variable[];
+}
+
+/** Weights (in `params` order) grouped by dtype, each group cut into buckets of at most `cap` elements. */
+function bucketize(params: Map<string, tf.Variable>, cap: number): Omit<Bucket, 'slots'>[] {
+  const open = new Map<string, Omit<Bucket, 'slots'>>();
+  const out: Omit<Bucket, 'slots'>[] = [];
+  for (const [name, p] of params) {
+    let b = open.get(p.dtype);
+    if (!b || (b.total > 0 && b.total + p.size > cap)) {
+      b = { names: [], sizes: [], offsets: [], total: 0 };
+      open.set(p.dtype, b);
+      out.push(b);
+    }
+    b.names.push(name);
+    b.sizes.push(p.size);
+    b.offsets.push(b.total);
+    b.total += p.size;
+  }
+  return out;
+}
+
+/**
+ * A 1-D tensor cut into pieces of `sizes`. On wasm a slice reads the whole
+ * input out of the heap (so `tf.split` into n pieces copies the bucket n times):
+ * there one read and a tensor per piece, no kernel; elsewhere one SplitV.
+ */
+function splitFlat(x: tf.Tensor, sizes: number[]): tf.Tensor[] {
+  if (tf.getBackend() !== 'wasm') return tf.split(x, sizes);
+  const all = x.dataSync() as Float32Array;
+  let at = 0;
+  return sizes.map((n) => tf.tensor1d(all.subarray(at, (at += n)), x.dtype as 'float32'));
+}
+
+/**
+ * The update runs once per bucket on the weights, gradients and slots
+ * concatenated into 1-D tensors (a few kernels for all weights, not a dozen per
+ * weight), and splits the new weights back. Elementwise, so each element sees
+ * the same float32 operations as a per-weight update.
+ */
 export class Optimizer {
-  private readonly slots = new Map<string, tf.Variable[]>();
+  private readonly buckets: Bucket[];
   private updates = 0;
 
   constructor(
     readonly settings: OptimizerSettings,
     private readonly params: Map<string, tf.Variable>,
+    bucketElements = BUCKET_ELEMENTS,
   ) {
     const n = SLOT_NAMES[settings.kind].length;
-    for (const [name, p] of params) {
-      this.slots.set(
-        name,
-        Array.from({ length: n }, () => tf.tidy(() => tf.variable(tf.zerosLike(p), false))),
-      );
-    }
+    this.buckets = bucketize(params, bucketElements).map((b) => ({
+      ...b,
+      slots: Array.from({ length: n }, () =>
+        tf.tidy(() => tf.variable(tf.zeros([b.total], params.get(b.names[0])!.dtype), false)),
+      ),
+    }));
   }
 
   get step(): number {
@@ -63,40 +119,70 @@ export class Optimizer {
 
   /** One update with learning rate `lr`. `grads` by variable name; names without a gradient are left alone. */
   apply(grads: Record<string, tf.Tensor>, lr: number): void {
-    const s = this.settings;
     this.updates++;
-    tf.tidy(() => {
-      for (const [name, p] of this.params) {
-        const g = grads[name];
-        if (!g) continue;
-        const slot = this.slots.get(name)!;
-        if (s.kind === 'sgd') {
-          const d = s.weightDecay ? tf.add(g, tf.mul(p, s.weightDecay)) : g;
-          const buf = s.momentum ? tf.add(tf.mul(slot[0], s.momentum), d) : d;
-          if (s.momentum) slot[0].assign(buf);
-          p.assign(tf.sub(p, tf.mul(buf, lr)));
-        } else {
-          const t = this.updates;
-          const decayed = s.weightDecay ? tf.mul(p, 1 - lr * s.weightDecay) : p;
-          const m = tf.add(tf.mul(slot[0], s.beta1), tf.mul(g, 1 - s.beta1));
-          const v = tf.add(tf.mul(slot[1], s.beta2), tf.mul(tf.square(g), 1 - s.beta2));
-          slot[0].assign(m);
-          slot[1].assign(v);
-          const bc1 = 1 - Math.pow(s.beta1, t);
-          const bc2 = 1 - Math.pow(s.beta2, t);
-          const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), s.eps);
-          p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), lr / bc1)));
+    for (const b of this.buckets)
+      tf.tidy(() => {
+        const has = b.names.map((n) => grads[n] !== undefined);
+        if (!has.some(Boolean)) return;
+        const flat = (xs: tf.Tensor[]) => tf.concat(xs.map((x) => tf.reshape(x, [-1])));
+        const p = flat(b.names.map((n) => this.params.get(n)!));
+        const g = flat(b.names.map((n, i) => grads[n] ?? tf.zeros([b.sizes[i]], p.dtype)));
+        const next = this.update(p, g, b.slots, lr);
+        // weights without a gradient keep their value and slots: one mask over the bucket
+        let keep = (x: tf.Tensor, _old: tf.Tensor) => x;
+        if (!has.every(Boolean)) {
+          const on = new Uint8Array(b.total);
+          has.forEach((h, i) => h && on.fill(1, b.offsets[i], b.offsets[i] + b.sizes[i]));
+          const mask = tf.tensor1d(on, 'bool');
+          keep = (x, old) => tf.where(mask, x, old);
         }
-      }
-    });
+        next.slots.forEach((s, i) => b.slots[i].assign(keep(s, b.slots[i])));
+        const parts = splitFlat(keep(next.p, p), b.sizes);
+        b.names.forEach((n, i) => {
+          if (!has[i]) return;
+          const v = this.params.get(n)!;
+          v.assign(tf.reshape(parts[i], v.shape));
+        });
+      });
   }
 
+  /** New flat weights and slots (only the slots that change) from flat weights `p`, gradients `g` and slots. */
+  private update(
+    p: tf.Tensor,
+    g: tf.Tensor,
+    slot: tf.Variable[],
+    lr: number,
+  ): { p: tf.Tensor; slots: tf.Tensor[] } {
+    const s = this.settings;
+    if (s.kind === 'sgd') {
+      const d = s.weightDecay ? tf.add(g, tf.mul(p, s.weightDecay)) : g;
+      const buf = s.momentum ? tf.add(tf.mul(slot[0], s.momentum), d) : d;
+      return { p: tf.sub(p, tf.mul(buf, lr)), slots: s.momentum ? [buf] : [] };
+    }
+    const t = this.updates;
+    const decayed = s.weightDecay ? tf.mul(p, 1 - lr * s.weightDecay) : p;
+    const m = tf.add(tf.mul(slot[0], s.beta1), tf.mul(g, 1 - s.beta1));
+    const v = tf.add(tf.mul(slot[1], s.beta2), tf.mul(tf.square(g), 1 - s.beta2));
+    const bc1 = 1 - Math.pow(s.beta1, t);
+    const bc2 = 1 - Math.pow(s.beta2, t);
+    const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), s.eps);
+    return { p: tf.sub(decayed, tf.mul(tf.div(m, denom), lr / bc1)), slots: [m, v] };
+  }
+
+  /** Slots per weight (copied out of the flat buckets), in `params` order. */
   async snapshot(): Promise<OptimizerSnapshot> {
     const slots: OptimizerSnapshot['slots'] = {};
-    for (const [name, vars] of this.slots) {
-      const values: Float32Array[] = [];
-      for (const v of vars) values.push((await v.data()) as Float32Array);
-      slots[name] = { shape: vars[0].shape.slice(), values };
+    const at = new Map<string, { b: Bucket; i: number; data: Float32Array[] }>();
+    for (const b of this.buckets) {
+      const data: Float32Array[] = [];
+      for (const v of b.slots) data.push((await v.data()) as Float32Array);
+      b.names.forEach((n, i) => at.set(n, { b, i, data }));
+    }
+    for (const [name, p] of this.params) {
+      const { b, i, data } = at.get(name)!;
+      const from = b.offsets[i];
+      const values = data.map((d) => d.slice(from, from + b.sizes[i]));
+      slots[name] = { shape: p.shape.slice(), values };
     }
     return { settings: { ...this.settings }, step: this.updates, slots };
   }
@@ -105,19 +191,19 @@ export class Optimizer {
   restore(snap: OptimizerSnapshot): void {
     const problem = optimizerStateMismatch(snap, this.settings.kind, this.params);
     if (problem) throw new Error(problem);
-    const names = [...this.params.keys()];
-    for (const n of names) {
-      const vars = this.slots.get(n)!;
-      snap.slots[n].values.forEach((vals, i) =>
-        tf.tidy(() => vars[i].assign(tf.tensor(vals, vars[i].shape))),
-      );
+    for (const b of this.buckets) {
+      b.slots.forEach((v, k) => {
+        const flat = new Float32Array(b.total);
+        b.names.forEach((n, i) => flat.set(snap.slots[n].values[k], b.offsets[i]));
+        tf.tidy(() => v.assign(tf.tensor1d(flat, v.dtype as 'float32')));
+      });
     }
     this.updates = snap.step;
   }
 
   dispose(): void {
-    for (const vars of this.slots.values()) vars.forEach((v) => v.dispose());
-    this.slots.clear();
+    for (const b of this.buckets) b.slots.forEach((v) => v.dispose());
+    this.buckets.length = 0;
   }
 }
 
@@ -133,7 +219,10 @@ export function optimizerStateMismatch(
   const missing = names.filter((n) => !snap.slots[n]);
   if (missing.length)
     return `optimizer state lacks ${missing.length} variables (${missing.slice(0, 3).join(', ')})`;
+  const slotNames = SLOT_NAMES[kind];
   for (const n of names) {
+    const lacks = slotNames.filter((_, i) => !snap.slots[n].values[i]);
+    if (lacks.length) return `optimizer state for ${n} lacks ${lacks.join(', ')}`;
     const want = params.get(n)!.shape.join('×');
     if (snap.slots[n].shape.join('×') !== want)
       return `optimizer state for ${n} is ${snap.slots[n].shape.join('×')}, the variable is ${want}`;
