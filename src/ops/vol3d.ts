@@ -1,0 +1,395 @@
+/**
+ * Volume ops of SwinUNETR and nnFormer (3D-MAM-SPEC.md §c) on tfjs.
+ * Volumes are channels-last `[B, D, H, W, C]`. Every op here has forward and
+ * gradient kernels on webgpu, webgl, wasm and cpu: conv3d and its two
+ * backprop kernels, pad, slice, concat, reshape, transpose (rank ≤ 5, as the
+ * wasm kernel needs), matMul, reductions.
+ */
+import * as tf from '#tfjs';
+import type { LinearIndex3d, Triple } from '../graph/geometry3d.ts';
+
+export type Vol = tf.Tensor5D;
+
+export interface Conv3dOptions {
+  stride?: Triple;
+  /** Zeros before and after on each axis, as PyTorch's `padding` (not TF's 'same'). */
+  padding?: Triple;
+}
+
+/**
+ * Unpadded conv3d whose input gradient is a forward conv3d of the dilated,
+ * padded output gradient with the flipped filter: tfjs 4.22's wasm
+ * Conv3DBackpropInputV2 returns wrong values (zeros at stride 2) and its
+ * Conv3DBackpropFilterV2 too for a non-uniform output gradient, while its
+ * Conv3D agrees with cpu (ops-vol3d.test.ts); the filter gradient is
+ * matmuls of strided input taps with the output gradient.
+ */
+export function conv3dValid(x: Vol, w: tf.Tensor5D, strides: Triple): Vol {
+  const f = tf.customGrad(((xx: tf.Tensor, ww: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xx, ww]);
+    return {
+      value: tf.conv3d(xx as Vol, ww as tf.Tensor5D, strides, 'valid'),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [Vol, tf.Tensor5D];
+        const dx = conv3dInputGrad(dy as Vol, ws, strides, xs.shape);
+        const dw = conv3dFilterGrad(xs, dy as Vol, ws.shape, strides);
+        return [dx, dw];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, w) as Vol;
+}
+
+/** x[:, b + s·i, …] for i < count on each spatial axis, by slice + reshape (no stridedSlice). */
+function strided3d(x: Vol, begin: Triple, stride: Triple, count: Triple): Vol {
+  let y = x;
+  for (let a = 0; a < 3; a++) {
+    const [b, s, n] = [begin[a], stride[a], count[a]];
+    const shape = y.shape;
+    const avail = shape[a + 1] - b;
+    // take s·n entries from b, padding the end when the last stride runs past the axis
+    const take = Math.min(avail, s * n);
+    let part = tf.slice(
+      y,
+      shape.map((_, i) => (i === a + 1 ? b : 0)),
+      shape.map((m, i) => (i === a + 1 ? take : m)),
+    );
+    if (take < s * n)
+      part = tf.pad(
+        part,
+        shape.map((_, i): [number, number] => (i === a + 1 ? [0, s * n - take] : [0, 0])),
+      );
+    const pre = shape.slice(0, a + 1).reduce((p, q) => p * q, 1);
+    const post = shape.slice(a + 2).reduce((p, q) => p * q, 1);
+    const picked = tf.slice(tf.reshape(part, [pre, n, s, post]), [0, 0, 0, 0], [pre, n, 1, post]);
+    y = tf.reshape(
+      picked,
+      shape.map((m, i) => (i === a + 1 ? n : m)) as [number, number, number, number, number],
+    );
+  }
+  return y;
+}
+
+/** d(conv3d_valid)/dW: per kernel offset, Σ over batch and outputs of x-tap ⊗ dy. */
+function conv3dFilterGrad(
+  x: Vol,
+  dy: Vol,
+  wShape: [number, number, number, number, number],
+  strides: Triple,
+): tf.Tensor5D {
+  return tf.tidy(() => {
+    const [kd, kh, kw, cin, cout] = wShape;
+    const [B, od, oh, ow] = dy.shape;
+    const rows = B * od * oh * ow;
+    const g = tf.reshape(dy, [rows, cout]);
+    const taps: tf.Tensor[] = [];
+    for (let i = 0; i < kd; i++)
+      for (let j = 0; j < kh; j++)
+        for (let l = 0; l < kw; l++) {
+          const t = tf.reshape(strided3d(x, [i, j, l], strides, [od, oh, ow]), [rows, cin]);
+          taps.push(tf.matMul(t, g, true, false));
+        }
+    return tf.reshape(tf.stack(taps), wShape);
+  });
+}
+
+/** d(conv3d_valid)/dx as a forward conv3d (full correlation with the flipped filter). */
+function conv3dInputGrad(
+  dy: Vol,
+  w: tf.Tensor5D,
+  strides: Triple,
+  xShape: [number, number, number, number, number],
+): Vol {
+  return tf.tidy(() => {
+    const [kd, kh, kw] = w.shape;
+    let d = dy;
+    for (let a = 0; a < 3; a++) {
+      const s = strides[a];
+      if (s === 1) continue;
+      const zeros = tf.zerosLike(d);
+      const parts = [d, ...Array.from({ length: s - 1 }, () => zeros)];
+      const dil = interleave(parts, (a + 1) as 1 | 2 | 3);
+      const size = dil.shape.map((n, i) => (i === a + 1 ? s * (d.shape[a + 1] - 1) + 1 : n));
+      d = tf.slice(dil, [0, 0, 0, 0, 0], size);
+    }
+    const full = tf.pad(d, [
+      [0, 0],
+      [kd - 1, kd - 1],
+      [kh - 1, kh - 1],
+      [kw - 1, kw - 1],
+      [0, 0],
+    ]);
+    const flipped = tf.transpose(tf.reverse(w, [0, 1, 2]), [0, 1, 2, 4, 3]);
+    const g = tf.conv3d(full as Vol, flipped as tf.Tensor5D, [1, 1, 1], 'valid');
+    // rows of x past the last window get no gradient
+    return tf.pad(g, [
+      [0, 0],
+      ...[0, 1, 2].map((a): [number, number] => [0, xShape[a + 1] - g.shape[a + 1]]),
+      [0, 0],
+    ]) as Vol;
+  });
+}
+
+/**
+ * Conv3d with explicit symmetric padding. Weight in tfjs's layout
+ * `[kD, kH, kW, Cin, Cout]` (PyTorch's `(Cout, Cin, kD, kH, kW)` permuted
+ * (2,3,4,1,0)).
+ */
+export function conv3d(
+  x: Vol,
+  weight: tf.Tensor5D,
+  bias?: tf.Tensor1D,
+  o: Conv3dOptions = {},
+): Vol {
+  return tf.tidy(() => {
+    const [pd, ph, pw] = o.padding ?? [0, 0, 0];
+    const padded =
+      pd || ph || pw
+        ? tf.pad(x, [
+            [0, 0],
+            [pd, pd],
+            [ph, ph],
+            [pw, pw],
+            [0, 0],
+          ])
+        : x;
+    const y = conv3dValid(padded, weight, o.stride ?? [1, 1, 1]);
+    return bias ? tf.add(y, bias) : y;
+  });
+}
+
+/**
+ * Interleaves `parts[a]` (each `[B, D, H, W, C]`) along `axis` (1..3):
+ * output index k·i + a holds parts[a] at i. Stack on the axis after, then merge.
+ */
+function interleave(parts: Vol[], axis: 1 | 2 | 3): Vol {
+  if (parts.length === 1) return parts[0];
+  const s = tf.stack(parts, axis + 1);
+  const shape = [...parts[0].shape] as number[];
+  shape[axis] *= parts.length;
+  return tf.reshape(s, shape as [number, number, number, number, number]);
+}
+
+/**
+ * Transposed conv3d with kernel = stride (no overlap, §c.11): per kernel
+ * offset (a,b,c) a matmul of the input with W[:, :, a, b, c], interleaved
+ * into the k-times larger grid. Weight as PyTorch stores it,
+ * `(Cin, Cout, kD, kH, kW)`.
+ */
+export function convTranspose3d(x: Vol, weight: tf.Tensor5D, bias?: tf.Tensor1D): Vol {
+  return tf.tidy(() => {
+    const [B, D, H, W, Cin] = x.shape;
+    const [, Cout, kd, kh, kw] = weight.shape;
+    const flat = tf.reshape(x, [B * D * H * W, Cin]);
+    // (Cin, Cout, kd, kh, kw) → (Cin, kd·kh·kw, Cout) so offset t is a contiguous Cin×Cout slice.
+    const w = tf.transpose(tf.reshape(weight, [Cin, Cout, kd * kh * kw]), [0, 2, 1]);
+    const byOffset: Vol[] = [];
+    for (let t = 0; t < kd * kh * kw; t++) {
+      const wt = tf.reshape(tf.slice(w, [0, t, 0], [Cin, 1, Cout]), [Cin, Cout]);
+      byOffset.push(tf.reshape(tf.matMul(flat, wt), [B, D, H, W, Cout]) as Vol);
+    }
+    const alongW: Vol[] = [];
+    for (let ab = 0; ab < kd * kh; ab++)
+      alongW.push(interleave(byOffset.slice(ab * kw, (ab + 1) * kw), 3));
+    const alongH: Vol[] = [];
+    for (let a = 0; a < kd; a++) alongH.push(interleave(alongW.slice(a * kh, (a + 1) * kh), 2));
+    const y = interleave(alongH, 1);
+    return bias ? tf.add(y, bias) : y;
+  });
+}
+
+/** InstanceNorm3d without affine: per sample and channel over D·H·W, biased variance. */
+export function instanceNorm3d(x: Vol, eps = 1e-5): Vol {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, [1, 2, 3], true);
+    return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))) as Vol;
+  });
+}
+
+/** LeakyReLU as max(x, αx) for 0 ≤ α ≤ 1 (gradient 1 or α). */
+export const leakyRelu = (x: tf.Tensor, alpha = 0.01): tf.Tensor =>
+  tf.tidy(() => tf.maximum(x, tf.mul(x, alpha)));
+
+/** Zero-pads the end of axes D, H, W to `padded`. */
+export function padEnd3d(x: Vol, padded: Triple): Vol {
+  const [, D, H, W] = x.shape;
+  if (D === padded[0] && H === padded[1] && W === padded[2]) return x;
+  return tf.pad(x, [
+    [0, 0],
+    [0, padded[0] - D],
+    [0, padded[1] - H],
+    [0, padded[2] - W],
+    [0, 0],
+  ]);
+}
+
+/** Roll by −shift on each spatial axis: u′[p] = u[(p + s) mod P] (`sign` −1), or back (+1). */
+export function roll3d(x: Vol, shift: Triple, sign: 1 | -1): Vol {
+  let y = x;
+  for (let a = 0; a < 3; a++) {
+    const n = y.shape[a + 1];
+    const s = (((sign === -1 ? shift[a] : -shift[a]) % n) + n) % n;
+    if (s === 0) continue;
+    const begin = (at: number) => [0, 0, 0, 0, 0].map((z, i) => (i === a + 1 ? at : z));
+    const sizes = (len: number) => y.shape.map((n, i) => (i === a + 1 ? len : n));
+    // fresh arrays per slice: the slice gradient keeps them by reference
+    const head = tf.slice(y, begin(s), sizes(n - s));
+    const tail = tf.slice(y, begin(0), sizes(s));
+    y = tf.concat([head, tail], a + 1) as Vol;
+  }
+  return y;
+}
+
+/**
+ * Window partition (§c.3): `[B, Pd, Ph, Pw, C]` → `[B·nW, a·b·c, C]`, windows
+ * ordered (batch, D-block, H-block, W-block), tokens (d, h, w) row-major.
+ * Two rank-≤5 transposes instead of one rank-8 one.
+ */
+export function windowPartition3d(x: Vol, window: Triple): tf.Tensor3D {
+  const [B, Pd, Ph, Pw, C] = x.shape;
+  const [a, b, c] = window;
+  const [nd, nh, nw] = [Pd / a, Ph / b, Pw / c];
+  const s1 = tf.transpose(tf.reshape(x, [B * nd, a, nh, b * Pw * C]), [0, 2, 1, 3]);
+  const s2 = tf.transpose(tf.reshape(s1, [B * nd * nh, a * b, nw, c, C]), [0, 2, 1, 3, 4]);
+  return tf.reshape(s2, [B * nd * nh * nw, a * b * c, C]);
+}
+
+/** The inverse of {@link windowPartition3d} onto the padded grid `padded`. */
+export function windowReverse3d(w: tf.Tensor, window: Triple, padded: Triple, B: number): Vol {
+  const [a, b, c] = window;
+  const [Pd, Ph, Pw] = padded;
+  const [nd, nh, nw] = [Pd / a, Ph / b, Pw / c];
+  const C = w.shape[w.shape.length - 1];
+  const s2 = tf.transpose(tf.reshape(w, [B * nd * nh, nw, a * b, c, C]), [0, 2, 1, 3, 4]);
+  const s1 = tf.transpose(tf.reshape(s2, [B * nd, nh, a, b * Pw * C]), [0, 2, 1, 3]);
+  return tf.reshape(s1, [B, Pd, Ph, Pw, C]);
+}
+
+/**
+ * The relative-position bias `[heads, N, N]` of a linear index rule
+ * (geometry3d.ts) from the table `[rows, heads]`, with gradients on every
+ * backend and without the N²×rows one-hot matrix: with q_i = Σ stride·p_i and
+ * K = max q, Bias[i,j] = T[q_i + (K − q_j)]. Rows M[i, t] = T[q_i + t] come
+ * from 3 rounds of slices (one per axis, w slices each); the key columns
+ * K − q_j are picked by a one-hot [K+1, N] matmul.
+ */
+export function relativeBias3d(table: tf.Tensor2D, ix: LinearIndex3d): tf.Tensor3D {
+  return tf.tidy(() => {
+    const heads = table.shape[1];
+    const [a, b, c] = ix.window;
+    const [sd, sh] = ix.strides;
+    const K = sd * (a - 1) + sh * (b - 1) + (c - 1);
+    const N = a * b * c;
+    const lenW = K + 1;
+    const lenH = lenW + (c - 1);
+    const lenD = lenH + sh * (b - 1);
+    // M[pd] = T[sd·pd : +lenD] → [a, lenD, h]
+    const rounds1 = [];
+    for (let p = 0; p < a; p++) rounds1.push(tf.slice(table, [sd * p, 0], [lenD, heads]));
+    const m1 = tf.stack(rounds1); // [a, lenD, h]
+    const rounds2 = [];
+    for (let p = 0; p < b; p++) rounds2.push(tf.slice(m1, [0, sh * p, 0], [a, lenH, heads]));
+    const m2 = tf.stack(rounds2, 1); // [a, b, lenH, h]
+    const rounds3 = [];
+    for (let p = 0; p < c; p++) rounds3.push(tf.slice(m2, [0, 0, p, 0], [a, b, lenW, heads]));
+    const m3 = tf.reshape(tf.stack(rounds3, 2), [N, lenW, heads]); // token i = (pd, ph, pw)
+    const rows = tf.reshape(tf.transpose(m3, [2, 0, 1]), [heads * N, lenW]);
+    // Column K − q_j of rows, reversed, is column q_j = sd·pd + sh·ph + pw.
+    // Nested strides (SwinUNETR's 169, 13, 1): pad, reshape and slice per axis.
+    if (sd % sh === 0 && sh >= c && sd >= sh * (b - 1) + c) {
+      const rev = tf.pad(tf.reverse(rows, 1), [
+        [0, 0],
+        [0, a * sd - lenW],
+      ]);
+      const byD = tf.slice(tf.reshape(rev, [heads * N, a, sd]), [0, 0, 0], [heads * N, a, sh * b]);
+      const byH = tf.slice(tf.reshape(byD, [heads * N, a, b, sh]), 0, [heads * N, a, b, c]);
+      return tf.reshape(byH, [heads, N, N]);
+    }
+    // Otherwise (nnFormer's 3w−1, 2w−1, 1; K + 1 ≤ 146): a one-hot [K+1, N] matmul.
+    const pick = new Float32Array(lenW * N);
+    for (let j = 0; j < N; j++) {
+      const qj = sd * Math.floor(j / (b * c)) + sh * (Math.floor(j / c) % b) + (j % c);
+      pick[(K - qj) * N + j] = 1;
+    }
+    const bias = tf.matMul(rows, tf.tensor2d(pick, [lenW, N]));
+    return tf.reshape(bias, [heads, N, N]);
+  });
+}
+
+/** The order in which 3D patch merging concatenates the 8 sub-grids y[a::2, b::2, c::2]. */
+export type MergeOrder = 'monai-0.9' | 'all-eight';
+
+/**
+ * `monai-0.9`: SwinUNETR's reference (MONAI ≤ 1.4, §c.8): (0,1,0) and (0,0,1)
+ * twice, (1,1,0) and (0,1,1) never. `all-eight`: the same order with those
+ * two repeats replaced by the missing offsets, so every neighbour is seen.
+ */
+export const MERGE_OFFSETS: Record<MergeOrder, readonly Triple[]> = {
+  'monai-0.9': [
+    [0, 0, 0],
+    [1, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1],
+    [1, 0, 1],
+    [0, 1, 0],
+    [0, 0, 1],
+    [1, 1, 1],
+  ],
+  'all-eight': [
+    [0, 0, 0],
+    [1, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1],
+    [1, 0, 1],
+    [1, 1, 0],
+    [0, 1, 1],
+    [1, 1, 1],
+  ],
+};
+
+/** y[:, a::2, b::2, c::2, :] of an even-sided volume, by reshape + slice (no stridedSlice). */
+function subGrid(y: Vol, [a, b, c]: Triple): Vol {
+  const [B, D, H, W, C] = y.shape;
+  const [d2, h2, w2] = [D / 2, H / 2, W / 2];
+  const byD = tf.slice(tf.reshape(y, [B * d2, 2, H * W * C]), [0, a, 0], [B * d2, 1, H * W * C]);
+  const byH = tf.slice(
+    tf.reshape(byD, [B * d2 * h2, 2, W * C]),
+    [0, b, 0],
+    [B * d2 * h2, 1, W * C],
+  );
+  const byW = tf.slice(
+    tf.reshape(byH, [B * d2 * h2 * w2, 2, C]),
+    [0, c, 0],
+    [B * d2 * h2 * w2, 1, C],
+  );
+  return tf.reshape(byW, [B, d2, h2, w2, C]);
+}
+
+/**
+ * The 8C concatenation of 3D patch merging before its norm and reduction:
+ * odd axes zero-padded at their end, sub-grids in `order`.
+ */
+export function mergeGather3d(x: Vol, order: MergeOrder): Vol {
+  return tf.tidy(() => {
+    const [, D, H, W] = x.shape;
+    const y = padEnd3d(x, [D + (D % 2), H + (H % 2), W + (W % 2)]);
+    return tf.concat(
+      MERGE_OFFSETS[order].map((o) => subGrid(y, o)),
+      4,
+    ) as Vol;
+  });
+}
+
+/** The −100 / 0 shift mask `[nW, N, N]` of a padded grid (§c.3), as a constant. */
+export function shiftMask3d(regions: Int32Array, padded: Triple, window: Triple): tf.Tensor3D {
+  return tf.tidy(() => {
+    const ids = tf.tensor(Float32Array.from(regions), [1, ...padded, 1]) as Vol;
+    const w = tf.reshape(windowPartition3d(ids, window), [-1, window[0] * window[1] * window[2]]);
+    const same = tf.equal(tf.expandDims(w, 2), tf.expandDims(w, 1));
+    return tf.where(
+      same,
+      tf.zeros(same.shape as [number, number, number]),
+      tf.fill(same.shape as [number, number, number], -100),
+    ) as tf.Tensor3D;
+  });
+}
