@@ -28,6 +28,17 @@ import { transUnetBlock } from './transunet-block.ts';
 import { mamTransUnetBlock } from './mam-transunet-block.ts';
 import { tokensToMap } from './tokens-to-map.ts';
 import { cupBlock } from './cup-block.ts';
+import {
+  conv3dKind,
+  convTranspose3dKind,
+  hiddenNorm3d,
+  patchEmbed3d,
+  unetResBlock,
+  unetrBasicBlock,
+  unetrUpBlock,
+} from './vol3d-cnn.ts';
+import { mamSwin3dBlock, nnformerKvBlock, patchMerging3d, swin3dBlock } from './swin3d-block.ts';
+import { nnformerExpanding, nnformerHead, nnformerMerging, nnformerStem } from './nnformer-3d.ts';
 
 export const nodeKinds: readonly NodeKind[] = [
   imageInput,
@@ -57,6 +68,21 @@ export const nodeKinds: readonly NodeKind[] = [
   tokensToMap,
   daHead,
   cupBlock,
+  patchEmbed3d,
+  swin3dBlock,
+  mamSwin3dBlock,
+  patchMerging3d,
+  hiddenNorm3d,
+  conv3dKind,
+  convTranspose3dKind,
+  unetrBasicBlock,
+  unetResBlock,
+  unetrUpBlock,
+  nnformerStem,
+  nnformerMerging,
+  nnformerExpanding,
+  nnformerKvBlock,
+  nnformerHead,
   output,
 ];
 

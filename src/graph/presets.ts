@@ -13,6 +13,7 @@ import {
   DA_TRANSUNET_SYNAPSE,
   DEMO_METADATA,
 } from './presets-da.ts';
+import { nnformerFlare, swinUnetrFlare } from './presets-3d.ts';
 import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, GraphMetadata } from './types.ts';
 
@@ -306,6 +307,13 @@ export function presets(catalogue: Catalogue): Record<string, GraphDoc> {
           ),
         ] as const,
     ),
+    ...([false, true] as const).flatMap((memory) => {
+      const mam = memory ? '-mam' : '';
+      return [
+        [`swinunetr${mam}`, arranged(swinUnetrFlare(memory, catalogue), catalogue)],
+        [`nnformer${mam}`, arranged(nnformerFlare(memory, catalogue), catalogue)],
+      ] as const;
+    }),
     [
       'demo-mam',
       swinUnet(

@@ -33,6 +33,23 @@ export const DRAWN_HEIGHT: Record<string, number> = {
   'tokens-to-map': 113,
   'da-head': 113,
   'cup-block': 137,
+  // 3D kinds: not measured; the height of the measured kind with the same ports
+  // (one in, one out: 113; two in: as cup-block; memory unit: as mam-swin-block).
+  'patch-embed-3d': 113,
+  'swin3d-block': 113,
+  'mam-swin3d-block': 158,
+  'patch-merging-3d': 113,
+  'hidden-norm-3d': 113,
+  conv3d: 113,
+  'conv-transpose-3d': 113,
+  'unetr-basic-block': 113,
+  'unet-res-block': 113,
+  'unetr-up-block': 137,
+  'nnformer-stem': 113,
+  'nnformer-merging': 113,
+  'nnformer-expanding': 113,
+  'nnformer-kv-block': 137,
+  'nnformer-head': 113,
 };
 
 export const DRAWN_WIDTH = 220;

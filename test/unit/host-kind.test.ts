@@ -185,6 +185,6 @@ describe('the editor with the host catalogue', () => {
     const actions = { kinds: () => [...hostCatalogue.values()], presetNames: () => [] };
     const { list } = menuItems('root', actions as unknown as MenuActions);
     const norm = list[0].subitems!.find((c) => c.label === 'norm')!;
-    expect(norm.subitems!.map((i) => i.key)).toEqual(['layer-norm', 'toy-gain']);
+    expect(norm.subitems!.map((i) => i.key)).toEqual(['layer-norm', 'hidden-norm-3d', 'toy-gain']);
   });
 });

@@ -1,0 +1,250 @@
+/**
+ * SwinUNETR(-MAM) and nnFormer(-MAM) as graphs with the reference's module
+ * paths as node ids (3D-MAM-SPEC.md §b), so the reference state dicts
+ * import by name. MAM: one memory chain per encoder stage (ISTS), from
+ * blocks.0 into blocks.1 of every stage (§c.6); decoders have none.
+ */
+import { GraphBuilder } from './builder.ts';
+import type { Catalogue } from './node-kind.ts';
+import type { GraphDoc, GraphMetadata } from './types.ts';
+
+export const FLARE_CLASSES = ['background', 'spleen', 'kidney', 'liver', 'pancreas'];
+
+/** §f: DiceCE, AdamW lr 1e-4 (weight decay 0.01), 2 crops of 96³ per step, MONAI's Dice convention. */
+export const FLARE_METADATA: Partial<GraphMetadata> = {
+  dataset: 'flare2021',
+  training: {
+    batchSize: 2,
+    learningRate: 1e-4,
+    optimizer: 'adamw',
+    seed: 0,
+    metricConvention: 'monai',
+  },
+};
+
+export interface Volume3dOptions {
+  title: string;
+  description: string;
+  /** Input side (cubic) and channels. */
+  size: number;
+  inChannels: number;
+  classNames: string[];
+  memory: boolean;
+  metadata?: Partial<GraphMetadata>;
+}
+
+export interface SwinUnetrOptions extends Volume3dOptions {
+  featureSize: number;
+  depths: number[];
+  heads: number[];
+  window: number;
+  mergeOrder: 'monai-0.9' | 'all-eight';
+}
+
+function start(o: Volume3dOptions, catalogue: Catalogue): GraphBuilder {
+  const b = new GraphBuilder(catalogue, {
+    title: o.title,
+    description: o.description,
+    createdWith: 'mam-studio 0.1.0',
+    ...o.metadata,
+  });
+  b.add('input', 'image-input', {
+    channels: o.inChannels,
+    depth: o.size,
+    height: o.size,
+    width: o.size,
+  });
+  return b;
+}
+
+/** One encoder stage's blocks: shift 0 / shift on alternate blocks, memory blocks.j → blocks.j+1. */
+function stageBlocks(
+  b: GraphBuilder,
+  stage: string,
+  from: string,
+  depth: number,
+  params: Record<string, number | string | boolean>,
+  shift: number,
+  memory: boolean,
+): string {
+  let prev = from;
+  for (let j = 0; j < depth; j++) {
+    const id = `${stage}.blocks.${j}`;
+    b.add(id, memory ? 'mam-swin3d-block' : 'swin3d-block', {
+      ...params,
+      shift: j % 2 === 1 ? shift : 0,
+    });
+    b.link(prev, id);
+    if (memory && j > 0) b.memory(`${stage}.blocks.${j - 1}`, id);
+    prev = id;
+  }
+  return prev;
+}
+
+export function swinUnetr(o: SwinUnetrOptions, catalogue: Catalogue): GraphDoc {
+  const b = start(o, catalogue);
+  const f = o.featureSize;
+  b.add('swinViT.patch_embed', 'patch-embed-3d', { patch: 2, embedDim: f });
+  b.link('input', 'swinViT.patch_embed');
+  // hidden states hs0..hs4: LNc of the embedding and of every stage's (merged) output
+  const hs = ['swinViT.proj_out.0'];
+  b.add(hs[0], 'hidden-norm-3d', {});
+  b.link('swinViT.patch_embed', hs[0]);
+  let prev = 'swinViT.patch_embed';
+  o.depths.forEach((depth, i) => {
+    const stage = `swinViT.layers${i + 1}.0`;
+    const last = stageBlocks(
+      b,
+      stage,
+      prev,
+      depth,
+      { heads: o.heads[i], window: o.window, flavour: 'swinunetr' },
+      Math.floor(o.window / 2),
+      o.memory,
+    );
+    b.add(`${stage}.downsample`, 'patch-merging-3d', { order: o.mergeOrder });
+    b.link(last, `${stage}.downsample`);
+    prev = `${stage}.downsample`;
+    const h = `swinViT.proj_out.${i + 1}`;
+    b.add(h, 'hidden-norm-3d', {});
+    b.link(prev, h);
+    hs.push(h);
+  });
+  const enc = (id: string, from: string, out: number) => {
+    b.add(id, 'unetr-basic-block', { outChannels: out });
+    b.link(from, id);
+  };
+  enc('encoder1', 'input', f);
+  enc('encoder2', hs[0], f);
+  enc('encoder3', hs[1], 2 * f);
+  enc('encoder4', hs[2], 4 * f);
+  enc('encoder10', hs[4], 16 * f);
+  const up = (id: string, from: string, skip: string, out: number) => {
+    b.add(id, 'unetr-up-block', { outChannels: out });
+    b.link(from, id);
+    b.link(skip, id, 'out', 'skip');
+  };
+  up('decoder5', 'encoder10', hs[3], 8 * f);
+  up('decoder4', 'decoder5', 'encoder4', 4 * f);
+  up('decoder3', 'decoder4', 'encoder3', 2 * f);
+  up('decoder2', 'decoder3', 'encoder2', f);
+  up('decoder1', 'decoder2', 'encoder1', f);
+  const k = o.classNames.length;
+  b.add('out.conv.conv', 'conv3d', {
+    outChannels: k,
+    kernel: '1,1,1',
+    stride: '1,1,1',
+    padding: '0,0,0',
+    bias: true,
+  });
+  b.link('decoder1', 'out.conv.conv');
+  b.add('segmentation', 'output', { classes: k, classNames: o.classNames });
+  b.link('out.conv.conv', 'segmentation', 'out', 'logits');
+  return b.doc;
+}
+
+export interface NnformerOptions extends Volume3dOptions {
+  embedDim: number;
+  depths: number[];
+  heads: number[];
+  windows: number[];
+  patch: [number, number, number];
+}
+
+export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
+  const b = start(o, catalogue);
+  b.add('model_down.patch_embed', 'nnformer-stem', {
+    embedDim: o.embedDim,
+    patch: o.patch.join(','),
+  });
+  b.link('input', 'model_down.patch_embed');
+  let prev = 'model_down.patch_embed';
+  const skips: string[] = [];
+  const n = o.depths.length;
+  o.depths.forEach((depth, i) => {
+    const stage = `model_down.layers.${i}`;
+    const last = stageBlocks(
+      b,
+      stage,
+      prev,
+      depth,
+      { heads: o.heads[i], window: o.windows[i], flavour: 'nnformer' },
+      Math.floor(o.windows[i] / 2),
+      o.memory,
+    );
+    b.add(`model_down.norm${i}`, 'layer-norm', {});
+    b.link(last, `model_down.norm${i}`);
+    skips.push(`model_down.norm${i}`);
+    if (i < n - 1) {
+      b.add(`${stage}.downsample`, 'nnformer-merging', {});
+      b.link(last, `${stage}.downsample`);
+      prev = `${stage}.downsample`;
+    }
+  });
+  // decoder.layers.k runs for k = n−2 … 0 (the ModuleList is reversed, §g.9)
+  prev = skips[n - 1];
+  for (let k = n - 2; k >= 0; k--) {
+    const stage = `decoder.layers.${k}`;
+    b.add(`${stage}.Upsample`, 'nnformer-expanding', {});
+    b.link(prev, `${stage}.Upsample`);
+    b.add(`${stage}.blocks.0`, 'nnformer-kv-block', { heads: o.heads[k], window: o.windows[k] });
+    b.link(`${stage}.Upsample`, `${stage}.blocks.0`);
+    b.link(skips[k], `${stage}.blocks.0`, 'out', 'skip');
+    b.add(`${stage}.blocks.1`, 'swin3d-block', {
+      heads: o.heads[k],
+      window: o.windows[k],
+      shift: Math.floor(o.windows[k] / 2),
+      flavour: 'nnformer',
+    });
+    b.link(`${stage}.blocks.0`, `${stage}.blocks.1`);
+    prev = `${stage}.blocks.1`;
+  }
+  const k = o.classNames.length;
+  b.add('final.0', 'nnformer-head', { outChannels: k, kernel: o.patch.join(',') });
+  b.link(prev, 'final.0');
+  b.add('segmentation', 'output', { classes: k, classNames: o.classNames });
+  b.link('final.0', 'segmentation', 'out', 'logits');
+  return b.doc;
+}
+
+const PAPER_3D = 'FLARE 2021: SwinUNETR 92.7 → 93.3 DSC, nnFormer 88.7 → 89.9 DSC with MAM';
+
+/** SwinUNETR(-MAM) for FLARE (§b.1): 96³ × 1, 5 classes, feature size 48. */
+export const swinUnetrFlare = (memory: boolean, catalogue: Catalogue): GraphDoc =>
+  swinUnetr(
+    {
+      title: memory ? 'SwinUNETR-MAM (ISTS)' : 'SwinUNETR (SAM)',
+      description: `3D Swin encoder (patch 2, feature size 48, depths 2-2-2-2, heads 3-6-12-24, window 7³, ${memory ? 'a memory chain per encoder stage (ISTS)' : 'self-attention'}) with MONAI's CNN decoder; 96³ × 1, 5 FLARE classes. After 3D-MAM-SPEC.md (${PAPER_3D}).`,
+      size: 96,
+      inChannels: 1,
+      classNames: FLARE_CLASSES,
+      memory,
+      featureSize: 48,
+      depths: [2, 2, 2, 2],
+      heads: [3, 6, 12, 24],
+      window: 7,
+      mergeOrder: 'monai-0.9',
+      metadata: FLARE_METADATA,
+    },
+    catalogue,
+  );
+
+/** nnFormer(-MAM) for FLARE (§b.2): 96³ × 1, 5 classes, embed 192, patch (2,4,4). */
+export const nnformerFlare = (memory: boolean, catalogue: Catalogue): GraphDoc =>
+  nnformer(
+    {
+      title: memory ? 'nnFormer-MAM (ISTS)' : 'nnFormer (SAM)',
+      description: `Conv stem (patch 2,4,4), 4-stage local-window transformer (embed 192, depths 2-2-2-2, heads 6-12-24-48, windows 4-4-8-4, ${memory ? 'a memory chain per encoder stage (ISTS)' : 'self-attention'}), cross-attention decoder, transposed-conv head; 96³ × 1, 5 FLARE classes. After 3D-MAM-SPEC.md (${PAPER_3D}).`,
+      size: 96,
+      inChannels: 1,
+      classNames: FLARE_CLASSES,
+      memory,
+      embedDim: 192,
+      depths: [2, 2, 2, 2],
+      heads: [6, 12, 24, 48],
+      windows: [4, 4, 8, 4],
+      patch: [2, 4, 4],
+      metadata: FLARE_METADATA,
+    },
+    catalogue,
+  );
