@@ -151,12 +151,22 @@ def main(out_dir):
         w1, s1, pad1 = window_cfg(case["flavour"], grid, window, window // 2)
         R, rows = index(case["flavour"], window, w1)
         case.update({"window0": w0, "padded0": pad0, "window1": w1, "shift1": s1, "padded1": pad1, "rows": rows})
-        x = f32(torch.randn(2, *grid, C, dtype=DT))
+        x = f32(torch.randn(2, *grid, C, dtype=DT)).requires_grad_()
         p0 = params(C, heads, rows, "b0.")
         p1 = params(C, heads, rows, "b1.")
+        for v in (*p0.values(), *p1.values()):
+            v.requires_grad_()
         strip = lambda p, pre: {k[len(pre):]: v for k, v in p.items()}
         y0, m0 = block(x, strip(p0, "b0."), heads, w0, [0, 0, 0], pad0, R, None)
         y1, m1 = block(y0, strip(p1, "b1."), heads, w1, s1, pad1, R, m0)
+        # gradients of Σ y1·g, through the memory path into block 0 as well
+        g = f32(torch.randn_like(y1))
+        (y1 * g).sum().backward()
+        tensors[f"{n}.g"] = g
+        tensors[f"{n}.grad.x"] = x.grad
+        for pre, p in (("b0.", p0), ("b1.", p1)):
+            for k in ("attn.relative_position_bias_table", "attn.qkv.weight"):
+                tensors[f"{n}.grad.{pre}{k}"] = p[pre + k].grad
         y1_sam, _ = block(y0, strip(p1, "b1."), heads, w1, s1, pad1, R, None)
         tensors[f"{n}.x"] = x
         for k, v in {**p0, **p1}.items():
@@ -167,7 +177,7 @@ def main(out_dir):
         tensors[f"{n}.m1"] = m1
         tensors[f"{n}.y1_sam"] = y1_sam
     save_file(
-        {k: v.float().contiguous() for k, v in tensors.items()},
+        {k: v.detach().float().contiguous() for k, v in tensors.items()},
         f"{out_dir}/swin3d_oracle.safetensors",
         metadata={"config": json.dumps(CASES)},
     )

@@ -131,4 +131,65 @@ describeOracle('3D Swin block oracle (PyTorch, from the spec)', () => {
         expect(tf.memory().numTensors).toBe(before);
       }
     });
+
+  for (const backend of ['cpu', 'wasm'] as const)
+    it(`gradients of the pair, through the memory into block 0, on ${backend}`, async () => {
+      await tf.setBackend(backend);
+      await tf.ready();
+      for (const c of cases) {
+        const geo = c.flavour === 'nnformer' ? nnformerWindows3d : swinWindows3d;
+        const w0 = geo(c.grid, c.window, 0);
+        const w1 = geo(c.grid, c.window, Math.floor(c.window / 2));
+        const index =
+          c.flavour === 'nnformer' ? nnformerIndex3d(w1.window[0]) : swinIndex3d(c.window);
+        const p0 = weights(`${c.name}.b0.`);
+        const p1 = weights(`${c.name}.b1.`);
+        const x = get(`${c.name}.x`) as Vol;
+        const g = get(`${c.name}.g`);
+        const loss = (
+          xx: tf.Tensor,
+          t0: tf.Tensor,
+          t1: tf.Tensor,
+          q0: tf.Tensor,
+          q1: tf.Tensor,
+        ) => {
+          const b0 = swin3dBlock(
+            xx as Vol,
+            { ...p0, table: t0 as tf.Tensor2D, qkv: { ...p0.qkv, weight: q0 as tf.Tensor2D } },
+            { heads: c.heads, windows: w0, index, withMemoryOut: true },
+          );
+          const b1 = swin3dBlock(
+            b0.out,
+            { ...p1, table: t1 as tf.Tensor2D, qkv: { ...p1.qkv, weight: q1 as tf.Tensor2D } },
+            { heads: c.heads, windows: w1, index, memory: b0.memory },
+          );
+          return tf.sum(tf.mul(b1.out, g));
+        };
+        const grads = tf.grads(loss)([x, p0.table, p1.table, p0.qkv.weight, p1.qkv.weight]);
+        const names = [
+          'grad.x',
+          'grad.b0.attn.relative_position_bias_table',
+          'grad.b1.attn.relative_position_bias_table',
+          'grad.b0.attn.qkv.weight',
+          'grad.b1.attn.qkv.weight',
+        ];
+        names.forEach((name, i) => {
+          // qkv weights: ops layout [in, out] is the transpose of torch's
+          const ours = i >= 3 ? tf.tidy(() => tf.transpose(grads[i])) : grads[i];
+          const e = record(
+            `${backend} ${c.name} ${name}`,
+            relErr(ours.dataSync(), data(`${c.name}.${name}`)),
+          );
+          expect(e, `${c.name} ${name}`).toBeLessThanOrEqual(1e-4);
+          if (ours !== grads[i]) ours.dispose();
+        });
+        tf.dispose([x, g, ...grads]);
+        tf.dispose(
+          Object.values(p0).flatMap((v) => (v instanceof tf.Tensor ? [v] : Object.values(v))),
+        );
+        tf.dispose(
+          Object.values(p1).flatMap((v) => (v instanceof tf.Tensor ? [v] : Object.values(v))),
+        );
+      }
+    });
 });
