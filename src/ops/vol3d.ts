@@ -28,7 +28,7 @@ export function conv3dValid(x: Vol, w: tf.Tensor5D, strides: Triple): Vol {
   const f = tf.customGrad(((xx: tf.Tensor, ww: tf.Tensor, save: tf.GradSaveFunc) => {
     save([xx, ww]);
     return {
-      value: tf.conv3d(xx as Vol, ww as tf.Tensor5D, strides, 'valid'),
+      value: conv3dByPlanes(xx as Vol, ww as tf.Tensor5D, strides),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [Vol, tf.Tensor5D];
         const dx = conv3dInputGrad(dy as Vol, ws, strides, xs.shape);
@@ -40,28 +40,66 @@ export function conv3dValid(x: Vol, w: tf.Tensor5D, strides: Triple): Vol {
   return f(x, w) as Vol;
 }
 
-/** x[:, b + s·i, …] for i < count on each spatial axis, by slice + reshape (no stridedSlice). */
+/**
+ * A valid conv3d as a sum over the kD depth taps of conv2d on the depth
+ * planes: tfjs 4.22's wasm Conv3D is a plain loop (20 s for a 64³×24 → 12
+ * 3³ conv on this machine) while its Conv2D runs on XNNPACK (0.7 s). Only
+ * the forward kernel of conv2d is used: gradients are conv3dValid's own.
+ */
+function conv3dByPlanes(x: Vol, w: tf.Tensor5D, strides: Triple): Vol {
+  return tf.tidy(() => {
+    const [B, D, H, W, C] = x.shape;
+    const [kd, kh, kw, cin, cout] = w.shape;
+    const od = Math.floor((D - kd) / strides[0]) + 1;
+    let acc: tf.Tensor4D | undefined;
+    for (let i = 0; i < kd; i++) {
+      const planes =
+        strides[0] === 1
+          ? tf.slice(x, [0, i, 0, 0, 0], [B, od, H, W, C])
+          : strided3d(x, [i, 0, 0], [strides[0], 1, 1], [od, H, W]);
+      const wi = tf.reshape(tf.slice(w, [i, 0, 0, 0, 0], [1, kh, kw, cin, cout]), [
+        kh,
+        kw,
+        cin,
+        cout,
+      ]) as tf.Tensor4D;
+      const y = tf.conv2d(
+        tf.reshape(planes, [B * od, H, W, C]) as tf.Tensor4D,
+        wi,
+        [strides[1], strides[2]],
+        'valid',
+      );
+      acc = acc ? (tf.add(acc, y) as tf.Tensor4D) : y;
+    }
+    const [, oh, ow] = acc!.shape;
+    return tf.reshape(acc!, [B, od, oh, ow, cout]) as Vol;
+  });
+}
+
+/**
+ * x[:, b + s·i, …] for i < count on each spatial axis, by slice + reshape (no
+ * stridedSlice), on rank-3/4 views of one axis at a time: tfjs 4.22's wasm
+ * Slice is slow on rank 5.
+ */
 function strided3d(x: Vol, begin: Triple, stride: Triple, count: Triple): Vol {
   let y = x;
   for (let a = 0; a < 3; a++) {
     const [b, s, n] = [begin[a], stride[a], count[a]];
     const shape = y.shape;
-    const avail = shape[a + 1] - b;
-    // take s·n entries from b, padding the end when the last stride runs past the axis
-    const take = Math.min(avail, s * n);
-    let part = tf.slice(
-      y,
-      shape.map((_, i) => (i === a + 1 ? b : 0)),
-      shape.map((m, i) => (i === a + 1 ? take : m)),
-    );
-    if (take < s * n)
-      part = tf.pad(
-        part,
-        shape.map((_, i): [number, number] => (i === a + 1 ? [0, s * n - take] : [0, 0])),
-      );
+    if (b === 0 && s === 1 && n === shape[a + 1]) continue;
     const pre = shape.slice(0, a + 1).reduce((p, q) => p * q, 1);
     const post = shape.slice(a + 2).reduce((p, q) => p * q, 1);
-    const picked = tf.slice(tf.reshape(part, [pre, n, s, post]), [0, 0, 0, 0], [pre, n, 1, post]);
+    // take s·n entries from b, padding the end when the last stride runs past the axis
+    const take = Math.min(shape[a + 1] - b, s * n);
+    let part = tf.slice(tf.reshape(y, [pre, shape[a + 1], post]), [0, b, 0], [pre, take, post]);
+    if (take < s * n)
+      part = tf.pad(part, [
+        [0, 0],
+        [0, s * n - take],
+        [0, 0],
+      ]);
+    const picked =
+      s === 1 ? part : tf.slice(tf.reshape(part, [pre, n, s, post]), 0, [pre, n, 1, post]);
     y = tf.reshape(
       picked,
       shape.map((m, i) => (i === a + 1 ? n : m)) as [number, number, number, number, number],
@@ -70,7 +108,10 @@ function strided3d(x: Vol, begin: Triple, stride: Triple, count: Triple): Vol {
   return y;
 }
 
-/** d(conv3d_valid)/dW: per kernel offset, Σ over batch and outputs of x-tap ⊗ dy. */
+/**
+ * d(conv3d_valid)/dW: per kernel offset, Σ over batch and outputs of x-tap ⊗ dy;
+ * each tap in its own tidy, so only its Cin×Cout product outlives it.
+ */
 function conv3dFilterGrad(
   x: Vol,
   dy: Vol,
@@ -85,10 +126,17 @@ function conv3dFilterGrad(
     const taps: tf.Tensor[] = [];
     for (let i = 0; i < kd; i++)
       for (let j = 0; j < kh; j++)
-        for (let l = 0; l < kw; l++) {
-          const t = tf.reshape(strided3d(x, [i, j, l], strides, [od, oh, ow]), [rows, cin]);
-          taps.push(tf.matMul(t, g, true, false));
-        }
+        for (let l = 0; l < kw; l++)
+          taps.push(
+            tf.tidy(() =>
+              tf.matMul(
+                tf.reshape(strided3d(x, [i, j, l], strides, [od, oh, ow]), [rows, cin]),
+                g,
+                true,
+                false,
+              ),
+            ),
+          );
     return tf.reshape(tf.stack(taps), wShape);
   });
 }
@@ -120,7 +168,7 @@ function conv3dInputGrad(
       [0, 0],
     ]);
     const flipped = tf.transpose(tf.reverse(w, [0, 1, 2]), [0, 1, 2, 4, 3]);
-    const g = tf.conv3d(full as Vol, flipped as tf.Tensor5D, [1, 1, 1], 'valid');
+    const g = conv3dByPlanes(full as Vol, flipped as tf.Tensor5D, [1, 1, 1]);
     // rows of x past the last window get no gradient
     return tf.pad(g, [
       [0, 0],
@@ -223,19 +271,23 @@ export function padEnd3d(x: Vol, padded: Triple): Vol {
   ]);
 }
 
-/** Roll by −shift on each spatial axis: u′[p] = u[(p + s) mod P] (`sign` −1), or back (+1). */
+/**
+ * Roll by −shift on each spatial axis: u′[p] = u[(p + s) mod P] (`sign` −1), or back (+1).
+ * Each axis as a rank-3 `[before, axis, after]` view: tfjs 4.22's wasm Slice
+ * is slow on rank 5 (3 s for a 32³×12 roll), fast on rank 3.
+ */
 export function roll3d(x: Vol, shift: Triple, sign: 1 | -1): Vol {
   let y = x;
   for (let a = 0; a < 3; a++) {
     const n = y.shape[a + 1];
     const s = (((sign === -1 ? shift[a] : -shift[a]) % n) + n) % n;
     if (s === 0) continue;
-    const begin = (at: number) => [0, 0, 0, 0, 0].map((z, i) => (i === a + 1 ? at : z));
-    const sizes = (len: number) => y.shape.map((n, i) => (i === a + 1 ? len : n));
-    // fresh arrays per slice: the slice gradient keeps them by reference
-    const head = tf.slice(y, begin(s), sizes(n - s));
-    const tail = tf.slice(y, begin(0), sizes(s));
-    y = tf.concat([head, tail], a + 1) as Vol;
+    const pre = y.shape.slice(0, a + 1).reduce((p, q) => p * q, 1);
+    const post = y.shape.slice(a + 2).reduce((p, q) => p * q, 1);
+    const flat = tf.reshape(y, [pre, n, post]);
+    const head = tf.slice(flat, [0, s, 0], [pre, n - s, post]);
+    const tail = tf.slice(flat, [0, 0, 0], [pre, s, post]);
+    y = tf.reshape(tf.concat([head, tail], 1), y.shape);
   }
   return y;
 }
@@ -380,16 +432,27 @@ export function mergeGather3d(x: Vol, order: MergeOrder): Vol {
   });
 }
 
-/** The −100 / 0 shift mask `[nW, N, N]` of a padded grid (§c.3), as a constant. */
+/** The −100 / 0 shift mask `[nW, N, N]` of a padded grid (§c.3), as a constant (built in JS: it has no gradient). */
 export function shiftMask3d(regions: Int32Array, padded: Triple, window: Triple): tf.Tensor3D {
-  return tf.tidy(() => {
-    const ids = tf.tensor(Float32Array.from(regions), [1, ...padded, 1]) as Vol;
-    const w = tf.reshape(windowPartition3d(ids, window), [-1, window[0] * window[1] * window[2]]);
-    const same = tf.equal(tf.expandDims(w, 2), tf.expandDims(w, 1));
-    return tf.where(
-      same,
-      tf.zeros(same.shape as [number, number, number]),
-      tf.fill(same.shape as [number, number, number], -100),
-    ) as tf.Tensor3D;
-  });
+  const [a, b, c] = window;
+  const [nd, nh, nw] = [padded[0] / a, padded[1] / b, padded[2] / c];
+  const N = a * b * c;
+  const nW = nd * nh * nw;
+  // ids[w, t]: the region of token t of window w, in windowPartition3d's order
+  const ids = new Int32Array(nW * N);
+  for (let wd = 0, w = 0; wd < nd; wd++)
+    for (let wh = 0; wh < nh; wh++)
+      for (let ww = 0; ww < nw; ww++, w++)
+        for (let t = 0; t < N; t++) {
+          const z = wd * a + Math.floor(t / (b * c));
+          const y = wh * b + (Math.floor(t / c) % b);
+          const x = ww * c + (t % c);
+          ids[w * N + t] = regions[(z * padded[1] + y) * padded[2] + x];
+        }
+  const mask = new Float32Array(nW * N * N);
+  for (let w = 0; w < nW; w++)
+    for (let i = 0; i < N; i++)
+      for (let j = 0; j < N; j++)
+        if (ids[w * N + i] !== ids[w * N + j]) mask[(w * N + i) * N + j] = -100;
+  return tf.tensor3d(mask, [nW, N, N]);
 }
