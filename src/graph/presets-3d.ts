@@ -10,7 +10,10 @@ import type { GraphDoc, GraphMetadata } from './types.ts';
 
 export const FLARE_CLASSES = ['background', 'spleen', 'kidney', 'liver', 'pancreas'];
 
-/** §f: DiceCE, AdamW lr 1e-4 (weight decay 0.01), 2 crops of 96³ per step, MONAI's Dice convention. */
+/**
+ * §f: DiceCE (MONAI's DiceCELoss defaults: CE 1 : Dice 1), AdamW lr 1e-4 (weight
+ * decay 0.01), 2 crops of the input size (96³) per step, MONAI's Dice convention.
+ */
 export const FLARE_METADATA: Partial<GraphMetadata> = {
   dataset: 'flare2021',
   training: {
@@ -19,6 +22,7 @@ export const FLARE_METADATA: Partial<GraphMetadata> = {
     optimizer: 'adamw',
     seed: 0,
     metricConvention: 'monai',
+    loss: { ce: 1, dice: 1 },
   },
 };
 
@@ -207,6 +211,20 @@ export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
   return b.doc;
 }
 
+/** What the reference's SwinUNETR and nnFormer configurations share with the demos (§b). */
+const SWINUNETR_LAYOUT = {
+  inChannels: 1,
+  depths: [2, 2, 2, 2],
+  heads: [3, 6, 12, 24],
+  mergeOrder: 'monai-0.9',
+} as const satisfies Partial<SwinUnetrOptions>;
+const NNFORMER_LAYOUT = {
+  inChannels: 1,
+  depths: [2, 2, 2, 2],
+  windows: [4, 4, 8, 4],
+  patch: [2, 4, 4],
+} as const satisfies Partial<NnformerOptions>;
+
 const PAPER_3D = 'FLARE 2021: SwinUNETR 92.7 → 93.3 DSC, nnFormer 88.7 → 89.9 DSC with MAM';
 
 /** SwinUNETR(-MAM) for FLARE (§b.1): 96³ × 1, 5 classes, feature size 48. */
@@ -216,14 +234,11 @@ export const swinUnetrFlare = (memory: boolean, catalogue: Catalogue): GraphDoc 
       title: memory ? 'SwinUNETR-MAM (ISTS)' : 'SwinUNETR (SAM)',
       description: `3D Swin encoder (patch 2, feature size 48, depths 2-2-2-2, heads 3-6-12-24, window 7³, ${memory ? 'a memory chain per encoder stage (ISTS)' : 'self-attention'}) with MONAI's CNN decoder; 96³ × 1, 5 FLARE classes. After 3D-MAM-SPEC.md (${PAPER_3D}).`,
       size: 96,
-      inChannels: 1,
+      ...SWINUNETR_LAYOUT,
       classNames: FLARE_CLASSES,
       memory,
       featureSize: 48,
-      depths: [2, 2, 2, 2],
-      heads: [3, 6, 12, 24],
       window: 7,
-      mergeOrder: 'monai-0.9',
       metadata: FLARE_METADATA,
     },
     catalogue,
@@ -236,15 +251,68 @@ export const nnformerFlare = (memory: boolean, catalogue: Catalogue): GraphDoc =
       title: memory ? 'nnFormer-MAM (ISTS)' : 'nnFormer (SAM)',
       description: `Conv stem (patch 2,4,4), 4-stage local-window transformer (embed 192, depths 2-2-2-2, heads 6-12-24-48, windows 4-4-8-4, ${memory ? 'a memory chain per encoder stage (ISTS)' : 'self-attention'}), cross-attention decoder, transposed-conv head; 96³ × 1, 5 FLARE classes. After 3D-MAM-SPEC.md (${PAPER_3D}).`,
       size: 96,
-      inChannels: 1,
+      ...NNFORMER_LAYOUT,
       classNames: FLARE_CLASSES,
       memory,
       embedDim: 192,
-      depths: [2, 2, 2, 2],
       heads: [6, 12, 24, 48],
-      windows: [4, 4, 8, 4],
-      patch: [2, 4, 4],
       metadata: FLARE_METADATA,
+    },
+    catalogue,
+  );
+
+/**
+ * The 3D demos' protocol: the reference's (§f), on 64³ crops (the graph's
+ * input size), without augmentation; sliding-window inference with overlap
+ * 0.5 (test_seg.py's default) is the volume runner's.
+ */
+export const DEMO3D_METADATA: Partial<GraphMetadata> = {
+  ...FLARE_METADATA,
+  dataset: 'demo3d',
+  training: { ...FLARE_METADATA.training, augment: false },
+};
+
+const DEMO3D_NOTE =
+  'for the 3D demo set (64³ crops of the same T1 brain and atlas as the 2D demo, 7 regions + background); single-subject demo, not a benchmark';
+
+/** SwinUNETR(-MAM) for the 3D demo: 64³ × 1, feature size 12, window 4³, 8 classes (SAM with `memory: false`). */
+export const swinUnetrDemo = (
+  classNames: string[],
+  memory: boolean,
+  catalogue: Catalogue,
+): GraphDoc =>
+  swinUnetr(
+    {
+      title: `Demo 3D: SwinUNETR${memory ? '-MAM (ISTS)' : ' (SAM)'}`,
+      description: `SwinUNETR${memory ? '-MAM' : ''} at feature size 12 (depths 2-2-2-2, heads 3-6-12-24, window 4³: at 7³ the first stage's attention of a 64³ crop outgrows wasm's memory in training${memory ? ', a memory chain per encoder stage' : ''}), 64³ × 1, ${DEMO3D_NOTE}.`,
+      size: 64,
+      ...SWINUNETR_LAYOUT,
+      classNames,
+      memory,
+      featureSize: 12,
+      window: 4,
+      metadata: DEMO3D_METADATA,
+    },
+    catalogue,
+  );
+
+/** nnFormer(-MAM) for the 3D demo: 64³ × 1, embed 24, heads 2-4-8-16 (head dim 12), 8 classes. */
+export const nnformerDemo = (
+  classNames: string[],
+  memory: boolean,
+  catalogue: Catalogue,
+): GraphDoc =>
+  nnformer(
+    {
+      title: `Demo 3D: nnFormer${memory ? '-MAM (ISTS)' : ' (SAM)'}`,
+      description: `nnFormer${memory ? '-MAM' : ''} at embed 24 (patch 2,4,4, depths 2-2-2-2, heads 2-4-8-16, windows 4-4-8-4${memory ? ', a memory chain per encoder stage' : ''}), 64³ × 1, ${DEMO3D_NOTE}.`,
+      size: 64,
+      ...NNFORMER_LAYOUT,
+      classNames,
+      memory,
+      embedDim: 24,
+      heads: [2, 4, 8, 16],
+      metadata: DEMO3D_METADATA,
     },
     catalogue,
   );

@@ -13,7 +13,7 @@ import {
   DA_TRANSUNET_SYNAPSE,
   DEMO_METADATA,
 } from './presets-da.ts';
-import { nnformerFlare, swinUnetrFlare } from './presets-3d.ts';
+import { nnformerDemo, nnformerFlare, swinUnetrDemo, swinUnetrFlare } from './presets-3d.ts';
 import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, GraphMetadata } from './types.ts';
 
@@ -314,6 +314,8 @@ export function presets(catalogue: Catalogue): Record<string, GraphDoc> {
         [`nnformer${mam}`, arranged(nnformerFlare(memory, catalogue), catalogue)],
       ] as const;
     }),
+    ['swinunetr-mam-demo', arranged(swinUnetrDemo(DEMO_CLASSES, true, catalogue), catalogue)],
+    ['nnformer-mam-demo', arranged(nnformerDemo(DEMO_CLASSES, true, catalogue), catalogue)],
     [
       'demo-mam',
       swinUnet(

@@ -37,6 +37,7 @@ import type { CompiledModel } from '../../src/compile/model.ts';
 import { maxAbs, Rng, relErr } from '../reference/math.ts';
 import { printMeasured, record } from '../reference/harness.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
+import { TORCH_PENDING_3D } from '../helpers/torch-pending-3d.ts';
 import { runPython } from '../helpers/torch-runtime.ts';
 import { REDUCED_DA } from '../helpers/da-reduced.ts';
 
@@ -44,8 +45,9 @@ const STEPS = 3;
 const LR = 0.01;
 /** Too large to step here (see above). */
 const FULL_SIZE = ['da-transunet.json', 'da-transunet-mam.json'];
+/** The 3D presets are skipped by name until mam_torch has their modules (see TORCH_PENDING_3D). */
 const presets = readdirSync(join(repoRoot, 'presets')).filter(
-  (f) => f.endsWith('.json') && !FULL_SIZE.includes(f),
+  (f) => f.endsWith('.json') && !FULL_SIZE.includes(f) && !TORCH_PENDING_3D.includes(f),
 );
 
 interface Case {
