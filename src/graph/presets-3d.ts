@@ -275,17 +275,18 @@ export const DEMO3D_METADATA: Partial<GraphMetadata> = {
 const DEMO3D_NOTE =
   'for the 3D demo set (64³ crops of the same T1 brain and atlas as the 2D demo, 7 regions + background); single-subject demo, not a benchmark';
 
-/** SwinUNETR(-MAM) for the 3D demo: 64³ × 1, feature size 12, window 4³, 8 classes (SAM with `memory: false`). */
+/** SwinUNETR(-MAM) for the 3D demo: 64³ (or `size`³) × 1, feature size 12, window 4³, 8 classes (SAM with `memory: false`). */
 export const swinUnetrDemo = (
   classNames: string[],
   memory: boolean,
   catalogue: Catalogue,
+  size = 64,
 ): GraphDoc =>
   swinUnetr(
     {
       title: `Demo 3D: SwinUNETR${memory ? '-MAM (ISTS)' : ' (SAM)'}`,
-      description: `SwinUNETR${memory ? '-MAM' : ''} at feature size 12 (depths 2-2-2-2, heads 3-6-12-24, window 4³: at 7³ the first stage's attention of a 64³ crop outgrows wasm's memory in training${memory ? ', a memory chain per encoder stage' : ''}), 64³ × 1, ${DEMO3D_NOTE}.`,
-      size: 64,
+      description: `SwinUNETR${memory ? '-MAM' : ''} at feature size 12 (depths 2-2-2-2, heads 3-6-12-24, window 4³: at 7³ the first stage's attention of a 64³ crop outgrows wasm's memory in training${memory ? ', a memory chain per encoder stage' : ''}), ${size}³ × 1, ${DEMO3D_NOTE}.`,
+      size,
       ...SWINUNETR_LAYOUT,
       classNames,
       memory,
@@ -296,17 +297,18 @@ export const swinUnetrDemo = (
     catalogue,
   );
 
-/** nnFormer(-MAM) for the 3D demo: 64³ × 1, embed 24, heads 2-4-8-16 (head dim 12), 8 classes. */
+/** nnFormer(-MAM) for the 3D demo: 64³ (or `size`³) × 1, embed 24, heads 2-4-8-16 (head dim 12), 8 classes. */
 export const nnformerDemo = (
   classNames: string[],
   memory: boolean,
   catalogue: Catalogue,
+  size = 64,
 ): GraphDoc =>
   nnformer(
     {
       title: `Demo 3D: nnFormer${memory ? '-MAM (ISTS)' : ' (SAM)'}`,
-      description: `nnFormer${memory ? '-MAM' : ''} at embed 24 (patch 2,4,4, depths 2-2-2-2, heads 2-4-8-16, windows 4-4-8-4${memory ? ', a memory chain per encoder stage' : ''}), 64³ × 1, ${DEMO3D_NOTE}.`,
-      size: 64,
+      description: `nnFormer${memory ? '-MAM' : ''} at embed 24 (patch 2,4,4, depths 2-2-2-2, heads 2-4-8-16, windows 4-4-8-4${memory ? ', a memory chain per encoder stage' : ''}), ${size}³ × 1, ${DEMO3D_NOTE}.`,
+      size,
       ...NNFORMER_LAYOUT,
       classNames,
       memory,

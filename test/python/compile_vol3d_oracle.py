@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from ops_swin3d_oracle import index, mask, partition, reverse, window_cfg
 
@@ -94,7 +94,7 @@ def swinunetr(cfg, sd, x, memory):
     with torch.no_grad():
         y = model(x.permute(0, 4, 1, 2, 3))
     MEMORY["on"] = False
-    return y.permute(0, 2, 3, 4, 1), report
+    return y.permute(0, 2, 3, 4, 1), report, model.state_dict()
 
 
 # ----------------------------------------------------------------------------------- nnFormer
@@ -221,17 +221,32 @@ def nnformer(cfg, sd, x, memory):
         y, _ = nn_block(y, p, pre + "blocks.1.", heads[k], windows[k], windows[k] // 2, None)
     out = conv_t(y, p, "final.0.up.", tuple(patch))
     report = {"missing": [], "unexpected": sorted(set(sd) - p.used)}
-    return out[:, :D, :H, :W, :], report
+    # the reference's state dict holds each attention block's index buffer (c.4, d) beside the weights
+    ref = dict(sd)
+    for key in sd:
+        if key.endswith("attn.relative_position_bias_table"):
+            stage = key.split(".")
+            k = int(stage[2])
+            grid = [n // (p_ * 2**k) for n, p_ in zip((D, H, W), patch)]
+            w, _, _ = window_cfg("nnformer", grid, windows[k], 0)
+            R, _ = index("nnformer", windows[k], w)
+            ref[key.replace("bias_table", "index")] = R.to(torch.int64).contiguous()
+    return out[:, :D, :H, :W, :], report, ref
 
 
 def main(out_dir, cfg):
     sd = load_file(f"{out_dir}/weights.safetensors")
     x = torch.from_numpy(np.load(f"{out_dir}/x.npy")).to(DT)
     run = swinunetr if cfg["family"] == "swinunetr" else nnformer
-    y, report = run(cfg, sd, x, cfg["memory"])
+    y, report, ref = run(cfg, sd, x, cfg["memory"])
     np.save(f"{out_dir}/logits.npy", y.float().numpy())
+    # the reference's state dict of our weights (MONAI's own for SwinUNETR), for `mam import`
+    save_file(
+        {k: (v.float() if v.is_floating_point() else v).contiguous() for k, v in ref.items()},
+        f"{out_dir}/reference.safetensors",
+    )
     if cfg["memory"]:
-        y0, _ = run(cfg, sd, x, False)
+        y0, _, _ = run(cfg, sd, x, False)
         np.save(f"{out_dir}/logits_nomem.npy", y0.float().numpy())
     with open(f"{out_dir}/report.json", "w") as f:
         json.dump(report, f)

@@ -7,12 +7,14 @@
  *   `relative_position_index` buffers missing): the weight names are the reference's;
  * - SwinUNETR-MAM equals the same MONAI model with the memory of §c.5/§c.6;
  * - nnFormer and nnFormer-MAM equal a float64 PyTorch oracle written from the spec;
- * all ≤ 1e-4 relative to max|oracle|. The memory path matters: the MAM oracle's logits
+ * all ≤ 1e-4 relative to max|oracle|. The reference's state dict of those weights (MONAI's
+ * own for SwinUNETR; nnFormer's with its index buffers) imports by name with `mam import`,
+ * the index buffers reported as skipped, and loads into the MAM preset. The memory path matters: the MAM oracle's logits
  * differ from its memory-off logits (which our SAM graph, same weights, reproduces).
  * Skipped when .venv/bin/python is absent.
  */
 import * as tf from '#tfjs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +22,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { catalogue } from '../../nodes/index.ts';
 import { initBackend } from '../../src/backend/index.ts';
 import { readNpy, writeNpy } from '../../src/compile/io/npy.ts';
+import { readSafetensors, toFloat32 } from '../../src/compile/io/safetensors.ts';
 import { loadWeights, saveWeights } from '../../src/compile/weights.ts';
 import { DEMO_CLASSES } from '../../src/graph/classes.ts';
 import { nnformerDemo, swinUnetrDemo } from '../../src/graph/presets-3d.ts';
@@ -98,6 +101,51 @@ for (const family of ['swinunetr', 'nnformer'] as const) {
         }
       }, 600_000);
     }
+
+    it('the reference state dict imports by name with `mam import` (index buffers skipped) and loads into the MAM preset', () => {
+      const out = join(dir, 'imported.safetensors');
+      const r = spawnSync(
+        process.execPath,
+        [
+          'bin/mam.js',
+          'import',
+          `presets/${family}-mam-demo.json`,
+          join(dir, 'reference.safetensors'),
+          '--out',
+          out,
+          '--json',
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const report = JSON.parse(r.stdout);
+      const blocks = family === 'swinunetr' ? 8 : 14; // attention blocks, one index buffer each
+      expect(report.matched).toHaveLength(family === 'swinunetr' ? 151 : 232);
+      expect(report.skipped).toHaveLength(blocks);
+      expect(report.skipped.every((k: string) => k.endsWith('attn.relative_position_index'))).toBe(
+        true,
+      );
+      expect([report.missing, report.unexpected, report.wrongShape]).toEqual([[], [], []]);
+      const { model } = compileDoc(f.doc(true), 3);
+      try {
+        expect(loadWeights(model, new Uint8Array(readFileSync(out)))).toEqual({
+          ok: true,
+          loaded: report.matched.length,
+        });
+        const ours = readSafetensors(weights);
+        let differing = 0;
+        for (const [k, t] of model.stateDict()) {
+          const a = t.dataSync();
+          const b = toFloat32(ours.tensors.get(k)!);
+          for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differing++;
+          t.dispose();
+        }
+        expect(differing).toBe(0);
+      } finally {
+        model.dispose();
+      }
+    });
 
     it('the memory path matters: the oracle with memory off differs', () => {
       const on = npy('logits.npy').data as Float32Array;
