@@ -22,6 +22,7 @@ import { EXIT_CODES, SessionError } from '../../src/session/errors.ts';
 import type { RunData } from '../../src/session/folder-train.ts';
 import { DataFolderError, openDataFolder, splitCasesOnce } from '../../src/session/open-data.ts';
 import { openBrowserRunStore } from '../../src/session/run-store-browser.ts';
+import type { RunDetails } from '../../src/session/run-compare.ts';
 import type { RunSummary } from '../../src/session/run-store.ts';
 import { unzipRun, withoutCommonFolder, type RunFiles } from '../../src/session/run-zip.ts';
 import { browserEstimate, type StorageEstimate } from '../../src/session/run-store-quota.ts';
@@ -209,6 +210,10 @@ export class TrainWorker {
   /** Makes a kept run the current one; its graph comes back for the page to open. */
   openRun(id: string): Promise<{ graph: GraphDoc; reply: RestoreReply }> {
     return this.session.openRun(id);
+  }
+
+  compareRuns(ids: string[]): Promise<RunDetails[]> {
+    return this.session.compareRuns(ids);
   }
 
   /** A kept run as a zip of the CLI's run folder. */

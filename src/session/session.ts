@@ -40,6 +40,7 @@ import {
   type RunSummary,
   summariseRun,
 } from './run-store.ts';
+import { runDetails, type RunDetails } from './run-compare.ts';
 import { runFromFolder, runZip, type RunFiles } from './run-zip.ts';
 import { recordBytes } from './run-store-quota.ts';
 import { panelOverrides, resolveRun } from './settings.ts';
@@ -634,6 +635,15 @@ export class Session {
     }
   }
 
+  /** Kept runs as the compare view shows them (run-compare.ts), in the order asked. */
+  async compareRuns(ids: string[]): Promise<RunDetails[]> {
+    if (ids.length < 2 || ids.length > 6)
+      throw new SessionError(`compare 2 to 6 runs (${ids.length} chosen)`, EXIT_CODES.usage);
+    const out: RunDetails[] = [];
+    for (const id of ids) out.push(runDetails(await this.keptRun(id)));
+    return out;
+  }
+
   /** A kept run as a zip of `mam train`'s run folder (run-zip.ts). */
   async exportRun(id: string): Promise<{ name: string; bytes: Uint8Array }> {
     return runZip(await this.keptRun(id));
@@ -721,7 +731,10 @@ export class Session {
     if (this.running) throw busy('training is running: stop it first');
     if (!this.plan) throw busy('no compiled graph yet');
     this.model?.dispose();
-    this.model = CompiledModel.create(this.plan, { seed: 0 });
+    // The graph's seed, as its first compile: re-initialised weights are the ones a new page starts from.
+    this.model = CompiledModel.create(this.plan, {
+      seed: this.graph?.metadata?.training?.seed ?? 0,
+    });
     this.carry = { kept: 0, reinitialised: this.model.weights.size, dropped: 0 };
     // This session's stored run goes to the runs list; a stored run of another graph stays current.
     if (this.stored) {

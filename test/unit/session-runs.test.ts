@@ -159,6 +159,20 @@ describe('the runs kept by a session', () => {
     other.dispose();
   });
 
+  it('re-initialises to the weights a fresh compile of the graph gives (its seed), keeping the run in the list', async () => {
+    const store = new MemoryRunStore();
+    const s = openSession(store);
+    const fresh = s.compile(doc);
+    expect(fresh.ok).toBe(true);
+    const initial = fresh.ok ? fresh.weights.digest : '';
+    const trained = await trainRun(s, false, 2);
+    expect(trained.digest).not.toBe(initial);
+    expect(s.reinitialise().digest).toBe(initial);
+    const runs = await s.listRuns();
+    expect(runs.map((r) => [r.current, r.steps])).toEqual([[false, 2]]);
+    s.dispose();
+  });
+
   it('refuses what is not a run folder, naming it, and keeps nothing', async () => {
     const store = new MemoryRunStore();
     const s = openSession(store);
