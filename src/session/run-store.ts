@@ -53,6 +53,8 @@ export interface RunRecord {
   graphKey: string;
   weightsFingerprint: string;
   parameters: number;
+  /** What the last run trained on, in words ("NIfTI folder scans"), to say which folder resumes it. */
+  dataSource?: string;
   /** The panel's settings of the last run started. */
   settings?: TrainPanelSettings;
   /** Steps trained over the session, and the session step at which the last run began. */

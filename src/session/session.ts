@@ -130,6 +130,8 @@ export class Session {
   /** When the current run began, and the name the user gave it. */
   private createdAt: number | undefined;
   private runName: string | undefined;
+  /** What the current run trains on, in words. */
+  private dataSource: string | undefined;
 
   constructor(private readonly opts: SessionOptions) {}
 
@@ -199,6 +201,7 @@ export class Session {
       weightsFingerprint: weightFingerprint(m),
       parameters: m.parameterCount,
       settings: this.settings,
+      ...(this.dataSource ? { dataSource: this.dataSource } : {}),
       step: this.step,
       runBase: this.runBase,
       // Copies: the record is written after this returns, and the run may go on meanwhile.
@@ -330,6 +333,7 @@ export class Session {
       this.runName = undefined;
     }
     this.settings = p;
+    this.dataSource = d.info.source;
     const controller = new AbortController();
     this.running = controller;
     const total = resumeFrom ? resumeFrom.state.settings.steps : settings.steps;
@@ -582,20 +586,24 @@ export class Session {
 
   /**
    * The stored current run, when it holds training, copied under its own id
-   * (archiveId) before another run takes its place. Written whole before
-   * anything replaces it, so it is never lost in between.
+   * (archiveId) before another run takes its place (`thenRemove`: and the
+   * current run removed). Written whole before anything replaces it, so it
+   * is never lost in between; a failed copy removes nothing.
    */
-  private keepCurrentAside(): Promise<void> {
+  private keepCurrentAside(thenRemove = false): Promise<void> {
     return this.queue(async () => {
       const r = await this.opts.store.get(CURRENT_RUN).catch(() => undefined);
-      if (!r || r.step <= r.runBase) return;
-      try {
-        await this.opts.store.put({ ...r, id: archiveId(r) });
-      } catch (e) {
-        const error = `the run before could not be kept in the runs list: ${(e as Error).message}`;
-        this.emit({ type: 'persisted', step: r.step, bytes: 0, ms: 0, error });
-        throw e;
+      if (r && r.step > r.runBase) {
+        try {
+          await this.opts.store.put({ ...r, id: archiveId(r) });
+        } catch (e) {
+          const error = `the run before could not be kept in the runs list: ${(e as Error).message}`;
+          this.emit({ type: 'persisted', step: r.step, bytes: 0, ms: 0, error });
+          throw e;
+        }
       }
+      // In the same queued step, so no listing sees the current run half removed.
+      if (thenRemove) await this.opts.store.delete(CURRENT_RUN);
     });
   }
 
@@ -737,9 +745,7 @@ export class Session {
     });
     this.carry = { kept: 0, reinitialised: this.model.weights.size, dropped: 0 };
     // This session's stored run goes to the runs list; a stored run of another graph stays current.
-    if (this.stored) {
-      void this.keepCurrentAside().then(() => this.opts.store.delete(CURRENT_RUN));
-    }
+    if (this.stored) void this.keepCurrentAside(true).catch(() => {});
     this.forgetRun();
     return this.summary();
   }
@@ -757,6 +763,7 @@ export class Session {
     this.stored = undefined;
     this.createdAt = undefined;
     this.runName = undefined;
+    this.dataSource = undefined;
   }
 
   /** The run stored for the graph now compiled, loaded (or why not). */
@@ -809,6 +816,7 @@ export class Session {
     this.stored = r;
     this.createdAt = r.createdAt;
     this.runName = r.name;
+    this.dataSource = r.dataSource;
     const c = r.checkpoint?.state;
     return {
       status: 'restored',
@@ -820,6 +828,7 @@ export class Session {
       settings: r.settings,
       run: c && { runStep: c.step, totalSteps: c.settings.steps, epoch: c.epoch },
       canResume: this.canResume(),
+      dataSource: r.dataSource,
       savedAt: r.updatedAt,
     };
   }

@@ -167,6 +167,8 @@ export type RestoreReply =
       /** The last run's position in its schedule, when it has a checkpoint. */
       run?: { runStep: number; totalSteps: number; epoch: number };
       canResume: boolean;
+      /** What the run trained on, in words (a run resumes only on the same data). */
+      dataSource?: string;
       savedAt: number;
     };
 

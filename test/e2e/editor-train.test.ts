@@ -8,8 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Dialog, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, type BrowserSession } from './browser.ts';
 import {
   boxOf,
@@ -24,6 +24,7 @@ import {
 import { itOracle, repoRoot, venvPython } from '../unit/data-oracle.ts';
 import {
   byId,
+  dialogsOf,
   fill,
   freshTraining,
   openTrain,
@@ -75,18 +76,6 @@ async function setParam(page: Page, id: string, param: string, value: string) {
   await input.fill(value);
   await input.press('Enter');
   await settle(page);
-}
-
-/** Records the page's dialogs until the test ends (accepting them, so a navigation goes on). */
-function dialogsOf(page: Page): string[] {
-  const seen: string[] = [];
-  const onDialog = (d: Dialog) => {
-    seen.push(d.type());
-    void d.accept();
-  };
-  page.on('dialog', onDialog);
-  onTestFinished(() => void page.off('dialog', onDialog));
-  return seen;
 }
 
 const count = (n: number) => n.toLocaleString('en-US');

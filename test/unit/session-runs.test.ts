@@ -173,6 +173,27 @@ describe('the runs kept by a session', () => {
     s.dispose();
   });
 
+  it('opens a run of another graph: answers its graph, and the compile of that graph restores it', async () => {
+    const store = new MemoryRunStore();
+    const first = openSession(store);
+    const trained = await trainRun(first, false, 2);
+    first.dispose();
+    // Another page with another graph open: the run of the tiny graph is listed, not loaded.
+    const s = new Session({ catalogue, kernels, store });
+    expect(s.compile(tinyGraph({ classes: ['background', 'a', 'b', 'c'] })).ok).toBe(true);
+    expect(await s.restore()).toMatchObject({ status: 'not-restored', reason: 'other-graph' });
+    const [kept] = await s.listRuns();
+    const opened = await s.openRun(kept.id);
+    expect(opened.reply).toMatchObject({ status: 'not-restored', reason: 'other-graph' });
+    expect(opened.graph).toEqual(doc);
+    // What the page does next: opens that graph; its compile restores the run.
+    expect(s.compile(opened.graph).ok).toBe(true);
+    const r = await s.restore();
+    expect(r).toMatchObject({ status: 'restored', step: 2 });
+    if (r.status === 'restored') expect(r.weights.digest).toBe(trained.digest);
+    s.dispose();
+  });
+
   it('refuses what is not a run folder, naming it, and keeps nothing', async () => {
     const store = new MemoryRunStore();
     const s = openSession(store);
