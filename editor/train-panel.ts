@@ -681,7 +681,8 @@ export class TrainPanel extends LitElement {
                   ?disabled=${this.running || !!this.busy}
                   @click=${() => void this.downloadPrediction()}
                 >
-                  Download the prediction of ${this.preview.caseId} (.nii.gz)
+                  Download the prediction of ${this.preview.caseId}
+                  (.${this.preview.predictionFormat ?? 'nii.gz'})
                 </button>`
               : nothing
           }

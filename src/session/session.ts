@@ -18,7 +18,6 @@ import type { KernelTable } from '../compile/kernels/types.ts';
 import { CompiledModel } from '../compile/model.ts';
 import { planGraph, type Plan } from '../compile/plan.ts';
 import { loadWeights, saveWeights, weightFingerprint } from '../compile/weights.ts';
-import { predictionFileName, writePredictionNifti } from '../data/nifti.ts';
 import type { Case } from '../data/types.ts';
 import type { Catalogue } from '../graph/node-kind.ts';
 import type { GraphDoc } from '../graph/types.ts';
@@ -42,6 +41,7 @@ import {
 } from './run-store.ts';
 import { runDetails, type RunDetails } from './run-compare.ts';
 import { runFromFolder, runZip, type RunFiles } from './run-zip.ts';
+import { isPngCase, predictionDownload } from './prediction-file.ts';
 import { recordBytes } from './run-store-quota.ts';
 import { panelOverrides, resolveRun } from './settings.ts';
 import type {
@@ -494,12 +494,14 @@ export class Session {
       pred,
       classNames: this.plan!.classNames,
       step: this.step,
+      predictionFormat: isPngCase(c) ? 'png' : 'nii.gz',
     };
   }
 
   /**
    * One case of a split predicted whole and written as `mam eval` writes it:
-   * NIfTI on the case's own grid, voxel order and affine.
+   * NIfTI on the case's own grid, voxel order and affine; a PNG mask for a
+   * PNG case (prediction-file.ts).
    */
   async predictionFile(
     split: SplitName,
@@ -514,10 +516,7 @@ export class Session {
       resize: this.checkpoint?.state.settings.resize,
       batchSize: 4,
     });
-    return {
-      name: predictionFileName(`${caseId}-prediction`),
-      bytes: writePredictionNifti(labels, c),
-    };
+    return predictionDownload(c, labels);
   }
 
   /** Dice and HD95 per class on one split, kept with the run. */

@@ -133,6 +133,8 @@ export interface Preview {
   pred: Uint8Array;
   classNames: string[];
   step: number;
+  /** The file a download of the case's prediction gives (a PNG mask for PNG input). */
+  predictionFormat?: 'nii.gz' | 'png';
 }
 
 export type CompileReply =
