@@ -16,6 +16,7 @@ import type { GraphDoc } from '../graph/types.ts';
 import { historyToCsv, parseTrainState, type Checkpoint } from '../train/checkpoint.ts';
 import { EXIT_CODES, SessionError, type ExitCode } from './errors.ts';
 import { archiveId, compileKey, runName, RUN_RECORD_FORMAT, type RunRecord } from './run-store.ts';
+import { EMPTY_RULES, type EmptyRule } from '../train/metrics.ts';
 import type { EvalResult, TrainPanelSettings } from './types.ts';
 
 /** Files by their path inside the run folder. */
@@ -227,6 +228,7 @@ export function runFromFolder(files: RunFiles, o: ImportOptions): RunRecord {
   const createdAt = time(run.created) ?? time(run.updated) ?? now;
   const e = run.editor ?? {};
   const step = checkpoint?.state.step ?? 0;
+  const evaluation = e.evaluation ?? testEvaluation(text('metrics.json'), step);
   return {
     format: RUN_RECORD_FORMAT,
     version: 1,
@@ -243,7 +245,7 @@ export function runFromFolder(files: RunFiles, o: ImportOptions): RunRecord {
     validations: rows.flatMap((h) =>
       h.val ? [{ step: h.step, meanDice: h.val.meanDice, convention: h.val.convention }] : [],
     ),
-    evaluation: e.evaluation,
+    evaluation,
     origin: e.origin ?? `imported ${o.source} (${step} steps)`,
     weights: weights!,
     checkpoint,
@@ -253,5 +255,58 @@ export function runFromFolder(files: RunFiles, o: ImportOptions): RunRecord {
         : undefined,
     createdAt,
     updatedAt: time(run.updated) ?? now,
+  };
+}
+
+/** JSON's null where the CLI wrote NaN. */
+const num = (x: number | null | undefined) => (typeof x === 'number' ? x : NaN);
+
+/**
+ * The test table `mam train` (or mam_torch) wrote in metrics.json (of the
+ * best weights), as the editor's evaluation; undefined when it has none.
+ */
+function testEvaluation(text: string | undefined, step: number): EvalResult | undefined {
+  let m: {
+    note?: string;
+    best?: { step?: number } | null;
+    test?: {
+      summary?: {
+        convention: 'synapse' | 'monai';
+        hd95Unit: 'voxel' | 'mm';
+        meanDice: number | null;
+        meanHd95: number | null;
+        perClass: Record<
+          string,
+          { dice: number | null; hd95: number | null; rules?: Record<EmptyRule, number> }
+        >;
+      };
+    };
+  };
+  try {
+    m = JSON.parse(text ?? 'null') as typeof m;
+  } catch {
+    return undefined;
+  }
+  const t = m?.test?.summary;
+  if (!t?.perClass) return undefined;
+  // The rule most volumes of a class fell under, for the table's marker.
+  const rule = (r: Record<EmptyRule, number> | undefined): EmptyRule =>
+    r ? EMPTY_RULES.reduce((a, b) => ((r[b] ?? 0) > (r[a] ?? 0) ? b : a)) : 'both';
+  return {
+    split: 'test',
+    convention: t.convention,
+    hd95Unit: t.hd95Unit,
+    perClass: Object.entries(t.perClass).map(([name, c]) => ({
+      name,
+      dice: num(c.dice),
+      hd95: num(c.hd95),
+      rule: rule(c.rules),
+    })),
+    meanDice: num(t.meanDice),
+    meanHd95: num(t.meanHd95),
+    classesPresent: [],
+    ...(m.note ? { note: m.note } : {}),
+    step: m.best?.step ?? step,
+    seconds: 0,
   };
 }

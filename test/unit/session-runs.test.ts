@@ -5,7 +5,7 @@
  * and resumed ends with the weights of the same run trained straight, and a
  * run exported as the CLI's run folder zip imports back as the same run.
  */
-import { strFromU8, unzipSync } from 'fflate';
+import { strFromU8, strToU8, unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../nodes/index.ts';
 import { initBackend } from '../../src/backend/index.ts';
@@ -18,6 +18,9 @@ import { panelDefaults } from '../../src/session/settings.ts';
 import type { WeightsSummary } from '../../src/session/types.ts';
 import { phantomSessionData } from '../helpers/phantom-cases.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
+import { evaluateCases } from '../../src/train/evaluate.ts';
+import { CompiledModel } from '../../src/compile/model.ts';
+import { planGraph } from '../../src/compile/plan.ts';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -191,6 +194,46 @@ describe('the runs kept by a session', () => {
     const r = await s.restore();
     expect(r).toMatchObject({ status: 'restored', step: 2 });
     if (r.status === 'restored') expect(r.weights.digest).toBe(trained.digest);
+    s.dispose();
+  });
+
+  it('a CLI run folder without the editor’s part: its test table (metrics.json, as mam train writes it) is the run’s evaluation', async () => {
+    const kept = new MemoryRunStore();
+    const s = openSession(kept);
+    await trainRun(s, false, 2);
+    const zip = await s.exportRun(CURRENT_RUN);
+    const files = unzipRun(zip.name, zip.bytes);
+    const run = JSON.parse(strFromU8(files.get('run.json')!)) as Record<string, unknown>;
+    delete run.editor;
+    files.set('run.json', strToU8(JSON.stringify(run)));
+    files.delete('graph.json');
+    // metrics.json as trainInFolder writes it: the test report's summary, NaN written as null.
+    const planned = planGraph(doc, catalogue, kernels);
+    if (!planned.ok) throw new Error('the tiny graph does not plan');
+    const model = CompiledModel.create(planned.plan);
+    const report = await evaluateCases(model, phantomSessionData().cases.test, {
+      classNames: planned.plan.classNames,
+      convention: 'synapse',
+      normalisation: 'auto',
+    });
+    model.dispose();
+    const metrics = {
+      convention: 'synapse',
+      step: 2,
+      reason: 'aborted',
+      best: { step: 2, meanDice: 0.5 },
+      lastValidation: null,
+      test: { weights: 'best.safetensors', summary: report.summary, ruleCounts: report.ruleCounts },
+    };
+    files.set('metrics.json', strToU8(JSON.stringify(metrics, null, 2)));
+    const open = { doc, weightsFingerprint: (await kept.get(CURRENT_RUN))!.weightsFingerprint };
+    const r = runFromFolder(files, { source: 'cli-run', catalogue, open });
+    expect(r.name).toBe('cli-run');
+    expect(r.evaluation).toMatchObject({ split: 'test', convention: 'synapse', step: 2 });
+    expect(r.evaluation!.perClass.map((c) => [c.name, c.dice])).toEqual(
+      Object.entries(report.summary.perClass).map(([n, c]) => [n, c.dice]),
+    );
+    expect(r.evaluation!.meanDice).toBe(report.summary.meanDice);
     s.dispose();
   });
 
