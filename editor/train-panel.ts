@@ -71,6 +71,8 @@ export interface TrainSummary {
   saves: number;
   /** Evaluations run in this page (a restored table is not one). */
   evaluations: number;
+  /** Re-initialisations done in this page. */
+  reinitialisations: number;
   /** The worker's tensor count after each step of this page's runs: flat, or a leak. */
   numTensors: readonly number[];
   /** The canvas differs from the graph being trained (during a run). */
@@ -162,6 +164,7 @@ export class TrainPanel extends LitElement {
   /** The compile key of the stored run's graph, once known: only that graph asks the store again. */
   private storedRunKey: string | undefined;
   private evaluations = 0;
+  private reinitialisations = 0;
   /** The data the restored run trained on, while it has steps left to resume. */
   private resumeOn: string | undefined;
   private settingsFor = '';
@@ -187,6 +190,7 @@ export class TrainPanel extends LitElement {
       saved: this.runState.saved,
       saves: this.runState.saves,
       evaluations: this.evaluations,
+      reinitialisations: this.reinitialisations,
       numTensors: this.runState.tensorCounts,
       graphChanged: this.graphChanged,
       runs: this.runs.runs.map(({ id, name, steps, current }) => ({ id, name, steps, current })),
@@ -562,6 +566,7 @@ export class TrainPanel extends LitElement {
     if (!confirm('Re-initialise every weight and clear the training history?')) return;
     await this.run('re-initialising', async (c) => {
       this.weights = await c.call((w) => w.reinitialise());
+      this.reinitialisations++;
       this.runState.clear();
       this.evalResult = undefined;
       this.canResume = false;
