@@ -460,9 +460,12 @@ export class MamApp extends LitElement {
       />
       <mam-train-panel
         .doc=${doc}
+        .catalogue=${this.catalogue}
         .analysis=${analysis}
         ?open=${this.trainOpen}
         @close=${() => (this.trainOpen = false)}
+        @open-graph=${(e: CustomEvent<{ doc: GraphDoc; source: string }>) =>
+          void this.open(structuredClone(e.detail.doc), e.detail.source)}
       ></mam-train-panel>
       <mam-status></mam-status>
       ${

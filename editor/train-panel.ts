@@ -31,6 +31,10 @@ import { RunState, type Persisted } from './train-run-state.ts';
 import './train-settings-view.ts';
 import './train-weights-view.ts';
 import { trainPanelStyles } from './train-styles.ts';
+import './compare-view.ts';
+import { RunsController } from './runs-controller.ts';
+import './runs-list.ts';
+import type { Catalogue } from '../src/graph/node-kind.ts';
 import {
   compileKey,
   panelDefaults,
@@ -67,15 +71,20 @@ export interface TrainSummary {
   saves: number;
   /** Evaluations run in this page (a restored table is not one). */
   evaluations: number;
+  /** Re-initialisations done in this page. */
+  reinitialisations: number;
   /** The worker's tensor count after each step of this page's runs: flat, or a leak. */
   numTensors: readonly number[];
   /** The canvas differs from the graph being trained (during a run). */
   graphChanged: boolean;
+  /** The runs list as shown: id, name, steps, whether it is the open run. */
+  runs: { id: string; name: string; steps: number; current: boolean }[];
 }
 
 export class TrainPanel extends LitElement {
   static override properties = {
     doc: { attribute: false },
+    catalogue: { attribute: false },
     analysis: { attribute: false },
     open: { type: Boolean, reflect: true },
     backendPref: { state: true },
@@ -103,6 +112,8 @@ export class TrainPanel extends LitElement {
   static override styles = trainPanelStyles;
 
   doc: GraphDoc | undefined;
+  /** The app's node kinds (the compare view counts and compares graphs with them). */
+  catalogue: Catalogue | undefined;
   analysis: Analysis | undefined;
   open = false;
   backendPref: BackendPreference = 'auto';
@@ -135,6 +146,13 @@ export class TrainPanel extends LitElement {
   previewIndex = -1;
 
   private client: TrainClient | undefined;
+  /** The runs kept in this browser, and the compare view (runs-controller.ts). */
+  readonly runs = new RunsController({
+    run: (what, fn) => this.run(what, fn),
+    opened: (graph, reply, name) => this.openedRun(graph, reply, name),
+    say: (notice) => (this.notice = notice),
+    requestUpdate: () => this.requestUpdate(),
+  });
   private compiledKey = '';
   /** The compile key of the graph on the canvas (kept up to date while training). */
   private openKey = '';
@@ -146,6 +164,9 @@ export class TrainPanel extends LitElement {
   /** The compile key of the stored run's graph, once known: only that graph asks the store again. */
   private storedRunKey: string | undefined;
   private evaluations = 0;
+  private reinitialisations = 0;
+  /** The data the restored run trained on, while it has steps left to resume. */
+  private resumeOn: string | undefined;
   private settingsFor = '';
   /** Requests to the worker other than training run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -169,8 +190,10 @@ export class TrainPanel extends LitElement {
       saved: this.runState.saved,
       saves: this.runState.saves,
       evaluations: this.evaluations,
+      reinitialisations: this.reinitialisations,
       numTensors: this.runState.tensorCounts,
       graphChanged: this.graphChanged,
+      runs: this.runs.runs.map(({ id, name, steps, current }) => ({ id, name, steps, current })),
     };
   }
 
@@ -228,6 +251,7 @@ export class TrainPanel extends LitElement {
         if (this.data) return; // a folder opened meanwhile
         await this.setData(c, await c.call((w) => w.loadDemo(DEMO_URL)));
       });
+      await this.runs.refresh();
       return;
     }
     if (!this.running) await this.recompile();
@@ -298,12 +322,50 @@ export class TrainPanel extends LitElement {
     this.requestUpdate();
     const when = new Date(r.savedAt).toLocaleTimeString('en-GB');
     this.note = `Restored from this browser: ${r.weights.origin}, saved at ${when}.`;
+    const left = r.run && r.run.runStep < r.run.totalSteps;
+    this.resumeOn = left ? r.dataSource : undefined;
+    this.sayWhereResumes();
+  }
+
+  /**
+   * A restored run with steps left resumes only on its own data: while other
+   * data is loaded (the demo after a reload, say), the panel says which to open.
+   */
+  private sayWhereResumes() {
+    const on = this.resumeOn;
+    const now = this.data?.source;
+    const text = (n: string) =>
+      `This run was trained on ${on}: open that folder again to resume it (${n} is loaded now; a new run trains on it).`;
+    if (on && now && !this.canResume) this.notice = { level: 'info', text: text(now) };
+    else if (this.notice?.text.startsWith(`This run was trained on ${on}:`))
+      this.notice = undefined;
+  }
+
+  /** A run opened from the list: shown now when its graph is the one compiled, else once that graph is. */
+  private openedRun(graph: GraphDoc, r: RestoreReply, name: string) {
+    this.runState.clear();
+    this.evalResult = undefined;
+    this.canResume = false;
+    if (r.status === 'restored') {
+      this.restored(r);
+      this.note = `Opened the run ${name}: ${r.weights.origin}.`;
+      return;
+    }
+    // The run's graph goes on the canvas; its compile restores the run (recompile).
+    this.storedRunWaiting = true;
+    this.storedRunKey = r.status === 'not-restored' ? r.graphKey : undefined;
+    this.dispatchEvent(
+      new CustomEvent('open-graph', { detail: { doc: graph, source: `run ${name}` } }),
+    );
   }
 
   private onTrainEvent(e: SessionEvent) {
     this.runState.apply(e);
     this.requestUpdate();
-    if (e.type === 'persisted') void this.refreshStorage();
+    if (e.type === 'persisted') {
+      void this.refreshStorage();
+      if (!this.running) void this.runs.refresh();
+    }
     if (e.type === 'validation') void this.refreshPreview();
     else if (e.type === 'persisted' && e.error)
       this.notice = {
@@ -317,6 +379,7 @@ export class TrainPanel extends LitElement {
       this.weights = e.weights;
       this.canResume = e.canResume;
       this.notice = doneNotice(e, recompile);
+      void this.runs.refresh();
       void this.refreshPreview();
       void this.recompile(); // edits made during the run
     }
@@ -332,7 +395,9 @@ export class TrainPanel extends LitElement {
       const r = await c.call((w) => w.train(settings, resume));
       this.running = true;
       this.storedRunWaiting = false; // this run replaces the stored one at its first checkpoint
+      this.resumeOn = undefined;
       this.runState.start(r.totalSteps, r.learningRate);
+      void this.runs.refresh();
       this.notice = {
         level: 'info',
         text: `${r.resumed ? 'Resumed' : 'Started'}: ${r.totalSteps} steps, lr ${formatNumber(r.learningRate, 4)}${this.settings.optimizer === 'sgd' ? ` (${this.settings.learningRate} × batch/24)` : ''}, validation every ${r.valEvery} steps.`,
@@ -385,6 +450,7 @@ export class TrainPanel extends LitElement {
     const canResume = await c.call((w) => w.canResume());
     this.data = info;
     this.canResume = canResume;
+    this.sayWhereResumes();
     this.preview = undefined;
     this.previewIndex = this.middleSlice();
   }
@@ -500,11 +566,13 @@ export class TrainPanel extends LitElement {
     if (!confirm('Re-initialise every weight and clear the training history?')) return;
     await this.run('re-initialising', async (c) => {
       this.weights = await c.call((w) => w.reinitialise());
+      this.reinitialisations++;
       this.runState.clear();
       this.evalResult = undefined;
       this.canResume = false;
       this.note = carryNote(this.weights, true);
     });
+    await this.runs.refresh();
     await this.refreshPreview();
   }
 
@@ -576,6 +644,7 @@ export class TrainPanel extends LitElement {
           .saved=${this.runState.saved}
           ?running=${this.running}
         ></mam-train-progress>
+        ${this.renderRuns()}
         <section>
           <h3>Training loss</h3>
           <mam-line-chart
@@ -617,7 +686,8 @@ export class TrainPanel extends LitElement {
                   ?disabled=${this.running || !!this.busy}
                   @click=${() => void this.downloadPrediction()}
                 >
-                  Download the prediction of ${this.preview.caseId} (.nii.gz)
+                  Download the prediction of ${this.preview.caseId}
+                  (.${this.preview.predictionFormat ?? 'nii.gz'})
                 </button>`
               : nothing
           }
@@ -688,6 +758,31 @@ export class TrainPanel extends LitElement {
         void this.moveCase(e.detail.id, e.detail.split)}
       @data-demo=${() => void this.useDemo()}
     ></mam-data-panel>`;
+  }
+
+  private renderRuns() {
+    const r = this.runs;
+    return html`<mam-runs-list
+        .runs=${r.runs}
+        ?disabled=${this.running || !!this.busy}
+        @run-open=${(e: CustomEvent<string>) => void r.open(e.detail)}
+        @run-rename=${(e: CustomEvent<{ id: string; name: string }>) =>
+          void r.rename(e.detail.id, e.detail.name)}
+        @run-delete=${(e: CustomEvent<string>) => void r.delete(e.detail)}
+        @run-export=${(e: CustomEvent<string>) => void r.export(e.detail)}
+        @runs-import=${(e: CustomEvent<PickedFile[]>) => void r.import(e.detail)}
+        @runs-compare=${(e: CustomEvent<string[]>) => void r.compareRuns(e.detail)}
+      ></mam-runs-list>
+      ${
+        r.compare
+          ? html`<mam-compare-view
+              data-testid="compare-view"
+              .runs=${r.compare}
+              .catalogue=${this.catalogue}
+              @close=${() => r.close()}
+            ></mam-compare-view>`
+          : nothing
+      }`;
   }
 
   private renderErrors(errors: GraphIssue[]) {

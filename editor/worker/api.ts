@@ -8,6 +8,8 @@ export type { TrainWorker } from './train-worker.ts';
 export type { SessionEvent, SplitName, StartReply } from '../../src/session/session.ts';
 export type * from '../../src/session/types.ts';
 export { compileKey } from '../../src/session/run-store.ts';
+export type { RunSummary } from '../../src/session/run-store.ts';
+export type { RunDetails, RunTable } from '../../src/session/run-compare.ts';
 export { panelDefaults, panelOverrides, resolveRun } from '../../src/session/settings.ts';
 export type { StorageEstimate } from '../../src/session/run-store-quota.ts';
 export type { AblationWorker, AblationPlan, AblationProgress } from './ablation-worker.ts';

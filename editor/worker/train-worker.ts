@@ -22,6 +22,9 @@ import { EXIT_CODES, SessionError } from '../../src/session/errors.ts';
 import type { RunData } from '../../src/session/folder-train.ts';
 import { DataFolderError, openDataFolder, splitCasesOnce } from '../../src/session/open-data.ts';
 import { openBrowserRunStore } from '../../src/session/run-store-browser.ts';
+import type { RunDetails } from '../../src/session/run-compare.ts';
+import type { RunSummary } from '../../src/session/run-store.ts';
+import { unzipRun, withoutCommonFolder, type RunFiles } from '../../src/session/run-zip.ts';
 import { browserEstimate, type StorageEstimate } from '../../src/session/run-store-quota.ts';
 import {
   Session,
@@ -189,6 +192,50 @@ export class TrainWorker {
 
   restore(): Promise<RestoreReply> {
     return this.session.restore();
+  }
+
+  /** The runs kept in this browser, newest first. */
+  listRuns(): Promise<RunSummary[]> {
+    return this.session.listRuns();
+  }
+
+  renameRun(id: string, name: string): Promise<void> {
+    return this.session.renameRun(id, name);
+  }
+
+  deleteRun(id: string): Promise<void> {
+    return this.session.deleteRun(id);
+  }
+
+  /** Makes a kept run the current one; its graph comes back for the page to open. */
+  openRun(id: string): Promise<{ graph: GraphDoc; reply: RestoreReply }> {
+    return this.session.openRun(id);
+  }
+
+  compareRuns(ids: string[]): Promise<RunDetails[]> {
+    return this.session.compareRuns(ids);
+  }
+
+  /** A kept run as a zip of the CLI's run folder. */
+  async exportRun(id: string): Promise<{ name: string; bytes: Uint8Array }> {
+    const z = await this.session.exportRun(id);
+    return Comlink.transfer(z, [z.bytes.buffer]);
+  }
+
+  /** A run from a zip, or from the files of a run folder the user picked or dropped. */
+  async importRun(files: PickedFile[]): Promise<RunSummary> {
+    if (files.length === 1 && /\.zip$/i.test(files[0].path)) {
+      const f = files[0];
+      const name = f.path.split('/').pop()!;
+      return this.session.importRun(
+        name,
+        unzipRun(name, new Uint8Array(await f.file.arrayBuffer())),
+      );
+    }
+    const read: RunFiles = new Map();
+    for (const f of files) read.set(f.path, new Uint8Array(await f.file.arrayBuffer()));
+    const name = files[0]?.path.split('/')[0] || 'the files';
+    return this.session.importRun(name, withoutCommonFolder(read));
   }
 }
 

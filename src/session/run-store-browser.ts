@@ -8,7 +8,7 @@
 import { hasIndexedDb, IndexedDbRunStore } from './run-store-idb.ts';
 import { OpfsRunStore, opfsRoot } from './run-store-opfs.ts';
 import { browserEstimate, QuotaGuardStore } from './run-store-quota.ts';
-import { MemoryRunStore, type RunRecord, type RunStore } from './run-store.ts';
+import { MemoryRunStore, type RunRecord, type RunStore, type RunSummary } from './run-store.ts';
 
 /** Writes go to `primary`; a record it lacks is looked up in `older`. */
 export class LayeredRunStore implements RunStore {
@@ -29,6 +29,14 @@ export class LayeredRunStore implements RunStore {
     await this.primary.delete(id);
     await this.older.delete(id);
   }
+
+  /** Both stores' runs; where both hold an id, the primary's (as get reads it). */
+  async list(): Promise<RunSummary[]> {
+    const primary = await this.primary.list();
+    const ids = new Set(primary.map((r) => r.id));
+    const older = await this.older.list().catch(() => []);
+    return [...primary, ...older.filter((r) => !ids.has(r.id))];
+  }
 }
 
 /** A store chosen once a promise settles (OPFS's root may be refused, e.g. in private windows). */
@@ -42,6 +50,9 @@ class ChosenRunStore implements RunStore {
   }
   async delete(id: string): Promise<void> {
     return (await this.chosen).delete(id);
+  }
+  async list(): Promise<RunSummary[]> {
+    return (await this.chosen).list();
   }
 }
 

@@ -4,7 +4,14 @@
  * run id; a put is one transaction, so a reload in the middle of a save
  * leaves the previous record whole.
  */
-import { asRunRecord, type RunRecord, type RunStore } from './run-store.ts';
+import {
+  asRunRecord,
+  summariseRun,
+  unreadableRun,
+  type RunRecord,
+  type RunStore,
+  type RunSummary,
+} from './run-store.ts';
 
 export const RUNS_DB = 'mam-studio-runs';
 const STORE = 'runs';
@@ -62,6 +69,15 @@ export class IndexedDbRunStore implements RunStore {
 
   async delete(id: string): Promise<void> {
     await this.transact('readwrite', (s) => s.delete(id));
+  }
+
+  async list(): Promise<RunSummary[]> {
+    const all = await this.transact('readonly', (s) => s.getAll() as IDBRequest<unknown[]>);
+    return all.map((v) => {
+      const r = asRunRecord(v);
+      const id = String((v as { id?: unknown })?.id ?? '?');
+      return typeof r === 'string' ? unreadableRun(id, r) : summariseRun(r);
+    });
   }
 }
 

@@ -7,7 +7,14 @@
  * old version: a reload in the middle of a save reads the previous record
  * whole. Works in pages and workers alike.
  */
-import { asRunRecord, type RunRecord, type RunStore } from './run-store.ts';
+import {
+  asRunRecord,
+  summariseRun,
+  unreadableRun,
+  type RunRecord,
+  type RunStore,
+  type RunSummary,
+} from './run-store.ts';
 
 export const RUNS_DIR = 'mam-studio-runs';
 
@@ -131,7 +138,11 @@ export class OpfsRunStore implements RunStore {
 
   async get(id: string): Promise<RunRecord | undefined> {
     const dir = await this.runDir(id, false);
-    if (!dir) return undefined;
+    return dir && this.read(dir, true);
+  }
+
+  /** The record a run folder's head names; without its byte arrays (empty in their place) unless `bytes`. */
+  private async read(dir: DirHandle, bytes: boolean): Promise<RunRecord | undefined> {
     let value: unknown;
     try {
       let head: { version: string; blobs: number };
@@ -147,7 +158,8 @@ export class OpfsRunStore implements RunStore {
       const v = await dir.getDirectoryHandle(head.version);
       const json = new TextDecoder().decode(await readBytes(v, 'record.json'));
       const blobs: Uint8Array[] = [];
-      for (let i = 0; i < (head.blobs ?? 0); i++) blobs.push(await readBytes(v, `${i}.bin`));
+      for (let i = 0; i < (head.blobs ?? 0); i++)
+        blobs.push(bytes ? await readBytes(v, `${i}.bin`) : new Uint8Array(0));
       value = decode(json, (i) => {
         if (!blobs[i]) throw new Error(`${head.version} lacks the byte array ${i}`);
         return blobs[i];
@@ -160,9 +172,34 @@ export class OpfsRunStore implements RunStore {
     return r;
   }
 
+  async list(): Promise<RunSummary[]> {
+    let runs: DirHandle;
+    try {
+      runs = await (await this.root).getDirectoryHandle(RUNS_DIR);
+    } catch (e) {
+      if (isMissing(e)) return [];
+      throw this.failure(e, 'it cannot be opened');
+    }
+    const out: RunSummary[] = [];
+    for await (const id of runs.keys()) {
+      try {
+        const r = await this.read(await runs.getDirectoryHandle(id), false);
+        if (r) out.push(summariseRun(r));
+      } catch (e) {
+        out.push(unreadableRun(id, (e as Error).message));
+      }
+    }
+    return out;
+  }
+
   async delete(id: string): Promise<void> {
     try {
       const runs = await (await this.root).getDirectoryHandle(RUNS_DIR, { create: true });
+      const dir = await runs.getDirectoryHandle(id);
+      // head.json first: from then on the run is gone for every reader, however far the rest gets.
+      await dir.removeEntry('head.json').catch((e: unknown) => {
+        if (!isMissing(e)) throw e;
+      });
       await runs.removeEntry(id, { recursive: true });
     } catch (e) {
       if (!isMissing(e)) throw this.failure(e, 'the run cannot be removed');

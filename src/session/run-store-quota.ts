@@ -6,7 +6,7 @@
  * old one, so a record needs its whole size free.
  */
 import { EXIT_CODES, SessionError } from './errors.ts';
-import type { RunRecord, RunStore } from './run-store.ts';
+import type { RunRecord, RunStore, RunSummary } from './run-store.ts';
 
 /** Bytes used and granted, as `navigator.storage.estimate()` says. */
 export interface StorageEstimate {
@@ -56,6 +56,10 @@ export class QuotaGuardStore implements RunStore {
 
   delete(id: string): Promise<void> {
     return this.store.delete(id);
+  }
+
+  list(): Promise<RunSummary[]> {
+    return this.store.list();
   }
 }
 

@@ -14,10 +14,17 @@ import type { GraphDoc } from '../graph/types.ts';
 import type { Checkpoint } from '../train/checkpoint.ts';
 import type { EvalResult, HistoryPoint, TrainPanelSettings, ValidationPoint } from './types.ts';
 
-/** What a compile should see: nodes' kinds and parameters and the links, not positions or labels. */
+/** Parameters with their names in order: a saved and reloaded graph writes them sorted. */
+const sortedParams = (p: object | undefined) =>
+  p && Object.fromEntries(Object.entries(p).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/**
+ * What a compile should see: nodes' kinds and parameters and the links, not
+ * positions, labels or the order parameters happen to be written in.
+ */
 export function compileKey(doc: GraphDoc): string {
   return JSON.stringify([
-    doc.nodes.map((n) => [n.id, n.type, n.params]),
+    doc.nodes.map((n) => [n.id, n.type, sortedParams(n.params)]),
     doc.links.map((l) => [l.from.node, l.from.port, l.to.node, l.to.port]),
     doc.metadata?.training?.seed ?? 0,
   ]);
@@ -25,18 +32,29 @@ export function compileKey(doc: GraphDoc): string {
 
 export const RUN_RECORD_FORMAT = 'mam-studio/run';
 
-/** The editor keeps one current run; the run browser will add more ids. */
+/**
+ * The run the session trains and keeps at its checkpoints. Earlier runs are
+ * kept beside it under their own ids (archiveId), so the runs list holds
+ * every run; opening one makes it the current run again.
+ */
 export const CURRENT_RUN = 'current';
+
+/** The id a run is kept under once another becomes current: stable, so keeping it again replaces it. */
+export const archiveId = (r: Pick<RunRecord, 'createdAt'>) => `run-${r.createdAt.toString(36)}`;
 
 export interface RunRecord {
   format: typeof RUN_RECORD_FORMAT;
   version: 1;
   id: string;
+  /** The name the user gave the run (absent: named by its graph and date). */
+  name?: string;
   /** The graph the weights belong to, and its compile key (nodes, parameters, links). */
   graph: GraphDoc;
   graphKey: string;
   weightsFingerprint: string;
   parameters: number;
+  /** What the last run trained on, in words ("NIfTI folder scans"), to say which folder resumes it. */
+  dataSource?: string;
   /** The panel's settings of the last run started. */
   settings?: TrainPanelSettings;
   /** Steps trained over the session, and the session step at which the last run began. */
@@ -57,11 +75,82 @@ export interface RunRecord {
   updatedAt: number;
 }
 
+/** One line of the runs list: what a run is, without its weights. */
+export interface RunSummary {
+  id: string;
+  name: string;
+  /** The graph's title. */
+  title: string;
+  graphKey: string;
+  parameters: number;
+  /** Steps of the run itself (not of earlier runs of the same session). */
+  steps: number;
+  /** The schedule's length, when the run has a checkpoint. */
+  totalSteps?: number;
+  /** The best mean validation Dice, and the convention it was measured under. */
+  bestDice?: number;
+  convention?: string;
+  createdAt: number;
+  updatedAt: number;
+  current: boolean;
+  /** Set when the stored run cannot be read (it can still be deleted). */
+  problem?: string;
+}
+
 export interface RunStore {
   /** Replaces the record with this id, atomically: a reader sees the old or the new one. */
   put(record: RunRecord): Promise<void>;
   get(id: string): Promise<RunRecord | undefined>;
+  /** Removes the record whole: a reader sees it whole or not at all. */
   delete(id: string): Promise<void>;
+  /** Every record kept, as summaries (one that cannot be read says why). */
+  list(): Promise<RunSummary[]>;
+}
+
+const dateWords = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+/** The name a run shows: the user's, else its graph's title and when it began. */
+export function runName(r: Pick<RunRecord, 'name' | 'graph' | 'createdAt'>): string {
+  return r.name ?? `${r.graph.metadata?.title || 'graph'} ${dateWords(r.createdAt)}`;
+}
+
+/** A record as a line of the runs list. */
+export function summariseRun(r: RunRecord): RunSummary {
+  const vals = r.validations.filter((v) => v.step > r.runBase && Number.isFinite(v.meanDice));
+  const best = vals.reduce<(typeof vals)[number] | undefined>(
+    (b, v) => (!b || v.meanDice > b.meanDice ? v : b),
+    undefined,
+  );
+  return {
+    id: r.id,
+    name: runName(r),
+    title: r.graph.metadata?.title ?? '',
+    graphKey: r.graphKey,
+    parameters: r.parameters,
+    steps: r.step - r.runBase,
+    totalSteps: r.checkpoint?.state.settings.steps,
+    bestDice: r.best && Number.isFinite(r.best.meanDice) ? r.best.meanDice : best?.meanDice,
+    convention: best?.convention ?? r.checkpoint?.state.settings.convention,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    current: r.id === CURRENT_RUN,
+  };
+}
+
+/** A line for a stored run that cannot be read. */
+export function unreadableRun(id: string, problem: string): RunSummary {
+  return {
+    id,
+    name: id,
+    title: '',
+    graphKey: '',
+    parameters: 0,
+    steps: 0,
+    createdAt: 0,
+    updatedAt: 0,
+    current: id === CURRENT_RUN,
+    problem,
+  };
 }
 
 /** A store in memory (tests, and the fallback where no browser storage is available). */
@@ -80,6 +169,10 @@ export class MemoryRunStore implements RunStore {
 
   async delete(id: string): Promise<void> {
     this.records.delete(id);
+  }
+
+  async list(): Promise<RunSummary[]> {
+    return [...this.records.values()].map(summariseRun);
   }
 }
 
@@ -119,7 +212,8 @@ export function matchStoredRun(
   r: RunRecord,
   open: OpenGraph,
 ): { ok: true } | { ok: false; message: string } {
-  if (r.graphKey === open.graphKey && r.weightsFingerprint === open.weightsFingerprint)
+  // The key again from the graph: one stored before keys were order-free still matches.
+  if (compileKey(r.graph) === open.graphKey && r.weightsFingerprint === open.weightsFingerprint)
     return { ok: true };
   const when = new Date(r.updatedAt).toISOString().slice(0, 16).replace('T', ' ');
   return {

@@ -18,7 +18,6 @@ import type { KernelTable } from '../compile/kernels/types.ts';
 import { CompiledModel } from '../compile/model.ts';
 import { planGraph, type Plan } from '../compile/plan.ts';
 import { loadWeights, saveWeights, weightFingerprint } from '../compile/weights.ts';
-import { predictionFileName, writePredictionNifti } from '../data/nifti.ts';
 import type { Case } from '../data/types.ts';
 import type { Catalogue } from '../graph/node-kind.ts';
 import type { GraphDoc } from '../graph/types.ts';
@@ -30,13 +29,19 @@ import type { MetricConvention } from '../train/metrics.ts';
 import { normaliseVolume } from '../train/samples.ts';
 import { SessionError, EXIT_CODES } from './errors.ts';
 import {
+  archiveId,
   CURRENT_RUN,
   compileKey,
   matchStoredRun,
   RUN_RECORD_FORMAT,
   type RunRecord,
   type RunStore,
+  type RunSummary,
+  summariseRun,
 } from './run-store.ts';
+import { runDetails, type RunDetails } from './run-compare.ts';
+import { runFromFolder, runZip, type RunFiles } from './run-zip.ts';
+import { isPngCase, predictionDownload } from './prediction-file.ts';
 import { recordBytes } from './run-store-quota.ts';
 import { panelOverrides, resolveRun } from './settings.ts';
 import type {
@@ -122,6 +127,11 @@ export class Session {
   /** The record last written to the run store; undefined while there is nothing worth keeping. */
   private stored: RunRecord | undefined;
   private saving: Promise<void> = Promise.resolve();
+  /** When the current run began, and the name the user gave it. */
+  private createdAt: number | undefined;
+  private runName: string | undefined;
+  /** What the current run trains on, in words. */
+  private dataSource: string | undefined;
 
   constructor(private readonly opts: SessionOptions) {}
 
@@ -185,11 +195,13 @@ export class Session {
       format: RUN_RECORD_FORMAT,
       version: 1,
       id: CURRENT_RUN,
+      ...(this.runName ? { name: this.runName } : {}),
       graph: this.graph!,
       graphKey: compileKey(this.graph!),
       weightsFingerprint: weightFingerprint(m),
       parameters: m.parameterCount,
       settings: this.settings,
+      ...(this.dataSource ? { dataSource: this.dataSource } : {}),
       step: this.step,
       runBase: this.runBase,
       // Copies: the record is written after this returns, and the run may go on meanwhile.
@@ -200,7 +212,7 @@ export class Session {
       weights,
       checkpoint: this.checkpoint,
       best: this.best,
-      createdAt: this.stored?.createdAt ?? now,
+      createdAt: (this.createdAt ??= now),
       updatedAt: now,
     };
   }
@@ -315,8 +327,13 @@ export class Session {
     if (!resumeFrom) {
       this.runBase = this.step;
       this.best = undefined; // the best of this run, not of an earlier one
+      // The run kept before stays in the runs list; this one is kept as the current run.
+      void this.keepCurrentAside().catch(() => {});
+      this.createdAt = undefined;
+      this.runName = undefined;
     }
     this.settings = p;
+    this.dataSource = d.info.source;
     const controller = new AbortController();
     this.running = controller;
     const total = resumeFrom ? resumeFrom.state.settings.steps : settings.steps;
@@ -477,12 +494,14 @@ export class Session {
       pred,
       classNames: this.plan!.classNames,
       step: this.step,
+      predictionFormat: isPngCase(c) ? 'png' : 'nii.gz',
     };
   }
 
   /**
    * One case of a split predicted whole and written as `mam eval` writes it:
-   * NIfTI on the case's own grid, voxel order and affine.
+   * NIfTI on the case's own grid, voxel order and affine; a PNG mask for a
+   * PNG case (prediction-file.ts).
    */
   async predictionFile(
     split: SplitName,
@@ -497,10 +516,7 @@ export class Session {
       resize: this.checkpoint?.state.settings.resize,
       batchSize: 4,
     });
-    return {
-      name: predictionFileName(`${caseId}-prediction`),
-      bytes: writePredictionNifti(labels, c),
-    };
+    return predictionDownload(c, labels);
   }
 
   /** Dice and HD95 per class on one split, kept with the run. */
@@ -557,6 +573,129 @@ export class Session {
     }
   }
 
+  /** A store operation after the writes before it; a failure is the caller's (the chain goes on). */
+  private queue<T>(op: () => Promise<T>): Promise<T> {
+    const done = this.saving.then(op);
+    this.saving = done.then(
+      () => {},
+      () => {},
+    );
+    return done;
+  }
+
+  /**
+   * The stored current run, when it holds training, copied under its own id
+   * (archiveId) before another run takes its place (`thenRemove`: and the
+   * current run removed). Written whole before anything replaces it, so it
+   * is never lost in between; a failed copy removes nothing.
+   */
+  private keepCurrentAside(thenRemove = false): Promise<void> {
+    return this.queue(async () => {
+      const r = await this.opts.store.get(CURRENT_RUN).catch(() => undefined);
+      if (r && r.step > r.runBase) {
+        try {
+          await this.opts.store.put({ ...r, id: archiveId(r) });
+        } catch (e) {
+          const error = `the run before could not be kept in the runs list: ${(e as Error).message}`;
+          this.emit({ type: 'persisted', step: r.step, bytes: 0, ms: 0, error });
+          throw e;
+        }
+      }
+      // In the same queued step, so no listing sees the current run half removed.
+      if (thenRemove) await this.opts.store.delete(CURRENT_RUN);
+    });
+  }
+
+  /** Every run kept, newest first; the current run once (not also under the id it is kept aside as). */
+  async listRuns(): Promise<RunSummary[]> {
+    const all = await this.queue(() => this.opts.store.list());
+    const current = all.find((r) => r.current && !r.problem);
+    const twin = current && archiveId(current);
+    return all.filter((r) => r.id !== twin).sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /** A kept run, or a SessionError naming the id. */
+  private async keptRun(id: string): Promise<RunRecord> {
+    const r = await this.queue(() => this.opts.store.get(id));
+    if (!r) throw new SessionError(`no run ${id} is kept in this browser`, EXIT_CODES.usage);
+    return r;
+  }
+
+  /** Gives a kept run a name (the current run keeps it at its next saves). */
+  async renameRun(id: string, name: string): Promise<void> {
+    const clean = name.trim();
+    if (!clean) throw new SessionError('a run needs a name', EXIT_CODES.usage);
+    const r = await this.keptRun(id);
+    if (id === CURRENT_RUN && this.stored) this.runName = clean;
+    await this.queue(() => this.opts.store.put({ ...r, name: clean }));
+  }
+
+  /** Removes a kept run; the one training now cannot be removed. */
+  async deleteRun(id: string): Promise<void> {
+    if (this.running && id === CURRENT_RUN)
+      throw busy('this run is training: stop it before deleting it');
+    await this.queue(() => this.opts.store.delete(id));
+    if (id === CURRENT_RUN) {
+      this.stored = undefined;
+      this.createdAt = undefined;
+      this.runName = undefined;
+    }
+  }
+
+  /** Kept runs as the compare view shows them (run-compare.ts), in the order asked. */
+  async compareRuns(ids: string[]): Promise<RunDetails[]> {
+    if (ids.length < 2 || ids.length > 6)
+      throw new SessionError(`compare 2 to 6 runs (${ids.length} chosen)`, EXIT_CODES.usage);
+    const out: RunDetails[] = [];
+    for (const id of ids) out.push(runDetails(await this.keptRun(id)));
+    return out;
+  }
+
+  /** A kept run as a zip of `mam train`'s run folder (run-zip.ts). */
+  async exportRun(id: string): Promise<{ name: string; bytes: Uint8Array }> {
+    return runZip(await this.keptRun(id));
+  }
+
+  /**
+   * A run folder (`mam train`'s, mam_torch's or an exported zip's files) kept
+   * as a run of the list; refused with a message naming the file, keeping nothing.
+   */
+  async importRun(source: string, files: RunFiles): Promise<RunSummary> {
+    const m = this.model;
+    const open =
+      m && this.graph ? { doc: this.graph, weightsFingerprint: weightFingerprint(m) } : undefined;
+    const r = runFromFolder(files, { source, catalogue: this.opts.catalogue, open });
+    await this.queue(() => this.opts.store.put(r));
+    return summariseRun(r);
+  }
+
+  /**
+   * Makes a kept run the current one (the current run is kept aside first)
+   * and loads it when its graph is the one compiled; otherwise answers its
+   * graph, and the next compile of that graph restores it (`restore`).
+   */
+  async openRun(id: string): Promise<{ graph: GraphDoc; reply: RestoreReply }> {
+    if (this.running) throw busy('training is running: stop it before opening another run');
+    const r = await this.keptRun(id);
+    if (id !== CURRENT_RUN) {
+      await this.keepCurrentAside();
+      await this.queue(() => this.opts.store.put({ ...r, id: CURRENT_RUN }));
+      await this.queue(() => this.opts.store.delete(id));
+    }
+    // The session lets go of its own run (kept in the store), so restore takes the opened one.
+    this.forgetRun();
+    const sameGraph = !!this.graph && compileKey(this.graph) === compileKey(r.graph);
+    const reply: RestoreReply = sameGraph
+      ? await this.restore()
+      : {
+          status: 'not-restored',
+          reason: 'other-graph',
+          graphKey: compileKey(r.graph),
+          message: 'the run’s graph is opened',
+        };
+    return { graph: r.graph, reply };
+  }
+
   /** Frees the model's tensors (the session is not used afterwards). */
   dispose(): void {
     this.running?.abort();
@@ -599,8 +738,19 @@ export class Session {
     if (this.running) throw busy('training is running: stop it first');
     if (!this.plan) throw busy('no compiled graph yet');
     this.model?.dispose();
-    this.model = CompiledModel.create(this.plan, { seed: 0 });
+    // The graph's seed, as its first compile: re-initialised weights are the ones a new page starts from.
+    this.model = CompiledModel.create(this.plan, {
+      seed: this.graph?.metadata?.training?.seed ?? 0,
+    });
     this.carry = { kept: 0, reinitialised: this.model.weights.size, dropped: 0 };
+    // This session's stored run goes to the runs list; a stored run of another graph stays current.
+    if (this.stored) void this.keepCurrentAside(true).catch(() => {});
+    this.forgetRun();
+    return this.summary();
+  }
+
+  /** No history, checkpoint or stored run: what a fresh or newly opened run starts from (the weights stay). */
+  private forgetRun(): void {
     this.origin = 'initialised';
     this.checkpoint = undefined;
     this.history = [];
@@ -609,11 +759,10 @@ export class Session {
     this.runBase = 0;
     this.best = undefined;
     this.evaluation = undefined;
-    // A stored run of another graph stays.
-    if (this.stored)
-      this.saving = this.saving.then(() => this.opts.store.delete(CURRENT_RUN)).catch(() => {});
     this.stored = undefined;
-    return this.summary();
+    this.createdAt = undefined;
+    this.runName = undefined;
+    this.dataSource = undefined;
   }
 
   /** The run stored for the graph now compiled, loaded (or why not). */
@@ -644,7 +793,7 @@ export class Session {
         status: 'not-restored',
         reason: 'other-graph',
         message: match.message,
-        graphKey: r.graphKey,
+        graphKey: compileKey(r.graph),
       };
     const loaded = loadWeights(model, r.weights, 'the stored run');
     if (!loaded.ok)
@@ -664,6 +813,9 @@ export class Session {
     this.settings = r.settings;
     this.carry = noCarry();
     this.stored = r;
+    this.createdAt = r.createdAt;
+    this.runName = r.name;
+    this.dataSource = r.dataSource;
     const c = r.checkpoint?.state;
     return {
       status: 'restored',
@@ -675,6 +827,7 @@ export class Session {
       settings: r.settings,
       run: c && { runStep: c.step, totalSteps: c.settings.steps, epoch: c.epoch },
       canResume: this.canResume(),
+      dataSource: r.dataSource,
       savedAt: r.updatedAt,
     };
   }

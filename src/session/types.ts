@@ -133,6 +133,8 @@ export interface Preview {
   pred: Uint8Array;
   classNames: string[];
   step: number;
+  /** The file a download of the case's prediction gives (a PNG mask for PNG input). */
+  predictionFormat?: 'nii.gz' | 'png';
 }
 
 export type CompileReply =
@@ -167,6 +169,8 @@ export type RestoreReply =
       /** The last run's position in its schedule, when it has a checkpoint. */
       run?: { runStep: number; totalSteps: number; epoch: number };
       canResume: boolean;
+      /** What the run trained on, in words (a run resumes only on the same data). */
+      dataSource?: string;
       savedAt: number;
     };
 

@@ -6,11 +6,12 @@
 // refused naming the file (the data before is kept, nothing trains), and
 // labels outside the graph's classes turn training off.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowser, type BrowserSession } from './browser.ts';
+import { hasPython, niftiFolder as niftiFolderIn, PYTHON, ROOT } from './data-fixtures.ts';
 import {
   byId,
   fill,
@@ -23,30 +24,8 @@ import {
   training,
 } from './train-helpers.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const FILES = join(ROOT, 'test-results', 'e2e-data');
-const PYTHON = join(ROOT, '.venv', 'bin', 'python');
-
-interface Expected {
-  dims: number[];
-  affine: number[][];
-  zooms: number[];
-  labelValues: number[];
-}
-
-/** A NIfTI folder written by nibabel (test/python/data_folder_fixtures.py), and what nibabel read back. */
-function niftiFolder(name: string, ...flags: string[]) {
-  const dir = join(FILES, name);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  execFileSync(PYTHON, [join(ROOT, 'test/python/data_folder_fixtures.py'), 'make', dir, ...flags]);
-  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<
-    string,
-    Expected
-  >;
-  rmSync(join(dir, 'expected.json'));
-  return { dir, expected };
-}
+const niftiFolder = (name: string, ...flags: string[]) => niftiFolderIn(FILES, name, ...flags);
 
 const dataPanel = (page: Page) => panel(page).locator('mam-data-panel');
 
@@ -56,8 +35,6 @@ async function openFolder(page: Page, dir: string) {
   await byId(page, 'data-open').click();
   await (await chooser).setFiles(dir);
 }
-
-const hasPython = existsSync(PYTHON);
 
 describe.skipIf(!hasPython && process.env.CI !== 'true')('your own data in the editor', () => {
   let session: BrowserSession;

@@ -1,7 +1,7 @@
 // The Train drawer as the e2e tests drive it: its state through
 // window.__mam.training, its controls through their test ids.
-import type { Page } from 'playwright-core';
-import { expect } from 'vitest';
+import type { Dialog, Page } from 'playwright-core';
+import { expect, onTestFinished } from 'vitest';
 import { freshEditor, ready } from './editor-helpers.ts';
 
 export const training = (page: Page) => page.evaluate(() => window.__mam!.training!);
@@ -27,8 +27,8 @@ export async function freshTraining(page: Page, baseUrl: string) {
   });
 }
 
-/** Starts a run on wasm at batch 2. */
-export async function startRun(page: Page, steps: number, valEvery: number) {
+/** Sets up a run on wasm at batch 2 (without starting it). */
+export async function setUpRun(page: Page, steps: number, valEvery: number) {
   await byId(page, 'backend-select').selectOption('wasm');
   await expect
     .poll(() => byId(page, 'backend-info').textContent(), { timeout: 60_000 })
@@ -36,6 +36,11 @@ export async function startRun(page: Page, steps: number, valEvery: number) {
   await fill(page, 'setting-batchSize', '2');
   await fill(page, 'setting-steps', String(steps));
   await fill(page, 'setting-valEvery', String(valEvery));
+}
+
+/** Starts a run on wasm at batch 2. */
+export async function startRun(page: Page, steps: number, valEvery: number) {
+  await setUpRun(page, steps, valEvery);
   await byId(page, 'train-start').click();
   await expect.poll(async () => (await training(page)).running, { timeout: 30_000 }).toBe(true);
 }
@@ -73,4 +78,15 @@ export async function reloadTrain(page: Page, step: number) {
   await ready(page);
   await openTrain(page);
   await expect.poll(async () => (await training(page)).step, { timeout: 60_000 }).toBe(step);
+}
+/** Records the page's dialogs until the test ends (accepting them, so a navigation goes on). */
+export function dialogsOf(page: Page): string[] {
+  const seen: string[] = [];
+  const onDialog = (d: Dialog) => {
+    seen.push(d.type());
+    void d.accept();
+  };
+  page.on('dialog', onDialog);
+  onTestFinished(() => void page.off('dialog', onDialog));
+  return seen;
 }

@@ -127,6 +127,16 @@ describe('matchStoredRun', () => {
     expect(!no.ok && no.message).toBe(
       `The stored run (step 12, ${count(m.parameterCount)} parameters, saved 2026-01-02 03:04 UTC) was trained on a different graph than the one open (${count(n.parameterCount)} parameters): its weights were not loaded, and it stays stored until a run or an import on this graph replaces it.`,
     );
+    // The same graph saved and read back (its parameters written in another order): the same graph.
+    const reordered = structuredClone(doc);
+    for (const n of reordered.nodes)
+      n.params = Object.fromEntries(Object.entries(n.params ?? {}).reverse());
+    expect(compileKey(reordered)).toBe(compileKey(doc));
+    expect(
+      matchStoredRun(record(doc, m, { graphKey: 'an older key' }), open(reordered, m)),
+    ).toEqual({
+      ok: true,
+    });
     // Same weight structure, other parameters (drop-path): still another graph.
     const dropped = tinyGraph({ dropPath: 0.3 });
     expect(matchStoredRun(r, open(dropped, m)).ok).toBe(false);

@@ -16,29 +16,12 @@ import { Session, type SessionData, type SessionEvent } from '../../src/session/
 import { panelDefaults } from '../../src/session/settings.ts';
 import { readNifti } from '../../src/data/nifti.ts';
 import { caseSlices, dataFingerprint } from '../../src/train/samples.ts';
-import { phantomCase } from '../helpers/phantom-cases.ts';
+import { phantomCase, phantomSessionData } from '../helpers/phantom-cases.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
-
-function phantomData(): SessionData {
-  const cases = { train: phantomCase('a', 1), val: phantomCase('b', 2), test: phantomCase('c', 3) };
-  const train = caseSlices(cases.train, 'none');
-  const split = { slices: 6, classesPresent: ['organ1', 'organ2'] };
-  return {
-    info: {
-      source: 'phantoms',
-      classNames: ['background', 'organ1', 'organ2'],
-      trainSlices: train.length,
-      splits: { train: split, val: split, test: split },
-    },
-    train,
-    cases: { train: [cases.train], val: [cases.val], test: [cases.test] },
-    fingerprint: dataFingerprint([cases.train, cases.val, cases.test]),
-  };
-}
 
 /** Resolves with the events up to and including the run's 'done'. */
 function runEvents(session: Session): { events: SessionEvent[]; done: Promise<void> } {
@@ -59,7 +42,7 @@ describe('Session', () => {
     const s = new Session({ catalogue, kernels, store });
     const compiled = s.compile(doc);
     expect(compiled.ok).toBe(true);
-    s.setData(phantomData());
+    s.setData(phantomSessionData());
     const { events, done } = runEvents(s);
     // 6 slices at batch 4 (the graph's): 1 step per epoch; 4 steps by the panel's field.
     const start = s.train({ ...panelDefaults(doc), steps: 4, augment: false }, false);
@@ -104,7 +87,7 @@ describe('Session', () => {
     const s = new Session({ catalogue, kernels, store: new MemoryRunStore() });
     const doc = tinyGraph({ classes: ['background', 'a'] });
     s.compile(doc);
-    s.setData(phantomData());
+    s.setData(phantomSessionData());
     const before = tf.memory().numTensors;
     expect(() => s.train(panelDefaults(doc), false)).toThrow(
       /the graph outputs 2 classes \(background, a\) but the data has 3/,
