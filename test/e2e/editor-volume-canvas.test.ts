@@ -7,8 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { nodeSize } from '../../src/graph/layout.ts';
 import { presets } from '../../src/graph/presets.ts';
 import { DRAWN_HEIGHT } from '../unit/drawn-sizes.ts';
+import { graphOf } from '../unit/graph-sameness.ts';
 import {
   bringIntoView,
+  boxOf,
+  centre,
+  contextMenu,
+  doc,
+  dragFromPalette,
   editorTests,
   node,
   nodesOutsideCanvas,
@@ -18,8 +24,11 @@ import {
   zoom,
 } from './editor-helpers.ts';
 import type { Page } from 'playwright-core';
+import type { GraphDoc } from '../../src/graph/types.ts';
 
 const VOLUME_PRESETS = ['swinunetr', 'swinunetr-mam', 'nnformer', 'nnformer-mam'];
+
+const graph = graphOf;
 
 async function openPreset(page: Page, name: string) {
   await page.getByTestId('presets').selectOption(name);
@@ -109,5 +118,44 @@ describe('3D presets on the canvas', () => {
     await bringIntoView(page, 'input');
     await node(page, 'input').locator('header').click();
     await expect.poll(async () => (await rows())['out: out']).toBe('96×96×96×1 (D×H×W×C)');
+  });
+
+  it('Convert the encoder to MAM (ISTS) on swinunetr gives swinunetr-mam; dropping a SAM 3D block on a unit swaps it, keeping its links', async () => {
+    const { page } = t;
+    await openPreset(page, 'swinunetr');
+    await contextMenu(page, 'swinViT.layers2.0.blocks.0', 'Convert the encoder to MAM (ISTS)');
+    await expect
+      .poll(async () => graph(await doc(page)))
+      .toEqual(graph(presets(catalogue)['swinunetr-mam']));
+    await expect.poll(() => page.getByTestId('chain').count()).toBe(8);
+
+    const id = 'swinViT.layers3.0.blocks.0';
+    const before = await doc(page);
+    const weights = () =>
+      page.evaluate(
+        (id) => window.__mam!.analysis.nodes.get(id)!.weights.map((w) => `${w.name}:${w.shape}`),
+        id,
+      );
+    const had = await weights();
+    expect(had).toContain('attn.qkv.weight:576,192');
+    await bringIntoView(page, id);
+    await dragFromPalette(
+      page,
+      'swin3d-block',
+      centre(await boxOf(node(page, id).locator('header'))),
+    );
+    await expect.poll(() => node(page, id).getAttribute('data-type')).toBe('swin3d-block');
+    const after = await doc(page);
+    const was = before.nodes.find((n) => n.id === id)!;
+    expect(after.nodes.find((n) => n.id === id)!.position).toEqual(was.position);
+    // Its token links stay; only the memory link into the next block goes with the memory port.
+    const touching = (d: GraphDoc) =>
+      graph(d).links.filter((l) => l.split('>').some((end) => end.startsWith(`${id}.`)));
+    expect(touching(after)).toEqual(touching(before).filter((l) => !l.includes('.mem')));
+    expect(touching(before).filter((l) => l.includes('.mem'))).toEqual([
+      `${id}.memOut>swinViT.layers3.0.blocks.1.memIn`,
+    ]);
+    expect(await weights()).toEqual(had);
+    await t.screenshot('swinunetr-swapped');
   });
 });
