@@ -54,7 +54,13 @@ export class DataPanel extends LitElement {
     this.viewing = { id };
     try {
       const volume = await this.loadVolume(id);
-      if (this.viewing?.id === id) this.viewing = { id, volume };
+      if (this.viewing?.id !== id) return;
+      this.viewing = { id, volume };
+      // Below the case table, the views may open out of sight.
+      await this.updateComplete;
+      this.renderRoot
+        .querySelector('[data-testid="case-volume"]')
+        ?.scrollIntoView({ block: 'nearest' });
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       if (this.viewing?.id === id) this.viewing = { id, error: message };

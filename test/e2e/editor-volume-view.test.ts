@@ -140,6 +140,9 @@ describe.skipIf(!hasPython && process.env.CI !== 'true')('the volume viewer', ()
 
     // The legend names the folder's classes.
     expect(await byId(page, 'volume-legend').textContent()).toMatch(/spleen[\s\S]*kidney/);
+    // It opened in sight (the drawer scrolled to it).
+    const views = await boxOf(panel(page).locator('mam-volume-view'));
+    expect(views.y + views.height).toBeLessThanOrEqual(page.viewportSize()!.height);
     await browser.session.screenshot('volume-viewer');
   });
 });
