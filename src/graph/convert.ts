@@ -189,6 +189,12 @@ function crossing(
   const what = () =>
     `memory cannot pass from the stage at ${formatGrid(a.grid)}×${a.channels} to the stage at ${formatGrid(b.grid)}×${b.channels}`;
   if (a.grid.length !== b.grid.length) return { error: what() };
+  // The 3D reference resets memory at every stage (3D-MAM-SPEC.md §c.6); the memory
+  // resampling ops work on 2D grids.
+  if (a.grid.length !== 2)
+    return {
+      error: `${what()}: in a 3D network memory starts afresh at every stage (3D-MAM-SPEC.md §c.6), and Memory Merging / Expanding work on 2D grids`,
+    };
   const ratio = a.grid[0] / b.grid[0];
   if (a.grid.some((g, i) => g / b.grid[i] !== ratio))
     return { error: `${what()}: the grid does not scale evenly` };

@@ -53,6 +53,17 @@ describe.each(['swinunetr', 'nnformer'] as const)('%s SAM ↔ MAM (ISTS)', (fami
     });
   });
 
+  it('STS is refused: memory does not cross the stages of a 3D network, and nothing changes', () => {
+    const r = convertToMam(
+      P[family],
+      { scope: 'encoder', strategy: 'STS', layout: 'window' },
+      catalogue,
+    );
+    expect('error' in r && r.error).toMatch(
+      /^memory cannot pass from the stage at .* to the stage at .*: in a 3D network memory starts afresh at every stage \(3D-MAM-SPEC\.md §c\.6\).*; use ISTS/,
+    );
+  });
+
   it('swapping one 3D Swin block SAM → MAM keeps its id, links and weights, and back', () => {
     const id = `${STAGES[family][1]}.blocks.1`;
     const base = P[family];
