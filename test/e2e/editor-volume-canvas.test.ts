@@ -60,7 +60,7 @@ describe('3D presets on the canvas', () => {
         ).toBeLessThan(1);
       }
       expect(overlappingBoxes(boxes)).toEqual([]);
-      if (name === 'swinunetr-mam') await t.screenshot('swinunetr-mam');
+      await t.screenshot(name);
     },
   );
 
