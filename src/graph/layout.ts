@@ -7,6 +7,9 @@
  * stage rows. A hybrid CNN + ViT (DA-TransUNet) gets the same U: its ResNet
  * stages down the left by down-sampling factor, the ViT blocks at the bottom,
  * what follows them (encoder norm, CUP decoder) up the right, skips across.
+ * A token pyramid beside a CNN at the same scales (SwinUNETR) shares the CNN's
+ * rows: each Swin stage on the row of the CNN encoder block its hidden state
+ * feeds, the decoder's up-blocks across from their skips.
  * A line longer than the arrangement is wide wraps into rows
  * (sequential ViT graphs too); the width is chosen so the whole graph shows
  * largest in the editor's canvas. Memory merging/expanding nodes go between
