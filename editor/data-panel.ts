@@ -12,6 +12,8 @@ import { directoryPicker, filesFromDrop, filesFromHandle, filesFromInput } from 
 import { trainViewStyles } from './train-styles.ts';
 import { dataPanelStyles } from './data-panel-styles.ts';
 import type { CaseSummary, DataInfo, DataOpenReply, PickedFile } from './worker/api.ts';
+import type { VolumeData } from './volume-pixels.ts';
+import './volume-view.ts';
 
 const SPLITS = ['train', 'val', 'test', 'unused'] as const;
 
@@ -24,7 +26,9 @@ export class DataPanel extends LitElement {
     failure: { attribute: false },
     graphClasses: { attribute: false },
     disabled: { type: Boolean },
+    loadVolume: { attribute: false },
     dragging: { state: true },
+    viewing: { state: true },
   };
   static override styles = [trainViewStyles, dataPanelStyles];
 
@@ -33,7 +37,35 @@ export class DataPanel extends LitElement {
   failure: Extract<DataOpenReply, { ok: false }> | undefined;
   graphClasses: string[] | undefined;
   disabled = false;
+  /** Reads one case as a volume (the training worker does); without it, no case can be viewed. */
+  loadVolume: ((id: string) => Promise<VolumeData>) | undefined;
   dragging = false;
+  /** The case shown in the volume viewer: loading, shown, or why it cannot be. */
+  viewing: { id: string; volume?: VolumeData; error?: string } | undefined;
+
+  override willUpdate(changed: Map<string, unknown>) {
+    // A case no longer in the data (another folder opened, the demo chosen) is no longer shown.
+    if (changed.has('data') && !this.data?.folder?.cases.some((c) => c.id === this.viewing?.id))
+      this.viewing = undefined;
+  }
+
+  private async view(id: string) {
+    if (!this.loadVolume) return;
+    this.viewing = { id };
+    try {
+      const volume = await this.loadVolume(id);
+      if (this.viewing?.id !== id) return;
+      this.viewing = { id, volume };
+      // Below the case table, the views may open out of sight.
+      await this.updateComplete;
+      this.renderRoot
+        .querySelector('[data-testid="case-volume"]')
+        ?.scrollIntoView({ block: 'nearest' });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (this.viewing?.id === id) this.viewing = { id, error: message };
+    }
+  }
 
   private open(files: PickedFile[]) {
     if (files.length) this.dispatchEvent(new CustomEvent('data-open', { detail: files }));
@@ -163,6 +195,7 @@ export class DataPanel extends LitElement {
             <th>spacing</th>
             <th>ch</th>
             <th>labels</th>
+            <th></th>
             <th>split</th>
           </tr>
         </thead>
@@ -170,6 +203,7 @@ export class DataPanel extends LitElement {
           ${f.cases.map((c) => this.renderCase(c))}
         </tbody>
       </table>
+      ${this.renderVolume(f.classNames.length ? f.classNames : (this.graphClasses ?? []))}
     `;
   }
 
@@ -180,6 +214,19 @@ export class DataPanel extends LitElement {
       <td data-col="spacing">${formatSpacing(c.spacing)}</td>
       <td data-col="channels">${c.channels}</td>
       <td data-col="labels">${c.labelValues.join(', ')}</td>
+      <td>
+        ${
+          (c.dims[2] ?? 1) > 1 && this.loadVolume
+            ? html`<button
+                data-testid="case-view"
+                title="Show ${c.id} in three orthogonal views"
+                @click=${() => void this.view(c.id)}
+              >
+                View
+              </button>`
+            : nothing
+        }
+      </td>
       <td>
         <select
           data-col="split"
@@ -195,6 +242,27 @@ export class DataPanel extends LitElement {
         </select>
       </td>
     </tr>`;
+  }
+
+  /** The case being viewed in three orthogonal views, or why it cannot be. */
+  private renderVolume(classNames: string[]) {
+    const v = this.viewing;
+    if (!v) return nothing;
+    return html`<section data-testid="case-volume" data-case=${v.id}>
+      <h4>Case ${v.id}</h4>
+      ${
+        v.error
+          ? html`<div class="notice error" data-testid="case-volume-error">
+              ${v.id} cannot be shown: ${v.error}
+            </div>`
+          : v.volume
+            ? html`<mam-volume-view
+                .volume=${v.volume}
+                .classNames=${classNames}
+              ></mam-volume-view>`
+            : html`<p class="muted">Reading ${v.id}…</p>`
+      }
+    </section>`;
   }
 
   /** The folder's class table beside the graph's output classes, row by row. */

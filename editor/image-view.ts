@@ -3,10 +3,11 @@
  * side by side, a legend keyed by class name, window/level and overlay
  * opacity, and a slice slider (the mouse wheel over the images scrolls slices).
  */
-import { LitElement, css, html, nothing } from 'lit';
+import { LitElement, css, html } from 'lit';
 import type { Preview } from './worker/api.ts';
 
-import { DEFAULT_DISPLAY, classColor, overlayPixels, type SliceDisplay } from './slice-pixels.ts';
+import { DEFAULT_DISPLAY, overlayPixels, type SliceDisplay } from './slice-pixels.ts';
+import { classLegend, displayInput, sliceViewStyles } from './slice-controls.ts';
 
 export { CLASS_COLORS, classColor, overlayPixels } from './slice-pixels.ts';
 
@@ -16,61 +17,36 @@ export class SliceView extends LitElement {
     busy: { type: Boolean },
     display: { state: true },
   };
-  static override styles = css`
-    :host {
-      display: block;
-      font:
-        12px system-ui,
-        sans-serif;
-      color: #334155;
-    }
-    .pair {
-      display: flex;
-      gap: 10px;
-    }
-    figure {
-      margin: 0;
-      flex: 1;
-      min-width: 0;
-    }
-    figcaption {
-      font-weight: 600;
-      margin-bottom: 3px;
-    }
-    canvas {
-      width: 100%;
-      aspect-ratio: 1;
-      image-rendering: pixelated;
-      border-radius: 4px;
-      background: #000;
-      display: block;
-    }
-    .legend {
-      display: flex;
-      flex-wrap: wrap;
-      gap: 4px 12px;
-      margin: 6px 0;
-    }
-    .legend i {
-      display: inline-block;
-      width: 10px;
-      height: 10px;
-      border-radius: 2px;
-      margin-right: 4px;
-      vertical-align: -1px;
-    }
-    .slider {
-      display: flex;
-      align-items: center;
-      gap: 8px;
-    }
-    .slider input {
-      flex: 1;
-    }
-    .muted {
-      color: #64748b;
-    }
-  `;
+  static override styles = [
+    sliceViewStyles,
+    css`
+      .pair {
+        display: flex;
+        gap: 10px;
+      }
+      figure {
+        margin: 0;
+        flex: 1;
+        min-width: 0;
+      }
+      canvas {
+        width: 100%;
+        aspect-ratio: 1;
+        image-rendering: pixelated;
+        border-radius: 4px;
+        background: #000;
+        display: block;
+      }
+      .slider {
+        display: flex;
+        align-items: center;
+        gap: 8px;
+      }
+      .slider input {
+        flex: 1;
+      }
+    `,
+  ];
 
   preview: Preview | undefined;
   busy = false;
@@ -90,21 +66,7 @@ export class SliceView extends LitElement {
   };
 
   private displayInput(key: keyof SliceDisplay, label: string, min: number) {
-    return html`<label
-      >${label}
-      <input
-        type="range"
-        min=${min}
-        max="1"
-        step="0.01"
-        data-testid=${`slice-${key}`}
-        .value=${String(this.display[key])}
-        @input=${(e: Event) =>
-          (this.display = {
-            ...this.display,
-            [key]: Number((e.target as HTMLInputElement).value),
-          })}
-    /></label>`;
+    return displayInput(this.display, key, label, min, 'slice', (d) => (this.display = d));
   }
 
   override updated() {
@@ -148,17 +110,7 @@ export class SliceView extends LitElement {
           <canvas class="pred" data-testid="slice-pred"></canvas>
         </figure>
       </div>
-      <div class="legend" data-testid="class-legend">
-        ${p.classNames.map((name, i) =>
-          i === 0
-            ? nothing
-            : html`<span
-                style=${present.has(i) ? '' : 'opacity:0.4'}
-                title=${present.has(i) ? '' : 'not in this slice'}
-                ><i style="background:${classColor(i)}"></i>${name}</span
-              >`,
-        )}
-      </div>
+      ${classLegend(p.classNames, present, 'not in this slice', 'class-legend')}
       <div class="slider" data-testid="slice-display">
         ${this.displayInput('window', 'Window', 0.02)} ${this.displayInput('level', 'Level', 0)}
         ${this.displayInput('opacity', 'Labels', 0)}

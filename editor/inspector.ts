@@ -5,7 +5,12 @@
  */
 import { LitElement, css, html, nothing } from 'lit';
 import type { NodeInfo } from '../src/graph/infer.ts';
-import { describeShape, type Catalogue, type ParamSpec } from '../src/graph/node-kind.ts';
+import {
+  describeShape,
+  type Catalogue,
+  type ParamSpec,
+  type Shape,
+} from '../src/graph/node-kind.ts';
 import type { NodeDoc, ParamValue } from '../src/graph/types.ts';
 import { validateParams } from '../src/graph/validate.ts';
 import { formatCount, shortMessage } from '../src/rete/index.ts';
@@ -13,6 +18,13 @@ import { formatCount, shortMessage } from '../src/rete/index.ts';
 export interface ParamChangeDetail {
   id: string;
   params: Record<string, ParamValue>;
+}
+
+/** A shape in words; a volume's names its axes, so depth is not mistaken for channels. */
+function withAxes(s: Shape): string {
+  const dims = s.kind === 'image' || s.kind === 'mask' ? s.spatial : 'grid' in s ? s.grid : [];
+  if (dims.length !== 3) return describeShape(s);
+  return `${describeShape(s)} (${s.kind === 'mask' ? 'D×H×W' : 'D×H×W×C'})`;
 }
 
 export class MamInspector extends LitElement {
@@ -261,9 +273,8 @@ export class MamInspector extends LitElement {
   private facts(info: NodeInfo) {
     const rows: [string, string][] = [];
     for (const [port, s] of Object.entries(info.inputs))
-      if (s) rows.push([`in: ${port}`, describeShape(s)]);
-    for (const [port, s] of Object.entries(info.outputs))
-      rows.push([`out: ${port}`, describeShape(s)]);
+      if (s) rows.push([`in: ${port}`, withAxes(s)]);
+    for (const [port, s] of Object.entries(info.outputs)) rows.push([`out: ${port}`, withAxes(s)]);
     rows.push(['parameters', info.params.toLocaleString('en')]);
     rows.push(['MACs Linear/Conv', formatCount(info.macs.linearConv)]);
     rows.push(['MACs attention', formatCount(info.macs.attention)]);

@@ -24,7 +24,18 @@ const CATEGORY_TITLES: Record<string, string> = {
   norm: 'Normalisation',
   head: 'Head',
   output: 'Output',
+  '3d:embedding': '3D embedding and stem',
+  '3d:attention': '3D attention (SAM / MAM, cross-attention)',
+  '3d:resampling': '3D resampling',
+  '3d:cnn': '3D CNN (MONAI blocks, convolutions)',
+  '3d:norm': '3D normalisation',
+  '3d:head': '3D head',
 };
+
+/** The palette section of a kind: its category, or the category's 3D section for volume kinds. */
+const section = (k: NodeKind) => (k.volume ? `3d:${k.category}` : k.category);
+
+const sectionTitle = (s: string) => CATEGORY_TITLES[s] ?? s.replace(/^3d:/, '3D ');
 
 export class MamPalette extends LitElement {
   static override properties = { query: { state: true }, catalogue: { attribute: false } };
@@ -91,9 +102,12 @@ export class MamPalette extends LitElement {
   override render() {
     const q = this.query.trim().toLowerCase();
     const match = (k: NodeKind) =>
-      !q || `${k.title} ${k.type} ${k.category} ${k.description}`.toLowerCase().includes(q);
+      !q ||
+      `${k.title} ${k.type} ${k.category} ${k.volume ? '3D volume' : ''} ${k.description}`
+        .toLowerCase()
+        .includes(q);
     const kinds = [...this.catalogue.values()].filter(match);
-    const categories = [...new Set(kinds.map((k) => k.category))];
+    const categories = [...new Set(kinds.map(section))];
     return html`<input
         type="search"
         placeholder="Search nodes…"
@@ -104,9 +118,9 @@ export class MamPalette extends LitElement {
       <div class="list">
         ${categories.map(
           (c) =>
-            html`<h3>${CATEGORY_TITLES[c] ?? c}</h3>
+            html`<h3 data-testid="palette-section">${sectionTitle(c)}</h3>
               ${kinds
-                .filter((k) => k.category === c)
+                .filter((k) => section(k) === c)
                 .map(
                   (k) =>
                     html`<div

@@ -257,6 +257,9 @@ export class TrainPanel extends LitElement {
     if (!this.running) await this.recompile();
   }
 
+  /** One case of the opened folder for the data panel's volume viewer. */
+  private readonly loadVolume = (id: string) => this.client!.call((w) => w.caseVolume(id));
+
   private run<T>(what: string, fn: (c: TrainClient) => Promise<T>): Promise<T | undefined> {
     const c = this.client!;
     const next = this.queue.then(async () => {
@@ -753,6 +756,7 @@ export class TrainPanel extends LitElement {
       .failure=${this.dataFailure}
       .graphClasses=${this.classNames}
       ?disabled=${this.running || !!this.busy}
+      .loadVolume=${this.loadVolume}
       @data-open=${(e: CustomEvent<PickedFile[]>) => void this.openFolder(e.detail)}
       @data-move=${(e: CustomEvent<{ id: string; split: DemoSplit | 'unused' }>) =>
         void this.moveCase(e.detail.id, e.detail.split)}

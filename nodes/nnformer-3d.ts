@@ -28,6 +28,7 @@ export const nnformerStem: NodeKind = {
   type: 'nnformer-stem',
   title: 'nnFormer stem',
   category: 'embedding',
+  volume: true,
   role: 'plain',
   description:
     "nnFormer's convolutional embedding (§c.10): proj1 = conv 3³ (stride 2) → GELU → LN → conv 3³ → GELU → LN; proj2 = conv 3³ (stride 1,2,2) → GELU → LN → conv 3³; then tokens → LN. Padding 1 before and after every conv; ends zero-padded to a multiple of the patch.",
@@ -83,6 +84,7 @@ export const nnformerMerging: NodeKind = {
   type: 'nnformer-merging',
   title: 'nnFormer down-sampling',
   category: 'resampling',
+  volume: true,
   role: 'downsample',
   description:
     "nnFormer's patch merging (§c.8): GELU (before the norm) → LayerNorm → conv 3³, stride 2, padding 1, C → 2C, with bias.",
@@ -108,6 +110,7 @@ export const nnformerExpanding: NodeKind = {
   type: 'nnformer-expanding',
   title: 'nnFormer expanding',
   category: 'resampling',
+  volume: true,
   role: 'upsample',
   description:
     "nnFormer's Patch_Expanding (§c.9): LayerNorm(C) → transposed conv 2³, stride 2, C → C/2, with bias; doubles the grid.",
@@ -136,6 +139,7 @@ export const nnformerHead: NodeKind = {
   type: 'nnformer-head',
   title: 'nnFormer head',
   category: 'head',
+  volume: true,
   role: 'upsample',
   description:
     "nnFormer's final_patch_expanding (§c.10): the decoder's tokens as a volume → transposed conv with kernel = stride = the patch, C → classes, with bias; no norm before it.",

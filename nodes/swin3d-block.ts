@@ -159,6 +159,7 @@ export const swin3dBlock: NodeKind = {
   type: 'swin3d-block',
   title: 'Swin block 3D',
   category: 'attention',
+  volume: true,
   role: 'attention',
   description: `3D Swin block (SwinUNETR / nnFormer): ${blockDescription}`,
   params: [headsParam, ...window3dParams, flavourParam, ...blockParams],
@@ -171,6 +172,7 @@ export const mamSwin3dBlock: NodeKind = {
   type: 'mam-swin3d-block',
   title: 'Memory-attention unit 3D',
   category: 'attention',
+  volume: true,
   role: 'memory-unit',
   description: `3D Swin block with memory-attention: q̂ = q + memory (in window layout, carried across the shift unaligned, as the reference does), and q̂ (before scaling) is the memory out. Same weights as the 3D Swin block. ${blockDescription}`,
   params: [headsParam, ...window3dParams, flavourParam, ...blockParams],
@@ -183,6 +185,7 @@ export const nnformerKvBlock: NodeKind = {
   type: 'nnformer-kv-block',
   title: 'Cross-attention block 3D',
   category: 'attention',
+  volume: true,
   role: 'plain',
   description:
     "nnFormer's decoder block 0 (§c.9): x = up + skip; keys and values from LN(skip), queries are LN(up) split into heads without a projection (one norm1 for both), never shifted; then the MLP.",
@@ -222,6 +225,7 @@ export const patchMerging3d: NodeKind = {
   type: 'patch-merging-3d',
   title: 'Patch merging 3D',
   category: 'resampling',
+  volume: true,
   role: 'downsample',
   description:
     "SwinUNETR's patch merging (§c.8): odd sides zero-padded, the 8 sub-grids y[a::2, b::2, c::2] concatenated (8C), LayerNorm, Linear 8C → 2C without bias. 'monai-0.9' is the reference's order, which takes (0,1,0) and (0,0,1) twice and never sees (1,1,0) and (0,1,1) (fixed in MONAI 1.5); 'all-eight' sees every neighbour.",

@@ -27,6 +27,7 @@ export const conv3dKind: NodeKind = {
   type: 'conv3d',
   title: 'Convolution 3D',
   category: 'cnn',
+  volume: true,
   role: 'plain',
   description:
     'kD×kH×kW convolution of a volume with per-axis stride and explicit zero padding on both sides (PyTorch\'s padding, not TF\'s "same"), optional bias.',
@@ -66,6 +67,7 @@ export const convTranspose3dKind: NodeKind = {
   type: 'conv-transpose-3d',
   title: 'Transposed convolution 3D',
   category: 'resampling',
+  volume: true,
   role: 'upsample',
   description:
     'Transposed convolution with kernel = stride per axis (no overlap): every input voxel becomes a kD×kH×kW block. Weight (Cin, Cout, kD, kH, kW) as PyTorch stores it.',
@@ -117,6 +119,7 @@ const resBlockKind = (type: string, title: string, prefix: string, what: string)
   type,
   title,
   category: 'cnn',
+  volume: true,
   role: 'plain',
   description: `${what} conv 3³ → InstanceNorm → LeakyReLU(0.01) → conv 3³ → InstanceNorm, plus a residual (conv 1³ → InstanceNorm when the channels change), then LeakyReLU. No biases; the InstanceNorms have no weights.`,
   params: [outChannels3d(48)],
@@ -152,6 +155,7 @@ export const unetrUpBlock: NodeKind = {
   type: 'unetr-up-block',
   title: 'UNETR up block',
   category: 'cnn',
+  volume: true,
   role: 'upsample',
   description:
     "MONAI's UnetrUpBlock (SwinUNETR's decoderK): transposed conv 2³ stride 2 without bias, concatenated with the skip (up-sampled first), then a residual block to the out channels.",
@@ -196,6 +200,7 @@ export const hiddenNorm3d: NodeKind = {
   type: 'hidden-norm-3d',
   title: 'Hidden-state norm',
   category: 'norm',
+  volume: true,
   role: 'plain',
   description:
     "SwinUNETR's hidden-state normalisation (§c.2): LayerNorm over the channels of every voxel, eps 1e-5, without weights; tokens in, a volume out for the CNN path.",
@@ -213,6 +218,7 @@ export const patchEmbed3d: NodeKind = {
   type: 'patch-embed-3d',
   title: 'Patch embedding 3D',
   category: 'embedding',
+  volume: true,
   role: 'plain',
   description:
     "SwinUNETR's patch embedding (§c.1): conv with kernel = stride = patch on the volume (ends zero-padded to a multiple of the patch), with bias; no norm, no position embedding.",

@@ -47,6 +47,7 @@ import type {
   WeightsSummary,
 } from '../../src/session/types.ts';
 import type { MetricConvention } from '../../src/train/metrics.ts';
+import { unitRange, type VolumeData } from '../volume-pixels.ts';
 
 /** What the page may call; every method answers a promise on the page's side (comlink.Remote). */
 export class TrainWorker {
@@ -118,6 +119,26 @@ export class TrainWorker {
     if (!f) throw new SessionError('no data folder is open', EXIT_CODES.usage);
     f.data = moveCase(f.data, f.all, id, to);
     return this.useFolder();
+  }
+
+  /**
+   * One case of the opened folder as the volume viewer shows it: its first
+   * channel scaled to [0, 1] by its range, its labels (copies: the case stays).
+   */
+  caseVolume(id: string): VolumeData {
+    const c = this.folder?.all.find((x) => x.id === id);
+    if (!c) throw new SessionError(`no case ${id} in the opened folder`, EXIT_CODES.usage);
+    const ch = c.channels[0];
+    const [nx, ny, nz] = [0, 1, 2].map((a) => ch.dims[a] ?? 1);
+    const n = nx * ny * nz;
+    const v: VolumeData = {
+      id,
+      dims: [nx, ny, nz],
+      spacing: [0, 1, 2].map((a) => ch.spacing[a] ?? 1) as [number, number, number],
+      image: unitRange(ch.data.subarray(0, n)),
+      label: c.label ? c.label.data.slice(0, n) : undefined,
+    };
+    return Comlink.transfer(v, [v.image.buffer, ...(v.label ? [v.label.buffer] : [])]);
   }
 
   private demo: SessionData | undefined;

@@ -189,6 +189,12 @@ function crossing(
   const what = () =>
     `memory cannot pass from the stage at ${formatGrid(a.grid)}×${a.channels} to the stage at ${formatGrid(b.grid)}×${b.channels}`;
   if (a.grid.length !== b.grid.length) return { error: what() };
+  // The 3D reference resets memory at every stage (3D-MAM-SPEC.md §c.6); the memory
+  // resampling ops work on 2D grids.
+  if (a.grid.length !== 2)
+    return {
+      error: `${what()}: in a 3D network memory starts afresh at every stage (3D-MAM-SPEC.md §c.6), and Memory Merging / Expanding work on 2D grids`,
+    };
   const ratio = a.grid[0] / b.grid[0];
   if (a.grid.some((g, i) => g / b.grid[i] !== ratio))
     return { error: `${what()}: the grid does not scale evenly` };
@@ -220,9 +226,18 @@ export function convertToMam(
   catalogue: Catalogue,
 ): ConvertResult {
   const analysis = analyzeGraph(doc, catalogue);
-  const stages = stagesInScope(doc, opts.scope, catalogue);
-  if ('error' in stages) return stages;
+  const inScope = stagesInScope(doc, opts.scope, catalogue);
+  if ('error' in inScope) return inScope;
   const byId = new Map(doc.nodes.map((n) => [n.id, n]));
+  // ISTS over several stages leaves a one-block stage (nnFormer's decoder) as it is: a chain
+  // needs two units, and a unit without memory computes what its SAM block does.
+  const lone =
+    opts.strategy === 'ISTS' && typeof opts.scope !== 'object'
+      ? inScope.filter((s) => s.units.length === 1)
+      : [];
+  if (lone.length === inScope.length)
+    return { error: 'every stage in scope has one block: a memory chain needs two units' };
+  const stages = inScope.filter((s) => !lone.includes(s));
   const units = new Set(stages.flatMap((s) => s.units));
   const old = memoryWiringOf(doc, units, analysis);
   const commands: Command[] = [];
@@ -233,18 +248,26 @@ export function convertToMam(
   for (const id of units) {
     const node = byId.get(id) as NodeDoc;
     const kind = catalogue.get(node.type);
+    const mam = kind?.role === 'attention' ? catalogue.get(kind.swapWith ?? '') : kind;
+    if (!mam) return { error: `a ${kind?.title} ('${id}') has no memory-attention counterpart` };
+    // A unit with a fixed layout (the 3D unit keeps memory in window layout) takes no choice.
+    const layout = mam.params.some((p) => p.name === 'memoryLayout')
+      ? { memoryLayout: opts.layout }
+      : undefined;
+    if (!layout && opts.layout !== 'window')
+      return {
+        error: `a ${mam.title} ('${id}') keeps its memory in window layout only: convert with the window layout`,
+      };
     if (kind?.role === 'attention') {
-      const mam = catalogue.get(kind.swapWith ?? '');
-      if (!mam) return { error: `a ${kind.title} ('${id}') has no memory-attention counterpart` };
       commands.push({
         type: 'set-kind',
         id,
         nodeType: mam.type,
-        params: { ...carryParams(node, mam), memoryLayout: opts.layout },
+        params: { ...carryParams(node, mam), ...layout },
       });
       swapped++;
-    } else if (node.params.memoryLayout !== opts.layout) {
-      commands.push({ type: 'set-params', id, params: { memoryLayout: opts.layout } });
+    } else if (layout && node.params.memoryLayout !== opts.layout) {
+      commands.push({ type: 'set-params', id, params: layout });
     }
   }
 
@@ -311,6 +334,10 @@ export function convertToMam(
   const parts = [
     `Converted ${swapped} block${swapped === 1 ? '' : 's'} to memory-attention (${opts.layout} layout${opts.layout === 'spatial' ? ', a deviation from the paper' : ''}); ${chainText}.`,
   ];
+  if (lone.length)
+    parts.push(
+      `Left ${lone.length} one-block stage${lone.length === 1 ? '' : 's'} (${lone.map((l) => l.units[0]).join(', ')}) as self-attention: a chain needs two units.`,
+    );
   if (old.dropped) {
     parts.push(
       `Replaced the earlier memory wiring in scope (${old.dropped} link${old.dropped === 1 ? '' : 's'}${old.resamplers.length ? `, resampling nodes ${old.resamplers.join(', ')}` : ''}).`,

@@ -7,6 +7,9 @@
  * stage rows. A hybrid CNN + ViT (DA-TransUNet) gets the same U: its ResNet
  * stages down the left by down-sampling factor, the ViT blocks at the bottom,
  * what follows them (encoder norm, CUP decoder) up the right, skips across.
+ * A token pyramid beside a CNN at the same scales (SwinUNETR) shares the CNN's
+ * rows: each Swin stage on the row of the CNN encoder block its hidden state
+ * feeds, the decoder's up-blocks across from their skips.
  * A line longer than the arrangement is wide wraps into rows
  * (sequential ViT graphs too); the width is chosen so the whole graph shows
  * largest in the editor's canvas. Memory merging/expanding nodes go between
@@ -145,6 +148,12 @@ const sideOf = (s?: Shape) =>
     ? product(s.spatial) ** (1 / s.spatial.length)
     : undefined;
 
+/** The side of a token grid, rounded: the geometric mean of its sizes. */
+const gridSideOf = (s?: Shape) =>
+  s && (s.kind === 'tokens' || s.kind === 'memory')
+    ? Math.round(product(s.grid) ** (1 / s.grid.length))
+    : undefined;
+
 /**
  * The line of each node: 2 × the mean level of its grids (stage rows even,
  * transitions odd), and -1 for the image-scale ends (input, embedding, head,
@@ -153,7 +162,11 @@ const sideOf = (s?: Shape) =>
  * 0 for /2, 1 for /4, …; the token grids go below the deepest of them, level 0
  * there being the largest grid an attention block works on.
  */
-function linesOf(a: Analysis, ids: string[], preds: Links): Map<string, number> {
+function linesOf(
+  a: Analysis,
+  ids: string[],
+  preds: Links,
+): { line: Map<string, number>; shared: boolean } {
   const sizes = new Set<number>();
   for (const n of a.nodes.values()) {
     for (const s of [...Object.values(n.inputs), ...Object.values(n.outputs)]) {
@@ -175,8 +188,17 @@ function linesOf(a: Analysis, ids: string[], preds: Links): Map<string, number> 
   const full = Math.max(0, ...sides.filter((v) => v !== undefined));
   const imageLevel = (side: number) => Math.round(Math.log2(full / side)) - 1;
   const cnnDepth = Math.max(-1, ...sides.filter((v) => v !== undefined).map(imageLevel)) + 1;
+  // A token pyramid beside a CNN at the same scales (SwinUNETR: its hidden states feed a CNN
+  // encoder at every stage) shares the CNN's levels, so each stage row holds both.
+  const imageSides = new Set(sides.filter((v) => v !== undefined).map(Math.round));
+  const tokenSides = new Set(
+    [...a.nodes.values()].flatMap((n) =>
+      [...Object.values(n.inputs), ...Object.values(n.outputs)].map(gridSideOf),
+    ),
+  );
+  const shared = [...tokenSides].filter((t) => t !== undefined && imageSides.has(t)).length >= 2;
   const levelOf = (s?: Shape) => {
-    const side = sideOf(s);
+    const side = sideOf(s) ?? (shared ? gridSideOf(s) : undefined);
     if (side !== undefined) return Math.max(-1, imageLevel(side));
     const l = level.get(gridSize(s) ?? -1);
     return l === undefined || l < 0 ? l : l + cnnDepth;
@@ -188,12 +210,15 @@ function linesOf(a: Analysis, ids: string[], preds: Links): Map<string, number> 
     const levels = [...Object.values(n.inputs), ...Object.values(n.outputs)]
       .map(levelOf)
       .filter((v): v is number => v !== undefined);
-    if (levels.length) line.set(id, Math.max(-1, Math.min(...levels) + Math.max(...levels)));
+    // Beside a CNN, a decoder's up-block sits on the row of what it makes, across from its skip.
+    const out = levelOf(Object.values(n.outputs)[0]);
+    if (shared && n.scope === 'decoder' && out !== undefined) line.set(id, Math.max(-1, 2 * out));
+    else if (levels.length) line.set(id, Math.max(-1, Math.min(...levels) + Math.max(...levels)));
     else if (n.kind?.role === 'input' || n.kind?.role === 'output' || !preds.get(id)?.length)
       line.set(id, -1);
     else line.set(id, line.get(preds.get(id)!.find((p) => line.has(p)) ?? '') ?? -1); // unknown shapes: stay with what feeds it
   }
-  return line;
+  return { line, shared };
 }
 
 interface Span {
@@ -300,7 +325,7 @@ export function autoArrange(doc: GraphDoc, catalogue: Catalogue): Command {
   }
   const spans = resamplerSpans(a, preds, succs);
   const gridIds = ids.filter((id) => !spans.has(id));
-  const line = linesOf(a, gridIds, preds);
+  const { line, shared } = linesOf(a, gridIds, preds);
 
   // Arm: decoder scope goes right, and so does what follows the deepest line in token flow
   // (DA-TransUNet's encoder norm and conv_more, on the way up). Memory resamplers follow
@@ -326,11 +351,17 @@ export function autoArrange(doc: GraphDoc, catalogue: Catalogue): Command {
     }
     return n.kind?.type === 'memory-expanding';
   };
+  const makesImage = (id: string) =>
+    Object.values(a.nodes.get(id)?.outputs ?? {}).some((s) => s?.kind === 'image');
   const lines: Line[] = [...new Set(line.values())]
     .sort((x, y) => x - y)
     .map((l) => {
       const on = gridIds.filter((id) => line.get(id) === l);
-      return { line: l, left: on.filter((id) => !right(id)), right: on.filter(right) };
+      const left = on.filter((id) => !right(id));
+      // Beside a CNN, a stage row's blocks come first and its branch into the CNN (the hidden
+      // state and the encoder block that feed the skip) last, nearest the decoder.
+      if (shared && l >= 0) left.sort((x, y) => Number(makesImage(x)) - Number(makesImage(y)));
+      return { line: l, left, right: on.filter(right) };
     });
 
   // The number of columns that shows the arrangement largest.

@@ -119,6 +119,8 @@ export interface NodeKind {
   type: string;
   title: string;
   category: NodeCategory;
+  /** Works on volumes (a depth axis): the palette lists it in its category's 3D section. */
+  volume?: boolean;
   role: NodeRole;
   description: string;
   params: readonly ParamSpec[];

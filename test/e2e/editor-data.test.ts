@@ -9,13 +9,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, type BrowserSession } from './browser.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hasPython, niftiFolder as niftiFolderIn, PYTHON, ROOT } from './data-fixtures.ts';
 import {
   byId,
+  chooserBrowser,
   fill,
   freshTraining,
+  openFolder,
   openTrain,
   panel,
   reloadTrain,
@@ -29,31 +30,12 @@ const niftiFolder = (name: string, ...flags: string[]) => niftiFolderIn(FILES, n
 
 const dataPanel = (page: Page) => panel(page).locator('mam-data-panel');
 
-/** Opens the Train drawer on the demo, then the folder through the file chooser. */
-async function openFolder(page: Page, dir: string) {
-  const chooser = page.waitForEvent('filechooser');
-  await byId(page, 'data-open').click();
-  await (await chooser).setFiles(dir);
-}
-
 describe.skipIf(!hasPython && process.env.CI !== 'true')('your own data in the editor', () => {
-  let session: BrowserSession;
-
-  beforeAll(async () => {
-    mkdirSync(FILES, { recursive: true });
-    session = await openBrowser('/');
-    // The file chooser path (<input webkitdirectory>): the File System Access
-    // picker is a native dialog a test cannot answer.
-    await session.page.addInitScript(() => {
-      delete (window as { showDirectoryPicker?: unknown }).showDirectoryPicker;
-    });
-  });
-  afterAll(async () => {
-    await session?.close();
-  });
+  const browser = chooserBrowser();
+  beforeAll(() => mkdirSync(FILES, { recursive: true }));
 
   it('opens a NIfTI folder, lists its cases as nibabel reads them, trains on it, and resumes it after a reload', async () => {
-    const { page, baseUrl } = session;
+    const { page, baseUrl } = browser.session;
     const { dir, expected } = niftiFolder('scans');
     await freshTraining(page, baseUrl);
     await openTrain(page);
@@ -121,7 +103,7 @@ describe.skipIf(!hasPython && process.env.CI !== 'true')('your own data in the e
   });
 
   it('refuses a folder whose label has another size, naming the file; the data before stays and nothing trains', async () => {
-    const { page, baseUrl } = session;
+    const { page, baseUrl } = browser.session;
     const { dir, expected } = niftiFolder('mismatch', '--mismatch', 'case02');
     await freshTraining(page, baseUrl);
     await openTrain(page);
@@ -143,7 +125,7 @@ describe.skipIf(!hasPython && process.env.CI !== 'true')('your own data in the e
   });
 
   it('a folder with labels outside the graph’s classes shows the problem and training is off', async () => {
-    const { page, baseUrl } = session;
+    const { page, baseUrl } = browser.session;
     const { dir } = niftiFolder('outside', '--classes', '9', '--label', 'case03=8');
     await freshTraining(page, baseUrl);
     await openTrain(page);
@@ -163,7 +145,7 @@ describe.skipIf(!hasPython && process.env.CI !== 'true')('your own data in the e
   });
 
   it('shows the browser storage granted, as the browser estimates it', async () => {
-    const { page, baseUrl } = session;
+    const { page, baseUrl } = browser.session;
     await freshTraining(page, baseUrl);
     await openTrain(page);
     const quota = await page.evaluate(async () => (await navigator.storage.estimate()).quota!);

@@ -180,6 +180,42 @@ export function nodeRects(
   );
 }
 
+/** Every drawn node's box in canvas units (screen box divided by the zoom), once all are drawn with their analysis. */
+export async function renderedBoxes(page: Page) {
+  await settle(page);
+  return page
+    .evaluate(() =>
+      [...document.querySelectorAll('mam-node')].map((host) => {
+        const el = host.shadowRoot!.querySelector<HTMLElement>('[data-testid="mam-node"]')!;
+        const r = el.getBoundingClientRect();
+        return {
+          id: el.dataset.nodeId!,
+          type: el.dataset.type!,
+          x: r.x,
+          y: r.y,
+          w: el.offsetWidth,
+          h: el.offsetHeight,
+          k: r.width / el.offsetWidth,
+        };
+      }),
+    )
+    .then((list) => list.map((b) => ({ ...b, x: b.x / b.k, y: b.y / b.k })));
+}
+
+/** The pairs of drawn boxes (from renderedBoxes) that overlap, as `a × b`. */
+export function overlappingBoxes(
+  boxes: { id: string; x: number; y: number; w: number; h: number }[],
+): string[] {
+  const hits: string[] = [];
+  for (let i = 0; i < boxes.length; i++)
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, c] = [boxes[i], boxes[j]];
+      if (a.x < c.x + c.w && c.x < a.x + a.w && a.y < c.y + c.h && c.y < a.y + a.h)
+        hits.push(`${a.id} × ${c.id}`);
+    }
+  return hits;
+}
+
 /** Ids of the nodes whose box does not lie wholly inside `area` (screen px; default: the canvas). */
 export async function nodesOutsideCanvas(
   page: Page,

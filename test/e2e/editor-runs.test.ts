@@ -16,6 +16,7 @@ import {
   byId,
   dialogsOf,
   freshTraining,
+  openFolder,
   openTrain,
   panel,
   reloadTrain,
@@ -284,12 +285,7 @@ describe('the runs list', () => {
       const { dir } = niftiFolder(FILES, 'scans');
       await freshTraining(page, baseUrl);
       await openTrain(page);
-      const openFolder = async () => {
-        const chooser = page.waitForEvent('filechooser');
-        await byId(page, 'data-open').click();
-        await (await chooser).setFiles(dir);
-      };
-      await openFolder();
+      await openFolder(page, dir);
       await expect
         .poll(() => byId(page, 'data-info').textContent(), { timeout: 60_000 })
         .toMatch(/NIfTI folder scans: 6 training slices/);
@@ -302,7 +298,7 @@ describe('the runs list', () => {
           /This run was trained on NIfTI folder scans: open that folder again to resume it \(demo: .* is loaded now; a new run trains on it\)\./,
         );
       expect((await training(page)).canResume).toBe(false);
-      await openFolder();
+      await openFolder(page, dir);
       await expect
         .poll(async () => (await training(page)).canResume, { timeout: 60_000 })
         .toBe(true);

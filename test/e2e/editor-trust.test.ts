@@ -10,6 +10,8 @@ import {
   expectToast,
   freshEditor,
   node,
+  overlappingBoxes,
+  renderedBoxes,
   saveText,
   settle,
 } from './editor-helpers.ts';
@@ -17,28 +19,6 @@ import { nodeSize } from '../../src/graph/layout.ts';
 import type { Page } from 'playwright-core';
 
 const undoDepth = (page: Page) => page.evaluate(() => window.__mam!.undoDepth);
-
-/** Every drawn node's box in canvas units (screen box divided by the zoom), once all are drawn with their analysis. */
-async function renderedBoxes(page: Page) {
-  await settle(page);
-  return page
-    .evaluate(() =>
-      [...document.querySelectorAll('mam-node')].map((host) => {
-        const el = host.shadowRoot!.querySelector<HTMLElement>('[data-testid="mam-node"]')!;
-        const r = el.getBoundingClientRect();
-        return {
-          id: el.dataset.nodeId!,
-          type: el.dataset.type!,
-          x: r.x,
-          y: r.y,
-          w: el.offsetWidth,
-          h: el.offsetHeight,
-          k: r.width / el.offsetWidth,
-        };
-      }),
-    )
-    .then((list) => list.map((b) => ({ ...b, x: b.x / b.k, y: b.y / b.k })));
-}
 
 describe('editor trust', () => {
   let session: BrowserSession;
@@ -157,14 +137,7 @@ describe('editor trust', () => {
         expect(b.w, b.id).toBeLessThanOrEqual(model.width + 0.5);
         expect(b.h, b.id).toBeLessThanOrEqual(model.height + 0.5);
       }
-      const hits: string[] = [];
-      for (let i = 0; i < boxes.length; i++)
-        for (let j = i + 1; j < boxes.length; j++) {
-          const [a, c] = [boxes[i], boxes[j]];
-          if (a.x < c.x + c.w && c.x < a.x + a.w && a.y < c.y + c.h && c.y < a.y + a.h)
-            hits.push(`${a.id} × ${c.id}`);
-        }
-      expect(hits, step).toEqual([]);
+      expect(overlappingBoxes(boxes), step).toEqual([]);
     }
     await session.screenshot();
   });

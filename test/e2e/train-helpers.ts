@@ -1,7 +1,8 @@
 // The Train drawer as the e2e tests drive it: its state through
 // window.__mam.training, its controls through their test ids.
 import type { Dialog, Page } from 'playwright-core';
-import { expect, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
+import { openBrowser, type BrowserSession } from './browser.ts';
 import { freshEditor, ready } from './editor-helpers.ts';
 
 export const training = (page: Page) => page.evaluate(() => window.__mam!.training!);
@@ -89,4 +90,34 @@ export function dialogsOf(page: Page): string[] {
   page.on('dialog', onDialog);
   onTestFinished(() => void page.off('dialog', onDialog));
   return seen;
+}
+
+/**
+ * One browser for the tests of the enclosing describe, whose folder picker is the file chooser
+ * (<input webkitdirectory>): the File System Access picker is a native dialog a test cannot answer.
+ */
+export function chooserBrowser(): { readonly session: BrowserSession } {
+  let session: BrowserSession | undefined;
+  beforeAll(async () => {
+    session = await openBrowser('/');
+    await session.page.addInitScript(() => {
+      delete (window as { showDirectoryPicker?: unknown }).showDirectoryPicker;
+    });
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
+  return {
+    get session() {
+      if (!session) throw new Error('no browser: chooserBrowser() opens it before the tests');
+      return session;
+    },
+  };
+}
+
+/** Opens a folder in the Train drawer's data panel through the file chooser. */
+export async function openFolder(page: Page, dir: string) {
+  const chooser = page.waitForEvent('filechooser');
+  await byId(page, 'data-open').click();
+  await (await chooser).setFiles(dir);
 }

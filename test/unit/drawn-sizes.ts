@@ -33,8 +33,7 @@ export const DRAWN_HEIGHT: Record<string, number> = {
   'tokens-to-map': 113,
   'da-head': 113,
   'cup-block': 137,
-  // 3D kinds: not measured; the height of the measured kind with the same ports
-  // (one in, one out: 113; two in: as cup-block; memory unit: as mam-swin-block).
+  // 3D kinds: measured on the 3D presets (test/e2e/editor-volume-canvas.test.ts).
   'patch-embed-3d': 113,
   'swin3d-block': 113,
   'mam-swin3d-block': 158,

@@ -1,26 +1,17 @@
 // "Convert the transformer to MAM (STS)" on DA-TransUNet gives the da-transunet-mam preset
 // exactly, back to SAM gives da-transunet, and a swap of one ViT block keeps its weights.
 import { describe, expect, it } from 'vitest';
-import { applyCommand, type Command } from '../../src/graph/commands.ts';
 import { convertToMam, convertToSam } from '../../src/graph/convert.ts';
 import { analyzeGraph } from '../../src/graph/infer.ts';
 import { presets } from '../../src/graph/presets.ts';
 import { swapNodeKind } from '../../src/graph/swap.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 import { catalogue } from '../../nodes/index.ts';
+import { applyResult, graphOf } from './graph-sameness.ts';
 
 const P = presets(catalogue);
-const apply = (doc: GraphDoc, r: { commands: Command[] } | { error: string }) => {
-  if ('error' in r) throw new Error(r.error);
-  return r.commands.reduce(applyCommand, doc);
-};
-/** The graph: nodes (type, params, position) by id and the links as a set. */
-const graph = (doc: GraphDoc) => ({
-  nodes: Object.fromEntries(
-    doc.nodes.map((n) => [n.id, { type: n.type, params: n.params, position: n.position }]),
-  ),
-  links: doc.links.map((l) => `${l.from.node}.${l.from.port}>${l.to.node}.${l.to.port}`).sort(),
-});
+const apply = applyResult;
+const graph = graphOf;
 
 describe('DA-TransUNet SAM ↔ MAM', () => {
   for (const scope of ['encoder', 'network'] as const) {

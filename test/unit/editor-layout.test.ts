@@ -87,3 +87,61 @@ describe('DA-TransUNet presets lay out as a U', () => {
     },
   );
 });
+
+describe('3D presets lay out as a U', () => {
+  const place = (doc: GraphDoc) => {
+    const pos = new Map(doc.nodes.map((n) => [n.id, n.position]));
+    return { x: (id: string) => pos.get(id)![0], y: (id: string) => pos.get(id)![1] };
+  };
+
+  it.each(['swinunetr', 'swinunetr-mam'])(
+    '%s: Swin stages and their CNN encoder blocks down the left, up-blocks up the right across from their skips',
+    (name) => {
+      const doc = P[name];
+      expect(overlapping(doc)).toEqual([]);
+      const { x, y } = place(doc);
+      const stage = (i: number) => `swinViT.layers${i}.0.blocks.0`;
+      for (let i = 2; i <= 4; i++) expect(y(stage(i)), stage(i)).toBeGreaterThan(y(stage(i - 1)));
+      // decoder k reads skip k (encoder k, or hidden state 3 for decoder 5) and sits on its row, right of it.
+      const skips: [string, string][] = [
+        ['decoder1', 'encoder1'],
+        ['decoder2', 'encoder2'],
+        ['decoder3', 'encoder3'],
+        ['decoder4', 'encoder4'],
+        ['decoder5', 'swinViT.proj_out.3'],
+      ];
+      for (const [d, s] of skips) {
+        expect(y(d), `${d} on the row of ${s}`).toBe(y(s));
+        expect(x(d), `${d} right of ${s}`).toBeGreaterThan(x(s));
+      }
+      for (let k = 2; k <= 5; k++) expect(y(`decoder${k}`)).toBeGreaterThan(y(`decoder${k - 1}`));
+      // Each stage's blocks on the row of the CNN encoder block its hidden state feeds.
+      for (let i = 1; i <= 3; i++) expect(y(stage(i))).toBe(y(`encoder${i + 1}`));
+      // The bottleneck (encoder10) lowest; the ends (input, output) on the top row.
+      for (const n of doc.nodes.filter(
+        (m) => m.id !== 'encoder10' && m.id !== 'swinViT.proj_out.4',
+      ))
+        expect(y(n.id), n.id).toBeLessThan(y('encoder10'));
+      expect(y('input')).toBe(y('segmentation'));
+      expect(x('segmentation')).toBeGreaterThan(x('encoder1'));
+    },
+  );
+
+  it.each(['nnformer', 'nnformer-mam'])(
+    '%s: encoder stages down the left, decoder stages up the right across from their skips',
+    (name) => {
+      const doc = P[name];
+      expect(overlapping(doc)).toEqual([]);
+      const { x, y } = place(doc);
+      const enc = (i: number) => `model_down.layers.${i}.blocks.0`;
+      for (let i = 1; i <= 3; i++) expect(y(enc(i))).toBeGreaterThan(y(enc(i - 1)));
+      for (let k = 0; k <= 2; k++) {
+        const d = `decoder.layers.${k}.blocks.0`;
+        expect(y(d), d).toBe(y(enc(k)));
+        expect(x(d), d).toBeGreaterThan(x(`model_down.norm${k}`));
+      }
+      for (const n of doc.nodes.filter((m) => !m.id.startsWith('model_down.layers.3.')))
+        if (n.id !== 'model_down.norm3') expect(y(n.id), n.id).toBeLessThan(y(enc(3)));
+    },
+  );
+});

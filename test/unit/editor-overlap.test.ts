@@ -33,6 +33,10 @@ describe('no two nodes overlap', () => {
     'swin-unet-mam-sts-encdec',
     'vit-unet-mam-sts',
     'demo-mam',
+    'swinunetr',
+    'swinunetr-mam',
+    'nnformer',
+    'nnformer-mam',
   ]) {
     it(`every conversion of ${name}`, () => {
       const doc = P[name];
