@@ -60,7 +60,7 @@ class Graph:
 
     @property
     def input_shape(self):
-        """[channels, H, W] of the image input."""
+        """[channels, H, W] (or [channels, D, H, W] for a volume) of the image input."""
         s = self.nodes[self.input].out_shapes["out"]
         return [s["channels"], *s["spatial"]]
 
@@ -363,12 +363,6 @@ def _validate(doc, nodes, links, errors, warnings, source) -> Graph | None:
                       f"has {len(outs)}")
     if errors:
         return None
-    for nid in order:
-        if any(len(s["spatial" if s["kind"] == "image" else "grid"]) != 2
-               for s in infos[nid].out_shapes.values()):
-            errors.append(f"$.nodes[{infos[nid].index}]: node '{nid}' ({infos[nid].kind.title}): 3D "
-                          f"shapes are not supported by the torch runtime yet (2D only)")
-            return None
     _memory_windows(infos)
     return Graph(doc, infos, order, ins[0], outs[0], warnings, source)
 
