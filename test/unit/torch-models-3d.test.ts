@@ -19,8 +19,11 @@ import { catalogue } from '../../nodes/index.ts';
 import { hashString } from '../../src/compile/init.ts';
 import { analyzeGraph } from '../../src/graph/infer.ts';
 import { loadGraph } from '../../src/graph/load.ts';
-import { nnformer, swinUnetr } from '../../src/graph/presets-3d.ts';
-import type { GraphDoc } from '../../src/graph/types.ts';
+import {
+  TEST_CLASSES,
+  smallNnformer as smallNnformer3d,
+  smallSwinUnetr as smallSwinUnetr3d,
+} from '../helpers/torch-3d-graphs.ts';
 import { runPython } from '../helpers/torch-runtime.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
 
@@ -46,39 +49,9 @@ function graphFingerprint(text: string): string {
   return hex() + hex(0x9e3779b9);
 }
 
-const CLASSES = ['background', 'organ1', 'organ2'];
-const common = (memory: boolean) => ({
-  title: 'test',
-  description: 'a small 3D test graph',
-  size: 64,
-  inChannels: 1,
-  classNames: CLASSES,
-  memory,
-});
-const smallSwinUnetr = (memory: boolean): GraphDoc =>
-  swinUnetr(
-    {
-      ...common(memory),
-      featureSize: 12,
-      depths: [2, 2, 2, 2],
-      heads: [3, 6, 12, 24],
-      window: 7,
-      mergeOrder: 'monai-0.9',
-    },
-    catalogue,
-  );
-const smallNnformer = (memory: boolean): GraphDoc =>
-  nnformer(
-    {
-      ...common(memory),
-      embedDim: 16,
-      depths: [2, 2, 2, 2],
-      heads: [2, 4, 8, 16],
-      windows: [4, 4, 8, 4],
-      patch: [2, 4, 4],
-    },
-    catalogue,
-  );
+const CLASSES = TEST_CLASSES;
+const smallSwinUnetr = (memory: boolean) => smallSwinUnetr3d(64, 12, memory);
+const smallNnformer = (memory: boolean) => smallNnformer3d(64, 16, 2, memory);
 
 describeOracle('torch runtime: 3D node kinds', () => {
   let dir = '';
