@@ -252,6 +252,10 @@ def run(args, d: Dist) -> int:
         if len(c.channels) not in (1, C):
             raise DataError(f"{c.files[0] if c.files else c.id} has {len(c.channels)} channels but the "
                             f"graph's input takes {C}", 4)
+        if volume and c.channels[0].shape[0] == 1:
+            raise DataError(f"--data {args.data}: {c.files[0] if c.files else c.id} is one slice "
+                            f"({'×'.join(map(str, c.channels[0].shape[1:]))}) but {Path(args.graph).name} "
+                            f"takes volumes ({fmt_size(size)}): give it NIfTI volumes", 4)
     fp = data_fingerprint(data.all_cases())
     normalisation = ckpt_state["settings"]["normalisation"] if ckpt_state else (args.normalise or "auto")
     irange = intensity_range(data_root(args.data)) if volume else None

@@ -182,6 +182,63 @@ print(sum(k.endswith("relative_position_index") for k in state))
     for (const [key, t] of got) expect(toFloat32(t), key).toEqual(toFloat32(want.get(key)!));
   }, 300_000);
 
+  it('an interrupted run resumes to the weights of the uninterrupted one; 2D slices are refused in one line', async () => {
+    const common = [
+      graph,
+      // 8 steps: the SIGINT after step 1's checkpoint lands well before the end, even under load
+      ...['--data', join(dir, 'fx', 'folder'), '--steps', '8', '--batch', '2'],
+      ...['--optimizer', 'sgd', '--lr', '0.5', '--checkpoint-every', '1', '--val-every', '0'],
+    ];
+    const whole = await spawnTrain(1, [...common, '--out', join(dir, 'whole')]);
+    expect(whole.code, whole.stderr).toBe(0);
+    let sent = false;
+    const cut = await spawnTrain(1, [...common, '--out', join(dir, 'cut')], (line, child) => {
+      if (!sent && /^checkpoint: step 1 saved/.test(line)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(cut.code, cut.stderr).toBe(130);
+    const resumed = await spawnTrain(1, [...common, '--out', join(dir, 'cut'), '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming .* at step [1-7] of 8/);
+    const [a, b] = ['whole', 'cut'].map((r) =>
+      weights(join(dir, r, 'checkpoint', 'weights.safetensors')),
+    );
+    for (const [key, t] of a) expect(toFloat32(b.get(key)!), key).toEqual(toFloat32(t));
+
+    // a NIfTI folder of single slices is not volumes: one line naming the flag and the file
+    const flat = join(dir, 'flat');
+    const w = await runPython([
+      '-c',
+      `
+import sys, numpy as np, nibabel as nib
+from pathlib import Path
+root = Path(sys.argv[1])
+for d in ("imagesTr", "labelsTr"):
+    (root / d).mkdir(parents=True)
+for i in range(2):
+    nib.save(nib.Nifti1Image(np.full((40, 36, 1), 50, np.uint8), np.eye(4)), str(root / "imagesTr" / f"s{i}_0000.nii.gz"))
+    nib.save(nib.Nifti1Image(np.ones((40, 36, 1), np.uint8), np.eye(4)), str(root / "labelsTr" / f"s{i}.nii.gz"))
+`,
+      flat,
+    ]);
+    expect(w.stderr).toBe('');
+    const r = await spawnTrain(1, [
+      graph,
+      '--data',
+      flat,
+      '--steps',
+      '1',
+      '--out',
+      join(dir, 'flat-run'),
+    ]);
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(
+      /^mam_torch\.train: --data \S+flat: \S+s0_0000\.nii\.gz is one slice \(36×40\) but tiny\.json takes volumes \(32×32×32\): give it NIfTI volumes$/,
+    );
+  }, 600_000);
+
   it('--data demo3d reads the demo layout and its intensity range, or says the set is missing', async () => {
     const r = await runPython(
       [
