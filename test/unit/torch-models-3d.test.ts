@@ -101,7 +101,7 @@ print(json.dumps(res))
     );
   });
 
-  it('refuses a 3D graph with unknown node types, naming every id', async () => {
+  it('refuses a 3D graph with unknown node types, naming every id, and volumes into 2D-only modules', async () => {
     const doc = JSON.parse(readFileSync(join(repoRoot, 'presets', 'nnformer-mam.json'), 'utf8'));
     doc.nodes.find((n: { id: string }) => n.id === 'final.0').type = 'fancy-head';
     doc.nodes.find((n: { id: string }) => n.id === 'model_down.layers.1.blocks.1').type = 'x3d';
@@ -109,6 +109,14 @@ print(json.dumps(res))
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/node 'final\.0' has unknown node type 'fancy-head'/);
     expect(r.stderr).toMatch(/node 'model_down\.layers\.1\.blocks\.1' has unknown node type 'x3d'/);
+    // a 2D kind whose torch module is 2D, reached by a volume: refused, naming the node
+    const flat = JSON.parse(readFileSync(join(repoRoot, 'presets', 'demo-mam.json'), 'utf8'));
+    flat.nodes.find((n: { type: string }) => n.type === 'image-input').params.depth = 16;
+    const v = await runPython(['-m', 'mam_torch.check', write('volume-into-2d.json', flat)]);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toMatch(
+      /node 'patch_embed' \(Patch embed\): its torch module takes 2D images and token grids only; a volume reaches it/,
+    );
   });
 
   it('SwinUNETR(-MAM) equals MONAI SwinUNETR (reference merge order; memory on its windows) in float64 at 64³, feature 12', async () => {
