@@ -6,7 +6,9 @@ The windows, shift mask, index rule and the (memory) block are ops_swin3d_oracle
 3D block-pair oracle); the stem, down-sampling, expanding step, cross-attention block and
 head are here. Prints JSON: sam / mam (max|ours − oracle| / max|oracle|), memory (what the
 memory path moves our logits: max|MAM − SAM| / max|SAM|), oracleMemory (the same for the
-oracle), samIntoMam (a SAM checkpoint loads into the MAM module: tensors matched).
+oracle), samIntoMam (a SAM checkpoint loads into the MAM module: tensors matched), indexSkipped /
+indexMismatch (the index buffers of a reference-like state dict, by the spec's rule: skipped as
+equal to ours, or differing).
 """
 import json
 import os
@@ -144,7 +146,16 @@ def main():
     cfg = config(sam_file)
     sam = GraphModule(load_graph(sam_file), seed=0).double().eval()
     p = randomised(sam)
-    import_state_dict(sam, p)
+    # as the reference's state dict: every block's relative_position_index, by the spec's rule (§c.4)
+    reference = dict(p)
+    for node in json.load(open(sam_file))["nodes"]:
+        if node["type"] in ("swin3d-block", "nnformer-kv-block"):
+            stage = int(node["id"].split(".")[2])
+            grid = list(sam.graph.nodes[node["id"]].in_shapes["in"]["grid"])
+            w, _, _ = window_cfg("nnformer", grid, node["params"]["window"], 0)
+            n = w[0] ** 3
+            reference[f"{node['id']}.attn.relative_position_index"] = index("nnformer", cfg["windows"][stage], w)[0][:n, :n]
+    report = import_state_dict(sam, reference)
     mam = GraphModule(load_graph(mam_file), seed=1).double().eval()
     mam_report = import_state_dict(mam, sam.state_dict())
     x = torch.randn(1, 1, size, size, size, generator=torch.Generator().manual_seed(4), dtype=DT)
@@ -153,7 +164,8 @@ def main():
         ours_sam, ours_mam = sam(x), mam(x)
     print(json.dumps({"sam": rel(ours_sam, ref_sam), "mam": rel(ours_mam, ref_mam),
                       "memory": rel(ours_mam, ours_sam), "oracleMemory": rel(ref_mam, ref_sam),
-                      "samIntoMam": len(mam_report.matched) if mam_report.complete else 0}))
+                      "samIntoMam": len(mam_report.matched) if mam_report.complete else 0,
+                      "indexSkipped": len(report.skipped), "indexMismatch": report.index_mismatch}))
 
 
 if __name__ == "__main__":

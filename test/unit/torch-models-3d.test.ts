@@ -162,6 +162,8 @@ print(json.dumps(res))
     expect(r.memory).toBeGreaterThan(1e-2);
     expect(r.oracleMemory).toBeGreaterThan(1e-2);
     expect(r.samIntoMam).toBe(232);
+    // the reference state dict's 14 index buffers (§c.4, non-injective rule) equal ours
+    expect([r.indexSkipped, r.indexMismatch]).toEqual([14, []]);
   });
 
   it('initialises the 3D kinds per MAM-SPEC §5 in distribution', async () => {
