@@ -21,18 +21,27 @@ from .graph import hash_string
 from .kinds import DEFAULT_CLASS_NAMES
 
 
+DEMOS = {"demo": ("MAM_STUDIO_DEMO", "the demo set"),
+         "demo3d": ("MAM_STUDIO_DEMO3D", "the 3D demo set (written by scripts/make-demo3d-data.py)")}
 
-def demo_dir() -> Path:
-    """data/demo of the mam-studio repository: $MAM_STUDIO_DEMO, else beside this source tree, else
-    under the working directory."""
+
+def demo_dir(name: str = "demo") -> Path:
+    """data/<name> of the mam-studio repository (demo, demo3d): $MAM_STUDIO_DEMO (…_DEMO3D), else
+    beside this source tree, else under the working directory."""
     import os
 
-    for d in (os.environ.get("MAM_STUDIO_DEMO"), Path(__file__).resolve().parents[2] / "data" / "demo",
-              Path.cwd() / "data" / "demo"):
+    env, what = DEMOS[name]
+    for d in (os.environ.get(env), Path(__file__).resolve().parents[2] / "data" / name,
+              Path.cwd() / "data" / name):
         if d and (Path(d) / "dataset.json").exists():
             return Path(d)
-    raise DataError("--data demo: the demo set (data/demo of the mam-studio repository) was not found; "
-                    "run from the repository or set MAM_STUDIO_DEMO to its data/demo folder", 2)
+    raise DataError(f"--data {name}: {what} (data/{name} of the mam-studio repository) was not found; "
+                    f"run from the repository or set {env} to its data/{name} folder", 2)
+
+
+def data_root(arg: str) -> Path:
+    """The folder `--data` names (the demo sets' folders for demo, demo3d)."""
+    return demo_dir(arg) if arg in DEMOS else Path(arg)
 
 
 class DataError(Exception):
@@ -107,7 +116,7 @@ def load_demo(root: Path | None = None) -> DataSet:
         splits[split] = [Case(f"demo-{split}", [_zyx(im)], _zyx(_as_label(lb, str(root))),
                               (zooms[2], zooms[1], zooms[0]),
                               [meta["files"][f"image_{split}"], meta["files"][f"label_{split}"]])]
-    return DataSet("demo (data/demo)", list(meta["classes"]), splits["train"], splits["val"],
+    return DataSet(f"{root.name} (data/{root.name})", list(meta["classes"]), splits["train"], splits["val"],
                    splits["test"], meta.get("split_rule", ""), meta.get("note"))
 
 
@@ -225,8 +234,8 @@ def split_cases(cases, seed: int, val_fraction=0.2):
 
 
 def load_data(arg: str, seed: int) -> DataSet:
-    if arg == "demo":
-        return load_demo()
+    if arg in DEMOS:
+        return load_demo(demo_dir(arg))
     root = Path(arg)
     if not root.is_dir():
         raise DataError(f"--data {arg}: no such folder (give a data folder or 'demo')", 2)

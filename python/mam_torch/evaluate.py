@@ -30,18 +30,22 @@ def predict_volume(model, case, size, normalisation="auto", rule="stretch", batc
     return out
 
 
-def evaluate_cases(model, cases, class_names, size, convention="synapse", normalisation="auto",
-                   rule="stretch", batch=8, device="cpu", amp_dtype=None):
+def score_cases(model, cases, class_names, convention, predict):
+    """Per-case metrics of `predict(case, index)` (labels on the case's grid), in eval mode."""
     was = model.training
     model.eval()
     try:
-        vols = []
-        for c in cases:
-            pred = predict_volume(model, c, size, normalisation, rule, batch, device, amp_dtype)
-            vols.append(evaluate_volume(pred, c.label, class_names, convention, c.spacing, c.id))
+        vols = [evaluate_volume(predict(c, i), c.label, class_names, convention, c.spacing, c.id)
+                for i, c in enumerate(cases)]
     finally:
         model.train(was)
     summary = summarize(vols)
     rules = {r: sum(s["rule"] == r for v in vols for s in v["perClass"].values()) for r in RULES}
     return {"convention": convention, "hd95Unit": summary["hd95Unit"], "summary": summary,
             "cases": vols, "ruleCounts": rules, "csv": metrics_csv(vols)}
+
+
+def evaluate_cases(model, cases, class_names, size, convention="synapse", normalisation="auto",
+                   rule="stretch", batch=8, device="cpu", amp_dtype=None):
+    return score_cases(model, cases, class_names, convention, lambda c, _i: predict_volume(
+        model, c, size, normalisation, rule, batch, device, amp_dtype))

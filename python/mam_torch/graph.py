@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .kinds import CATALOGUE, Kind
+from .kinds3d import KINDS_3D
+
+# kinds whose torch modules take volumes (and any token grid: the LayerNorm; the ends of a graph)
+VOLUME_KINDS = {k.type for k in KINDS_3D} | {"image-input", "output", "layer-norm"}
 
 GRAPH_FORMAT = "mam-studio/graph"
 GRAPH_VERSION = 1
@@ -60,7 +64,7 @@ class Graph:
 
     @property
     def input_shape(self):
-        """[channels, H, W] of the image input."""
+        """[channels, H, W] (or [channels, D, H, W] for a volume) of the image input."""
         s = self.nodes[self.input].out_shapes["out"]
         return [s["channels"], *s["spatial"]]
 
@@ -363,11 +367,14 @@ def _validate(doc, nodes, links, errors, warnings, source) -> Graph | None:
                       f"has {len(outs)}")
     if errors:
         return None
-    for nid in order:
-        if any(len(s["spatial" if s["kind"] == "image" else "grid"]) != 2
-               for s in infos[nid].out_shapes.values()):
-            errors.append(f"$.nodes[{infos[nid].index}]: node '{nid}' ({infos[nid].kind.title}): 3D "
-                          f"shapes are not supported by the torch runtime yet (2D only)")
+    for nid in order:  # the 2D kinds' torch modules are 2D (conv2d, 2D windows)
+        info = infos[nid]
+        if info.type in VOLUME_KINDS:
+            continue
+        shapes = [x for x in (*info.in_shapes.values(), *info.out_shapes.values()) if x]
+        if any(len(x.get("spatial", x.get("grid", ()))) not in (0, 2) for x in shapes):
+            errors.append(f"$.nodes[{info.index}]: node '{nid}' ({info.kind.title}): its torch module takes "
+                          f"2D images and token grids only; a volume reaches it")
             return None
     _memory_windows(infos)
     return Graph(doc, infos, order, ins[0], outs[0], warnings, source)

@@ -613,3 +613,9 @@ CATALOGUE: dict[str, Kind] = {k.type: k for k in [
          [CLASSES, Param("classNames", "string[]", list(DEFAULT_CLASS_NAMES))],
          [Port("logits", "image")], [], infer_output),
 ]}
+
+
+# the 3D kinds (SwinUNETR, nnFormer) live beside these, in kinds3d.py
+from .kinds3d import KINDS_3D  # noqa: E402
+
+CATALOGUE.update({k.type: k for k in KINDS_3D})

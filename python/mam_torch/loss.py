@@ -8,12 +8,12 @@ CE_WEIGHT, DICE_WEIGHT, SMOOTH = 0.4, 0.6, 1e-5
 
 
 def segmentation_loss(logits: torch.Tensor, labels: torch.Tensor):
-    """logits NCHW, labels N×H×W (int64) → (loss, ce, dice)."""
+    """logits NCHW (or NCDHW), labels N×H×W (N×D×H×W, int64) → (loss, ce, dice)."""
     k = logits.shape[1]
     ce = F.cross_entropy(logits, labels)
     p = logits.softmax(1)
-    g = F.one_hot(labels, k).permute(0, 3, 1, 2).to(p.dtype)
-    dims = (0, 2, 3)
+    g = F.one_hot(labels, k).movedim(-1, 1).to(p.dtype)
+    dims = (0, *range(2, logits.dim()))
     per_class = 1 - (2 * (p * g).sum(dims) + SMOOTH) / ((p * p).sum(dims) + (g * g).sum(dims) + SMOOTH)
     dice = per_class.mean()
     return CE_WEIGHT * ce + DICE_WEIGHT * dice, ce, dice

@@ -3,7 +3,7 @@ them as the graph file says. Parameter names are the graph's weight keys
 (`layers.0.blocks.1.attn.qkv.weight`): node ids are module paths, weight names are the
 reference module's, so `state_dict()` is a mam-studio checkpoint and the reverse.
 
-Tensors: the network input is NCHW, logits NCHW; inside, tokens and memory are [B, L, C]
+Tensors: the network input is NCHW, logits NCHW (volumes NCDHW: modules3d.py); inside, tokens and memory are [B, L, C]
 (memory in its layout: 'window' = rows in the writing block's (window, slot) order of its
 rolled grid; 'spatial' = grid order), as in src/ops/attention.ts.
 """
@@ -597,7 +597,8 @@ class CupBlock(nn.Module):
 
 
 class ImageInput(nn.Module):
-    """The network input (NCHW); a 1-channel image is repeated to the channels the graph takes."""
+    """The network input (NCHW, or NCDHW for a volume); a 1-channel image is repeated to the
+    channels the graph takes."""
 
     def __init__(self, info: NodeInfo):
         super().__init__()
@@ -605,7 +606,7 @@ class ImageInput(nn.Module):
 
     def forward(self, feed):
         if feed.shape[1] == 1 and self.channels != 1:
-            feed = feed.expand(-1, self.channels, -1, -1)
+            feed = feed.expand(-1, self.channels, *feed.shape[2:])
         return {"out": feed}
 
 
@@ -638,6 +639,11 @@ FACTORIES = {
     "tokens-to-map": TokensToMap,
     "cup-block": CupBlock,
 }
+
+# the 3D kinds' modules (SwinUNETR, nnFormer) live beside these, in modules3d.py
+from .modules3d import FACTORIES_3D  # noqa: E402
+
+FACTORIES.update(FACTORIES_3D)
 
 
 class GraphModule(nn.Module):
@@ -690,7 +696,7 @@ class GraphModule(nn.Module):
                              f"{sorted(want - have)[:3]}, extra {sorted(have - want)[:3]}")
 
     def forward(self, x):
-        """NCHW image → NCHW logits."""
+        """NCHW image → NCHW logits (NCDHW → NCDHW for a volume)."""
         values: dict[tuple, torch.Tensor] = {}
         g = self.graph
         for nid in g.order:

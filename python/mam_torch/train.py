@@ -31,12 +31,15 @@ from torch.utils.data import DistributedSampler
 from . import __version__
 from .checkpoint import (history_csv, load_checkpoint, read_weights, restore_optimizer,
                          save_checkpoint, save_weights, write_atomic)
-from .data import (DataError, augment, case_slices, check_classes, data_fingerprint, fit_sample,
-                   load_data, resize_records)
+from .data import (DataError, augment, case_slices, check_classes, data_fingerprint, data_root,
+                   fit_sample, load_data, resize_records)
 from .evaluate import evaluate_cases
 from .graph import GraphError, document_hash, hash_string, load_graph, weight_fingerprint
 from .loss import CE_WEIGHT, DICE_WEIGHT, SMOOTH
 from .modules import GraphModule
+from .state_import import import_state_dict
+from .volumes import (evaluate_volumes, intensity_range, monai_or_fail, rand_crop_pos_neg, sample_rng,
+                      volume_of)
 
 EXIT = {"ok": 0, "graph": 1, "unreadable": 2, "weights": 3, "data": 4, "run": 9, "diverged": 10,
         "usage": 64, "interrupted": 130}
@@ -52,7 +55,7 @@ class RunError(Exception):
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="mam_torch.train", description=__doc__.split("\n\n")[0])
     p.add_argument("graph")
-    p.add_argument("--data", required=True, help="a data folder or 'demo'")
+    p.add_argument("--data", required=True, help="a data folder, 'demo' or (3D graphs) 'demo3d'")
     p.add_argument("--out", help="the run folder (default runs/<graph>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     g = p.add_mutually_exclusive_group()
@@ -73,7 +76,8 @@ def parse_args(argv):
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--amp", choices=["bf16"], help="bfloat16 autocast (GPUs)")
     p.add_argument("--init-weights", help="weights to start from (a mam-studio checkpoint of this graph, "
-                   "or a state dict with its keys)")
+                   "or a state dict with its keys, e.g. MONAI's SwinUNETR or a SAM checkpoint for MAM; "
+                   "imported by name with a report)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda")
     p.add_argument("--threads", type=int, help="CPU threads per process")
     a = p.parse_args(argv)
@@ -143,8 +147,8 @@ def distributed_loss(logits, labels, world, weights=(CE_WEIGHT, DICE_WEIGHT)):
     logits = logits.float()
     ce_local = torch.nn.functional.cross_entropy(logits, labels)
     p = logits.softmax(1)
-    g = torch.nn.functional.one_hot(labels, k).permute(0, 3, 1, 2).to(p.dtype)
-    dims = (0, 2, 3)
+    g = torch.nn.functional.one_hot(labels, k).movedim(-1, 1).to(p.dtype)
+    dims = (0, *range(2, logits.dim()))
     local = torch.stack([(p * g).sum(dims), (p * p).sum(dims), (g * g).sum(dims)])
     if world > 1:
         total = local.detach().clone()
@@ -158,7 +162,11 @@ def distributed_loss(logits, labels, world, weights=(CE_WEIGHT, DICE_WEIGHT)):
     dice = (1 - (2 * sums[0] + SMOOTH) / (sums[1] + sums[2] + SMOOTH)).mean()
     wc, wd = weights
     backprop = wc * ce_local + wd * world * dice
-    return backprop, (wc * ce + wd * dice).detach().item(), float(ce), float(dice.detach())
+    return backprop, (wc * ce + wd * dice).detach().item(), float(ce.detach()), float(dice.detach())
+
+
+def fmt_size(size):
+    return "×".join(str(n) for n in size)
 
 
 def steps_per_epoch(n, batch):
@@ -220,12 +228,17 @@ def run(args, d: Dist) -> int:
     fingerprint = weight_fingerprint(graph)
     class_names = graph.class_names
     if args.init_weights and not ckpt_state:
-        try:
-            model.load_state_dict(read_weights(Path(args.init_weights), fingerprint), strict=True)
+        try:  # ours for this graph, or a state dict by name (MONAI's SwinUNETR, a SAM checkpoint)
+            report = import_state_dict(model, read_weights(Path(args.init_weights), fingerprint))
         except (OSError, ValueError, RuntimeError) as e:
             raise RunError(f"--init-weights {args.init_weights}: {str(e).splitlines()[0]}", EXIT["weights"]) from None
+        for line in report.lines():
+            log(f"--init-weights: {line}")
         log(f"starting from {args.init_weights}")
-    C, H, W = graph.input_shape
+    C, *size = graph.input_shape
+    volume = len(size) == 3  # a 3D graph trains on crops of whole volumes (volumes.py)
+    if volume:
+        monai_or_fail()
 
     split_seed = ckpt_state["settings"].get("splitSeed", seed) if ckpt_state else (
         args.split_seed if args.split_seed is not None else seed)
@@ -239,9 +252,18 @@ def run(args, d: Dist) -> int:
         if len(c.channels) not in (1, C):
             raise DataError(f"{c.files[0] if c.files else c.id} has {len(c.channels)} channels but the "
                             f"graph's input takes {C}", 4)
+        if volume and c.channels[0].shape[0] == 1:
+            raise DataError(f"--data {args.data}: {c.files[0] if c.files else c.id} is one slice "
+                            f"({'×'.join(map(str, c.channels[0].shape[1:]))}) but {Path(args.graph).name} "
+                            f"takes volumes ({fmt_size(size)}): give it NIfTI volumes", 4)
     fp = data_fingerprint(data.all_cases())
     normalisation = ckpt_state["settings"]["normalisation"] if ckpt_state else (args.normalise or "auto")
-    slices = [s for c in data.train for s in case_slices(c, normalisation)]
+    irange = intensity_range(data_root(args.data)) if volume else None
+    if volume:  # the training samples: (image, label) per whole volume, or per slice
+        slices = [(volume_of(c, normalisation, irange), c.label) for c in data.train]
+    else:
+        slices = [s for c in data.train for s in case_slices(c, normalisation)]
+    unit = "volume" if volume else "slice"
 
     if ckpt_state:
         settings = ckpt_state["settings"]
@@ -275,7 +297,8 @@ def run(args, d: Dist) -> int:
             "normalisation": normalisation, "resize": args.resize or "stretch",
             "loss": meta.get("loss", {"ce": CE_WEIGHT, "dice": DICE_WEIGHT}),
         }
-        log(f"training {Path(args.graph).name} on {data.source}: {len(slices)} slices, batch {eff} over "
+        log(f"training {Path(args.graph).name} on {data.source}: {len(slices)} {unit}s"
+            f"{f' (random {fmt_size(size)} crops, pos 1 : neg 1)' if volume else ''}, batch {eff} over "
             f"{d.world} process{'es' if d.world > 1 else ''} ({d.backend}, {d.device.type}), {steps} steps "
             f"({spe} per epoch), {kind} lr {settings['learningRate']:.3g}, poly schedule, loss "
             f"{settings['loss']['ce']}·CE + {settings['loss']['dice']}·Dice, seed {seed} → {run_dir}")
@@ -287,9 +310,21 @@ def run(args, d: Dist) -> int:
     local_b = B // d.world
     spe = steps_per_epoch(len(slices), B)
     rule = settings.get("resize") or "stretch"
-    resized = resize_records(slices, (H, W), rule)
+    resized = [] if volume else resize_records(slices, tuple(size), rule)
     for r in resized:
-        log(f"resizing {r['slices']} slice(s) of {r['from'][0]}×{r['from'][1]} to {H}×{W} ({r['rule']})")
+        log(f"resizing {r['slices']} slice(s) of {r['from'][0]}×{r['from'][1]} to {fmt_size(size)} ({r['rule']})")
+    if volume and settings["augment"]:
+        log("augmentation of volumes: the random crops only (no rotations, flips or intensity shifts)")
+    held = {}  # validation / test volumes, prepared once
+
+    def evaluate(cases, split, batch):
+        if not volume:
+            return evaluate_cases(model, cases, class_names, tuple(size), state["settings"]["convention"],
+                                  normalisation, rule, batch, d.device, amp)
+        if split not in held:
+            held[split] = [volume_of(c, normalisation, irange) for c in cases]
+        return evaluate_volumes(model, cases, held[split], class_names, size, state["settings"]["convention"],
+                                d.device, amp)
 
     names_by_param = {}
     params = dict(model.named_parameters())
@@ -326,8 +361,11 @@ def run(args, d: Dist) -> int:
             "seeds": {"init": seed, "shuffle": seed, "augment": seed, "dropPath": seed, "scheme": RNG_SCHEME},
             "data": {"source": data.source, "fingerprint": fp, "splitRule": data.split_rule,
                      "split": {k: [c.id for c in getattr(data, k)] for k in ("train", "val", "test")},
-                     "trainSlices": len(slices), "normalisation": normalisation,
-                     "resize": {"rule": rule, "input": [H, W], "slices": resized},
+                     f"train{unit.capitalize()}s": len(slices), "normalisation": normalisation,
+                     **({"intensityRange": irange} if irange else {}),
+                     "resize": ({"rule": "crop", "input": size, "sampler": "RandCropByPosNegLabel pos 1 neg 1",
+                                 "validation": "sliding window, overlap 0.5, constant"} if volume else
+                                {"rule": rule, "input": size, "slices": resized}),
                      "classNames": class_names, **({"note": data.note} if data.note else {})},
             "metricConvention": settings["convention"], "settings": settings,
         }
@@ -366,8 +404,7 @@ def run(args, d: Dist) -> int:
     def validate():
         stop_early = False
         if d.main and data.val:
-            rep = evaluate_cases(model, data.val, class_names, (H, W), state["settings"]["convention"],
-                                 normalisation, rule, max(B, 4), d.device, amp)
+            rep = evaluate(data.val, "val", max(B, 4))
             s = rep["summary"]
             rec = {"step": state["step"], "convention": rep["convention"], "meanDice": s["meanDice"],
                    "meanHd95": s["meanHd95"], "hd95Unit": rep["hd95Unit"],
@@ -419,9 +456,14 @@ def run(args, d: Dist) -> int:
         for i in range(local_b):
             pos = i * d.world + d.rank  # the sample's place in the global batch
             img, lbl = slices[order[(j0 + i) % len(order)]]
+            if volume:
+                img, lbl = rand_crop_pos_neg(img, lbl, size, sample_rng(seed, t, pos))
+                xs.append(img)
+                ys.append(lbl.astype(np.int64))
+                continue
             if state["settings"]["augment"]:
                 img, lbl = augment(img, lbl, np.random.default_rng([seed, t, pos]))
-            img, lbl = fit_sample(img, lbl, (H, W), rule)
+            img, lbl = fit_sample(img, lbl, tuple(size), rule)
             xs.append(np.ascontiguousarray(img.transpose(2, 0, 1)))
             ys.append(lbl.astype(np.int64))
         x = torch.from_numpy(np.stack(xs)).to(d.device)
@@ -495,8 +537,7 @@ def run(args, d: Dist) -> int:
             model.load_state_dict(read_weights(best, fingerprint), strict=True)
         else:
             log("no best.safetensors: testing the last weights")
-        rep = evaluate_cases(model, data.test, class_names, (H, W), state["settings"]["convention"],
-                             normalisation, rule, max(4, B), d.device, amp)
+        rep = evaluate(data.test, "test", max(4, B))
         metrics["test"] = {"weights": "best.safetensors", "summary": rep["summary"], "ruleCounts": rep["ruleCounts"]}
         write_atomic(run_dir / "test-metrics.csv", rep["csv"])
         s = rep["summary"]

@@ -1,8 +1,8 @@
 """Differential check of mam_torch against weights and inputs written by our TypeScript model.
 
 usage: torch_runtime_diff.py GRAPH DIR STEPS LR [eval|train]
-DIR holds w0.safetensors (the TS model's initial weights), x.npy (NHWC float32) and
-y.npy (labels, int32). Writes DIR/torch_logits.npy (NHWC, before any step), DIR/torch_losses.json
+DIR holds w0.safetensors (the TS model's initial weights), x.npy (NHWC float32; NDHWC for a
+volume) and y.npy (labels, int32). Writes DIR/torch_logits.npy (NHWC / NDHWC, before any step), DIR/torch_losses.json
 and DIR/torch_w{STEPS}.safetensors after STEPS SGD steps (momentum 0.9, weight decay 1e-4,
 poly lr from LR over STEPS steps, drop-path off), in float32 on the CPU. The steps run in
 evaluation mode, or with `train` in training mode (BatchNorm on batch statistics, updating its
@@ -24,10 +24,11 @@ mode = sys.argv[5] if len(sys.argv) > 5 else "eval"
 model = GraphModule(load_graph(graph_file), seed=None)
 model.load_state_dict(load_file(f"{d}/w0.safetensors"), strict=True)
 model.eval()  # drop-path off: the TS side runs with training=false too
-x = torch.from_numpy(np.load(f"{d}/x.npy")).permute(0, 3, 1, 2).contiguous()
+x = torch.from_numpy(np.load(f"{d}/x.npy"))
+x = x.movedim(-1, 1).contiguous()  # NHWC → NCHW (NDHWC → NCDHW for a volume)
 y = torch.from_numpy(np.load(f"{d}/y.npy").astype(np.int64))
 with torch.no_grad():
-    np.save(f"{d}/torch_logits.npy", model(x).permute(0, 2, 3, 1).contiguous().numpy())
+    np.save(f"{d}/torch_logits.npy", model(x).movedim(1, -1).contiguous().numpy())
 model.train(mode == "train")
 opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
 losses = []

@@ -1,0 +1,107 @@
+"""Volumes for graphs with a 3D input (SwinUNETR, nnFormer; 3D-MAM-SPEC.md §f), for the torch
+runtime: whole NIfTI volumes (no slicing) scaled to an intensity range as the data set's
+metadata says, random crops of the graph's input size centred on foreground or background as
+MONAI's RandCropByPosNegLabeld(pos=1, neg=1, image_threshold=0) draws them, and validation by
+MONAI's sliding_window_inference over the whole volume (overlap 0.5, constant blending).
+
+`--data demo3d` is data/demo3d of the repository (written by scripts/make-demo3d-data.py).
+MONAI is needed here (pip install monai); 2D training does not import it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import DataError, normalise
+
+
+def monai_or_fail():
+    try:
+        import monai  # noqa: F401
+    except ImportError:
+        raise DataError("training a 3D graph needs MONAI (its crop sampler and sliding-window "
+                        "inference): pip install monai", 2) from None
+
+
+def intensity_range(root: Path | None) -> dict | None:
+    """The data set's `intensity_range` (MONAI ScaleIntensityRange's a_min, a_max, b_min, b_max,
+    clip) from its dataset.json, or None."""
+    f = root / "dataset.json" if root is not None else None
+    if f is None or not f.exists():
+        return None
+    try:
+        r = json.loads(f.read_text()).get("intensity_range")
+    except json.JSONDecodeError as e:
+        raise DataError(f"{f}: not valid JSON ({e})", 2) from None
+    if r is None:
+        return None
+    if not isinstance(r, dict) or not all(isinstance(r.get(k), (int, float)) for k in ("a_min", "a_max")):
+        raise DataError(f"{f}: intensity_range needs numbers a_min and a_max (b_min, b_max, clip optional)", 4)
+    if r["a_max"] == r["a_min"]:
+        raise DataError(f"{f}: intensity_range has a_min = a_max = {r['a_min']}", 4)
+    return {"a_min": float(r["a_min"]), "a_max": float(r["a_max"]), "b_min": float(r.get("b_min", 0.0)),
+            "b_max": float(r.get("b_max", 1.0)), "clip": bool(r.get("clip", True))}
+
+
+def scale_intensity(a: np.ndarray, r: dict) -> np.ndarray:
+    """ScaleIntensityRange: (x − a_min)/(a_max − a_min)·(b_max − b_min) + b_min, clipped if asked."""
+    x = (a.astype(np.float64) - r["a_min"]) / (r["a_max"] - r["a_min"]) * (r["b_max"] - r["b_min"]) + r["b_min"]
+    if r["clip"]:
+        x = np.clip(x, r["b_min"], r["b_max"])
+    return x.astype(np.float32)
+
+
+def volume_of(case, normalisation: str, irange: dict | None) -> np.ndarray:
+    """(C, D, H, W) float32: each channel scaled by the data set's range, else `mam train`'s rule."""
+    chans = [scale_intensity(a, irange) if irange else normalise(a, normalisation) for a in case.channels]
+    return np.stack(chans)
+
+
+def pad_to(img: np.ndarray, lbl: np.ndarray, roi):
+    """SpatialPad (symmetric, zeros) of the sides below the roi, as MONAI pads before cropping."""
+    pads = [(max(0, r - n) // 2, max(0, r - n) - max(0, r - n) // 2) for n, r in zip(lbl.shape, roi)]
+    if not any(a or b for a, b in pads):
+        return img, lbl
+    return np.pad(img, [(0, 0), *pads]), np.pad(lbl, pads)
+
+
+def sample_rng(seed: int, step: int, pos: int) -> np.random.RandomState:
+    """A RandomState (MONAI's kind) drawn from (seed, step, place in the global batch)."""
+    return np.random.RandomState(np.random.SeedSequence([seed, step, pos]).generate_state(1)[0])
+
+
+def rand_crop_pos_neg(img: np.ndarray, lbl: np.ndarray, roi, rng: np.random.RandomState):
+    """One crop of `roi` (RandCropByPosNegLabeld, pos 1 : neg 1, image_threshold 0): the centre is
+    a random foreground voxel or a random background voxel whose image is above 0, moved so the
+    crop lies inside the (padded) volume."""
+    from monai.transforms.utils import generate_pos_neg_label_crop_centers, map_binary_to_indices
+
+    img, lbl = pad_to(img, lbl, roi)
+    fg, bg = map_binary_to_indices(lbl[None], img, image_threshold=0.0)
+    centre = generate_pos_neg_label_crop_centers(list(roi), 1, 0.5, lbl.shape, fg, bg, rng)[0]
+    starts = [int(c) - r // 2 for c, r in zip(centre, roi)]
+    box = tuple(slice(s, s + r) for s, r in zip(starts, roi))
+    return np.ascontiguousarray(img[(slice(None), *box)]), np.ascontiguousarray(lbl[box])
+
+
+@torch.no_grad()
+def predict_volume3d(model, vol: np.ndarray, roi, device="cpu", amp_dtype=None, overlap=0.5, batch=1):
+    """Labels (D, H, W) of a whole (C, D, H, W) volume: MONAI's sliding window (constant blend)."""
+    from monai.inferers import sliding_window_inference
+
+    x = torch.from_numpy(vol[None]).to(device)
+    with torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        logits = sliding_window_inference(x, list(roi), batch, lambda t: model(t).float(), overlap=overlap,
+                                          mode="constant")
+    return logits.argmax(1)[0].cpu().numpy().astype(np.uint8)
+
+
+def evaluate_volumes(model, cases, vols, class_names, roi, convention, device="cpu", amp_dtype=None):
+    """evaluate_cases of evaluate.py for volumes: the sliding-window prediction of each whole case."""
+    from .evaluate import score_cases
+
+    return score_cases(model, cases, class_names, convention,
+                       lambda _c, i: predict_volume3d(model, vols[i], roi, device, amp_dtype))
