@@ -10,6 +10,7 @@ import { type FileSource, urlFileSource } from './files.ts';
 import { readNifti } from './nifti.ts';
 import { toLabelVolume } from './dataset.ts';
 import { type Case, type Result, fail, formatDims, ok } from './types.ts';
+import { intensityRangeOf, type IntensityRange } from './volume-crops.ts';
 
 export type DemoSplit = 'train' | 'val' | 'test';
 export const DEMO_SPLITS: readonly DemoSplit[] = ['train', 'val', 'test'];
@@ -63,6 +64,12 @@ export async function loadDemo(src: FileSource): Promise<Result<DemoDataSet>> {
   if (!Array.isArray(meta.classes) || !meta.files || !meta.splits) {
     return fail('demo data: dataset.json lacks classes, files or splits', 'dataset.json');
   }
+  let intensity: IntensityRange | undefined;
+  if (meta.intensity_range !== undefined) {
+    const r = intensityRangeOf(meta.intensity_range, 'dataset.json');
+    if (!r.ok) return fail(`demo data: ${r.message}`, 'dataset.json');
+    intensity = r.value;
+  }
   const splits = {} as Record<DemoSplit, Case>;
   for (const split of DEMO_SPLITS) {
     const imgName = meta.files[`image_${split}`];
@@ -87,7 +94,7 @@ export async function loadDemo(src: FileSource): Promise<Result<DemoDataSet>> {
     }
     splits[split] = {
       id: `demo-${split}`,
-      channels: [im.value],
+      channels: [intensity ? { ...im.value, intensity } : im.value],
       label: label.value,
       files: [imgName, lblName],
     };

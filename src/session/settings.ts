@@ -183,6 +183,29 @@ export function resolveRun(
   };
 }
 
+/**
+ * A 3D graph's run (3D-MAM-SPEC.md §f): an epoch is one step per training
+ * volume, each step `batch` crops from one volume (the reference: batch 1 ×
+ * crop_sample); a constant learning rate (the reference has no scheduler);
+ * MONAI's DiceCE weights 1 : 1 unless the graph names its own.
+ */
+export function resolveVolumeRun(
+  meta: TrainingSettings | undefined,
+  o: SettingsOverrides,
+  volumes: number,
+): ResolvedRun {
+  const batch = resolveBase(meta, o).batchSize.value;
+  const r = resolveRun(meta, o, volumes * batch);
+  const loss: ResolvedRun['loss'] = meta?.loss
+    ? r.loss
+    : { value: { ce: 1, dice: 1 }, from: 'default', note: "MONAI's DiceCELoss" };
+  return {
+    ...r,
+    loss,
+    settings: { ...r.settings, schedule: 'constant', loss: { ...loss.value } },
+  };
+}
+
 /** The values alone of resolved settings. */
 export const valuesOf = <T extends { [K in keyof T]: Resolved<unknown> }>(
   r: T,
