@@ -88,12 +88,12 @@ export function checkLayout(plan: Plan, layout: DataLayout | undefined, dataArg:
   const input = `B×${plan.input.shape.slice(1).join('×')}`;
   if (vol && layout === 'slices')
     throw new SessionError(
-      `the graph takes volumes (${input}) but ${dataArg} holds 2D slices: give it volumes (--data demo3d, or a NIfTI folder)`,
+      `the graph takes volumes (${input}) but ${dataArg} holds 2D slices: give it volumes (demo3d, or a NIfTI folder)`,
       EXIT_CODES.badData,
     );
   if (!vol && layout === 'volumes')
     throw new SessionError(
-      `the graph takes 2D images (${input}) but ${dataArg} holds whole volumes for 3D graphs: give it 2D data (--data demo, or a folder)`,
+      `the graph takes 2D images (${input}) but ${dataArg} holds whole volumes for 3D graphs: give it 2D data (demo, or a folder)`,
       EXIT_CODES.badData,
     );
 }

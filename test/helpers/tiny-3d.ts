@@ -10,6 +10,8 @@ import { kernels } from '../../src/compile/kernels/index.ts';
 import type { Kernel, KernelTable } from '../../src/compile/kernels/types.ts';
 import { GraphBuilder } from '../../src/graph/builder.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
+import type { Case } from '../../src/data/types.ts';
+import type { IntensityRange } from '../../src/data/volume-crops.ts';
 import { conv3d } from '../../src/ops/vol3d.ts';
 
 /** Whether the built-in kernel table has a kind (the 3D kinds' kernels land separately). */
@@ -58,4 +60,45 @@ export function tiny3dGraph(
   b.add('segmentation', 'output', { classes: classNames.length, classNames });
   b.link('head', 'segmentation', 'out', 'logits');
   return b.doc;
+}
+
+/** A [D, H, W] volume (NIfTI dims [W, H, D]) whose class follows its intensity: 40 background, 120 organ1, 220 organ2. */
+export function phantom3dCase(
+  id: string,
+  [D, H, W]: [number, number, number],
+  intensity?: IntensityRange,
+): Case {
+  const n = D * H * W;
+  const label = new Uint8Array(n);
+  const image = new Float32Array(n);
+  for (let z = 0, i = 0; z < D; z++)
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++, i++) {
+        const a =
+          (z - D / 2) ** 2 / (D * D) + (y - H / 2) ** 2 / (H * H) + (x - W / 3) ** 2 / (W * W);
+        label[i] = a < 0.04 ? 2 : a < 0.12 ? 1 : 0;
+        image[i] = [40, 120, 220][label[i]] + ((i * 37) % 11) - 5;
+      }
+  const dims = [W, H, D];
+  const affine = [
+    [2, 0, 0, -10],
+    [0, 2, 0, 5],
+    [0, 0, 2, 1],
+    [0, 0, 0, 1],
+  ];
+  return {
+    id,
+    channels: [
+      {
+        data: image,
+        dims,
+        spacing: [2, 2, 2],
+        affine,
+        datatype: 'float32',
+        ...(intensity ? { intensity } : {}),
+      },
+    ],
+    label: { data: label, dims, spacing: [2, 2, 2], affine },
+    files: [],
+  };
 }

@@ -163,7 +163,7 @@ describe('refusals: one line, its exit code, nothing written', () => {
     const r3on2 = await train('tiny3d.json', 'demo', 'r1');
     expect(r3on2.code).toBe(EXIT_CODES.badData);
     expect(r3on2.stderr.trim().split('\n').at(-1)).toBe(
-      'mam train: the graph takes volumes (B×32×32×32×1) but demo holds 2D slices: give it volumes (--data demo3d, or a NIfTI folder)',
+      'mam train: the graph takes volumes (B×32×32×32×1) but demo holds 2D slices: give it volumes (demo3d, or a NIfTI folder)',
     );
     expect(existsSync(at('r1'))).toBe(false);
     const r2on3 = await train('tiny2d.json', 'demo3d', 'r2');

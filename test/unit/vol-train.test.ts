@@ -13,55 +13,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../nodes/index.ts';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';
-import type { Case } from '../../src/data/types.ts';
-import type { IntensityRange } from '../../src/data/volume-crops.ts';
 import { resolveRun } from '../../src/session/settings.ts';
 import { evaluateCases, predictVolume } from '../../src/train/evaluate.ts';
 import { train, type TrainEvent } from '../../src/train/loop.ts';
-import { kernels3d, tiny3dGraph } from '../helpers/tiny-3d.ts';
+import { kernels3d, phantom3dCase as phantomCase, tiny3dGraph } from '../helpers/tiny-3d.ts';
 
 const CLASSES = ['background', 'organ1', 'organ2'];
-
-/** A [D, H, W] volume (NIfTI dims [W, H, D]) whose class follows its intensity: 40 background, 120 organ1, 220 organ2. */
-function phantomCase(
-  id: string,
-  [D, H, W]: [number, number, number],
-  intensity?: IntensityRange,
-): Case {
-  const n = D * H * W;
-  const label = new Uint8Array(n);
-  const image = new Float32Array(n);
-  for (let z = 0, i = 0; z < D; z++)
-    for (let y = 0; y < H; y++)
-      for (let x = 0; x < W; x++, i++) {
-        const a =
-          (z - D / 2) ** 2 / (D * D) + (y - H / 2) ** 2 / (H * H) + (x - W / 3) ** 2 / (W * W);
-        label[i] = a < 0.04 ? 2 : a < 0.12 ? 1 : 0;
-        image[i] = [40, 120, 220][label[i]] + ((i * 37) % 11) - 5;
-      }
-  const dims = [W, H, D];
-  const affine = [
-    [2, 0, 0, -10],
-    [0, 2, 0, 5],
-    [0, 0, 2, 1],
-    [0, 0, 0, 1],
-  ];
-  return {
-    id,
-    channels: [
-      {
-        data: image,
-        dims,
-        spacing: [2, 2, 2],
-        affine,
-        datatype: 'float32',
-        ...(intensity ? { intensity } : {}),
-      },
-    ],
-    label: { data: label, dims, spacing: [2, 2, 2], affine },
-    files: [],
-  };
-}
 
 function compile(seed = 0) {
   const r = planGraph(tiny3dGraph(), catalogue, kernels3d);
