@@ -16,6 +16,10 @@ import {
   type Shape3,
 } from '../../src/data/volume-crops.ts';
 import { itOracle, runOracle } from './data-oracle.ts';
+import { loadNiftiFolder } from '../../src/data/dataset.ts';
+import { nodeFileSource } from '../../src/data/node-fs.ts';
+import { normaliseVolume } from '../../src/train/samples.ts';
+import { niftiFolder } from '../helpers/nifti-folder.ts';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -40,6 +44,36 @@ describe('intensity range scaling (ScaleIntensityRanged)', () => {
     const noClip = scaleIntensityRange([-225, 475], { ...r, clip: false });
     expect(noClip[0]).toBeCloseTo(-0.25, 6);
     expect(noClip[1]).toBeCloseTo(1.5, 6);
+  });
+});
+
+describe("a NIfTI folder's dataset.json intensity_range", () => {
+  it("is what 'auto' applies to its volumes; a malformed one is an issue naming the file", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'mam-range-'));
+    niftiFolder(root, { cases: 2 });
+    const range = { a_min: 0, a_max: 0.5, b_min: -1, b_max: 1, clip: true };
+    writeFileSync(path.join(root, 'dataset.json'), JSON.stringify({ intensity_range: range }));
+    const r = await loadNiftiFolder(nodeFileSource(root), '');
+    if (!r.ok) throw new Error(r.message);
+    const v = r.value.cases[0].channels[0];
+    const scaled = normaliseVolume(v, 'auto');
+    for (let i = 0; i < v.data.length; i += 37) {
+      const want = Math.min(1, Math.max(-1, (v.data[i] / 0.5) * 2 - 1));
+      expect(scaled[i]).toBeCloseTo(want, 6);
+    }
+    // --normalise none still wins
+    expect(Array.from(normaliseVolume(v, 'none').subarray(0, 50))).toEqual(
+      Array.from(v.data.subarray(0, 50)),
+    );
+    writeFileSync(
+      path.join(root, 'dataset.json'),
+      JSON.stringify({ intensity_range: { a_min: 0, a_max: 'high' } }),
+    );
+    const bad = await loadNiftiFolder(nodeFileSource(root), '');
+    const issues = bad.ok ? [] : bad.issues;
+    expect(issues.map((i) => i.message)).toContain(
+      "dataset.json: intensity_range needs numbers a_min, a_max, b_min, b_max (MONAI's ScaleIntensityRanged)",
+    );
   });
 });
 
