@@ -13,7 +13,7 @@ import { SessionError, EXIT_CODES, makeOutputDir, writeOutput } from './errors.t
 import { applyWeightsFile, compileGraphFile, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
 import { checkClasses, loadDataArg } from './train-data.ts';
-import { checkLayout } from '../session/folder-train.ts';
+import { checkLayout } from '../session/data-layout.ts';
 import { volumeInput } from '../train/volume-batches.ts';
 import { formatDims } from '../data/types.ts';
 

@@ -10,7 +10,8 @@ import type { FileSource } from '../data/files.ts';
 import type { Case, DataIssue, DataProblem, DataSetResult } from '../data/types.ts';
 import { splitCases, type DataSplit } from '../train/samples.ts';
 import { EXIT_CODES, SessionError, type ExitCode } from './errors.ts';
-import type { DataLayout, RunData } from './folder-train.ts';
+import type { RunData } from './folder-train.ts';
+import type { DataLayout } from './data-layout.ts';
 
 const PROBLEM_CODES: Record<DataProblem, ExitCode> = {
   empty: EXIT_CODES.emptyData,

@@ -39,7 +39,7 @@ import {
 } from './run-store.ts';
 import { recordBytes } from './run-store-quota.ts';
 import { panelOverrides, resolveRun, resolveVolumeRun } from './settings.ts';
-import { checkLayout, type DataLayout } from './folder-train.ts';
+import { checkLayout, type DataLayout } from './data-layout.ts';
 import { volumeInput } from '../train/volume-batches.ts';
 import type {
   CompileReply,

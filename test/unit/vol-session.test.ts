@@ -5,6 +5,8 @@
  * on the 3D demo, is refused with one message and the session keeps its
  * graph and weights. Uses the tiny 3D graph until the 3D kinds' kernels land.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../nodes/index.ts';
@@ -101,4 +103,28 @@ describe('Session on volumes', () => {
     );
     s2.dispose();
   });
+});
+
+/** The relative and node: imports of a source file and everything it imports, transitively. */
+function importGraph(entry: string): { files: Set<string>; nodeModules: Set<string> } {
+  const files = new Set<string>();
+  const nodeModules = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'/gms)) {
+      const spec = m[1];
+      if (spec.startsWith('node:')) nodeModules.add(`${path.basename(file)} → ${spec}`);
+      else if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec));
+    }
+  };
+  visit(entry);
+  return { files, nodeModules };
+}
+
+it("stays browser-safe (the editor's worker runs it): nothing it imports reaches a node: module", () => {
+  const g = importGraph(path.resolve(import.meta.dirname, '../../src/session/session.ts'));
+  expect(g.files.size).toBeGreaterThan(20);
+  expect([...g.nodeModules]).toEqual([]);
 });
