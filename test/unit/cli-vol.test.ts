@@ -57,6 +57,8 @@ describe('mam train / eval --data demo3d', () => {
       'demo3d',
       '--steps',
       '3',
+      '--val-every',
+      '3',
       '--batch',
       '2',
       '--backend',

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { catalogue } from '../../nodes/index.ts';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';
-import { resolveRun } from '../../src/session/settings.ts';
+import { resolveRun, resolveVolumeRun } from '../../src/session/settings.ts';
 import { evaluateCases, predictVolume } from '../../src/train/evaluate.ts';
 import { train, type TrainEvent } from '../../src/train/loop.ts';
 import { kernels3d, phantom3dCase as phantomCase, tiny3dGraph } from '../helpers/tiny-3d.ts';
@@ -73,6 +73,23 @@ describe('whole-volume evaluation of a 3D graph', () => {
     expect(dice2).toBeGreaterThan(0.3);
     expect(dice2).toBeLessThan(0.9);
     model.dispose();
+  });
+});
+
+describe('a volume run’s settings (3D-MAM-SPEC.md §f)', () => {
+  it('an epoch is one step per volume, batch = crops; constant lr; DiceCE 1 : 1; ten validations per run', () => {
+    const r = resolveVolumeRun({ batchSize: 2, epochs: 40, optimizer: 'adamw' }, {}, 3);
+    expect(r.stepsPerEpoch).toBe(3);
+    expect(r.settings.steps).toBe(120);
+    expect(r.settings.batchSize).toBe(2);
+    expect(r.settings.schedule).toBe('constant');
+    expect(r.settings.loss).toEqual({ ce: 1, dice: 1 });
+    expect(r.settings.valEvery).toBe(12);
+    // what the user or the graph says wins
+    const own = resolveVolumeRun({ loss: { ce: 0.3, dice: 0.7 } }, { valEvery: 5, steps: 7 }, 1);
+    expect(own.settings.loss).toEqual({ ce: 0.3, dice: 0.7 });
+    expect(own.settings.valEvery).toBe(5);
+    expect(own.settings.steps).toBe(7);
   });
 });
 
