@@ -223,6 +223,19 @@ export const COMMON_FLAGS = {
     choices: ['stretch', 'pad'],
     help: "slices of another size than the graph's input: stretch to it, or scale keeping the aspect and pad",
   },
+  overlap: {
+    kind: 'number',
+    value: '<x>',
+    min: 0,
+    max: 0.99,
+    help: "3D graphs: the fraction of the graph's input two sliding windows share (default 0.5)",
+  },
+  blend: {
+    kind: 'string',
+    value: '<mode>',
+    choices: ['constant', 'gaussian'],
+    help: '3D graphs: how overlapping windows are blended (default constant; gaussian σ = 0.125·window)',
+  },
   'allow-partial': {
     kind: 'boolean',
     help: 'accept a state dict that fills only part of the graph (the rest keeps its seeded initialisation)',

@@ -1,6 +1,6 @@
 /**
- * `mam eval <graph.json> --weights w.safetensors --data <dir|demo> [--metrics synapse|monai] [--json] [--split test] [--out dir]`:
- * slice-wise inference over whole volumes, per-class Dice/HD95 under one named
+ * `mam eval <graph.json> --weights w.safetensors --data <dir|demo|demo3d> [--metrics synapse|monai] [--json] [--split test] [--out dir]`:
+ * slice-wise inference over whole volumes (a 3D graph: sliding windows), per-class Dice/HD95 under one named
  * convention; with --out, predictions as .nii.gz (input voxel order and affine) and the per-case CSV.
  */
 import * as path from 'node:path';
@@ -13,6 +13,9 @@ import { SessionError, EXIT_CODES, makeOutputDir, writeOutput } from './errors.t
 import { applyWeightsFile, compileGraphFile, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
 import { checkClasses, loadDataArg } from './train-data.ts';
+import { checkLayout } from '../session/data-layout.ts';
+import { volumeInput } from '../train/volume-batches.ts';
+import { formatDims } from '../data/types.ts';
 
 export const EVAL_SPEC = {
   verb: 'eval',
@@ -24,7 +27,12 @@ export const EVAL_SPEC = {
       required: true,
       help: 'a mam-studio checkpoint or a PyTorch state dict',
     },
-    data: { kind: 'string', value: '<dir|demo>', required: true, help: 'the data set' },
+    data: {
+      kind: 'string',
+      value: '<dir|demo|demo3d>',
+      required: true,
+      help: 'the data set (demo3d: volumes, for 3D graphs)',
+    },
     split: {
       kind: 'string',
       value: '<split>',
@@ -37,7 +45,14 @@ export const EVAL_SPEC = {
       ...COMMON_FLAGS.resize,
       help: `${COMMON_FLAGS.resize.help} (default: the rule the weights were trained with, else stretch)`,
     },
-    batch: { kind: 'int', value: '<N>', min: 1, help: 'slices per forward pass (default 8)' },
+    batch: {
+      kind: 'int',
+      value: '<N>',
+      min: 1,
+      help: 'slices (3D graphs: windows) per forward pass (default 8; 3D: 2)',
+    },
+    overlap: COMMON_FLAGS.overlap,
+    blend: COMMON_FLAGS.blend,
     out: {
       kind: 'string',
       value: '<dir>',
@@ -58,13 +73,14 @@ export function distinctCases(lists: Case[][]): Case[] {
 
 export async function evalCommand(
   p: Parsed<typeof EVAL_SPEC>,
-  { print, log }: CliIO,
+  { print, log, kernels }: CliIO,
 ): Promise<number> {
   const graphPath = p.positionals[0];
   const { weights, data: dataArg } = p.flags as { weights: string; data: string };
   const convention = p.flags.metrics ?? 'synapse';
   const split = p.flags.split ?? 'test';
-  const { model, plan } = await compileGraphFile(graphPath);
+  const { model, plan } = await compileGraphFile(graphPath, 0, kernels);
+  const vol = volumeInput(plan);
   try {
     await startBackend(p.flags.backend ?? 'auto', log);
     const meta = await applyWeightsFile(model, weights, log, {
@@ -74,6 +90,7 @@ export async function evalCommand(
     const data = await loadDataArg(dataArg, 0);
     for (const w of data.warnings) log(`warning: ${w}`);
     checkClasses(data, plan.classNames, (s) => log(`warning: ${s}`));
+    checkLayout(plan, data.layout, dataArg);
     const { train, val, test } = data.splits;
     let cases = split === 'all' ? distinctCases([train, val, test]) : data.splits[split];
     if (cases.length === 0 && split === 'test' && data.kind === 'folder') {
@@ -89,7 +106,13 @@ export async function evalCommand(
       const [w, h, d] = c.channels[0].dims;
       return { height: h ?? 1, width: w, count: d ?? 1 };
     });
-    for (const r of resizeRecords(sizes, [inH, inW], resize)) log(`resizing ${describeResize(r)}`);
+    if (vol)
+      log(
+        `whole volumes by sliding windows of ${formatDims(vol.roi)}, overlap ${p.flags.overlap ?? 0.5}, ${p.flags.blend ?? 'constant'} blending`,
+      );
+    else
+      for (const r of resizeRecords(sizes, [inH, inW], resize))
+        log(`resizing ${describeResize(r)}`);
     const out = p.flags.out;
     if (out) await makeOutputDir(path.join(out, 'predictions'), 'output folder');
     const report = await evaluateCases(model, cases, {
@@ -97,7 +120,9 @@ export async function evalCommand(
       convention,
       normalisation: p.flags.normalise ?? 'auto',
       resize,
-      batchSize: p.flags.batch ?? 8,
+      batchSize: p.flags.batch ?? (vol ? 2 : 8),
+      overlap: p.flags.overlap,
+      blend: p.flags.blend,
       onPrediction: out
         ? async (c, labels) => {
             await writeOutput(
@@ -114,7 +139,15 @@ export async function evalCommand(
       hd95Unit: report.hd95Unit,
       split,
       ...(data.note ? { note: data.note } : {}),
-      resize,
+      ...(vol
+        ? {
+            slidingWindow: {
+              roi: vol.roi,
+              overlap: p.flags.overlap ?? 0.5,
+              blend: p.flags.blend ?? 'constant',
+            },
+          }
+        : { resize }),
       summary: report.summary,
       ruleCounts: report.ruleCounts,
       cases: report.cases,

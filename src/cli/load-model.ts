@@ -8,6 +8,7 @@ import { loadGraph } from '../graph/load.ts';
 import { SessionError, EXIT_CODES } from './errors.ts';
 import { catalogue } from '../../nodes/index.ts';
 import { kernels } from '../compile/kernels/index.ts';
+import type { KernelTable } from '../compile/kernels/types.ts';
 
 /**
  * Start the backend the user asked for (a named one that cannot start falls
@@ -39,7 +40,7 @@ export async function readBytes(path: string, what: string): Promise<Uint8Array>
   }
 }
 
-export async function compileGraphFile(path: string, seed = 0) {
+export async function compileGraphFile(path: string, seed = 0, table: KernelTable = kernels) {
   const text = new TextDecoder().decode(await readBytes(path, 'graph file'));
   const loaded = loadGraph(text, catalogue);
   if (!loaded.ok)
@@ -47,7 +48,7 @@ export async function compileGraphFile(path: string, seed = 0) {
       `${path} cannot be opened:\n${loaded.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
       EXIT_CODES.unreadable,
     );
-  const plan = planGraph(loaded.graph, catalogue, kernels);
+  const plan = planGraph(loaded.graph, catalogue, table);
   if (!plan.ok) {
     throw new SessionError(
       `${path} has errors, so it cannot be compiled:\n${plan.errors.map((i) => `  ${i.path}: ${i.message}`).join('\n')}\n(run 'mam inspect ${path}' for the whole picture)`,

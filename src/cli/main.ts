@@ -10,11 +10,14 @@ import { INSPECT_SPEC, inspectCommand } from './inspect.ts';
 import { RUN_SPEC, runCommand } from './run.ts';
 import { TRAIN_SPEC, trainCommand } from './train.ts';
 import { quietTfjsInNode } from '../backend/quiet.ts';
+import type { KernelTable } from '../compile/kernels/types.ts';
 
 /** Where a verb writes: results to stdout (print), messages and progress to stderr (log). */
 export interface CliIO {
   print(s: string): void;
   log(s: string): void;
+  /** A host's kernel table (an embedder with its own node kinds, a test); default: the built-in one. */
+  kernels?: KernelTable;
 }
 
 export interface Verb<S extends VerbSpec = VerbSpec> {

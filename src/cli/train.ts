@@ -15,6 +15,7 @@ import { COMMON_FLAGS, type Parsed, type VerbSpec } from './args.ts';
 import { SessionError, EXIT_CODES } from './errors.ts';
 import { compileGraphFile, startBackend } from './load-model.ts';
 import type { CliIO } from './main.ts';
+import type { KernelTable } from '../compile/kernels/types.ts';
 import { checkClasses, loadDataArg } from './train-data.ts';
 
 const count = (help: string, min: number) => ({ kind: 'int', value: '<N>', min, help }) as const;
@@ -23,7 +24,12 @@ export const TRAIN_SPEC = {
   verb: 'train',
   positionals: ['<graph.json>'],
   flags: {
-    data: { kind: 'string', value: '<dir|demo>', required: true, help: 'the data set' },
+    data: {
+      kind: 'string',
+      value: '<dir|demo|demo3d>',
+      required: true,
+      help: 'the data set (demo: 2D slices; demo3d: volumes, for 3D graphs)',
+    },
     out: { kind: 'string', value: '<dir>', help: 'the run folder (default runs/<graph>-<time>)' },
     resume: { kind: 'boolean', help: 'continue the run in --out from its checkpoint' },
     epochs: count("epochs (default: the graph's, else 30)", 1),
@@ -116,8 +122,8 @@ export async function withInterrupt(
   }
 }
 
-export function trainCommand(p: TrainArgs, { print, log }: CliIO): Promise<number> {
-  return withInterrupt('mam train', log, (signal) => runTraining(p, signal, print, log));
+export function trainCommand(p: TrainArgs, { print, log, kernels }: CliIO): Promise<number> {
+  return withInterrupt('mam train', log, (signal) => runTraining(p, signal, print, log, kernels));
 }
 
 /** The flags a user gave, as the settings resolver's overrides. */
@@ -194,6 +200,7 @@ async function runTraining(
   signal: AbortSignal,
   print: (s: string) => void,
   log: (s: string) => void,
+  kernels?: KernelTable,
 ): Promise<number> {
   const graphPath = p.positionals[0];
   const dataArg = p.flags.data as string;
@@ -211,14 +218,18 @@ async function runTraining(
   const ckpt = await folder.open(resume);
 
   const seedFlag = p.flags.seed;
-  const compiled = await compileGraphFile(graphPath, ckpt?.state.settings.seed ?? seedFlag ?? 0);
+  const compiled = await compileGraphFile(
+    graphPath,
+    ckpt?.state.settings.seed ?? seedFlag ?? 0,
+    kernels,
+  );
   const meta = compiled.graph.metadata?.training;
   const seed = ckpt?.state.settings.seed ?? resolveBase(meta, { seed: seedFlag }).seed.value;
   // Compile again if the seed came from the graph's metadata (the weights' initialisation depends on it).
   const { model, plan, graph } =
     seed === (ckpt?.state.settings.seed ?? seedFlag ?? 0)
       ? compiled
-      : (compiled.model.dispose(), await compileGraphFile(graphPath, seed));
+      : (compiled.model.dispose(), await compileGraphFile(graphPath, seed, kernels));
   try {
     const backend = await startBackend(p.flags.backend ?? 'auto', log);
     const data = await loadDataArg(dataArg, seed);

@@ -29,6 +29,7 @@ import {
 
 export { SYNAPSE_CLASSES } from '../graph/classes.ts';
 import { SYNAPSE_CLASSES } from '../graph/classes.ts';
+import { intensityRangeOf, type IntensityRange } from './volume-crops.ts';
 
 /**
  * A class table from JSON: `["background", "liver", …]`, `{"classes": [...]}`,
@@ -176,6 +177,33 @@ async function readClassTable(
     if (r.ok) return r.value;
     if (f === 'classes.json') issues.push({ file: joinPath(root, f), message: r.message });
   }
+  return null;
+}
+
+/**
+ * dataset.json's `intensity_range` ({a_min, a_max, b_min, b_max, clip}, MONAI's
+ * ScaleIntensityRanged), which the 'auto' normalisation then applies; null
+ * when there is none, an issue naming the file when it is malformed.
+ */
+async function readIntensityRange(
+  src: FileSource,
+  root: string,
+  issues: DataIssue[],
+): Promise<IntensityRange | null> {
+  const file = joinPath(root, 'dataset.json');
+  const bytes = await src.read(file);
+  if (!bytes) return null;
+  let meta: unknown;
+  try {
+    meta = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return null; // the class table's reader says what is wrong with it
+  }
+  const raw = (meta as Record<string, unknown> | null)?.intensity_range;
+  if (raw === undefined) return null;
+  const r = intensityRangeOf(raw, file);
+  if (r.ok) return r.value;
+  issues.push({ file, message: r.message });
   return null;
 }
 
@@ -343,6 +371,9 @@ export async function loadNiftiFolder(
     cases.push({ id, channels, label, files: paths });
   }
   const classes = await readClassTable(src, root, issues);
+  const range = await readIntensityRange(src, root, issues);
+  if (range)
+    for (const c of cases) c.channels = c.channels.map((v) => ({ ...v, intensity: range }));
   return finish(cases, classes, issues, warnings, `NIfTI folder ${root || '.'}`, root);
 }
 

@@ -1,6 +1,8 @@
 /**
- * The embedded demo set (data/demo, made by scripts/make-demo-data.py): one subject's T1
- * brain, axial 128×128 slices, 7 lobar classes + background, split by z slabs.
+ * The embedded demo sets, one subject's T1 brain with 7 lobar classes + background:
+ * data/demo (scripts/make-demo-data.py), axial 128×128 slices split by z slabs, and
+ * data/demo3d (scripts/make-demo3d-data.py), whole 1.5 mm volumes split by hemisphere
+ * and an axial cut. Both have the same dataset.json layout and load with `loadDemo`.
  * Node: `loadDemo(nodeFileSource(demoDataDir()))` (see node-fs.ts). Browser or worker:
  * `loadDemoFromUrl(url)` with the URL the app serves data/demo/ at.
  */
@@ -8,13 +10,18 @@ import { type FileSource, urlFileSource } from './files.ts';
 import { readNifti } from './nifti.ts';
 import { toLabelVolume } from './dataset.ts';
 import { type Case, type Result, fail, formatDims, ok } from './types.ts';
+import { intensityRangeOf, type IntensityRange } from './volume-crops.ts';
 
 export type DemoSplit = 'train' | 'val' | 'test';
 export const DEMO_SPLITS: readonly DemoSplit[] = ['train', 'val', 'test'];
 
 export interface DemoSplitInfo {
+  /** Slices along k (the 3D demo: its volume's axial planes). */
   slices: number;
-  z_ranges: number[][];
+  /** The 2D demo: the ch2 planes its slices came from. */
+  z_ranges?: number[][];
+  /** The 3D demo (data/demo3d): the volume's dims, NIfTI order (i, j, k). */
+  shape?: number[];
   classes_present: string[];
   voxels_per_class: Record<string, number>;
   slices_per_class: Record<string, number>;
@@ -35,7 +42,10 @@ export interface DemoDataSet {
   classNames: string[];
   note: string;
   meta: DemoMeta;
-  /** One case per split: a 128×128×N stack of axial slices (slice k is the k-th along axis 2). */
+  /**
+   * One case per split: for data/demo a 128×128×N stack of axial slices (slice k is
+   * the k-th along axis 2); for data/demo3d one whole volume.
+   */
   splits: Record<DemoSplit, Case>;
 }
 
@@ -53,6 +63,12 @@ export async function loadDemo(src: FileSource): Promise<Result<DemoDataSet>> {
   }
   if (!Array.isArray(meta.classes) || !meta.files || !meta.splits) {
     return fail('demo data: dataset.json lacks classes, files or splits', 'dataset.json');
+  }
+  let intensity: IntensityRange | undefined;
+  if (meta.intensity_range !== undefined) {
+    const r = intensityRangeOf(meta.intensity_range, 'dataset.json');
+    if (!r.ok) return fail(`demo data: ${r.message}`, 'dataset.json');
+    intensity = r.value;
   }
   const splits = {} as Record<DemoSplit, Case>;
   for (const split of DEMO_SPLITS) {
@@ -78,7 +94,7 @@ export async function loadDemo(src: FileSource): Promise<Result<DemoDataSet>> {
     }
     splits[split] = {
       id: `demo-${split}`,
-      channels: [im.value],
+      channels: [intensity ? { ...im.value, intensity } : im.value],
       label: label.value,
       files: [imgName, lblName],
     };

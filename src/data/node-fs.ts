@@ -28,3 +28,8 @@ export function nodeFileSource(root: string): FileSource {
 export function demoDataDir(): string {
   return fileURLToPath(new URL('../../data/demo/', import.meta.url));
 }
+
+/** The shipped 3D demo data folder (data/demo3d: whole volumes of the same subject). */
+export function demo3dDataDir(): string {
+  return fileURLToPath(new URL('../../data/demo3d/', import.meta.url));
+}

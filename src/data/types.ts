@@ -3,6 +3,8 @@
  * values, never throws: every loader returns a `Result`.
  */
 
+import type { IntensityRange } from './volume-crops.ts';
+
 export type Result<T> = { ok: true; value: T } | { ok: false; message: string; file?: string };
 
 export function ok<T>(value: T): { ok: true; value: T } {
@@ -43,6 +45,11 @@ export interface Volume {
   affine: number[][];
   /** The datatype stored in the file. */
   datatype: DataTypeName;
+  /**
+   * The data set's intensity range (its dataset.json `intensity_range`, MONAI's
+   * ScaleIntensityRanged): what the 'auto' normalisation applies to this volume.
+   */
+  intensity?: IntensityRange;
 }
 
 /** A label map in the same voxel order as its image. */

@@ -1,10 +1,10 @@
-/** The embedded demo set (data/demo) as a session takes it: one case per split. */
+/** An embedded demo set as a session takes it: one case per split (data/demo: 2D slices; data/demo3d: whole volumes). */
 import { DEMO_SPLITS, type DemoDataSet } from '../data/demo.ts';
 import { caseSlices, dataFingerprint } from '../train/samples.ts';
 import type { SessionData } from './session.ts';
 import type { DataInfo } from './types.ts';
 
-export function demoSessionData(demo: DemoDataSet): SessionData {
+export function demoSessionData(demo: DemoDataSet, which: 'demo' | 'demo3d' = 'demo'): SessionData {
   const splits = {} as DataInfo['splits'];
   for (const s of DEMO_SPLITS) {
     const info = demo.meta.splits[s];
@@ -13,7 +13,10 @@ export function demoSessionData(demo: DemoDataSet): SessionData {
   const train = caseSlices(demo.splits.train, 'auto');
   return {
     info: {
-      source: 'demo: ch2 T1 brain, 8 classes (data/demo)',
+      source:
+        which === 'demo3d'
+          ? 'demo3d: ch2 T1 brain volumes, 8 classes (data/demo3d)'
+          : 'demo: ch2 T1 brain, 8 classes (data/demo)',
       classNames: demo.classNames,
       note: demo.note,
       trainSlices: train.length,
@@ -22,5 +25,7 @@ export function demoSessionData(demo: DemoDataSet): SessionData {
     train,
     cases: { train: [demo.splits.train], val: [demo.splits.val], test: [demo.splits.test] },
     fingerprint: dataFingerprint(DEMO_SPLITS.map((s) => demo.splits[s])),
+    // the 2D demo stacks slices of separate slabs; the 3D demo's volumes are whole
+    layout: which === 'demo3d' ? 'volumes' : 'slices',
   };
 }

@@ -21,11 +21,15 @@ import type { Checkpoint, TrainSettings } from '../train/checkpoint.ts';
 import { evaluateCases, formatReport } from '../train/evaluate.ts';
 import { train, type TrainEvent, type TrainResult } from '../train/loop.ts';
 import { decodeOptimizerState, optimizerStateMismatch } from '../train/optim.ts';
+import type { Sample2D } from '../train/augment.ts';
 import { caseSlices, dataFingerprint, type DataSplit } from '../train/samples.ts';
+import { volumeInput } from '../train/volume-batches.ts';
+import { formatDims } from '../data/types.ts';
 import { EXIT_CODES, SessionError } from './errors.ts';
 import { channelIssues } from './open-data.ts';
 import type { RunFolder } from './run-folder.ts';
-import { resolveRun, type SettingsOverrides } from './settings.ts';
+import { resolveRun, resolveVolumeRun, type SettingsOverrides } from './settings.ts';
+import { checkLayout, type DataLayout } from './data-layout.ts';
 
 /** A data set split for a run, as the CLI's `--data` loads it. */
 export interface RunData {
@@ -38,6 +42,8 @@ export interface RunData {
   splitRule: string;
   /** "single-subject demo, not a benchmark" for the demo. */
   note?: string;
+  /** Which graphs it suits (absent: either); see checkLayout. */
+  layout?: DataLayout;
   warnings: string[];
 }
 
@@ -119,17 +125,24 @@ export async function trainInFolder(
       EXIT_CODES.emptyData,
     );
   const allCases = [...data.splits.train, ...data.splits.val, ...data.splits.test];
+  checkLayout(plan, data.layout, req.dataArg);
+  const vol = volumeInput(plan);
   const [, inH, inW, inC] = plan.input.shape;
-  checkChannels(allCases, inC);
+  checkChannels(allCases, vol ? vol.channels : inC);
   const fingerprint = dataFingerprint(allCases);
 
   const normalisation = ckpt?.state.settings.normalisation ?? req.overrides.normalisation ?? 'auto';
-  let slices;
+  let slices: Sample2D[] = [];
   try {
-    slices = data.splits.train.flatMap((c) => caseSlices(c, normalisation));
+    // a 3D graph trains on crops of whole volumes (src/train/volume-batches.ts)
+    if (!vol) slices = data.splits.train.flatMap((c) => caseSlices(c, normalisation));
   } catch (e) {
     throw new SessionError((e as Error).message, EXIT_CODES.badData);
   }
+  const nTrain = data.splits.train.length;
+  const what = vol
+    ? `${nTrain} volume${nTrain === 1 ? '' : 's'} (crops of ${formatDims(vol.roi)})`
+    : `${slices.length} slices`;
   let settings: TrainSettings;
   if (ckpt) {
     settings = ckpt.state.settings;
@@ -142,20 +155,19 @@ export async function trainInFolder(
     checkResumable(runDir, model, ckpt);
     log(`resuming ${runDir} at step ${ckpt.state.step} of ${settings.steps}`);
   } else {
-    const r = resolveRun(
-      req.graph.metadata?.training,
-      { ...req.overrides, seed, normalisation },
-      slices.length,
-    );
+    const o = { ...req.overrides, seed, normalisation };
+    const r = vol
+      ? resolveVolumeRun(req.graph.metadata?.training, o, nTrain)
+      : resolveRun(req.graph.metadata?.training, o, slices.length);
     settings = r.settings;
     const kind = r.base.optimizer.value;
     const batch = r.effectiveBatch;
     log(
-      `training ${path.basename(req.graphFile)} on ${data.source}: ${slices.length} slices, batch ${batch}, ${settings.steps} steps (${r.stepsPerEpoch} per epoch), ` +
-        `${kind} lr ${settings.learningRate.toPrecision(3)}${kind === 'sgd' ? ` (${r.base.learningRate.value} at batch 24, scaled ×${batch}/24)` : ''}, poly schedule, loss ${r.loss.value.ce}·CE + ${r.loss.value.dice}·Dice (${r.loss.from}), seed ${seed} → ${runDir}`,
+      `training ${path.basename(req.graphFile)} on ${data.source}: ${what}, batch ${batch}, ${settings.steps} steps (${r.stepsPerEpoch} per epoch), ` +
+        `${kind} lr ${settings.learningRate.toPrecision(3)}${kind === 'sgd' ? ` (${r.base.learningRate.value} at batch 24, scaled ×${batch}/24)` : ''}, ${settings.schedule} schedule, loss ${r.loss.value.ce}·CE + ${r.loss.value.dice}·Dice (${r.loss.from}${vol ? ", MONAI's DiceCE" : ''}), seed ${seed} → ${runDir}`,
     );
   }
-  const resized = resizeRecords(slices, [inH, inW], settings.resize ?? 'stretch');
+  const resized = vol ? [] : resizeRecords(slices, [inH, inW], settings.resize ?? 'stretch');
   for (const r of resized) log(`resizing ${describeResize(r)}`);
 
   // Everything is checked: only now does the run folder change.
@@ -195,7 +207,7 @@ export async function trainInFolder(
         val: data.splits.val.map((c) => c.id),
         test: data.splits.test.map((c) => c.id),
       },
-      trainSlices: slices.length,
+      ...(vol ? { trainVolumes: nTrain, crop: vol.roi } : { trainSlices: slices.length }),
       normalisation: settings.normalisation,
       resize: { rule: settings.resize ?? 'stretch', input: [inH, inW], slices: resized },
       classNames: plan.classNames,
@@ -207,7 +219,13 @@ export async function trainInFolder(
 
   const result = await train({
     model,
-    data: { classNames: plan.classNames, train: slices, val: data.splits.val, fingerprint },
+    data: {
+      classNames: plan.classNames,
+      train: slices,
+      ...(vol ? { volumes: data.splits.train } : {}),
+      val: data.splits.val,
+      fingerprint,
+    },
     settings,
     signal: req.signal,
     onEvent,

@@ -11,6 +11,7 @@ import type { Case, DataIssue, DataProblem, DataSetResult } from '../data/types.
 import { splitCases, type DataSplit } from '../train/samples.ts';
 import { EXIT_CODES, SessionError, type ExitCode } from './errors.ts';
 import type { RunData } from './folder-train.ts';
+import type { DataLayout } from './data-layout.ts';
 
 const PROBLEM_CODES: Record<DataProblem, ExitCode> = {
   empty: EXIT_CODES.emptyData,
@@ -93,14 +94,18 @@ export async function openDataFolder(
   let train: ReturnType<typeof fromResult>;
   let test: Case[] = [];
   let source: string;
+  // NIfTI volumes suit either: sliced for a 2D graph, whole for a 3D one
+  let layout: DataLayout = 'either';
   if (names.includes('train_npz') || names.includes('test_vol_h5')) {
     train = fromResult(await loadSynapse(src, '', { split: 'train' }));
     if (names.includes('test_vol_h5'))
       test = fromResult(await loadSynapse(src, '', { split: 'test' })).cases;
     source = `Synapse layout ${name}`;
+    layout = 'slices';
   } else if ((await src.list('images')).some((n) => /\.png$/i.test(n))) {
     train = fromResult(await loadPngFolder(src, ''));
     source = `PNG folder ${name}`;
+    layout = 'slices';
   } else {
     train = fromResult(
       await loadNiftiFolder(src, '', {
@@ -151,6 +156,7 @@ export async function openDataFolder(
     classNames: train.namedByNumber ? [] : train.classNames,
     splits,
     splitRule,
+    layout,
     warnings,
   };
 }

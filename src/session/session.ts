@@ -43,7 +43,9 @@ import { runDetails, type RunDetails } from './run-compare.ts';
 import { runFromFolder, runZip, type RunFiles } from './run-zip.ts';
 import { isPngCase, predictionDownload } from './prediction-file.ts';
 import { recordBytes } from './run-store-quota.ts';
-import { panelOverrides, resolveRun } from './settings.ts';
+import { panelOverrides, resolveRun, resolveVolumeRun } from './settings.ts';
+import { checkLayout, type DataLayout } from './data-layout.ts';
+import { volumeInput } from '../train/volume-batches.ts';
 import type {
   CompileReply,
   DataInfo,
@@ -76,6 +78,8 @@ export interface SessionData {
   train: Sample2D[];
   cases: Record<SplitName, Case[]>;
   fingerprint: string;
+  /** Which graphs it suits (absent: either): a 3D graph trains on the train split's whole volumes. */
+  layout?: DataLayout;
 }
 
 /** What a run's start says. */
@@ -309,6 +313,7 @@ export class Session {
         EXIT_CODES.labelRange,
       );
     }
+    checkLayout(plan, d.layout, d.info.source);
   }
 
   /** Starts a run (or resumes the last one) and returns at once; events tell its progress and end. */
@@ -318,10 +323,13 @@ export class Session {
     const plan = this.plan!;
     const d = this.requireData();
     this.checkClasses(plan, d);
-    const settings = resolveRun(
-      this.graph?.metadata?.training,
-      panelOverrides(p, this.graph),
-      d.train.length,
+    const vol = volumeInput(plan);
+    const meta = this.graph?.metadata?.training;
+    const overrides = panelOverrides(p, this.graph);
+    const settings = (
+      vol
+        ? resolveVolumeRun(meta, overrides, d.cases.train.length)
+        : resolveRun(meta, overrides, d.train.length)
     ).settings;
     const resumeFrom = resume && this.canResume() ? this.checkpoint : undefined;
     if (!resumeFrom) {
@@ -342,6 +350,7 @@ export class Session {
       data: {
         classNames: plan.classNames,
         train: d.train,
+        ...(vol ? { volumes: d.cases.train } : {}),
         val: d.cases.val,
         fingerprint: d.fingerprint,
       },

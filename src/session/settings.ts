@@ -183,6 +183,46 @@ export function resolveRun(
   };
 }
 
+/**
+ * A 3D graph's run (3D-MAM-SPEC.md §f): an epoch is one step per training
+ * volume, each step `batch` crops from one volume (the reference: batch 1 ×
+ * crop_sample); a constant learning rate (the reference has no scheduler);
+ * MONAI's DiceCE weights 1 : 1 unless the graph names its own; validation
+ * ten times per run unless asked otherwise (the reference: every 500 of
+ * 40,000 steps), not every epoch.
+ */
+export function resolveVolumeRun(
+  meta: TrainingSettings | undefined,
+  o: SettingsOverrides,
+  volumes: number,
+): ResolvedRun {
+  const batch = resolveBase(meta, o).batchSize.value;
+  const r = resolveRun(meta, o, volumes * batch);
+  const loss: ResolvedRun['loss'] = meta?.loss
+    ? r.loss
+    : { value: { ce: 1, dice: 1 }, from: 'default', note: "MONAI's DiceCELoss" };
+  // an epoch is one step per volume: validating each epoch (whole volumes, sliding windows) would dominate
+  const valEvery: ResolvedRun['valEvery'] =
+    o.valEvery !== undefined
+      ? r.valEvery
+      : {
+          value: Math.max(1, Math.ceil(r.steps.value / 10)),
+          from: 'default',
+          note: 'ten validations per run',
+        };
+  return {
+    ...r,
+    loss,
+    valEvery,
+    settings: {
+      ...r.settings,
+      schedule: 'constant',
+      valEvery: valEvery.value,
+      loss: { ...loss.value },
+    },
+  };
+}
+
 /** The values alone of resolved settings. */
 export const valuesOf = <T extends { [K in keyof T]: Resolved<unknown> }>(
   r: T,

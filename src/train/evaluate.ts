@@ -19,14 +19,54 @@ import {
   type VolumeScores,
 } from './metrics.ts';
 import { normaliseVolume, type Normalisation } from './samples.ts';
+import { slidingWindowInference, type BlendMode, type PatchPredictor } from './sliding-window.ts';
+import { caseImage, caseShape, volumeInput } from './volume-batches.ts';
 
 export interface PredictOptions {
   normalisation?: Normalisation;
   /** Slices of another size than the input: 'stretch' (default, the reference) or 'pad' (keeps the aspect). */
   resize?: ResizeRule;
-  /** Slices per forward pass. */
+  /** Slices per forward pass (a 3D graph: windows per forward pass). */
   batchSize?: number;
+  /** A 3D graph's sliding windows: overlap (default 0.5) and blending (default constant). */
+  overlap?: number;
+  blend?: BlendMode;
   signal?: AbortSignal;
+}
+
+/**
+ * Logits `[D, H, W, K]` of a whole volume under a 3D graph, by sliding
+ * windows of its input size (src/train/sliding-window.ts).
+ */
+export async function volumeLogits(
+  model: CompiledModel,
+  c: Case,
+  opts: PredictOptions = {},
+): Promise<{ logits: Float32Array; classes: number }> {
+  const vol = volumeInput(model.plan);
+  if (!vol) throw new Error('volumeLogits needs a graph whose input has a depth axis');
+  const image = caseImage(c, opts.normalisation ?? 'auto', vol.channels);
+  // the model is rank-generic: it checks the batch against the plan's B×D×H×W×C
+  const predict = (x: tf.Tensor5D) => model.predict(x as unknown as tf.Tensor4D) as tf.Tensor;
+  return slidingWindowInference(image, caseShape(c), vol.channels, predict as PatchPredictor, {
+    roi: vol.roi,
+    overlap: opts.overlap ?? 0.5,
+    mode: opts.blend ?? 'constant',
+    batchSize: opts.batchSize ?? 1,
+    signal: opts.signal,
+  });
+}
+
+/** Argmax over the last axis of `[…, K]` logits. */
+export function argmaxLabels(logits: Float32Array, classes: number): Uint8Array {
+  const out = new Uint8Array(logits.length / classes);
+  for (let i = 0; i < out.length; i++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++)
+      if (logits[i * classes + k] > logits[i * classes + best]) best = k;
+    out[i] = best;
+  }
+  return out;
 }
 
 /** Predicted labels of a case, in its voxel order (dims fastest-first, slices along k). */
@@ -35,6 +75,11 @@ export async function predictVolume(
   c: Case,
   opts: PredictOptions = {},
 ): Promise<Uint8Array> {
+  if (volumeInput(model.plan)) {
+    // a 3D graph: the whole volume by sliding windows; [D, H, W] C order is NIfTI's voxel order
+    const { logits, classes } = await volumeLogits(model, c, opts);
+    return argmaxLabels(logits, classes);
+  }
   const { normalisation = 'auto', batchSize = 8 } = opts;
   const [, inH, inW, inC] = model.plan.input.shape;
   const dims = c.channels[0].dims;

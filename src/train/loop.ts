@@ -23,16 +23,20 @@ import {
 } from './checkpoint.ts';
 import { evaluateCases } from './evaluate.ts';
 import { segmentationLoss } from './loss.ts';
+import { diceCeLoss } from './loss-volume.ts';
 import { installFastMatMulGradient } from './matmul-grad.ts';
 import { decodeOptimizerState, encodeOptimizerState, Optimizer, polyLr } from './optim.ts';
 import { fitChannels } from './samples.ts';
 import { DEFAULT_LOSS, stepsPerEpoch } from './rules.ts';
+import { volumeBatch, volumeInput, volumeTrainSet } from './volume-batches.ts';
 
 export interface TrainingData {
   classNames: string[];
-  /** Training slices (any size; resized to the input as the reference does). */
+  /** Training slices (any size; resized to the input as the reference does); a 3D graph takes `volumes`. */
   train: Sample2D[];
-  /** Validation volumes, evaluated slice-wise. */
+  /** Training volumes, for a graph whose input has a depth axis: random crops of its input's size. */
+  volumes?: Case[];
+  /** Validation volumes, evaluated slice-wise (a 3D graph: by sliding window). */
   val: Case[];
   fingerprint: string;
 }
@@ -102,9 +106,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   installFastMatMulGradient();
   const { model, data } = o;
   const emit = o.onEvent ?? (() => {});
-  const [, H, W, C] = model.plan.input.shape;
-  const samples = data.train.map((s) => fitChannels(s, C));
-  if (samples.length === 0) throw new Error('no training slices');
+  const vol = volumeInput(model.plan);
+  const inShape = model.plan.input.shape;
+  const [, H, W, C] = inShape;
+  const samples = vol ? [] : data.train.map((s) => fitChannels(s, C));
+  if (!vol && samples.length === 0) throw new Error('no training slices');
+  if (vol && !data.volumes?.length) throw new Error('no training volumes');
   const params = model.trainedByKey;
   const fingerprint = weightFingerprint(model);
 
@@ -134,6 +141,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   /** Stored with the weights, so evaluation resizes as training did. */
   const resizeRule = s.resize ?? 'stretch';
   const lossWeights = s.loss ?? DEFAULT_LOSS;
+  const volumes = vol && volumeTrainSet(data.volumes!, s.normalisation, vol.roi, vol.channels);
   const optimizer = new Optimizer(s.optimizer, params);
   try {
     if (o.resume) optimizer.restore(decodeOptimizerState(o.resume.optimizer));
@@ -196,10 +204,29 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     return s.patience > 0 && state.validationsSinceBest >= s.patience;
   }
 
+  /** Step t's images and labels: B slices of the shuffled set, or B crops of one shuffled volume. */
+  function batchOf(t: number, perm: Int32Array, B: number, spe: number) {
+    const n = perm.length;
+    if (volumes) return volumeBatch(volumes, perm[t % n], B, seeded(s.seed, `crop:${t}`));
+    const start = (t % spe) * B;
+    const x = new Float32Array(B * H * W * C);
+    const y = new Int32Array(B * H * W);
+    for (let j = 0; j < B; j++) {
+      const src = samples[perm[(start + j) % n]];
+      const smp = s.augment
+        ? augmentSample(src, seeded(s.seed, `augment:${t}:${j}`), H, W, s.resize)
+        : resizeSample(src, H, W, s.resize);
+      x.set(smp.image, j * H * W * C);
+      y.set(smp.label, j * H * W);
+    }
+    return { x, y };
+  }
+
   async function run(): Promise<TrainResult> {
-    const n = samples.length;
-    const B = Math.min(s.batchSize, n);
-    const spe = stepsPerEpoch(n, B);
+    // volumes: one volume per step, B crops from it
+    const n = volumes ? volumes.volumes.length : samples.length;
+    const B = volumes ? s.batchSize : Math.min(s.batchSize, n);
+    const spe = volumes ? n : stepsPerEpoch(n, B);
     let perm: Int32Array | null = null;
     let permEpoch = -1;
     let secPerStep = 0;
@@ -220,33 +247,26 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         perm = permutation(n, s.seed, epoch);
         permEpoch = epoch;
       }
-      const start = (t % spe) * B;
-      const x = new Float32Array(B * H * W * C);
-      const y = new Int32Array(B * H * W);
-      for (let j = 0; j < B; j++) {
-        const src = samples[perm![(start + j) % n]];
-        const smp = s.augment
-          ? augmentSample(src, seeded(s.seed, `augment:${t}:${j}`), H, W, s.resize)
-          : resizeSample(src, H, W, s.resize);
-        x.set(smp.image, j * H * W * C);
-        y.set(smp.label, j * H * W);
-      }
+      const { x, y } = batchOf(t, perm!, B, spe);
       const lr = s.schedule === 'poly' ? polyLr(s.learningRate, t, s.steps) : s.learningRate;
       const t0 = performance.now();
       const values = tf.tidy(() => {
-        const xs = tf.tensor4d(x, [B, H, W, C]);
-        const ys = tf.tensor3d(y, [B, H, W], 'int32');
+        // a volume batch is [B, D, H, W, C]: the model's forward is rank-generic (it checks the plan's input)
+        const xs = tf.tensor(x, [B, ...inShape.slice(1)]);
+        const ys = tf.tensor(y, [B, ...inShape.slice(1, -1)], 'int32');
         let ce: tf.Scalar | undefined;
         let dice: tf.Scalar | undefined;
         const { value, grads } = tf.variableGrads(() => {
-          const { logits } = model.forward(xs, {
+          const { logits } = model.forward(xs as tf.Tensor4D, {
             training: true,
             seed: hashString(`drop-path:${t}`, s.seed >>> 0),
           });
-          const parts = segmentationLoss(logits, ys, {
-            ceWeight: lossWeights.ce,
-            diceWeight: lossWeights.dice,
-          });
+          const parts = volumes
+            ? diceCeLoss(logits, ys, lossWeights)
+            : segmentationLoss(logits, ys, {
+                ceWeight: lossWeights.ce,
+                diceWeight: lossWeights.dice,
+              });
           ce = tf.keep(parts.ce);
           dice = tf.keep(parts.dice);
           return parts.loss;

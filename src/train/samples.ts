@@ -7,10 +7,12 @@ import { hashString } from '../compile/init.ts';
 import { sliceVolume } from '../data/slices.ts';
 import { percentileRange } from '../data/slices.ts';
 import type { Case, Volume } from '../data/types.ts';
+import { scaleIntensityRange } from '../data/volume-crops.ts';
 import type { Sample2D } from './augment.ts';
 
 /**
- * 'auto': uint8 data → /255; data reaching below −200 (CT in HU) → window
+ * 'auto': the data set's intensity range when its metadata gives one
+ * (ScaleIntensityRanged, see Volume.intensity); else uint8 data → /255; data reaching below −200 (CT in HU) → window
  * [−125, 275]; otherwise the 0.5–99.5 percentile window; each to [0, 1].
  * 'none': values as stored.
  */
@@ -29,6 +31,7 @@ export function resolveNormalisation(
 
 /** The channel's voxels scaled to [0, 1] (float32, same voxel order). */
 export function normaliseVolume(v: Volume, mode: Normalisation): Float32Array {
+  if (mode === 'auto' && v.intensity) return scaleIntensityRange(v.data, v.intensity);
   const rule = resolveNormalisation(v, mode);
   const n = v.data.length;
   const out = new Float32Array(n);

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main.ts';
+import type { KernelTable } from '../../src/compile/kernels/types.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -45,13 +46,14 @@ export function spawnNode(
   });
 }
 
-/** main() in this process (paths must be absolute), with stdout and stderr captured. */
-export async function mamInProcess(args: string[]): Promise<MamResult> {
+/** main() in this process (paths must be absolute), with stdout and stderr captured; `kernels`: a host's kernel table. */
+export async function mamInProcess(args: string[], kernels?: KernelTable): Promise<MamResult> {
   let stdout = '';
   let stderr = '';
   const code = await main(args, {
     print: (s) => (stdout += s + '\n'),
     log: (s) => (stderr += s + '\n'),
+    ...(kernels ? { kernels } : {}),
   });
   return { code, stdout, stderr };
 }

@@ -85,6 +85,13 @@ describe('npy', () => {
     }
     expect(() => readNpy(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))).toThrow(/magic/);
   });
+  it('reads a Node Buffer that is a view into a larger pool (what readFileSync returns for a small file)', () => {
+    const bytes = writeNpy(Float32Array.from([1.5, 2.5, -3, 4]), [4]);
+    const pool = Buffer.alloc(bytes.length + 24, 7);
+    bytes.forEach((b, i) => (pool[8 + i] = b));
+    const view = pool.subarray(8, 8 + bytes.length);
+    expect(Array.from(readNpy(view).data as Float32Array)).toEqual([1.5, 2.5, -3, 4]);
+  });
 });
 
 describeOracle('io cross-check with NumPy and safetensors (.venv)', () => {

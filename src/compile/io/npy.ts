@@ -85,7 +85,8 @@ export function readNpy(bytes: Uint8Array): NpyArray {
       `is truncated: header says ${n.toLocaleString('en-US')} values (shape ${shape.join('×')}), file holds ${held.toLocaleString('en-US')}`,
     );
   }
-  const raw = bytes.slice(start, start + n * item);
+  // a copy of exactly these bytes: a Node Buffer's own slice() is a view into its (pooled) memory
+  const raw = Uint8Array.prototype.slice.call(bytes, start, start + n * item);
   if (order === '>' && item > 1) {
     for (let i = 0; i < raw.length; i += item) raw.subarray(i, i + item).reverse();
   }

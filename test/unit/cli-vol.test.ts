@@ -1,0 +1,236 @@
+/**
+ * The `mam` command on volumes: `train` / `eval` with `--data demo3d` (random
+ * crops, sliding-window validation and test), `run` on a NIfTI volume (labels
+ * written as NIfTI with the input's grid and affine) and on an NDHWC .npy, and
+ * the refusals (a 3D graph on 2D data, a 2D graph on the 3D demo, a 2D .npy for
+ * a 3D graph, a NIfTI input without a NIfTI output), each one line with its
+ * exit code and nothing written. Runs in-process with the tiny 3D graph's
+ * kernel table (test/helpers/tiny-3d.ts) until the 3D kinds' kernels land; the
+ * demo presets' runs are skipped, saying why, until then.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as tf from '#tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogue } from '../../nodes/index.ts';
+import { EXIT_CODES } from '../../src/cli/errors.ts';
+import { readNpy, writeNpy } from '../../src/compile/io/npy.ts';
+import { CompiledModel } from '../../src/compile/model.ts';
+import { planGraph } from '../../src/compile/plan.ts';
+import { demo3dDataDir } from '../../src/data/node-fs.ts';
+import { readNifti } from '../../src/data/nifti.ts';
+import { DEMO_CLASSES } from '../../src/graph/classes.ts';
+import { loadGraph } from '../../src/graph/load.ts';
+import { mamInProcess, repoRoot } from '../helpers/mam-cli.ts';
+import { hasKernel, kernels3d, tiny3dGraph } from '../helpers/tiny-3d.ts';
+import { tinyGraph } from '../helpers/tiny-graph.ts';
+
+let dir = '';
+const at = (...p: string[]) => path.join(dir, ...p);
+const mam = (args: string[]) => mamInProcess(args, kernels3d);
+/** `mam run tiny3d.json --input … --output …` on the cpu backend. */
+const run3d = (input: string, output: string) =>
+  mam(['run', at('tiny3d.json'), '--input', input, '--output', output, '--backend', 'cpu']);
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'mam-cli-vol-'));
+  await tf.setBackend('cpu');
+  writeFileSync(
+    at('tiny3d.json'),
+    JSON.stringify(tiny3dGraph({ size: [32, 32, 32], classes: DEMO_CLASSES })),
+  );
+  writeFileSync(at('tiny2d.json'), JSON.stringify(tinyGraph({ classes: DEMO_CLASSES })));
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('mam train / eval --data demo3d', () => {
+  it('trains on crops, validates and tests whole volumes; eval writes NIfTI predictions with the cases’ affines', async () => {
+    const run = at('run');
+    const t = await mam([
+      'train',
+      at('tiny3d.json'),
+      '--data',
+      'demo3d',
+      '--steps',
+      '3',
+      '--val-every',
+      '3',
+      '--batch',
+      '2',
+      '--backend',
+      'wasm',
+      '--out',
+      run,
+    ]);
+    expect(t.stderr).toContain('1 volume (crops of 32×32×32)');
+    expect(t.stderr).toContain('constant schedule');
+    expect(t.code).toBe(EXIT_CODES.ok);
+    expect(t.stdout).toContain('single-subject demo, not a benchmark');
+    const metrics = JSON.parse(readFileSync(path.join(run, 'metrics.json'), 'utf8')) as {
+      test: { summary: { perClass: Record<string, unknown> } };
+      lastValidation: { step: number };
+    };
+    expect(Object.keys(metrics.test.summary.perClass)).toEqual(DEMO_CLASSES.slice(1));
+    expect(metrics.lastValidation.step).toBe(3);
+    const runJson = JSON.parse(readFileSync(path.join(run, 'run.json'), 'utf8')) as {
+      data: { trainVolumes: number; crop: number[] };
+    };
+    expect(runJson.data.trainVolumes).toBe(1);
+    expect(runJson.data.crop).toEqual([32, 32, 32]);
+
+    const ev = await mam([
+      'eval',
+      at('tiny3d.json'),
+      '--weights',
+      path.join(run, 'best.safetensors'),
+      '--data',
+      'demo3d',
+      '--split',
+      'val',
+      '--blend',
+      'gaussian',
+      '--backend',
+      'wasm',
+      '--json',
+      '--out',
+      at('eval'),
+    ]);
+    expect(ev.code).toBe(EXIT_CODES.ok);
+    const json = JSON.parse(ev.stdout) as { slidingWindow: { roi: number[]; blend: string } };
+    expect(json.slidingWindow).toEqual({ roi: [32, 32, 32], overlap: 0.5, blend: 'gaussian' });
+    const pred = readNifti(readFileSync(at('eval', 'predictions', 'demo-val.nii.gz')));
+    const img = readNifti(readFileSync(path.join(demo3dDataDir(), 'image_val.nii.gz')));
+    if (!pred.ok || !img.ok) throw new Error('unreadable');
+    expect(pred.value.dims).toEqual(img.value.dims);
+    expect(pred.value.affine).toEqual(img.value.affine);
+  });
+});
+
+describe('mam run on volumes', () => {
+  it('a .nii.gz input: labels for every voxel, written as NIfTI with the input’s grid and affine', async () => {
+    const input = path.join(demo3dDataDir(), 'image_test.nii.gz');
+    const r = await run3d(input, at('test-pred.nii.gz'));
+    expect(r.code).toBe(EXIT_CODES.ok);
+    const out = readNifti(readFileSync(at('test-pred.nii.gz')));
+    const img = readNifti(readFileSync(input));
+    if (!out.ok || !img.ok) throw new Error('unreadable');
+    expect(out.value.dims).toEqual(img.value.dims);
+    expect(out.value.affine).toEqual(img.value.affine);
+    expect(out.value.datatype).toBe('uint8');
+    expect(out.value.data.every((v) => v < DEMO_CLASSES.length)).toBe(true);
+  });
+
+  it('an NDHWC .npy of the input’s size: the logits of one plain forward pass', async () => {
+    const doc = tiny3dGraph({ size: [32, 32, 32], classes: DEMO_CLASSES });
+    const x = Float32Array.from({ length: 32 ** 3 }, (_, i) => ((i * 13) % 17) / 17);
+    writeFileSync(at('x.npy'), writeNpy(x, [1, 32, 32, 32, 1], 'f4'));
+    const r = await run3d(at('x.npy'), at('y.npy'));
+    expect(r.code).toBe(EXIT_CODES.ok);
+    const y = readNpy(readFileSync(at('y.npy')));
+    expect(y.shape).toEqual([1, 32, 32, 32, 8]);
+    // one window covers the volume: the blend is that window's logits
+    const plan = planGraph(doc, catalogue, kernels3d);
+    if (!plan.ok) throw new Error('tiny 3D graph does not compile');
+    const model = CompiledModel.create(plan.plan, { seed: 0 });
+    const direct = tf.tidy(() =>
+      model.predict(tf.tensor(x, [1, 32, 32, 32, 1]) as unknown as tf.Tensor4D).dataSync(),
+    );
+    model.dispose();
+    let worst = 0;
+    for (let i = 0; i < direct.length; i++)
+      worst = Math.max(worst, Math.abs(direct[i] - (y.data as Float32Array)[i]));
+    expect(worst).toBeLessThan(1e-6);
+  });
+});
+
+describe('refusals: one line, its exit code, nothing written', () => {
+  it('a 3D graph on 2D data, a 2D graph on the 3D demo, a 2D .npy for a 3D graph, a NIfTI input with an .npy output', async () => {
+    const train = (graph: string, data: string, out: string) =>
+      mam([
+        'train',
+        at(graph),
+        '--data',
+        data,
+        '--steps',
+        '1',
+        '--backend',
+        'cpu',
+        '--out',
+        at(out),
+      ]);
+    const r3on2 = await train('tiny3d.json', 'demo', 'r1');
+    expect(r3on2.code).toBe(EXIT_CODES.badData);
+    expect(r3on2.stderr.trim().split('\n').at(-1)).toBe(
+      'mam train: the graph takes volumes (B×32×32×32×1) but demo holds 2D slices: give it volumes (demo3d, or a NIfTI folder)',
+    );
+    expect(existsSync(at('r1'))).toBe(false);
+    const r2on3 = await train('tiny2d.json', 'demo3d', 'r2');
+    expect(r2on3.code).toBe(EXIT_CODES.badData);
+    expect(r2on3.stderr).toContain(
+      'the graph takes 2D images (B×16×16×1) but demo3d holds whole volumes for 3D graphs',
+    );
+    expect(existsSync(at('r2'))).toBe(false);
+
+    writeFileSync(at('flat.npy'), writeNpy(new Float32Array(2 * 32 * 32), [2, 32, 32, 1], 'f4'));
+    const flat = await run3d(at('flat.npy'), at('o.npy'));
+    expect(flat.code).toBe(EXIT_CODES.badData);
+    expect(flat.stderr).toContain(
+      'is 2×32×32×1; the graph takes volumes N×D×H×W×1 (NDHWC float32; any D, H, W: sliding windows of 32×32×32)',
+    );
+    expect(existsSync(at('o.npy'))).toBe(false);
+
+    const npyOut = await mam([
+      'run',
+      at('tiny3d.json'),
+      '--input',
+      path.join(demo3dDataDir(), 'image_val.nii.gz'),
+      '--output',
+      at('o2.npy'),
+    ]);
+    expect(npyOut.code).toBe(EXIT_CODES.usage);
+    expect(npyOut.stderr).toContain('name it .nii.gz or .nii');
+    expect(existsSync(at('o2.npy'))).toBe(false);
+  });
+});
+
+/** Why a preset cannot run here yet (its file or a kind's kernel missing), or null. */
+function presetBlocker(name: string): string | null {
+  const file = path.join(repoRoot, 'presets', `${name}.json`);
+  if (!existsSync(file)) return `presets/${name}.json not found`;
+  const g = loadGraph(readFileSync(file, 'utf8'), catalogue);
+  if (!g.ok) return `presets/${name}.json does not load`;
+  const missing = [...new Set(g.graph.nodes.map((n) => n.type))].filter(
+    (t) => t !== 'output' && !hasKernel(t),
+  );
+  return missing.length ? `no kernel yet for ${missing.join(', ')}` : null;
+}
+
+for (const preset of ['swinunetr-mam-demo', 'nnformer-mam-demo']) {
+  const blocker = presetBlocker(preset);
+  if (blocker) console.warn(`[skip] mam train ${preset} --data demo3d: ${blocker}`);
+  it.skipIf(blocker !== null)(
+    `mam train presets/${preset}.json --data demo3d: one step, validation and test by sliding window`,
+    async () => {
+      const r = await mamInProcess([
+        'train',
+        path.join(repoRoot, 'presets', `${preset}.json`),
+        '--data',
+        'demo3d',
+        '--steps',
+        '1',
+        '--backend',
+        'wasm',
+        '--out',
+        at(`${preset}-run`),
+      ]);
+      expect(r.code).toBe(EXIT_CODES.ok);
+      expect(r.stderr).toContain('1 volume (crops of 64×64×64)');
+      expect(existsSync(at(`${preset}-run`, 'best.safetensors'))).toBe(true);
+    },
+    600_000,
+  );
+}
