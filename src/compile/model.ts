@@ -6,6 +6,8 @@
 import * as tf from '#tfjs';
 import { hashString, initialValues } from './init.ts';
 import { fromTorch, opsShape, toTorch } from './layout.ts';
+import { runRecomputed } from './recompute.ts';
+import type { ForwardContext } from './kernels/types.ts';
 import type { Plan, Step } from './plan.ts';
 import type { WeightSpec } from '../graph/node-kind.ts';
 import type { PortRef } from '../graph/types.ts';
@@ -87,7 +89,7 @@ export class CompiledModel {
       const values = new Map<string, tf.Tensor>();
       for (const step of this.plan.steps) {
         if (!step.kernel) continue;
-        const out = step.kernel({
+        const ctx: ForwardContext = {
           params: step.params,
           inputs: this.gather(step, values, x),
           inShapes: step.inShapes,
@@ -104,7 +106,11 @@ export class CompiledModel {
           ...(attentionProbe
             ? { attentionProbe: (d: AttentionProbeData) => attentionProbe(step.id, d) }
             : {}),
-        });
+        };
+        const out =
+          training && step.kernel.recompute
+            ? runRecomputed(step.kernel, ctx, this.trainedOf(step))
+            : step.kernel(ctx);
         for (const [port, t] of Object.entries(out)) values.set(`${step.id}:${port}`, t);
       }
       const container: Record<string, tf.Tensor> = {
@@ -166,6 +172,13 @@ export class CompiledModel {
     const w = this.weights.get(weightKey(node, name));
     if (!w) throw new Error(`node '${node}' has no weight '${name}'`);
     return w.variable;
+  }
+
+  /** A step's trained weights (not state), by weight name. */
+  private trainedOf(step: Step): [string, tf.Tensor][] {
+    return step.weights
+      .filter((w) => !w.state)
+      .map((w) => [w.name, this.variableOf(step.id, w.name)]);
   }
 
   private stateOf(node: string, name: string): tf.Variable {

@@ -172,12 +172,16 @@ export const DA_TRANSUNET_SYNAPSE = {
   daReduction: 16,
   metadata: {
     dataset: 'synapse',
-    // spec §g: 0.5·CE + 0.5·Dice, SGD lr 0.01 (momentum 0.9, weight decay 1e-4), batch 24, 150 epochs
+    // spec §g: 0.5·CE + 0.5·Dice, SGD lr 0.01, momentum 0.9, weight decay 1e-4, batch 24,
+    // 150 epochs, poly schedule, the RandomGenerator augmentation (rot90 + flip, or ±20°), seed 1234
     training: {
       epochs: 150,
       batchSize: 24,
       learningRate: 0.01,
       optimizer: 'sgd' as const,
+      momentum: 0.9,
+      weightDecay: 1e-4,
+      augment: true,
       seed: 1234,
       metricConvention: 'synapse' as const,
       loss: DA_LOSS,

@@ -44,6 +44,8 @@ export const metadataSchema = z.object({
       batchSize: z.optional(count),
       learningRate: z.optional(z.number().check(z.positive())),
       optimizer: z.optional(z.enum(['sgd', 'adamw'])),
+      momentum: z.optional(z.number().check(z.gte(0), z.lt(1))),
+      weightDecay: z.optional(z.number().check(z.nonnegative())),
       seed: z.optional(z.number().check(z.int())),
       metricConvention: z.optional(z.enum(['synapse', 'monai'])),
       augment: z.optional(z.boolean()),

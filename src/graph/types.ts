@@ -34,6 +34,10 @@ export interface TrainingSettings {
   batchSize?: number;
   learningRate?: number;
   optimizer?: 'sgd' | 'adamw';
+  /** SGD's momentum; default 0.9 (MAM-SPEC.md section 5). */
+  momentum?: number;
+  /** The optimiser's weight decay; default 1e-4 for SGD, 0.01 for AdamW. */
+  weightDecay?: number;
   seed?: number;
   metricConvention?: 'synapse' | 'monai';
   /** The paper's augmentation (rot90/flip or small rotations); default on. */

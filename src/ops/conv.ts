@@ -27,40 +27,60 @@ export interface ConvWeights {
 export const convOut = (n: number, kernel: number, stride = 1, padding = 0): number =>
   Math.floor((n + 2 * padding - kernel) / stride) + 1;
 
-/**
- * The k×k windows of `x` as `k·k` tensors `[B, Ho, Wo, C]`, window offset
- * (i, j) at index `i·k + j`. A stride s is taken by reshaping s-strided rows
- * and columns to their own axes and slicing index 0 (no stridedSlice).
- */
-export function windowTaps(x: tf.Tensor4D, o: ConvOptions, padValue = 0): tf.Tensor4D[] {
+/** The geometry of a k×k window over an image: output side and the padding it reads. */
+interface WindowGeometry {
+  k: number;
+  s: number;
+  Ho: number;
+  Wo: number;
+  /** Zero (or `padValue`) rows/cols before and after on each axis. */
+  pads: [[number, number], [number, number]];
+}
+
+function windowGeometry(shape: number[], o: ConvOptions): WindowGeometry {
   const { kernel: k, stride: s = 1, padding: p = 0 } = o;
-  const [B, H, W, C] = x.shape;
+  const [, H, W] = shape;
   const Ho = convOut(H, k, s, p);
   const Wo = convOut(W, k, s, p);
   if (Ho < 1 || Wo < 1) throw new Error(`a ${k}×${k} window does not fit a ${H}×${W} image`);
   // Enough rows/cols for the last tap to read s·Ho (s·Wo) entries.
   const needH = k - 1 + s * Ho;
   const needW = k - 1 + s * Wo;
-  const padded =
-    p || needH > H + 2 * p || needW > W + 2 * p
-      ? tf.pad(
-          x,
-          [
-            [0, 0],
-            [p, Math.max(p, needH - H - p)],
-            [p, Math.max(p, needW - W - p)],
-            [0, 0],
-          ],
-          padValue,
-        )
-      : x;
+  return {
+    k,
+    s,
+    Ho,
+    Wo,
+    pads: [
+      [p, Math.max(p, needH - H - p)],
+      [p, Math.max(p, needW - W - p)],
+    ],
+  };
+}
+
+const padded = (x: tf.Tensor4D, g: WindowGeometry, padValue = 0): tf.Tensor4D =>
+  g.pads.some(([a, b]) => a || b) ? tf.pad(x, [[0, 0], ...g.pads, [0, 0]], padValue) : x;
+
+/** Window offset (i, j) of the padded image: `[B, Ho, Wo, C]`. */
+function tapAt(xp: tf.Tensor4D, g: WindowGeometry, i: number, j: number): tf.Tensor4D {
+  const [B, Hp, Wp, C] = xp.shape;
+  const h = g.s * g.Ho;
+  const w = g.s * g.Wo;
+  const win =
+    i === 0 && j === 0 && h === Hp && w === Wp ? xp : tf.slice(xp, [0, i, j, 0], [B, h, w, C]);
+  return g.s === 1 ? win : everySth(win, B, g.Ho, g.Wo, C, g.s);
+}
+
+/**
+ * The k×k windows of `x` as `k·k` tensors `[B, Ho, Wo, C]`, window offset
+ * (i, j) at index `i·k + j`. A stride s is taken by reshaping s-strided rows
+ * and columns to their own axes and slicing index 0 (no stridedSlice).
+ */
+export function windowTaps(x: tf.Tensor4D, o: ConvOptions, padValue = 0): tf.Tensor4D[] {
+  const g = windowGeometry(x.shape, o);
+  const xp = padded(x, g, padValue);
   const taps: tf.Tensor4D[] = [];
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j < k; j++) {
-      const win = tf.slice(padded, [0, i, j, 0], [B, s * Ho, s * Wo, C]);
-      taps.push(s === 1 ? win : everySth(win, B, Ho, Wo, C, s));
-    }
-  }
+  for (let i = 0; i < g.k; i++) for (let j = 0; j < g.k; j++) taps.push(tapAt(xp, g, i, j));
   return taps;
 }
 
@@ -79,22 +99,120 @@ function everySth(x: tf.Tensor4D, B: number, Ho: number, Wo: number, C: number, 
   return tf.reshape(cols, [B, Ho, Wo, C]) as tf.Tensor4D;
 }
 
-/** Convolution k×k with stride and symmetric zero padding, as patch extraction + matMul. */
-export function conv2d(x: tf.Tensor4D, w: ConvWeights, o: ConvOptions): tf.Tensor4D {
-  return tf.tidy(() => {
-    const cin = x.shape[3];
-    const [rows, cout] = w.weight.shape;
-    if (rows !== o.kernel * o.kernel * cin) {
-      throw new Error(
-        `conv ${o.kernel}×${o.kernel}: input has ${cin} channels, weight expects ${rows / (o.kernel * o.kernel)}`,
-      );
+/** The adjoint of `everySth`: `[B, Ho, Wo, C]` spread to rows/cols 0, s, 2s, … of zeros. */
+function spreadSth(t: tf.Tensor4D, s: number): tf.Tensor4D {
+  const [B, Ho, Wo, C] = t.shape;
+  const cols = tf.pad(tf.reshape(t, [B * Ho, Wo, 1, C]), [
+    [0, 0],
+    [0, 0],
+    [0, s - 1],
+    [0, 0],
+  ]);
+  const rows = tf.pad(tf.reshape(cols, [B, Ho, 1, s * Wo * C]), [
+    [0, 0],
+    [0, 0],
+    [0, s - 1],
+    [0, 0],
+  ]);
+  return tf.reshape(rows, [B, s * Ho, s * Wo, C]) as tf.Tensor4D;
+}
+
+/** `acc + t`, disposing both (a running sum that holds one partial at a time). */
+function addInto(acc: tf.Tensor4D | null, t: tf.Tensor4D): tf.Tensor4D {
+  if (!acc) return t;
+  const sum = tf.add(acc, t) as tf.Tensor4D;
+  tf.dispose([acc, t]);
+  return sum;
+}
+
+/**
+ * dx and dW of `y = patches(x)·W` for `dy [B, Ho, Wo, Cout]`, one window
+ * offset at a time: the patches are rebuilt from x (not kept from the forward
+ * pass, where they are k² times the image), dW's rows of offset t are
+ * tapₜᵀ·dy, and dx sums each offset's dy·Wₜᵀ put back where the offset read it.
+ */
+function convGrads(
+  x: tf.Tensor4D,
+  w: tf.Tensor2D,
+  dy: tf.Tensor4D,
+  o: ConvOptions,
+): [tf.Tensor4D, tf.Tensor2D] {
+  const g = windowGeometry(x.shape, o);
+  const [B, H, W, cin] = x.shape;
+  const cout = w.shape[1];
+  const M = B * g.Ho * g.Wo;
+  const xp = padded(x, g);
+  const [, Hp, Wp] = xp.shape;
+  const dy2 = tf.reshape(dy, [M, cout]) as tf.Tensor2D;
+  const dws: tf.Tensor2D[] = [];
+  let dxp: tf.Tensor4D | null = null;
+  for (let i = 0; i < g.k; i++) {
+    for (let j = 0; j < g.k; j++) {
+      const [dw, placed] = tf.tidy(() => {
+        const tap = tf.reshape(tapAt(xp, g, i, j), [M, cin]);
+        // Explicit transposes: wasm multiplies with transposeA/B set several times slower.
+        const dw = tf.matMul(tf.transpose(tap), dy2) as tf.Tensor2D;
+        const wt = tf.slice(w, [(i * g.k + j) * cin, 0], [cin, cout]);
+        let dtap = tf.reshape(tf.matMul(dy2, tf.transpose(wt)), [B, g.Ho, g.Wo, cin]);
+        if (g.s !== 1) dtap = spreadSth(dtap as tf.Tensor4D, g.s);
+        const [, h, wd] = dtap.shape;
+        const placed = tf.pad(dtap, [
+          [0, 0],
+          [i, Hp - i - h],
+          [j, Wp - j - wd],
+          [0, 0],
+        ]) as tf.Tensor4D;
+        return [dw, placed];
+      });
+      dws.push(dw);
+      dxp = addInto(dxp, placed);
     }
-    const taps = windowTaps(x, o);
-    const cols = taps.length === 1 ? taps[0] : tf.concat(taps, 3);
-    const [B, Ho, Wo] = cols.shape;
-    let y: tf.Tensor = tf.matMul(tf.reshape(cols, [B * Ho * Wo, rows]) as tf.Tensor2D, w.weight);
-    if (w.bias) y = tf.add(y, w.bias);
-    return tf.reshape(y, [B, Ho, Wo, cout]) as tf.Tensor4D;
+  }
+  const dw = dws.length === 1 ? dws[0] : (tf.concat(dws, 0) as tf.Tensor2D);
+  if (dws.length > 1) tf.dispose(dws);
+  const dx =
+    xp === x
+      ? dxp!
+      : (tf.slice(dxp!, [0, g.pads[0][0], g.pads[1][0], 0], [B, H, W, cin]) as tf.Tensor4D);
+  if (dx !== dxp) dxp!.dispose();
+  if (xp !== x) xp.dispose();
+  dy2.dispose();
+  return [dx, dw];
+}
+
+/**
+ * Convolution k×k with stride and symmetric zero padding, as patch
+ * extraction + matMul. Its gradient keeps only x and the weight: the patch
+ * matrix (k² times the image) lives only inside the forward pass and is
+ * rebuilt, one window offset at a time, in the backward one.
+ */
+export function conv2d(x: tf.Tensor4D, w: ConvWeights, o: ConvOptions): tf.Tensor4D {
+  const cin = x.shape[3];
+  const [rows, cout] = w.weight.shape;
+  if (rows !== o.kernel * o.kernel * cin) {
+    throw new Error(
+      `conv ${o.kernel}×${o.kernel}: input has ${cin} channels, weight expects ${rows / (o.kernel * o.kernel)}`,
+    );
+  }
+  return tf.tidy(() => {
+    const patchConv = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [xx, ww, save] = args as [tf.Tensor4D, tf.Tensor2D, tf.GradSaveFunc];
+      save([xx, ww]);
+      const value = tf.tidy(() => {
+        const taps = windowTaps(xx, o);
+        const cols = taps.length === 1 ? taps[0] : tf.concat(taps, 3);
+        const [B, Ho, Wo] = cols.shape;
+        const y = tf.matMul(tf.reshape(cols, [B * Ho * Wo, rows]) as tf.Tensor2D, ww);
+        return tf.reshape(y, [B, Ho, Wo, cout]) as tf.Tensor4D;
+      });
+      const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() =>
+          convGrads(saved[0] as tf.Tensor4D, saved[1] as tf.Tensor2D, dy as tf.Tensor4D, o),
+        );
+      return { value, gradFunc };
+    });
+    const y = patchConv(x, w.weight) as tf.Tensor4D;
+    return w.bias ? (tf.add(y, w.bias) as tf.Tensor4D) : y;
   });
 }
 

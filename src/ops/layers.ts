@@ -35,7 +35,7 @@ export const LAYER_NORM_EPS = 1e-5;
  * Sums over the rows of `[M, n]` → `[n]` as the product `1ᵀ·t`: wasm's Sum
  * over the first axis transposes the whole array first.
  */
-function sumRows(t: tf.Tensor2D): tf.Tensor1D {
+export function sumRows(t: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(tf.matMul(tf.fill([1, t.shape[0]], 1), t), [t.shape[1]]);
 }
 
@@ -49,11 +49,12 @@ const affine = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   save([x, w]);
   return {
     value: tf.add(tf.matMul(x, w), b),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-      const d = dy as tf.Tensor2D;
-      return [tf.matMul(d, tf.transpose(ws)), tf.matMul(tf.transpose(xs), d), sumRows(d)];
-    },
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const d = dy as tf.Tensor2D;
+        return [tf.matMul(d, tf.transpose(ws)), tf.matMul(tf.transpose(xs), d), sumRows(d)];
+      }),
   };
 });
 
@@ -91,19 +92,20 @@ const layerNormRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
   save([xhat, rstd, gamma]);
   return {
     value: tf.add(tf.mul(xhat, gamma), beta),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xh, rs, ga] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
-      const d = dy as tf.Tensor2D;
-      const g = tf.mul(d, ga);
-      const gx = tf.mean(tf.mul(g, xh), 1, true);
-      const centred = tf.sub(tf.sub(g, tf.mean(g, 1, true)), tf.mul(xh, gx));
-      return [
-        tf.mul(centred, rs),
-        sumRows(tf.mul(d, xh) as tf.Tensor2D),
-        sumRows(d),
-        tf.zerosLike(eps),
-      ];
-    },
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [xh, rs, ga] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const d = dy as tf.Tensor2D;
+        const g = tf.mul(d, ga);
+        const gx = tf.mean(tf.mul(g, xh), 1, true);
+        const centred = tf.sub(tf.sub(g, tf.mean(g, 1, true)), tf.mul(xh, gx));
+        return [
+          tf.mul(centred, rs),
+          sumRows(tf.mul(d, xh) as tf.Tensor2D),
+          sumRows(d),
+          tf.zerosLike(eps),
+        ];
+      }),
   };
 });
 
@@ -129,11 +131,12 @@ const geluExact = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   save([x, cdf]);
   return {
     value: tf.mul(x, cdf),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, c] = saved;
-      const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), GELU_PDF_SCALE);
-      return [tf.mul(dy, tf.add(c, tf.mul(xs, pdf)))];
-    },
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [xs, c] = saved;
+        const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), GELU_PDF_SCALE);
+        return [tf.mul(dy, tf.add(c, tf.mul(xs, pdf)))];
+      }),
   };
 });
 

@@ -160,7 +160,10 @@ export function resolveRun(
     steps: steps.value,
     learningRate: learningRate.value,
     schedule: 'poly',
-    optimizer: optimizerSettings(kind),
+    optimizer: optimizerSettings(kind, {
+      ...(meta?.weightDecay !== undefined ? { weightDecay: meta.weightDecay } : {}),
+      ...(meta?.momentum !== undefined ? { momentum: meta.momentum } : {}),
+    }),
     seed: base.seed.value,
     valEvery: valEvery.value,
     checkpointEvery: o.checkpointEvery ?? 0,

@@ -55,18 +55,19 @@ function lossTerms(ceWeight: number, diceWeight: number, smooth: number) {
     save([p, g, num, den]);
     return {
       value: tf.stack([loss, ce, dice]),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [ps, gs, nm, dn] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
-        const [dLoss, dCe, dDice] = tf.unstack(dy);
-        const cCe = tf.add(tf.mul(dLoss, ceWeight), dCe);
-        const cDice = tf.add(tf.mul(dLoss, diceWeight), dDice);
-        const dCeDz = tf.div(tf.sub(tf.mul(ps, tf.sum(gs, -1, true)), gs), pixels);
-        const a = tf.div(-2 / K, dn);
-        const b = tf.div(tf.mul(nm, 2 / K), tf.square(dn));
-        const G = tf.add(tf.mul(gs, a), tf.mul(ps, b));
-        const dDiceDz = tf.mul(ps, tf.sub(G, tf.sum(tf.mul(G, ps), -1, true)));
-        return [tf.add(tf.mul(dCeDz, cCe), tf.mul(dDiceDz, cDice)), tf.zerosLike(gs)];
-      },
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [ps, gs, nm, dn] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+          const [dLoss, dCe, dDice] = tf.unstack(dy);
+          const cCe = tf.add(tf.mul(dLoss, ceWeight), dCe);
+          const cDice = tf.add(tf.mul(dLoss, diceWeight), dDice);
+          const dCeDz = tf.div(tf.sub(tf.mul(ps, tf.sum(gs, -1, true)), gs), pixels);
+          const a = tf.div(-2 / K, dn);
+          const b = tf.div(tf.mul(nm, 2 / K), tf.square(dn));
+          const G = tf.add(tf.mul(gs, a), tf.mul(ps, b));
+          const dDiceDz = tf.mul(ps, tf.sub(G, tf.sum(tf.mul(G, ps), -1, true)));
+          return [tf.add(tf.mul(dCeDz, cCe), tf.mul(dDiceDz, cDice)), tf.zerosLike(gs)];
+        }),
     };
   });
 }

@@ -105,6 +105,55 @@ describe('DA-TransUNet presets: loss 0.5·CE + 0.5·Dice (spec §g)', () => {
   });
 });
 
+describe("the reference's training protocol (spec §g) is what the DA presets resolve to", () => {
+  // Synapse: 2,211 training slices, resized to the network's 224×224 (spec §g).
+  const SLICES = 2211;
+  it.each(['da-transunet', 'da-transunet-mam'])('%s', (name) => {
+    const doc = preset(name);
+    const input = doc.nodes.find((n) => n.type === 'image-input')!;
+    expect([input.params.height, input.params.width]).toEqual([224, 224]);
+    const r = resolveRun(doc.metadata?.training, {}, SLICES);
+    const s = r.settings;
+    expect(s.batchSize).toBe(24);
+    expect(r.base.epochs).toEqual({ value: 150, from: 'graph metadata' });
+    // lr 0.01 at batch 24: the batch/24 scaling leaves it as it is
+    expect(s.learningRate).toBeCloseTo(0.01, 12);
+    expect(s.optimizer).toEqual({ kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 });
+    expect(s.schedule).toBe('poly');
+    expect(r.base.augment).toEqual({ value: true, from: 'graph metadata' });
+    expect(s.loss).toEqual({ ce: 0.5, dice: 0.5 });
+    expect(s.seed).toBe(1234);
+    expect(s.convention).toBe('synapse');
+  });
+
+  it("momentum and weight decay come from the graph's metadata", () => {
+    const t = {
+      ...preset('da-transunet-mam').metadata!.training!,
+      momentum: 0.5,
+      weightDecay: 0.02,
+    };
+    expect(resolveRun(t, {}, 48).settings.optimizer).toEqual({
+      kind: 'sgd',
+      momentum: 0.5,
+      weightDecay: 0.02,
+    });
+  });
+
+  it.each([
+    ['momentum', 1, '$.metadata.training.momentum: '],
+    ['weightDecay', -1e-4, '$.metadata.training.weightDecay: '],
+  ])('%s %s is refused in one line naming the field', (field, value, start) => {
+    const d = structuredClone(preset('da-transunet-mam')) as unknown as {
+      metadata: { training: Record<string, unknown> };
+    };
+    d.metadata.training[field] = value;
+    const r = loadGraph(JSON.stringify(d), catalogue);
+    expect(r.ok).toBe(false);
+    expect(r.issues[0].message.startsWith(start)).toBe(true);
+    expect(r.issues[0].message).not.toContain('\n');
+  });
+});
+
 describe('metadata.training.loss is validated', () => {
   const withLoss = (loss: unknown) => {
     const d = structuredClone(preset('demo-mam')) as unknown as {

@@ -19,7 +19,7 @@ import {
   type ConvBnWeights,
 } from '../../ops/index.ts';
 import { matrix, norm, vector } from './shared.ts';
-import type { ForwardContext, Kernel } from './types.ts';
+import { recomputed, type ForwardContext, type Kernel } from './types.ts';
 
 export const bnMode = (ctx: ForwardContext): BnMode => ({
   eps: num(ctx.params, 'bnEps'),
@@ -114,28 +114,28 @@ export const cnnKernels: Record<string, Kernel> = {
     };
   },
 
-  'conv-bn-relu': (ctx) => ({
+  'conv-bn-relu': recomputed((ctx) => ({
     out: cbr(ctx, ctx.inputs.in as tf.Tensor4D, '', num(ctx.params, 'kernel')),
-  }),
+  })),
 
-  'resnet-root': (ctx) => {
+  'resnet-root': recomputed((ctx) => {
     const y = conv2d(
       ctx.inputs.in as tf.Tensor4D,
       { weight: stdConv(ctx, 'conv') },
       { kernel: 7, stride: 2, padding: 3 },
     );
     return { out: tf.relu(gn(ctx, y, 'gn', num(ctx.params, 'groups'), 1e-6)) };
-  },
+  }),
 
-  'max-pool': (ctx) => ({
+  'max-pool': recomputed((ctx) => ({
     out: maxPool2d(ctx.inputs.in as tf.Tensor4D, {
       kernel: num(ctx.params, 'kernel'),
       stride: num(ctx.params, 'stride'),
       padding: num(ctx.params, 'padding'),
     }),
-  }),
+  })),
 
-  bottleneck: (ctx) => ({ out: bottleneck(ctx) }),
+  bottleneck: recomputed((ctx) => ({ out: bottleneck(ctx) })),
 
   'zero-pad': (ctx) => ({
     out: zeroPadBottomRight(
@@ -145,10 +145,10 @@ export const cnnKernels: Record<string, Kernel> = {
     ),
   }),
 
-  'cup-block': (ctx) => {
+  'cup-block': recomputed((ctx) => {
     const up = upsampleBilinear(ctx.inputs.in as tf.Tensor4D, 2);
     const skip = ctx.inputs.skip as tf.Tensor4D | undefined;
     const x = skip ? (tf.concat([up, skip], 3) as tf.Tensor4D) : up;
     return { out: cbr(ctx, cbr(ctx, x, 'conv1.'), 'conv2.') };
-  },
+  }),
 };

@@ -17,7 +17,7 @@ import {
 } from '../../ops/index.ts';
 import { bnMode, convBnOf, saveRunning } from './cnn.ts';
 import { gridOf, matrix, norm, vector } from './shared.ts';
-import type { ForwardContext, Kernel } from './types.ts';
+import { recomputed, type ForwardContext, type Kernel } from './types.ts';
 
 const linearOf = (ctx: ForwardContext, p: string): LinearWeights => ({
   weight: matrix(ctx, `${p}.weight`),
@@ -59,7 +59,7 @@ function forwardTransUnet(ctx: ForwardContext, withMemory: boolean): Record<stri
 const DA_BNS = ['conv5a', 'conv5c', 'conv51', 'conv52'] as const;
 
 export const daKernels: Record<string, Kernel> = {
-  'da-head': (ctx) => {
+  'da-head': recomputed((ctx) => {
     const r = daHead(
       ctx.inputs.in as tf.Tensor4D,
       {
@@ -81,7 +81,7 @@ export const daKernels: Record<string, Kernel> = {
     );
     for (const bn of DA_BNS) saveRunning(ctx, `${bn}.1.`, r.running[`${bn}.1`]);
     return { out: r.y };
-  },
+  }),
 
   'position-embedding-map': (ctx) => {
     const x = ctx.inputs.in as tf.Tensor4D;

@@ -36,8 +36,15 @@ export interface ForwardContext {
   attentionProbe?: AttentionProbe;
 }
 
-/** A node kind's forward pass: its output tensors by port name. */
-export type Kernel = (ctx: ForwardContext) => Record<string, Tensor>;
+/**
+ * A node kind's forward pass: its output tensors by port name. With
+ * `recompute` (single-output kernels), training keeps only the node's inputs
+ * and its backward pass runs it again (src/compile/recompute.ts).
+ */
+export type Kernel = ((ctx: ForwardContext) => Record<string, Tensor>) & { recompute?: boolean };
+
+/** The kernel, marked to be recomputed in the backward pass of training. */
+export const recomputed = (k: Kernel): Kernel => Object.assign(k, { recompute: true });
 
 /** Kernels by node kind type id. A kind with no outputs (the output node) needs none. */
 export type KernelTable = ReadonlyMap<string, Kernel>;
