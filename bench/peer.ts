@@ -274,7 +274,7 @@ export async function run(argv: string[] = []) {
         const mem = await p.ask('memory');
         profiles[c.preset] = { ...prof, ...mem };
         console.log(
-          `peer: one training step of ${c.preset} on wasm: ${prof.kernelCalls} kernel calls, peak tfjs bytes ${(Number(prof.peakBytes) / 2 ** 20).toFixed(1)} MiB, RSS ${(Number(mem.rss) / 2 ** 20).toFixed(0)} MiB; top kernels (bench/out/${name}.txt):`,
+          `peer: one training step of ${c.preset} on wasm: ${prof.kernelCalls} kernel calls, peak tfjs bytes ${(Number(prof.peakBytes) / 2 ** 20).toFixed(1)} MiB, RSS ${(Number(mem.rss) / 2 ** 20).toFixed(0)} MiB, wasm heap ${(Number(mem.wasmHeapBytes) / 2 ** 20).toFixed(0)} MiB; top kernels (bench/out/${name}.txt):`,
         );
         for (const k of prof.top as { name: string; calls: number; ms: number }[])
           console.log(

@@ -8,6 +8,7 @@
 // emscripten hands worker_threads a blob: URL (ERR_WORKER_PATH). So the `mam`
 // command trains on one wasm thread.
 import { importUnbundled, isNode } from './environment.ts';
+import { shareWasmIdentity } from './wasm-identity.ts';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
 type ModuleModule = typeof import('node:module');
@@ -28,6 +29,7 @@ export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
   loaded ??= (async () => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(wasmPaths ?? (await defaultWasmDir()));
+    shareWasmIdentity();
     return wasm;
   })();
   return loaded;
