@@ -2,11 +2,8 @@
 // browser (vite serves them, see vite.config.ts) and from disk in Node.
 //
 // Threads: the threaded SIMD build runs where SharedArrayBuffer does, i.e. in
-// a cross-origin isolated page or worker. In Node, tfjs-backend-wasm 4.22
-// turns threads off (WASM_HAS_MULTITHREAD_SUPPORT is false under IS_NODE,
-// tfjs issue #3830); forced on, its pthread workers fail to start, because
-// emscripten hands worker_threads a blob: URL (ERR_WORKER_PATH). So the `mam`
-// command trains on one wasm thread.
+// a cross-origin isolated page or worker, and in Node with the help of
+// wasm-node-threads.ts (tfjs-backend-wasm 4.22 turns threads off there).
 import { importUnbundled, isNode } from './environment.ts';
 import { shareWasmIdentity } from './wasm-identity.ts';
 
