@@ -46,6 +46,7 @@ export const EVAL_SPEC = {
     json: { kind: 'boolean', help: 'the report as JSON' },
     'allow-partial': COMMON_FLAGS['allow-partial'],
     backend: COMMON_FLAGS.backend,
+    threads: COMMON_FLAGS.threads,
   },
   summary: 'Dice/HD95 per class over whole volumes',
 } as const satisfies VerbSpec;
@@ -66,7 +67,7 @@ export async function evalCommand(
   const split = p.flags.split ?? 'test';
   const { model, plan } = await compileGraphFile(graphPath);
   try {
-    await startBackend(p.flags.backend ?? 'auto', log);
+    await startBackend(p.flags.backend ?? 'auto', log, p.flags.threads);
     const meta = await applyWeightsFile(model, weights, log, {
       allowPartial: p.flags['allow-partial'],
     });

@@ -20,6 +20,7 @@ export const RUN_SPEC = {
     },
     'allow-partial': COMMON_FLAGS['allow-partial'],
     backend: COMMON_FLAGS.backend,
+    threads: COMMON_FLAGS.threads,
     resize: COMMON_FLAGS.resize,
     batch: { kind: 'int', value: '<N>', min: 1, help: 'images per forward pass (default 4)' },
   },
@@ -47,7 +48,7 @@ export async function runCommand(
 ): Promise<number> {
   const graphPath = p.positionals[0];
   const { input, output } = p.flags as { input: string; output: string };
-  await startBackend(p.flags.backend ?? 'auto', log);
+  await startBackend(p.flags.backend ?? 'auto', log, p.flags.threads);
   const { model, plan } = await compileGraphFile(graphPath);
   try {
     const weights = p.flags.weights;
