@@ -39,6 +39,26 @@ function sumRows(t: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(tf.matMul(tf.fill([1, t.shape[0]], 1), t), [t.shape[1]]);
 }
 
+/** Swaps the last two axes. */
+export function swapLast<T extends tf.Tensor>(x: T): T {
+  const perm = [...Array(x.rank).keys()];
+  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
+  return tf.transpose(x, perm);
+}
+
+/**
+ * aᵀ·b over the last two axes, for a `[…, M, p]` and b `[…, M, q]` (as in a
+ * weight gradient xᵀ·dy, M rows the large side): transposes the narrower of
+ * the two (a transpose costs per element moved, and a product with a
+ * transposed operand is slow on wasm), and then the small `[p, q]` result
+ * when b was the one: fc2's weight gradient (p = 4q) moves a quarter of the
+ * elements, the segmentation head's an eighth.
+ */
+export function transposeTimes<T extends tf.Tensor>(a: T, b: T): T {
+  if (a.shape[a.rank - 1] <= b.shape[b.rank - 1]) return tf.matMul(swapLast(a), b) as T;
+  return swapLast(tf.matMul(swapLast(b), a)) as T;
+}
+
 /**
  * `x·W + b` with its gradient written as plain products (dx = dy·Wᵀ,
  * dW = xᵀ·dy, db = 1ᵀ·dy, transposes explicit): no Sum over the rows for the
@@ -52,7 +72,7 @@ const affine = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const d = dy as tf.Tensor2D;
-      return [tf.matMul(d, tf.transpose(ws)), tf.matMul(tf.transpose(xs), d), sumRows(d)];
+      return [tf.matMul(d, tf.transpose(ws)), transposeTimes(xs, d), sumRows(d)];
     },
   };
 });

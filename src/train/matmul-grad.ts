@@ -8,17 +8,12 @@
  * one registry); the results agree to float32 rounding.
  */
 import * as tf from '#tfjs';
+import { swapLast, transposeTimes } from '../ops/layers.ts';
 
 let installed = false;
 
-const swapLast = (x: tf.Tensor): tf.Tensor => {
-  const perm = [...Array(x.rank).keys()];
-  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
-  return tf.transpose(x, perm);
-};
-
 const product = (a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor =>
-  tf.matMul(ta ? swapLast(a) : a, tb ? swapLast(b) : b);
+  ta && !tb ? transposeTimes(a, b) : tf.matMul(ta ? swapLast(a) : a, tb ? swapLast(b) : b);
 
 /** Idempotent. */
 export function installFastMatMulGradient(): void {
