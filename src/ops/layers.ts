@@ -47,22 +47,26 @@ export function swapLast<T extends tf.Tensor>(x: T): T {
 }
 
 /**
- * aᵀ·b over the last two axes, for a `[…, M, p]` and b `[…, M, q]` (as in a
- * weight gradient xᵀ·dy, M rows the large side): transposes the narrower of
- * the two (a transpose costs per element moved, and a product with a
- * transposed operand is slow on wasm), and then the small `[p, q]` result
- * when b was the one: fc2's weight gradient (p = 4q) moves a quarter of the
- * elements, the segmentation head's an eighth.
+ * a·b over the last two axes with either operand transposed (the products of
+ * a matMul gradient). On wasm a product with a transposed operand runs 7–12×
+ * slower than transposing first, so there the transposes are explicit, and
+ * aᵀ·b (a `[…, M, p]`, b `[…, M, q]`, as in a weight gradient xᵀ·dy with M
+ * rows the large side) transposes the narrower of the two and then the small
+ * `[p, q]` result when b was the one: fc2's weight gradient (p = 4q) moves a
+ * quarter of the elements, the segmentation head's an eighth. Elsewhere the
+ * flags cost nothing: one kernel (one WebGPU dispatch) and no transpose.
  */
-export function transposeTimes<T extends tf.Tensor>(a: T, b: T): T {
-  if (a.shape[a.rank - 1] <= b.shape[b.rank - 1]) return tf.matMul(swapLast(a), b) as T;
-  return swapLast(tf.matMul(swapLast(b), a)) as T;
+export function transposedProduct<T extends tf.Tensor>(a: T, b: T, ta: boolean, tb: boolean): T {
+  if (tf.getBackend() !== 'wasm') return tf.matMul(a, b, ta, tb) as T;
+  if (ta && !tb && a.shape[a.rank - 1] > b.shape[b.rank - 1])
+    return swapLast(tf.matMul(swapLast(b), a)) as T;
+  return tf.matMul(ta ? swapLast(a) : a, tb ? swapLast(b) : b) as T;
 }
 
 /**
- * `x·W + b` with its gradient written as plain products (dx = dy·Wᵀ,
- * dW = xᵀ·dy, db = 1ᵀ·dy, transposes explicit): no Sum over the rows for the
- * bias and no product with a transposed operand, both slow on wasm.
+ * `x·W + b` with its gradient written as products (dx = dy·Wᵀ, dW = xᵀ·dy,
+ * db = 1ᵀ·dy; see transposedProduct): no Sum over the rows for the bias and,
+ * on wasm, no product with a transposed operand, both slow there.
  */
 const affine = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
@@ -72,7 +76,11 @@ const affine = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const d = dy as tf.Tensor2D;
-      return [tf.matMul(d, tf.transpose(ws)), transposeTimes(xs, d), sumRows(d)];
+      return [
+        transposedProduct(d, ws, false, true),
+        transposedProduct(xs, d, true, false),
+        sumRows(d),
+      ];
     },
   };
 });

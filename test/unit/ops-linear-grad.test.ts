@@ -1,18 +1,21 @@
 /**
  * The weight gradient of a Linear (with bias: layers.ts's affine; without: a
  * plain matMul under installFastMatMulGradient) equals xᵀ·dy computed in
- * float64 loops, and transposes only the narrower of x and dy: a wide input
- * (fc2, in = 4·out; the segmentation head) does not move all of x.
+ * float64 loops. On wasm it transposes only the narrower of x and dy (a wide
+ * input, fc2's in = 4·out or the segmentation head's, does not move all of
+ * x); elsewhere it transposes nothing (matMul's flags: one kernel, one
+ * WebGPU dispatch).
  */
 import * as tf from '#tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
 import { linear } from '../../src/ops/index.ts';
 import { installFastMatMulGradient } from '../../src/train/matmul-grad.ts';
 import { Rng } from '../reference/math.ts';
 
-beforeAll(async () => {
+beforeAll(() => installFastMatMulGradient());
+afterAll(async () => {
   await tf.setBackend('cpu');
-  installFastMatMulGradient();
 });
 
 const M = 96;
@@ -27,12 +30,16 @@ function reference(x: number[], r: number[], p: number, q: number): number[] {
 }
 
 describe('Linear weight gradient', () => {
-  for (const [inF, outF, bias] of [
-    [32, 8, false],
-    [32, 8, true],
-    [8, 32, true],
+  for (const [backend, inF, outF, bias] of [
+    ['wasm', 32, 8, false],
+    ['wasm', 32, 8, true],
+    ['wasm', 8, 32, true],
+    ['cpu', 32, 8, false],
+    ['cpu', 8, 32, true],
   ] as const) {
-    it(`${inF} → ${outF}${bias ? ' with bias' : ''}: xᵀ·dy, transposing at most ${Math.min(inF, outF)} columns of the rows`, async () => {
+    it(`${backend}, ${inF} → ${outF}${bias ? ' with bias' : ''}: xᵀ·dy, transposing ${backend === 'wasm' ? `at most ${Math.min(inF, outF)} columns of the rows` : 'nothing'}`, async () => {
+      if (backend === 'wasm') expect((await initBackend('wasm')).name).toBe('wasm');
+      else await tf.setBackend('cpu');
       const rng = new Rng(inF * 100 + outF);
       const x = Array.from({ length: M * inF }, () => rng.normal());
       const r = Array.from({ length: M * outF }, () => rng.normal());
@@ -56,8 +63,10 @@ describe('Linear weight gradient', () => {
       const moved = prof.kernels
         .filter((k) => k.name === 'Transpose')
         .reduce((n, k) => n + k.inputShapes[0]!.reduce((a, c) => a * c, 1), 0);
-      // the rows transposed once at the narrower width, plus [in, out]-sized transposes
-      expect(moved).toBeLessThanOrEqual(M * Math.min(inF, outF) + 2 * inF * outF);
+      // wasm: the rows transposed once at the narrower width, plus [in, out]-sized transposes
+      if (backend === 'wasm')
+        expect(moved).toBeLessThanOrEqual(M * Math.min(inF, outF) + 2 * inF * outF);
+      else expect(moved).toBe(0);
       const expected = reference(x, r, inF, outF);
       const got = g!.dataSync();
       expected.forEach((e, i) => expect(Math.abs(got[i] - e)).toBeLessThan(1e-4));
