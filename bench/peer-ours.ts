@@ -82,10 +82,17 @@ async function steps(n: number): Promise<{ ms: number[]; cpuMs: number[] }> {
   return { ms, cpuMs };
 }
 
+/**
+ * tfjs's numBytes counts every tensor's size, also tensors that share one
+ * buffer (reshapes, the saved copies of src/backend/wasm-identity.ts); the
+ * wasm heap (which grows to the peak and never shrinks) is what was allocated.
+ */
 const memory = () => ({
   rss: process.memoryUsage().rss,
   numBytes: tf.memory().numBytes,
   numTensors: tf.memory().numTensors,
+  numDataBuffers: tf.memory().numDataBuffers,
+  wasmHeapBytes: (tf.backend() as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? null,
 });
 
 async function answer(line: string): Promise<unknown> {

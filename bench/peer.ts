@@ -7,7 +7,7 @@
  * 1. demo-mam (128×128×1, batch 2), 1 thread each, then every core each;
  * 2. swin-unet-mam-ists (224², batch 1), the same;
  * 3. MAM/SAM step time (demo-mam against it with every MAM unit made SAM);
- * 4. a kernel profile of one demo training step (bench/out/peer-profile.{json,txt}),
+ * 4. a kernel profile of one demo training step on one thread (bench/out/peer-profile.{json,txt}),
  *    the peak tfjs bytes of a step and the process RSS;
  * 5. on webgpu (Dawn, when it starts), kernel dispatches per demo training step.
  *
@@ -266,7 +266,9 @@ export async function run(argv: string[] = []) {
   if (want('profile')) {
     const profiles: Record<string, unknown> = {};
     for (const c of [DEMO, ...(quick ? [] : [SWIN224])]) {
-      const p = await ours(c, cores);
+      // one thread: with a thread pool on a busy machine each kernel's wall
+      // time is mostly waiting for the other thread to be scheduled
+      const p = await ours(c, 1);
       try {
         await p.ask('steps 1');
         const name = c === DEMO ? 'peer-profile' : 'peer-profile-224';
@@ -274,7 +276,7 @@ export async function run(argv: string[] = []) {
         const mem = await p.ask('memory');
         profiles[c.preset] = { ...prof, ...mem };
         console.log(
-          `peer: one training step of ${c.preset} on wasm: ${prof.kernelCalls} kernel calls, peak tfjs bytes ${(Number(prof.peakBytes) / 2 ** 20).toFixed(1)} MiB, RSS ${(Number(mem.rss) / 2 ** 20).toFixed(0)} MiB; top kernels (bench/out/${name}.txt):`,
+          `peer: one training step of ${c.preset} on wasm: ${prof.kernelCalls} kernel calls, peak tfjs bytes ${(Number(prof.peakBytes) / 2 ** 20).toFixed(1)} MiB, RSS ${(Number(mem.rss) / 2 ** 20).toFixed(0)} MiB, wasm heap ${(Number(mem.wasmHeapBytes) / 2 ** 20).toFixed(0)} MiB; top kernels (bench/out/${name}.txt):`,
         );
         for (const k of prof.top as { name: string; calls: number; ms: number }[])
           console.log(

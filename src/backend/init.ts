@@ -7,6 +7,7 @@ import { probeWebGl, probeWebGpu } from './probe.ts';
 import { BACKEND_NAMES } from './types.ts';
 import type { BackendInfo, BackendName, BackendPreference, InitBackendOptions } from './types.ts';
 import { loadWasmBackend, withoutEmscriptenHandlers } from './wasm.ts';
+import { startWithNodeThreads } from './wasm-node-threads.ts';
 
 type Attempt = { ok: true; info: BackendInfo } | { ok: false; reason: string };
 
@@ -113,9 +114,13 @@ async function startWebGl(): Promise<Attempt> {
 
 async function startWasm(opts: InitBackendOptions): Promise<Attempt> {
   const wasm = await loadWasmBackend(opts.wasmPaths);
-  // (In Node tfjs runs the single-threaded build whatever this says, see wasm.ts.)
   if (opts.threads !== undefined) wasm.setThreadsCount(opts.threads);
-  const started = await withoutEmscriptenHandlers(() => activate('wasm', 'WebAssembly', true));
+  const activateWasm = () => activate('wasm', 'WebAssembly', true);
+  // In Node tfjs starts its single-threaded build unless helped (see wasm-node-threads.ts).
+  const threaded = isNode() && (opts.threads ?? 1) > 1;
+  const started = await withoutEmscriptenHandlers(() =>
+    threaded ? startWithNodeThreads(opts.threads ?? 1, activateWasm) : activateWasm(),
+  );
   if (!started.ok) return started;
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   const threads = wasm.getThreadsCount();

@@ -36,8 +36,9 @@ export interface InitBackendOptions {
   vkIcdFilenames?: string;
   /**
    * wasm only: the number of threads of the threaded build, where it runs (a
-   * cross-origin isolated page or worker; not Node). Default: tfjs's, half the
-   * logical cores. Fixed once the wasm backend has started.
+   * cross-origin isolated page or worker, or Node, at most the logical cores
+   * there). Default: in Node 1, in a page tfjs's, half the logical cores.
+   * Fixed once the wasm backend has started.
    */
   threads?: number;
 }

@@ -2,13 +2,10 @@
 // browser (vite serves them, see vite.config.ts) and from disk in Node.
 //
 // Threads: the threaded SIMD build runs where SharedArrayBuffer does, i.e. in
-// a cross-origin isolated page or worker. In Node, tfjs-backend-wasm 4.22
-// turns threads off (WASM_HAS_MULTITHREAD_SUPPORT is false under IS_NODE,
-// tfjs issue #3830); forced on, its pthread workers fail to start, because
-// emscripten hands worker_threads a blob: URL (ERR_WORKER_PATH). So the `mam`
-// command trains on one wasm thread.
-import * as tf from '#tfjs';
+// a cross-origin isolated page or worker, and in Node with the help of
+// wasm-node-threads.ts (tfjs-backend-wasm 4.22 turns threads off there).
 import { importUnbundled, isNode } from './environment.ts';
+import { shareWasmIdentity } from './wasm-identity.ts';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
 type ModuleModule = typeof import('node:module');
@@ -29,37 +26,10 @@ export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
   loaded ??= (async () => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(wasmPaths ?? (await defaultWasmDir()));
-    shareIdentityData();
+    shareWasmIdentity();
     return wasm;
   })();
   return loaded;
-}
-
-interface WasmData {
-  incRef(dataId: object): void;
-}
-
-/**
- * tfjs keeps every tensor a gradient needs by `clone`, i.e. the Identity
- * kernel, and wasm's Identity copies the data, so on wasm a training step
- * held each saved activation twice (a 224² DA-TransUNet step ran out of the
- * 4 GiB heap in its forward pass). This Identity shares the data by
- * reference count, as wasm's own Reshape and the cpu backend's Identity do;
- * no wasm kernel writes into its inputs, so sharing is safe.
- */
-function shareIdentityData(): void {
-  const original = tf.getKernel('Identity', 'wasm');
-  if (!original) return;
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if (x.dtype === 'string') return original.kernelFunc(args);
-      (args.backend as unknown as WasmData).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
-  });
 }
 
 async function defaultWasmDir(): Promise<string> {

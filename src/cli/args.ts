@@ -205,6 +205,13 @@ export const COMMON_FLAGS = {
     choices: ['auto', 'webgpu', 'wasm', 'cpu'],
     help: 'tfjs backend; auto takes WebGPU on a real GPU, else wasm',
   },
+  threads: {
+    kind: 'int',
+    value: '<N>',
+    min: 1,
+    max: 8,
+    help: 'wasm threads (default 1; at most the logical cores)',
+  },
   metrics: {
     kind: 'string',
     value: '<convention>',

@@ -61,6 +61,7 @@ export const EVAL_SPEC = {
     json: { kind: 'boolean', help: 'the report as JSON' },
     'allow-partial': COMMON_FLAGS['allow-partial'],
     backend: COMMON_FLAGS.backend,
+    threads: COMMON_FLAGS.threads,
   },
   summary: 'Dice/HD95 per class over whole volumes',
 } as const satisfies VerbSpec;
@@ -82,7 +83,7 @@ export async function evalCommand(
   const { model, plan } = await compileGraphFile(graphPath, 0, kernels);
   const vol = volumeInput(plan);
   try {
-    await startBackend(p.flags.backend ?? 'auto', log);
+    await startBackend(p.flags.backend ?? 'auto', log, p.flags.threads);
     const meta = await applyWeightsFile(model, weights, log, {
       allowPartial: p.flags['allow-partial'],
     });

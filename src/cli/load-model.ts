@@ -17,10 +17,11 @@ import type { KernelTable } from '../compile/kernels/types.ts';
 export async function startBackend(
   pref: BackendPreference,
   log: (s: string) => void,
+  threads?: number,
 ): Promise<BackendInfo> {
   let info: BackendInfo;
   try {
-    info = await initBackend(pref);
+    info = await initBackend(pref, { threads });
   } catch (e) {
     throw new SessionError((e as Error).message, EXIT_CODES.backend);
   }

@@ -127,6 +127,7 @@ export const RUN_SPEC = {
     },
     'allow-partial': COMMON_FLAGS['allow-partial'],
     backend: COMMON_FLAGS.backend,
+    threads: COMMON_FLAGS.threads,
     resize: COMMON_FLAGS.resize,
     normalise: { ...COMMON_FLAGS.normalise, help: 'intensity normalisation of a NIfTI input' },
     overlap: COMMON_FLAGS.overlap,
@@ -168,7 +169,7 @@ export async function runCommand(
       `--output ${output}: a NIfTI input's prediction is written as NIfTI with its affine; name it .nii.gz or .nii`,
       EXIT_CODES.usage,
     );
-  await startBackend(p.flags.backend ?? 'auto', log);
+  await startBackend(p.flags.backend ?? 'auto', log, p.flags.threads);
   const { model, plan } = await compileGraphFile(graphPath, 0, kernels);
   try {
     const weights = p.flags.weights;

@@ -43,6 +43,7 @@ export const TRAIN_SPEC = {
       help: "optimizer (default: the graph's, else sgd)",
     },
     backend: COMMON_FLAGS.backend,
+    threads: COMMON_FLAGS.threads,
     seed: count('seed of initialisation, shuffle, augmentation, drop-path', 0),
     'val-every': count('validate every N steps (0: only at the end; default: each epoch)', 0),
     'checkpoint-every': count('checkpoint every N steps (0: at each validation)', 0),
@@ -231,7 +232,7 @@ async function runTraining(
       ? compiled
       : (compiled.model.dispose(), await compileGraphFile(graphPath, seed, kernels));
   try {
-    const backend = await startBackend(p.flags.backend ?? 'auto', log);
+    const backend = await startBackend(p.flags.backend ?? 'auto', log, p.flags.threads);
     const data = await loadDataArg(dataArg, seed);
     for (const w of data.warnings) log(`warning: ${w}`);
     checkClasses(data, plan.classNames, (s) => log(`warning: ${s}`));

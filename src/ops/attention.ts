@@ -35,6 +35,7 @@
  * SAM bit for bit); with `mem` undefined it is SAM and `memOut` is null.
  */
 import * as tf from '#tfjs';
+import { batchedProduct } from './batched-product.ts';
 import { linear, type LinearWeights } from './layers.ts';
 import {
   fitWindow,
@@ -128,6 +129,15 @@ function projectQkv(x: tf.Tensor3D, qkv: LinearWeights, scale: number): tf.Tenso
 }
 
 /**
+ * The per-window, per-head products: on wasm one depthwise convolution each
+ * (batched-product.ts: wasm's BatchMatMul loops over the batch, 2–9× slower
+ * here), elsewhere BatchMatMul (one kernel, and one dispatch on WebGPU).
+ */
+function headProduct(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
+  return tf.getBackend() === 'wasm' ? batchedProduct(a, b) : tf.matMul(a, b);
+}
+
+/**
  * Attention inside windows `[Bw, N, C]` (Bw = B·nW, batch outermost).
  * `bias` `[h, N, N]`, `mask` `[nW, N, N]` (both optional), `memW` in window
  * rows. Returns the projected output and q̂, both `[Bw, N, C]`. Every product
@@ -153,7 +163,7 @@ function attendWindows(
   const kT = heads4(k, [0, 2, 3, 1]);
   const softmaxOf = (query: tf.Tensor3D): tf.Tensor4D => {
     // [Bw, h, N, d] · [Bw, h, d, N] → [Bw, h, N, N]
-    let attn: tf.Tensor4D = tf.matMul(heads4(query, [0, 2, 1, 3]), kT);
+    let attn: tf.Tensor4D = headProduct(heads4(query, [0, 2, 1, 3]), kT);
     if (bias) attn = tf.add(attn, bias);
     if (mask) {
       const nW = mask.shape[0];
@@ -167,7 +177,7 @@ function attendWindows(
   };
   const a = softmaxOf(q);
   if (probe) probe(a, memW ? softmaxOf(q0) : null);
-  const o = tf.reshape(tf.transpose(tf.matMul(a, heads4(v, [0, 2, 1, 3])), [0, 2, 1, 3]), [
+  const o = tf.reshape(tf.transpose(headProduct(a, heads4(v, [0, 2, 1, 3])), [0, 2, 1, 3]), [
     Bw,
     N,
     C,

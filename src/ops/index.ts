@@ -8,3 +8,4 @@ export * from './conv.ts';
 export * from './norm.ts';
 export * from './dual-attention.ts';
 export * from './transunet.ts';
+export * from './batched-product.ts';

@@ -4,21 +4,17 @@
  * than a plain product (measured: [2048,32]ᵀ·[2048,128] 0.9 GFLOP/s against
  * 10 GFLOP/s for transpose-then-multiply), so a training step spent ~75% of
  * its time there. This gradient is the same math with the transposes made
- * explicit. Installing it replaces the gradient for every backend (tfjs keeps
- * one registry); the results agree to float32 rounding.
+ * explicit on wasm (src/ops/layers.ts transposedProduct), and tfjs's own
+ * (the flags, one kernel each) elsewhere. Installing it replaces the
+ * gradient for every backend (tfjs keeps one registry); the results agree to
+ * float32 rounding.
  */
 import * as tf from '#tfjs';
+import { transposedProduct } from '../ops/layers.ts';
 
 let installed = false;
 
-const swapLast = (x: tf.Tensor): tf.Tensor => {
-  const perm = [...Array(x.rank).keys()];
-  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
-  return tf.transpose(x, perm);
-};
-
-const product = (a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor =>
-  tf.matMul(ta ? swapLast(a) : a, tb ? swapLast(b) : b);
+const product = transposedProduct;
 
 /** Idempotent. */
 export function installFastMatMulGradient(): void {

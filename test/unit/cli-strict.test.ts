@@ -5,7 +5,7 @@
  * run cannot start, each case scored once, and resizes said and recorded.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '#tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +130,38 @@ describe('exit codes and messages', () => {
     expect(r.stderr).toMatch(/^mam train: cannot create run folder a-file\/run: .*not a folder$/m);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stderr.length).toBeLessThan(2000);
+  });
+
+  it('run --threads 2 on wasm starts that many threads (at most the cores) and gives the logits of the cpu backend', async () => {
+    const x = Float32Array.from({ length: 16 * 16 }, (_, i) => Math.sin(i * 0.37));
+    writeFileSync(at('x16-sin.npy'), writeNpy(x, [1, 16, 16, 1], 'f4'));
+    const run = (out: string, more: string[]) =>
+      spawnMam(['run', 'tiny.json', '--input', 'x16-sin.npy', '--output', out, ...more], dir);
+    const threads = Math.min(2, cpus().length);
+    const wasm = await run('y-wasm.npy', ['--backend', 'wasm', '--threads', '2']);
+    expect(wasm.code, wasm.stderr).toBe(0);
+    expect(wasm.stderr + wasm.stdout).toMatch(
+      new RegExp(`wasm \\(WebAssembly SIMD, ${threads} threads?\\)`),
+    );
+    const cpu = await run('y-cpu.npy', ['--backend', 'cpu']);
+    expect(cpu.code, cpu.stderr).toBe(0);
+    const a = readNpy(new Uint8Array(readFileSync(at('y-wasm.npy')))).data as Float32Array;
+    const b = readNpy(new Uint8Array(readFileSync(at('y-cpu.npy')))).data as Float32Array;
+    expect(a.length).toBe(b.length);
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-4);
+    usage(
+      await mam([
+        'run',
+        at('tiny.json'),
+        '--input',
+        'x.npy',
+        '--output',
+        'y.npy',
+        '--threads',
+        '0',
+      ]),
+      /--threads 0: expected a whole number 1–8/,
+    );
   });
 
   it('an unwritable --output of run is exit 73, not 1', async () => {

@@ -1,0 +1,34 @@
+/**
+ * The threaded wasm build in Node (src/backend/wasm-node-threads.ts): asked
+ * for 2 threads on a machine with 2 or more logical cores, wasm starts with
+ * 2, multiplies as a float64 loop does, and the process ends on its own.
+ */
+import { cpus } from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, spawnNode } from '../helpers/mam-cli.ts';
+
+async function startWith(threads: number) {
+  const child = path.join(repoRoot, 'test', 'helpers', 'wasm-threads-child.ts');
+  const r = await spawnNode(['--import', 'tsx', child, String(threads)], repoRoot);
+  expect(r.code, r.stderr).toBe(0);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  expect(line, r.stdout).toBeDefined();
+  return JSON.parse(line!) as { name: string; adapterInfo: string; error: number };
+}
+
+describe('wasm threads in Node', () => {
+  it('starts the threaded build with the threads asked for (at most the cores)', async () => {
+    const expected = Math.min(2, cpus().length);
+    const r = await startWith(2);
+    expect(r.name).toBe('wasm');
+    expect(r.adapterInfo).toBe(`WebAssembly SIMD, ${expected} thread${expected === 1 ? '' : 's'}`);
+    expect(r.error).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('starts one thread when asked for one', async () => {
+    const r = await startWith(1);
+    expect(r.adapterInfo).toBe('WebAssembly SIMD, 1 thread');
+    expect(r.error).toBeLessThanOrEqual(1e-5);
+  });
+});
