@@ -7,21 +7,16 @@
  * `npm run bench -- demo-learning [--minutes 15] [--every 25] [--preset demo-mam]`
  * (`--preset da-transunet-mam-demo` measures the DA-TransUNet-MAM demo).
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { initBackend } from '../src/backend/index.ts';
 import { CompiledModel } from '../src/compile/model.ts';
-import { planGraph } from '../src/compile/plan.ts';
 import { loadDemo } from '../src/data/demo.ts';
 import { demoDataDir, nodeFileSource } from '../src/data/node-fs.ts';
-import { loadGraph } from '../src/graph/load.ts';
 import type { TrainSettings } from '../src/train/checkpoint.ts';
 import { train } from '../src/train/loop.ts';
 import { resolveRun } from '../src/session/settings.ts';
 import { caseSlices } from '../src/train/samples.ts';
-import { writeResult } from './util.ts';
-import { catalogue } from '../nodes/index.ts';
-import { kernels } from '../src/compile/kernels/index.ts';
+import { planPreset, writeResult } from './util.ts';
 
 const arg = (args: string[], name: string, dflt: number) => {
   const i = args.indexOf(`--${name}`);
@@ -34,16 +29,10 @@ export async function run(args: string[] = []) {
   const i = args.indexOf('--preset');
   const preset = i >= 0 ? args[i + 1] : 'demo-mam';
   const backend = await initBackend('wasm');
-  const g = loadGraph(
-    readFileSync(new URL(`../presets/${preset}.json`, import.meta.url), 'utf8'),
-    catalogue,
-  );
-  if (!g.ok) throw new Error(`${preset}.json does not load`);
-  const p = planGraph(g.graph, catalogue, kernels);
-  if (!p.ok) throw new Error(`${preset}.json does not compile`);
+  const { graph, plan } = planPreset(preset);
   const d = await loadDemo(nodeFileSource(demoDataDir()));
   if (!d.ok) throw new Error(d.message);
-  const t = g.graph.metadata?.training ?? {};
+  const t = graph.metadata?.training ?? {};
   const slices = caseSlices(d.value.splits.train, 'auto');
   // The preset's settings by the session's rules (as `mam train` and the editor resolve them).
   const settings: TrainSettings = resolveRun(
@@ -51,11 +40,11 @@ export async function run(args: string[] = []) {
     { valEvery: every, convention: 'synapse' },
     slices.length,
   ).settings;
-  const model = CompiledModel.create(p.plan, { seed: settings.seed });
+  const model = CompiledModel.create(plan, { seed: settings.seed });
   const testCase = d.value.splits.test;
   // Classes whose ground truth is in the test slab: the monai mean skips the others (Dice NaN).
   const present = new Set<number>(testCase.label!.data as Uint8Array);
-  const presentNames = p.plan.classNames.filter((_, i) => i > 0 && present.has(i));
+  const presentNames = plan.classNames.filter((_, i) => i > 0 && present.has(i));
   const ctl = new AbortController();
   const points: {
     step: number;
@@ -74,7 +63,7 @@ export async function run(args: string[] = []) {
   await train({
     model,
     // The loop's validation runs on the TEST slab here: that is what this bench measures.
-    data: { classNames: p.plan.classNames, train: slices, val: [testCase], fingerprint: 'demo' },
+    data: { classNames: plan.classNames, train: slices, val: [testCase], fingerprint: 'demo' },
     settings,
     signal: ctl.signal,
     onEvent: (e) => {

@@ -1,5 +1,9 @@
 /** Small timing helpers shared by the benchmarks: medians, not means, and JSON output in bench/out/. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { catalogue } from '../nodes/index.ts';
+import { kernels } from '../src/compile/kernels/index.ts';
+import { planGraph } from '../src/compile/plan.ts';
+import { loadGraph } from '../src/graph/load.ts';
 import type { TrainSettings } from '../src/train/checkpoint.ts';
 import { optimizerSettings } from '../src/train/optim.ts';
 
@@ -62,3 +66,15 @@ export const benchSettings = (
   convention: 'synapse',
   normalisation: 'auto',
 });
+
+/** A preset file (`presets/<name>.json`) loaded and planned with the built-in kinds. */
+export function planPreset(name: string) {
+  const g = loadGraph(
+    readFileSync(new URL(`../presets/${name}.json`, import.meta.url), 'utf8'),
+    catalogue,
+  );
+  if (!g.ok) throw new Error(`${name}.json does not load`);
+  const p = planGraph(g.graph, catalogue, kernels);
+  if (!p.ok) throw new Error(`${name}.json does not compile`);
+  return { graph: g.graph, plan: p.plan };
+}
