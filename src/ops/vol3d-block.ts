@@ -46,8 +46,8 @@ export function swin3dBlock(
   w: Block3dWeights,
   o: Block3dOptions,
 ): { out: Vol; memory?: tf.Tensor4D } {
-  let memOut: tf.Tensor4D | undefined;
-  const out = tf.tidy(() => {
+  // memory leaves through tidy's result (a tf.keep inside would outlive every enclosing tidy)
+  return tf.tidy(() => {
     const [B, D, H, W, C] = x.shape;
     const { window, shift, padded, tokens: N, count: nW } = o.windows;
     const hd = C / o.heads;
@@ -64,7 +64,7 @@ export function swin3dBlock(
       ) as tf.Tensor4D;
     let q = part(0);
     if (o.memory) q = tf.add(q, o.memory);
-    if (o.withMemoryOut) memOut = tf.keep(q);
+    const memory = o.withMemoryOut ? q : undefined;
     const k = part(1);
     const v = part(2);
     let logits = tf.matMul(tf.mul(q, 1 / Math.sqrt(hd)), k, false, true); // [B·nW, h, N, N]
@@ -85,7 +85,7 @@ export function swin3dBlock(
     if (padded[0] !== D || padded[1] !== H || padded[2] !== W)
       y = tf.slice(y, [0, 0, 0, 0, 0], [B, D, H, W, C]);
     const x1 = tf.add(x, y);
-    return tf.add(x1, linear(gelu(linear(layerNorm(x1, w.norm2), w.fc1)), w.fc2)) as Vol;
+    const out = tf.add(x1, linear(gelu(linear(layerNorm(x1, w.norm2), w.fc1)), w.fc2)) as Vol;
+    return memory ? { out, memory } : { out };
   });
-  return memOut ? { out, memory: memOut } : { out };
 }

@@ -109,8 +109,11 @@ function strided3d(x: Vol, begin: Triple, stride: Triple, count: Triple): Vol {
 }
 
 /**
- * d(conv3d_valid)/dW: per kernel offset, Σ over batch and outputs of x-tap ⊗ dy;
- * each tap in its own tidy, so only its Cin×Cout product outlives it.
+ * d(conv3d_valid)/dW, per depth tap i a forward conv2d with batch and channels
+ * swapped: dW[i, j, l, c, o] = Σ_(b,z,y,x) x[b, s·z + i, s·y + j, s·x + l, c] · dy[b, z, y, x, o]
+ * is the correlation of the input planes (channels as the batch, the (b, z)
+ * planes as channels) with dy (as a filter of (b, z) → o), dilated by the
+ * stride. wasm has no Conv2DBackpropFilter; its Conv2D forward runs on XNNPACK.
  */
 function conv3dFilterGrad(
   x: Vol,
@@ -121,23 +124,29 @@ function conv3dFilterGrad(
   return tf.tidy(() => {
     const [kd, kh, kw, cin, cout] = wShape;
     const [B, od, oh, ow] = dy.shape;
-    const rows = B * od * oh * ow;
-    const g = tf.reshape(dy, [rows, cout]);
+    const [, , H, W] = x.shape;
+    const filter = tf.transpose(
+      tf.reshape(dy, [B * od, oh, ow, cout]),
+      [1, 2, 0, 3],
+    ) as tf.Tensor4D;
     const taps: tf.Tensor[] = [];
     for (let i = 0; i < kd; i++)
-      for (let j = 0; j < kh; j++)
-        for (let l = 0; l < kw; l++)
-          taps.push(
-            tf.tidy(() =>
-              tf.matMul(
-                tf.reshape(strided3d(x, [i, j, l], strides, [od, oh, ow]), [rows, cin]),
-                g,
-                true,
-                false,
-              ),
-            ),
-          );
-    return tf.reshape(tf.stack(taps), wShape);
+      taps.push(
+        tf.tidy(() => {
+          const planes =
+            strides[0] === 1 && od === x.shape[1] - kd + 1
+              ? tf.slice(x, [0, i, 0, 0, 0], [B, od, H, W, cin])
+              : strided3d(x, [i, 0, 0], [strides[0], 1, 1], [od, H, W]);
+          const input = tf.transpose(tf.reshape(planes, [B * od, H, W, cin]), [3, 1, 2, 0]);
+          const g = tf.conv2d(input as tf.Tensor4D, filter, 1, 'valid', 'NHWC', [
+            strides[1],
+            strides[2],
+          ]); // [cin, ≥kh, ≥kw, cout]
+          return tf.slice(g, [0, 0, 0, 0], [cin, kh, kw, cout]);
+        }),
+      );
+    // [kd][cin, kh, kw, cout] → [kd, kh, kw, cin, cout]
+    return tf.transpose(tf.stack(taps), [0, 2, 3, 1, 4]) as tf.Tensor5D;
   });
 }
 
@@ -219,30 +228,23 @@ function interleave(parts: Vol[], axis: 1 | 2 | 3): Vol {
 }
 
 /**
- * Transposed conv3d with kernel = stride (no overlap, §c.11): per kernel
- * offset (a,b,c) a matmul of the input with W[:, :, a, b, c], interleaved
- * into the k-times larger grid. Weight as PyTorch stores it,
- * `(Cin, Cout, kD, kH, kW)`.
+ * Transposed conv3d with kernel = stride (no overlap, §c.11): one matmul of
+ * the input with W as `[Cin, (kD, kH, kW, Cout)]`, then the k-offsets moved
+ * beside their axes by two rank-4 transposes (depth-to-space). Weight as
+ * PyTorch stores it, `(Cin, Cout, kD, kH, kW)`.
  */
 export function convTranspose3d(x: Vol, weight: tf.Tensor5D, bias?: tf.Tensor1D): Vol {
   return tf.tidy(() => {
     const [B, D, H, W, Cin] = x.shape;
     const [, Cout, kd, kh, kw] = weight.shape;
-    const flat = tf.reshape(x, [B * D * H * W, Cin]);
-    // (Cin, Cout, kd, kh, kw) → (Cin, kd·kh·kw, Cout) so offset t is a contiguous Cin×Cout slice.
-    const w = tf.transpose(tf.reshape(weight, [Cin, Cout, kd * kh * kw]), [0, 2, 1]);
-    const byOffset: Vol[] = [];
-    for (let t = 0; t < kd * kh * kw; t++) {
-      const wt = tf.reshape(tf.slice(w, [0, t, 0], [Cin, 1, Cout]), [Cin, Cout]);
-      byOffset.push(tf.reshape(tf.matMul(flat, wt), [B, D, H, W, Cout]) as Vol);
-    }
-    const alongW: Vol[] = [];
-    for (let ab = 0; ab < kd * kh; ab++)
-      alongW.push(interleave(byOffset.slice(ab * kw, (ab + 1) * kw), 3));
-    const alongH: Vol[] = [];
-    for (let a = 0; a < kd; a++) alongH.push(interleave(alongW.slice(a * kh, (a + 1) * kh), 2));
-    const y = interleave(alongH, 1);
-    return bias ? tf.add(y, bias) : y;
+    const w = tf.reshape(tf.transpose(weight, [0, 2, 3, 4, 1]), [Cin, kd * kh * kw * Cout]);
+    const y = tf.matMul(tf.reshape(x, [B * D * H * W, Cin]), w); // (b,d,h,w) × (a,e,c,o)
+    // (b·d, h·w, a, e·c·o) → (b·d, a, h·w, e·c·o)
+    const s1 = tf.transpose(tf.reshape(y, [B * D, H * W, kd, kh * kw * Cout]), [0, 2, 1, 3]);
+    // (b·d·a·h, w, e, c·o) → (b·d·a·h, e, w, c·o)
+    const s2 = tf.transpose(tf.reshape(s1, [B * D * kd * H, W, kh, kw * Cout]), [0, 2, 1, 3]);
+    const out = tf.reshape(s2, [B, D * kd, H * kh, W * kw, Cout]) as Vol;
+    return bias ? tf.add(out, bias) : out;
   });
 }
 

@@ -172,30 +172,40 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await tf.ready();
     };
 
-    it('conv3d 3³, stride (1,2,2), explicit padding 1, bias', async () => {
-      await set();
-      const s: Dims = [1, 4, 5, 6, 2];
-      const O = 3;
-      const k = [3, 3, 3];
-      const x = rng.array(size(s));
-      const w = rng.array(O * s[4] * 27, 0.4);
-      const b = rng.array(O, 0.3);
-      const r = checkOp(
-        [
-          { data: x, shape: s },
-          { data: toTfConv(w, O, s[4], k), shape: [3, 3, 3, s[4], O] },
-          { data: b, shape: [O] },
-        ],
-        (xx, ww, bb) =>
-          conv3d(xx as Vol, ww as tf.Tensor5D, bb as tf.Tensor1D, {
-            stride: [1, 2, 2],
-            padding: [1, 1, 1],
-          }),
-        (xx, ww, bb) =>
-          refConv3d(xx, s, fromTfConv(ww, O, s[4], k), O, k, [1, 2, 2], [1, 1, 1], bb).y,
-      );
-      expectClose(`${backend} conv3d`, r);
-    });
+    for (const [stride, s] of [
+      [
+        [1, 2, 2],
+        [1, 4, 5, 6, 2],
+      ],
+      // nnFormer's stem and down-sampling: stride 2 on every axis, odd sides
+      [
+        [2, 2, 2],
+        [2, 5, 4, 7, 2],
+      ],
+    ] as [Triple, Dims][])
+      it(`conv3d 3³, stride (${stride.join(',')}), explicit padding 1, bias`, async () => {
+        await set();
+        const O = 3;
+        const k = [3, 3, 3];
+        const x = rng.array(size(s));
+        const w = rng.array(O * s[4] * 27, 0.4);
+        const b = rng.array(O, 0.3);
+        const r = checkOp(
+          [
+            { data: x, shape: s },
+            { data: toTfConv(w, O, s[4], k), shape: [3, 3, 3, s[4], O] },
+            { data: b, shape: [O] },
+          ],
+          (xx, ww, bb) =>
+            conv3d(xx as Vol, ww as tf.Tensor5D, bb as tf.Tensor1D, {
+              stride,
+              padding: [1, 1, 1],
+            }),
+          (xx, ww, bb) =>
+            refConv3d(xx, s, fromTfConv(ww, O, s[4], k), O, k, stride, [1, 1, 1], bb).y,
+        );
+        expectClose(`${backend} conv3d stride ${stride.join(',')}`, r);
+      });
 
     it('transposed conv3d, kernel = stride (2,2,2) and (1,2,3)', async () => {
       await set();

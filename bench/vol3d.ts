@@ -1,0 +1,104 @@
+/**
+ * What the 3D models cost on wasm (one thread in Node), so a user knows what
+ * their machine can do: forward + backward of one 64³ × 1 crop of each demo
+ * preset (loss DiceCE as the demos train), and the full 96³ forward of
+ * `swinunetr-mam` (the FLARE configuration). Wall time, tfjs's peak bytes
+ * (tf.profile) and the process's peak RSS (resident set, OS-measured).
+ * `npm run bench -- vol3d [--full] [--only=swinunetr-mam-demo,nnformer-mam-demo,swinunetr-mam]`
+ *
+ * The 96³ forward runs only with `--full` (or `--only=swinunetr-mam`): on
+ * wasm it does not fit yet. tfjs-backend-wasm's heap ends at 4 GiB, the
+ * forward keeps every node's output to its end, and the first stage's
+ * attention holds several 484 MiB logit tensors (343 windows × 3 heads ×
+ * 343²) at once, so the module aborts (measured here, 2026-11-30).
+ */
+import { loadavg } from 'node:os';
+import * as tf from '#tfjs';
+import { initBackend } from '../src/backend/index.ts';
+import { CompiledModel } from '../src/compile/model.ts';
+import { segmentationLoss } from '../src/train/loss.ts';
+import { loadPreset } from './preset.ts';
+import { writeResult } from './util.ts';
+
+const MiB = 2 ** 20;
+
+interface Measured {
+  preset: string;
+  what: 'forward+backward' | 'forward';
+  input: number[];
+  params: number;
+  seconds: number;
+  peakTfjsMiB: number;
+  peakRssMiB: number;
+}
+
+const compile = (name: string): CompiledModel =>
+  CompiledModel.create(loadPreset(name).plan, { seed: 0 });
+
+async function measure(name: string, backward: boolean): Promise<Measured> {
+  const model = compile(name);
+  const shape = [1, ...model.plan.input.shape.slice(1)];
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 1) as unknown as tf.Tensor4D;
+  const [, D, H, W] = shape;
+  const k = model.plan.classNames.length;
+  const labels = tf.zeros([1, D * H, W], 'int32');
+  const t0 = performance.now();
+  const prof = await tf.profile(async () => {
+    const out = backward
+      ? tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => {
+            const logits = model.forward(x, { training: true }).logits;
+            const flat = tf.reshape(logits, [1, D * H, W, k]) as tf.Tensor4D;
+            return segmentationLoss(flat, labels, { ceWeight: 1, diceWeight: 1 }).loss;
+          }, model.variables);
+          tf.dispose(grads);
+          return value;
+        })
+      : model.predict(x);
+    await out.data();
+    out.dispose();
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  tf.dispose([x, labels]);
+  const params = model.parameterCount;
+  model.dispose();
+  return {
+    preset: name,
+    what: backward ? 'forward+backward' : 'forward',
+    input: shape,
+    params,
+    seconds: Number(seconds.toFixed(1)),
+    peakTfjsMiB: Math.round(prof.peakBytes / MiB),
+    peakRssMiB: Math.round((process.resourceUsage().maxRSS * 1024) / MiB),
+  };
+}
+
+const CASES: [string, boolean][] = [
+  ['nnformer-mam-demo', true],
+  ['swinunetr-mam-demo', true],
+  ['swinunetr-mam', false],
+];
+
+export async function run(args: string[]): Promise<void> {
+  const picked = args.find((a) => a.startsWith('--only='));
+  const only = picked
+    ? picked.slice('--only='.length).split(',')
+    : [
+        'nnformer-mam-demo',
+        'swinunetr-mam-demo',
+        ...(args.includes('--full') ? ['swinunetr-mam'] : []),
+      ];
+  await initBackend('wasm');
+  const results: Measured[] = [];
+  for (const [name, backward] of CASES) {
+    if (!only.includes(name)) continue;
+    const r = await measure(name, backward);
+    results.push(r);
+    // peak RSS is the process's so far: cases run smallest first, so each row's is its own
+    console.log(
+      `vol3d ${r.preset} ${r.what} ${r.input.join('×')} on wasm: ${r.seconds} s, peak tfjs ${r.peakTfjsMiB} MiB, peak RSS ${r.peakRssMiB} MiB (${r.params.toLocaleString('en')} params)`,
+    );
+  }
+  // the machine's 1-minute load average at the end: the numbers are wall-clock
+  writeResult('vol3d', { backend: 'wasm', loadAverage: loadavg()[0], results });
+}
