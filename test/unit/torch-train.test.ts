@@ -5,15 +5,22 @@
  * - an interrupted DDP run (SIGINT once a checkpoint exists) resumes with
  *   --resume and ends where the uninterrupted run ends;
  * - weights round trip: 20 torch steps, then our `mam eval` on the run's
- *   best.safetensors gives torch's test metrics to 1e-6.
+ *   best.safetensors gives torch's test metrics to 1e-6;
+ * - the run folder is ours: its JSON files parse (no NaN literals), state.json
+ *   with our reader, its data fingerprint is ours; resuming it across engines
+ *   (their random draws differ) is refused in one line by either engine,
+ *   leaving the folder as it was.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readSafetensors, toFloat32 } from '../../src/compile/io/safetensors.ts';
+import { loadDataArg } from '../../src/cli/train-data.ts';
+import { parseTrainState, RNG_SCHEME, TORCH_RNG_SCHEME } from '../../src/train/checkpoint.ts';
+import { dataFingerprint } from '../../src/train/samples.ts';
 import { spawnMam } from '../helpers/mam-cli.ts';
-import { spawnTrain } from '../helpers/torch-runtime.ts';
+import { runPython, spawnTrain } from '../helpers/torch-runtime.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
 
 const GRAPH = join(repoRoot, 'presets', 'demo-mam.json');
@@ -214,5 +221,57 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
     }
     expect(close(ours.meanDice, theirs.meanDice)).toBe(true);
     expect(close(ours.meanHd95, theirs.meanHd95)).toBe(true);
+
+    // The run folder is ours: state.json parses with our reader, the data fingerprint is ours.
+    const stateFile = join(out, 'checkpoint', 'state.json');
+    const stateText = readFileSync(stateFile, 'utf8');
+    const parsed = parseTrainState(stateText);
+    expect(parsed.ok ? '' : parsed.message).toBe('');
+    if (!parsed.ok) return;
+    expect(parsed.state.step).toBe(20);
+    expect(parsed.state.rng.scheme).toBe(TORCH_RNG_SCHEME);
+    expect(parsed.state.history).toHaveLength(20);
+    const demo = (await loadDataArg('demo', 0)).splits;
+    const fingerprint = dataFingerprint([...demo.train, ...demo.val, ...demo.test]);
+    expect(parsed.state.dataFingerprint).toBe(fingerprint);
+    expect(run.data.fingerprint).toBe(fingerprint);
+
+    // NaN (a class absent from a split) and infinity are written as JSON.stringify writes them.
+    const nanFile = join(dir, 'state-nan.json');
+    const py = await runPython([
+      '-c',
+      `import math, sys; from mam_torch.checkpoint import js_json, state_from_json
+s = state_from_json(open(sys.argv[1]).read())
+s["history"][0]["loss"] = math.nan; s["lastValidation"]["meanHd95"] = math.inf
+open(sys.argv[2], "w").write(js_json(s))
+back = state_from_json(open(sys.argv[2]).read())
+print(math.isnan(back["history"][0]["loss"]), math.isnan(back["lastValidation"]["meanHd95"]))`,
+      stateFile,
+      nanFile,
+    ]);
+    expect(py.stdout.trim() + py.stderr).toBe('True True');
+    const withNan = parseTrainState(readFileSync(nanFile, 'utf8'));
+    expect(withNan.ok && withNan.state.history[0].loss).toBeNaN();
+    expect(withNan.ok && withNan.state.lastValidation?.meanHd95).toBeNaN();
+    expect(withNan.ok && withNan.state.history[1].loss).toBe(parsed.state.history[1].loss);
+
+    // mam train cannot repeat torch's random draws: --resume is refused in one line, nothing written.
+    const again = await spawnMam(
+      ['train', GRAPH, '--data', 'demo', '--out', out, '--resume', '--backend', 'wasm'],
+      repoRoot,
+    );
+    expect(again.code, again.stderr).toBe(9);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.stderr).toMatch(/trained by mam_torch \(PyTorch\).*mam_torch\.train/);
+    expect(readFileSync(stateFile, 'utf8')).toBe(stateText);
+    // …and mam_torch refuses a run of ours (the same folder with our scheme) the same way.
+    const ts = join(dir, 'rt-ts');
+    cpSync(out, ts, { recursive: true });
+    const tsState = join(ts, 'checkpoint', 'state.json');
+    writeFileSync(tsState, stateText.replace(TORCH_RNG_SCHEME, RNG_SCHEME));
+    const back = await spawnTrain(1, [GRAPH, '--data', 'demo', '--out', ts, '--resume']);
+    expect(back.code, back.stderr).toBe(9);
+    expect(back.stderr).toMatch(/trained by mam train \(TypeScript\).*mam train --resume/);
+    expect(readFileSync(tsState, 'utf8')).toBe(stateText.replace(TORCH_RNG_SCHEME, RNG_SCHEME));
   }, 900_000);
 });
