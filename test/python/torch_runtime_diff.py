@@ -2,7 +2,8 @@
 
 usage: torch_runtime_diff.py GRAPH DIR STEPS LR [eval|train] [f64]
 DIR holds w0.safetensors (the TS model's initial weights), x.npy (NHWC float32) and
-y.npy (labels, int32). Writes DIR/torch_logits.npy (NHWC, before any step), DIR/torch_losses.json
+y.npy (labels, int32). Writes DIR/torch_logits.npy (NHWC, before any step; STEPS 0: only that),
+DIR/torch_losses.json
 and DIR/torch_w{STEPS}.safetensors after STEPS SGD steps (momentum 0.9, weight decay 1e-4,
 poly lr from LR over STEPS steps, drop-path off), in float32 on the CPU. The steps run in
 evaluation mode, or with `train` in training mode (BatchNorm on batch statistics, updating its
@@ -58,6 +59,8 @@ model = model_at_w0(torch.float32)
 model.eval()  # drop-path off: the TS side runs with training=false too
 with torch.no_grad():
     np.save(f"{d}/torch_logits.npy", model(x32).permute(0, 2, 3, 1).contiguous().numpy())
+if steps == 0:  # the logits only
+    sys.exit(0)
 losses = sgd_steps(model, x32)
 save_state(model, f"{d}/torch_w{steps}.safetensors")
 json.dump(losses, open(f"{d}/torch_losses.json", "w"))
