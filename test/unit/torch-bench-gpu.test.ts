@@ -5,14 +5,13 @@
  * bf16 and lands in the JSON with images/s = batch · steps / time; a preset
  * name that does not exist and a missing CUDA device are refused in one line.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { catalogue } from '../../nodes/index.ts';
 import { daTransUnet } from '../../src/graph/presets-da.ts';
 import { REDUCED_DA } from '../helpers/da-reduced.ts';
-import { runWithTorch, torchEnv } from '../helpers/torch-runtime.ts';
+import { runWithTorch, suiteTempDir, torchEnv } from '../helpers/torch-runtime.ts';
 import { describeOracle, venvPython } from './data-oracle.ts';
 
 const SMOKE = ['--device', 'cpu', '--batch', '2', '--steps', '1', '--warmup', '0'];
@@ -22,14 +21,10 @@ const bench = (args: string[]) =>
   });
 
 describeOracle('bench/gpu/run.sh on the CPU', () => {
-  let dir = '';
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'mam-bench-gpu-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const tmp = suiteTempDir('mam-bench-gpu-');
 
   it('measures a DA-TransUNet-MAM graph in fp32 and bf16 and writes the JSON', async () => {
-    const graph = join(dir, 'reduced-da.json');
+    const graph = join(tmp(), 'reduced-da.json');
     const doc = daTransUnet(
       {
         ...REDUCED_DA,
@@ -41,7 +36,7 @@ describeOracle('bench/gpu/run.sh on the CPU', () => {
       catalogue,
     );
     writeFileSync(graph, JSON.stringify(doc));
-    const out = join(dir, 'gpu.json');
+    const out = join(tmp(), 'gpu.json');
     const r = await bench([...SMOKE, '--graph', graph, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/reduced-da\.json on .*, batch 2, 1 timed steps after 0/);

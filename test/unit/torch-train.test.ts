@@ -11,16 +11,15 @@
  *   (their random draws differ) is refused in one line by either engine,
  *   leaving the folder as it was.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { readSafetensors, toFloat32 } from '../../src/compile/io/safetensors.ts';
 import { loadDataArg } from '../../src/cli/train-data.ts';
 import { parseTrainState, RNG_SCHEME, TORCH_RNG_SCHEME } from '../../src/train/checkpoint.ts';
 import { dataFingerprint } from '../../src/train/samples.ts';
 import { spawnMam } from '../helpers/mam-cli.ts';
-import { runPython, spawnTrain } from '../helpers/torch-runtime.ts';
+import { runPython, spawnTrain, suiteTempDir } from '../helpers/torch-runtime.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
 
 const GRAPH = join(repoRoot, 'presets', 'demo-mam.json');
@@ -60,11 +59,7 @@ function weightsDiff(a: string, b: string, init: string) {
 }
 
 describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
-  let dir = '';
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'mam-torch-train-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const tmp = suiteTempDir('mam-torch-train-');
 
   it('2 DDP processes = 1 process with the same global batch; an interrupted DDP run resumes to the same weights', async () => {
     const init = await spawnTrain(1, [
@@ -75,7 +70,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
       '--lr',
       '0',
       '--out',
-      join(dir, 'init'),
+      join(tmp(), 'init'),
       '--val-every',
       '0',
     ]);
@@ -84,7 +79,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
       GRAPH,
       ...COMMON,
       '--out',
-      join(dir, 'one'),
+      join(tmp(), 'one'),
       '--val-every',
       '0',
     ]);
@@ -93,13 +88,13 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
       GRAPH,
       ...COMMON,
       '--out',
-      join(dir, 'two'),
+      join(tmp(), 'two'),
       '--val-every',
       '0',
     ]);
     expect(two.code, two.stderr).toBe(0);
     expect(two.stdout).toMatch(/checkpoint: step 6 saved/);
-    const w = (run: string) => join(dir, run, 'checkpoint', 'weights.safetensors');
+    const w = (run: string) => join(tmp(), run, 'checkpoint', 'weights.safetensors');
     const ddp = weightsDiff(w('two'), w('one'), w('init'));
     console.log(
       `torch-train: DDP vs one process after 6 steps: max |Δw| ${ddp.diff.toExponential(2)}, ${ddp.rel.toExponential(2)} of the largest change`,
@@ -107,7 +102,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
     expect(ddp.change).toBeGreaterThan(1e-3); // the weights did move
     expect(ddp.rel).toBeLessThanOrEqual(1e-4);
     const losses = (run: string) =>
-      readFileSync(join(dir, run, 'history.csv'), 'utf8')
+      readFileSync(join(tmp(), run, 'history.csv'), 'utf8')
         .trim()
         .split('\n')
         .slice(1)
@@ -121,7 +116,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
         GRAPH,
         ...COMMON,
         '--out',
-        join(dir, 'stopped'),
+        join(tmp(), 'stopped'),
         '--val-every',
         '0',
         '--checkpoint-every',
@@ -134,7 +129,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
     expect(stopped.code).not.toBe(0);
     expect(stopped.stderr).toMatch(/stopped at step [2-5]; continue with/);
     const state = JSON.parse(
-      readFileSync(join(dir, 'stopped', 'checkpoint', 'state.json'), 'utf8'),
+      readFileSync(join(tmp(), 'stopped', 'checkpoint', 'state.json'), 'utf8'),
     );
     expect(state.step).toBeGreaterThanOrEqual(2);
     expect(state.step).toBeLessThan(6);
@@ -143,7 +138,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
       '--data',
       'demo',
       '--out',
-      join(dir, 'stopped'),
+      join(tmp(), 'stopped'),
       '--resume',
     ]);
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -154,7 +149,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
   }, 900_000);
 
   it("weights round trip: 20 torch steps, then `mam eval` on best.safetensors gives torch's test metrics to 1e-6", async () => {
-    const out = join(dir, 'rt');
+    const out = join(tmp(), 'rt');
     const r = await spawnTrain(1, [
       GRAPH,
       '--data',
@@ -237,7 +232,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
     expect(run.data.fingerprint).toBe(fingerprint);
 
     // NaN (a class absent from a split) and infinity are written as JSON.stringify writes them.
-    const nanFile = join(dir, 'state-nan.json');
+    const nanFile = join(tmp(), 'state-nan.json');
     const py = await runPython([
       '-c',
       `import math, sys; from mam_torch.checkpoint import js_json, state_from_json
@@ -265,7 +260,7 @@ print(math.isnan(back["history"][0]["loss"]), math.isnan(back["lastValidation"][
     expect(again.stderr).toMatch(/trained by mam_torch \(PyTorch\).*mam_torch\.train/);
     expect(readFileSync(stateFile, 'utf8')).toBe(stateText);
     // …and mam_torch refuses a run of ours (the same folder with our scheme) the same way.
-    const ts = join(dir, 'rt-ts');
+    const ts = join(tmp(), 'rt-ts');
     cpSync(out, ts, { recursive: true });
     const tsState = join(ts, 'checkpoint', 'state.json');
     writeFileSync(tsState, stateText.replace(TORCH_RNG_SCHEME, RNG_SCHEME));
