@@ -296,8 +296,8 @@ describeOracle('torch runtime vs the TypeScript model, every preset', () => {
       } finally {
         model.dispose();
         rmSync(dir, { recursive: true, force: true });
+        console.log(`torch-diff ${file}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }
-      console.log(`torch-diff ${file}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }, 900_000);
   }
 });
