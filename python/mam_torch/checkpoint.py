@@ -21,6 +21,41 @@ TRAIN_STATE_FORMAT = "mam-studio/train-state"
 SLOT_NAMES = {"sgd": ["momentum_buffer"], "adamw": ["exp_avg", "exp_avg_sq"]}
 
 
+# The numbers of a training state that may be NaN (a class absent from a split; a diverged loss).
+_NUMBERS = {"meanDice", "meanHd95", "dice", "hd95", "loss", "ce", "lr", "elapsedSec"}
+
+
+def _finite(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
+
+
+def js_json(value, **kw) -> str:
+    """JSON as JavaScript's JSON.stringify writes it, NaN and ±infinity as null (JSON has neither,
+    and JSON.parse refuses Python's NaN), so our TypeScript reads every file of a run folder."""
+    return json.dumps(_finite(value), allow_nan=False, **kw)
+
+
+def _numbers_back(v, key=None):
+    if v is None and key in _NUMBERS:
+        return math.nan
+    if isinstance(v, dict):
+        return {k: _numbers_back(x, k) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_numbers_back(x, key) for x in v]
+    return v
+
+
+def state_from_json(text: str):
+    """A state.json read back: null where a number belongs is NaN again, as parseTrainState reads it."""
+    return _numbers_back(json.loads(text))
+
+
 def write_atomic(path: Path, data: str | bytes):
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     tmp.write_bytes(data.encode() if isinstance(data, str) else data)
@@ -74,7 +109,7 @@ def save_checkpoint(run: Path, model, opt, names_by_param, state, fingerprint, c
     save_file(tensors, str(tmp / "optimizer.safetensors"), metadata={
         "format": OPTIMIZER_FORMAT, "settings": json.dumps(state["settings"]["optimizer"]),
         "step": str(step or state["step"])})
-    (tmp / "state.json").write_text(json.dumps(state, allow_nan=True))
+    (tmp / "state.json").write_text(js_json(state))
     shutil.rmtree(old, ignore_errors=True)
     if (run / "checkpoint").exists():
         os.replace(run / "checkpoint", old)
@@ -91,7 +126,7 @@ def load_checkpoint(run: Path):
         if not f.exists():
             continue
         try:
-            state = json.loads(f.read_text())
+            state = state_from_json(f.read_text())
         except json.JSONDecodeError as e:
             raise ValueError(f"{f}: state.json is not valid JSON ({e})") from None
         if state.get("format") != TRAIN_STATE_FORMAT or state.get("version") != 1:

@@ -9,7 +9,6 @@ corner-aligned; 'stretch' or 'pad'), the paper's augmentation, and the seeded sp
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -59,6 +58,7 @@ class Case:
     label: np.ndarray | None  # (Z, H, W) uint8
     spacing: tuple = (1.0, 1.0, 1.0)  # (z, y, x) mm
     files: list = field(default_factory=list)
+    grid: tuple | None = None  # the file's dims (x first) where they are not the shape reversed (2D NIfTI)
 
 
 @dataclass
@@ -80,17 +80,27 @@ class DataSet:
 
 
 def _nifti(path: Path):
+    """The voxels (x, y, z[, t]) as src/data/nifti.ts reads them: the stored type, or where the
+    header scales (scl_slope/scl_inter, by its rule) the scaled values in float64 stored as float32
+    (float64 for a float64 file); the voxel size; and the header's dims."""
     import nibabel as nib
 
     try:
         img = nib.load(str(path))
-        data = np.asanyarray(img.dataobj)
+        data = np.asanyarray(img.dataobj.get_unscaled())
+        # nibabel moves the header's scaling here, with the same rule (slope 0 or not finite, or
+        # slope 1 with no finite intercept: none; an intercept that is not finite: 0)
+        slope, inter = float(img.dataobj.slope), float(img.dataobj.inter)
     except Exception as e:  # noqa: BLE001 - any unreadable file is bad data, named
         raise DataError(f"{path}: not a readable NIfTI file ({e})") from None
+    if (slope, inter) != (1.0, 0.0):
+        scaled = data.astype(np.float64) * slope + inter
+        data = scaled if data.dtype == np.float64 else scaled.astype(np.float32)
+    dims = tuple(int(d) for d in data.shape)
     if data.ndim == 2:
         data = data[:, :, None]
-    zooms = tuple(float(z) for z in img.header.get_zooms()[:3]) + (1.0,) * (3 - min(3, data.ndim))
-    return data, zooms[:3]
+    zooms = tuple(float(z) for z in img.header.get_zooms()[:3])
+    return data, (zooms + (1.0, 1.0, 1.0))[:3], dims
 
 
 def _zyx(a):
@@ -109,8 +119,8 @@ def load_demo(root: Path | None = None) -> DataSet:
     meta = json.loads((root / "dataset.json").read_text())
     splits = {}
     for split in ("train", "val", "test"):
-        im, zooms = _nifti(root / meta["files"][f"image_{split}"])
-        lb, _ = _nifti(root / meta["files"][f"label_{split}"])
+        im, zooms, _ = _nifti(root / meta["files"][f"image_{split}"])
+        lb, _, _ = _nifti(root / meta["files"][f"label_{split}"])
         if im.ndim == 4:
             im = im[..., 0]
         splits[split] = [Case(f"demo-{split}", [_zyx(im)], _zyx(_as_label(lb, str(root))),
@@ -155,9 +165,11 @@ def _nifti_cases(root: Path, img_dirs, lbl_dirs) -> list:
     cases = []
     for cid in sorted(groups):
         files = sorted(groups[cid])
-        chans, spacing = [], (1.0, 1.0, 1.0)
+        chans, spacing, grid = [], (1.0, 1.0, 1.0), None
         for _, n in files:
-            a, zooms = _nifti(img_dir / n)
+            a, zooms, dims = _nifti(img_dir / n)
+            if len(dims) == 2:
+                grid = dims
             parts = [a[..., k] for k in range(a.shape[3])] if a.ndim == 4 else [a]
             chans += [_zyx(p) for p in parts]
             spacing = (zooms[2], zooms[1], zooms[0])
@@ -166,12 +178,12 @@ def _nifti_cases(root: Path, img_dirs, lbl_dirs) -> list:
             for ext in (".nii.gz", ".nii"):
                 f = lbl_dir / f"{cid}{ext}"
                 if f.exists():
-                    lb, _ = _nifti(f)
+                    lb, _, _ = _nifti(f)
                     label = _zyx(_as_label(lb, str(f)))
                     if label.shape != chans[0].shape:
                         raise DataError(f"{f}: the label is {label.shape[::-1]} but the image is "
                                         f"{chans[0].shape[::-1]}", 7)
-        cases.append(Case(cid, chans, label, spacing, [str(img_dir / n) for _, n in files]))
+        cases.append(Case(cid, chans, label, spacing, [str(img_dir / n) for _, n in files], grid))
     return cases
 
 
@@ -210,14 +222,14 @@ def _synapse_cases(root: Path, split: str) -> list:
     if split == "train":
         for cid in _synapse_list(root, "train.txt"):
             z = np.load(root / "train_npz" / f"{cid}.npz")
-            cases.append(Case(cid, [np.asarray(z["image"], np.float32)[None]],
+            cases.append(Case(cid, [as_read_by_mam(np.asarray(z["image"]))[None]],
                               _as_label(z["label"], cid)[None], files=[f"train_npz/{cid}.npz"]))
     else:
         import h5py
 
         for cid in _synapse_list(root, "test_vol.txt"):
             with h5py.File(root / "test_vol_h5" / f"{cid}.npy.h5", "r") as f:
-                cases.append(Case(cid, [np.asarray(f["image"], np.float32)],
+                cases.append(Case(cid, [as_read_by_mam(np.asarray(f["image"]))],
                                   _as_label(np.asarray(f["label"]), cid),
                                   files=[f"test_vol_h5/{cid}.npy.h5"]))
     return cases
@@ -298,16 +310,66 @@ def check_classes(ds: DataSet, graph_classes: list, warn) -> None:
              f"({', '.join(graph_classes)}); results use the graph's")
 
 
+FNV_PRIME = 0x01000193
+# Bit k of the next low byte, from bits 0…k of (low byte ⊕ data byte): bit k itself plus the carry
+# into bit k of (bits below k) × the prime's low byte (odd, so its bit 0 passes bit k through).
+_NEXT_BIT = [(((np.arange(256) >> k) & 1) ^ ((((np.arange(256) & ((1 << k) - 1)) * (FNV_PRIME & 255)) >> k) & 1))
+             .astype(np.uint8) for k in range(8)]
+_FNV_CHUNK = 1 << 20
+_fnv_powers: dict[int, np.ndarray] = {}
+
+
+def fnv1a(data, h: int) -> int:
+    """32-bit FNV-1a over the bytes of `data`, continuing from `h` (hashBytes of src/train/samples.ts).
+
+    Vectorised, as a Python loop over every voxel's bytes takes minutes on a real data set: with
+    d = (low byte of h ⊕ byte) − low byte of h, a step is h ← p·(h + d) mod 2³², so after n bytes
+    h = pⁿ·h + Σ pⁿ⁻ⁱ·dᵢ, a dot product once the low bytes are known. The low byte evolves on its
+    own (low bits of a product depend on low bits only), and each of its bits, given the bits
+    below it at every position, is a running XOR: 8 passes of numpy's xor-accumulate."""
+    b_all = np.frombuffer(memoryview(data).cast("B"), np.uint8)
+    for s in range(0, len(b_all), _FNV_CHUNK):
+        b = b_all[s:s + _FNV_CHUNK]
+        n = len(b)
+        lo = np.zeros(n + 1, np.uint8)  # low byte of h before each byte, and after the last
+        for k in range(8):
+            flips = _NEXT_BIT[k][(lo[:n] ^ b) & np.uint8((2 << k) - 1)]
+            run = np.bitwise_xor.accumulate(flips)
+            if (h >> k) & 1:
+                run ^= np.uint8(1)
+                lo[0] |= np.uint8(1 << k)
+            lo[1:] |= run << np.uint8(k)
+        d = (lo[:n] ^ b).astype(np.uint32) - lo[:n].astype(np.uint32)
+        pw = _fnv_powers.get(n)
+        if pw is None:  # p^n … p^1, wrapping mod 2³² as uint32 does
+            pw = _fnv_powers[n] = np.cumprod(np.full(n, FNV_PRIME, np.uint32), dtype=np.uint32)[::-1].copy()
+        h = (int(pw[0]) * h + int(np.sum(pw * d, dtype=np.uint32))) & 0xFFFFFFFF
+    return h
+
+
+def as_read_by_mam(a: np.ndarray) -> np.ndarray:
+    """A channel's voxels as our TypeScript readers hold them: float64 stays float64 (so do 64-bit
+    integers, which src/data widens to float64), anything else becomes float32."""
+    if a.dtype in (np.float64, np.int64, np.uint64):
+        return a.astype(np.float64, copy=False)
+    return a.astype(np.float32, copy=False)
+
+
 def data_fingerprint(cases) -> str:
-    """Ids, grids and every voxel of images and labels (blake2b, 16 hex digits)."""
-    h = hashlib.blake2b(digest_size=8)
+    """dataFingerprint of src/train/samples.ts, so a run folder's data is recognised by either
+    engine: two FNV-1a chains, one over each case's id, grid and image voxels (as our readers hold
+    them), one over the id, grid and labels; 16 hex digits."""
+    a, b = 0x811C9DC5, 0x9E3779B9
     for c in cases:
-        h.update(f"{c.id}:{','.join('x'.join(map(str, a.shape[::-1])) for a in c.channels)}".encode())
-        for a in c.channels:
-            h.update(np.ascontiguousarray(a).tobytes())
+        grids = ",".join("x".join(map(str, c.grid or ch.shape[::-1])) for ch in c.channels)
+        head = f"{c.id}:{grids}".encode()
+        a = fnv1a(head, a)
+        b = fnv1a(head, b ^ 0x5BD1E995)
+        for ch in c.channels:
+            a = fnv1a(np.ascontiguousarray(as_read_by_mam(ch)), a)
         if c.label is not None:
-            h.update(c.label.tobytes())
-    return h.hexdigest()
+            b = fnv1a(np.ascontiguousarray(c.label, np.uint8), b)
+    return f"{a:08x}{b:08x}"
 
 
 # ---- samples -----------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import math
 import os
 import signal
@@ -29,7 +28,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DistributedSampler
 
 from . import __version__
-from .checkpoint import (history_csv, load_checkpoint, read_weights, restore_optimizer,
+from .checkpoint import (history_csv, js_json, load_checkpoint, read_weights, restore_optimizer,
                          save_checkpoint, save_weights, write_atomic)
 from .data import (DataError, augment, case_slices, check_classes, data_fingerprint, data_root,
                    fit_sample, load_data, resize_records)
@@ -217,6 +216,11 @@ def run(args, d: Dist) -> int:
     if not args.resume and existing:
         raise RunError(f"{run_dir} already holds a run (checkpoint at step {existing[0]['step']}); pass "
                        f"--resume to continue it or choose another --out", EXIT["run"])
+    if existing and existing[0].get("rng", {}).get("scheme") != RNG_SCHEME:
+        raise RunError(f"{run_dir} was trained by mam train (TypeScript), whose random draws "
+                       f"({existing[0].get('rng', {}).get('scheme')}) mam_torch cannot repeat, so it cannot "
+                       f"resume it step for step: resume it with mam train --resume, or start a new run "
+                       f"from its weights with --init-weights {run_dir / 'best.safetensors'}", EXIT["run"])
     graph = load_graph(args.graph)
     for w in graph.warnings:
         log(f"warning: {w}")
@@ -369,7 +373,7 @@ def run(args, d: Dist) -> int:
                      "classNames": class_names, **({"note": data.note} if data.note else {})},
             "metricConvention": settings["convention"], "settings": settings,
         }
-        write_atomic(run_dir / "run.json", json.dumps(run_info, indent=2) + "\n")
+        write_atomic(run_dir / "run.json", js_json(run_info, indent=2) + "\n")
 
     state = ckpt_state or {
         "format": "mam-studio/train-state", "version": 1, "step": 0, "epoch": 0, "settings": settings,
@@ -527,7 +531,7 @@ def run(args, d: Dist) -> int:
                "lastValidation": state["lastValidation"]}
     if reason == "aborted":
         if d.main:
-            write_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+            write_atomic(run_dir / "metrics.json", js_json(metrics, indent=2) + "\n")
         log(f"stopped at step {state['step']}; continue with: torchrun ... -m mam_torch.train {args.graph} "
             f"--data {args.data} --out {run_dir} --resume")
         return EXIT["interrupted"]
@@ -544,7 +548,7 @@ def run(args, d: Dist) -> int:
         say(f"test split ({len(data.test)} volume{'s' if len(data.test) != 1 else ''}, best weights): mean Dice "
             f"{s['meanDice']:.4f}, HD95 {s['meanHd95']:.2f} ({s['convention']} convention)")
     if d.main:
-        write_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        write_atomic(run_dir / "metrics.json", js_json(metrics, indent=2) + "\n")
         say(f"run folder: {run_dir} (checkpoint/, best.safetensors, history.csv, metrics.json, run.json)")
     d.barrier()
     return EXIT["ok"]

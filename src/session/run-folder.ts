@@ -8,7 +8,12 @@
  * half-written run. A failed write is a SessionError naming it (exit 73).
  */
 import * as path from 'node:path';
-import { historyToCsv, type Checkpoint, type CheckpointStore } from '../train/checkpoint.ts';
+import {
+  historyToCsv,
+  resumeRefusal,
+  type Checkpoint,
+  type CheckpointStore,
+} from '../train/checkpoint.ts';
 import { FolderCheckpointStore, writeAtomic } from '../train/checkpoint-fs.ts';
 import { EXIT_CODES, SessionError } from './errors.ts';
 import { asOutput, makeOutputDir } from './node-files.ts';
@@ -33,6 +38,8 @@ export class RunFolder {
       );
     if (resume && !existing.checkpoint)
       throw new SessionError(`${this.dir} holds no checkpoint to resume`, EXIT_CODES.runFolder);
+    const refusal = existing.checkpoint && resumeRefusal(existing.checkpoint.state, this.dir);
+    if (resume && refusal) throw new SessionError(refusal, EXIT_CODES.runFolder);
     if (!resume && existing.checkpoint)
       throw new SessionError(
         `${this.dir} already holds a run (checkpoint at step ${existing.checkpoint.state.step}); pass --resume to continue it or choose another --out`,

@@ -82,6 +82,16 @@ export type HistoryRow = z.infer<typeof historyRowSchema>;
 
 export const TRAIN_STATE_FORMAT = 'mam-studio/train-state';
 
+/** How our loop draws everything random (see above). */
+export const RNG_SCHEME = 'fnv1a(seed, purpose:step) → mulberry32';
+/**
+ * How the torch runtime (python/mam_torch) draws: augmentation and drop-path from numpy
+ * generators seeded by (seed, step, position), the order from torch's DistributedSampler.
+ * Its run folders are ours in every other respect, so their state parses here.
+ */
+export const TORCH_RNG_SCHEME =
+  'numpy default_rng(seed, step, position) / torch DistributedSampler(seed, epoch)';
+
 const trainStateSchema = z.object({
   format: z.literal(TRAIN_STATE_FORMAT),
   version: z.literal(1),
@@ -91,7 +101,7 @@ const trainStateSchema = z.object({
   settings: trainSettingsSchema,
   rng: z.object({
     seed: z.number(),
-    scheme: z.literal('fnv1a(seed, purpose:step) → mulberry32'),
+    scheme: z.enum([RNG_SCHEME, TORCH_RNG_SCHEME]),
   }),
   best: z.nullable(z.object({ step: count, meanDice: num })),
   validationsSinceBest: count,
@@ -114,6 +124,15 @@ export interface CheckpointStore {
   save(c: Checkpoint): Promise<string>;
   /** The best weights so far (by mean validation Dice). */
   saveBest?(weights: Uint8Array, state: TrainState): Promise<string>;
+}
+
+/**
+ * Why our loop cannot resume a state step for step, or null: a run of the torch runtime draws
+ * its randomness another way, so continuing it here would not be the run it started as.
+ */
+export function resumeRefusal(state: TrainState, runDir: string): string | null {
+  if (state.rng.scheme === RNG_SCHEME) return null;
+  return `${runDir} was trained by mam_torch (PyTorch), whose random draws (${state.rng.scheme}) mam train cannot repeat, so it cannot resume it step for step: resume it with python -m mam_torch.train … --out ${runDir} --resume (its best.safetensors opens in mam eval and the editor)`;
 }
 
 /** A parsed state.json, or a one-line message naming the first bad field by its JSON path. */

@@ -4,7 +4,10 @@
  * installed copy), with the venv of the Python oracles.
  */
 import { execFile, spawn, type ChildProcess, type ExecFileOptions } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { repoRoot, venvPython } from '../unit/data-oracle.ts';
 
 export const torchEnv = (): NodeJS.ProcessEnv => ({
@@ -77,4 +80,14 @@ export function spawnTrain(
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+/** A temporary folder for the suite this is called in (made before its tests, removed after); the getter gives its path. */
+export function suiteTempDir(prefix: string): () => string {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), prefix));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return () => dir;
 }

@@ -7,6 +7,9 @@ editor's and the session's data-opening tests, with what an independent reader f
       DIR/expected.json: per case its dims, zooms, affine and the label values numpy finds.
       --mismatch ID gives that case's label one voxel more along the first axis;
       --label ID=V puts label value V into one voxel of that case's label.
+      --kinds 1 stores the three cases as the readers meet them less often: case01 as int16
+      (uncompressed .nii) scaled by scl_slope 0.5 and scl_inter 3, case02 as one 2D uint8
+      slice (image and label), case03 as float64.
 """
 import json
 import sys
@@ -24,6 +27,26 @@ def affine_for(k):
     a[:3, :3] = r @ np.diag([0.9, 1.1, 2.5])
     a[:3, 3] = [-20 + k, 10, 4 * k]
     return a
+
+
+def store_kinds(d):
+    """Rewrites the cases written by make() as other stored types (see --kinds)."""
+    import os
+
+    img = nib.load(f"{d}/images/case01.nii.gz")
+    raw = np.round(np.asarray(img.dataobj)).astype(np.int16)
+    out = nib.Nifti1Image(raw, img.affine)
+    out.set_data_dtype(np.int16)
+    nib.save(out, f"{d}/images/case01.nii")
+    os.remove(f"{d}/images/case01.nii.gz")
+    with open(f"{d}/images/case01.nii", "r+b") as f:  # scl_slope, scl_inter: bytes 112-119
+        f.seek(112)
+        f.write(np.array([0.5, 3.0], "<f4").tobytes())
+    for name, kind in (("images", np.uint8), ("labels", np.uint8)):
+        a = np.asarray(nib.load(f"{d}/{name}/case02.nii.gz").dataobj)[:, :, 1]
+        nib.save(nib.Nifti1Image(np.clip(a, 0, 255).astype(kind), np.eye(4)), f"{d}/{name}/case02.nii.gz")
+    img = nib.load(f"{d}/images/case03.nii.gz")
+    nib.save(nib.Nifti1Image(np.asarray(img.dataobj, np.float64) / 3, img.affine), f"{d}/images/case03.nii.gz")
 
 
 def make(d, n_classes, mismatch, extra):
@@ -73,9 +96,11 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if not args or args[0] != "make":
         sys.exit(__doc__)
-    opts = {"--classes": "8", "--mismatch": None, "--label": None}
+    opts = {"--classes": "8", "--mismatch": None, "--label": None, "--kinds": None}
     i = 2
     while i < len(args):
         opts[args[i]] = args[i + 1]
         i += 2
     make(args[1], int(opts["--classes"]), opts["--mismatch"], opts["--label"])
+    if opts["--kinds"]:
+        store_kinds(args[1])

@@ -1,12 +1,15 @@
 """Differential check of mam_torch against weights and inputs written by our TypeScript model.
 
-usage: torch_runtime_diff.py GRAPH DIR STEPS LR [eval|train]
+usage: torch_runtime_diff.py GRAPH DIR STEPS LR [eval|train] [f64]
 DIR holds w0.safetensors (the TS model's initial weights), x.npy (NHWC float32; NDHWC for a
-volume) and y.npy (labels, int32). Writes DIR/torch_logits.npy (NHWC / NDHWC, before any step), DIR/torch_losses.json
+volume) and y.npy (labels, int32). Writes DIR/torch_logits.npy (NHWC / NDHWC, before any step;
+STEPS 0: only that), DIR/torch_losses.json
 and DIR/torch_w{STEPS}.safetensors after STEPS SGD steps (momentum 0.9, weight decay 1e-4,
 poly lr from LR over STEPS steps, drop-path off), in float32 on the CPU. The steps run in
 evaluation mode, or with `train` in training mode (BatchNorm on batch statistics, updating its
-running statistics; the graph's dropout must be 0 for the two sides to agree).
+running statistics; the graph's dropout must be 0 for the two sides to agree). With `f64` the
+same steps run once more in float64, from the same weights, into DIR/torch64_w{STEPS}.safetensors:
+the reference that tells float32 rounding from a difference of the two implementations.
 """
 import json
 import sys
@@ -21,24 +24,48 @@ from mam_torch.loss import segmentation_loss
 torch.set_num_threads(2)
 graph_file, d, steps, lr = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 mode = sys.argv[5] if len(sys.argv) > 5 else "eval"
-model = GraphModule(load_graph(graph_file), seed=None)
-model.load_state_dict(load_file(f"{d}/w0.safetensors"), strict=True)
-model.eval()  # drop-path off: the TS side runs with training=false too
-x = torch.from_numpy(np.load(f"{d}/x.npy"))
-x = x.movedim(-1, 1).contiguous()  # NHWC → NCHW (NDHWC → NCDHW for a volume)
+also_f64 = len(sys.argv) > 6 and sys.argv[6] == "f64"
+# NHWC → NCHW (NDHWC → NCDHW for a volume)
+x32 = torch.from_numpy(np.load(f"{d}/x.npy")).movedim(-1, 1).contiguous()
 y = torch.from_numpy(np.load(f"{d}/y.npy").astype(np.int64))
+
+
+def model_at_w0(dtype):
+    model = GraphModule(load_graph(graph_file), seed=None)
+    model.load_state_dict(load_file(f"{d}/w0.safetensors"), strict=True)
+    return model.to(dtype)
+
+
+def sgd_steps(model, x):
+    """STEPS SGD steps on (x, y); the losses."""
+    model.train(mode == "train")
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
+    losses = []
+    for t in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = lr * (1 - t / steps) ** 0.9
+        opt.zero_grad()
+        loss, _, _ = segmentation_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def save_state(model, path):
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)
+
+
+model = model_at_w0(torch.float32)
+model.eval()  # drop-path off: the TS side runs with training=false too
 with torch.no_grad():
-    np.save(f"{d}/torch_logits.npy", model(x).movedim(1, -1).contiguous().numpy())
-model.train(mode == "train")
-opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
-losses = []
-for t in range(steps):
-    for group in opt.param_groups:
-        group["lr"] = lr * (1 - t / steps) ** 0.9
-    opt.zero_grad()
-    loss, _, _ = segmentation_loss(model(x), y)
-    loss.backward()
-    opt.step()
-    losses.append(loss.item())
-save_file({k: v.contiguous() for k, v in model.state_dict().items()}, f"{d}/torch_w{steps}.safetensors")
+    np.save(f"{d}/torch_logits.npy", model(x32).movedim(1, -1).contiguous().numpy())
+if steps == 0:  # the logits only
+    sys.exit(0)
+losses = sgd_steps(model, x32)
+save_state(model, f"{d}/torch_w{steps}.safetensors")
 json.dump(losses, open(f"{d}/torch_losses.json", "w"))
+if also_f64:
+    model64 = model_at_w0(torch.float64)
+    sgd_steps(model64, x32.double())
+    save_state(model64, f"{d}/torch64_w{steps}.safetensors")

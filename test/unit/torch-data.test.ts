@@ -3,7 +3,8 @@
  * folder and the Synapse layout give the same split (seeded hash of case ids), class names, slice
  * count and normalised slices; Dice and HD95 agree in both conventions on
  * phantom volumes (monai with anisotropic spacing); the resize rules
- * ('stretch', 'pad') give the same input planes.
+ * ('stretch', 'pad') give the same input planes; the data fingerprint (what a
+ * run folder's resume checks) is the same string.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { loadDataArg } from '../../src/cli/train-data.ts';
 import { makePhantom, shiftedPrediction } from '../../src/data/phantom.ts';
 import { resizeSample } from '../../src/train/augment.ts';
 import { evaluateVolume } from '../../src/train/metrics.ts';
-import { caseSlices } from '../../src/train/samples.ts';
+import { caseSlices, dataFingerprint } from '../../src/train/samples.ts';
 import { niftiFolder } from '../helpers/nifti-folder.ts';
 import { runPython } from '../helpers/torch-runtime.ts';
 import { relErr } from '../reference/math.ts';
@@ -49,6 +50,9 @@ describeOracle('torch runtime: data and metrics as ours', () => {
     writeFileSync(join(dir, 'slice_label.npy'), writeNpy(lab, [16, 20]));
     const fx = await runPython(['test/python/data_synapse_fixtures.py', join(dir, 'synapse')]);
     expect(fx.code, fx.stderr).toBe(0);
+    const kinds = ['test/python/data_folder_fixtures.py', 'make', join(dir, 'kinds')];
+    const kx = await runPython([...kinds, '--classes', '3', '--kinds', '1']);
+    expect(kx.code, kx.stderr).toBe(0);
     const r = await runPython(['test/python/torch_runtime_data.py', dir]);
     expect(r.stderr + `exit ${r.code}`).toBe('exit 0');
   }, 300_000);
@@ -69,6 +73,21 @@ describeOracle('torch runtime: data and metrics as ours', () => {
     expect(relErr(theirs.first, slices[0].image)).toBeLessThanOrEqual(1e-6);
     expect(theirs.firstLabel).toEqual([...slices[0].label]);
     expect(theirs.testLabel).toEqual([...(ours.splits.test[0]?.label?.data ?? [])]);
+  });
+
+  it.each([
+    ['a NIfTI folder', 'folder', 'data.json'],
+    ['the Synapse layout', 'synapse', 'synapse.json'],
+    [
+      'int16 scaled by scl_slope/scl_inter, 2D uint8 and float64 NIfTI files',
+      'kinds',
+      'kinds.json',
+    ],
+    ['the demo set', 'demo', 'demo.json'],
+  ])('%s: the same data fingerprint', async (_, folder, file) => {
+    const ours = await loadDataArg(folder === 'demo' ? 'demo' : join(dir, folder), 7);
+    const { train, val, test } = ours.splits;
+    expect(read(file).fingerprint).toBe(dataFingerprint([...train, ...val, ...test]));
   });
 
   it('Dice and HD95 per class agree in both conventions (monai in mm with the spacing)', () => {

@@ -4,26 +4,21 @@
  * the CE and Dice parts it records) and keeps the weights in the run's
  * settings, so a resumed run (either runtime) uses them too.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { spawnTrain } from '../helpers/torch-runtime.ts';
+import { expect, it } from 'vitest';
+import { spawnTrain, suiteTempDir } from '../helpers/torch-runtime.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
 
 describeOracle('torch runtime: loss weights from the graph metadata', () => {
-  let dir = '';
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'mam-torch-loss-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const tmp = suiteTempDir('mam-torch-loss-');
 
   it('metadata.training.loss {ce: 0.5, dice: 0.5}: loss = 0.5·CE + 0.5·Dice, kept in the settings', async () => {
     const doc = JSON.parse(readFileSync(join(repoRoot, 'presets', 'demo-mam.json'), 'utf8'));
     doc.metadata.training.loss = { ce: 0.5, dice: 0.5 };
-    const graph = join(dir, 'half.json');
+    const graph = join(tmp(), 'half.json');
     writeFileSync(graph, JSON.stringify(doc));
-    const out = join(dir, 'run');
+    const out = join(tmp(), 'run');
     const r = await spawnTrain(1, [
       graph,
       ...['--data', 'demo', '--steps', '1', '--batch', '2', '--val-every', '0', '--out', out],

@@ -5,15 +5,21 @@
  * - an interrupted DDP run (SIGINT once a checkpoint exists) resumes with
  *   --resume and ends where the uninterrupted run ends;
  * - weights round trip: 20 torch steps, then our `mam eval` on the run's
- *   best.safetensors gives torch's test metrics to 1e-6.
+ *   best.safetensors gives torch's test metrics to 1e-6;
+ * - the run folder is ours: its JSON files parse (no NaN literals), state.json
+ *   with our reader, its data fingerprint is ours; resuming it across engines
+ *   (their random draws differ) is refused in one line by either engine,
+ *   leaving the folder as it was.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { readSafetensors, toFloat32 } from '../../src/compile/io/safetensors.ts';
+import { loadDataArg } from '../../src/cli/train-data.ts';
+import { parseTrainState, RNG_SCHEME, TORCH_RNG_SCHEME } from '../../src/train/checkpoint.ts';
+import { dataFingerprint } from '../../src/train/samples.ts';
 import { spawnMam } from '../helpers/mam-cli.ts';
-import { spawnTrain } from '../helpers/torch-runtime.ts';
+import { runPython, spawnTrain, suiteTempDir } from '../helpers/torch-runtime.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
 
 const GRAPH = join(repoRoot, 'presets', 'demo-mam.json');
@@ -53,11 +59,7 @@ function weightsDiff(a: string, b: string, init: string) {
 }
 
 describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
-  let dir = '';
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'mam-torch-train-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const tmp = suiteTempDir('mam-torch-train-');
 
   it('2 DDP processes = 1 process with the same global batch; an interrupted DDP run resumes to the same weights', async () => {
     const init = await spawnTrain(1, [
@@ -68,7 +70,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
       '--lr',
       '0',
       '--out',
-      join(dir, 'init'),
+      join(tmp(), 'init'),
       '--val-every',
       '0',
     ]);
@@ -77,7 +79,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
       GRAPH,
       ...COMMON,
       '--out',
-      join(dir, 'one'),
+      join(tmp(), 'one'),
       '--val-every',
       '0',
     ]);
@@ -86,13 +88,13 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
       GRAPH,
       ...COMMON,
       '--out',
-      join(dir, 'two'),
+      join(tmp(), 'two'),
       '--val-every',
       '0',
     ]);
     expect(two.code, two.stderr).toBe(0);
     expect(two.stdout).toMatch(/checkpoint: step 6 saved/);
-    const w = (run: string) => join(dir, run, 'checkpoint', 'weights.safetensors');
+    const w = (run: string) => join(tmp(), run, 'checkpoint', 'weights.safetensors');
     const ddp = weightsDiff(w('two'), w('one'), w('init'));
     console.log(
       `torch-train: DDP vs one process after 6 steps: max |Δw| ${ddp.diff.toExponential(2)}, ${ddp.rel.toExponential(2)} of the largest change`,
@@ -100,7 +102,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
     expect(ddp.change).toBeGreaterThan(1e-3); // the weights did move
     expect(ddp.rel).toBeLessThanOrEqual(1e-4);
     const losses = (run: string) =>
-      readFileSync(join(dir, run, 'history.csv'), 'utf8')
+      readFileSync(join(tmp(), run, 'history.csv'), 'utf8')
         .trim()
         .split('\n')
         .slice(1)
@@ -114,7 +116,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
         GRAPH,
         ...COMMON,
         '--out',
-        join(dir, 'stopped'),
+        join(tmp(), 'stopped'),
         '--val-every',
         '0',
         '--checkpoint-every',
@@ -127,7 +129,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
     expect(stopped.code).not.toBe(0);
     expect(stopped.stderr).toMatch(/stopped at step [2-5]; continue with/);
     const state = JSON.parse(
-      readFileSync(join(dir, 'stopped', 'checkpoint', 'state.json'), 'utf8'),
+      readFileSync(join(tmp(), 'stopped', 'checkpoint', 'state.json'), 'utf8'),
     );
     expect(state.step).toBeGreaterThanOrEqual(2);
     expect(state.step).toBeLessThan(6);
@@ -136,7 +138,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
       '--data',
       'demo',
       '--out',
-      join(dir, 'stopped'),
+      join(tmp(), 'stopped'),
       '--resume',
     ]);
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -147,7 +149,7 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
   }, 900_000);
 
   it("weights round trip: 20 torch steps, then `mam eval` on best.safetensors gives torch's test metrics to 1e-6", async () => {
-    const out = join(dir, 'rt');
+    const out = join(tmp(), 'rt');
     const r = await spawnTrain(1, [
       GRAPH,
       '--data',
@@ -214,5 +216,57 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
     }
     expect(close(ours.meanDice, theirs.meanDice)).toBe(true);
     expect(close(ours.meanHd95, theirs.meanHd95)).toBe(true);
+
+    // The run folder is ours: state.json parses with our reader, the data fingerprint is ours.
+    const stateFile = join(out, 'checkpoint', 'state.json');
+    const stateText = readFileSync(stateFile, 'utf8');
+    const parsed = parseTrainState(stateText);
+    expect(parsed.ok ? '' : parsed.message).toBe('');
+    if (!parsed.ok) return;
+    expect(parsed.state.step).toBe(20);
+    expect(parsed.state.rng.scheme).toBe(TORCH_RNG_SCHEME);
+    expect(parsed.state.history).toHaveLength(20);
+    const demo = (await loadDataArg('demo', 0)).splits;
+    const fingerprint = dataFingerprint([...demo.train, ...demo.val, ...demo.test]);
+    expect(parsed.state.dataFingerprint).toBe(fingerprint);
+    expect(run.data.fingerprint).toBe(fingerprint);
+
+    // NaN (a class absent from a split) and infinity are written as JSON.stringify writes them.
+    const nanFile = join(tmp(), 'state-nan.json');
+    const py = await runPython([
+      '-c',
+      `import math, sys; from mam_torch.checkpoint import js_json, state_from_json
+s = state_from_json(open(sys.argv[1]).read())
+s["history"][0]["loss"] = math.nan; s["lastValidation"]["meanHd95"] = math.inf
+open(sys.argv[2], "w").write(js_json(s))
+back = state_from_json(open(sys.argv[2]).read())
+print(math.isnan(back["history"][0]["loss"]), math.isnan(back["lastValidation"]["meanHd95"]))`,
+      stateFile,
+      nanFile,
+    ]);
+    expect(py.stdout.trim() + py.stderr).toBe('True True');
+    const withNan = parseTrainState(readFileSync(nanFile, 'utf8'));
+    expect(withNan.ok && withNan.state.history[0].loss).toBeNaN();
+    expect(withNan.ok && withNan.state.lastValidation?.meanHd95).toBeNaN();
+    expect(withNan.ok && withNan.state.history[1].loss).toBe(parsed.state.history[1].loss);
+
+    // mam train cannot repeat torch's random draws: --resume is refused in one line, nothing written.
+    const again = await spawnMam(
+      ['train', GRAPH, '--data', 'demo', '--out', out, '--resume', '--backend', 'wasm'],
+      repoRoot,
+    );
+    expect(again.code, again.stderr).toBe(9);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.stderr).toMatch(/trained by mam_torch \(PyTorch\).*mam_torch\.train/);
+    expect(readFileSync(stateFile, 'utf8')).toBe(stateText);
+    // …and mam_torch refuses a run of ours (the same folder with our scheme) the same way.
+    const ts = join(tmp(), 'rt-ts');
+    cpSync(out, ts, { recursive: true });
+    const tsState = join(ts, 'checkpoint', 'state.json');
+    writeFileSync(tsState, stateText.replace(TORCH_RNG_SCHEME, RNG_SCHEME));
+    const back = await spawnTrain(1, [GRAPH, '--data', 'demo', '--out', ts, '--resume']);
+    expect(back.code, back.stderr).toBe(9);
+    expect(back.stderr).toMatch(/trained by mam train \(TypeScript\).*mam train --resume/);
+    expect(readFileSync(tsState, 'utf8')).toBe(stateText.replace(TORCH_RNG_SCHEME, RNG_SCHEME));
   }, 900_000);
 });
