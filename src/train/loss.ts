@@ -73,24 +73,32 @@ function lossTerms(ceWeight: number, diceWeight: number, smooth: number) {
 }
 
 /**
- * Loss of logits `[B, H, W, K]` against labels: integer class indices
- * `[B, H, W]` or one-hot `[B, H, W, K]`. Pure tfjs ops with gradients on
- * every backend (logSoftmax, exp, mul, sum).
+ * Loss of logits `[B, H, W, K]` (or volumes `[B, D, H, W, K]`) against labels:
+ * integer class indices `[B, H, W]` (`[B, D, H, W]`) or one-hot with the
+ * logits' shape. Pure tfjs ops with gradients on every backend (logSoftmax,
+ * exp, mul, sum).
  */
 export function segmentationLoss(
-  logits: tf.Tensor4D,
+  logits: tf.Tensor4D | tf.Tensor5D,
   labels: tf.Tensor,
   opts: LossOptions = {},
 ): LossParts {
   const { ceWeight = CE_WEIGHT, diceWeight = DICE_WEIGHT, smooth = DICE_SMOOTH } = opts;
-  const k = logits.shape[3];
+  const [b, ...rest] = logits.shape;
+  const k = rest[rest.length - 1];
+  const last = rest[rest.length - 2];
+  // Every sum runs over the batch and all positions alike, so a volume is the image [B, D·H, W, K].
+  const flat: [number, number, number, number] = [b, logits.size / (b * last * k), last, k];
   return tf.tidy(() => {
+    const oneHot = labels.rank === logits.rank;
     // oneHot in its default int32, then cast: tfjs-backend-wasm 4.22 returns all zeros for oneHot(…, 'float32').
     const g = tf.cast(
-      labels.rank === 4 ? labels : tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor3D, k),
+      oneHot
+        ? tf.reshape(labels, flat)
+        : tf.oneHot(tf.reshape(tf.cast(labels, 'int32'), [b, flat[1], last]) as tf.Tensor3D, k),
       'float32',
     ) as tf.Tensor4D;
-    const terms = lossTerms(ceWeight, diceWeight, smooth)(logits, g);
+    const terms = lossTerms(ceWeight, diceWeight, smooth)(tf.reshape(logits, flat), g);
     const [loss, ce, dice] = tf.unstack(terms) as tf.Scalar[];
     return { loss, ce, dice };
   });

@@ -6,7 +6,9 @@
  * weights on the same batch (momentum 0.9, weight decay 1e-4, poly lr,
  * drop-path off) the weight updates agree ≤ 1e-4 relative, tensor by tensor.
  * Batch 1 at the preset's own input size (the Swin presets need 224² for
- * their 7×7 windows over four stages).
+ * their 7×7 windows over four stages); volumes [1, D, H, W, C] alike. The 3D
+ * graphs have no running statistics (InstanceNorm normalises with the batch's
+ * statistics in evaluation mode too), so they step in evaluation mode.
  *
  * DA-TransUNet graphs (BatchNorm, dual attention, TransUNet blocks) step in
  * training mode, BatchNorm on batch statistics, so the running statistics
@@ -63,17 +65,30 @@ import type { CompiledModel } from '../../src/compile/model.ts';
 import { maxAbs, Rng, relErr } from '../reference/math.ts';
 import { printMeasured, record } from '../reference/harness.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
-import { TORCH_PENDING_3D } from '../helpers/torch-pending-3d.ts';
 import { runPython } from '../helpers/torch-runtime.ts';
 import { REDUCED_DA } from '../helpers/da-reduced.ts';
+import { smallNnformer } from '../helpers/torch-3d-graphs.ts';
 
 const STEPS = 3;
 const LR = 0.01;
 /** Too large to step here: their logits only (see above). */
 const FULL_SIZE = ['da-transunet.json', 'da-transunet-mam.json'];
-/** The 3D presets are skipped by name until mam_torch has their modules (see TORCH_PENDING_3D). */
+/**
+ * Not here at all: the FLARE 3D presets (96³: SwinUNETR 307 GMAC, nnFormer 172 GMAC a forward
+ * pass). nnFormer's modules run here in its demo (MAM, 64³) and a reduced SAM configuration, and
+ * torch-graph.test.ts checks their counts and fingerprints.
+ */
+const FULL_SIZE_3D = ['swinunetr.json', 'swinunetr-mam.json', 'nnformer.json', 'nnformer-mam.json'];
+/**
+ * Open: SwinUNETR. Its demo at 64³ predicts on wasm, but its gradient does not fit wasm's
+ * 4 GiB here (2.1 GB of tensors held after the forward, then out of memory); at 32³ torch's
+ * InstanceNorm refuses to train the 1³ bottleneck; at 64³ with feature size 6 and window 4³
+ * (2.5 GB of wasm heap) the logits differ by 3.4e-5 relative, SAM and MAM alike, above the
+ * 1e-5 this test asks: which side is off is not found yet.
+ */
+const OPEN_3D = ['swinunetr-mam-demo.json'];
 const presets = readdirSync(join(repoRoot, 'presets')).filter(
-  (f) => f.endsWith('.json') && !TORCH_PENDING_3D.includes(f),
+  (f) => f.endsWith('.json') && !FULL_SIZE_3D.includes(f) && !OPEN_3D.includes(f),
 );
 
 interface Case {
@@ -110,6 +125,11 @@ const cases: Case[] = [
     steps: FULL_SIZE.includes(f) ? 0 : STEPS,
   })),
   { name: 'reduced DA-TransUNet (SAM)', doc: reducedDa },
+  // nnFormer SAM at the reference's depths, heads and windows, at 32³ (its demo runs at 64³).
+  {
+    name: 'reduced nnFormer (SAM, 32³, embed 16)',
+    doc: () => smallNnformer(32, 16, 2, false) as unknown as ReturnType<Case['doc']>,
+  },
 ];
 
 /** Whether a graph has running statistics, so it steps in training mode. */
@@ -220,18 +240,22 @@ describeOracle('torch runtime vs the TypeScript model, every preset', () => {
       expect(training).toBe(da);
       try {
         if (da) perturbDa(model, new Rng(5), awayFromKinks);
-        const [, H, W, C] = plan.input.shape;
+        // images [1, H, W, C] and volumes [1, D, H, W, C] alike
+        const spatial = plan.input.shape.slice(1, -1);
+        const C = plan.input.shape[plan.input.shape.length - 1];
+        const voxels = spatial.reduce((a, b) => a * b, 1);
         const K = plan.classNames.length;
         const rng = new Rng(11);
-        const x = Float32Array.from({ length: H * W * C }, () => rng.uniform());
-        const y = Int32Array.from({ length: H * W }, () => Math.floor(rng.uniform() * K));
+        const x = Float32Array.from({ length: voxels * C }, () => rng.uniform());
+        const y = Int32Array.from({ length: voxels }, () => Math.floor(rng.uniform() * K));
         const w0 = saveWeights(model);
         writeFileSync(join(dir, 'w0.safetensors'), w0);
-        writeFileSync(join(dir, 'x.npy'), writeNpy(x, [1, H, W, C]));
-        writeFileSync(join(dir, 'y.npy'), writeNpy(y, [1, H, W]));
+        writeFileSync(join(dir, 'x.npy'), writeNpy(x, [1, ...spatial, C]));
+        writeFileSync(join(dir, 'y.npy'), writeNpy(y, [1, ...spatial]));
 
-        const xs = tf.tensor4d(x, [1, H, W, C]);
-        const ys = tf.tensor3d(y, [1, H, W], 'int32');
+        // the model's types say images; its kernels take volumes as well
+        const xs = tf.tensor<tf.Rank>(x, [1, ...spatial, C]) as tf.Tensor4D;
+        const ys = tf.tensor(y, [1, ...spatial], 'int32');
         const logits = model.predict(xs);
         const ours = logits.dataSync().slice();
         logits.dispose();
@@ -267,7 +291,7 @@ describeOracle('torch runtime vs the TypeScript model, every preset', () => {
         ]);
         expect(r.stderr + `exit ${r.code}`).toBe('exit 0');
         const theirs = readNpy(new Uint8Array(readFileSync(join(dir, 'torch_logits.npy'))));
-        expect(theirs.shape).toEqual([1, H, W, K]);
+        expect(theirs.shape).toEqual([1, ...spatial, K]);
         const logitErr = record(`${file} logits`, relErr(theirs.data as Float32Array, ours));
         expect(logitErr).toBeLessThanOrEqual(1e-5);
         if (!steps) return;

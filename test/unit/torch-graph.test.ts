@@ -15,7 +15,6 @@ import { weightFingerprint } from '../../src/compile/weights.ts';
 import { compileGraphFile } from '../../src/cli/load-model.ts';
 import { runPython } from '../helpers/torch-runtime.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
-import { TORCH_PENDING_3D } from '../helpers/torch-pending-3d.ts';
 
 /** MAM-SPEC.md §3 and the README's preset table. */
 const SPEC_PARAMS: Record<string, number> = {
@@ -35,12 +34,20 @@ const SPEC_PARAMS: Record<string, number> = {
   // position table 8,192, 4 ViT blocks 198,272 each, encoder norm 256, conv_more 73,856,
   // CUP blocks 147,712 + 46,208 + 9,280 + 4,672, head 1,160
   'da-transunet-mam-demo.json': 1_342_080,
+  // 3D-MAM-SPEC.md §k (SAM = MAM)
+  'swinunetr.json': 62_186_855,
+  'swinunetr-mam.json': 62_186_855,
+  'nnformer.json': 149_265_629,
+  'nnformer-mam.json': 149_265_629,
+  // MONAI 1.6's SwinUNETR(in_channels=1, out_channels=8, feature_size=12, window_size=4)
+  'swinunetr-mam-demo.json': 3_911_282,
+  // by §b.2's row rules (stems, blocks 12C² + 17C + (2w−1)³·heads, kv blocks less C² + C,
+  // conv merging, expanding, head), which give §k's 149,265,629 at full size; at 64³ the
+  // last two stages' windows clamp to 4 and 2
+  'nnformer-mam-demo.json': 2_369_740,
 };
 
-/** The 3D presets are skipped by name until mam_torch has their modules (see TORCH_PENDING_3D). */
-const presets = readdirSync(join(repoRoot, 'presets')).filter(
-  (f) => f.endsWith('.json') && !TORCH_PENDING_3D.includes(f),
-);
+const presets = readdirSync(join(repoRoot, 'presets')).filter((f) => f.endsWith('.json'));
 
 describeOracle('torch runtime: graph files', () => {
   let dir = '';

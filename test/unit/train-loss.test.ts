@@ -92,6 +92,23 @@ describe('segmentationLoss (0.4·CE + 0.6·Dice)', () => {
     }
   });
 
+  it('takes volumes [B, D, H, W, K]: sums over every voxel of the batch, as the float64 loop', () => {
+    const [b, d, h, w, k] = [2, 3, 4, 5, 4];
+    // the loop sees positions in order, whatever their axes: a volume is the same list of voxels
+    const { logits, labels } = problem(7, [b, d * h, w, k], 2);
+    const want = referenceLoss(logits, labels, k);
+    const [got, gotOneHot] = tf.tidy(() => {
+      const lt = tf.tensor5d(Float32Array.from(logits), [b, d, h, w, k]);
+      const ids = tf.tensor4d(labels, [b, d, h, w], 'int32');
+      return [
+        segmentationLoss(lt, ids).loss.dataSync()[0],
+        segmentationLoss(lt, tf.cast(tf.oneHot(ids, k), 'float32')).loss.dataSync()[0],
+      ];
+    });
+    expect(Math.abs(got - want)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want)));
+    expect(Math.abs(gotOneHot - want)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want)));
+  });
+
   it('accepts one-hot labels and returns the two parts', () => {
     const { logits, labels } = problem(4, [2, 3, 3, 4]);
     const lt = tf.tensor4d(Float32Array.from(logits), [2, 3, 3, 4]);
