@@ -35,6 +35,19 @@ function splitOf(c: Case, data: RunData): CaseSummary['split'] {
   return 'unused';
 }
 
+/** One case as the data panel lists it. */
+export function caseSummary(c: Case, split: CaseSummary['split']): CaseSummary {
+  return {
+    id: c.id,
+    split,
+    dims: c.channels[0].dims.slice(0, 3),
+    spacing: c.channels[0].spacing.slice(0, 3),
+    channels: c.channels.length,
+    labelValues: c.label ? labelValues(c.label.data) : [],
+    files: c.files,
+  };
+}
+
 /** What the panel lists, checked against `graph` when one is compiled. */
 export function summariseData(
   data: RunData,
@@ -49,15 +62,7 @@ export function summariseData(
     splitRule: data.splitRule,
     seed,
     classNames: data.classNames,
-    cases: cases.map((c) => ({
-      id: c.id,
-      split: splitOf(c, data),
-      dims: c.channels[0].dims.slice(0, 3),
-      spacing: c.channels[0].spacing.slice(0, 3),
-      channels: c.channels.length,
-      labelValues: c.label ? labelValues(c.label.data) : [],
-      files: c.files,
-    })),
+    cases: cases.map((c) => caseSummary(c, splitOf(c, data))),
     errors: [],
     warnings: data.warnings.slice(),
   };
