@@ -117,6 +117,8 @@ export function folderSessionData(
     train,
     cases: data.splits,
     fingerprint: dataFingerprint(splitCasesOnce(data.splits)),
+    // a PNG or Synapse folder holds 2D slices: a 3D graph is refused on it, as `mam train` does
+    layout: data.layout,
   };
 }
 
