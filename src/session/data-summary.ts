@@ -68,10 +68,13 @@ export function summariseData(
   };
   if (!graph) return summary;
   const { errors, warnings } = classIssues(data, graph.classNames);
-  const [, h, w, channels] = graph.inputShape;
+  // B×H×W×C, or B×D×H×W×C for a graph that takes volumes
+  const [h, w, channels] = graph.inputShape.slice(-3);
   const problems = [...errors, ...channelIssues(cases, channels)];
   summary.errors = problems.map((p) => ({ file: p.file, message: p.message }));
   summary.warnings.push(...warnings);
+  // a graph that takes volumes trains on crops of them, resizing nothing
+  if (graph.inputShape.length === 5) return summary;
   const planes = cases.map((c) => ({
     height: c.channels[0].dims[1] ?? 1,
     width: c.channels[0].dims[0],
