@@ -45,7 +45,8 @@ export class DataPanel extends LitElement {
 
   override willUpdate(changed: Map<string, unknown>) {
     // A case no longer in the data (another folder opened, the demo chosen) is no longer shown.
-    if (changed.has('data') && !this.data?.folder?.cases.some((c) => c.id === this.viewing?.id))
+    const cases = this.data?.folder?.cases ?? this.data?.cases;
+    if (changed.has('data') && !cases?.some((c) => c.id === this.viewing?.id))
       this.viewing = undefined;
   }
 
@@ -141,13 +142,17 @@ export class DataPanel extends LitElement {
       ${
         d
           ? html`<p class="data" data-testid="data-info">
-              ${d.source}: ${d.trainSlices} training slices, ${d.splits.val.slices} validation,
-              ${d.splits.test.slices} test.
+              ${d.source}: ${describeSplits(d)}
               ${d.note ? html`<span class="tag">${d.note}</span>` : nothing}
             </p>`
           : html`<p class="muted" data-testid="data-info">Data: not loaded</p>`
       }
       ${d?.folder ? this.renderFolder(d) : nothing}
+      ${
+        !d?.folder && d?.cases
+          ? html`${this.renderCases(d.cases, false)} ${this.renderVolume(d.classNames)}`
+          : nothing
+      }
     </section>`;
   }
 
@@ -187,27 +192,32 @@ export class DataPanel extends LitElement {
       <p class="muted" data-testid="data-split-rule">
         Split: ${f.splitRule}. Change a case's split below.
       </p>
-      <table class="cases" data-testid="data-cases">
-        <thead>
-          <tr>
-            <th>case</th>
-            <th>size</th>
-            <th>spacing</th>
-            <th>ch</th>
-            <th>labels</th>
-            <th></th>
-            <th>split</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${f.cases.map((c) => this.renderCase(c))}
-        </tbody>
-      </table>
+      ${this.renderCases(f.cases, true)}
       ${this.renderVolume(f.classNames.length ? f.classNames : (this.graphClasses ?? []))}
     `;
   }
 
-  private renderCase(c: CaseSummary) {
+  /** The cases, each with its size, spacing, channels, labels and split (one that `movable` can change). */
+  private renderCases(cases: CaseSummary[], movable: boolean) {
+    return html`<table class="cases" data-testid="data-cases">
+      <thead>
+        <tr>
+          <th>case</th>
+          <th>size</th>
+          <th>spacing</th>
+          <th>ch</th>
+          <th>labels</th>
+          <th></th>
+          <th>split</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${cases.map((c) => this.renderCase(c, movable))}
+      </tbody>
+    </table>`;
+  }
+
+  private renderCase(c: CaseSummary, movable: boolean) {
     return html`<tr data-case=${c.id} title=${c.files.join('\n')}>
       <td>${c.id}</td>
       <td data-col="size">${c.dims.join('×')}</td>
@@ -228,20 +238,24 @@ export class DataPanel extends LitElement {
         }
       </td>
       <td>
-        <select
-          data-col="split"
-          ?disabled=${this.disabled}
-          @change=${(e: Event) =>
-            this.dispatchEvent(
-              new CustomEvent('data-move', {
-                detail: { id: c.id, split: (e.target as HTMLSelectElement).value },
-              }),
-            )}
-        >
-          ${SPLITS.map((s) => html`<option value=${s} ?selected=${s === c.split}>${s}</option>`)}
-        </select>
+        ${movable ? this.renderSplitChoice(c) : html`<span data-col="split">${c.split}</span>`}
       </td>
     </tr>`;
+  }
+
+  private renderSplitChoice(c: CaseSummary) {
+    return html`<select
+      data-col="split"
+      ?disabled=${this.disabled}
+      @change=${(e: Event) =>
+        this.dispatchEvent(
+          new CustomEvent('data-move', {
+            detail: { id: c.id, split: (e.target as HTMLSelectElement).value },
+          }),
+        )}
+    >
+      ${SPLITS.map((s) => html`<option value=${s} ?selected=${s === c.split}>${s}</option>`)}
+    </select>`;
   }
 
   /** The case being viewed in three orthogonal views, or why it cannot be. */
@@ -292,6 +306,15 @@ export class DataPanel extends LitElement {
       </tbody>
     </table>`;
   }
+}
+
+/** How much each split holds: whole volumes for the 3D demo, slices otherwise. */
+function describeSplits(d: DataInfo): string {
+  if (d.cases) {
+    const n = (s: string) => d.cases!.filter((c) => c.split === s).length;
+    return `${d.cases.length} volumes: ${n('train')} training, ${n('val')} validation, ${n('test')} test.`;
+  }
+  return `${d.trainSlices} training slices, ${d.splits.val.slices} validation, ${d.splits.test.slices} test.`;
 }
 
 customElements.define('mam-data-panel', DataPanel);

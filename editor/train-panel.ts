@@ -39,6 +39,7 @@ import {
   compileKey,
   panelDefaults,
   type DataInfo,
+  type DemoSet,
   type DataOpenReply,
   type EvalResult,
   type PickedFile,
@@ -52,7 +53,8 @@ import {
 } from './worker/api.ts';
 
 const BACKENDS: BackendPreference[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
-const DEMO_URL = `${import.meta.env.BASE_URL}data/demo/`;
+/** Where the app serves the embedded demo sets (vite.config.ts): data/demo/ and data/demo3d/. */
+const demoUrl = (which: DemoSet) => `${import.meta.env.BASE_URL}data/${which}/`;
 
 /** Read-only state for tests and the console. */
 export interface TrainSummary {
@@ -249,7 +251,7 @@ export class TrainPanel extends LitElement {
       await this.recompile();
       await this.run('loading the demo data', async (c) => {
         if (this.data) return; // a folder opened meanwhile
-        await this.setData(c, await c.call((w) => w.loadDemo(DEMO_URL)));
+        await this.loadDemo(c);
       });
       await this.runs.refresh();
       return;
@@ -294,8 +296,12 @@ export class TrainPanel extends LitElement {
       if (r.ok) {
         this.compileErrors = undefined;
         this.classNames = r.classNames;
-        // An opened folder is checked against the graph as it is now.
+        // An opened folder is checked against the graph as it is now; the demo follows the
+        // graph's input (a 3D graph trains on data/demo3d, a 2D one on data/demo).
         if (this.data?.folder) this.data = await c.call((w) => w.dataInfo());
+        this.demoSet = r.inputShape.length === 5 ? 'demo3d' : 'demo';
+        if (this.data && !this.data.folder && this.loadedDemo !== this.demoSet)
+          await this.loadDemo(c);
         this.weights = r.weights;
         this.canResume = r.canResume;
         this.note = carryNote(r.weights, first);
@@ -484,9 +490,27 @@ export class TrainPanel extends LitElement {
   private async useDemo() {
     await this.run('loading the demo data', async (c) => {
       this.dataFailure = undefined;
-      await this.setData(c, await c.call((w) => w.loadDemo(DEMO_URL)));
+      await this.loadDemo(c);
     });
     await this.refreshPreview();
+  }
+
+  /** The demo set the compiled graph takes: volumes for a 3D input, 2D slices otherwise. */
+  private demoSet: DemoSet = 'demo';
+  /** The demo set loaded in the worker (undefined: a folder is, or nothing yet). */
+  private loadedDemo: DemoSet | undefined;
+
+  /** Training volumes, where the graph takes volumes (its epochs count volumes), else undefined. */
+  private trainVolumes(): number | undefined {
+    if (this.demoSet !== 'demo3d') return undefined;
+    return (this.data?.folder?.cases ?? this.data?.cases)?.filter((c) => c.split === 'train')
+      .length;
+  }
+
+  private async loadDemo(c: TrainClient) {
+    const which = this.demoSet;
+    await this.setData(c, await c.call((w) => w.loadDemo(demoUrl(which), which)));
+    this.loadedDemo = which;
   }
 
   /** The case the slice view shows, predicted whole, downloaded as NIfTI (as `mam eval` writes it). */
@@ -602,6 +626,7 @@ export class TrainPanel extends LitElement {
           .settings=${this.settings}
           .doc=${this.doc}
           .trainSlices=${this.data?.trainSlices}
+          .trainVolumes=${this.trainVolumes()}
           ?disabled=${this.running}
           @settings-change=${(e: CustomEvent<TrainPanelSettings>) => (this.settings = e.detail)}
         ></mam-train-settings>

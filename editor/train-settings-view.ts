@@ -8,13 +8,19 @@ import { LitElement, html } from 'lit';
 import type { GraphDoc } from '../src/graph/types.ts';
 import { formatNumber } from './train-format.ts';
 import { trainViewStyles } from './train-styles.ts';
-import { panelOverrides, resolveRun, type TrainPanelSettings } from './worker/api.ts';
+import {
+  panelOverrides,
+  resolveRun,
+  resolveVolumeRun,
+  type TrainPanelSettings,
+} from './worker/api.ts';
 
 export class TrainSettingsView extends LitElement {
   static override properties = {
     settings: { attribute: false },
     doc: { attribute: false },
     trainSlices: { attribute: false },
+    trainVolumes: { attribute: false },
     disabled: { type: Boolean },
   };
   static override styles = trainViewStyles;
@@ -23,6 +29,8 @@ export class TrainSettingsView extends LitElement {
   doc: GraphDoc | undefined;
   /** Training slices of the data, once loaded. */
   trainSlices: number | undefined;
+  /** Training volumes, where the graph takes volumes (an epoch is then one step per volume). */
+  trainVolumes: number | undefined;
   disabled = false;
 
   private set<K extends keyof TrainPanelSettings>(key: K, value: TrainPanelSettings[K]) {
@@ -55,10 +63,21 @@ export class TrainSettingsView extends LitElement {
   override render() {
     const s = this.settings;
     // The session's rules, as the worker will apply them.
+    const meta = this.doc?.metadata?.training;
+    const overrides = panelOverrides(s, this.doc);
     const run =
-      this.trainSlices === undefined
-        ? undefined
-        : resolveRun(this.doc?.metadata?.training, panelOverrides(s, this.doc), this.trainSlices);
+      this.trainVolumes !== undefined
+        ? resolveVolumeRun(meta, overrides, this.trainVolumes)
+        : this.trainSlices === undefined
+          ? undefined
+          : resolveRun(meta, overrides, this.trainSlices);
+    const perEpoch = run ? `${run.stepsPerEpoch} step${run.stepsPerEpoch === 1 ? '' : 's'}` : '';
+    const validation =
+      s.valEvery || !run
+        ? ''
+        : run.valEvery.from === 'default' && run.valEvery.note
+          ? `, validation every ${run.valEvery.value} steps (${run.valEvery.note})`
+          : ', validation each epoch';
     return html`<section class="settings">
       <div class="grid">
         ${this.num('epochs', 'Epochs', { min: 1 })}
@@ -99,9 +118,9 @@ export class TrainSettingsView extends LitElement {
           Augment</label
         >
       </div>
-      <p class="muted">
-        ${run ? `${run.stepsPerEpoch} steps per epoch → ${run.steps.value} steps` : ''}${run && run.learningRate.from === 'scaled by batch' ? `, lr ${formatNumber(run.learningRate.value, 4)} after the batch scaling` : ''}${s.valEvery ? '' : ', validation each epoch'};
-        poly schedule; defaults from the graph’s training settings.
+      <p class="muted" data-testid="settings-summary">
+        ${run ? `${perEpoch} per epoch → ${run.steps.value} steps` : ''}${run && run.learningRate.from === 'scaled by batch' ? `, lr ${formatNumber(run.learningRate.value, 4)} after the batch scaling` : ''}${validation};
+        ${run?.settings.schedule ?? 'poly'} schedule; defaults from the graph’s training settings.
       </p>
     </section>`;
   }

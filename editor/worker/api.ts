@@ -10,7 +10,13 @@ export type * from '../../src/session/types.ts';
 export { compileKey } from '../../src/session/run-store.ts';
 export type { RunSummary } from '../../src/session/run-store.ts';
 export type { RunDetails, RunTable } from '../../src/session/run-compare.ts';
-export { panelDefaults, panelOverrides, resolveRun } from '../../src/session/settings.ts';
+export {
+  panelDefaults,
+  panelOverrides,
+  resolveRun,
+  resolveVolumeRun,
+} from '../../src/session/settings.ts';
 export type { StorageEstimate } from '../../src/session/run-store-quota.ts';
 export type { AblationWorker, AblationPlan, AblationProgress } from './ablation-worker.ts';
 export type { SliceMaps } from '../../src/session/session.ts';
+export type { DemoSet } from '../../src/session/demo-data.ts';

@@ -13,7 +13,7 @@ import { catalogue } from '../../nodes/index.ts';
 import type { BackendInfo, BackendPreference } from '../../src/backend/types.ts';
 import { kernels } from '../../src/compile/kernels/index.ts';
 import { loadDemoFromUrl } from '../../src/data/demo.ts';
-import { demoSessionData } from '../../src/session/demo-data.ts';
+import { demoSessionData, type DemoSet } from '../../src/session/demo-data.ts';
 import { blobFileSource } from '../../src/data/files.ts';
 import type { Case } from '../../src/data/types.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
@@ -122,12 +122,13 @@ export class TrainWorker {
   }
 
   /**
-   * One case of the opened folder as the volume viewer shows it: its first
-   * channel scaled to [0, 1] by its range, its labels (copies: the case stays).
+   * One case of the opened folder (or of the demo) as the volume viewer shows
+   * it: its first channel scaled to [0, 1] by its range, its labels (copies:
+   * the case stays).
    */
   caseVolume(id: string): VolumeData {
-    const c = this.folder?.all.find((x) => x.id === id);
-    if (!c) throw new SessionError(`no case ${id} in the opened folder`, EXIT_CODES.usage);
+    const c = (this.folder?.all ?? this.demoCases).find((x) => x.id === id);
+    if (!c) throw new SessionError(`no case ${id} in the data loaded`, EXIT_CODES.usage);
     const ch = c.channels[0];
     const [nx, ny, nz] = [0, 1, 2].map((a) => ch.dims[a] ?? 1);
     const n = nx * ny * nz;
@@ -141,17 +142,25 @@ export class TrainWorker {
     return Comlink.transfer(v, [v.image.buffer, ...(v.label ? [v.label.buffer] : [])]);
   }
 
-  private demo: SessionData | undefined;
+  /** The demo sets loaded so far (each once), and the cases of the one in use. */
+  private readonly demos = new Map<DemoSet, SessionData>();
+  private demoCases: Case[] = [];
 
-  /** Trains on the demo set from `baseUrl` (loaded once), in place of an opened folder. */
-  async loadDemo(baseUrl: string): Promise<DataInfo> {
-    if (!this.demo) {
+  /**
+   * Trains on a demo set (data/demo: 2D slices; data/demo3d: volumes) from
+   * `baseUrl`, in place of an opened folder.
+   */
+  async loadDemo(baseUrl: string, which: DemoSet = 'demo'): Promise<DataInfo> {
+    let demo = this.demos.get(which);
+    if (!demo) {
       const r = await loadDemoFromUrl(new URL(baseUrl, self.location.origin).href);
       if (!r.ok) throw new Error(r.message);
-      this.demo = demoSessionData(r.value);
+      demo = demoSessionData(r.value, which);
+      this.demos.set(which, demo);
     }
     this.folder = undefined;
-    return this.session.setData(this.demo);
+    this.demoCases = Object.values(demo.cases).flat();
+    return this.session.setData(demo);
   }
 
   /** The browser storage used and granted (undefined where the browser does not say). */

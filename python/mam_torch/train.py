@@ -34,7 +34,7 @@ from .data import (DataError, augment, case_slices, check_classes, data_fingerpr
                    fit_sample, load_data, resize_records)
 from .evaluate import evaluate_cases
 from .graph import GraphError, document_hash, hash_string, load_graph, weight_fingerprint
-from .loss import CE_WEIGHT, DICE_WEIGHT, SMOOTH
+from .loss import CE_WEIGHT, DICE_WEIGHT, SMOOTH, VOLUME_CE_WEIGHT, VOLUME_DICE_WEIGHT, per_sample_dice
 from .modules import GraphModule
 from .state_import import import_state_dict
 from .volumes import (evaluate_volumes, intensity_range, monai_or_fail, rand_crop_pos_neg, sample_rng,
@@ -137,14 +137,25 @@ def loss_weights(settings):
     return w["ce"], w["dice"]
 
 
-def distributed_loss(logits, labels, world, weights=(CE_WEIGHT, DICE_WEIGHT)):
+def distributed_loss(logits, labels, world, weights=(CE_WEIGHT, DICE_WEIGHT), per_sample=False):
     """(loss to backpropagate, loss, ce, dice) of the global batch, loss = weights[0]·CE +
-    weights[1]·Dice: CE is a mean of equal local
-    means; the Dice sums are all-reduced, the local part keeping its gradient (scaled by the
-    world size, since DDP averages the ranks' gradients)."""
+    weights[1]·Dice. CE is a mean of equal local means. The 2D Dice pools the batch: its sums
+    are all-reduced, the local part keeping its gradient (scaled by the world size, since DDP
+    averages the ranks' gradients). Volumes (per_sample) take MONAI's DiceCE (loss.py): each
+    sample's Dice stands alone, so the global mean is the mean of the equal local means."""
     k = logits.shape[1]
     logits = logits.float()
     ce_local = torch.nn.functional.cross_entropy(logits, labels)
+    if per_sample:
+        dice_local = per_sample_dice(logits, labels).mean()
+        ce, dice = ce_local.detach().clone(), dice_local.detach().clone()
+        if world > 1:
+            both = torch.stack([ce, dice])
+            dist.all_reduce(both)
+            ce, dice = both[0] / world, both[1] / world
+        wc, wd = weights
+        backprop = wc * ce_local + wd * dice_local
+        return backprop, (wc * ce + wd * dice).item(), float(ce), float(dice)
     p = logits.softmax(1)
     g = torch.nn.functional.one_hot(labels, k).movedim(-1, 1).to(p.dtype)
     dims = (0, *range(2, logits.dim()))
@@ -299,13 +310,15 @@ def run(args, d: Dist) -> int:
             "augment": False if args.no_augment else meta.get("augment", True),
             "convention": args.metrics or meta.get("metricConvention", "synapse"),
             "normalisation": normalisation, "resize": args.resize or "stretch",
-            "loss": meta.get("loss", {"ce": CE_WEIGHT, "dice": DICE_WEIGHT}),
+            # volumes: MONAI's DiceCELoss, 1 : 1, as `mam train` (src/session/settings.ts)
+            "loss": meta.get("loss", {"ce": VOLUME_CE_WEIGHT, "dice": VOLUME_DICE_WEIGHT} if volume else
+                             {"ce": CE_WEIGHT, "dice": DICE_WEIGHT}),
         }
         log(f"training {Path(args.graph).name} on {data.source}: {len(slices)} {unit}s"
             f"{f' (random {fmt_size(size)} crops, pos 1 : neg 1)' if volume else ''}, batch {eff} over "
             f"{d.world} process{'es' if d.world > 1 else ''} ({d.backend}, {d.device.type}), {steps} steps "
             f"({spe} per epoch), {kind} lr {settings['learningRate']:.3g}, poly schedule, loss "
-            f"{settings['loss']['ce']}·CE + {settings['loss']['dice']}·Dice, seed {seed} → {run_dir}")
+            f"{settings['loss']['ce']}·CE + {settings['loss']['dice']}·Dice{' (DiceCE, Dice per volume)' if volume else ''}, seed {seed} → {run_dir}")
 
     B = min(settings["batchSize"], len(slices))
     if B % d.world:
@@ -482,7 +495,7 @@ def run(args, d: Dist) -> int:
         opt.zero_grad(set_to_none=True)
         with torch.autocast(device_type=d.device.type, dtype=amp, enabled=amp is not None):
             logits = net(x)
-        backprop, loss, ce, dice = distributed_loss(logits, y, d.world, loss_weights(state["settings"]))
+        backprop, loss, ce, dice = distributed_loss(logits, y, d.world, loss_weights(state["settings"]), per_sample=volume)
         backprop.backward()
         opt.step()
         dt = time.perf_counter() - t0

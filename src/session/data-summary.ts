@@ -35,6 +35,19 @@ function splitOf(c: Case, data: RunData): CaseSummary['split'] {
   return 'unused';
 }
 
+/** One case as the data panel lists it. */
+export function caseSummary(c: Case, split: CaseSummary['split']): CaseSummary {
+  return {
+    id: c.id,
+    split,
+    dims: c.channels[0].dims.slice(0, 3),
+    spacing: c.channels[0].spacing.slice(0, 3),
+    channels: c.channels.length,
+    labelValues: c.label ? labelValues(c.label.data) : [],
+    files: c.files,
+  };
+}
+
 /** What the panel lists, checked against `graph` when one is compiled. */
 export function summariseData(
   data: RunData,
@@ -49,24 +62,19 @@ export function summariseData(
     splitRule: data.splitRule,
     seed,
     classNames: data.classNames,
-    cases: cases.map((c) => ({
-      id: c.id,
-      split: splitOf(c, data),
-      dims: c.channels[0].dims.slice(0, 3),
-      spacing: c.channels[0].spacing.slice(0, 3),
-      channels: c.channels.length,
-      labelValues: c.label ? labelValues(c.label.data) : [],
-      files: c.files,
-    })),
+    cases: cases.map((c) => caseSummary(c, splitOf(c, data))),
     errors: [],
     warnings: data.warnings.slice(),
   };
   if (!graph) return summary;
   const { errors, warnings } = classIssues(data, graph.classNames);
-  const [, h, w, channels] = graph.inputShape;
+  // B×H×W×C, or B×D×H×W×C for a graph that takes volumes
+  const [h, w, channels] = graph.inputShape.slice(-3);
   const problems = [...errors, ...channelIssues(cases, channels)];
   summary.errors = problems.map((p) => ({ file: p.file, message: p.message }));
   summary.warnings.push(...warnings);
+  // a graph that takes volumes trains on crops of them, resizing nothing
+  if (graph.inputShape.length === 5) return summary;
   const planes = cases.map((c) => ({
     height: c.channels[0].dims[1] ?? 1,
     width: c.channels[0].dims[0],
@@ -112,6 +120,8 @@ export function folderSessionData(
     train,
     cases: data.splits,
     fingerprint: dataFingerprint(splitCasesOnce(data.splits)),
+    // a PNG or Synapse folder holds 2D slices: a 3D graph is refused on it, as `mam train` does
+    layout: data.layout,
   };
 }
 

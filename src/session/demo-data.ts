@@ -1,10 +1,14 @@
 /** An embedded demo set as a session takes it: one case per split (data/demo: 2D slices; data/demo3d: whole volumes). */
 import { DEMO_SPLITS, type DemoDataSet } from '../data/demo.ts';
 import { caseSlices, dataFingerprint } from '../train/samples.ts';
+import { caseSummary } from './data-summary.ts';
 import type { SessionData } from './session.ts';
 import type { DataInfo } from './types.ts';
 
-export function demoSessionData(demo: DemoDataSet, which: 'demo' | 'demo3d' = 'demo'): SessionData {
+/** The embedded sets: data/demo (2D slices) and data/demo3d (volumes, for 3D graphs). */
+export type DemoSet = 'demo' | 'demo3d';
+
+export function demoSessionData(demo: DemoDataSet, which: DemoSet = 'demo'): SessionData {
   const splits = {} as DataInfo['splits'];
   for (const s of DEMO_SPLITS) {
     const info = demo.meta.splits[s];
@@ -21,6 +25,9 @@ export function demoSessionData(demo: DemoDataSet, which: 'demo' | 'demo3d' = 'd
       note: demo.note,
       trainSlices: train.length,
       splits,
+      ...(which === 'demo3d' && {
+        cases: DEMO_SPLITS.map((s) => caseSummary(demo.splits[s], s)),
+      }),
     },
     train,
     cases: { train: [demo.splits.train], val: [demo.splits.val], test: [demo.splits.test] },

@@ -49,6 +49,8 @@ export interface DataInfo {
   splits: Record<DemoSplit, { slices: number; classesPresent: string[] }>;
   /** A folder the user opened: its cases, split and problems (absent for the demo). */
   folder?: DataSummary;
+  /** The 3D demo's volumes, one per split, as the panel lists them (absent for the 2D demo and folders). */
+  cases?: CaseSummary[];
 }
 
 /** A file the user picked or dropped, by its path relative to what was picked ("scans/images/a.nii.gz"). */

@@ -122,4 +122,24 @@ describeOracle('a data folder picked in the browser', () => {
       { file: c.files[0], message: `${c.files[0]} has 2 channels but the graph's input takes 3` },
     ]);
   });
+
+  itOracle(
+    'a graph that takes volumes (B×D×H×W×C): its channels are the last axis, and nothing is resized',
+    async () => {
+      const { entries } = pickedFolder();
+      const { source, root } = blobFileSource(entries);
+      const data = await openDataFolder(source, root, 0);
+      const volumes = { ...graph(8), inputShape: [1, 32, 24, 16, 1] };
+      const c = data.splits.train[0];
+      c.channels = [c.channels[0], c.channels[0]];
+      const s = summariseData(data, root, 0, volumes);
+      expect(s.errors).toEqual([
+        { file: c.files[0], message: `${c.files[0]} has 2 channels but the graph's input takes 1` },
+      ]);
+      expect(s.warnings.filter((w) => w.startsWith('resizing'))).toEqual([]);
+      // the same folder on a 2D graph of that plane is resized
+      const planes = summariseData(data, root, 0, { ...graph(8), inputShape: [1, 24, 16, 2] });
+      expect(planes.warnings.filter((w) => w.startsWith('resizing')).length).toBeGreaterThan(0);
+    },
+  );
 });

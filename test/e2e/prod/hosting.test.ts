@@ -113,7 +113,7 @@ describe('hosting the production build as static files', () => {
     expectNoErrors(logs, server);
   });
 
-  it('under a sub-path with COOP/COEP: every file loads from the sub-path and wasm runs threaded', async () => {
+  it('under a sub-path with COOP/COEP: every file (the 3D demo set too) loads from the sub-path and wasm runs threaded', async () => {
     const base = '/tools/mam-studio/';
     const subDist = await buildApp('sub-path', base);
     const { page, logs, server, workers } = await host({ [base]: subDist }, true);
@@ -125,9 +125,14 @@ describe('hosting the production build as static files', () => {
     expect(threadsOf(backend)).toBe(expectedThreads(cores));
     expect(requested(server, THREADED_BINARY)).toBe(true);
     expect(workers.filter((w) => w.startsWith('blob:')).length).toBeGreaterThan(0);
+    // A 3D preset takes the 3D demo set, which the build ships too.
+    await page.getByTestId('presets').selectOption('nnformer-mam-demo');
+    await expect
+      .poll(() => byId(page, 'data-info').textContent(), { timeout: 180_000 })
+      .toMatch(/demo3d: .*3 volumes/);
     const outside = server.requests.filter((r) => !r.path.startsWith(base));
     expect(outside).toEqual([]);
-    for (const folder of ['presets/', 'data/demo/', 'tfjs-wasm/', 'assets/'])
+    for (const folder of ['presets/', 'data/demo/', 'data/demo3d/', 'tfjs-wasm/', 'assets/'])
       expect(
         server.requests.some((r) => r.path.startsWith(base + folder)),
         folder,
