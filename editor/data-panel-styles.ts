@@ -21,6 +21,19 @@ export const dataPanelStyles = css`
   tr.off td {
     color: #b91c1c;
   }
+  input.class-name {
+    font: inherit;
+    width: 100%;
+    box-sizing: border-box;
+    border: 1px solid transparent;
+    background: transparent;
+    padding: 1px 2px;
+  }
+  input.class-name:hover,
+  input.class-name:focus {
+    border-color: #94a3b8;
+    background: #fff;
+  }
   ul.warnings {
     margin: 4px 0;
     padding-left: 18px;

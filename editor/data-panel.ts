@@ -5,7 +5,10 @@
  * the class table beside the graph's, and what does not fit, each problem
  * naming its file. It fires `data-open` (the picked files), `data-move`
  * ({ id, split }) and `data-demo`; the controller (train-panel.ts) asks the
- * worker and sets `data` and `failure`.
+ * worker and sets `data` and `failure`. The graph's class names are edited
+ * here too: `class-names` ({ names }) bubbles out of the drawer to the editor,
+ * which sets them on the graph's output node (one undoable edit), so results,
+ * legends and the runs kept use them.
  */
 import { LitElement, html, nothing } from 'lit';
 import { directoryPicker, filesFromDrop, filesFromHandle, filesFromInput } from './data-pick.ts';
@@ -279,32 +282,79 @@ export class DataPanel extends LitElement {
     </section>`;
   }
 
-  /** The folder's class table beside the graph's output classes, row by row. */
+  /** The graph's class names with `names` in place: a `class-names` event for the editor. */
+  private setClassNames(names: string[]) {
+    this.dispatchEvent(
+      new CustomEvent('class-names', { detail: { names }, bubbles: true, composed: true }),
+    );
+  }
+
+  private renameClass(i: number, input: HTMLInputElement) {
+    const graph = [...(this.graphClasses ?? [])];
+    const name = input.value.trim();
+    if (!name || name === graph[i]) {
+      input.value = graph[i] ?? '';
+      return;
+    }
+    graph[i] = name;
+    this.setClassNames(graph);
+  }
+
+  /** The folder's class table beside the graph's output classes, row by row; the graph's names are editable. */
   private renderClasses(d: DataInfo) {
     const data = d.folder!.classNames;
     const graph = this.graphClasses ?? [];
     const n = Math.max(data.length, graph.length);
+    const adoptable =
+      data.length > 0 && data.length === graph.length && data.some((a, i) => a !== graph[i]);
     return html`<table class="classes" data-testid="data-classes">
-      <thead>
-        <tr>
-          <th>label</th>
-          <th>in the data</th>
-          <th>graph output</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${Array.from({ length: n }, (_, i) => {
-          const a = data.length ? data[i] : '(none: the graph’s)';
-          const b = graph[i];
-          const off = data.length > 0 && (a === undefined || b === undefined);
-          return html`<tr class=${off ? 'off' : ''}>
-            <td>${i}</td>
-            <td>${a ?? '—'}</td>
-            <td>${b ?? '—'}</td>
-          </tr>`;
-        })}
-      </tbody>
-    </table>`;
+        <thead>
+          <tr>
+            <th>label</th>
+            <th>in the data</th>
+            <th>graph output (click to rename)</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${Array.from({ length: n }, (_, i) => {
+            const a = data.length ? data[i] : '(none: the graph’s)';
+            const b = graph[i];
+            const off = data.length > 0 && (a === undefined || b === undefined);
+            return html`<tr class=${off ? 'off' : ''}>
+              <td>${i}</td>
+              <td>${a ?? '—'}</td>
+              <td>
+                ${
+                  b === undefined
+                    ? '—'
+                    : html`<input
+                        class="class-name"
+                        data-testid="class-name-${i}"
+                        aria-label="name of class ${i} in the graph"
+                        .value=${b}
+                        ?disabled=${this.disabled}
+                        @change=${(e: Event) => this.renameClass(i, e.target as HTMLInputElement)}
+                        @keydown=${(e: KeyboardEvent) => {
+                          if (e.key === 'Enter') (e.target as HTMLInputElement).blur();
+                        }}
+                      />`
+                }
+              </td>
+            </tr>`;
+          })}
+        </tbody>
+      </table>
+      ${
+        adoptable
+          ? html`<button
+              data-testid="class-names-adopt"
+              ?disabled=${this.disabled}
+              @click=${() => this.setClassNames([...data])}
+            >
+              Use the data’s names in the graph
+            </button>`
+          : nothing
+      }`;
   }
 }
 

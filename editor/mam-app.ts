@@ -331,6 +331,16 @@ export class MamApp extends LitElement {
   };
   private onPaletteClick = (e: CustomEvent<PaletteDragDetail>) => this.mam?.addNode(e.detail.type);
 
+  /** The graph's class names, from the Train drawer's class table: one undoable edit of the output node. */
+  private setClassNames(names: string[]) {
+    const out = this.mam?.store.doc.nodes.find((n) => n.type === 'output');
+    if (!out || !this.mam) return;
+    this.mam.dispatch(
+      { type: 'set-params', id: out.id, params: { classNames: names } },
+      `class names of ${out.id}`,
+    );
+  }
+
   private arrange() {
     const mam = this.mam;
     if (!mam) return;
@@ -466,6 +476,7 @@ export class MamApp extends LitElement {
         @close=${() => (this.trainOpen = false)}
         @open-graph=${(e: CustomEvent<{ doc: GraphDoc; source: string }>) =>
           void this.open(structuredClone(e.detail.doc), e.detail.source)}
+        @class-names=${(e: CustomEvent<{ names: string[] }>) => this.setClassNames(e.detail.names)}
       ></mam-train-panel>
       <mam-status></mam-status>
       ${

@@ -30,6 +30,18 @@ const niftiFolder = (name: string, ...flags: string[]) => niftiFolderIn(FILES, n
 
 const dataPanel = (page: Page) => panel(page).locator('mam-data-panel');
 
+/** The class table test/python/data_folder_fixtures.py writes (CLASS_NAMES, 8 classes). */
+const FIXTURE_CLASSES = [
+  'background',
+  'frontal',
+  'limbic',
+  'occipital',
+  'parietal',
+  'deep grey',
+  'temporal',
+  'cerebellum',
+];
+
 describe.skipIf(!hasPython && process.env.CI !== 'true')('your own data in the editor', () => {
   const browser = chooserBrowser();
   beforeAll(() => mkdirSync(FILES, { recursive: true }));
@@ -142,6 +154,43 @@ describe.skipIf(!hasPython && process.env.CI !== 'true')('your own data in the e
     await fill(page, 'setting-steps', '2');
     expect(await byId(page, 'train-start').isDisabled()).toBe(true);
     expect((await training(page)).step).toBe(0);
+  });
+
+  it('renames the graph’s classes in the class table (one undoable edit) and takes the data’s names on a click', async () => {
+    const { page, baseUrl } = browser.session;
+    const { dir } = niftiFolder('names');
+    await freshTraining(page, baseUrl);
+    await openTrain(page);
+    await openFolder(page, dir);
+    const classes = byId(page, 'data-classes');
+    await expect.poll(() => classes.locator('tbody tr').count(), { timeout: 60_000 }).toBe(8);
+    const graphNames = () =>
+      page.evaluate(
+        () => window.__mam!.doc.nodes.find((n) => n.type === 'output')!.params.classNames,
+      );
+    // The fixture writes the demo's own names (test/python/data_folder_fixtures.py).
+    expect(await graphNames()).toEqual(FIXTURE_CLASSES);
+    expect(await byId(page, 'class-names-adopt').count()).toBe(0);
+    const depth = await page.evaluate(() => window.__mam!.undoDepth);
+
+    const occipital = byId(page, 'class-name-3');
+    await occipital.fill('occipital lobe');
+    await occipital.press('Enter');
+    const renamed = FIXTURE_CLASSES.map((n, i) => (i === 3 ? 'occipital lobe' : n));
+    await expect.poll(graphNames).toEqual(renamed);
+    expect(await page.evaluate(() => window.__mam!.undoDepth)).toBe(depth + 1);
+    // The data's names now differ from the graph's: the panel says so and offers them.
+    await expect
+      .poll(() => byId(page, 'data-warnings').textContent())
+      .toMatch(/class names differ between the data .* and the graph .*occipital lobe/);
+    await byId(page, 'class-names-adopt').click();
+    await expect.poll(graphNames).toEqual(FIXTURE_CLASSES);
+    await expect.poll(() => byId(page, 'class-names-adopt').count()).toBe(0);
+    // An empty name is not a name: the field goes back, the graph is unchanged.
+    await occipital.fill('');
+    await occipital.press('Enter');
+    await expect.poll(() => occipital.inputValue()).toBe('occipital');
+    expect(await graphNames()).toEqual(FIXTURE_CLASSES);
   });
 
   it('shows the browser storage granted, as the browser estimates it', async () => {
