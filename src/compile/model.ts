@@ -7,6 +7,7 @@ import * as tf from '#tfjs';
 import { hashString, initialValues } from './init.ts';
 import { fromTorch, opsShape, toTorch } from './layout.ts';
 import { runRecomputed } from './recompute.ts';
+import { LiveValues, portKey, releaseSchedule, tapeActive } from './release.ts';
 import type { ForwardContext } from './kernels/types.ts';
 import type { Plan, Step } from './plan.ts';
 import type { WeightSpec } from '../graph/node-kind.ts';
@@ -34,7 +35,6 @@ export interface NamedWeight {
 }
 
 export const weightKey = (node: string, name: string): string => `${node}/${name}`;
-const portKey = (r: PortRef) => `${r.node}:${r.port}`;
 
 export class CompiledModel {
   readonly weights = new Map<string, NamedWeight>();
@@ -42,6 +42,8 @@ export class CompiledModel {
   private readonly constantTensors = new Map<string, tf.Tensor>();
   private readonly uid = ++modelCounter;
   private disposed = false;
+  /** Which outputs each step reads for the last time (see ./release.ts), made on first use. */
+  private releaseAfter?: string[][];
 
   private constructor(readonly plan: Plan) {}
 
@@ -86,9 +88,16 @@ export class CompiledModel {
     this.checkInput(x);
     const { training = false, seed = 0, keep = [], attentionProbe } = opts;
     const result = tf.tidy(() => {
-      const values = new Map<string, tf.Tensor>();
-      for (const step of this.plan.steps) {
-        if (!step.kernel) continue;
+      const outKey = portKey(this.plan.output.from);
+      const values = new LiveValues(new Set([outKey, ...keep.map(portKey)]), new Set([x.id]));
+      // Without a tape nothing reads an output after its last consumer: free it then.
+      const release = !tapeActive();
+      const releases = (this.releaseAfter ??= releaseSchedule(this.plan));
+      for (const [i, step] of this.plan.steps.entries()) {
+        if (!step.kernel) {
+          if (release) values.release(releases[i]);
+          continue;
+        }
         const ctx: ForwardContext = {
           params: step.params,
           inputs: this.gather(step, values, x),
@@ -112,10 +121,9 @@ export class CompiledModel {
             ? runRecomputed(step.kernel, ctx, this.trainedOf(step))
             : step.kernel(ctx);
         for (const [port, t] of Object.entries(out)) values.set(`${step.id}:${port}`, t);
+        if (release) values.release(releases[i]);
       }
-      const container: Record<string, tf.Tensor> = {
-        logits: values.get(portKey(this.plan.output.from))!,
-      };
+      const container: Record<string, tf.Tensor> = { logits: values.get(outKey)! };
       for (const r of keep) {
         const t = values.get(portKey(r));
         if (t) container[portKey(r)] = t;
@@ -187,7 +195,7 @@ export class CompiledModel {
     return w.variable;
   }
 
-  private gather(step: Step, values: Map<string, tf.Tensor>, x: tf.Tensor4D) {
+  private gather(step: Step, values: LiveValues, x: tf.Tensor4D) {
     const inputs: Record<string, tf.Tensor | undefined> = {};
     for (const [port, ref] of Object.entries(step.inputs)) inputs[port] = values.get(portKey(ref));
     if (step.kind.role === 'input') inputs.feed = x;
