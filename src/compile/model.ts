@@ -7,6 +7,7 @@ import * as tf from '#tfjs';
 import { hashString, initialValues } from './init.ts';
 import { fromTorch, opsShape, toTorch } from './layout.ts';
 import { runRecomputed } from './recompute.ts';
+import { isWasmOutOfMemory, OutOfMemoryError } from '../backend/out-of-memory.ts';
 import { LiveValues, portKey, releaseSchedule, tapeActive } from './release.ts';
 import type { ForwardContext } from './kernels/types.ts';
 import type { Plan, Step } from './plan.ts';
@@ -116,10 +117,7 @@ export class CompiledModel {
             ? { attentionProbe: (d: AttentionProbeData) => attentionProbe(step.id, d) }
             : {}),
         };
-        const out =
-          training && step.kernel.recompute
-            ? runRecomputed(step.kernel, ctx, this.trainedOf(step))
-            : step.kernel(ctx);
+        const out = this.runStep(step, ctx, training);
         for (const [port, t] of Object.entries(out)) values.set(`${step.id}:${port}`, t);
         if (release) values.release(releases[i]);
       }
@@ -180,6 +178,18 @@ export class CompiledModel {
     const w = this.weights.get(weightKey(node, name));
     if (!w) throw new Error(`node '${node}' has no weight '${name}'`);
     return w.variable;
+  }
+
+  /** One step's kernel; running out of wasm memory in it names the node. */
+  private runStep(step: Step, ctx: ForwardContext, training: boolean): Record<string, tf.Tensor> {
+    try {
+      return training && step.kernel!.recompute
+        ? runRecomputed(step.kernel!, ctx, this.trainedOf(step))
+        : step.kernel!(ctx);
+    } catch (e) {
+      if (e instanceof OutOfMemoryError || !isWasmOutOfMemory(e)) throw e;
+      throw new OutOfMemoryError((e as Error).message, step.id);
+    }
   }
 
   /** A step's trained weights (not state), by weight name. */
