@@ -28,10 +28,7 @@ export function releaseSchedule(plan: Plan): string[][] {
   return schedule;
 }
 
-/** Whether a gradient tape is recording (tf.grad, variableGrads, customGrad's backward). */
-export function tapeActive(): boolean {
-  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
-}
+export { tapeActive } from '../ops/tape.ts';
 
 /**
  * The live outputs of a forward pass by port key, which can drop the ones a

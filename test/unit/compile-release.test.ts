@@ -15,6 +15,9 @@ import type { Kernel } from '../../src/compile/kernels/types.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 import { catalogue } from '../../nodes/index.ts';
 import { compileDoc, randomizeWeights, smallMam } from './compile-fixtures.ts';
+import { swinIndex3d, swinWindows3d } from '../../src/graph/geometry3d.ts';
+import { swin3dBlock, type Block3dWeights } from '../../src/ops/vol3d-block.ts';
+import type { Vol } from '../../src/ops/vol3d.ts';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -138,5 +141,58 @@ describe('forward without a gradient tape frees outputs after their last use', (
     expect(Array.from(freed.dataSync())).toEqual(Array.from(keptAll!.dataSync()));
     tf.dispose([g, freed, keptAll!, x]);
     model.dispose();
+  });
+});
+
+describe('a 3D Swin block without a tape frees each attention logit tensor once the next is made', () => {
+  it('peak of two logit tensors and the mask making (it held product, +bias, +mask, softmax); same output as under a tape', () => {
+    const [Bb, C3, heads] = [2, 4, 2];
+    const grid: [number, number, number] = [8, 8, 8];
+    const windows = swinWindows3d(grid, 4, 2); // shifted: the mask step runs too
+    const index = swinIndex3d(4);
+    const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 0.5, 'float32', seed);
+    const lin = (i: number, o: number, seed: number) => ({
+      weight: rnd([i, o], seed) as tf.Tensor2D,
+      bias: rnd([o], seed + 1) as tf.Tensor1D,
+    });
+    const norm = () => ({
+      weight: tf.ones([C3]) as tf.Tensor1D,
+      bias: tf.zeros([C3]) as tf.Tensor1D,
+    });
+    const w: Block3dWeights = {
+      norm1: norm(),
+      qkv: lin(C3, 3 * C3, 1),
+      proj: lin(C3, C3, 3),
+      table: rnd([index.rows, heads], 5) as tf.Tensor2D,
+      norm2: norm(),
+      fc1: lin(C3, 2 * C3, 7),
+      fc2: lin(2 * C3, C3, 9),
+    };
+    const x = rnd([Bb, ...grid, C3], 11) as Vol;
+    const N = 64; // 4³ tokens a window
+    const logitBytes = Bb * windows.count * heads * N * N * 4;
+    swin3dBlock(x, w, { heads, windows, index }).out.dispose(); // warm-up
+    const m = meterBuffers();
+    const freed = swin3dBlock(x, w, { heads, windows, index }).out;
+    m.stop();
+    // two logit tensors at a time, plus the shift mask [nW, N, N] and the
+    // temporaries of its making (at most 4 of its size); it held 5.7 logit tensors
+    const maskBytes = windows.count * N * N * 4;
+    expect(m.peak).toBeLessThanOrEqual(2 * logitBytes + 4 * maskBytes);
+    expect(m.peak).toBeGreaterThanOrEqual(2 * logitBytes);
+    let taped: tf.Tensor | undefined;
+    const g = tf.grad((v: tf.Tensor) => {
+      const y = swin3dBlock(v as Vol, w, { heads, windows, index }).out;
+      taped = tf.keep(tf.clone(y));
+      return tf.sum(y);
+    })(x);
+    expect(Array.from(freed.dataSync())).toEqual(Array.from(taped!.dataSync()));
+    tf.dispose([
+      g,
+      freed,
+      taped!,
+      x,
+      ...Object.values(w).flatMap((v) => Object.values(v as object)),
+    ]);
   });
 });
