@@ -7,10 +7,12 @@
  * `npm run bench -- vol3d [--full] [--only=swinunetr-mam-demo,nnformer-mam-demo,swinunetr-mam]`
  *
  * The 96³ forward runs only with `--full` (or `--only=swinunetr-mam`): on
- * wasm it does not fit yet. tfjs-backend-wasm's heap ends at 4 GiB, the
- * forward keeps every node's output to its end, and the first stage's
- * attention holds several 484 MiB logit tensors (343 windows × 3 heads ×
- * 343²) at once, so the module aborts (measured here, 2026-11-30).
+ * wasm it does not fit yet. tfjs-backend-wasm's heap ends at 4 GiB; the
+ * forward frees node outputs after their last reader and a block its
+ * attention tensors once the next is made, but the first stage's block still
+ * holds two 484 MiB logit tensors (343 windows × 3 heads × 343²) and the
+ * shift mask's making at once, so the module traps (measured here,
+ * 2026-11-30: after 61 s at 3.8 GiB RSS).
  */
 import { loadavg } from 'node:os';
 import * as tf from '#tfjs';

@@ -1,6 +1,7 @@
 /** The `mam` command: one verb per file in src/cli; failures become one line and an exit code here. */
 import { helpText, parseVerbArgs, usageLine, type Parsed, type VerbSpec } from './args.ts';
 import { SessionError, EXIT_CODES } from './errors.ts';
+import { isWasmOutOfMemory, outOfMemoryLine } from '../backend/out-of-memory.ts';
 import { ABLATE_SPEC, ablateCommand } from './ablate.ts';
 import { MAPS_SPEC, mapsCommand } from './maps.ts';
 import { EVAL_SPEC, evalCommand } from './eval.ts';
@@ -75,7 +76,9 @@ function internalError(who: string, e: unknown, debug: boolean): string {
 export function guardProcess(argv: string[]): void {
   const debug = argv.includes('--debug');
   const fail = (e: unknown) => {
-    processIO.log(internalError('mam', e, debug));
+    processIO.log(
+      isWasmOutOfMemory(e) ? `mam: ${outOfMemoryLine(e)}` : internalError('mam', e, debug),
+    );
     process.exit(EXIT_CODES.internal);
   };
   process.on('uncaughtException', fail);
@@ -110,6 +113,10 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     if (e instanceof SessionError) {
       io.log(`mam ${name}: ${e.message}`);
       return e.code;
+    }
+    if (isWasmOutOfMemory(e)) {
+      io.log(`mam ${name}: ${outOfMemoryLine(e)}`);
+      return EXIT_CODES.backend;
     }
     io.log(internalError(`mam ${name}`, e, debug));
     return EXIT_CODES.internal;

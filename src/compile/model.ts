@@ -7,6 +7,8 @@ import * as tf from '#tfjs';
 import { hashString, initialValues } from './init.ts';
 import { fromTorch, opsShape, toTorch } from './layout.ts';
 import { runRecomputed } from './recompute.ts';
+import { isWasmOutOfMemory, OutOfMemoryError } from '../backend/out-of-memory.ts';
+import { LiveValues, portKey, releaseSchedule, tapeActive } from './release.ts';
 import type { ForwardContext } from './kernels/types.ts';
 import type { Plan, Step } from './plan.ts';
 import type { WeightSpec } from '../graph/node-kind.ts';
@@ -34,7 +36,6 @@ export interface NamedWeight {
 }
 
 export const weightKey = (node: string, name: string): string => `${node}/${name}`;
-const portKey = (r: PortRef) => `${r.node}:${r.port}`;
 
 export class CompiledModel {
   readonly weights = new Map<string, NamedWeight>();
@@ -42,6 +43,8 @@ export class CompiledModel {
   private readonly constantTensors = new Map<string, tf.Tensor>();
   private readonly uid = ++modelCounter;
   private disposed = false;
+  /** Which outputs each step reads for the last time (see ./release.ts), made on first use. */
+  private releaseAfter?: string[][];
 
   private constructor(readonly plan: Plan) {}
 
@@ -86,9 +89,16 @@ export class CompiledModel {
     this.checkInput(x);
     const { training = false, seed = 0, keep = [], attentionProbe } = opts;
     const result = tf.tidy(() => {
-      const values = new Map<string, tf.Tensor>();
-      for (const step of this.plan.steps) {
-        if (!step.kernel) continue;
+      const outKey = portKey(this.plan.output.from);
+      const values = new LiveValues(new Set([outKey, ...keep.map(portKey)]), new Set([x.id]));
+      // Without a tape nothing reads an output after its last consumer: free it then.
+      const release = !tapeActive();
+      const releases = (this.releaseAfter ??= releaseSchedule(this.plan));
+      for (const [i, step] of this.plan.steps.entries()) {
+        if (!step.kernel) {
+          if (release) values.release(releases[i]);
+          continue;
+        }
         const ctx: ForwardContext = {
           params: step.params,
           inputs: this.gather(step, values, x),
@@ -107,15 +117,11 @@ export class CompiledModel {
             ? { attentionProbe: (d: AttentionProbeData) => attentionProbe(step.id, d) }
             : {}),
         };
-        const out =
-          training && step.kernel.recompute
-            ? runRecomputed(step.kernel, ctx, this.trainedOf(step))
-            : step.kernel(ctx);
+        const out = this.runStep(step, ctx, training);
         for (const [port, t] of Object.entries(out)) values.set(`${step.id}:${port}`, t);
+        if (release) values.release(releases[i]);
       }
-      const container: Record<string, tf.Tensor> = {
-        logits: values.get(portKey(this.plan.output.from))!,
-      };
+      const container: Record<string, tf.Tensor> = { logits: values.get(outKey)! };
       for (const r of keep) {
         const t = values.get(portKey(r));
         if (t) container[portKey(r)] = t;
@@ -174,6 +180,18 @@ export class CompiledModel {
     return w.variable;
   }
 
+  /** One step's kernel; running out of wasm memory in it names the node. */
+  private runStep(step: Step, ctx: ForwardContext, training: boolean): Record<string, tf.Tensor> {
+    try {
+      return training && step.kernel!.recompute
+        ? runRecomputed(step.kernel!, ctx, this.trainedOf(step))
+        : step.kernel!(ctx);
+    } catch (e) {
+      if (e instanceof OutOfMemoryError || !isWasmOutOfMemory(e)) throw e;
+      throw new OutOfMemoryError((e as Error).message, step.id);
+    }
+  }
+
   /** A step's trained weights (not state), by weight name. */
   private trainedOf(step: Step): [string, tf.Tensor][] {
     return step.weights
@@ -187,7 +205,7 @@ export class CompiledModel {
     return w.variable;
   }
 
-  private gather(step: Step, values: Map<string, tf.Tensor>, x: tf.Tensor4D) {
+  private gather(step: Step, values: LiveValues, x: tf.Tensor4D) {
     const inputs: Record<string, tf.Tensor | undefined> = {};
     for (const [port, ref] of Object.entries(step.inputs)) inputs[port] = values.get(portKey(ref));
     if (step.kind.role === 'input') inputs.feed = x;

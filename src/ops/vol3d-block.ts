@@ -8,6 +8,7 @@
 import * as tf from '#tfjs';
 import { type LinearIndex3d, shiftRegions3d, type Windows3d } from '../graph/geometry3d.ts';
 import { gelu, layerNorm, linear, type LinearWeights, type NormWeights } from './layers.ts';
+import { tapeActive, thenFree } from './tape.ts';
 import {
   padEnd3d,
   relativeBias3d,
@@ -67,18 +68,23 @@ export function swin3dBlock(
     const memory = o.withMemoryOut ? q : undefined;
     const k = part(1);
     const v = part(2);
-    let logits = tf.matMul(tf.mul(q, 1 / Math.sqrt(hd)), k, false, true); // [B·nW, h, N, N]
+    // [B·nW, h, N, N] each: at 96³ 484 MiB, so in inference each is freed once the next is made
+    let logits = tf.matMul(tf.mul(q, 1 / Math.sqrt(hd)), k, false, true);
     const full = relativeBias3d(w.table, o.index);
     const bias = full.shape[1] === N ? full : tf.slice(full, [0, 0, 0], [o.heads, N, N]);
-    logits = tf.add(logits, bias);
+    logits = thenFree(logits, (l) => tf.add(l, bias));
     if (shifted) {
       const mask = shiftMask3d(shiftRegions3d(padded, window, shift), padded, window); // [nW, N, N]
-      logits = tf.reshape(
-        tf.add(tf.reshape(logits, [B, nW, o.heads, N, N]), tf.expandDims(mask, 1)),
-        [B * nW, o.heads, N, N],
-      );
+      logits = thenFree(logits, (l) => {
+        const l5 = tf.reshape(l, [B, nW, o.heads, N, N]);
+        const masked = tf.add(l5, tf.expandDims(mask, 1));
+        const out = tf.reshape(masked, [B * nW, o.heads, N, N]);
+        // the views share buffers: drop them too, or l's buffer outlives l
+        if (!tapeActive()) tf.dispose([l5, masked]);
+        return out;
+      });
     }
-    const att = tf.matMul(tf.softmax(logits), v); // [B·nW, h, N, hd]
+    const att = thenFree(thenFree(logits, tf.softmax), (p) => tf.matMul(p, v)); // [B·nW, h, N, hd]
     const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * nW, N, C]);
     let y = windowReverse3d(linear(merged, w.proj), window, padded, B);
     if (shifted) y = roll3d(y, shift, 1);

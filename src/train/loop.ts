@@ -25,6 +25,11 @@ import { evaluateCases } from './evaluate.ts';
 import { segmentationLoss } from './loss.ts';
 import { diceCeLoss } from './loss-volume.ts';
 import { installFastMatMulGradient } from './matmul-grad.ts';
+import {
+  isWasmOutOfMemory,
+  OutOfMemoryError,
+  outOfMemoryMessage,
+} from '../backend/out-of-memory.ts';
 import { decodeOptimizerState, encodeOptimizerState, Optimizer, polyLr } from './optim.ts';
 import { fitChannels } from './samples.ts';
 import { DEFAULT_LOSS, stepsPerEpoch } from './rules.ts';
@@ -250,36 +255,46 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const { x, y } = batchOf(t, perm!, B, spe);
       const lr = s.schedule === 'poly' ? polyLr(s.learningRate, t, s.steps) : s.learningRate;
       const t0 = performance.now();
-      const values = tf.tidy(() => {
-        // a volume batch is [B, D, H, W, C]: the model's forward is rank-generic (it checks the plan's input)
-        const xs = tf.tensor(x, [B, ...inShape.slice(1)]);
-        const ys = tf.tensor(y, [B, ...inShape.slice(1, -1)], 'int32');
-        let ce: tf.Scalar | undefined;
-        let dice: tf.Scalar | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const { logits } = model.forward(xs as tf.Tensor4D, {
-            training: true,
-            seed: hashString(`drop-path:${t}`, s.seed >>> 0),
-          });
-          const parts = volumes
-            ? diceCeLoss(logits, ys, lossWeights)
-            : segmentationLoss(logits, ys, {
-                ceWeight: lossWeights.ce,
-                diceWeight: lossWeights.dice,
-              });
-          ce = tf.keep(parts.ce);
-          dice = tf.keep(parts.dice);
-          return parts.loss;
-        }, model.variables);
-        const byKey: Record<string, tf.Tensor> = {};
-        for (const w of model.weights.values())
-          if (grads[w.variable.name]) byKey[w.key] = grads[w.variable.name];
-        optimizer.apply(byKey, lr);
-        const out = tf.stack([value, ce!, dice!]);
-        ce!.dispose();
-        dice!.dispose();
-        return out;
-      });
+      const step = () =>
+        tf.tidy(() => {
+          // a volume batch is [B, D, H, W, C]: the model's forward is rank-generic (it checks the plan's input)
+          const xs = tf.tensor(x, [B, ...inShape.slice(1)]);
+          const ys = tf.tensor(y, [B, ...inShape.slice(1, -1)], 'int32');
+          let ce: tf.Scalar | undefined;
+          let dice: tf.Scalar | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const { logits } = model.forward(xs as tf.Tensor4D, {
+              training: true,
+              seed: hashString(`drop-path:${t}`, s.seed >>> 0),
+            });
+            const parts = volumes
+              ? diceCeLoss(logits, ys, lossWeights)
+              : segmentationLoss(logits, ys, {
+                  ceWeight: lossWeights.ce,
+                  diceWeight: lossWeights.dice,
+                });
+            ce = tf.keep(parts.ce);
+            dice = tf.keep(parts.dice);
+            return parts.loss;
+          }, model.variables);
+          const byKey: Record<string, tf.Tensor> = {};
+          for (const w of model.weights.values())
+            if (grads[w.variable.name]) byKey[w.key] = grads[w.variable.name];
+          optimizer.apply(byKey, lr);
+          const out = tf.stack([value, ce!, dice!]);
+          ce!.dispose();
+          dice!.dispose();
+          return out;
+        });
+      let values: tf.Tensor;
+      try {
+        values = step();
+      } catch (e) {
+        if (!isWasmOutOfMemory(e)) throw e;
+        // the module may be dead now: what is saved stays, nothing more can be read from it
+        const node = e instanceof OutOfMemoryError ? e.node : undefined;
+        throw new OutOfMemoryError(outOfMemoryMessage(node, B, inShape), node, true);
+      }
       const [loss, ce, dice] = Array.from(await values.data());
       values.dispose();
       const dt = (performance.now() - t0) / 1000;

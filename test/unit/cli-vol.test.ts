@@ -24,6 +24,7 @@ import { DEMO_CLASSES } from '../../src/graph/classes.ts';
 import { loadGraph } from '../../src/graph/load.ts';
 import { mamInProcess, repoRoot } from '../helpers/mam-cli.ts';
 import { hasKernel, kernels3d, tiny3dGraph } from '../helpers/tiny-3d.ts';
+import type { Kernel } from '../../src/compile/kernels/types.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
 
 let dir = '';
@@ -195,6 +196,61 @@ describe('refusals: one line, its exit code, nothing written', () => {
     expect(npyOut.stderr).toContain('name it .nii.gz or .nii');
     expect(existsSync(at('o2.npy'))).toBe(false);
   });
+});
+
+describe('mam train out of WebAssembly memory', () => {
+  it('says so in one line naming the node, batch and crop; the run folder and its checkpoint stay', async () => {
+    // node 'enc' asks wasm for a 4 GiB buffer in the second training step: a
+    // real allocation failure of the 4 GiB heap, reached without filling it
+    let trainingCalls = 0;
+    const conv = kernels3d.get('conv3d')!;
+    const greedy: Kernel = (ctx) => {
+      if (ctx.params.outChannels === 4 && ctx.training && ++trainingCalls === 2)
+        tf.zeros([2 ** 30]);
+      return conv(ctx);
+    };
+    const table = new Map(kernels3d);
+    table.set('conv3d', greedy);
+    writeFileSync(
+      at('tiny3d-16.json'),
+      JSON.stringify(tiny3dGraph({ size: [16, 16, 16], classes: DEMO_CLASSES })),
+    );
+    const run = at('oom-run');
+    const r = await mamInProcess(
+      [
+        'train',
+        at('tiny3d-16.json'),
+        '--data',
+        'demo3d',
+        '--steps',
+        '2',
+        '--val-every',
+        '1',
+        '--checkpoint-every',
+        '1',
+        '--batch',
+        '2',
+        '--backend',
+        'wasm',
+        '--out',
+        run,
+      ],
+      table,
+    );
+    expect(trainingCalls).toBe(2);
+    expect(r.code).toBe(EXIT_CODES.backend);
+    const last = r.stderr.trim().split('\n').at(-1);
+    expect(last).toBe(
+      'mam train: out of WebAssembly memory (4 GiB) in enc at batch 2, 16³: try --batch 1 or a smaller crop',
+    );
+    expect(r.stderr).not.toContain('internal error');
+    // step 1's checkpoint and best weights are still there
+    expect(existsSync(path.join(run, 'best.safetensors'))).toBe(true);
+    const state = JSON.parse(readFileSync(path.join(run, 'checkpoint', 'state.json'), 'utf8')) as {
+      step: number;
+    };
+    expect(state.step).toBe(1);
+  }, 300_000);
 });
 
 /** Why a preset cannot run here yet (its file or a kind's kernel missing), or null. */

@@ -23,7 +23,7 @@ import {
   type Vol,
 } from '../../ops/vol3d.ts';
 import { matrix, norm, vector } from './shared.ts';
-import type { ForwardContext, Kernel } from './types.ts';
+import { recomputed, type ForwardContext, type Kernel } from './types.ts';
 
 /** The 3D grid of a tokens or image shape. */
 export function grid3d(shape: Shape | undefined): Triple {
@@ -132,14 +132,14 @@ function nnformerStem(ctx: ForwardContext): tf.Tensor3D {
 }
 
 export const vol3dCnnKernels: Record<string, Kernel> = {
-  conv3d: (ctx) => ({
+  conv3d: recomputed((ctx) => ({
     out: convOf(ctx, ctx.inputs.in as Vol, '', {
       kernel: triple(ctx.params, 'kernel'),
       stride: triple(ctx.params, 'stride'),
       padding: triple(ctx.params, 'padding'),
       bias: bool(ctx.params, 'bias'),
     }),
-  }),
+  })),
 
   'conv-transpose-3d': (ctx) => {
     const k = triple(ctx.params, 'kernel');
@@ -152,22 +152,22 @@ export const vol3dCnnKernels: Record<string, Kernel> = {
     };
   },
 
-  'unetr-basic-block': (ctx) => ({
+  'unetr-basic-block': recomputed((ctx) => ({
     out: resBlock(ctx, ctx.inputs.in as Vol, 'layer.', num(ctx.params, 'outChannels')),
-  }),
+  })),
 
-  'unet-res-block': (ctx) => ({
+  'unet-res-block': recomputed((ctx) => ({
     out: resBlock(ctx, ctx.inputs.in as Vol, '', num(ctx.params, 'outChannels')),
-  }),
+  })),
 
-  'unetr-up-block': (ctx) => {
+  'unetr-up-block': recomputed((ctx) => {
     const up = convTranspose3d(
       ctx.inputs.in as Vol,
       transposedFilter(ctx, 'transp_conv.conv.weight', [2, 2, 2]),
     );
     const z = tf.concat([up, ctx.inputs.skip as Vol], 4) as Vol;
     return { out: resBlock(ctx, z, 'conv_block.', num(ctx.params, 'outChannels')) };
-  },
+  }),
 
   /** §c.2: LayerNorm over channels without weights, eps 1e-5; tokens → volume. */
   'hidden-norm-3d': (ctx) => {
@@ -184,10 +184,10 @@ export const vol3dCnnKernels: Record<string, Kernel> = {
     return { out: toTokens(y) };
   },
 
-  'nnformer-stem': (ctx) => ({ out: nnformerStem(ctx) }),
+  'nnformer-stem': recomputed((ctx) => ({ out: nnformerStem(ctx) })),
 
   /** §c.8: tokens → GELU → LN → conv 3³ stride 2 padding 1 (C → 2C) → tokens. */
-  'nnformer-merging': (ctx) => {
+  'nnformer-merging': recomputed((ctx) => {
     const y = geluNorm(ctx, volumeInput(ctx), 'norm.');
     const z = convOf(ctx, y, 'reduction.', {
       kernel: [3, 3, 3],
@@ -196,10 +196,10 @@ export const vol3dCnnKernels: Record<string, Kernel> = {
       bias: true,
     });
     return { out: toTokens(z) };
-  },
+  }),
 
   /** §c.9 step 1: LN(C) → transposed conv 2³ stride 2 (C → C/2, bias) → tokens. */
-  'nnformer-expanding': (ctx) => {
+  'nnformer-expanding': recomputed((ctx) => {
     const y = layerNorm(volumeInput(ctx), norm(ctx, 'norm.'));
     const up = convTranspose3d(
       y,
@@ -207,7 +207,7 @@ export const vol3dCnnKernels: Record<string, Kernel> = {
       vector(ctx, 'up.bias'),
     );
     return { out: toTokens(up) };
-  },
+  }),
 
   /** §c.10: the decoder's tokens as a volume → transposed conv, kernel = stride = the patch. */
   'nnformer-head': (ctx) => {
