@@ -51,3 +51,29 @@ export class GraphBuilder {
     this.link(from, to, 'memOut', 'memIn');
   }
 }
+
+/** What every preset says about itself: the title, the description and its training metadata. */
+export interface PresetHeader {
+  title: string;
+  description: string;
+  metadata?: Partial<GraphMetadata>;
+}
+
+/**
+ * A preset's builder with its metadata and its input node (`input`, of the
+ * given size: height/width, and depth for a volume) added first.
+ */
+export function presetBuilder(
+  catalogue: Catalogue,
+  o: PresetHeader,
+  input: { channels: number; depth?: number; height: number; width: number },
+): GraphBuilder {
+  const b = new GraphBuilder(catalogue, {
+    title: o.title,
+    description: o.description,
+    createdWith: 'mam-studio 0.1.0',
+    ...o.metadata,
+  });
+  b.add('input', 'image-input', input);
+  return b;
+}

@@ -4,7 +4,7 @@
  * import by name. MAM: one memory chain per encoder stage (ISTS), from
  * blocks.0 into blocks.1 of every stage (§c.6); decoders have none.
  */
-import { GraphBuilder } from './builder.ts';
+import { presetBuilder, type GraphBuilder } from './builder.ts';
 import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, GraphMetadata } from './types.ts';
 
@@ -46,19 +46,13 @@ export interface SwinUnetrOptions extends Volume3dOptions {
 }
 
 function start(o: Volume3dOptions, catalogue: Catalogue): GraphBuilder {
-  const b = new GraphBuilder(catalogue, {
-    title: o.title,
-    description: o.description,
-    createdWith: 'mam-studio 0.1.0',
-    ...o.metadata,
-  });
-  b.add('input', 'image-input', {
+  const side = o.size;
+  return presetBuilder(catalogue, o, {
     channels: o.inChannels,
-    depth: o.size,
-    height: o.size,
-    width: o.size,
+    depth: side,
+    height: side,
+    width: side,
   });
-  return b;
 }
 
 /** One encoder stage's blocks: shift 0 / shift on alternate blocks, memory blocks.j → blocks.j+1. */

@@ -4,7 +4,7 @@
  * the reference state dict imports by name. The graph holds what runs (§k):
  * no never-executed decoder DA heads, no discarded conv6/conv7 branches.
  */
-import { GraphBuilder } from './builder.ts';
+import { presetBuilder, type GraphBuilder } from './builder.ts';
 import { DEMO_CLASSES } from './classes.ts';
 import type { Catalogue } from './node-kind.ts';
 import type { GraphDoc, GraphMetadata } from './types.ts';
@@ -67,13 +67,7 @@ function hybridEncoder(b: GraphBuilder, o: DaTransUnetOptions): { last: string; 
 const pooledSide = (n: number) => Math.floor((Math.floor((n + 6 - 7) / 2) + 1 - 3) / 2) + 1;
 
 export function daTransUnet(o: DaTransUnetOptions, catalogue: Catalogue): GraphDoc {
-  const b = new GraphBuilder(catalogue, {
-    title: o.title,
-    description: o.description,
-    createdWith: 'mam-studio 0.1.0',
-    ...o.metadata,
-  });
-  b.add('input', 'image-input', {
+  const b = presetBuilder(catalogue, o, {
     channels: o.inChannels,
     height: o.imageSize,
     width: o.imageSize,

@@ -3,7 +3,7 @@
  * PyTorch module paths (MAM-SPEC.md section 4), so state dicts import by name.
  * presets/*.json are generated from here by scripts/make-presets.ts.
  */
-import { GraphBuilder } from './builder.ts';
+import { presetBuilder } from './builder.ts';
 import { DEMO_CLASSES, SYNAPSE_CLASSES } from './classes.ts';
 import { applyCommand } from './commands.ts';
 import { autoArrange } from './layout.ts';
@@ -52,11 +52,10 @@ export function dropPathRates(max: number, n: number): number[] {
 }
 
 export function swinUnet(o: SwinUnetOptions, catalogue: Catalogue): GraphDoc {
-  const b = new GraphBuilder(catalogue, {
-    title: o.title,
-    description: o.description,
-    createdWith: 'mam-studio 0.1.0',
-    ...o.metadata,
+  const b = presetBuilder(catalogue, o, {
+    channels: o.inChannels,
+    height: o.imageSize,
+    width: o.imageSize,
   });
   const n = o.depths.length;
   const rates = dropPathRates(
@@ -66,11 +65,6 @@ export function swinUnet(o: SwinUnetOptions, catalogue: Catalogue): GraphDoc {
   const stageRates = o.depths.map((_, i) =>
     rates.slice(o.depths.slice(0, i).reduce((a, d) => a + d, 0)).slice(0, o.depths[i]),
   );
-  b.add('input', 'image-input', {
-    channels: o.inChannels,
-    height: o.imageSize,
-    width: o.imageSize,
-  });
   b.add('patch_embed', 'patch-embed', { patchSize: o.patchSize, embedDim: o.embedDim });
   b.link('input', 'patch_embed');
 
@@ -185,13 +179,15 @@ const PAPER =
   'Enhancing your attention to memorize more information for multimodal medical image segmentation';
 
 export function vitUnetMamSts(catalogue: Catalogue): GraphDoc {
-  const b = new GraphBuilder(catalogue, {
-    title: 'ViT-MAM U-Net (STS)',
-    description: `Sequential ViT encoder (patch 16, 8 blocks, 6 heads) with one memory chain through all blocks (STS), then a Swin-Unet style expanding decoder. After MAM-SPEC.md section 4; paper: "${PAPER}".`,
-    createdWith: 'mam-studio 0.1.0',
-    ...synapse.metadata,
-  });
-  b.add('input', 'image-input', { channels: 3, height: 224, width: 224 });
+  const b = presetBuilder(
+    catalogue,
+    {
+      title: 'ViT-MAM U-Net (STS)',
+      description: `Sequential ViT encoder (patch 16, 8 blocks, 6 heads) with one memory chain through all blocks (STS), then a Swin-Unet style expanding decoder. After MAM-SPEC.md section 4; paper: "${PAPER}".`,
+      metadata: synapse.metadata,
+    },
+    { channels: 3, height: 224, width: 224 },
+  );
   b.add('patch_embed', 'patch-embed', { patchSize: 16, embedDim: 384, norm: false });
   b.link('input', 'patch_embed');
   b.add('embeddings', 'position-embedding', {});
