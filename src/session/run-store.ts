@@ -137,6 +137,30 @@ export function summariseRun(r: RunRecord): RunSummary {
   };
 }
 
+/**
+ * An imported run as a line of its own beside the runs kept, never over one:
+ * a run is kept (and set aside when another becomes current) under the id
+ * its start gives (archiveId), so an import of a run already kept starts a
+ * millisecond later until that id is free (the list shows minutes), and a
+ * name already shown gets " (2)", " (3)", ….
+ */
+export function besideKept(r: RunRecord, kept: readonly RunSummary[]): RunRecord {
+  const ids = new Set(kept.flatMap((k) => [k.id, archiveId(k)]));
+  let createdAt = r.createdAt;
+  while (ids.has(archiveId({ createdAt }))) createdAt++;
+  const names = new Set(kept.map((k) => k.name));
+  const base = runName(r);
+  let name = base;
+  for (let n = 2; names.has(name); n++) name = `${base} (${n})`;
+  return {
+    ...r,
+    id: archiveId({ createdAt }),
+    name,
+    createdAt,
+    updatedAt: Math.max(r.updatedAt, createdAt),
+  };
+}
+
 /** A line for a stored run that cannot be read. */
 export function unreadableRun(id: string, problem: string): RunSummary {
   return {

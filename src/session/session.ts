@@ -30,6 +30,7 @@ import { normaliseVolume } from '../train/samples.ts';
 import { SessionError, EXIT_CODES } from './errors.ts';
 import {
   archiveId,
+  besideKept,
   CURRENT_RUN,
   compileKey,
   matchStoredRun,
@@ -667,14 +668,20 @@ export class Session {
 
   /**
    * A run folder (`mam train`'s, mam_torch's or an exported zip's files) kept
-   * as a run of the list; refused with a message naming the file, keeping nothing.
+   * as a run of the list, beside any kept (a second import of one run is a second line,
+   * named "… (2)"); refused with a message naming the file, keeping nothing.
    */
   async importRun(source: string, files: RunFiles): Promise<RunSummary> {
     const m = this.model;
     const open =
       m && this.graph ? { doc: this.graph, weightsFingerprint: weightFingerprint(m) } : undefined;
-    const r = runFromFolder(files, { source, catalogue: this.opts.catalogue, open });
-    await this.queue(() => this.opts.store.put(r));
+    const read = runFromFolder(files, { source, catalogue: this.opts.catalogue, open });
+    // Listed and written in one queued step, so two imports of one run cannot take the same id.
+    const r = await this.queue(async () => {
+      const kept = besideKept(read, await this.opts.store.list());
+      await this.opts.store.put(kept);
+      return kept;
+    });
     return summariseRun(r);
   }
 

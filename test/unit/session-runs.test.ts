@@ -162,6 +162,36 @@ describe('the runs kept by a session', () => {
     other.dispose();
   });
 
+  it('keeps both when one run is imported twice: a new id and "name (2)", also after one of them is opened', async () => {
+    const s = openSession(new MemoryRunStore());
+    await trainRun(s, false, 2);
+    const zip = await s.exportRun(CURRENT_RUN);
+    const other = openSession(new MemoryRunStore());
+    const files = () => unzipRun(zip.name, zip.bytes);
+    const first = await other.importRun(zip.name, files());
+    const second = await other.importRun(zip.name, files());
+    expect(second.id).not.toBe(first.id);
+    const listed = async () => (await other.listRuns()).map((r) => [r.name, r.steps, r.current]);
+    // Newest first: the copy starts a millisecond after the run it copies.
+    expect(await listed()).toEqual([
+      [`${first.name} (2)`, 2, false],
+      [first.name, 2, false],
+    ]);
+    // The second opened (now the current run), a third import is a third line, and opening
+    // the first sets the second aside under its own id: three runs, none replaced.
+    await other.openRun(second.id);
+    const third = await other.importRun(zip.name, files());
+    expect(third.name).toBe(`${first.name} (3)`);
+    await other.openRun(first.id);
+    expect(await listed()).toEqual([
+      [`${first.name} (3)`, 2, false],
+      [`${first.name} (2)`, 2, false],
+      [first.name, 2, true],
+    ]);
+    s.dispose();
+    other.dispose();
+  });
+
   it('re-initialises to the weights a fresh compile of the graph gives (its seed), keeping the run in the list', async () => {
     const store = new MemoryRunStore();
     const s = openSession(store);
