@@ -25,6 +25,7 @@ import {
   trainPastCheckpoint,
   training,
 } from './train-helpers.ts';
+import { interruptedCliRun } from './cli-runs.ts';
 import { hasPython, niftiFolder } from './data-fixtures.ts';
 
 const FILES = join(ROOT, 'test-results', 'e2e-runs');
@@ -222,38 +223,7 @@ describe('the runs list', () => {
 
     // A run folder mam train wrote, stopped by Ctrl-C after its first checkpoint: imported, it resumes.
     const cliRun = join(FILES, 'cli-run');
-    let signalled = false;
-    const trained = await spawnMam(
-      [
-        'train',
-        join(ROOT, 'presets', 'demo-mam.json'),
-        '--data',
-        'demo',
-        '--backend',
-        'wasm',
-        '--steps',
-        '8',
-        '--batch',
-        '2',
-        '--val-every',
-        '2',
-        '--out',
-        cliRun,
-      ],
-      ROOT,
-      {
-        onLine: (line, child) => {
-          if (!signalled && line.startsWith('checkpoint:')) {
-            signalled = true;
-            child.kill('SIGINT');
-          }
-        },
-      },
-    );
-    expect(trained.code, trained.stderr).toBe(130);
-    const state = JSON.parse(readFileSync(join(cliRun, 'checkpoint/state.json'), 'utf8')) as {
-      step: number;
-    };
+    const state = await interruptedCliRun(cliRun);
     const chooser = page.waitForEvent('filechooser');
     await runsList(page).getByTestId('runs-import-folder').click();
     await (await chooser).setFiles(cliRun);
