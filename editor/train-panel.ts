@@ -105,6 +105,7 @@ export class TrainPanel extends LitElement {
     notice: { state: true },
     weightsNotice: { state: true },
     canResume: { state: true },
+    resumeRefusal: { state: true },
     evalSplit: { state: true },
     evalConvention: { state: true },
     evalResult: { state: true },
@@ -141,6 +142,8 @@ export class TrainPanel extends LitElement {
   /** The outcome of an export or import, shown beside the weights buttons. */
   weightsNotice: Notice | undefined;
   canResume = false;
+  /** Why Resume cannot continue the opened run (another engine trained it): shown, Resume disabled. */
+  resumeRefusal: string | undefined;
   evalSplit: DemoSplit = 'test';
   evalConvention: MetricConvention = 'synapse';
   evalResult: EvalResult | undefined;
@@ -325,6 +328,7 @@ export class TrainPanel extends LitElement {
     this.notice = undefined;
     this.weights = r.weights;
     this.canResume = r.canResume;
+    this.resumeRefusal = r.resumeRefusal;
     this.runState.restore(r);
     this.evalResult = r.evaluation;
     if (r.settings) this.settings = r.settings;
@@ -355,6 +359,7 @@ export class TrainPanel extends LitElement {
     this.runState.clear();
     this.evalResult = undefined;
     this.canResume = false;
+    this.resumeRefusal = undefined;
     if (r.status === 'restored') {
       this.restored(r);
       this.note = `Opened the run ${name}: ${r.weights.origin}.`;
@@ -403,6 +408,7 @@ export class TrainPanel extends LitElement {
       const settings = this.settings;
       const r = await c.call((w) => w.train(settings, resume));
       this.running = true;
+      this.resumeRefusal = undefined; // a new run from the weights: its own checkpoints resume
       this.storedRunWaiting = false; // this run replaces the stored one at its first checkpoint
       this.resumeOn = undefined;
       this.runState.start(r.totalSteps, r.learningRate);
@@ -583,6 +589,7 @@ export class TrainPanel extends LitElement {
       }
       this.weights = r.weights;
       this.canResume = false;
+      this.resumeRefusal = undefined;
       const [head, ...rest] = r.message.split('\n');
       this.weightsNotice = { level: 'info', text: head, detail: rest.join('\n') || undefined };
     });
@@ -597,10 +604,41 @@ export class TrainPanel extends LitElement {
       this.runState.clear();
       this.evalResult = undefined;
       this.canResume = false;
+      this.resumeRefusal = undefined;
       this.note = carryNote(this.weights, true);
     });
     await this.runs.refresh();
     await this.refreshPreview();
+  }
+
+  /**
+   * Start, or Resume and New run while the last run has steps left; a run Resume cannot
+   * continue (another engine's) shows Resume disabled with the reason, and New run.
+   */
+  private renderStart(ready: boolean, errors: GraphIssue[] | undefined) {
+    const refusal = this.resumeRefusal;
+    const resumable = this.canResume || !!refusal;
+    return html`<button
+        class="primary"
+        data-testid="train-start"
+        ?disabled=${!ready || !!refusal}
+        title=${refusal ?? (errors ? 'Fix the graph’s problems first' : '')}
+        @click=${() => void this.start(this.canResume)}
+      >
+        ${resumable ? 'Resume' : 'Start'}
+      </button>
+      ${
+        resumable
+          ? html`<button
+              data-testid="train-new-run"
+              ?disabled=${!ready}
+              title="A fresh schedule from the current weights"
+              @click=${() => void this.start(false)}
+            >
+              New run
+            </button>`
+          : nothing
+      }`;
   }
 
   override render() {
@@ -641,31 +679,16 @@ export class TrainPanel extends LitElement {
                 >
                   ${this.stopping ? 'Stopping after this step…' : 'Stop'}
                 </button>`
-              : html`<button
-                    class="primary"
-                    data-testid="train-start"
-                    ?disabled=${!ready}
-                    title=${errors ? 'Fix the graph’s problems first' : ''}
-                    @click=${() => void this.start(this.canResume)}
-                  >
-                    ${this.canResume ? 'Resume' : 'Start'}
-                  </button>
-                  ${
-                    this.canResume
-                      ? html`<button
-                          data-testid="train-new-run"
-                          ?disabled=${!ready}
-                          title="A fresh schedule from the current weights"
-                          @click=${() => void this.start(false)}
-                        >
-                          New run
-                        </button>`
-                      : nothing
-                  }`
+              : this.renderStart(ready, errors)
           }
           <span class="weights-note" data-testid="weights-note">${this.note}</span>
         </section>
         ${this.graphChanged ? this.renderGraphChanged() : nothing}
+        ${
+          this.resumeRefusal && !this.running
+            ? html`<p class="notice info" data-testid="resume-refusal">${this.resumeRefusal}</p>`
+            : nothing
+        }
         ${renderNotice(this.notice, 'train-notice')}
         <mam-train-progress
           .progress=${this.runState.progress}

@@ -22,7 +22,7 @@ import type { Case } from '../data/types.ts';
 import type { Catalogue } from '../graph/node-kind.ts';
 import type { GraphDoc } from '../graph/types.ts';
 import type { Sample2D } from '../train/augment.ts';
-import type { Checkpoint } from '../train/checkpoint.ts';
+import { foreignEngine, type Checkpoint } from '../train/checkpoint.ts';
 import { evaluateCases, predictVolume } from '../train/evaluate.ts';
 import { train } from '../train/loop.ts';
 import type { MetricConvention } from '../train/metrics.ts';
@@ -181,10 +181,22 @@ export class Session {
     return (
       !!c &&
       !!this.model &&
+      !this.resumeRefusal() &&
       c.state.step < c.state.settings.steps &&
       c.state.weightsFingerprint === weightFingerprint(this.model) &&
       c.state.dataFingerprint === this.data?.fingerprint
     );
+  }
+
+  /**
+   * Why Resume cannot continue the checkpoint, which has steps left, in one line (undefined
+   * when nothing refuses it): another engine trained it and drew its randomness its own way.
+   */
+  private resumeRefusal(): string | undefined {
+    const c = this.checkpoint;
+    const engine = c && c.state.step < c.state.settings.steps && foreignEngine(c.state);
+    if (!engine) return undefined;
+    return `This run was trained by ${engine}, whose random draws the editor cannot repeat, so Resume cannot continue it step for step: resume it with python -m mam_torch.train … --resume, or start a new run from its weights here (New run).`;
   }
 
   /** Whether Resume would continue the last run (see canResume). */
@@ -843,6 +855,7 @@ export class Session {
       settings: r.settings,
       run: c && { runStep: c.step, totalSteps: c.settings.steps, epoch: c.epoch },
       canResume: this.canResume(),
+      resumeRefusal: this.resumeRefusal(),
       dataSource: r.dataSource,
       savedAt: r.updatedAt,
     };

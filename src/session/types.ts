@@ -171,6 +171,8 @@ export type RestoreReply =
       /** The last run's position in its schedule, when it has a checkpoint. */
       run?: { runStep: number; totalSteps: number; epoch: number };
       canResume: boolean;
+      /** Why Resume cannot continue the run's checkpoint (another engine trained it), when so. */
+      resumeRefusal?: string;
       /** What the run trained on, in words (a run resumes only on the same data). */
       dataSource?: string;
       savedAt: number;

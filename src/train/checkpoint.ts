@@ -127,12 +127,19 @@ export interface CheckpointStore {
 }
 
 /**
- * Why our loop cannot resume a state step for step, or null: a run of the torch runtime draws
- * its randomness another way, so continuing it here would not be the run it started as.
+ * The engine that trained a state when it is not our loop, else null: a run of the torch
+ * runtime draws its randomness another way, so continuing it here would not be the run it
+ * started as (neither `mam train --resume` nor the editor's Resume takes it).
  */
+export function foreignEngine(state: TrainState): string | null {
+  return state.rng.scheme === RNG_SCHEME ? null : 'mam_torch (PyTorch)';
+}
+
+/** Why `mam train` cannot resume a state step for step (foreignEngine), or null. */
 export function resumeRefusal(state: TrainState, runDir: string): string | null {
-  if (state.rng.scheme === RNG_SCHEME) return null;
-  return `${runDir} was trained by mam_torch (PyTorch), whose random draws (${state.rng.scheme}) mam train cannot repeat, so it cannot resume it step for step: resume it with python -m mam_torch.train … --out ${runDir} --resume (its best.safetensors opens in mam eval and the editor)`;
+  const engine = foreignEngine(state);
+  if (!engine) return null;
+  return `${runDir} was trained by ${engine}, whose random draws (${state.rng.scheme}) mam train cannot repeat, so it cannot resume it step for step: resume it with python -m mam_torch.train … --out ${runDir} --resume (its best.safetensors opens in mam eval and the editor)`;
 }
 
 /** A parsed state.json, or a one-line message naming the first bad field by its JSON path. */

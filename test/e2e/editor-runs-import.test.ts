@@ -1,5 +1,7 @@
 // Run folders and zips imported into the runs list, as a user imports them:
-// the same zip imported twice is kept twice, never one over the other.
+// the same zip imported twice is kept twice, never one over the other; a run
+// mam_torch trained opens, evaluates, exports and starts a new run from its
+// weights, while Resume (which cannot repeat its random draws) says why not.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { zipSync } from 'fflate';
@@ -8,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot as ROOT } from '../helpers/mam-cli.ts';
 import { openBrowser, type BrowserSession } from './browser.ts';
 import { interruptedCliRun } from './cli-runs.ts';
-import { freshTraining, openTrain, panel, training } from './train-helpers.ts';
+import { RNG_SCHEME, TORCH_RNG_SCHEME } from '../../src/train/checkpoint.ts';
+import { byId, freshTraining, openTrain, panel, setUpRun, training } from './train-helpers.ts';
 
 const FILES = join(ROOT, 'test-results', 'e2e-runs-import');
 
@@ -92,5 +95,61 @@ describe('importing runs', () => {
         ['twice', false],
         ['twice (2)', true],
       ]);
+  });
+
+  it('a run mam_torch trained: Resume is disabled with the reason shown; it opens, evaluates, exports, and New run trains on from its weights', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    await openTrain(page);
+    const folder = join(FILES, 'torch-run');
+    const { step, stateFile } = await interruptedCliRun(folder);
+    // The folder as mam_torch writes it: our format, its own random draws (torch-train.test.ts).
+    const state = readFileSync(stateFile, 'utf8');
+    expect(state).toContain(RNG_SCHEME);
+    writeFileSync(stateFile, state.replace(RNG_SCHEME, TORCH_RNG_SCHEME));
+
+    await importRun(page, folder, true);
+    await expect.poll(() => named(page, 'steps')).toEqual([['torch-run', step]]);
+    const id = (await runs(page))[0].id;
+    await row(page, id).getByTestId('run-open').click();
+    await expect.poll(async () => (await training(page)).step).toBe(step);
+
+    const refusal =
+      'This run was trained by mam_torch (PyTorch), whose random draws the editor cannot repeat, so Resume cannot continue it step for step: resume it with python -m mam_torch.train … --resume, or start a new run from its weights here (New run).';
+    await expect
+      .poll(async () => (await byId(page, 'resume-refusal').textContent())?.trim())
+      .toBe(refusal);
+    const resume = byId(page, 'train-start');
+    expect((await resume.textContent())?.trim()).toBe('Resume');
+    expect(await resume.getAttribute('title')).toBe(refusal);
+    await expect.poll(() => byId(page, 'train-new-run').isEnabled()).toBe(true);
+    expect(await resume.isDisabled()).toBe(true);
+    expect((await training(page)).canResume).toBe(false);
+
+    // Nothing is lost: it evaluates, and exports as a zip.
+    const evaluations = (await training(page)).evaluations;
+    await byId(page, 'eval-run').click();
+    await expect
+      .poll(async () => (await training(page)).evaluations, { timeout: 120_000 })
+      .toBe(evaluations + 1);
+    expect((await training(page)).evaluation?.convention).toBe('synapse');
+    const downloaded = page.waitForEvent('download');
+    await row(page, 'current').getByTestId('run-export').click();
+    expect((await downloaded).suggestedFilename()).toBe('torch-run.zip');
+
+    // New run: a fresh schedule of 2 steps from the run's weights, kept; the refusal goes.
+    await setUpRun(page, 2, 2);
+    await byId(page, 'train-new-run').click();
+    await expect
+      .poll(
+        async () => {
+          const t = await training(page);
+          return !t.running && t.step === step + 2 && t.saved?.step === step + 2;
+        },
+        { timeout: 300_000 },
+      )
+      .toBe(true);
+    expect(await byId(page, 'resume-refusal').count()).toBe(0);
+    expect((await training(page)).weights!.origin).toBe(`trained ${step + 2} steps`);
   });
 });

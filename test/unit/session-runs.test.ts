@@ -13,6 +13,7 @@ import { kernels } from '../../src/compile/kernels/index.ts';
 import { SessionError } from '../../src/session/errors.ts';
 import { CURRENT_RUN, MemoryRunStore, type RunStore } from '../../src/session/run-store.ts';
 import { runFromFolder, unzipRun } from '../../src/session/run-zip.ts';
+import { RNG_SCHEME, TORCH_RNG_SCHEME } from '../../src/train/checkpoint.ts';
 import { Session } from '../../src/session/session.ts';
 import { panelDefaults } from '../../src/session/settings.ts';
 import type { WeightsSummary } from '../../src/session/types.ts';
@@ -188,6 +189,39 @@ describe('the runs kept by a session', () => {
       [`${first.name} (2)`, 2, false],
       [first.name, 2, true],
     ]);
+    s.dispose();
+    other.dispose();
+  });
+
+  it('a run mam_torch trained (its random draws) opens, evaluates and starts a new run from its weights, but does not resume', async () => {
+    const s = openSession(new MemoryRunStore());
+    await trainRun(s, false, 2);
+    const zip = await s.exportRun(CURRENT_RUN);
+    const files = unzipRun(zip.name, zip.bytes);
+    // The folder as mam_torch writes it: the same format, its own random draws (torch-train.test.ts).
+    const state = strFromU8(files.get('checkpoint/state.json')!);
+    expect(state).toContain(RNG_SCHEME);
+    files.set('checkpoint/state.json', strToU8(state.replace(RNG_SCHEME, TORCH_RNG_SCHEME)));
+    const other = openSession(new MemoryRunStore());
+    const imported = await other.importRun('torch-run', files);
+    const opened = await other.openRun(imported.id);
+    expect(opened.reply).toMatchObject({ status: 'restored', step: 2, canResume: false });
+    expect(opened.reply.status === 'restored' && opened.reply.resumeRefusal).toBe(
+      'This run was trained by mam_torch (PyTorch), whose random draws the editor cannot repeat, so Resume cannot continue it step for step: resume it with python -m mam_torch.train … --resume, or start a new run from its weights here (New run).',
+    );
+    expect(other.resumable).toBe(false);
+    const ev = await other.evaluate('test', 'synapse');
+    expect(ev.perClass.map((c) => c.name)).toEqual(['organ1', 'organ2']);
+    // Asked to resume, it starts a fresh schedule from the run's weights instead.
+    const started = await new Promise<{ resumed: boolean; weights: WeightsSummary }>((resolve) => {
+      let resumed = true;
+      other.listen((e) => {
+        if (e.type === 'done') resolve({ resumed, weights: e.weights });
+      });
+      resumed = other.train(settings, true).resumed;
+    });
+    expect(started.resumed).toBe(false);
+    expect(started.weights.origin).toBe('trained 8 steps');
     s.dispose();
     other.dispose();
   });
