@@ -23,6 +23,7 @@ import {
 } from '../src/ablate/variants.ts';
 import type { Catalogue } from '../src/graph/node-kind.ts';
 import type { GraphDoc } from '../src/graph/types.ts';
+import { analysisRefusal } from './analysis-support.ts';
 import { download } from './files.ts';
 import type { AblationProgress, AblationWorker } from './worker/api.ts';
 
@@ -75,7 +76,7 @@ export class MamAblationView extends LitElement {
   }
 
   private async run() {
-    if (!this.doc || this.running) return;
+    if (!this.doc || this.running || analysisRefusal(this.doc, 'ablation')) return;
     this.error = '';
     this.table = undefined;
     this.curves = new Map();
@@ -162,6 +163,7 @@ export class MamAblationView extends LitElement {
     const { rows, skipped } = this.applicable();
     const keys = new Set(rows.map((r) => r.variant));
     const t = this.table;
+    const refusal = analysisRefusal(this.doc, 'ablation');
     return html`<div class="dialog ablation" role="dialog" data-testid="ablation-view">
       <h3>Ablation</h3>
       <p class="note">
@@ -206,7 +208,8 @@ export class MamAblationView extends LitElement {
       <div>
         <button
           data-testid="ablation-run"
-          ?disabled=${this.running || !this.picked.length}
+          ?disabled=${this.running || !this.picked.length || !!refusal}
+          title=${refusal ?? ''}
           @click=${() => void this.run()}
         >
           Run
@@ -220,6 +223,7 @@ export class MamAblationView extends LitElement {
         </button>
         <span data-testid="ablation-progress">${this.progress}</span>
       </div>
+      ${refusal ? html`<p class="error" data-testid="ablation-refusal">${refusal}</p>` : nothing}
       ${this.error ? html`<p class="error" data-testid="ablation-error">${this.error}</p>` : nothing}
       ${this.chart()}
       ${

@@ -46,6 +46,7 @@ import './status.ts';
 import type { ToolbarDetail } from './toolbar.ts';
 import './toolbar.ts';
 import './ablation-view.ts';
+import { analysisRefusal } from './analysis-support.ts';
 import './maps-view.ts';
 import './train-panel.ts';
 
@@ -406,6 +407,7 @@ export class MamApp extends LitElement {
         .convertOpen=${this.convertOpen}
         .conversions=${this.convertOpen && mam ? mam.conversions(one) : []}
         .trainOpen=${this.trainOpen}
+        .refusals=${{ maps: analysisRefusal(doc, 'maps'), ablation: analysisRefusal(doc, 'ablation') }}
         @toolbar=${(e: CustomEvent<ToolbarDetail>) => this.onToolbar(e.detail.action)}
         @preset=${(e: CustomEvent<{ name: string }>) => void this.openPreset(e.detail.name)}
       ></mam-toolbar>

@@ -8,6 +8,7 @@
 import { LitElement, html, nothing } from 'lit';
 import { mapPictures, type Picture } from '../src/analysis/maps-png.ts';
 import type { GraphDoc } from '../src/graph/types.ts';
+import { analysisRefusal } from './analysis-support.ts';
 import { TrainClient } from './train-client.ts';
 import type { SliceMaps } from './worker/api.ts';
 
@@ -62,6 +63,13 @@ export class MamMapsView extends LitElement {
 
   private async compute(pixel: [number, number]) {
     if (!this.doc) return;
+    // A volume graph (opened while the view is open) is not run on the 2D demo slices.
+    const refusal = analysisRefusal(this.doc, 'maps');
+    if (refusal) {
+      this.status = refusal;
+      this.maps = undefined;
+      return;
+    }
     try {
       await this.prepare();
       this.maps = await this.client!.call((w) => w.pixelMaps('test', this.index, pixel));
@@ -103,10 +111,12 @@ export class MamMapsView extends LitElement {
   }
 
   override render() {
-    const m = this.maps;
+    // A volume graph opened while the view is open: its reason, not the 2D graph's maps.
+    const refusal = analysisRefusal(this.doc, 'maps');
+    const m = refusal ? undefined : this.maps;
     return html`<div class="dialog maps" role="dialog" data-testid="maps-view">
       <h3>Attention and memory maps</h3>
-      <p class="note" data-testid="maps-status">${this.status}</p>
+      <p class="note" data-testid="maps-status">${refusal ?? this.status}</p>
       <label
         >Test slice
         <input

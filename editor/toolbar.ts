@@ -7,6 +7,7 @@
  */
 import { LitElement, html, nothing } from 'lit';
 import type { MenuItem } from '../src/rete/index.ts';
+import type { AnalysisView } from './analysis-support.ts';
 
 export type ToolbarAction =
   | 'new'
@@ -39,6 +40,7 @@ export class MamToolbar extends LitElement {
     convertOpen: { attribute: false },
     conversions: { attribute: false },
     trainOpen: { attribute: false },
+    refusals: { attribute: false },
   };
 
   docTitle = 'Untitled';
@@ -51,6 +53,8 @@ export class MamToolbar extends LitElement {
   /** The Convert menu's items while it is open. */
   conversions: MenuItem[] = [];
   trainOpen = false;
+  /** Why the Ablation or Maps view cannot serve the open graph: its button is disabled, saying why. */
+  refusals: Partial<Record<AnalysisView, string>> = {};
 
   override createRenderRoot() {
     return this;
@@ -131,8 +135,18 @@ export class MamToolbar extends LitElement {
       >
         Train
       </button>
-      ${this.button('ablation', 'Ablation', "Train the paper's variants of this graph over seeds and compare")}
-      ${this.button('maps', 'Maps', 'Attention and memory maps of a pixel')}
+      ${this.button(
+        'ablation',
+        'Ablation',
+        this.refusals.ablation ?? "Train the paper's variants of this graph over seeds and compare",
+        !!this.refusals.ablation,
+      )}
+      ${this.button(
+        'maps',
+        'Maps',
+        this.refusals.maps ?? 'Attention and memory maps of a pixel',
+        !!this.refusals.maps,
+      )}
       ${this.button('help', '?', 'Keyboard shortcuts (?)')}
     </header>`;
   }

@@ -93,4 +93,44 @@ describe('Maps view', () => {
     expect(await view.locator('[data-unit="layers.0.blocks.0"] canvas').count()).toBe(2);
     expect(await view.locator('[data-unit="layers_up.1.blocks.0"] canvas').count()).toBe(1);
   }, 600_000);
+
+  it('a volume graph: Maps and Ablation are disabled, saying they are 2D-only; an open Ablation or Maps view says so instead of running', async () => {
+    const page = t.page;
+    await page.getByTestId('ablation').click();
+    const view = page.getByTestId('ablation-view');
+    await expect.poll(() => view.getByTestId('ablation-run').isEnabled()).toBe(true);
+    // The SwinUNETR-MAM demo preset takes 64³ volumes (presets/swinunetr-mam-demo.json).
+    await page.getByTestId('presets').selectOption('swinunetr-mam-demo');
+    const tail =
+      ": this graph's input (input) is a 64×64×64 volume, and the view runs on the 2D demo slices";
+    await expect
+      .poll(() => text(view.getByTestId('ablation-refusal')))
+      .toBe(`Ablation is 2D-only for now${tail}`);
+    expect(await view.getByTestId('ablation-run').isDisabled()).toBe(true);
+    for (const [id, words] of [
+      ['maps', 'Maps are'],
+      ['ablation', 'Ablation is'],
+    ]) {
+      const button = page.getByTestId(id);
+      expect(await button.isDisabled()).toBe(true);
+      expect(await button.getAttribute('title')).toBe(`${words} 2D-only for now${tail}`);
+    }
+    // A 2D graph again: both serve it; the Maps view, left open, says why when a volume graph comes.
+    await page.getByTestId('presets').selectOption('demo-mam');
+    await expect.poll(() => page.getByTestId('maps').isEnabled()).toBe(true);
+    await page.getByTestId('maps').click();
+    const maps = page.getByTestId('maps-view');
+    await expect.poll(() => text(maps.getByTestId('maps-status'))).toMatch(/^loading|^weights/);
+    await page.getByTestId('presets').selectOption('swinunetr-mam-demo');
+    await expect
+      .poll(() => text(maps.getByTestId('maps-status')))
+      .toBe(`Maps are 2D-only for now${tail}`);
+    expect(await maps.getByTestId('maps-image').count()).toBe(0);
+    await page.getByTestId('presets').selectOption('demo-mam');
+    await expect.poll(() => page.getByTestId('maps').isEnabled()).toBe(true);
+    expect(await page.getByTestId('ablation').isEnabled()).toBe(true);
+    expect(await page.getByTestId('maps').getAttribute('title')).toBe(
+      'Attention and memory maps of a pixel',
+    );
+  });
 });
