@@ -70,6 +70,44 @@ export class CompareView extends LitElement {
         text-align: right;
         font-variant-numeric: tabular-nums;
       }
+      .scroll {
+        overflow-x: auto;
+      }
+      table.per-class {
+        width: auto;
+      }
+      table.per-class th.num {
+        text-align: right;
+      }
+      table.per-class .num {
+        min-width: 4.5em;
+      }
+      table.per-class .run-start {
+        border-left: 2px solid #cbd5e1;
+      }
+      table.per-class th.run {
+        max-width: 18em;
+        text-align: left;
+        vertical-align: bottom;
+      }
+      table.per-class th.run i {
+        display: inline-block;
+        width: 10px;
+        height: 10px;
+        margin-right: 4px;
+      }
+      table.per-class .class {
+        position: sticky;
+        left: 0;
+        z-index: 1;
+        background: #fff;
+        text-align: left;
+        min-width: 7em;
+      }
+      table.per-class tr.mean td {
+        font-weight: 600;
+        border-top: 1px solid #94a3b8;
+      }
       ul.diff {
         margin: 2px 0 8px;
         padding-left: 18px;
@@ -169,58 +207,65 @@ export class CompareView extends LitElement {
       </table>`;
   }
 
-  /** Classes as rows, one Dice and HD95 column pair per run, the convention in each run's header. */
+  /**
+   * Classes as rows; per run, its Dice and HD95 side by side under the run's name (in its
+   * colour, with its convention), the runs set apart by a rule. Numbers are right-aligned in
+   * tabular figures under right-aligned headers, and the class column stays in view when the
+   * table scrolls sideways.
+   */
   private renderTable() {
     const runs = this.runs;
     const names: string[] = [];
     for (const r of runs)
       for (const c of r.table?.perClass ?? []) if (!names.includes(c.name)) names.push(c.name);
     const cell = (r: RunDetails, name: string) => r.table?.perClass.find((c) => c.name === name);
+    const pair = (r: RunDetails, dice: number | undefined, hd95: number | undefined) =>
+      html`<td class="num run-start" data-run=${r.summary.id} data-metric="dice">${fmt(dice)}</td>
+        <td class="num" data-run=${r.summary.id} data-metric="hd95">${fmt(hd95, 1)}</td>`;
     return html`<h3>Per class</h3>
-      <table data-testid="compare-table">
-        <thead>
-          <tr>
-            <th>Class</th>
-            ${runs.map(
-              (r) =>
-                html`<th colspan="2" data-run=${r.summary.id}>
-                  ${r.summary.name}<br /><small data-testid="compare-convention"
-                    >${r.table ? `${r.table.convention} convention, ${r.table.source}` : 'not evaluated'}</small
-                  >
-                </th>`,
+      <div class="scroll">
+        <table class="per-class" data-testid="compare-table">
+          <thead>
+            <tr>
+              <th class="class" rowspan="2">Class</th>
+              ${runs.map(
+                (r, i) =>
+                  html`<th colspan="2" class="run run-start" data-run=${r.summary.id}>
+                    <i style="background:${this.colour(i)}"></i>${r.summary.name}<br /><small
+                      data-testid="compare-convention"
+                      >${r.table ? `${r.table.convention} convention, ${r.table.source}` : 'not evaluated'}</small
+                    >
+                  </th>`,
+              )}
+            </tr>
+            <tr>
+              ${runs.map(
+                (r) =>
+                  html`<th class="num run-start" data-run=${r.summary.id} data-metric="dice">
+                      Dice
+                    </th>
+                    <th class="num" data-run=${r.summary.id} data-metric="hd95">HD95</th>`,
+              )}
+            </tr>
+          </thead>
+          <tbody>
+            ${names.map(
+              (name) =>
+                html`<tr data-class=${name}>
+                  <td class="class">${name}</td>
+                  ${runs.map((r) => {
+                    const c = cell(r, name);
+                    return pair(r, c?.dice, c?.hd95);
+                  })}
+                </tr>`,
             )}
-          </tr>
-          <tr>
-            <th></th>
-            ${runs.map(
-              () =>
-                html`<th>Dice</th>
-                  <th>HD95</th>`,
-            )}
-          </tr>
-        </thead>
-        <tbody>
-          ${names.map(
-            (name) =>
-              html`<tr data-class=${name}>
-                <td>${name}</td>
-                ${runs.map((r) => {
-                  const c = cell(r, name);
-                  return html`<td class="num">${fmt(c?.dice)}</td>
-                    <td class="num">${fmt(c?.hd95, 1)}</td>`;
-                })}
-              </tr>`,
-          )}
-          <tr data-class="mean">
-            <td><b>mean</b></td>
-            ${runs.map(
-              (r) =>
-                html`<td class="num"><b>${fmt(r.table?.meanDice)}</b></td>
-                  <td></td>`,
-            )}
-          </tr>
-        </tbody>
-      </table>`;
+            <tr data-class="mean" class="mean">
+              <td class="class">mean</td>
+              ${runs.map((r) => pair(r, r.table?.meanDice, r.table?.meanHd95))}
+            </tr>
+          </tbody>
+        </table>
+      </div>`;
   }
 
   private renderDiffs() {

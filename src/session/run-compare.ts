@@ -12,6 +12,7 @@ export interface RunTable {
   source: string;
   convention: string;
   meanDice: number;
+  meanHd95: number;
   perClass: { name: string; dice: number; hd95: number }[];
   note?: string;
 }
@@ -34,6 +35,7 @@ export function runDetails(r: RunRecord): RunDetails {
         source: `${ev.split} split evaluation at step ${ev.step - r.runBase}`,
         convention: ev.convention,
         meanDice: ev.meanDice,
+        meanHd95: ev.meanHd95,
         perClass: ev.perClass.map(({ name, dice, hd95 }) => ({ name, dice, hd95 })),
         note: ev.note,
       }
@@ -42,6 +44,7 @@ export function runDetails(r: RunRecord): RunDetails {
           source: `last validation, step ${last.step}`,
           convention: last.convention,
           meanDice: last.meanDice,
+          meanHd95: last.meanHd95,
           perClass: Object.entries(last.perClass).map(([name, c]) => ({ name, ...c })),
         }
       : undefined;

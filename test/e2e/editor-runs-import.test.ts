@@ -152,4 +152,70 @@ describe('importing runs', () => {
     expect(await byId(page, 'resume-refusal').count()).toBe(0);
     expect((await training(page)).weights!.origin).toBe(`trained ${step + 2} steps`);
   });
+
+  it('compares two runs with each run’s Dice and HD95 side by side under its name, numbers right-aligned, the class column sticky', async () => {
+    const { page, baseUrl } = session;
+    await freshTraining(page, baseUrl);
+    await openTrain(page);
+    const folder = join(FILES, 'cmp');
+    const { stateFile } = await interruptedCliRun(folder);
+    await importRun(page, folder, true);
+    await expect.poll(async () => (await runs(page)).length).toBe(1);
+    await importRun(page, folder, true);
+    await expect.poll(async () => (await runs(page)).length).toBe(2);
+    for (const r of await runs(page)) await row(page, r.id).getByTestId('run-select').check();
+    await runsList(page).getByTestId('runs-compare').click();
+    const view = panel(page).locator('mam-compare-view');
+    const table = view.getByTestId('compare-table');
+    await expect.poll(() => table.count()).toBe(1);
+    const ids = await table
+      .locator('thead tr')
+      .first()
+      .locator('th[data-run]')
+      .evaluateAll((ths) => ths.map((th) => th.getAttribute('data-run')!));
+    expect(ids).toHaveLength(2);
+    expect((await table.locator('thead th.class').textContent())?.trim()).toBe('Class');
+    // The second header row and every body row: run 1's Dice, HD95, then run 2's.
+    const order = ids.flatMap((id) => [`${id} dice`, `${id} hd95`]);
+    const columns = (l: ReturnType<typeof table.locator>) =>
+      l.evaluateAll((cells) =>
+        cells.map((c) => `${c.getAttribute('data-run')} ${c.getAttribute('data-metric')}`),
+      );
+    expect(await columns(table.locator('thead tr').nth(1).locator('th'))).toEqual(order);
+    expect(
+      (await table.locator('thead tr').nth(1).locator('th').allTextContents()).map((t) => t.trim()),
+    ).toEqual(['Dice', 'HD95', 'Dice', 'HD95']);
+    // The numbers are the last validation mam train wrote (state.json), Dice to 3 places, HD95 to 1.
+    const last = (
+      JSON.parse(readFileSync(stateFile, 'utf8')) as {
+        lastValidation: {
+          meanDice: number;
+          meanHd95: number;
+          perClass: Record<string, { dice: number; hd95: number }>;
+        };
+      }
+    ).lastValidation;
+    const fmt = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+    const rows = Object.entries(last.perClass).map(([name, c]) => [name, c.dice, c.hd95] as const);
+    rows.push(['mean', last.meanDice, last.meanHd95]);
+    expect(await table.locator('tbody tr').count()).toBe(rows.length);
+    for (const [name, dice, hd95] of rows) {
+      const cells = table.locator(`tbody tr[data-class="${name}"] td`);
+      expect(await columns(cells.locator('xpath=self::td[@data-run]'))).toEqual(order);
+      const want = [name, fmt(dice, 3), fmt(hd95, 1), fmt(dice, 3), fmt(hd95, 1)];
+      expect((await cells.allTextContents()).map((t) => t.trim())).toEqual(want);
+    }
+    // Right-aligned numbers under right-aligned headers; the class column stays put.
+    const style = (l: ReturnType<typeof table.locator>, prop: 'textAlign' | 'position') =>
+      l.evaluate((el, p) => getComputedStyle(el)[p], prop);
+    expect(await style(table.locator('thead th[data-metric="hd95"]').first(), 'textAlign')).toBe(
+      'right',
+    );
+    expect(await style(table.locator('tbody td[data-metric="dice"]').first(), 'textAlign')).toBe(
+      'right',
+    );
+    expect(await style(table.locator('tbody td.class').first(), 'position')).toBe('sticky');
+    await table.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(FILES, 'compare-table.png') });
+  });
 });
