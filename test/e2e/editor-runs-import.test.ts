@@ -58,12 +58,17 @@ describe('importing runs', () => {
     await session?.close();
   });
 
-  it('keeps both runs when one zip is imported twice: the second under a new id, named “… (2)”', async () => {
+  /** A fresh editor with the Train drawer open, and a run folder `mam train` wrote, named `name`. */
+  async function freshWithCliRun(name: string) {
     const { page, baseUrl } = session;
     await freshTraining(page, baseUrl);
     await openTrain(page);
-    const folder = join(FILES, 'twice');
-    const { step } = await interruptedCliRun(folder);
+    const folder = join(FILES, name);
+    return { page, folder, ...(await interruptedCliRun(folder)) };
+  }
+
+  it('keeps both runs when one zip is imported twice: the second under a new id, named “… (2)”', async () => {
+    const { page, folder, step } = await freshWithCliRun('twice');
     const zipFile = join(FILES, 'twice.zip');
     zipFolder(folder, zipFile);
 
@@ -98,11 +103,7 @@ describe('importing runs', () => {
   });
 
   it('a run mam_torch trained: Resume is disabled with the reason shown; it opens, evaluates, exports, and New run trains on from its weights', async () => {
-    const { page, baseUrl } = session;
-    await freshTraining(page, baseUrl);
-    await openTrain(page);
-    const folder = join(FILES, 'torch-run');
-    const { step, stateFile } = await interruptedCliRun(folder);
+    const { page, folder, step, stateFile } = await freshWithCliRun('torch-run');
     // The folder as mam_torch writes it: our format, its own random draws (torch-train.test.ts).
     const state = readFileSync(stateFile, 'utf8');
     expect(state).toContain(RNG_SCHEME);
@@ -154,11 +155,7 @@ describe('importing runs', () => {
   });
 
   it('compares two runs with each run’s Dice and HD95 side by side under its name, numbers right-aligned, the class column sticky', async () => {
-    const { page, baseUrl } = session;
-    await freshTraining(page, baseUrl);
-    await openTrain(page);
-    const folder = join(FILES, 'cmp');
-    const { stateFile } = await interruptedCliRun(folder);
+    const { page, folder, stateFile } = await freshWithCliRun('cmp');
     await importRun(page, folder, true);
     await expect.poll(async () => (await runs(page)).length).toBe(1);
     await importRun(page, folder, true);
