@@ -6,6 +6,7 @@
  *
  *   steps N    N training steps       → {"ms": [...], "cpuMs": [...], "rss", "numBytes", "numTensors"}
  *   profile P  one step under tf.profile, kernels by name written to P.json/P.txt
+ *              (and by name and input shapes to P-shapes.txt)
  *              → {"peakBytes", "kernels", "ms"}
  *   quit
  *
@@ -105,17 +106,21 @@ async function answer(line: string): Promise<unknown> {
     const prof = await tf.profile(() => steps(1).then(() => tf.scalar(0)));
     const ms = performance.now() - t0;
     const table = await kernelTable(prof.kernels);
+    const byShape = await kernelTable(prof.kernels, true);
     mkdirSync(dirname(arg), { recursive: true });
-    writeFileSync(`${arg}.json`, JSON.stringify({ backend: info.adapterInfo, ms, table }, null, 2));
     writeFileSync(
-      `${arg}.txt`,
-      table
+      `${arg}.json`,
+      JSON.stringify({ backend: info.adapterInfo, ms, table, byShape }, null, 2),
+    );
+    const lines = (rows: typeof table) =>
+      rows
         .map(
           (k) =>
             `${k.name.padEnd(28)} ${k.calls.toString().padStart(6)} calls ${k.ms.toFixed(1).padStart(9)} ms`,
         )
-        .join('\n') + '\n',
-    );
+        .join('\n') + '\n';
+    writeFileSync(`${arg}.txt`, lines(table));
+    writeFileSync(`${arg}-shapes.txt`, lines(byShape));
     return {
       peakBytes: prof.peakBytes,
       kernelCalls: prof.kernels.length,
