@@ -11,7 +11,8 @@ type ProfiledKernel = Awaited<ReturnType<typeof tf.profile>>['kernels'][number];
 
 /**
  * Time and calls per kernel name (with `byShape`, per name and input shapes),
- * most time first (the wasm backend times each kernel's wall time).
+ * most time first (as the backend's timer measured each kernel: bench/peer-ours.ts
+ * sets it to CPU time).
  */
 export async function kernelTable(
   kernels: ProfiledKernel[],
