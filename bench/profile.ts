@@ -21,9 +21,11 @@ export async function kernelTable(
   const rows = new Map<string, KernelRow>();
   for (const k of kernels) {
     const t = await k.kernelTimeMs;
-    // tf.customGrad's forward shows as one 'unnamed scope' whose time includes its inner kernels
+    // tf.customGrad's forward shows as one 'unnamed scope', and an op built on
+    // one (tf.fused.matMul) as `name__op`, each timed with its inner kernels
     let name = k.name === 'unnamed scope' ? 'customGrad forward (incl. inner)' : k.name;
-    if (byShape) name += ' ' + k.inputShapes.map((s) => `[${s.join(',')}]`).join(' ');
+    if (name.endsWith('__op')) name += ' (incl. inner)';
+    if (byShape) name += ' ' + k.inputShapes.map((s) => (s ? `[${s.join(',')}]` : '-')).join(' ');
     const row = rows.get(name) ?? { name, calls: 0, ms: 0 };
     row.calls++;
     row.ms += typeof t === 'number' ? t : 0;
