@@ -5,7 +5,9 @@
  * per command read from stdin, like bench/peer_torch.py:
  *
  *   steps N    N training steps       → {"ms": [...], "cpuMs": [...], "rss", "numBytes", "numTensors"}
- *   profile P  one step under tf.profile, kernels by name written to P.json/P.txt
+ *   profile P  one step under tf.profile, each kernel timed by CPU time, kernels by
+ *              name written to P.json/P.txt
+ *              (and by name and input shapes to P-shapes.txt)
  *              → {"peakBytes", "kernels", "ms"}
  *   quit
  *
@@ -95,6 +97,27 @@ const memory = () => ({
   wasmHeapBytes: (tf.backend() as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? null,
 });
 
+/**
+ * Runs `fn` with each kernel timed by this process's CPU time instead of the
+ * wall clock (the backend's timer, which tf.profile asks): on a loaded machine
+ * a kernel's wall time includes the time the process waited to be scheduled.
+ * Meant for one thread (with a pool, a kernel's CPU time adds up its threads).
+ */
+async function byCpuTime<T>(fn: () => Promise<T>): Promise<T> {
+  const backend = tf.backend() as unknown as { time: (f: () => void) => Promise<unknown> };
+  const wall = backend.time;
+  backend.time = async (f) => {
+    const c0 = cpuNow();
+    f();
+    return { kernelMs: cpuNow() - c0 };
+  };
+  try {
+    return await fn();
+  } finally {
+    backend.time = wall;
+  }
+}
+
 async function answer(line: string): Promise<unknown> {
   const [cmd, arg] = line.trim().split(/\s+/);
   if (cmd === 'steps') return { ...(await steps(Number(arg))), ...memory() };
@@ -102,20 +125,24 @@ async function answer(line: string): Promise<unknown> {
     // the profiler reads every kernel's output back to check for NaN unless told not to
     tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
     const t0 = performance.now();
-    const prof = await tf.profile(() => steps(1).then(() => tf.scalar(0)));
+    const prof = await byCpuTime(() => tf.profile(() => steps(1).then(() => tf.scalar(0))));
     const ms = performance.now() - t0;
     const table = await kernelTable(prof.kernels);
+    const byShape = await kernelTable(prof.kernels, true);
     mkdirSync(dirname(arg), { recursive: true });
-    writeFileSync(`${arg}.json`, JSON.stringify({ backend: info.adapterInfo, ms, table }, null, 2));
     writeFileSync(
-      `${arg}.txt`,
-      table
+      `${arg}.json`,
+      JSON.stringify({ backend: info.adapterInfo, ms, table, byShape }, null, 2),
+    );
+    const lines = (rows: typeof table) =>
+      rows
         .map(
           (k) =>
             `${k.name.padEnd(28)} ${k.calls.toString().padStart(6)} calls ${k.ms.toFixed(1).padStart(9)} ms`,
         )
-        .join('\n') + '\n',
-    );
+        .join('\n') + '\n';
+    writeFileSync(`${arg}.txt`, lines(table));
+    writeFileSync(`${arg}-shapes.txt`, lines(byShape));
     return {
       peakBytes: prof.peakBytes,
       kernelCalls: prof.kernels.length,

@@ -9,17 +9,27 @@ export interface KernelRow {
 
 type ProfiledKernel = Awaited<ReturnType<typeof tf.profile>>['kernels'][number];
 
-/** Time and calls per kernel name, most time first (the wasm backend times each kernel's wall time). */
-export async function kernelTable(kernels: ProfiledKernel[]): Promise<KernelRow[]> {
+/**
+ * Time and calls per kernel name (with `byShape`, per name and input shapes),
+ * most time first (as the backend's timer measured each kernel: bench/peer-ours.ts
+ * sets it to CPU time).
+ */
+export async function kernelTable(
+  kernels: ProfiledKernel[],
+  byShape = false,
+): Promise<KernelRow[]> {
   const rows = new Map<string, KernelRow>();
   for (const k of kernels) {
     const t = await k.kernelTimeMs;
-    // tf.customGrad's forward shows as one 'unnamed scope' whose time includes its inner kernels
-    const name = k.name === 'unnamed scope' ? 'customGrad forward (incl. inner)' : k.name;
+    // tf.customGrad's forward shows as one 'unnamed scope', and an op built on
+    // one (tf.fused.matMul) as `name__op`, each timed with its inner kernels
+    let name = k.name === 'unnamed scope' ? 'customGrad forward (incl. inner)' : k.name;
+    if (name.endsWith('__op')) name += ' (incl. inner)';
+    if (byShape) name += ' ' + k.inputShapes.map((s) => (s ? `[${s.join(',')}]` : '-')).join(' ');
     const row = rows.get(name) ?? { name, calls: 0, ms: 0 };
     row.calls++;
     row.ms += typeof t === 'number' ? t : 0;
-    rows.set(k.name, row);
+    rows.set(name, row);
   }
   return [...rows.values()]
     .map((r) => ({ ...r, ms: Number(r.ms.toFixed(2)) }))

@@ -6,6 +6,7 @@
 // wasm-node-threads.ts (tfjs-backend-wasm 4.22 turns threads off there).
 import { importUnbundled, isNode } from './environment.ts';
 import { shareWasmIdentity } from './wasm-identity.ts';
+import { splitWasmTranspose } from './wasm-transpose.ts';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
 type ModuleModule = typeof import('node:module');
@@ -27,6 +28,7 @@ export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(wasmPaths ?? (await defaultWasmDir()));
     shareWasmIdentity();
+    splitWasmTranspose();
     return wasm;
   })();
   return loaded;

@@ -35,6 +35,7 @@
  * SAM bit for bit); with `mem` undefined it is SAM and `memOut` is null.
  */
 import * as tf from '#tfjs';
+import { attentionCore } from './attention-core.ts';
 import { batchedProduct } from './batched-product.ts';
 import { linear, type LinearWeights } from './layers.ts';
 import {
@@ -142,7 +143,8 @@ function headProduct(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
  * `bias` `[h, N, N]`, `mask` `[nW, N, N]` (both optional), `memW` in window
  * rows. Returns the projected output and q̂, both `[Bw, N, C]`. Every product
  * is a plain one (k is transposed explicitly): wasm runs products with a
- * transposed operand several times slower.
+ * transposed operand several times slower. On wasm (unless probed) the core
+ * is attention-core.ts's, in fewer transposes.
  */
 function attendWindows(
   xw: tf.Tensor3D,
@@ -158,6 +160,8 @@ function attendWindows(
   const d = C / heads;
   const [q0, k, v] = projectQkv(xw, w.qkv, d ** -0.5);
   const q: tf.Tensor3D = memW ? tf.add(q0, memW) : q0;
+  if (tf.getBackend() === 'wasm' && !probe)
+    return [linear(attentionCore(q, k, v, heads, bias, mask), w.proj), q];
   const heads4 = (t: tf.Tensor3D, perm: number[]): tf.Tensor4D =>
     tf.transpose(tf.reshape(t, [Bw, N, heads, d]), perm);
   const kT = heads4(k, [0, 2, 3, 1]);

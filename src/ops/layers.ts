@@ -66,13 +66,15 @@ export function transposedProduct<T extends tf.Tensor>(a: T, b: T, ta: boolean, 
 /**
  * `x·W + b` with its gradient written as products (dx = dy·Wᵀ, dW = xᵀ·dy,
  * db = 1ᵀ·dy; see transposedProduct): no Sum over the rows for the bias and,
- * on wasm, no product with a transposed operand, both slow there.
+ * on wasm, no product with a transposed operand, both slow there. The forward
+ * is one fused kernel (the bias added in the product's output pass: no
+ * second pass over `[M, out]`, one WebGPU dispatch).
  */
 const affine = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
   save([x, w]);
   return {
-    value: tf.add(tf.matMul(x, w), b),
+    value: tf.fused.matMul({ a: x, b: w, bias: b }),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
       tf.tidy(() => {
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
@@ -149,6 +151,14 @@ export function layerNorm<T extends tf.Tensor>(x: T, w: NormWeights, eps = LAYER
 const GELU_PDF_SCALE = 1 / Math.sqrt(2 * Math.PI);
 
 /**
+ * e^z for z ≤ 0. On wasm as elu(z) + 1 (elu is e^z − 1 below 0): its Elu
+ * runs vectorised (XNNPACK), ~7× faster than its element-by-element Exp.
+ */
+export function expNonPositive(z: tf.Tensor): tf.Tensor {
+  return tf.getBackend() === 'wasm' ? tf.add(tf.elu(z), 1) : tf.exp(z);
+}
+
+/**
  * Exact GELU with its analytic gradient: GELU(x) = x·Φ(x), GELU'(x) =
  * Φ(x) + x·φ(x) with Φ(x) = ½(1 + erf(x/√2)) and φ(x) = e^(−x²/2)/√(2π).
  * Autodiff through erf runs three times the kernels.
@@ -162,7 +172,7 @@ const geluExact = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
       tf.tidy(() => {
         const [xs, c] = saved;
-        const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), GELU_PDF_SCALE);
+        const pdf = tf.mul(expNonPositive(tf.mul(tf.square(xs), -0.5)), GELU_PDF_SCALE);
         return [tf.mul(dy, tf.add(c, tf.mul(xs, pdf)))];
       }),
   };

@@ -7,6 +7,7 @@
  */
 import * as tf from '#tfjs';
 import type { LinearIndex3d, Triple } from '../graph/geometry3d.ts';
+import { roll } from './windows.ts';
 
 export type Vol = tf.Tensor5D;
 
@@ -274,24 +275,16 @@ export function padEnd3d(x: Vol, padded: Triple): Vol {
 }
 
 /**
- * Roll by −shift on each spatial axis: u′[p] = u[(p + s) mod P] (`sign` −1), or back (+1).
- * Each axis as a rank-3 `[before, axis, after]` view: tfjs 4.22's wasm Slice
- * is slow on rank 5 (3 s for a 32³×12 roll), fast on rank 3.
+ * Roll by −shift on each spatial axis: u′[p] = u[(p + s) mod P] (`sign` −1),
+ * or back (+1); windows.ts's roll (each axis as one cut of a rank-2 view, the
+ * gradient the roll back).
  */
 export function roll3d(x: Vol, shift: Triple, sign: 1 | -1): Vol {
-  let y = x;
-  for (let a = 0; a < 3; a++) {
-    const n = y.shape[a + 1];
-    const s = (((sign === -1 ? shift[a] : -shift[a]) % n) + n) % n;
-    if (s === 0) continue;
-    const pre = y.shape.slice(0, a + 1).reduce((p, q) => p * q, 1);
-    const post = y.shape.slice(a + 2).reduce((p, q) => p * q, 1);
-    const flat = tf.reshape(y, [pre, n, post]);
-    const head = tf.slice(flat, [0, s, 0], [pre, n - s, post]);
-    const tail = tf.slice(flat, [0, 0, 0], [pre, s, post]);
-    y = tf.reshape(tf.concat([head, tail], 1), y.shape);
-  }
-  return y;
+  return roll(
+    x,
+    shift.map((s) => sign * s),
+    [1, 2, 3],
+  );
 }
 
 /**

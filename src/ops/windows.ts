@@ -30,32 +30,54 @@ export function fitWindow(
 }
 
 /**
+ * `x` rolled by `k` (0 < k < n) on `axis`, as the rows `[outer, n·inner]`
+ * cut once and joined the other way round: each slice copies runs of
+ * `k·inner` or `(n − k)·inner` elements (wasm's Slice copies one run of the
+ * last axis at a time).
+ */
+function rollAxis(x: tf.Tensor, k: number, axis: number): tf.Tensor {
+  const n = x.shape[axis];
+  const outer = product(x.shape.slice(0, axis));
+  const inner = product(x.shape.slice(axis + 1));
+  const rows = tf.reshape(x, [outer, n * inner]);
+  const head = tf.slice(rows, [0, (n - k) * inner], [outer, k * inner]);
+  const tail = tf.slice(rows, [0, 0], [outer, (n - k) * inner]);
+  return tf.reshape(tf.concat([head, tail], 1), x.shape);
+}
+
+function rollAxes(x: tf.Tensor, shifts: readonly number[], axes: readonly number[]): tf.Tensor {
+  let y = x;
+  axes.forEach((axis, i) => {
+    const n = y.shape[axis];
+    const k = ((shifts[i] % n) + n) % n;
+    if (k !== 0) y = rollAxis(y, k, axis);
+  });
+  return y;
+}
+
+/**
  * Cyclic roll with torch.roll semantics on the given axes:
  * `out[i] = x[(i − k) mod n]` (so `k = −s` moves element `s` to index 0).
- * Built from slice + concat (tfjs has no roll kernel).
+ * Built from slice + concat (tfjs has no roll kernel); its gradient is the
+ * roll back (autodiff would pad each slice's gradient to full size and add).
  */
 export function roll<T extends tf.Tensor>(
   x: T,
   shifts: readonly number[],
   axes: readonly number[],
 ): T {
+  if (axes.every((axis, i) => shifts[i] % x.shape[axis] === 0)) return tf.clone(x);
   return tf.tidy(() => {
-    let y: tf.Tensor = x;
-    axes.forEach((axis, i) => {
-      const n = y.shape[axis];
-      const k = ((shifts[i] % n) + n) % n;
-      if (k === 0) return;
-      const begin = new Array(y.rank).fill(0);
-      const size = y.shape.slice();
-      begin[axis] = n - k;
-      size[axis] = k;
-      const head = tf.slice(y, begin.slice(), size.slice());
-      begin[axis] = 0;
-      size[axis] = n - k;
-      const tail = tf.slice(y, begin, size);
-      y = tf.concat([head, tail], axis);
-    });
-    return y === x ? tf.clone(x) : (y as T);
+    const rolled = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+      value: rollAxes(args[0] as tf.Tensor, shifts, axes),
+      gradFunc: (dy: tf.Tensor) =>
+        rollAxes(
+          dy,
+          shifts.map((s) => -s),
+          axes,
+        ),
+    }));
+    return rolled(x) as T;
   });
 }
 

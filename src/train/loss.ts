@@ -7,6 +7,7 @@
  * pixels together), as the reference DiceLoss does.
  */
 import * as tf from '#tfjs';
+import { expNonPositive } from '../ops/layers.ts';
 import { DEFAULT_LOSS } from './rules.ts';
 
 export const CE_WEIGHT = DEFAULT_LOSS.ce;
@@ -43,9 +44,13 @@ function lossTerms(ceWeight: number, diceWeight: number, smooth: number) {
     const [logits, g, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
     const [B, H, W, K] = logits.shape;
     const pixels = B * H * W;
-    const logp = tf.logSoftmax(logits, -1);
+    // log-softmax and softmax from one e^(z − max z) (≤ 1, see expNonPositive)
+    const zc = tf.sub(logits, tf.max(logits, -1, true));
+    const e = expNonPositive(zc);
+    const total = tf.sum(e, -1, true);
+    const logp = tf.sub(zc, tf.log(total));
     const ce = tf.div(tf.neg(tf.sum(tf.mul(g, logp))), pixels);
-    const p = tf.exp(logp);
+    const p = tf.div(e, total);
     const axes = [0, 1, 2];
     const inter = tf.sum(tf.mul(p, g), axes);
     const den = tf.add(tf.add(tf.sum(tf.square(p), axes), tf.sum(tf.square(g), axes)), smooth);

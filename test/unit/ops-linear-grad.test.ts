@@ -74,3 +74,32 @@ describe('Linear weight gradient', () => {
     });
   }
 });
+
+describe('Linear forward', () => {
+  for (const backend of ['wasm', 'cpu'] as const)
+    it(`${backend}: x·W + b is one fused product (no pass of its own for the bias), equal to float64`, async () => {
+      if (backend === 'wasm') expect((await initBackend('wasm')).name).toBe('wasm');
+      else await tf.setBackend('cpu');
+      const [inF, outF] = [12, 5];
+      const rng = new Rng(7);
+      const x = Array.from({ length: M * inF }, () => rng.normal());
+      const w = Array.from({ length: inF * outF }, () => rng.normal());
+      const b = Array.from({ length: outF }, () => rng.normal());
+      const weights = { weight: tf.tensor2d(w, [inF, outF]), bias: tf.tensor1d(b) };
+      const xt = tf.tensor2d(x, [M, inF]);
+      const prof = await tf.profile(() => linear(xt, weights));
+      const y = prof.result as tf.Tensor;
+      const names = prof.kernels.map((k) => k.name);
+      expect(names.filter((n) => n === '_FusedMatMul')).toHaveLength(1);
+      expect(names).not.toContain('Add');
+      expect(names).not.toContain('BatchMatMul');
+      const got = y.dataSync();
+      for (let m = 0; m < M; m++)
+        for (let o = 0; o < outF; o++) {
+          let e = b[o];
+          for (let i = 0; i < inF; i++) e += x[m * inF + i] * w[i * outF + o];
+          expect(Math.abs(got[m * outF + o] - e)).toBeLessThan(1e-5);
+        }
+      tf.dispose([y, xt, weights.weight, weights.bias]);
+    });
+});

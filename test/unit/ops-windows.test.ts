@@ -52,6 +52,28 @@ describe('windows', () => {
     }
   });
 
+  it("roll's gradient is the roll back (reference loops), with no pads of slice gradients", async () => {
+    const [B, H, W, C] = [2, 6, 8, 3];
+    const x = tensor(rng.array(B * H * W * C), [B, H, W, C]);
+    const wData = rng.array(B * H * W * C);
+    const w = tensor(wData, [B, H, W, C]);
+    for (const [sh, sw] of [
+      [-2, -2],
+      [3, 1],
+      [0, -5],
+    ]) {
+      // d/dx Σ roll(x)·w = roll(w, −shift)
+      const prof = await tf.profile(() =>
+        tf.grad((t: tf.Tensor) => tf.sum(tf.mul(roll(t, [sh, sw], [1, 2]), w)))(x),
+      );
+      const g = prof.result as tf.Tensor;
+      expect(Array.from(values(g))).toEqual(Array.from(refRoll(wData, B, H, W, C, -sh, -sw)));
+      expect(prof.kernels.map((k) => k.name)).not.toContain('PadV2');
+      g.dispose();
+    }
+    tf.dispose([x, w]);
+  });
+
   it('partition matches reference, reverse round-trips exactly', () => {
     const [B, H, W, C, w] = [2, 8, 8, 3, 4];
     const x = rng.array(B * H * W * C);
