@@ -13,6 +13,7 @@ stops after the step, all ranks together, with a valid checkpoint, exit 130) res
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import math
 import os
@@ -37,8 +38,8 @@ from .graph import GraphError, document_hash, hash_string, load_graph, weight_fi
 from .loss import CE_WEIGHT, DICE_WEIGHT, SMOOTH, VOLUME_CE_WEIGHT, VOLUME_DICE_WEIGHT, per_sample_dice
 from .modules import GraphModule
 from .state_import import import_state_dict
-from .volumes import (evaluate_volumes, intensity_range, monai_or_fail, rand_crop_pos_neg, sample_rng,
-                      volume_of)
+from .volumes import (REFERENCE_AUGMENT, apply_augmentation, draw_augmentation, evaluate_volumes,
+                      intensity_range, monai_or_fail, rand_crop_pos_neg, sample_rng, volume_of)
 
 EXIT = {"ok": 0, "graph": 1, "unreadable": 2, "weights": 3, "data": 4, "run": 9, "diverged": 10,
         "usage": 64, "interrupted": 130}
@@ -194,6 +195,22 @@ def format_duration(sec):
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
+def volume_augment(meta_augment, no_augment: bool) -> list:
+    """A 3D run's crop augmentations: none when off, else the graph's list, else the reference's."""
+    if no_augment or meta_augment is False:
+        return []
+    return copy.deepcopy(meta_augment if isinstance(meta_augment, list) else REFERENCE_AUGMENT)
+
+
+def describe_volume_augment(specs) -> str:
+    if not specs:
+        return "the random crops only"
+    parts = [f"RandShiftIntensity (±{s['offsets']:g}, p {s['prob']:g})" if s["kind"] == "shift-intensity" else
+             f"RandAffine (p {s['prob']:g}, rotation ±{'/'.join(f'{r:.4g}' for r in s['rotateRange'])}, "
+             f"scale ±{'/'.join(f'{r:g}' for r in s['scaleRange'])})" for s in specs]
+    return "random crops, then " + ", ".join(parts)
+
+
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -307,7 +324,9 @@ def run(args, d: Dist) -> int:
             "splitSeed": split_seed,
             "valEvery": args.val_every if args.val_every is not None else spe,
             "checkpointEvery": args.checkpoint_every or 0, "patience": args.patience or 0,
-            "augment": False if args.no_augment else meta.get("augment", True),
+            # a list (3D graphs) names the crop augmentations, as `mam train` (src/session/settings.ts)
+            "augment": False if args.no_augment else meta.get("augment", True) is not False,
+            **({"volumeAugment": volume_augment(meta.get("augment", True), args.no_augment)} if volume else {}),
             "convention": args.metrics or meta.get("metricConvention", "synapse"),
             "normalisation": normalisation, "resize": args.resize or "stretch",
             # volumes: MONAI's DiceCELoss, 1 : 1, as `mam train` (src/session/settings.ts)
@@ -330,8 +349,9 @@ def run(args, d: Dist) -> int:
     resized = [] if volume else resize_records(slices, tuple(size), rule)
     for r in resized:
         log(f"resizing {r['slices']} slice(s) of {r['from'][0]}×{r['from'][1]} to {fmt_size(size)} ({r['rule']})")
-    if volume and settings["augment"]:
-        log("augmentation of volumes: the random crops only (no rotations, flips or intensity shifts)")
+    volume_aug = settings.get("volumeAugment", []) if volume and settings["augment"] else []
+    if volume:
+        log(f"augmentation of volumes: {describe_volume_augment(volume_aug)}")
     held = {}  # validation / test volumes, prepared once
 
     def evaluate(cases, split, batch):
@@ -474,7 +494,10 @@ def run(args, d: Dist) -> int:
             pos = i * d.world + d.rank  # the sample's place in the global batch
             img, lbl = slices[order[(j0 + i) % len(order)]]
             if volume:
-                img, lbl = rand_crop_pos_neg(img, lbl, size, sample_rng(seed, t, pos))
+                rng = sample_rng(seed, t, pos)  # the crop, then its augmentation
+                img, lbl = rand_crop_pos_neg(img, lbl, size, rng)
+                if volume_aug:
+                    img, lbl = apply_augmentation(img, lbl, draw_augmentation(volume_aug, rng))
                 xs.append(img)
                 ys.append(lbl.astype(np.int64))
                 continue

@@ -10,35 +10,11 @@
  * NIfTI's (i, j, k) = our (W, H, D); so the reference's rotation range
  * (0, 0, π/30) turns about k (our D), within the axial (H, W) plane.
  */
+import type { VolumeAugmentSpec } from '../graph/types.ts';
+export { REFERENCE_VOLUME_AUGMENT } from '../graph/presets-3d.ts';
 import type { Shape3 } from './volume-crops.ts';
 
-/** RandShiftIntensity: with probability `prob`, add an offset drawn from U[−offsets, offsets). */
-export interface ShiftIntensitySpec {
-  kind: 'shift-intensity';
-  offsets: number;
-  prob: number;
-}
-
-/** RandAffine: with probability `prob`, rotate by U[−r, r) and scale by 1 + U[−s, s) per axis (i, j, k). */
-export interface AffineSpec {
-  kind: 'affine';
-  prob: number;
-  rotateRange: [number, number, number];
-  scaleRange: [number, number, number];
-}
-
-export type VolumeAugmentSpec = ShiftIntensitySpec | AffineSpec;
-
-/** The reference's (FLARE, AMOS): offsets ±0.10 at p 0.5, then rotation about k ±π/30 and scale ±0.1 at p 1. */
-export const REFERENCE_VOLUME_AUGMENT: readonly VolumeAugmentSpec[] = [
-  { kind: 'shift-intensity', offsets: 0.1, prob: 0.5 },
-  {
-    kind: 'affine',
-    prob: 1,
-    rotateRange: [0, 0, Math.PI / 30],
-    scaleRange: [0.1, 0.1, 0.1],
-  },
-];
+export type { VolumeAugmentSpec };
 
 /** What one crop gets: the transforms whose coin came up, with their parameters. */
 export type VolumeAugmentDraw =
@@ -201,4 +177,16 @@ export function applyVolumeAugmentation(
         ? { ...s, image: shiftIntensity(s.image, d.offset) }
         : affineVolume(s, d.rotate, d.scale);
   return s;
+}
+
+/** The augmentations in words, for logs and the Train panel. */
+export function describeVolumeAugment(specs: readonly VolumeAugmentSpec[]): string {
+  if (specs.length === 0) return 'the random crops only';
+  const g = (v: number) => String(Number(v.toPrecision(4)));
+  const parts = specs.map((s) =>
+    s.kind === 'shift-intensity'
+      ? `RandShiftIntensity (±${g(s.offsets)}, p ${g(s.prob)})`
+      : `RandAffine (p ${g(s.prob)}, rotation ±${s.rotateRange.map(g).join('/')}, scale ±${s.scaleRange.map(g).join('/')})`,
+  );
+  return `random crops, then ${parts.join(', ')}`;
 }

@@ -29,6 +29,7 @@ import { EXIT_CODES, SessionError } from './errors.ts';
 import { channelIssues } from './open-data.ts';
 import type { RunFolder } from './run-folder.ts';
 import { resolveRun, resolveVolumeRun, type SettingsOverrides } from './settings.ts';
+import { describeVolumeAugment } from '../data/volume-augment.ts';
 import { checkLayout, type DataLayout } from './data-layout.ts';
 
 /** A data set split for a run, as the CLI's `--data` loads it. */
@@ -160,6 +161,10 @@ export async function trainInFolder(
       ? resolveVolumeRun(req.graph.metadata?.training, o, nTrain)
       : resolveRun(req.graph.metadata?.training, o, slices.length);
     settings = r.settings;
+    if (r.volumeAugment)
+      log(
+        `augmentation of volumes: ${describeVolumeAugment(r.volumeAugment.value)} (${r.volumeAugment.from})`,
+      );
     const kind = r.base.optimizer.value;
     const batch = r.effectiveBatch;
     log(

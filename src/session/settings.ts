@@ -8,7 +8,8 @@
  * else. Pure: no tensors, so the editor's page can show the defaults.
  */
 import type { ResizeRule } from '../data/prepare.ts';
-import type { GraphDoc, TrainingSettings } from '../graph/types.ts';
+import type { GraphDoc, TrainingSettings, VolumeAugmentSpec } from '../graph/types.ts';
+import { REFERENCE_VOLUME_AUGMENT } from '../graph/presets-3d.ts';
 import type { TrainSettings } from '../train/checkpoint.ts';
 import type { MetricConvention } from '../train/metrics.ts';
 import {
@@ -103,7 +104,12 @@ export function resolveBase(
     ),
     seed: pick(o.seed, m.seed, DEFAULTS.seed),
     convention: pick(o.convention, m.metricConvention, DEFAULTS.convention),
-    augment: pick(o.augment, m.augment, DEFAULTS.augment),
+    // a list of 3D crop augmentations turns augmentation on
+    augment: pick(
+      o.augment,
+      m.augment === undefined ? undefined : m.augment !== false,
+      DEFAULTS.augment,
+    ),
   };
 }
 
@@ -121,6 +127,22 @@ export interface ResolvedRun {
   /** Images per step: the batch, capped by the number of training slices. */
   effectiveBatch: number;
   stepsPerEpoch: number;
+  /** A 3D graph's crop augmentations, in order (none when augmentation is off). */
+  volumeAugment?: Resolved<VolumeAugmentSpec[]>;
+}
+
+/** A 3D run's crop augmentations: none when off, else the graph's list, else the reference's. */
+export function resolveVolumeAugment(
+  meta: TrainingSettings | undefined,
+  augment: Resolved<boolean>,
+): Resolved<VolumeAugmentSpec[]> {
+  if (!augment.value) return { value: [], from: augment.from, note: 'augmentation off' };
+  if (Array.isArray(meta?.augment)) return { value: meta.augment, from: 'graph metadata' };
+  return {
+    value: structuredClone([...REFERENCE_VOLUME_AUGMENT]),
+    from: 'default',
+    note: "the 3D reference's RandShiftIntensity (±0.10, p 0.5) + RandAffine (p 1, ±π/30 about k, scale ±0.1)",
+  };
 }
 
 /** The whole run's settings for `trainSlices` training slices. */
@@ -213,15 +235,18 @@ export function resolveVolumeRun(
           from: 'default',
           note: 'ten validations per run',
         };
+  const volumeAugment = resolveVolumeAugment(meta, r.base.augment);
   return {
     ...r,
     loss,
     valEvery,
+    volumeAugment,
     settings: {
       ...r.settings,
       schedule: 'constant',
       valEvery: valEvery.value,
       loss: { ...loss.value },
+      volumeAugment: structuredClone(volumeAugment.value),
     },
   };
 }

@@ -8,7 +8,7 @@
  */
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
-import { jsonPath, lossWeightsSchema } from '../graph/schema.ts';
+import { jsonPath, lossWeightsSchema, volumeAugmentSchema } from '../graph/schema.ts';
 
 z.config(en());
 
@@ -48,6 +48,8 @@ const trainSettingsSchema = z.object({
   /** Stop after this many validations without improvement (0: never). */
   patience: count,
   augment: z.boolean(),
+  /** A 3D graph's crop augmentations, in order (absent in older runs: none). */
+  volumeAugment: z.optional(z.array(volumeAugmentSchema)),
   convention,
   normalisation: z.enum(['auto', 'none', 'uint8', 'ct', 'percentile']),
   /** How slices of another size reach the input (absent in older runs: 'stretch'). */

@@ -212,7 +212,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   /** Step t's images and labels: B slices of the shuffled set, or B crops of one shuffled volume. */
   function batchOf(t: number, perm: Int32Array, B: number, spe: number) {
     const n = perm.length;
-    if (volumes) return volumeBatch(volumes, perm[t % n], B, seeded(s.seed, `crop:${t}`));
+    if (volumes)
+      return volumeBatch(volumes, perm[t % n], B, seeded(s.seed, `crop:${t}`), {
+        specs: s.augment ? (s.volumeAugment ?? []) : [],
+        rand: (j) => seeded(s.seed, `augment:${t}:${j}`),
+      });
     const start = (t % spe) * B;
     const x = new Float32Array(B * H * W * C);
     const y = new Int32Array(B * H * W);

@@ -19,7 +19,8 @@ import {
   type VolumeAugmentDraw,
   type VolumeSample,
 } from '../../src/data/volume-augment.ts';
-import type { Shape3 } from '../../src/data/volume-crops.ts';
+import { padToRoi, posNegIndices, randomCrops, type Shape3 } from '../../src/data/volume-crops.ts';
+import { volumeBatch } from '../../src/train/volume-batches.ts';
 import { runWithTorch } from '../helpers/torch-runtime.ts';
 import { itOracle, repoRoot, venvPython } from './data-oracle.ts';
 
@@ -113,6 +114,37 @@ describe('the sampler', () => {
   it('draws the same for the same seed', () => {
     const a = drawVolumeAugmentation(REFERENCE_VOLUME_AUGMENT, rng(7));
     expect(drawVolumeAugmentation(REFERENCE_VOLUME_AUGMENT, rng(7))).toEqual(a);
+  });
+});
+
+describe('a training batch of crops', () => {
+  it('is the crops as drawn, each then augmented from its own stream; no specs: the crops alone', () => {
+    const shape: Shape3 = [12, 10, 11];
+    const v = sample(shape, 1, 9, 3);
+    const set = {
+      volumes: [padToRoi(v.image, v.label, shape, 1, [6, 6, 6])],
+      roi: [6, 6, 6] as Shape3,
+      channels: 1,
+    };
+    const indices = [posNegIndices(set.volumes[0])];
+    const plain = volumeBatch({ ...set, indices }, 0, 3, rng(1));
+    const streams = (j: number) => rng(100 + j);
+    const aug = volumeBatch({ ...set, indices }, 0, 3, rng(1), {
+      specs: REFERENCE_VOLUME_AUGMENT,
+      rand: streams,
+    });
+    const crops = randomCrops(set.volumes[0], [6, 6, 6], 3, rng(1), { indices: indices[0] });
+    const n = 6 * 6 * 6;
+    crops.forEach((c, j) => {
+      expect(Array.from(plain.x.subarray(j * n, (j + 1) * n))).toEqual(Array.from(c.image));
+      const want = applyVolumeAugmentation(
+        { image: c.image, label: c.label, shape: [6, 6, 6], channels: 1 },
+        drawVolumeAugmentation(REFERENCE_VOLUME_AUGMENT, streams(j)),
+      );
+      expect(Array.from(aug.x.subarray(j * n, (j + 1) * n))).toEqual(Array.from(want.image));
+      expect(Array.from(aug.y.subarray(j * n, (j + 1) * n))).toEqual(Array.from(want.label));
+    });
+    expect(Array.from(aug.x)).not.toEqual(Array.from(plain.x));
   });
 });
 
