@@ -202,6 +202,15 @@ def volume_augment(meta_augment, no_augment: bool) -> list:
     return copy.deepcopy(meta_augment if isinstance(meta_augment, list) else REFERENCE_AUGMENT)
 
 
+# the reference's sliding windows (3D-MAM-SPEC.md §f), as `mam train` (src/session/settings.ts)
+VOLUME_WINDOWS = {"validation": {"overlap": 0.25, "batchSize": 2}, "test": {"overlap": 0.5, "batchSize": 4}}
+
+
+def window(meta, split: str) -> dict:
+    """The graph's sliding window for `split` (validation or test), else the reference's."""
+    return dict((meta.get("slidingWindow") or {}).get(split) or VOLUME_WINDOWS[split])
+
+
 def describe_volume_augment(specs) -> str:
     if not specs:
         return "the random crops only"
@@ -309,7 +318,8 @@ def run(args, d: Dist) -> int:
             raise RunError(f"{existing[1]}: {str(e).splitlines()[0]}", EXIT["weights"]) from None
         log(f"resuming {run_dir} at step {ckpt_state['step']} of {settings['steps']}")
     else:
-        batch = args.batch or meta.get("batchSize", 8)
+        # a 3D graph's crops per step (samplesPerVolume) take the batch's place, as `mam train`
+        batch = args.batch or meta.get("samplesPerVolume", meta.get("batchSize", 8))
         kind = args.optimizer or meta.get("optimizer", "sgd")
         base_lr = args.lr if args.lr is not None else meta.get("learningRate", 0.05 if kind == "sgd" else 1e-3)
         eff = min(batch, len(slices))
@@ -326,7 +336,9 @@ def run(args, d: Dist) -> int:
             "checkpointEvery": args.checkpoint_every or 0, "patience": args.patience or 0,
             # a list (3D graphs) names the crop augmentations, as `mam train` (src/session/settings.ts)
             "augment": False if args.no_augment else meta.get("augment", True) is not False,
-            **({"volumeAugment": volume_augment(meta.get("augment", True), args.no_augment)} if volume else {}),
+            **({"volumeAugment": volume_augment(meta.get("augment", True), args.no_augment),
+                "validationWindow": window(meta, "validation"), "testWindow": window(meta, "test")}
+               if volume else {}),
             "convention": args.metrics or meta.get("metricConvention", "synapse"),
             "normalisation": normalisation, "resize": args.resize or "stretch",
             # volumes: MONAI's DiceCELoss, 1 : 1, as `mam train` (src/session/settings.ts)
@@ -360,8 +372,10 @@ def run(args, d: Dist) -> int:
                                   normalisation, rule, batch, d.device, amp)
         if split not in held:
             held[split] = [volume_of(c, normalisation, irange) for c in cases]
+        key = "validationWindow" if split == "val" else "testWindow"
+        w = state["settings"].get(key, {"overlap": 0.5, "batchSize": 1})  # older runs: overlap 0.5
         return evaluate_volumes(model, cases, held[split], class_names, size, state["settings"]["convention"],
-                                d.device, amp)
+                                d.device, amp, overlap=w["overlap"], batch=w["batchSize"])
 
     names_by_param = {}
     params = dict(model.named_parameters())
@@ -401,7 +415,9 @@ def run(args, d: Dist) -> int:
                      f"train{unit.capitalize()}s": len(slices), "normalisation": normalisation,
                      **({"intensityRange": irange} if irange else {}),
                      "resize": ({"rule": "crop", "input": size, "sampler": "RandCropByPosNegLabel pos 1 neg 1",
-                                 "validation": "sliding window, overlap 0.5, constant"} if volume else
+                                 "validation": "sliding window, overlap {overlap}, sw_batch {batchSize}, constant".format(
+                                     **settings["validationWindow"]) if "validationWindow" in settings else
+                                 "sliding window, overlap 0.5, constant"} if volume else
                                 {"rule": rule, "input": size, "slices": resized}),
                      "classNames": class_names, **({"note": data.note} if data.note else {})},
             "metricConvention": settings["convention"], "settings": settings,

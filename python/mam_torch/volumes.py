@@ -2,7 +2,7 @@
 runtime: whole NIfTI volumes (no slicing) scaled to an intensity range as the data set's
 metadata says, random crops of the graph's input size centred on foreground or background as
 MONAI's RandCropByPosNegLabeld(pos=1, neg=1, image_threshold=0) draws them, and validation by
-MONAI's sliding_window_inference over the whole volume (overlap 0.5, constant blending). Each crop
+MONAI's sliding_window_inference over the whole volume (the run's overlap and sw_batch, constant blending). Each crop
 is then augmented as the reference does (RandShiftIntensityd, then RandAffined), the parameters
 drawn as `mam train` draws them (src/data/volume-augment.ts) and applied by MONAI itself.
 
@@ -147,9 +147,10 @@ def predict_volume3d(model, vol: np.ndarray, roi, device="cpu", amp_dtype=None, 
     return logits.argmax(1)[0].cpu().numpy().astype(np.uint8)
 
 
-def evaluate_volumes(model, cases, vols, class_names, roi, convention, device="cpu", amp_dtype=None):
+def evaluate_volumes(model, cases, vols, class_names, roi, convention, device="cpu", amp_dtype=None, overlap=0.5,
+                     batch=1):
     """evaluate_cases of evaluate.py for volumes: the sliding-window prediction of each whole case."""
     from .evaluate import score_cases
 
     return score_cases(model, cases, class_names, convention,
-                       lambda _c, i: predict_volume3d(model, vols[i], roi, device, amp_dtype))
+                       lambda _c, i: predict_volume3d(model, vols[i], roi, device, amp_dtype, overlap, batch))

@@ -22,12 +22,14 @@ export const FLARE_CLASSES = ['background', 'spleen', 'kidney', 'liver', 'pancre
 
 /**
  * §f: DiceCE (MONAI's DiceCELoss defaults: CE 1 : Dice 1), AdamW lr 1e-4 (weight
- * decay 0.01), 2 crops of the input size (96³) per step, MONAI's Dice convention.
+ * decay 0.01), 2 crops of the input size (96³) per step, MONAI's Dice convention,
+ * the reference's augmentation and sliding windows.
  */
 export const FLARE_METADATA: Partial<GraphMetadata> = {
   dataset: 'flare2021',
   training: {
-    batchSize: 2,
+    // --batch_size 1 --crop_sample 2: two crops of one volume per step
+    samplesPerVolume: 2,
     learningRate: 1e-4,
     optimizer: 'adamw',
     seed: 0,
@@ -35,6 +37,11 @@ export const FLARE_METADATA: Partial<GraphMetadata> = {
     loss: { ce: 1, dice: 1 },
     // §f: RandShiftIntensityd(offsets 0.10, p 0.5), then RandAffined(p 1, rotation (0, 0, π/30), scale 0.1)
     augment: structuredClone([...REFERENCE_VOLUME_AUGMENT]),
+    // main_train.py validates with overlap 0.25, sw_batch_size 2; test_seg.py tests at 0.5, sw_batch_size 4
+    slidingWindow: {
+      validation: { overlap: 0.25, batchSize: 2 },
+      test: { overlap: 0.5, batchSize: 4 },
+    },
   },
 };
 
@@ -278,8 +285,8 @@ export const nnformerFlare = (memory: boolean, catalogue: Catalogue): GraphDoc =
  * input size), without its augmentation: a demo run is a few hundred steps
  * on one subject, short of the 40,000 over hundreds of volumes the shifts
  * and rotations are there to regularise, and its learning rate is tuned
- * without them; sliding-window inference with overlap 0.5 (test_seg.py's
- * default) is the volume runner's.
+ * without them; the reference's sliding windows (validation overlap 0.25,
+ * test 0.5).
  */
 export const DEMO3D_METADATA: Partial<GraphMetadata> = {
   ...FLARE_METADATA,

@@ -45,6 +45,12 @@ export const volumeAugmentSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('affine'), prob: unit, rotateRange: triple, scaleRange: triple }),
 ]);
 
+/** Sliding windows (types.ts SlidingWindowSettings). */
+export const slidingWindowSchema = z.object({
+  overlap: z.number().check(z.gte(0), z.lt(1)),
+  batchSize: z.number().check(z.int(), z.positive()),
+});
+
 export const metadataSchema = z.object({
   title: z.optional(z.string()),
   description: z.optional(z.string()),
@@ -68,6 +74,13 @@ export const metadataSchema = z.object({
         }),
       ),
       loss: z.optional(lossWeightsSchema),
+      samplesPerVolume: z.optional(z.number().check(z.int(), z.positive())),
+      slidingWindow: z.optional(
+        z.object({
+          validation: z.optional(slidingWindowSchema),
+          test: z.optional(slidingWindowSchema),
+        }),
+      ),
     }),
   ),
 });

@@ -52,6 +52,14 @@ export interface AffineSpec {
 /** One augmentation of a 3D training crop (3D-MAM-SPEC.md §f), applied in list order. */
 export type VolumeAugmentSpec = ShiftIntensitySpec | AffineSpec;
 
+/** Sliding-window inference over a whole volume (MONAI's sliding_window_inference), the window the crop. */
+export interface SlidingWindowSettings {
+  /** Fraction of the window two neighbours share, in [0, 1). */
+  overlap: number;
+  /** Windows per forward pass (sw_batch_size). */
+  batchSize: number;
+}
+
 export interface TrainingSettings {
   epochs?: number;
   batchSize?: number;
@@ -70,6 +78,10 @@ export interface TrainingSettings {
    * `false`: none (3D: the random crops only).
    */
   augment?: boolean | VolumeAugmentSpec[];
+  /** 3D: crops per step, all from one volume (RandCropByPosNegLabeld's num_samples); takes batchSize's place. */
+  samplesPerVolume?: number;
+  /** 3D: sliding windows over whole volumes at validation and at test. */
+  slidingWindow?: { validation?: SlidingWindowSettings; test?: SlidingWindowSettings };
   /** Weights of the loss terms, loss = ce·CE + dice·Dice; default 0.4/0.6 (MAM-SPEC.md section 5). */
   loss?: { ce: number; dice: number };
 }

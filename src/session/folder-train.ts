@@ -158,13 +158,16 @@ export async function trainInFolder(
   } else {
     const o = { ...req.overrides, seed, normalisation };
     const r = vol
-      ? resolveVolumeRun(req.graph.metadata?.training, o, nTrain)
+      ? resolveVolumeRun(req.graph.metadata?.training, o, nTrain, vol.roi)
       : resolveRun(req.graph.metadata?.training, o, slices.length);
     settings = r.settings;
-    if (r.volumeAugment)
+    if (r.volume) {
+      const { augment, validation: v, test: t } = r.volume;
+      log(`augmentation of volumes: ${describeVolumeAugment(augment.value)} (${augment.from})`);
       log(
-        `augmentation of volumes: ${describeVolumeAugment(r.volumeAugment.value)} (${r.volumeAugment.from})`,
+        `sliding windows: validation overlap ${v.value.overlap}, ${v.value.batchSize} per pass (${v.from}); test overlap ${t.value.overlap}, ${t.value.batchSize} per pass (${t.from})`,
       );
+    }
     const kind = r.base.optimizer.value;
     const batch = r.effectiveBatch;
     log(
@@ -265,7 +268,9 @@ export async function trainInFolder(
       convention: settings.convention,
       normalisation: settings.normalisation,
       resize: settings.resize,
-      batchSize: Math.max(4, settings.batchSize),
+      // a 3D graph: its test windows (older runs: overlap 0.5, as many windows as before)
+      batchSize: settings.testWindow?.batchSize ?? Math.max(4, settings.batchSize),
+      ...(settings.testWindow ? { overlap: settings.testWindow.overlap } : {}),
     });
     metrics.test = {
       weights: 'best.safetensors',

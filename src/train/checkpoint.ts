@@ -8,7 +8,12 @@
  */
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
-import { jsonPath, lossWeightsSchema, volumeAugmentSchema } from '../graph/schema.ts';
+import {
+  jsonPath,
+  lossWeightsSchema,
+  slidingWindowSchema,
+  volumeAugmentSchema,
+} from '../graph/schema.ts';
 
 z.config(en());
 
@@ -50,6 +55,9 @@ const trainSettingsSchema = z.object({
   augment: z.boolean(),
   /** A 3D graph's crop augmentations, in order (absent in older runs: none). */
   volumeAugment: z.optional(z.array(volumeAugmentSchema)),
+  /** A 3D graph's sliding windows at validation and test (absent in older runs: overlap 0.5). */
+  validationWindow: z.optional(slidingWindowSchema),
+  testWindow: z.optional(slidingWindowSchema),
   convention,
   normalisation: z.enum(['auto', 'none', 'uint8', 'ct', 'percentile']),
   /** How slices of another size reach the input (absent in older runs: 'stretch'). */

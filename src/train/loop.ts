@@ -173,7 +173,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       convention: s.convention,
       normalisation: s.normalisation,
       resize: s.resize,
-      batchSize: Math.max(s.batchSize, 4),
+      // a 3D graph: its validation windows (older runs: overlap 0.5)
+      batchSize: s.validationWindow?.batchSize ?? Math.max(s.batchSize, 4),
+      ...(s.validationWindow ? { overlap: s.validationWindow.overlap } : {}),
     });
     const perClass: ValidationRecord['perClass'] = {};
     for (const [n, c] of Object.entries(report.summary.perClass))

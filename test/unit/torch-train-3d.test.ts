@@ -123,6 +123,10 @@ print(json.dumps([ref.item(), ours.item(), (zt.grad - g_ref).abs().max().item(),
     });
     expect(run.data.resize).toMatchObject({ rule: 'crop', input: [32, 32, 32] });
     // a 3D graph that names no augmentation gets the reference's (3D-MAM-SPEC.md §f), drawn per crop
+    // and the reference's sliding windows: validation overlap 0.25 × 2 per pass, test 0.5 × 4
+    expect(run.settings.validationWindow).toEqual({ overlap: 0.25, batchSize: 2 });
+    expect(run.settings.testWindow).toEqual({ overlap: 0.5, batchSize: 4 });
+    expect(run.data.resize.validation).toBe('sliding window, overlap 0.25, sw_batch 2, constant');
     expect(run.settings.augment).toBe(true);
     expect(run.settings.volumeAugment).toEqual([
       { kind: 'shift-intensity', offsets: 0.1, prob: 0.5 },
