@@ -89,13 +89,16 @@ function stageBlocks(
   params: Record<string, number | string | boolean>,
   shift: number,
   memory: boolean,
+  dropPath: (j: number) => number = () => 0,
 ): string {
   let prev = from;
   for (let j = 0; j < depth; j++) {
     const id = `${stage}.blocks.${j}`;
+    const rate = dropPath(j);
     b.add(id, memory ? 'mam-swin3d-block' : 'swin3d-block', {
       ...params,
       shift: j % 2 === 1 ? shift : 0,
+      ...(rate > 0 ? { dropPath: rate } : {}),
     });
     b.link(prev, id);
     if (memory && j > 0) b.memory(`${stage}.blocks.${j - 1}`, id);
@@ -172,7 +175,16 @@ export interface NnformerOptions extends Volume3dOptions {
   heads: number[];
   windows: number[];
   patch: [number, number, number];
+  /**
+   * Training's drop-path, the reference's rule (§f): encoder blocks
+   * linspace(0, rate, all encoder blocks), decoder blocks linspace(0, rate,
+   * the blocks of all stages but the last), decoder.layers.0 (run last) the highest.
+   */
+  dropPathRate?: number;
 }
+
+/** `linspace(0, rate, n)[i]`, as torch.linspace (0 where n is 1). */
+const linspaceAt = (rate: number, n: number, i: number) => (n > 1 ? (rate * i) / (n - 1) : 0);
 
 export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
   const b = start(o, catalogue);
@@ -184,6 +196,15 @@ export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
   let prev = 'model_down.patch_embed';
   const skips: string[] = [];
   const n = o.depths.length;
+  const rate = o.dropPathRate ?? 0;
+  const before = (i: number) => o.depths.slice(0, i).reduce((a, d) => a + d, 0);
+  const encoderBlocks = before(n);
+  const decoderBlocks = before(n - 1);
+  const decoderRate = (k: number, j: number): Record<string, number> => {
+    // the reversed ModuleList (§g.9): decoder.layers.0, which runs last, takes the highest rates
+    const r = linspaceAt(rate, decoderBlocks, decoderBlocks - before(k + 1) + j);
+    return r > 0 ? { dropPath: r } : {};
+  };
   o.depths.forEach((depth, i) => {
     const stage = `model_down.layers.${i}`;
     const last = stageBlocks(
@@ -194,6 +215,7 @@ export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
       { heads: o.heads[i], window: o.windows[i], flavour: 'nnformer' },
       Math.floor(o.windows[i] / 2),
       o.memory,
+      (j) => linspaceAt(rate, encoderBlocks, before(i) + j),
     );
     b.add(`model_down.norm${i}`, 'layer-norm', {});
     b.link(last, `model_down.norm${i}`);
@@ -210,7 +232,11 @@ export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
     const stage = `decoder.layers.${k}`;
     b.add(`${stage}.Upsample`, 'nnformer-expanding', {});
     b.link(prev, `${stage}.Upsample`);
-    b.add(`${stage}.blocks.0`, 'nnformer-kv-block', { heads: o.heads[k], window: o.windows[k] });
+    b.add(`${stage}.blocks.0`, 'nnformer-kv-block', {
+      heads: o.heads[k],
+      window: o.windows[k],
+      ...decoderRate(k, 0),
+    });
     b.link(`${stage}.Upsample`, `${stage}.blocks.0`);
     b.link(skips[k], `${stage}.blocks.0`, 'out', 'skip');
     b.add(`${stage}.blocks.1`, 'swin3d-block', {
@@ -218,6 +244,7 @@ export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
       window: o.windows[k],
       shift: Math.floor(o.windows[k] / 2),
       flavour: 'nnformer',
+      ...decoderRate(k, 1),
     });
     b.link(`${stage}.blocks.0`, `${stage}.blocks.1`);
     prev = `${stage}.blocks.1`;
@@ -275,6 +302,8 @@ export const nnformerFlare = (memory: boolean, catalogue: Catalogue): GraphDoc =
       memory,
       embedDim: 192,
       heads: [6, 12, 24, 48],
+      // §f: nnFormer's drop_path_rate 0.2 (SwinUNETR has none)
+      dropPathRate: 0.2,
       metadata: FLARE_METADATA,
     },
     catalogue,
