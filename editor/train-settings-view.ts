@@ -12,6 +12,7 @@ import {
   panelOverrides,
   resolveRun,
   resolveVolumeRun,
+  volumeInputOfDoc,
   type TrainPanelSettings,
 } from './worker/api.ts';
 
@@ -67,7 +68,7 @@ export class TrainSettingsView extends LitElement {
     const overrides = panelOverrides(s, this.doc);
     const run =
       this.trainVolumes !== undefined
-        ? resolveVolumeRun(meta, overrides, this.trainVolumes)
+        ? resolveVolumeRun(meta, overrides, this.trainVolumes, volumeInputOfDoc(this.doc))
         : this.trainSlices === undefined
           ? undefined
           : resolveRun(meta, overrides, this.trainSlices);

@@ -15,6 +15,7 @@ export {
   panelOverrides,
   resolveRun,
   resolveVolumeRun,
+  volumeInputOfDoc,
 } from '../../src/session/settings.ts';
 export type { StorageEstimate } from '../../src/session/run-store-quota.ts';
 export type { AblationWorker, AblationPlan, AblationProgress } from './ablation-worker.ts';

@@ -13,6 +13,7 @@ stops after the step, all ranks together, with a valid checkpoint, exit 130) res
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import math
 import os
@@ -37,8 +38,8 @@ from .graph import GraphError, document_hash, hash_string, load_graph, weight_fi
 from .loss import CE_WEIGHT, DICE_WEIGHT, SMOOTH, VOLUME_CE_WEIGHT, VOLUME_DICE_WEIGHT, per_sample_dice
 from .modules import GraphModule
 from .state_import import import_state_dict
-from .volumes import (evaluate_volumes, intensity_range, monai_or_fail, rand_crop_pos_neg, sample_rng,
-                      volume_of)
+from .volumes import (REFERENCE_AUGMENT, apply_augmentation, draw_augmentation, evaluate_volumes,
+                      intensity_range, monai_or_fail, rand_crop_pos_neg, sample_rng, volume_of)
 
 EXIT = {"ok": 0, "graph": 1, "unreadable": 2, "weights": 3, "data": 4, "run": 9, "diverged": 10,
         "usage": 64, "interrupted": 130}
@@ -194,6 +195,31 @@ def format_duration(sec):
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
 
 
+def volume_augment(meta_augment, no_augment: bool) -> list:
+    """A 3D run's crop augmentations: none when off, else the graph's list, else the reference's."""
+    if no_augment or meta_augment is False:
+        return []
+    return copy.deepcopy(meta_augment if isinstance(meta_augment, list) else REFERENCE_AUGMENT)
+
+
+# the reference's sliding windows (3D-MAM-SPEC.md §f), as `mam train` (src/session/settings.ts)
+VOLUME_WINDOWS = {"validation": {"overlap": 0.25, "batchSize": 2}, "test": {"overlap": 0.5, "batchSize": 4}}
+
+
+def window(meta, split: str) -> dict:
+    """The graph's sliding window for `split` (validation or test), else the reference's."""
+    return dict((meta.get("slidingWindow") or {}).get(split) or VOLUME_WINDOWS[split])
+
+
+def describe_volume_augment(specs) -> str:
+    if not specs:
+        return "the random crops only"
+    parts = [f"RandShiftIntensity (±{s['offsets']:g}, p {s['prob']:g})" if s["kind"] == "shift-intensity" else
+             f"RandAffine (p {s['prob']:g}, rotation ±{'/'.join(f'{r:.4g}' for r in s['rotateRange'])}, "
+             f"scale ±{'/'.join(f'{r:g}' for r in s['scaleRange'])})" for s in specs]
+    return "random crops, then " + ", ".join(parts)
+
+
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -292,7 +318,8 @@ def run(args, d: Dist) -> int:
             raise RunError(f"{existing[1]}: {str(e).splitlines()[0]}", EXIT["weights"]) from None
         log(f"resuming {run_dir} at step {ckpt_state['step']} of {settings['steps']}")
     else:
-        batch = args.batch or meta.get("batchSize", 8)
+        # a 3D graph's crops per step (samplesPerVolume) take the batch's place, as `mam train`
+        batch = args.batch or meta.get("samplesPerVolume", meta.get("batchSize", 8))
         kind = args.optimizer or meta.get("optimizer", "sgd")
         base_lr = args.lr if args.lr is not None else meta.get("learningRate", 0.05 if kind == "sgd" else 1e-3)
         eff = min(batch, len(slices))
@@ -307,7 +334,11 @@ def run(args, d: Dist) -> int:
             "splitSeed": split_seed,
             "valEvery": args.val_every if args.val_every is not None else spe,
             "checkpointEvery": args.checkpoint_every or 0, "patience": args.patience or 0,
-            "augment": False if args.no_augment else meta.get("augment", True),
+            # a list (3D graphs) names the crop augmentations, as `mam train` (src/session/settings.ts)
+            "augment": False if args.no_augment else meta.get("augment", True) is not False,
+            **({"volumeAugment": volume_augment(meta.get("augment", True), args.no_augment),
+                "validationWindow": window(meta, "validation"), "testWindow": window(meta, "test")}
+               if volume else {}),
             "convention": args.metrics or meta.get("metricConvention", "synapse"),
             "normalisation": normalisation, "resize": args.resize or "stretch",
             # volumes: MONAI's DiceCELoss, 1 : 1, as `mam train` (src/session/settings.ts)
@@ -330,8 +361,9 @@ def run(args, d: Dist) -> int:
     resized = [] if volume else resize_records(slices, tuple(size), rule)
     for r in resized:
         log(f"resizing {r['slices']} slice(s) of {r['from'][0]}×{r['from'][1]} to {fmt_size(size)} ({r['rule']})")
-    if volume and settings["augment"]:
-        log("augmentation of volumes: the random crops only (no rotations, flips or intensity shifts)")
+    volume_aug = settings.get("volumeAugment", []) if volume and settings["augment"] else []
+    if volume:
+        log(f"augmentation of volumes: {describe_volume_augment(volume_aug)}")
     held = {}  # validation / test volumes, prepared once
 
     def evaluate(cases, split, batch):
@@ -340,8 +372,10 @@ def run(args, d: Dist) -> int:
                                   normalisation, rule, batch, d.device, amp)
         if split not in held:
             held[split] = [volume_of(c, normalisation, irange) for c in cases]
+        key = "validationWindow" if split == "val" else "testWindow"
+        w = state["settings"].get(key, {"overlap": 0.5, "batchSize": 1})  # older runs: overlap 0.5
         return evaluate_volumes(model, cases, held[split], class_names, size, state["settings"]["convention"],
-                                d.device, amp)
+                                d.device, amp, overlap=w["overlap"], batch=w["batchSize"])
 
     names_by_param = {}
     params = dict(model.named_parameters())
@@ -381,7 +415,9 @@ def run(args, d: Dist) -> int:
                      f"train{unit.capitalize()}s": len(slices), "normalisation": normalisation,
                      **({"intensityRange": irange} if irange else {}),
                      "resize": ({"rule": "crop", "input": size, "sampler": "RandCropByPosNegLabel pos 1 neg 1",
-                                 "validation": "sliding window, overlap 0.5, constant"} if volume else
+                                 "validation": "sliding window, overlap {overlap}, sw_batch {batchSize}, constant".format(
+                                     **settings["validationWindow"]) if "validationWindow" in settings else
+                                 "sliding window, overlap 0.5, constant"} if volume else
                                 {"rule": rule, "input": size, "slices": resized}),
                      "classNames": class_names, **({"note": data.note} if data.note else {})},
             "metricConvention": settings["convention"], "settings": settings,
@@ -474,7 +510,10 @@ def run(args, d: Dist) -> int:
             pos = i * d.world + d.rank  # the sample's place in the global batch
             img, lbl = slices[order[(j0 + i) % len(order)]]
             if volume:
-                img, lbl = rand_crop_pos_neg(img, lbl, size, sample_rng(seed, t, pos))
+                rng = sample_rng(seed, t, pos)  # the crop, then its augmentation
+                img, lbl = rand_crop_pos_neg(img, lbl, size, rng)
+                if volume_aug:
+                    img, lbl = apply_augmentation(img, lbl, draw_augmentation(volume_aug, rng))
                 xs.append(img)
                 ys.append(lbl.astype(np.int64))
                 continue

@@ -2,7 +2,9 @@
 runtime: whole NIfTI volumes (no slicing) scaled to an intensity range as the data set's
 metadata says, random crops of the graph's input size centred on foreground or background as
 MONAI's RandCropByPosNegLabeld(pos=1, neg=1, image_threshold=0) draws them, and validation by
-MONAI's sliding_window_inference over the whole volume (overlap 0.5, constant blending).
+MONAI's sliding_window_inference over the whole volume (the run's overlap and sw_batch, constant blending). Each crop
+is then augmented as the reference does (RandShiftIntensityd, then RandAffined), the parameters
+drawn as `mam train` draws them (src/data/volume-augment.ts) and applied by MONAI itself.
 
 `--data demo3d` is data/demo3d of the repository (written by scripts/make-demo3d-data.py).
 MONAI is needed here (pip install monai); 2D training does not import it.
@@ -10,6 +12,7 @@ MONAI is needed here (pip install monai); 2D training does not import it.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +90,51 @@ def rand_crop_pos_neg(img: np.ndarray, lbl: np.ndarray, roi, rng: np.random.Rand
     return np.ascontiguousarray(img[(slice(None), *box)]), np.ascontiguousarray(lbl[box])
 
 
+# the reference's (3D-MAM-SPEC.md §f); ranges in MONAI's axis order (NIfTI i, j, k = our x, y, z)
+REFERENCE_AUGMENT = [
+    {"kind": "shift-intensity", "offsets": 0.1, "prob": 0.5},
+    {"kind": "affine", "prob": 1.0, "rotateRange": [0.0, 0.0, math.pi / 30], "scaleRange": [0.1, 0.1, 0.1]},
+]
+
+
+def draw_augmentation(specs, rng: np.random.RandomState) -> list:
+    """The transforms one crop gets, drawn as MONAI's array transforms RandShiftIntensity and
+    RandAffine draw: a coin rng.rand() < prob, then (when taken) the uniforms: rotations, then
+    scales + 1, one per axis even where the range is 0. (RandAffined itself draws more and
+    discards some; the laws are the same.)"""
+    out = []
+    for s in specs:
+        if not rng.rand() < s["prob"]:
+            continue
+        if s["kind"] == "shift-intensity":
+            out.append({"kind": "shift-intensity", "offset": float(rng.uniform(-s["offsets"], s["offsets"]))})
+        else:
+            rotate = [float(rng.uniform(-r, r)) for r in s["rotateRange"]]
+            scale = [float(rng.uniform(-r, r)) + 1.0 for r in s["scaleRange"]]
+            out.append({"kind": "affine", "rotate": rotate, "scale": scale})
+    return out
+
+
+def apply_augmentation(img: np.ndarray, lbl: np.ndarray, draws):
+    """The drawn transforms on a (C, D, H, W) crop and its (D, H, W) label: MONAI's ShiftIntensity on
+    the image, Affine (reflection padding; image bilinear, label nearest) on both. MONAI's spatial
+    axes are NIfTI's (i, j, k), ours (z, y, x) = (k, j, i): reversed around the affine."""
+    from monai.transforms import Affine, ShiftIntensity
+    from monai.utils import convert_to_numpy
+
+    for d in draws:
+        if d["kind"] == "shift-intensity":
+            img = convert_to_numpy(ShiftIntensity(d["offset"])(img)).astype(np.float32)
+            continue
+        rev = (0, 3, 2, 1)
+        aff = dict(rotate_params=d["rotate"], scale_params=d["scale"], padding_mode="reflection", image_only=True)
+        img = convert_to_numpy(Affine(mode="bilinear", **aff)(np.ascontiguousarray(img.transpose(rev))))
+        lab = Affine(mode="nearest", **aff)(np.ascontiguousarray(lbl[None].transpose(rev).astype(np.float32)))
+        img = np.ascontiguousarray(img.transpose(rev)).astype(np.float32)
+        lbl = np.ascontiguousarray(np.rint(convert_to_numpy(lab)).transpose(rev)[0]).astype(lbl.dtype)
+    return img, lbl
+
+
 @torch.no_grad()
 def predict_volume3d(model, vol: np.ndarray, roi, device="cpu", amp_dtype=None, overlap=0.5, batch=1):
     """Labels (D, H, W) of a whole (C, D, H, W) volume: MONAI's sliding window (constant blend)."""
@@ -99,9 +147,10 @@ def predict_volume3d(model, vol: np.ndarray, roi, device="cpu", amp_dtype=None, 
     return logits.argmax(1)[0].cpu().numpy().astype(np.uint8)
 
 
-def evaluate_volumes(model, cases, vols, class_names, roi, convention, device="cpu", amp_dtype=None):
+def evaluate_volumes(model, cases, vols, class_names, roi, convention, device="cpu", amp_dtype=None, overlap=0.5,
+                     batch=1):
     """evaluate_cases of evaluate.py for volumes: the sliding-window prediction of each whole case."""
     from .evaluate import score_cases
 
     return score_cases(model, cases, class_names, convention,
-                       lambda _c, i: predict_volume3d(model, vols[i], roi, device, amp_dtype))
+                       lambda _c, i: predict_volume3d(model, vols[i], roi, device, amp_dtype, overlap, batch))

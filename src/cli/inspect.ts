@@ -12,6 +12,9 @@ import { catalogue } from '../../nodes/index.ts';
 import { kernels } from '../compile/kernels/index.ts';
 import { planGraph, planIR, type PlanIR } from '../compile/plan.ts';
 import { PASS_NAMES } from '../compile/passes.ts';
+import { formatDims } from '../data/types.ts';
+import { describeVolumeAugment } from '../data/volume-augment.ts';
+import { resolveVolumeProtocol, type VolumeProtocol } from '../session/settings.ts';
 
 export const INSPECT_SPEC = {
   verb: 'inspect',
@@ -54,6 +57,8 @@ export interface InspectReport {
   }[];
   errors: { node?: string; link?: number; path: string; message: string }[];
   warnings: { node?: string; link?: number; path: string; message: string }[];
+  /** A 3D graph's training protocol (crops, augmentation, sliding windows), each value with its reason. */
+  volumeProtocol?: VolumeProtocol;
 }
 
 const issueJson = (i: GraphIssue) => ({
@@ -77,6 +82,11 @@ export function inspectReport(
     seen.add(key);
     return true;
   });
+  const input = a.inputs[0]?.shape;
+  const volume =
+    input?.length === 5
+      ? resolveVolumeProtocol(doc.metadata?.training, {}, [input[1], input[2], input[3]])
+      : undefined;
   return {
     file,
     ...(doc.metadata?.title ? { title: doc.metadata.title } : {}),
@@ -107,7 +117,23 @@ export function inspectReport(
     }),
     errors: all.filter((i) => i.severity === 'error').map(issueJson),
     warnings: all.filter((i) => i.severity === 'warning').map(issueJson),
+    ...(volume ? { volumeProtocol: volume } : {}),
   };
+}
+
+/** The 3D protocol in lines: each value and where it comes from. */
+function formatVolumeProtocol(p: VolumeProtocol): string[] {
+  const why = (r: { from: string; note?: string }) => `(${r.from}${r.note ? `: ${r.note}` : ''})`;
+  const win = (r: VolumeProtocol['validation']) =>
+    `overlap ${r.value.overlap}, ${r.value.batchSize} windows per pass ${why(r)}`;
+  return [
+    'training on volumes:',
+    `  crops:        ${p.cropSize.value ? formatDims(p.cropSize.value) : '?'} ${why(p.cropSize)}`,
+    `  per volume:   ${p.samplesPerVolume.value} crops per step ${why(p.samplesPerVolume)}`,
+    `  augmentation: ${describeVolumeAugment(p.augment.value)} ${why(p.augment)}`,
+    `  validation:   ${win(p.validation)}`,
+    `  test:         ${win(p.test)}`,
+  ];
 }
 
 export function formatReport(r: InspectReport): string {
@@ -151,6 +177,7 @@ export function formatReport(r: InspectReport): string {
       `warnings (${r.warnings.length}):`,
       ...r.warnings.map((e) => `  ${e.path}: ${e.message}`),
     );
+  if (r.volumeProtocol) out.push('', ...formatVolumeProtocol(r.volumeProtocol));
   if (!r.errors.length) out.push('', 'no errors');
   return out.join('\n');
 }

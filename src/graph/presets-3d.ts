@@ -6,23 +6,42 @@
  */
 import { presetBuilder, type GraphBuilder } from './builder.ts';
 import type { Catalogue } from './node-kind.ts';
-import type { GraphDoc, GraphMetadata } from './types.ts';
+import type { GraphDoc, GraphMetadata, VolumeAugmentSpec } from './types.ts';
+
+/**
+ * The reference's augmentation of each crop (FLARE, AMOS; §f): RandShiftIntensityd
+ * (offsets ±0.10, p 0.5), then RandAffined (p 1, rotation (0, 0, ±π/30) in
+ * MONAI's axis order, i.e. about NIfTI k, scale ±0.1 per axis).
+ */
+export const REFERENCE_VOLUME_AUGMENT: readonly VolumeAugmentSpec[] = [
+  { kind: 'shift-intensity', offsets: 0.1, prob: 0.5 },
+  { kind: 'affine', prob: 1, rotateRange: [0, 0, Math.PI / 30], scaleRange: [0.1, 0.1, 0.1] },
+];
 
 export const FLARE_CLASSES = ['background', 'spleen', 'kidney', 'liver', 'pancreas'];
 
 /**
  * §f: DiceCE (MONAI's DiceCELoss defaults: CE 1 : Dice 1), AdamW lr 1e-4 (weight
- * decay 0.01), 2 crops of the input size (96³) per step, MONAI's Dice convention.
+ * decay 0.01), 2 crops of the input size (96³) per step, MONAI's Dice convention,
+ * the reference's augmentation and sliding windows.
  */
 export const FLARE_METADATA: Partial<GraphMetadata> = {
   dataset: 'flare2021',
   training: {
-    batchSize: 2,
+    // --batch_size 1 --crop_sample 2: two crops of one volume per step
+    samplesPerVolume: 2,
     learningRate: 1e-4,
     optimizer: 'adamw',
     seed: 0,
     metricConvention: 'monai',
     loss: { ce: 1, dice: 1 },
+    // §f: RandShiftIntensityd(offsets 0.10, p 0.5), then RandAffined(p 1, rotation (0, 0, π/30), scale 0.1)
+    augment: structuredClone([...REFERENCE_VOLUME_AUGMENT]),
+    // main_train.py validates with overlap 0.25, sw_batch_size 2; test_seg.py tests at 0.5, sw_batch_size 4
+    slidingWindow: {
+      validation: { overlap: 0.25, batchSize: 2 },
+      test: { overlap: 0.5, batchSize: 4 },
+    },
   },
 };
 
@@ -64,13 +83,16 @@ function stageBlocks(
   params: Record<string, number | string | boolean>,
   shift: number,
   memory: boolean,
+  dropPath: (j: number) => number = () => 0,
 ): string {
   let prev = from;
   for (let j = 0; j < depth; j++) {
     const id = `${stage}.blocks.${j}`;
+    const rate = dropPath(j);
     b.add(id, memory ? 'mam-swin3d-block' : 'swin3d-block', {
       ...params,
       shift: j % 2 === 1 ? shift : 0,
+      ...(rate > 0 ? { dropPath: rate } : {}),
     });
     b.link(prev, id);
     if (memory && j > 0) b.memory(`${stage}.blocks.${j - 1}`, id);
@@ -147,7 +169,16 @@ export interface NnformerOptions extends Volume3dOptions {
   heads: number[];
   windows: number[];
   patch: [number, number, number];
+  /**
+   * Training's drop-path, the reference's rule (§f): encoder blocks
+   * linspace(0, rate, all encoder blocks), decoder blocks linspace(0, rate,
+   * the blocks of all stages but the last), decoder.layers.0 (run last) the highest.
+   */
+  dropPathRate?: number;
 }
+
+/** `linspace(0, rate, n)[i]`, as torch.linspace (0 where n is 1). */
+const linspaceAt = (rate: number, n: number, i: number) => (n > 1 ? (rate * i) / (n - 1) : 0);
 
 export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
   const b = start(o, catalogue);
@@ -159,6 +190,15 @@ export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
   let prev = 'model_down.patch_embed';
   const skips: string[] = [];
   const n = o.depths.length;
+  const rate = o.dropPathRate ?? 0;
+  const before = (i: number) => o.depths.slice(0, i).reduce((a, d) => a + d, 0);
+  const encoderBlocks = before(n);
+  const decoderBlocks = before(n - 1);
+  const decoderRate = (k: number, j: number): Record<string, number> => {
+    // the reversed ModuleList (§g.9): decoder.layers.0, which runs last, takes the highest rates
+    const r = linspaceAt(rate, decoderBlocks, decoderBlocks - before(k + 1) + j);
+    return r > 0 ? { dropPath: r } : {};
+  };
   o.depths.forEach((depth, i) => {
     const stage = `model_down.layers.${i}`;
     const last = stageBlocks(
@@ -169,6 +209,7 @@ export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
       { heads: o.heads[i], window: o.windows[i], flavour: 'nnformer' },
       Math.floor(o.windows[i] / 2),
       o.memory,
+      (j) => linspaceAt(rate, encoderBlocks, before(i) + j),
     );
     b.add(`model_down.norm${i}`, 'layer-norm', {});
     b.link(last, `model_down.norm${i}`);
@@ -185,7 +226,11 @@ export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
     const stage = `decoder.layers.${k}`;
     b.add(`${stage}.Upsample`, 'nnformer-expanding', {});
     b.link(prev, `${stage}.Upsample`);
-    b.add(`${stage}.blocks.0`, 'nnformer-kv-block', { heads: o.heads[k], window: o.windows[k] });
+    b.add(`${stage}.blocks.0`, 'nnformer-kv-block', {
+      heads: o.heads[k],
+      window: o.windows[k],
+      ...decoderRate(k, 0),
+    });
     b.link(`${stage}.Upsample`, `${stage}.blocks.0`);
     b.link(skips[k], `${stage}.blocks.0`, 'out', 'skip');
     b.add(`${stage}.blocks.1`, 'swin3d-block', {
@@ -193,6 +238,7 @@ export function nnformer(o: NnformerOptions, catalogue: Catalogue): GraphDoc {
       window: o.windows[k],
       shift: Math.floor(o.windows[k] / 2),
       flavour: 'nnformer',
+      ...decoderRate(k, 1),
     });
     b.link(`${stage}.blocks.0`, `${stage}.blocks.1`);
     prev = `${stage}.blocks.1`;
@@ -250,6 +296,8 @@ export const nnformerFlare = (memory: boolean, catalogue: Catalogue): GraphDoc =
       memory,
       embedDim: 192,
       heads: [6, 12, 24, 48],
+      // §f: nnFormer's drop_path_rate 0.2 (SwinUNETR has none)
+      dropPathRate: 0.2,
       metadata: FLARE_METADATA,
     },
     catalogue,
@@ -257,8 +305,11 @@ export const nnformerFlare = (memory: boolean, catalogue: Catalogue): GraphDoc =
 
 /**
  * The 3D demos' protocol: the reference's (§f), on 64³ crops (the graph's
- * input size), without augmentation; sliding-window inference with overlap
- * 0.5 (test_seg.py's default) is the volume runner's.
+ * input size), without its augmentation: a demo run is a few hundred steps
+ * on one subject, short of the 40,000 over hundreds of volumes the shifts
+ * and rotations are there to regularise, and its learning rate is tuned
+ * without them; the reference's sliding windows (validation overlap 0.25,
+ * test 0.5).
  */
 export const DEMO3D_METADATA: Partial<GraphMetadata> = {
   ...FLARE_METADATA,
@@ -267,7 +318,7 @@ export const DEMO3D_METADATA: Partial<GraphMetadata> = {
 };
 
 const DEMO3D_NOTE =
-  'for the 3D demo set (64³ crops of the same T1 brain and atlas as the 2D demo, 7 regions + background); single-subject demo, not a benchmark';
+  "for the 3D demo set (64³ crops of the same T1 brain and atlas as the 2D demo, 7 regions + background; without the reference's intensity shifts and small rotations, which a short run on one subject learns slower with: turn Augment on to use them); single-subject demo, not a benchmark";
 
 /** SwinUNETR(-MAM) for the 3D demo: 64³ (or `size`³) × 1, feature size 12, window 4³, 8 classes (SAM with `memory: false`). */
 export const swinUnetrDemo = (

@@ -32,6 +32,25 @@ export const lossWeightsSchema = z
   .object({ ce: lossWeight, dice: lossWeight })
   .check(z.refine((w) => w.ce + w.dice > 0, 'the CE and Dice weights must not both be zero'));
 
+const unit = z.number().check(z.gte(0), z.lte(1));
+const triple = z.tuple([z.number(), z.number(), z.number()]);
+
+/** A 3D crop augmentation (types.ts VolumeAugmentSpec). */
+export const volumeAugmentSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('shift-intensity'),
+    offsets: z.number().check(z.nonnegative()),
+    prob: unit,
+  }),
+  z.object({ kind: z.literal('affine'), prob: unit, rotateRange: triple, scaleRange: triple }),
+]);
+
+/** Sliding windows (types.ts SlidingWindowSettings). */
+export const slidingWindowSchema = z.object({
+  overlap: z.number().check(z.gte(0), z.lt(1)),
+  batchSize: z.number().check(z.int(), z.positive()),
+});
+
 export const metadataSchema = z.object({
   title: z.optional(z.string()),
   description: z.optional(z.string()),
@@ -48,8 +67,20 @@ export const metadataSchema = z.object({
       weightDecay: z.optional(z.number().check(z.nonnegative())),
       seed: z.optional(z.number().check(z.int())),
       metricConvention: z.optional(z.enum(['synapse', 'monai'])),
-      augment: z.optional(z.boolean()),
+      augment: z.optional(
+        z.union([z.boolean(), z.array(volumeAugmentSchema)], {
+          error:
+            "must be true, false or a list of 3D crop augmentations: {kind: 'shift-intensity', offsets, prob} or {kind: 'affine', prob, rotateRange: [i, j, k], scaleRange: [i, j, k]} (prob in [0, 1])",
+        }),
+      ),
       loss: z.optional(lossWeightsSchema),
+      samplesPerVolume: z.optional(z.number().check(z.int(), z.positive())),
+      slidingWindow: z.optional(
+        z.object({
+          validation: z.optional(slidingWindowSchema),
+          test: z.optional(slidingWindowSchema),
+        }),
+      ),
     }),
   ),
 });

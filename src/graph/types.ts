@@ -29,6 +29,37 @@ export interface NodeDoc {
   label?: string;
 }
 
+/** MONAI's RandShiftIntensity on a 3D training crop: with probability `prob`, add an offset from U[−offsets, offsets). */
+export interface ShiftIntensitySpec {
+  kind: 'shift-intensity';
+  offsets: number;
+  prob: number;
+}
+
+/**
+ * MONAI's RandAffine on a 3D training crop (output the crop's size, image
+ * bilinear, label nearest, reflection padding): with probability `prob`,
+ * rotate by U[−r, r) and scale by 1 + U[−s, s) per axis, in MONAI's axis
+ * order (NIfTI i, j, k).
+ */
+export interface AffineSpec {
+  kind: 'affine';
+  prob: number;
+  rotateRange: [number, number, number];
+  scaleRange: [number, number, number];
+}
+
+/** One augmentation of a 3D training crop (3D-MAM-SPEC.md §f), applied in list order. */
+export type VolumeAugmentSpec = ShiftIntensitySpec | AffineSpec;
+
+/** Sliding-window inference over a whole volume (MONAI's sliding_window_inference), the window the crop. */
+export interface SlidingWindowSettings {
+  /** Fraction of the window two neighbours share, in [0, 1). */
+  overlap: number;
+  /** Windows per forward pass (sw_batch_size). */
+  batchSize: number;
+}
+
 export interface TrainingSettings {
   epochs?: number;
   batchSize?: number;
@@ -40,8 +71,17 @@ export interface TrainingSettings {
   weightDecay?: number;
   seed?: number;
   metricConvention?: 'synapse' | 'monai';
-  /** The paper's augmentation (rot90/flip or small rotations); default on. */
-  augment?: boolean;
+  /**
+   * Augmentation; default on. `true`: the family's own (2D: the paper's
+   * rot90/flip or small rotations; 3D: the reference's RandShiftIntensity +
+   * RandAffine); a list (3D graphs) names the crop augmentations in order;
+   * `false`: none (3D: the random crops only).
+   */
+  augment?: boolean | VolumeAugmentSpec[];
+  /** 3D: crops per step, all from one volume (RandCropByPosNegLabeld's num_samples); takes batchSize's place. */
+  samplesPerVolume?: number;
+  /** 3D: sliding windows over whole volumes at validation and at test. */
+  slidingWindow?: { validation?: SlidingWindowSettings; test?: SlidingWindowSettings };
   /** Weights of the loss terms, loss = ce·CE + dice·Dice; default 0.4/0.6 (MAM-SPEC.md section 5). */
   loss?: { ce: number; dice: number };
 }

@@ -19,7 +19,7 @@ import {
   type WindowAttentionOptions,
 } from './attention.ts';
 import {
-  dropPath,
+  dropBranch,
   layerNorm,
   mlp,
   type DropPathOptions,
@@ -42,19 +42,6 @@ export interface BlockDropPath {
 export type SwinBlockOptions = WindowAttentionOptions & BlockDropPath;
 export type VitBlockOptions = GlobalAttentionOptions & BlockDropPath;
 
-function branchDrop(
-  opts: DropPathOptions | undefined,
-  offset: number,
-): DropPathOptions | undefined {
-  if (!opts || opts.seed === undefined) return opts;
-  return { ...opts, seed: opts.seed + offset };
-}
-
-/** The branch after drop-path, or the branch itself when nothing is dropped (no copy). */
-function dropped(t: tf.Tensor3D, opts: DropPathOptions | undefined): tf.Tensor3D {
-  return opts && opts.training && opts.rate > 0 ? dropPath(t, opts) : t;
-}
-
 function block(
   x: tf.Tensor3D,
   w: BlockWeights,
@@ -63,11 +50,8 @@ function block(
 ): AttentionResult {
   const out = tf.tidy(() => {
     const a = attend(layerNorm(x, w.norm1));
-    const x1: tf.Tensor3D = tf.add(x, dropped(a.y, branchDrop(dp, 0)));
-    const y = tf.add(
-      x1,
-      dropped(mlp(layerNorm(x1, w.norm2), w.mlp), branchDrop(dp, 1)),
-    ) as tf.Tensor3D;
+    const x1: tf.Tensor3D = tf.add(x, dropBranch(a.y, dp, 0));
+    const y = tf.add(x1, dropBranch(mlp(layerNorm(x1, w.norm2), w.mlp), dp, 1)) as tf.Tensor3D;
     return a.memOut ? [y, a.memOut] : [y];
   });
   return { y: out[0], memOut: out[1] ?? null };

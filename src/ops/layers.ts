@@ -214,6 +214,20 @@ export function dropPath<T extends tf.Tensor>(x: T, opts?: DropPathOptions): T {
   });
 }
 
+/**
+ * A residual branch after drop-path with the block's seed moved by `offset`
+ * (the attention branch 0, the MLP branch 1), or the branch itself (no copy)
+ * when nothing is dropped.
+ */
+export function dropBranch<T extends tf.Tensor>(
+  t: T,
+  opts: DropPathOptions | undefined,
+  offset: number,
+): T {
+  if (!opts || !opts.training || opts.rate <= 0) return t;
+  return dropPath(t, opts.seed === undefined ? opts : { ...opts, seed: opts.seed + offset });
+}
+
 /** Adds a learned position table `[L, C]` to tokens `[B, L, C]`. */
 export function addPositionEmbedding(x: tf.Tensor3D, table: tf.Tensor2D): tf.Tensor3D {
   if (x.shape[1] !== table.shape[0] || x.shape[2] !== table.shape[1]) {

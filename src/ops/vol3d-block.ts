@@ -7,7 +7,15 @@
  */
 import * as tf from '#tfjs';
 import { type LinearIndex3d, shiftRegions3d, type Windows3d } from '../graph/geometry3d.ts';
-import { gelu, layerNorm, linear, type LinearWeights, type NormWeights } from './layers.ts';
+import {
+  dropBranch,
+  gelu,
+  layerNorm,
+  linear,
+  type DropPathOptions,
+  type LinearWeights,
+  type NormWeights,
+} from './layers.ts';
 import { tapeActive, thenFree } from './tape.ts';
 import {
   padEnd3d,
@@ -39,6 +47,8 @@ export interface Block3dOptions {
   memory?: tf.Tensor4D;
   /** Return q̂ (before scaling) as the memory for the next block. */
   withMemoryOut?: boolean;
+  /** Per-sample drop-path of both residual branches (attention: seed, MLP: seed + 1). */
+  dropPath?: DropPathOptions;
 }
 
 /** `[B, D, H, W, C]` → `{ out, memory? }`. */
@@ -90,8 +100,9 @@ export function swin3dBlock(
     if (shifted) y = roll3d(y, shift, 1);
     if (padded[0] !== D || padded[1] !== H || padded[2] !== W)
       y = tf.slice(y, [0, 0, 0, 0, 0], [B, D, H, W, C]);
-    const x1 = tf.add(x, y);
-    const out = tf.add(x1, linear(gelu(linear(layerNorm(x1, w.norm2), w.fc1)), w.fc2)) as Vol;
+    const x1 = tf.add(x, dropBranch(y, o.dropPath, 0));
+    const mlpOut = linear(gelu(linear(layerNorm(x1, w.norm2), w.fc1)), w.fc2);
+    const out = tf.add(x1, dropBranch(mlpOut, o.dropPath, 1)) as Vol;
     return memory ? { out, memory } : { out };
   });
 }

@@ -29,6 +29,7 @@ import { EXIT_CODES, SessionError } from './errors.ts';
 import { channelIssues } from './open-data.ts';
 import type { RunFolder } from './run-folder.ts';
 import { resolveRun, resolveVolumeRun, type SettingsOverrides } from './settings.ts';
+import { describeVolumeAugment } from '../data/volume-augment.ts';
 import { checkLayout, type DataLayout } from './data-layout.ts';
 
 /** A data set split for a run, as the CLI's `--data` loads it. */
@@ -157,9 +158,16 @@ export async function trainInFolder(
   } else {
     const o = { ...req.overrides, seed, normalisation };
     const r = vol
-      ? resolveVolumeRun(req.graph.metadata?.training, o, nTrain)
+      ? resolveVolumeRun(req.graph.metadata?.training, o, nTrain, vol.roi)
       : resolveRun(req.graph.metadata?.training, o, slices.length);
     settings = r.settings;
+    if (r.volume) {
+      const { augment, validation: v, test: t } = r.volume;
+      log(`augmentation of volumes: ${describeVolumeAugment(augment.value)} (${augment.from})`);
+      log(
+        `sliding windows: validation overlap ${v.value.overlap}, ${v.value.batchSize} per pass (${v.from}); test overlap ${t.value.overlap}, ${t.value.batchSize} per pass (${t.from})`,
+      );
+    }
     const kind = r.base.optimizer.value;
     const batch = r.effectiveBatch;
     log(
@@ -260,7 +268,9 @@ export async function trainInFolder(
       convention: settings.convention,
       normalisation: settings.normalisation,
       resize: settings.resize,
-      batchSize: Math.max(4, settings.batchSize),
+      // a 3D graph: its test windows (older runs: overlap 0.5, as many windows as before)
+      batchSize: settings.testWindow?.batchSize ?? Math.max(4, settings.batchSize),
+      ...(settings.testWindow ? { overlap: settings.testWindow.overlap } : {}),
     });
     metrics.test = {
       weights: 'best.safetensors',

@@ -341,7 +341,7 @@ export class Session {
     const overrides = panelOverrides(p, this.graph);
     const settings = (
       vol
-        ? resolveVolumeRun(meta, overrides, d.cases.train.length)
+        ? resolveVolumeRun(meta, overrides, d.cases.train.length, vol.roi)
         : resolveRun(meta, overrides, d.train.length)
     ).settings;
     const resumeFrom = resume && this.canResume() ? this.checkpoint : undefined;

@@ -8,7 +8,14 @@
  * else. Pure: no tensors, so the editor's page can show the defaults.
  */
 import type { ResizeRule } from '../data/prepare.ts';
-import type { GraphDoc, TrainingSettings } from '../graph/types.ts';
+import type { Shape3 } from '../data/volume-crops.ts';
+import type {
+  GraphDoc,
+  SlidingWindowSettings,
+  TrainingSettings,
+  VolumeAugmentSpec,
+} from '../graph/types.ts';
+import { REFERENCE_VOLUME_AUGMENT } from '../graph/presets-3d.ts';
 import type { TrainSettings } from '../train/checkpoint.ts';
 import type { MetricConvention } from '../train/metrics.ts';
 import {
@@ -94,7 +101,8 @@ export function resolveBase(
   const optimizer = pick(o.optimizer, m.optimizer, DEFAULTS.optimizer);
   return {
     epochs: pick(o.epochs, m.epochs, DEFAULTS.epochs),
-    batchSize: pick(o.batchSize, m.batchSize, DEFAULTS.batchSize),
+    // a 3D graph's crops per step (samplesPerVolume) take the batch's place
+    batchSize: pick(o.batchSize, m.samplesPerVolume ?? m.batchSize, DEFAULTS.batchSize),
     optimizer,
     learningRate: pick(
       o.learningRate,
@@ -103,7 +111,12 @@ export function resolveBase(
     ),
     seed: pick(o.seed, m.seed, DEFAULTS.seed),
     convention: pick(o.convention, m.metricConvention, DEFAULTS.convention),
-    augment: pick(o.augment, m.augment, DEFAULTS.augment),
+    // a list of 3D crop augmentations turns augmentation on
+    augment: pick(
+      o.augment,
+      m.augment === undefined ? undefined : m.augment !== false,
+      DEFAULTS.augment,
+    ),
   };
 }
 
@@ -121,6 +134,24 @@ export interface ResolvedRun {
   /** Images per step: the batch, capped by the number of training slices. */
   effectiveBatch: number;
   stepsPerEpoch: number;
+  /** A 3D graph's crop augmentations, in order (none when augmentation is off). */
+  volumeAugment?: Resolved<VolumeAugmentSpec[]>;
+  /** A 3D graph's protocol: crops, augmentation, sliding windows. */
+  volume?: VolumeProtocol;
+}
+
+/** A 3D run's crop augmentations: none when off, else the graph's list, else the reference's. */
+export function resolveVolumeAugment(
+  meta: TrainingSettings | undefined,
+  augment: Resolved<boolean>,
+): Resolved<VolumeAugmentSpec[]> {
+  if (!augment.value) return { value: [], from: augment.from, note: 'augmentation off' };
+  if (Array.isArray(meta?.augment)) return { value: meta.augment, from: 'graph metadata' };
+  return {
+    value: structuredClone([...REFERENCE_VOLUME_AUGMENT]),
+    from: 'default',
+    note: "the 3D reference's RandShiftIntensity (±0.10, p 0.5) + RandAffine (p 1, ±π/30 about k, scale ±0.1)",
+  };
 }
 
 /** The whole run's settings for `trainSlices` training slices. */
@@ -186,6 +217,64 @@ export function resolveRun(
   };
 }
 
+/** The reference's sliding windows (3D-MAM-SPEC.md §f) where the graph does not say. */
+export const VOLUME_WINDOWS = {
+  /** main_train.py: sliding_window_inference(roi, sw_batch_size 2, overlap 0.25). */
+  validation: { overlap: 0.25, batchSize: 2 },
+  /** test_seg.py: sw_batch_size 4, --overlap 0.5 by default. */
+  test: { overlap: 0.5, batchSize: 4 },
+} as const satisfies Record<string, SlidingWindowSettings>;
+
+/** A 3D graph's protocol beyond the 2D one: its crops, their augmentation, its sliding windows. */
+export interface VolumeProtocol {
+  /** The training crop `[D, H, W]`: the graph's input (null: not known here). */
+  cropSize: Resolved<Shape3 | null>;
+  /** Crops per step, all from one volume (RandCropByPosNegLabeld's num_samples). */
+  samplesPerVolume: Resolved<number>;
+  augment: Resolved<VolumeAugmentSpec[]>;
+  validation: Resolved<SlidingWindowSettings>;
+  test: Resolved<SlidingWindowSettings>;
+}
+
+/** A 3D graph's protocol for its input `[D, H, W]`: the graph's metadata, else the reference's. */
+export function resolveVolumeProtocol(
+  meta: TrainingSettings | undefined,
+  o: SettingsOverrides,
+  input?: Shape3,
+): VolumeProtocol {
+  const m = meta ?? {};
+  const base = resolveBase(meta, o);
+  const samplesPerVolume: Resolved<number> =
+    base.batchSize.from === 'override'
+      ? { ...base.batchSize, note: 'crops per step, from one volume' }
+      : m.samplesPerVolume !== undefined
+        ? { ...base.batchSize, note: "RandCropByPosNegLabeld's num_samples" }
+        : {
+            ...base.batchSize,
+            note:
+              base.batchSize.from === 'default'
+                ? "the session's batch (the reference's is 2)"
+                : 'batchSize: crops per step, from one volume',
+          };
+  const window = (k: 'validation' | 'test', note: string): Resolved<SlidingWindowSettings> => {
+    const w = m.slidingWindow?.[k];
+    return w
+      ? { value: { ...w }, from: 'graph metadata' }
+      : { value: { ...VOLUME_WINDOWS[k] }, from: 'default', note };
+  };
+  return {
+    cropSize: {
+      value: input ? [...input] : null,
+      from: 'default',
+      note: "the graph's input: the crops are what the network takes",
+    },
+    samplesPerVolume,
+    augment: resolveVolumeAugment(meta, base.augment),
+    validation: window('validation', "the reference's validation (main_train.py)"),
+    test: window('test', "the reference's test (test_seg.py's default overlap)"),
+  };
+}
+
 /**
  * A 3D graph's run (3D-MAM-SPEC.md §f): an epoch is one step per training
  * volume, each step `batch` crops from one volume (the reference: batch 1 ×
@@ -198,8 +287,10 @@ export function resolveVolumeRun(
   meta: TrainingSettings | undefined,
   o: SettingsOverrides,
   volumes: number,
+  input?: Shape3,
 ): ResolvedRun {
-  const batch = resolveBase(meta, o).batchSize.value;
+  const protocol = resolveVolumeProtocol(meta, o, input);
+  const batch = protocol.samplesPerVolume.value;
   const r = resolveRun(meta, o, volumes * batch);
   const loss: ResolvedRun['loss'] = meta?.loss
     ? r.loss
@@ -217,13 +308,27 @@ export function resolveVolumeRun(
     ...r,
     loss,
     valEvery,
+    volumeAugment: protocol.augment,
+    volume: protocol,
     settings: {
       ...r.settings,
       schedule: 'constant',
       valEvery: valEvery.value,
       loss: { ...loss.value },
+      volumeAugment: structuredClone(protocol.augment.value),
+      validationWindow: { ...protocol.validation.value },
+      testWindow: { ...protocol.test.value },
     },
   };
+}
+
+/** A graph document's 3D input `[D, H, W]` (its image-input's depth, height, width), or undefined for a 2D graph. */
+export function volumeInputOfDoc(doc: GraphDoc | undefined): Shape3 | undefined {
+  const n = doc?.nodes.find((x) => x.type === 'image-input');
+  const [d, h, w] = ['depth', 'height', 'width'].map((k) => n?.params[k]);
+  return typeof d === 'number' && d > 0 && typeof h === 'number' && typeof w === 'number'
+    ? [d, h, w]
+    : undefined;
 }
 
 /** The values alone of resolved settings. */

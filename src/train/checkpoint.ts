@@ -8,7 +8,12 @@
  */
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
-import { jsonPath, lossWeightsSchema } from '../graph/schema.ts';
+import {
+  jsonPath,
+  lossWeightsSchema,
+  slidingWindowSchema,
+  volumeAugmentSchema,
+} from '../graph/schema.ts';
 
 z.config(en());
 
@@ -48,6 +53,11 @@ const trainSettingsSchema = z.object({
   /** Stop after this many validations without improvement (0: never). */
   patience: count,
   augment: z.boolean(),
+  /** A 3D graph's crop augmentations, in order (absent in older runs: none). */
+  volumeAugment: z.optional(z.array(volumeAugmentSchema)),
+  /** A 3D graph's sliding windows at validation and test (absent in older runs: overlap 0.5). */
+  validationWindow: z.optional(slidingWindowSchema),
+  testWindow: z.optional(slidingWindowSchema),
   convention,
   normalisation: z.enum(['auto', 'none', 'uint8', 'ct', 'percentile']),
   /** How slices of another size reach the input (absent in older runs: 'stretch'). */

@@ -173,7 +173,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       convention: s.convention,
       normalisation: s.normalisation,
       resize: s.resize,
-      batchSize: Math.max(s.batchSize, 4),
+      // a 3D graph: its validation windows (older runs: overlap 0.5)
+      batchSize: s.validationWindow?.batchSize ?? Math.max(s.batchSize, 4),
+      ...(s.validationWindow ? { overlap: s.validationWindow.overlap } : {}),
     });
     const perClass: ValidationRecord['perClass'] = {};
     for (const [n, c] of Object.entries(report.summary.perClass))
@@ -212,7 +214,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   /** Step t's images and labels: B slices of the shuffled set, or B crops of one shuffled volume. */
   function batchOf(t: number, perm: Int32Array, B: number, spe: number) {
     const n = perm.length;
-    if (volumes) return volumeBatch(volumes, perm[t % n], B, seeded(s.seed, `crop:${t}`));
+    if (volumes)
+      return volumeBatch(volumes, perm[t % n], B, seeded(s.seed, `crop:${t}`), {
+        specs: s.augment ? (s.volumeAugment ?? []) : [],
+        rand: (j) => seeded(s.seed, `augment:${t}:${j}`),
+      });
     const start = (t % spe) * B;
     const x = new Float32Array(B * H * W * C);
     const y = new Int32Array(B * H * W);

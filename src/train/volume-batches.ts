@@ -17,6 +17,11 @@ import {
 import type { Case } from '../data/types.ts';
 import { formatDims } from '../data/types.ts';
 import { normaliseVolume, type Normalisation } from './samples.ts';
+import {
+  applyVolumeAugmentation,
+  drawVolumeAugmentation,
+  type VolumeAugmentSpec,
+} from '../data/volume-augment.ts';
 
 /** The graph's input as a volume: `[D, H, W]` and channels, or null for a 2D graph. */
 export function volumeInput(plan: Pick<Plan, 'input'>): { roi: Shape3; channels: number } | null {
@@ -81,16 +86,29 @@ export function volumeTrainSet(
   return { volumes, indices, roi, channels };
 }
 
-/** `count` crops of volume `index` as one batch: image `[count, D, H, W, C]`, labels `[count, D, H, W]`. */
+/**
+ * `count` crops of volume `index` as one batch: image `[count, D, H, W, C]`,
+ * labels `[count, D, H, W]`; crop j then augmented by `augment.specs` drawn
+ * from `augment.rand(j)` (its own stream, so the crops are the same with or without).
+ */
 export function volumeBatch(
   set: VolumeTrainSet,
   index: number,
   count: number,
   rand: () => number,
+  augment?: { specs: readonly VolumeAugmentSpec[]; rand: (crop: number) => () => number },
 ): { x: Float32Array; y: Int32Array } {
-  const crops = randomCrops(set.volumes[index], set.roi, count, rand, {
+  const cut = randomCrops(set.volumes[index], set.roi, count, rand, {
     indices: set.indices[index],
   });
+  const crops = augment?.specs.length
+    ? cut.map((c, j) =>
+        applyVolumeAugmentation(
+          { image: c.image, label: c.label, shape: set.roi, channels: set.channels },
+          drawVolumeAugmentation(augment.specs, augment.rand(j)),
+        ),
+      )
+    : cut;
   const voxels = set.roi[0] * set.roi[1] * set.roi[2];
   const x = new Float32Array(count * voxels * set.channels);
   const y = new Int32Array(count * voxels);

@@ -37,6 +37,7 @@ export const smallNnformer = (
   embedDim: number,
   heads: number,
   memory: boolean,
+  dropPathRate = 0,
 ): GraphDoc =>
   nnformer(
     {
@@ -46,6 +47,7 @@ export const smallNnformer = (
       heads: [heads, 2 * heads, 4 * heads, 8 * heads],
       windows: [4, 4, 8, 4],
       patch: [2, 4, 4],
+      dropPathRate,
     },
     catalogue,
   );

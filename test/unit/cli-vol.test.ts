@@ -69,6 +69,13 @@ describe('mam train / eval --data demo3d', () => {
     ]);
     expect(t.stderr).toContain('1 volume (crops of 32×32×32)');
     expect(t.stderr).toContain('constant schedule');
+    // a 3D graph that names no augmentation gets the reference's (3D-MAM-SPEC.md §f)
+    expect(t.stderr).toContain(
+      'augmentation of volumes: random crops, then RandShiftIntensity (±0.1, p 0.5), RandAffine (p 1, rotation ±0/0/0.1047, scale ±0.1/0.1/0.1) (default)',
+    );
+    expect(t.stderr).toContain(
+      'sliding windows: validation overlap 0.25, 2 per pass (default); test overlap 0.5, 4 per pass (default)',
+    );
     expect(t.code).toBe(EXIT_CODES.ok);
     expect(t.stdout).toContain('single-subject demo, not a benchmark');
     const metrics = JSON.parse(readFileSync(path.join(run, 'metrics.json'), 'utf8')) as {

@@ -4,13 +4,19 @@
  * (whole batches, at least one), SGD's learning rate scaled by batch/24 with
  * the batch capped by the slices, validation once per epoch unless set.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { catalogue } from '../../nodes/index.ts';
+import { loadGraph } from '../../src/graph/load.ts';
 import {
   panelDefaults,
   panelOverrides,
   resolveBase,
   resolveRun,
+  resolveVolumeRun,
 } from '../../src/session/settings.ts';
+import { repoRoot } from './data-oracle.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
 
 describe('settings resolver', () => {
@@ -134,5 +140,72 @@ describe("the Train panel's settings through the resolver", () => {
     });
     expect(r.learningRate.note).toBe('0.1 (override) at batch 24, scaled ×4/24');
     expect(r.base.seed.from).toBe('graph metadata');
+  });
+});
+
+describe("a 3D graph's crop augmentation (3D-MAM-SPEC.md §f)", () => {
+  const preset = (name: string) =>
+    loadGraph(readFileSync(path.join(repoRoot, 'presets', `${name}.json`), 'utf8'), catalogue);
+  const training = (name: string) => {
+    const r = preset(name);
+    if (!r.ok) throw new Error(r.issues.map((i) => i.message).join('; '));
+    return r.graph.metadata?.training;
+  };
+  // the spec's values, written out: RandShiftIntensityd(offsets 0.10, p 0.5), RandAffined(p 1, (0, 0, π/30), 0.1 per axis)
+  const reference = [
+    { kind: 'shift-intensity', offsets: 0.1, prob: 0.5 },
+    { kind: 'affine', prob: 1, rotateRange: [0, 0, Math.PI / 30], scaleRange: [0.1, 0.1, 0.1] },
+  ];
+
+  it('the FLARE presets name the reference augmentation and a run takes it from there', () => {
+    for (const name of ['swinunetr', 'swinunetr-mam', 'nnformer', 'nnformer-mam']) {
+      const meta = training(name);
+      expect(meta?.augment, name).toEqual(reference);
+      const r = resolveVolumeRun(meta, {}, 3);
+      expect(r.volumeAugment).toEqual({ value: reference, from: 'graph metadata' });
+      expect(r.settings.augment).toBe(true);
+      expect(r.settings.volumeAugment).toEqual(reference);
+      // off (mam train --no-augment, the panel's Augment box): the crops only, saying why
+      const off = resolveVolumeRun(meta, { augment: false }, 3);
+      expect(off.volumeAugment).toMatchObject({ value: [], from: 'override' });
+      expect(off.settings.augment).toBe(false);
+    }
+  });
+
+  it('the demos train without it, by their metadata; a 3D graph that does not say gets the reference', () => {
+    for (const name of ['swinunetr-mam-demo', 'nnformer-mam-demo']) {
+      const meta = training(name);
+      expect(meta?.augment).toBe(false);
+      expect(resolveVolumeRun(meta, {}, 1).volumeAugment).toMatchObject({
+        value: [],
+        from: 'graph metadata',
+      });
+      // turned on in the panel: the reference's
+      expect(resolveVolumeRun(meta, { augment: true }, 1).settings.volumeAugment).toEqual(
+        reference,
+      );
+    }
+    expect(resolveVolumeRun(undefined, {}, 1).volumeAugment).toMatchObject({
+      value: reference,
+      from: 'default',
+    });
+    // the panel's box is on for a list
+    expect(resolveBase({ augment: reference as never }).augment).toEqual({
+      value: true,
+      from: 'graph metadata',
+    });
+  });
+
+  it('a malformed list is a load issue naming its place', () => {
+    const doc = JSON.parse(
+      readFileSync(path.join(repoRoot, 'presets', 'nnformer.json'), 'utf8'),
+    ) as { metadata: { training: { augment: unknown[] } } };
+    doc.metadata.training.augment = [{ kind: 'affine', prob: 2, rotateRange: [0, 0] }];
+    const r = loadGraph(doc, catalogue);
+    const messages = r.issues.map((i) => i.message).join('\n');
+    expect(messages).toContain(
+      "$.metadata.training.augment: must be true, false or a list of 3D crop augmentations: {kind: 'shift-intensity', offsets, prob} or {kind: 'affine', prob, rotateRange: [i, j, k], scaleRange: [i, j, k]} (prob in [0, 1])",
+    );
+    expect(r.issues[0].message).not.toMatch(/\n/);
   });
 });

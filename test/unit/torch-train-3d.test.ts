@@ -122,6 +122,19 @@ print(json.dumps([ref.item(), ours.item(), (zt.grad - g_ref).abs().max().item(),
       clip: true,
     });
     expect(run.data.resize).toMatchObject({ rule: 'crop', input: [32, 32, 32] });
+    // a 3D graph that names no augmentation gets the reference's (3D-MAM-SPEC.md §f), drawn per crop
+    // and the reference's sliding windows: validation overlap 0.25 × 2 per pass, test 0.5 × 4
+    expect(run.settings.validationWindow).toEqual({ overlap: 0.25, batchSize: 2 });
+    expect(run.settings.testWindow).toEqual({ overlap: 0.5, batchSize: 4 });
+    expect(run.data.resize.validation).toBe('sliding window, overlap 0.25, sw_batch 2, constant');
+    expect(run.settings.augment).toBe(true);
+    expect(run.settings.volumeAugment).toEqual([
+      { kind: 'shift-intensity', offsets: 0.1, prob: 0.5 },
+      { kind: 'affine', prob: 1, rotateRange: [0, 0, Math.PI / 30], scaleRange: [0.1, 0.1, 0.1] },
+    ]);
+    expect(one.stderr).toMatch(
+      /augmentation of volumes: random crops, then RandShiftIntensity \(±0\.1, p 0\.5\), RandAffine \(p 1, rotation ±0\/0\/0\.1047, scale ±0\.1\/0\.1\/0\.1\)/,
+    );
     expect(one.stderr).toMatch(/2 volumes \(random 32×32×32 crops, pos 1 : neg 1\)/);
     expect(one.stderr).toMatch(/loss 1·CE \+ 1·Dice \(DiceCE, Dice per volume\)/);
     expect(one.stdout + one.stderr).toMatch(/validation at step 2: mean Dice/);

@@ -7,9 +7,9 @@
  * `[B·nW, heads, N, hd]` (§a): it only ever goes from blocks.0 to blocks.1 of
  * one stage (reset per stage, never resampled), so it is not reshaped to tokens.
  *
- * Drop-path is not applied in these blocks (the ops fold both residuals
- * in); a 3D block with a drop-path rate refuses to train rather than
- * silently train without it. The presets set none.
+ * Drop-path (training only) is per sample on both residual branches, as
+ * the 2D blocks' (the attention branch drawn from the step's seed, the MLP
+ * branch from seed + 1), scaled by 1/keep.
  */
 import * as tf from '#tfjs';
 import { num, str } from '../../graph/node-kind.ts';
@@ -21,8 +21,8 @@ import {
   type LinearIndex3d,
   type Windows3d,
 } from '../../graph/geometry3d.ts';
-import { gelu, layerNorm, linear, type LinearWeights } from '../../ops/layers.ts';
-import { swin3dBlock, type Block3dWeights } from '../../ops/vol3d-block.ts';
+import { dropBranch, gelu, layerNorm, linear, type LinearWeights } from '../../ops/layers.ts';
+import { swin3dBlock, type Block3dOptions, type Block3dWeights } from '../../ops/vol3d-block.ts';
 import { padEnd3d, relativeBias3d, windowPartition3d, windowReverse3d } from '../../ops/vol3d.ts';
 import { matrix, norm, vector } from './shared.ts';
 import type { ForwardContext, Kernel } from './types.ts';
@@ -54,15 +54,13 @@ function mlpOf(ctx: ForwardContext): Pick<Block3dWeights, 'fc1' | 'fc2'> {
   };
 }
 
-function refuseDropPath(ctx: ForwardContext, id: string): void {
-  if (ctx.training && num(ctx.params, 'dropPath') > 0)
-    throw new Error(
-      `${id}: drop-path is not implemented for 3D blocks; set its Drop path to 0 to train`,
-    );
-}
+const dropPathOf = (ctx: ForwardContext): NonNullable<Block3dOptions['dropPath']> => ({
+  rate: num(ctx.params, 'dropPath'),
+  training: ctx.training,
+  seed: ctx.seed,
+});
 
 function block(ctx: ForwardContext, withMemory: boolean): Record<string, tf.Tensor> {
-  refuseDropPath(ctx, withMemory ? 'a 3D memory-attention unit' : 'a 3D Swin block');
   const { win, index } = geometry(ctx, num(ctx.params, 'shift'));
   const grid = grid3d(ctx.inShapes.in);
   const weights: Block3dWeights = {
@@ -80,6 +78,7 @@ function block(ctx: ForwardContext, withMemory: boolean): Record<string, tf.Tens
     index,
     ...(memory ? { memory } : {}),
     withMemoryOut: withMemory,
+    dropPath: dropPathOf(ctx),
   });
   const out = toTokens(r.out);
   return r.memory ? { out, memOut: r.memory } : { out };
@@ -91,7 +90,6 @@ function block(ctx: ForwardContext, withMemory: boolean): Record<string, tf.Tens
  * projection; never shifted; then the MLP on x.
  */
 function crossBlock(ctx: ForwardContext): tf.Tensor3D {
-  refuseDropPath(ctx, 'a 3D cross-attention block');
   const { win, index } = geometry(ctx, 0);
   const grid = grid3d(ctx.inShapes.in);
   const up = ctx.inputs.in as tf.Tensor3D;
@@ -117,9 +115,11 @@ function crossBlock(ctx: ForwardContext): tf.Tensor3D {
   const proj = { weight: matrix(ctx, 'attn.proj.weight'), bias: vector(ctx, 'attn.proj.bias') };
   let y = windowReverse3d(linear(merged, proj), window, padded, B);
   if (padded.some((p, a) => p !== grid[a])) y = tf.slice(y, [0, 0, 0, 0, 0], [B, ...grid, C]);
-  const x1 = tf.add(tf.add(up, skip), toTokens(y)) as tf.Tensor3D;
+  const dp = dropPathOf(ctx);
+  const x1 = tf.add(tf.add(up, skip), dropBranch(toTokens(y), dp, 0)) as tf.Tensor3D;
   const { fc1, fc2 } = mlpOf(ctx);
-  return tf.add(x1, linear(gelu(linear(layerNorm(x1, norm(ctx, 'norm2.')), fc1)), fc2));
+  const mlpOut = linear(gelu(linear(layerNorm(x1, norm(ctx, 'norm2.')), fc1)), fc2);
+  return tf.add(x1, dropBranch(mlpOut, dp, 1));
 }
 
 export const vol3dSwinKernels: Record<string, Kernel> = {
