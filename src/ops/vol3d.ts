@@ -401,8 +401,9 @@ export type MergeOrder = 'monai-0.9' | 'all-eight';
 
 /**
  * `monai-0.9`: SwinUNETR's reference (MONAI ≤ 1.4, §c.8): (0,1,0) and (0,0,1)
- * twice, (1,1,0) and (0,1,1) never. `all-eight`: the same order with those
- * two repeats replaced by the missing offsets, so every neighbour is seen.
+ * twice, (1,1,0) and (0,1,1) never. `all-eight`: MONAI ≥ 1.5's `PatchMerging`
+ * (SwinUNETR's default `downsample="merging"` since the fix), which sees every
+ * neighbour: (1,1,0), (1,0,1), (0,1,1) after the three single offsets.
  */
 export const MERGE_OFFSETS: Record<MergeOrder, readonly Triple[]> = {
   'monai-0.9': [
@@ -420,8 +421,8 @@ export const MERGE_OFFSETS: Record<MergeOrder, readonly Triple[]> = {
     [1, 0, 0],
     [0, 1, 0],
     [0, 0, 1],
-    [1, 0, 1],
     [1, 1, 0],
+    [1, 0, 1],
     [0, 1, 1],
     [1, 1, 1],
   ],

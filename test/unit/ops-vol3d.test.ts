@@ -379,6 +379,17 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const seen = new Set(MERGE_OFFSETS['monai-0.9'].map((o) => o.join('')));
       expect(seen.size).toBe(6);
       expect(seen.has('110') || seen.has('011')).toBe(false);
+      // 'all-eight' is MONAI ≥ 1.5's PatchMerging.forward, x0…x7 as its source (1.6.1) slices them
+      expect(MERGE_OFFSETS['all-eight'].map((o) => o.join(''))).toEqual([
+        '000',
+        '100',
+        '010',
+        '001',
+        '110',
+        '101',
+        '011',
+        '111',
+      ]);
     });
 
     it('leaks no tensors', async () => {
