@@ -228,7 +228,7 @@ export const patchMerging3d: NodeKind = {
   volume: true,
   role: 'downsample',
   description:
-    "SwinUNETR's patch merging (§c.8): odd sides zero-padded, the 8 sub-grids y[a::2, b::2, c::2] concatenated (8C), LayerNorm, Linear 8C → 2C without bias. 'monai-0.9' is the reference's order, which takes (0,1,0) and (0,0,1) twice and never sees (1,1,0) and (0,1,1) (fixed in MONAI 1.5); 'all-eight' sees every neighbour.",
+    "SwinUNETR's patch merging (§c.8): odd sides zero-padded, the 8 sub-grids y[a::2, b::2, c::2] concatenated (8C), LayerNorm, Linear 8C → 2C without bias. 'monai-0.9' is the reference's order, which takes (0,1,0) and (0,0,1) twice and never sees (1,1,0) and (0,1,1) (fixed in MONAI 1.5); 'all-eight' is MONAI ≥ 1.5's order (SwinUNETR's default PatchMerging), which sees every neighbour.",
   params: [
     {
       name: 'order',

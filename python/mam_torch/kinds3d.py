@@ -63,7 +63,8 @@ def index_rule(flavour: str, window: int, w_eff) -> tuple[list, list, int]:
 
 MERGE_OFFSETS = {
     "monai-0.9": [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (0, 1, 0), (0, 0, 1), (1, 1, 1)],
-    "all-eight": [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (1, 1, 0), (0, 1, 1), (1, 1, 1)],
+    # MONAI >= 1.5's PatchMerging (SwinUNETR's default downsample="merging" since the fix)
+    "all-eight": [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1)],
 }
 
 # ---- helpers -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * sizes) for the torch runtime's 3D tests.
  */
 import { catalogue } from '../../nodes/index.ts';
-import { nnformer, swinUnetr } from '../../src/graph/presets-3d.ts';
+import { nnformer, swinUnetr, type SwinUnetrOptions } from '../../src/graph/presets-3d.ts';
 import type { GraphDoc } from '../../src/graph/types.ts';
 
 export const TEST_CLASSES = ['background', 'organ1', 'organ2'];
@@ -18,7 +18,12 @@ const common = (size: number, memory: boolean) => ({
 });
 
 /** SwinUNETR(-MAM) with the reference's depths, heads and window, at `size`³ and `featureSize`. */
-export const smallSwinUnetr = (size: number, featureSize: number, memory: boolean): GraphDoc =>
+export const smallSwinUnetr = (
+  size: number,
+  featureSize: number,
+  memory: boolean,
+  mergeOrder: SwinUnetrOptions['mergeOrder'] = 'monai-0.9',
+): GraphDoc =>
   swinUnetr(
     {
       ...common(size, memory),
@@ -26,7 +31,7 @@ export const smallSwinUnetr = (size: number, featureSize: number, memory: boolea
       depths: [2, 2, 2, 2],
       heads: [3, 6, 12, 24],
       window: 7,
-      mergeOrder: 'monai-0.9',
+      mergeOrder,
     },
     catalogue,
   );

@@ -1,6 +1,6 @@
 """mam_torch's SwinUNETR(-MAM) against MONAI's `SwinUNETR` (PyPI), float64, CPU.
 
-usage: swinunetr_monai_oracle.py GRAPH_SAM GRAPH_MAM SIZE FEATURE CLASSES
+usage: swinunetr_monai_oracle.py GRAPH_SAM GRAPH_MAM SIZE FEATURE CLASSES [MERGE]
 Prints one JSON object:
   report      what mam_torch's import made of MONAI's state dict (by name)
   sam         max|ours − MONAI| / max|MONAI| of the SAM graph's logits
@@ -9,7 +9,8 @@ Prints one JSON object:
   samIntoMam  whether a SAM checkpoint (our SAM model's state dict) loads into the MAM module
 
 MONAI is set to the reference (3D-MAM-SPEC.md §h): PatchMerging takes the 8 sub-grids in
-MONAI 0.9's order (§c.8; MONAI ≥ 1.5 fixed the order). The MAM reference is MONAI's model
+MONAI 0.9's order (§c.8; MONAI ≥ 1.5 fixed the order); with MERGE `default` it keeps the
+installed MONAI's own PatchMerging (SwinUNETR's default `downsample="merging"`). The MAM reference is MONAI's model
 with memory per §a/§c.5: a hook on each block's `attn.qkv` adds the stage's memory to the q
 part (window layout, slot by slot) and keeps q̂; every `BasicLayer` starts with no memory.
 Weights are randomised as §i does, so every weight matters.
@@ -28,6 +29,8 @@ torch.set_num_threads(2)
 torch.manual_seed(0)
 sam_file, mam_file = sys.argv[1], sys.argv[2]
 size, feature, classes = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+merge = sys.argv[6] if len(sys.argv) > 6 else "monai-0.9"
+assert merge in ("monai-0.9", "default"), merge
 
 OFFSETS_0_9 = [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 1), (0, 1, 0), (0, 0, 1), (1, 1, 1)]
 
@@ -46,7 +49,8 @@ def rearrange(x, pattern):
 
 
 assert swin_unetr.MERGING_MODE["merging"] is PatchMerging
-PatchMerging.forward = merge_0_9
+if merge == "monai-0.9":
+    PatchMerging.forward = merge_0_9
 swin_unetr.rearrange = rearrange
 
 monai = SwinUNETR(in_channels=1, out_channels=classes, feature_size=feature).double().eval()

@@ -7,7 +7,8 @@
  *   `relative_position_index` buffers missing): the weight names are the reference's;
  * - SwinUNETR-MAM equals the same MONAI model with the memory of §c.5/§c.6;
  * - nnFormer and nnFormer-MAM equal a float64 PyTorch oracle written from the spec;
- * all ≤ 1e-4 relative to max|oracle|. The reference's state dict of those weights (MONAI's
+ * all ≤ 1e-5 relative to max|oracle| (SwinUNETR was 3.7e-5 while tfjs summed each instance
+ * norm's 64³ voxels in one float32 run; now 6e-7). The reference's state dict of those weights (MONAI's
  * own for SwinUNETR; nnFormer's with its index buffers) imports by name with `mam import`,
  * the index buffers reported as skipped, and loads into the MAM preset. The memory path matters: the MAM oracle's logits
  * differ from its memory-off logits (which our SAM graph, same weights, reproduces).
@@ -81,7 +82,7 @@ for (const family of ['swinunetr', 'nnformer'] as const) {
 
     for (const memory of [false, true]) {
       const name = memory ? 'MAM' : 'SAM';
-      it(`${name}: logits equal the oracle's ≤ 1e-4 relative`, async () => {
+      it(`${name}: logits equal the oracle's ≤ 1e-5 relative`, async () => {
         const { model } = compileDoc(f.doc(memory), 1);
         try {
           const loaded = loadWeights(model, weights);
@@ -94,7 +95,7 @@ for (const family of ['swinunetr', 'nnformer'] as const) {
             `${family} ${name} wasm`,
             relErr(await logits.data(), want.data as Float32Array),
           );
-          expect(err).toBeLessThanOrEqual(1e-4);
+          expect(err).toBeLessThanOrEqual(1e-5);
           tf.dispose([input, logits]);
         } finally {
           model.dispose();

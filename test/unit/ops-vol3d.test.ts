@@ -255,6 +255,44 @@ for (const backend of ['cpu', 'wasm'] as const) {
       );
     });
 
+    it('instance norm at 64³ of data offset from 0 keeps float32 accuracy, forward and gradient', async () => {
+      await set();
+      // mean 2.5, spread 0.3 per channel: one long float32 running sum over the 64³ voxels
+      // drifted 6e-5 relative on wasm; the torch-diff SwinUNETR logits inherited it
+      const s: Dims = [1, 64, 64, 64, 2];
+      const V = 64 ** 3;
+      const x = rng.array(size(s), 0.3, 2.5);
+      const g = rng.array(size(s));
+      const ref = refInstanceNorm(x, s);
+      // its input gradient for the upstream g, in float64: (g − mean g − x̂·mean(g·x̂))/σ
+      const dx = new Float64Array(x.length);
+      for (let c = 0; c < 2; c++) {
+        let [m, q, mg, mgx] = [0, 0, 0, 0];
+        for (let v = 0; v < V; v++) m += x[v * 2 + c] / V;
+        for (let v = 0; v < V; v++) q += (x[v * 2 + c] - m) ** 2 / V;
+        const sd = Math.sqrt(q + 1e-5);
+        for (let v = 0; v < V; v++) {
+          mg += g[v * 2 + c] / V;
+          mgx += (g[v * 2 + c] * ref[v * 2 + c]) / V;
+        }
+        for (let v = 0; v < V; v++) dx[v * 2 + c] = (g[v * 2 + c] - mg - ref[v * 2 + c] * mgx) / sd;
+      }
+      const [xt, gt] = [x, g].map((a) => tf.tensor(Float32Array.from(a), s));
+      const y = instanceNorm3d(xt as Vol);
+      const grad = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(instanceNorm3d(xx as Vol), gt)))(xt);
+      const forward = record(
+        `${backend} instanceNorm3d 64³ offset forward`,
+        relErr(values(y), ref),
+      );
+      const backward = record(
+        `${backend} instanceNorm3d 64³ offset grad`,
+        relErr(values(grad), dx),
+      );
+      tf.dispose([xt, gt, y, grad]);
+      expect(forward).toBeLessThanOrEqual(1e-6);
+      expect(backward).toBeLessThanOrEqual(1e-6);
+    });
+
     it('roll, window partition and its exact inverse on an anisotropic window', async () => {
       await set();
       const s: Dims = [2, 4, 6, 6, 2];
@@ -341,6 +379,17 @@ for (const backend of ['cpu', 'wasm'] as const) {
       const seen = new Set(MERGE_OFFSETS['monai-0.9'].map((o) => o.join('')));
       expect(seen.size).toBe(6);
       expect(seen.has('110') || seen.has('011')).toBe(false);
+      // 'all-eight' is MONAI ≥ 1.5's PatchMerging.forward, x0…x7 as its source (1.6.1) slices them
+      expect(MERGE_OFFSETS['all-eight'].map((o) => o.join(''))).toEqual([
+        '000',
+        '100',
+        '010',
+        '001',
+        '110',
+        '101',
+        '011',
+        '111',
+      ]);
     });
 
     it('leaks no tensors', async () => {

@@ -8,7 +8,8 @@
  * Batch 1 at the preset's own input size (the Swin presets need 224² for
  * their 7×7 windows over four stages); volumes [1, D, H, W, C] alike. The 3D
  * graphs have no running statistics (InstanceNorm normalises with the batch's
- * statistics in evaluation mode too), so they step in evaluation mode.
+ * statistics in evaluation mode too), so they step in evaluation mode. The
+ * SwinUNETR demo takes one step, compared with torch's float64 step (FLOAT64_BOUND).
  *
  * DA-TransUNet graphs (BatchNorm, dual attention, TransUNet blocks) step in
  * training mode, BatchNorm on batch statistics, so the running statistics
@@ -80,15 +81,22 @@ const FULL_SIZE = ['da-transunet.json', 'da-transunet-mam.json'];
  */
 const FULL_SIZE_3D = ['swinunetr.json', 'swinunetr-mam.json', 'nnformer.json', 'nnformer-mam.json'];
 /**
- * Open: SwinUNETR. Its demo at 64³ predicts on wasm, but its gradient does not fit wasm's
- * 4 GiB here (2.1 GB of tensors held after the forward, then out of memory); at 32³ torch's
- * InstanceNorm refuses to train the 1³ bottleneck; at 64³ with feature size 6 and window 4³
- * (2.5 GB of wasm heap) the logits differ by 3.4e-5 relative, SAM and MAM alike, above the
- * 1e-5 this test asks: which side is off is not found yet.
+ * SwinUNETR's demo (64³, the smallest size its five halvings and torch's InstanceNorm allow)
+ * takes one step, compared with torch's float64 step: its weight gradients are float32 sums
+ * over 32k–262k voxels of terms that mostly cancel, which no two float32 runs agree on to
+ * 1e-4. Measured on its seeded weights, one step's update: torch float32 lies 2.1e-3 from
+ * float64 (encoder1.layer.conv2.conv.weight), ours 8.0e-4 (layers1.0.blocks.1.norm1.bias;
+ * ours and torch float32 differ by 2.1e-3), so ours is bounded by 2e-3 against float64 (the
+ * raw gradients: torch float32 up to 7.1e-3 from float64, ours 1.0e-3). 3 steps took 464 s
+ * on the loaded 2-core machine (2.6 GB resident; one step: 177 s), and their updates, ours
+ * against torch float32, differed by 6.4e-3. The logits agree to 8.4e-7 (ours 5.8e-7 from
+ * float64, torch float32 6.9e-7).
  */
-const OPEN_3D = ['swinunetr-mam-demo.json'];
+const FLOAT64_BOUND: Record<string, { steps: number; bound: number }> = {
+  'swinunetr-mam-demo.json': { steps: 1, bound: 2e-3 },
+};
 const presets = readdirSync(join(repoRoot, 'presets')).filter(
-  (f) => f.endsWith('.json') && !FULL_SIZE_3D.includes(f) && !OPEN_3D.includes(f),
+  (f) => f.endsWith('.json') && !FULL_SIZE_3D.includes(f),
 );
 
 interface Case {
@@ -99,6 +107,8 @@ interface Case {
   awayFromKinks?: boolean;
   /** SGD steps compared (0: the logits only). */
   steps?: number;
+  /** Updates compared with torch's float64 steps only, ours within this (see FLOAT64_BOUND). */
+  float64Bound?: number;
 }
 
 const presetDoc = (file: string) => () =>
@@ -122,7 +132,8 @@ const cases: Case[] = [
     name: f,
     doc: presetDoc(f),
     awayFromKinks: f === 'da-transunet-mam-demo.json',
-    steps: FULL_SIZE.includes(f) ? 0 : STEPS,
+    steps: FLOAT64_BOUND[f]?.steps ?? (FULL_SIZE.includes(f) ? 0 : STEPS),
+    float64Bound: FLOAT64_BOUND[f]?.bound,
   })),
   { name: 'reduced DA-TransUNet (SAM)', doc: reducedDa },
   // nnFormer SAM at the reference's depths, heads and windows, at 32³ (its demo runs at 64³).
@@ -225,8 +236,12 @@ describeOracle('torch runtime vs the TypeScript model, every preset', () => {
 
   it('covers every preset', () => expect(presets.length).toBeGreaterThanOrEqual(9));
 
-  for (const { name: file, doc, awayFromKinks = false, steps = STEPS } of cases) {
-    const what = steps ? ` and ${steps} SGD steps ≤ 1e-4` : '';
+  for (const { name: file, doc, awayFromKinks = false, steps = STEPS, float64Bound } of cases) {
+    const what = !steps
+      ? ''
+      : float64Bound
+        ? ` and ${steps} SGD step ≤ ${float64Bound} from torch float64`
+        : ` and ${steps} SGD steps ≤ 1e-4`;
     it(`${file}: logits ≤ 1e-5${what} relative`, async () => {
       const t0 = performance.now();
       const dir = mkdtempSync(join(root, 'p-'));
@@ -287,7 +302,7 @@ describeOracle('torch runtime vs the TypeScript model, every preset', () => {
           String(steps),
           String(LR),
           training ? 'train' : 'eval',
-          ...(da && steps ? ['f64'] : []),
+          ...((da || float64Bound) && steps ? ['f64'] : []),
         ]);
         expect(r.stderr + `exit ${r.code}`).toBe('exit 0');
         const theirs = readNpy(new Uint8Array(readFileSync(join(dir, 'torch_logits.npy'))));
@@ -311,15 +326,15 @@ describeOracle('torch runtime vs the TypeScript model, every preset', () => {
         }
         const update = worstUpdate(before, now, after);
         record(`${file} ${steps}-step updates vs torch (worst: ${update.key})`, update.worst);
-        expect(update.worst, update.key).toBeLessThanOrEqual(1e-4);
-        if (da) {
+        if (!float64Bound) expect(update.worst, update.key).toBeLessThanOrEqual(1e-4);
+        if (da || float64Bound) {
           // Against torch's float64 steps: how far each float32 side lies from exact.
           const exact = read(`torch64_w${steps}.safetensors`);
           const torch32 = worstUpdate(before, after, exact);
           const ours64 = worstUpdate(before, now, exact);
           record(`${file} torch float32 vs float64 (worst: ${torch32.key})`, torch32.worst);
           record(`${file} ours vs torch float64 (worst: ${ours64.key})`, ours64.worst);
-          expect(ours64.worst, ours64.key).toBeLessThanOrEqual(1e-4);
+          expect(ours64.worst, ours64.key).toBeLessThanOrEqual(float64Bound ?? 1e-4);
         }
       } finally {
         model.dispose();

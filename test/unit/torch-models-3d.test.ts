@@ -147,6 +147,24 @@ print(json.dumps(res))
     expect(r.samIntoMam).toBe(151);
   }, 600_000); // four float64 forwards at 64³ (~50 s of CPU; minutes on a loaded machine)
 
+  it("SwinUNETR(-MAM) with merge order 'all-eight' equals the installed MONAI's SwinUNETR as it ships (≥ 1.5: default PatchMerging) in float64 at 64³", async () => {
+    const r = await json([
+      join(repoRoot, 'test', 'python', 'swinunetr_monai_oracle.py'),
+      write('swinunetr-all-eight.json', smallSwinUnetr3d(64, 12, false, 'all-eight')),
+      write('swinunetr-mam-all-eight.json', smallSwinUnetr3d(64, 12, true, 'all-eight')),
+      '64',
+      '12',
+      String(CLASSES.length),
+      'default',
+    ]);
+    console.info(
+      `torch-3d: SwinUNETR all-eight vs MONAI default ${r.sam.toExponential(2)}, MAM ${r.mam.toExponential(2)}`,
+    );
+    expect(r.sam).toBeLessThanOrEqual(1e-10);
+    expect(r.mam).toBeLessThanOrEqual(1e-10);
+    expect(r.report.matched).toBe(151);
+  }, 600_000);
+
   it('nnFormer(-MAM) equals a whole-model oracle written from the spec in float64 at 64³', async () => {
     const r = await json([
       join(repoRoot, 'test', 'python', 'nnformer_oracle.py'),
