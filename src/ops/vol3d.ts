@@ -434,14 +434,17 @@ export function mergeGather3d(x: Vol, order: MergeOrder): Vol {
   });
 }
 
-/** The −100 / 0 shift mask `[nW, N, N]` of a padded grid (§c.3), as a constant (built in JS: it has no gradient). */
-export function shiftMask3d(regions: Int32Array, padded: Triple, window: Triple): tf.Tensor3D {
+/**
+ * The shift-mask region of every token of every window `[nW·N]`, windows
+ * and tokens in windowPartition3d's order, from the padded grid's regions
+ * (geometry3d.ts shiftRegions3d). Small (one int a padded voxel); the mask
+ * itself, nW·N² floats, is made per slice of windows by {@link shiftMaskSlice3d}.
+ */
+export function windowRegions3d(regions: Int32Array, padded: Triple, window: Triple): Int32Array {
   const [a, b, c] = window;
   const [nd, nh, nw] = [padded[0] / a, padded[1] / b, padded[2] / c];
   const N = a * b * c;
-  const nW = nd * nh * nw;
-  // ids[w, t]: the region of token t of window w, in windowPartition3d's order
-  const ids = new Int32Array(nW * N);
+  const ids = new Int32Array(nd * nh * nw * N);
   for (let wd = 0, w = 0; wd < nd; wd++)
     for (let wh = 0; wh < nh; wh++)
       for (let ww = 0; ww < nw; ww++, w++)
@@ -451,10 +454,36 @@ export function shiftMask3d(regions: Int32Array, padded: Triple, window: Triple)
           const x = ww * c + (t % c);
           ids[w * N + t] = regions[(z * padded[1] + y) * padded[2] + x];
         }
-  const mask = new Float32Array(nW * N * N);
-  for (let w = 0; w < nW; w++)
+  return ids;
+}
+
+/**
+ * The −100 / 0 shift mask `[count, N, N]` of windows `first … first+count−1`
+ * (§c.3), as a constant built in JS (it has no gradient); undefined when none
+ * of them mixes regions (adding it would change nothing).
+ */
+export function shiftMaskSlice3d(
+  ids: Int32Array,
+  N: number,
+  first: number,
+  count: number,
+): tf.Tensor3D | undefined {
+  const mask = new Float32Array(count * N * N);
+  let mixed = false;
+  for (let w = 0; w < count; w++) {
+    const id = ids.subarray((first + w) * N, (first + w + 1) * N);
+    if (id.every((r) => r === id[0])) continue;
+    mixed = true;
     for (let i = 0; i < N; i++)
-      for (let j = 0; j < N; j++)
-        if (ids[w * N + i] !== ids[w * N + j]) mask[(w * N + i) * N + j] = -100;
-  return tf.tensor3d(mask, [nW, N, N]);
+      for (let j = 0; j < N; j++) if (id[i] !== id[j]) mask[(w * N + i) * N + j] = -100;
+  }
+  return mixed ? tf.tensor3d(mask, [count, N, N]) : undefined;
+}
+
+/** The whole −100 / 0 shift mask `[nW, N, N]` of a padded grid (§c.3). */
+export function shiftMask3d(regions: Int32Array, padded: Triple, window: Triple): tf.Tensor3D {
+  const N = window[0] * window[1] * window[2];
+  const ids = windowRegions3d(regions, padded, window);
+  const nW = ids.length / N;
+  return shiftMaskSlice3d(ids, N, 0, nW) ?? tf.zeros([nW, N, N]);
 }
