@@ -7,6 +7,7 @@
  */
 import * as tf from '#tfjs';
 import type { LinearIndex3d, Triple } from '../graph/geometry3d.ts';
+import { tapeActive } from './tape.ts';
 
 export type Vol = tf.Tensor5D;
 
@@ -63,13 +64,14 @@ function conv3dByPlanes(x: Vol, w: tf.Tensor5D, strides: Triple): Vol {
         cin,
         cout,
       ]) as tf.Tensor4D;
-      const y = tf.conv2d(
-        tf.reshape(planes, [B * od, H, W, C]) as tf.Tensor4D,
-        wi,
-        [strides[1], strides[2]],
-        'valid',
-      );
-      acc = acc ? (tf.add(acc, y) as tf.Tensor4D) : y;
+      const flat = tf.reshape(planes, [B * od, H, W, C]) as tf.Tensor4D;
+      const y = tf.conv2d(flat, wi, [strides[1], strides[2]], 'valid');
+      const sum = acc ? (tf.add(acc, y) as tf.Tensor4D) : y;
+      // without a tape each tap's planes and partial sums are dead once added: at
+      // 96³ × 96 channels a tap's planes are 337 MiB, and kD of them stayed
+      if (!tapeActive())
+        tf.dispose([...(planes !== x ? [planes, flat] : []), ...(acc ? [acc, y] : [])]);
+      acc = sum;
     }
     const [, oh, ow] = acc!.shape;
     return tf.reshape(acc!, [B, od, oh, ow, cout]) as Vol;
