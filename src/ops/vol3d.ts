@@ -304,6 +304,8 @@ export function roll3d(x: Vol, shift: Triple, sign: 1 | -1): Vol {
 export function windowPartition3d(x: Vol, window: Triple): tf.Tensor3D {
   const [B, Pd, Ph, Pw, C] = x.shape;
   const [a, b, c] = window;
+  // one voxel a window (a 1³ conv's patches): the order is the volume's own, no copy
+  if (a * b * c === 1) return tf.reshape(x, [B * Pd * Ph * Pw, 1, C]);
   const [nd, nh, nw] = [Pd / a, Ph / b, Pw / c];
   const s1 = tf.transpose(tf.reshape(x, [B * nd, a, nh, b * Pw * C]), [0, 2, 1, 3]);
   const s2 = tf.transpose(tf.reshape(s1, [B * nd * nh, a * b, nw, c, C]), [0, 2, 1, 3, 4]);

@@ -15,7 +15,7 @@ import { meterBuffers, type BufferMeter } from '../../src/backend/meter.ts';
 import { runRecomputed } from '../../src/compile/recompute.ts';
 import type { ForwardContext } from '../../src/compile/kernels/types.ts';
 import { conv2d, groupNorm, linear } from '../../src/ops/index.ts';
-import { conv3d, type Vol } from '../../src/ops/vol3d.ts';
+import { conv3d, type Vol, windowPartition3d } from '../../src/ops/vol3d.ts';
 
 const F32 = 4;
 const bytes = (shape: number[]) => shape.reduce((a, b) => a * b, 1) * F32;
@@ -187,5 +187,19 @@ describe('what inference holds (wasm, no tape)', () => {
           }
     expect(worst).toBeLessThanOrEqual(1e-4);
     tf.dispose([x, w, y]);
+  });
+});
+
+describe('window partition of one voxel a window (wasm)', () => {
+  it('is the volume in its own order, without a copy (a 1³ conv3d copied it twice)', () => {
+    const x = tf.randomNormal([2, 3, 4, 5, 6]) as Vol;
+    meter = meterBuffers();
+    const w = windowPartition3d(x, [1, 1, 1]);
+    const peak = meter.peak;
+    meter.stop();
+    expect(peak).toBe(0);
+    expect(w.shape).toEqual([2 * 3 * 4 * 5, 1, 6]);
+    expect(Array.from(w.dataSync())).toEqual(Array.from(x.dataSync()));
+    tf.dispose([x, w]);
   });
 });
