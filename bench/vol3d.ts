@@ -6,13 +6,20 @@
  * (tf.profile) and the process's peak RSS (resident set, OS-measured).
  * `npm run bench -- vol3d [--full] [--only=swinunetr-mam-demo,nnformer-mam-demo,swinunetr-mam]`
  *
- * The 96³ forward runs only with `--full` (or `--only=swinunetr-mam`): on
- * wasm it does not fit yet. tfjs-backend-wasm's heap ends at 4 GiB; the
- * forward frees node outputs after their last reader and a block its
- * attention tensors once the next is made, but the first stage's block still
- * holds two 484 MiB logit tensors (343 windows × 3 heads × 343²) and the
- * shift mask's making at once, so the module traps (measured here,
- * 2026-11-30: after 61 s at 3.8 GiB RSS).
+ * The 96³ forward runs only with `--full` (or `--only=swinunetr-mam`): it
+ * takes minutes. It fits tfjs-backend-wasm's 4 GiB heap since inference
+ * runs the window attention in chunks of windows whose logits stay under
+ * 64 MiB (src/ops/vol3d-attention.ts; the first stage's 343 windows × 3 heads
+ * × 343² were 484 MiB a tensor), each node's kernel in its own tidy, and the
+ * 3D CNN blocks freeing each stage once the next is made (their 96³ × 96
+ * channel stages in decoder1 held 2.6 GiB). Measured here, 2026-11-30, on
+ * the shared 2-core machine (load 13–17, unit tests running beside it):
+ * 261 s, peak tfjs 2,420 MiB, peak RSS 3,537 MiB; it trapped after 61 s at
+ * 3.8 GiB RSS before. The largest holder now (src/backend/meter.ts, buffers
+ * alive at each node's peak) is decoder1, the UNETR up block at 96³: 1.84 GiB
+ * (its 96-channel concat, padded copy and one conv3d depth tap's planes);
+ * then stage 1's second Swin block, 1.44 GiB (its token-sized intermediates
+ * stay until it returns), and encoder1, 1.17 GiB.
  */
 import { loadavg } from 'node:os';
 import * as tf from '#tfjs';

@@ -1,7 +1,8 @@
 /**
  * The 3D Swin block with optional memory (3D-MAM-SPEC.md §c.5–c.7):
  * x ← x + AttnPart(LN(x; norm1)), AttnPart = pad → roll → partition →
- * window attention (bias, mask, q̂ = q + m) → reverse → un-roll → crop;
+ * window attention (bias, mask, q̂ = q + m; in chunks of windows without a
+ * tape, src/ops/vol3d-attention.ts) → reverse → un-roll → crop;
  * x ← x + MLP(LN(x; norm2)). Memory stays in window layout and crosses the
  * shift unaligned, as the reference does.
  */
@@ -16,14 +17,15 @@ import {
   type LinearWeights,
   type NormWeights,
 } from './layers.ts';
-import { tapeActive, thenFree } from './tape.ts';
+import { windowAttention3d } from './vol3d-attention.ts';
 import {
   padEnd3d,
   relativeBias3d,
   roll3d,
-  shiftMask3d,
+  shiftMaskSlice3d,
   type Vol,
   windowPartition3d,
+  windowRegions3d,
   windowReverse3d,
 } from './vol3d.ts';
 
@@ -49,6 +51,8 @@ export interface Block3dOptions {
   withMemoryOut?: boolean;
   /** Per-sample drop-path of both residual branches (attention: seed, MLP: seed + 1). */
   dropPath?: DropPathOptions;
+  /** Logit bytes an inference chunk of windows may take (vol3d-attention.ts); its default unless given. */
+  chunkBytes?: number;
 }
 
 /** `[B, D, H, W, C]` → `{ out, memory? }`. */
@@ -78,23 +82,17 @@ export function swin3dBlock(
     const memory = o.withMemoryOut ? q : undefined;
     const k = part(1);
     const v = part(2);
-    // [B·nW, h, N, N] each: at 96³ 484 MiB, so in inference each is freed once the next is made
-    let logits = tf.matMul(tf.mul(q, 1 / Math.sqrt(hd)), k, false, true);
     const full = relativeBias3d(w.table, o.index);
     const bias = full.shape[1] === N ? full : tf.slice(full, [0, 0, 0], [o.heads, N, N]);
-    logits = thenFree(logits, (l) => tf.add(l, bias));
-    if (shifted) {
-      const mask = shiftMask3d(shiftRegions3d(padded, window, shift), padded, window); // [nW, N, N]
-      logits = thenFree(logits, (l) => {
-        const l5 = tf.reshape(l, [B, nW, o.heads, N, N]);
-        const masked = tf.add(l5, tf.expandDims(mask, 1));
-        const out = tf.reshape(masked, [B * nW, o.heads, N, N]);
-        // the views share buffers: drop them too, or l's buffer outlives l
-        if (!tapeActive()) tf.dispose([l5, masked]);
-        return out;
-      });
-    }
-    const att = thenFree(thenFree(logits, tf.softmax), (p) => tf.matMul(p, v)); // [B·nW, h, N, hd]
+    const regions = shifted
+      ? windowRegions3d(shiftRegions3d(padded, window, shift), padded, window)
+      : undefined;
+    const att = windowAttention3d(q, k, v, {
+      bias,
+      batch: B,
+      ...(regions ? { mask: (first, count) => shiftMaskSlice3d(regions, N, first, count) } : {}),
+      ...(o.chunkBytes !== undefined ? { chunkBytes: o.chunkBytes } : {}),
+    }); // [B·nW, h, N, hd]
     const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * nW, N, C]);
     let y = windowReverse3d(linear(merged, w.proj), window, padded, B);
     if (shifted) y = roll3d(y, shift, 1);

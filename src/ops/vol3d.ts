@@ -8,6 +8,7 @@
 import * as tf from '#tfjs';
 import type { LinearIndex3d, Triple } from '../graph/geometry3d.ts';
 import { roll } from './windows.ts';
+import { tapeActive } from './tape.ts';
 
 export type Vol = tf.Tensor5D;
 
@@ -64,13 +65,14 @@ function conv3dByPlanes(x: Vol, w: tf.Tensor5D, strides: Triple): Vol {
         cin,
         cout,
       ]) as tf.Tensor4D;
-      const y = tf.conv2d(
-        tf.reshape(planes, [B * od, H, W, C]) as tf.Tensor4D,
-        wi,
-        [strides[1], strides[2]],
-        'valid',
-      );
-      acc = acc ? (tf.add(acc, y) as tf.Tensor4D) : y;
+      const flat = tf.reshape(planes, [B * od, H, W, C]) as tf.Tensor4D;
+      const y = tf.conv2d(flat, wi, [strides[1], strides[2]], 'valid');
+      const sum = acc ? (tf.add(acc, y) as tf.Tensor4D) : y;
+      // without a tape each tap's planes and partial sums are dead once added: at
+      // 96³ × 96 channels a tap's planes are 337 MiB, and kD of them stayed
+      if (!tapeActive())
+        tf.dispose([...(planes !== x ? [planes, flat] : []), ...(acc ? [acc, y] : [])]);
+      acc = sum;
     }
     const [, oh, ow] = acc!.shape;
     return tf.reshape(acc!, [B, od, oh, ow, cout]) as Vol;
@@ -321,6 +323,8 @@ export function roll3d(x: Vol, shift: Triple, sign: 1 | -1): Vol {
 export function windowPartition3d(x: Vol, window: Triple): tf.Tensor3D {
   const [B, Pd, Ph, Pw, C] = x.shape;
   const [a, b, c] = window;
+  // one voxel a window (a 1³ conv's patches): the order is the volume's own, no copy
+  if (a * b * c === 1) return tf.reshape(x, [B * Pd * Ph * Pw, 1, C]);
   const [nd, nh, nw] = [Pd / a, Ph / b, Pw / c];
   const s1 = tf.transpose(tf.reshape(x, [B * nd, a, nh, b * Pw * C]), [0, 2, 1, 3]);
   const s2 = tf.transpose(tf.reshape(s1, [B * nd * nh, a * b, nw, c, C]), [0, 2, 1, 3, 4]);
@@ -454,14 +458,17 @@ export function mergeGather3d(x: Vol, order: MergeOrder): Vol {
   });
 }
 
-/** The −100 / 0 shift mask `[nW, N, N]` of a padded grid (§c.3), as a constant (built in JS: it has no gradient). */
-export function shiftMask3d(regions: Int32Array, padded: Triple, window: Triple): tf.Tensor3D {
+/**
+ * The shift-mask region of every token of every window `[nW·N]`, windows
+ * and tokens in windowPartition3d's order, from the padded grid's regions
+ * (geometry3d.ts shiftRegions3d). Small (one int a padded voxel); the mask
+ * itself, nW·N² floats, is made per slice of windows by {@link shiftMaskSlice3d}.
+ */
+export function windowRegions3d(regions: Int32Array, padded: Triple, window: Triple): Int32Array {
   const [a, b, c] = window;
   const [nd, nh, nw] = [padded[0] / a, padded[1] / b, padded[2] / c];
   const N = a * b * c;
-  const nW = nd * nh * nw;
-  // ids[w, t]: the region of token t of window w, in windowPartition3d's order
-  const ids = new Int32Array(nW * N);
+  const ids = new Int32Array(nd * nh * nw * N);
   for (let wd = 0, w = 0; wd < nd; wd++)
     for (let wh = 0; wh < nh; wh++)
       for (let ww = 0; ww < nw; ww++, w++)
@@ -471,10 +478,36 @@ export function shiftMask3d(regions: Int32Array, padded: Triple, window: Triple)
           const x = ww * c + (t % c);
           ids[w * N + t] = regions[(z * padded[1] + y) * padded[2] + x];
         }
-  const mask = new Float32Array(nW * N * N);
-  for (let w = 0; w < nW; w++)
+  return ids;
+}
+
+/**
+ * The −100 / 0 shift mask `[count, N, N]` of windows `first … first+count−1`
+ * (§c.3), as a constant built in JS (it has no gradient); undefined when none
+ * of them mixes regions (adding it would change nothing).
+ */
+export function shiftMaskSlice3d(
+  ids: Int32Array,
+  N: number,
+  first: number,
+  count: number,
+): tf.Tensor3D | undefined {
+  const mask = new Float32Array(count * N * N);
+  let mixed = false;
+  for (let w = 0; w < count; w++) {
+    const id = ids.subarray((first + w) * N, (first + w + 1) * N);
+    if (id.every((r) => r === id[0])) continue;
+    mixed = true;
     for (let i = 0; i < N; i++)
-      for (let j = 0; j < N; j++)
-        if (ids[w * N + i] !== ids[w * N + j]) mask[(w * N + i) * N + j] = -100;
-  return tf.tensor3d(mask, [nW, N, N]);
+      for (let j = 0; j < N; j++) if (id[i] !== id[j]) mask[(w * N + i) * N + j] = -100;
+  }
+  return mixed ? tf.tensor3d(mask, [count, N, N]) : undefined;
+}
+
+/** The whole −100 / 0 shift mask `[nW, N, N]` of a padded grid (§c.3). */
+export function shiftMask3d(regions: Int32Array, padded: Triple, window: Triple): tf.Tensor3D {
+  const N = window[0] * window[1] * window[2];
+  const ids = windowRegions3d(regions, padded, window);
+  const nW = ids.length / N;
+  return shiftMaskSlice3d(ids, N, 0, nW) ?? tf.zeros([nW, N, N]);
 }

@@ -1,8 +1,9 @@
 /**
  * Inference frees each node's output after its last consumer
  * (src/compile/release.ts): on a chain of n shape-keeping nodes only two
- * outputs are alive at once, where the forward held all n; under a gradient
- * tape (eval-mode gradients too) everything stays for the backward pass.
+ * outputs are alive at once, where the forward held all n, and a node's
+ * intermediate tensors go when it returns; under a gradient tape (eval-mode
+ * gradients too) everything stays for the backward pass.
  */
 import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -66,14 +67,20 @@ function chainDoc(): GraphDoc {
 }
 
 /**
- * The chain with each node's math replaced by `-x` (one new buffer of its
- * output's size, nothing else), recording the live tensors and buffer bytes
- * as each node starts.
+ * The chain with each node's math replaced by `-x` applied `negations` times
+ * (that many new buffers of its output's size, the last one its output),
+ * recording the live tensors and buffer bytes as each node starts.
  */
-function chainModel(seen: { tensors: number; bytes: number }[], meter: () => number) {
+function chainModel(
+  seen: { tensors: number; bytes: number }[],
+  meter: () => number,
+  negations = 1,
+) {
   const plus: Kernel = (ctx) => {
     seen.push({ tensors: tf.memory().numTensors, bytes: meter() });
-    return { out: tf.neg(ctx.inputs.in!) };
+    let y = ctx.inputs.in!;
+    for (let i = 0; i < negations; i++) y = tf.neg(y);
+    return { out: y };
   };
   const table = new Map(kernels);
   table.set('conv3d', plus);
@@ -82,45 +89,82 @@ function chainModel(seen: { tensors: number; bytes: number }[], meter: () => num
   return CompiledModel.create(p.plan);
 }
 
+/**
+ * Runs `pass` on the chain of `negations`-fold nodes over ones, metering
+ * buffers from just before it: what each node saw as it started (relative
+ * to the start, in tensors and in outputs' sizes), the peak (bytes), and the
+ * tensors alive after it beyond those before.
+ */
+function meteredChain<T extends tf.TensorContainer>(
+  negations: number,
+  pass: (model: CompiledModel, x: tf.Tensor4D) => T,
+) {
+  const seen: { tensors: number; bytes: number }[] = [];
+  const m = meterBuffers();
+  const model = chainModel(seen, () => m.live, negations);
+  const x = tf.ones([B, SIDE, SIDE, SIDE, C]) as unknown as tf.Tensor4D;
+  const base = tf.memory().numTensors;
+  m.resetPeak();
+  const start = m.live;
+  const result = pass(model, x);
+  const peak = m.peak - start;
+  m.stop();
+  return {
+    result,
+    tensors: seen.map((s) => s.tensors - base),
+    outputs: seen.map((s) => (s.bytes - start) / OUT_BYTES),
+    peak,
+    after: tf.memory().numTensors - base,
+    done: () => {
+      tf.dispose(x);
+      model.dispose();
+    },
+  };
+}
+
 describe('forward without a gradient tape frees outputs after their last use', () => {
   it('a chain of 5 nodes holds 2 outputs at most, not 5; the result is unchanged', () => {
-    const seen: { tensors: number; bytes: number }[] = [];
-    const m = meterBuffers();
-    const model = chainModel(seen, () => m.live);
-    const x = tf.ones([B, SIDE, SIDE, SIDE, C]) as unknown as tf.Tensor4D;
-    const base = tf.memory().numTensors;
-    m.resetPeak();
-    const start = m.live;
-    const { logits, ports } = model.forward(x, { keep: [{ node: 'n1', port: 'out' }] });
-    const peak = m.peak - start;
-    m.stop();
+    const r = meteredChain(1, (model, x) =>
+      model.forward(x, { keep: [{ node: 'n1', port: 'out' }] }),
+    );
+    const { logits, ports } = r.result;
     // When node i starts, the live outputs are node i-1's (the input is the
     // caller's) and, from n3 on, the kept n1 beside it.
-    expect(seen.map((s) => s.tensors - base)).toEqual([0, 1, 1, 2, 2]);
-    expect(seen.map((s) => (s.bytes - start) / OUT_BYTES)).toEqual([0, 1, 1, 2, 2]);
+    expect(r.tensors).toEqual([0, 1, 1, 2, 2]);
+    expect(r.outputs).toEqual([0, 1, 1, 2, 2]);
     // The peak: n3's (n4's) output made beside n2's (n3's) and the kept n1.
-    expect(peak).toBe(3 * OUT_BYTES);
+    expect(r.peak).toBe(3 * OUT_BYTES);
     // After it: the logits and the kept port only.
-    expect(tf.memory().numTensors - base).toBe(2);
+    expect(r.after).toBe(2);
     expect(Array.from(logits.dataSync())).toEqual(new Array(B * SIDE ** 3 * C).fill((-1) ** N));
     expect(Array.from(ports['n1:out'].dataSync())).toEqual(new Array(B * SIDE ** 3 * C).fill(1));
-    tf.dispose([logits, ports['n1:out'], x]);
-    model.dispose();
+    tf.dispose([logits, ports['n1:out']]);
+    r.done();
+  });
+
+  it("a node's intermediate tensors are freed when it returns, not when the pass ends", () => {
+    // -(-(-x)): two intermediates a node
+    const r = meteredChain(3, (model, x) => model.predict(x));
+    // When node i starts only node i-1's output is alive (they held 2 more a node before).
+    expect(r.tensors).toEqual([0, 1, 1, 1, 1]);
+    expect(r.outputs).toEqual([0, 1, 1, 1, 1]);
+    // The peak: a node's three buffers beside its input.
+    expect(r.peak).toBe(4 * OUT_BYTES);
+    expect(r.after).toBe(1);
+    expect(Array.from(r.result.dataSync())).toEqual(new Array(B * SIDE ** 3 * C).fill(-1));
+    r.result.dispose();
+    r.done();
   });
 
   it('under a gradient tape every output stays for the backward pass', () => {
-    const seen: { tensors: number; bytes: number }[] = [];
-    const m = meterBuffers();
-    const model = chainModel(seen, () => m.live);
-    const x = tf.ones([B, SIDE, SIDE, SIDE, C]) as unknown as tf.Tensor4D;
-    const start = m.live;
-    const g = tf.grad((v: tf.Tensor) => tf.sum(model.forward(v as tf.Tensor4D).logits))(x);
-    m.stop();
+    const r = meteredChain(1, (model, x) =>
+      tf.grad((v: tf.Tensor) => tf.sum(model.forward(v as tf.Tensor4D).logits))(x),
+    );
     // the forward's outputs all stay
-    expect(seen.map((s) => (s.bytes - start) / OUT_BYTES)).toEqual([0, 1, 2, 3, 4]);
-    expect(Array.from(g.dataSync())).toEqual(new Array(B * SIDE ** 3 * C).fill((-1) ** N));
-    tf.dispose([g, x]);
-    model.dispose();
+    expect(r.outputs).toEqual([0, 1, 2, 3, 4]);
+    expect(Array.from(r.result.dataSync())).toEqual(new Array(B * SIDE ** 3 * C).fill((-1) ** N));
+    r.result.dispose();
+    r.done();
   });
 
   it('a 2D Swin-Unet-MAM gives the same logits, bit for bit, as the forward that keeps all', () => {

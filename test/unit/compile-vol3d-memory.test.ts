@@ -4,6 +4,8 @@
  * batch 2 ran out of wasm's 4 GiB heap while its CNN blocks kept every conv,
  * InstanceNorm and LeakyReLU intermediate for the backward pass. The 3D CNN
  * kinds are recomputed (src/compile/recompute.ts): the tape keeps their inputs.
+ * Without a tape the blocks free each stage once the next is made: a 96³
+ * forward's decoder1 held every stage of its 96-channel convs at once.
  */
 import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +88,44 @@ describe('3D CNN nodes in training keep their inputs only (wasm)', () => {
     expect(Object.keys(grads).length).toBe(model.variables.length);
     for (const g of Object.values(grads)) expect(g.isDisposed).toBe(false);
     tf.dispose([value, x, ...Object.values(grads)]);
+    model.dispose();
+  });
+});
+
+describe('3D CNN blocks without a tape free each stage once the next is made (wasm)', () => {
+  it('the basic and up blocks hold only their output when they return', () => {
+    const { model } = compileDoc(doc());
+    const step = (id: string) => model.plan.steps.find((s) => s.id === id)!;
+    const weights = model as unknown as { variableOf(node: string, name: string): tf.Tensor };
+    const run = (id: string, inputs: Record<string, tf.Tensor>) => {
+      const s = step(id);
+      const meter = meterBuffers();
+      const out = s.kernel!({
+        params: s.params,
+        inputs,
+        inShapes: s.inShapes,
+        outShapes: s.outShapes,
+        weight: (name) => weights.variableOf(id, name),
+        training: false,
+        seed: 0,
+      }).out;
+      const live = meter.live;
+      meter.stop();
+      return { out, live };
+    };
+    const x = tf.randomNormal([B, S, S, S, 1], 0, 1, 'float32', 3);
+    const skip = tf.randomNormal([B, S, S, S, 4], 0, 1, 'float32', 5);
+    const low = tf.randomNormal([B, S / 2, S / 2, S / 2, 8], 0, 1, 'float32', 7);
+    // enc: 1 → 4 channels at 8³ (conv3 on the residual); dec: 8 at 4³ up to 4 at 8³, concat the skip (8), → 4
+    const enc = run('enc', { in: x });
+    const dec = run('dec', { in: low, skip });
+    // what is alive is the output, B·8³·4 floats: conv1, conv2, conv3 and their
+    // norms, the LeakyReLUs, the sum (and dec's up-sampling and concat) are gone
+    expect(enc.out.shape).toEqual([B, S, S, S, 4]);
+    expect(enc.live).toBe(B * S ** 3 * 4 * F32);
+    expect(dec.out.shape).toEqual([B, S, S, S, 4]);
+    expect(dec.live).toBe(B * S ** 3 * 4 * F32);
+    tf.dispose([x, skip, low, enc.out, dec.out]);
     model.dispose();
   });
 });

@@ -5,7 +5,8 @@
  * kept tensor was copied, every convolution kept its k² taps and its patch
  * matrix, normalisations kept their intermediates, tfjs held custom
  * gradients' temporaries to the end of the backward pass, and every CNN
- * node's activations stayed alive for it.
+ * node's activations stayed alive for it. And what inference holds: a 96³
+ * forward's 3³ conv3d held all its depth taps' planes at once.
  */
 import * as tf from '#tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { meterBuffers, type BufferMeter } from '../../src/backend/meter.ts';
 import { runRecomputed } from '../../src/compile/recompute.ts';
 import type { ForwardContext } from '../../src/compile/kernels/types.ts';
 import { conv2d, groupNorm, linear } from '../../src/ops/index.ts';
+import { conv3d, type Vol, windowPartition3d } from '../../src/ops/vol3d.ts';
 
 const F32 = 4;
 const bytes = (shape: number[]) => shape.reduce((a, b) => a * b, 1) * F32;
@@ -145,5 +147,59 @@ describe('tensors a gradient keeps (wasm)', () => {
       expect(d, `input ${i}`).toBeLessThanOrEqual(1e-5 * tf.max(tf.abs(plain[i])).dataSync()[0]);
     }
     tf.dispose([...all, ...plain, ...recomputed]);
+  });
+});
+
+describe('what inference holds (wasm, no tape)', () => {
+  it("a 3³ conv3d holds one depth tap's planes and partial sums at a time, not all kD", () => {
+    const [D, H, W, C, k] = [8, 16, 16, 8, 3];
+    const x = tf.randomNormal([1, D, H, W, C]) as Vol;
+    const w = tf.randomNormal([k, k, k, C, C]) as tf.Tensor5D;
+    const od = D - k + 1;
+    const [oh, ow] = [H - k + 1, W - k + 1];
+    const planes = bytes([od, H, W, C]); // one tap's depth planes
+    const out = bytes([od, oh, ow, C]); // one tap's conv2d, a partial sum, the output
+    const tap = bytes([k, k, C, C]); // one tap's filter
+    meter = meterBuffers();
+    const y = conv3d(x, w);
+    const peak = meter.peak;
+    meter.stop();
+    // one tap's planes, its conv2d, the sum so far and the new sum, the filter taps
+    expect(peak).toBeLessThanOrEqual(planes + 3 * out + k * tap);
+    // it held k planes, k conv2d results and k − 1 sums
+    expect(k * planes + (2 * k - 1) * out).toBeGreaterThan(planes + 3 * out + k * tap);
+    // the same values as the 27 taps summed in float64
+    const [xs, ws, ys] = [x.dataSync(), w.dataSync(), y.dataSync()];
+    let worst = 0;
+    for (let z = 0; z < od; z++)
+      for (let r = 0; r < oh; r++)
+        for (let c = 0; c < ow; c++)
+          for (let o = 0; o < C; o++) {
+            let s = 0;
+            for (let a = 0; a < k; a++)
+              for (let b = 0; b < k; b++)
+                for (let e = 0; e < k; e++)
+                  for (let i = 0; i < C; i++)
+                    s +=
+                      xs[(((z + a) * H + r + b) * W + c + e) * C + i] *
+                      ws[(((a * k + b) * k + e) * C + i) * C + o];
+            worst = Math.max(worst, Math.abs(s - ys[((z * oh + r) * ow + c) * C + o]));
+          }
+    expect(worst).toBeLessThanOrEqual(1e-4);
+    tf.dispose([x, w, y]);
+  });
+});
+
+describe('window partition of one voxel a window (wasm)', () => {
+  it('is the volume in its own order, without a copy (a 1³ conv3d copied it twice)', () => {
+    const x = tf.randomNormal([2, 3, 4, 5, 6]) as Vol;
+    meter = meterBuffers();
+    const w = windowPartition3d(x, [1, 1, 1]);
+    const peak = meter.peak;
+    meter.stop();
+    expect(peak).toBe(0);
+    expect(w.shape).toEqual([2 * 3 * 4 * 5, 1, 6]);
+    expect(Array.from(w.dataSync())).toEqual(Array.from(x.dataSync()));
+    tf.dispose([x, w]);
   });
 });

@@ -4,7 +4,8 @@
  * (test/python/ops_swin3d_oracle.py): SwinUNETR's per-axis clamped, padded
  * windows with the top-left block of the 7³ bias index, and nnFormer's
  * cubic windows with its non-injective index; ≤ 1e-5 relative on cpu and
- * wasm. The memory path matters: block 1 without memory differs.
+ * wasm, with the attention over the whole window batch and one window a
+ * chunk. The memory path matters: block 1 without memory differs.
  */
 import * as tf from '#tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -87,49 +88,55 @@ describeOracle('3D Swin block oracle (PyTorch, from the spec)', () => {
   });
 
   for (const backend of ['cpu', 'wasm'] as const)
-    it(`block pair with memory on ${backend}: SwinUNETR and nnFormer`, async () => {
+    it(`block pair with memory on ${backend}: SwinUNETR and nnFormer, whole and one window a chunk`, async () => {
       await tf.setBackend(backend);
       await tf.ready();
-      for (const c of cases) {
-        const before = tf.memory().numTensors;
-        const geo = c.flavour === 'nnformer' ? nnformerWindows3d : swinWindows3d;
-        const w0 = geo(c.grid, c.window, 0);
-        const w1 = geo(c.grid, c.window, Math.floor(c.window / 2));
-        const index =
-          c.flavour === 'nnformer' ? nnformerIndex3d(w1.window[0]) : swinIndex3d(c.window);
-        expect(index.rows).toBe(c.rows);
-        const p0 = weights(`${c.name}.b0.`);
-        const p1 = weights(`${c.name}.b1.`);
-        const x = get(`${c.name}.x`) as Vol;
-        const b0 = swin3dBlock(x, p0, { heads: c.heads, windows: w0, index, withMemoryOut: true });
-        const b1 = swin3dBlock(b0.out, p1, {
-          heads: c.heads,
-          windows: w1,
-          index,
-          memory: b0.memory,
-          withMemoryOut: true,
-        });
-        const sam = swin3dBlock(b0.out, p1, { heads: c.heads, windows: w1, index });
-        const err = (t: tf.Tensor, ref: string) =>
-          record(`${backend} ${c.name} ${ref}`, relErr(t.dataSync(), data(`${c.name}.${ref}`)));
-        expect(err(b0.out, 'y0')).toBeLessThanOrEqual(1e-5);
-        expect(err(b0.memory!, 'm0')).toBeLessThanOrEqual(1e-5);
-        expect(err(b1.out, 'y1')).toBeLessThanOrEqual(1e-5);
-        expect(err(b1.memory!, 'm1')).toBeLessThanOrEqual(1e-5);
-        expect(err(sam.out, 'y1_sam')).toBeLessThanOrEqual(1e-5);
-        // the memory path matters: SAM block 1 is far from MAM block 1
-        const effect = relErr(sam.out.dataSync(), data(`${c.name}.y1`));
-        record(`${backend} ${c.name} SAM vs MAM block 1 (memory effect)`, effect);
-        expect(effect).toBeGreaterThan(1e-3);
-        tf.dispose([x, b0.out, b0.memory!, b1.out, b1.memory!, sam.out]);
-        tf.dispose(
-          Object.values(p0).flatMap((v) => (v instanceof tf.Tensor ? [v] : Object.values(v))),
-        );
-        tf.dispose(
-          Object.values(p1).flatMap((v) => (v instanceof tf.Tensor ? [v] : Object.values(v))),
-        );
-        expect(tf.memory().numTensors).toBe(before);
-      }
+      // chunkBytes 1: the attention runs one window (of both samples) at a time
+      for (const c of cases)
+        for (const chunkBytes of [undefined, 1]) {
+          const run = chunkBytes ? ' chunked' : '';
+          const before = tf.memory().numTensors;
+          const geo = c.flavour === 'nnformer' ? nnformerWindows3d : swinWindows3d;
+          const w0 = geo(c.grid, c.window, 0);
+          const w1 = geo(c.grid, c.window, Math.floor(c.window / 2));
+          const index =
+            c.flavour === 'nnformer' ? nnformerIndex3d(w1.window[0]) : swinIndex3d(c.window);
+          expect(index.rows).toBe(c.rows);
+          const p0 = weights(`${c.name}.b0.`);
+          const p1 = weights(`${c.name}.b1.`);
+          const x = get(`${c.name}.x`) as Vol;
+          const opts = { heads: c.heads, index, ...(chunkBytes ? { chunkBytes } : {}) };
+          const b0 = swin3dBlock(x, p0, { ...opts, windows: w0, withMemoryOut: true });
+          const b1 = swin3dBlock(b0.out, p1, {
+            ...opts,
+            windows: w1,
+            memory: b0.memory,
+            withMemoryOut: true,
+          });
+          const sam = swin3dBlock(b0.out, p1, { ...opts, windows: w1 });
+          const err = (t: tf.Tensor, ref: string) =>
+            record(
+              `${backend}${run} ${c.name} ${ref}`,
+              relErr(t.dataSync(), data(`${c.name}.${ref}`)),
+            );
+          expect(err(b0.out, 'y0')).toBeLessThanOrEqual(1e-5);
+          expect(err(b0.memory!, 'm0')).toBeLessThanOrEqual(1e-5);
+          expect(err(b1.out, 'y1')).toBeLessThanOrEqual(1e-5);
+          expect(err(b1.memory!, 'm1')).toBeLessThanOrEqual(1e-5);
+          expect(err(sam.out, 'y1_sam')).toBeLessThanOrEqual(1e-5);
+          // the memory path matters: SAM block 1 is far from MAM block 1
+          const effect = relErr(sam.out.dataSync(), data(`${c.name}.y1`));
+          record(`${backend}${run} ${c.name} SAM vs MAM block 1 (memory effect)`, effect);
+          expect(effect).toBeGreaterThan(1e-3);
+          tf.dispose([x, b0.out, b0.memory!, b1.out, b1.memory!, sam.out]);
+          tf.dispose(
+            Object.values(p0).flatMap((v) => (v instanceof tf.Tensor ? [v] : Object.values(v))),
+          );
+          tf.dispose(
+            Object.values(p1).flatMap((v) => (v instanceof tf.Tensor ? [v] : Object.values(v))),
+          );
+          expect(tf.memory().numTensors).toBe(before);
+        }
     });
 
   for (const backend of ['cpu', 'wasm'] as const)

@@ -11,6 +11,7 @@ import * as tf from '#tfjs';
 import { bool, num, str, type Shape } from '../../graph/node-kind.ts';
 import type { Triple } from '../../graph/geometry3d.ts';
 import { gelu, layerNorm, linear } from '../../ops/layers.ts';
+import { tapeActive, thenFree } from '../../ops/tape.ts';
 import {
   conv3d,
   convTranspose3d,
@@ -78,31 +79,44 @@ export interface Conv3dSpec {
  * matmul; other kernels go through conv3d.
  */
 export function convOf(ctx: ForwardContext, x: Vol, prefix: string, o: Conv3dSpec): Vol {
-  const { kernel: k, stride = [1, 1, 1], padding = [0, 0, 0] } = o;
-  const bias = optionalBias(ctx, prefix, o.bias ?? false);
-  const unpadded = padding.every((p) => p === 0);
-  if (unpadded && k.every((n, a) => n === stride[a])) {
-    const [B, D, H, W, C] = x.shape;
-    const grid: Triple = [D / k[0], H / k[1], W / k[2]];
-    if (grid.every(Number.isInteger)) {
-      const patches = tf.reshape(windowPartition3d(x, k), [B, grid[0], grid[1], grid[2], -1]);
-      const w = { weight: matrix(ctx, `${prefix}weight`), ...(bias ? { bias } : {}) };
-      if (patches.shape[4] === k[0] * k[1] * k[2] * C) return linear(patches, w) as Vol;
+  // its views of x and of the weight go with it: a view left behind keeps x's buffer alive
+  return tf.tidy(() => {
+    const { kernel: k, stride = [1, 1, 1], padding = [0, 0, 0] } = o;
+    const bias = optionalBias(ctx, prefix, o.bias ?? false);
+    const unpadded = padding.every((p) => p === 0);
+    if (unpadded && k.every((n, a) => n === stride[a])) {
+      const [B, D, H, W, C] = x.shape;
+      const grid: Triple = [D / k[0], H / k[1], W / k[2]];
+      if (grid.every(Number.isInteger)) {
+        const patches = tf.reshape(windowPartition3d(x, k), [B, grid[0], grid[1], grid[2], -1]);
+        const w = { weight: matrix(ctx, `${prefix}weight`), ...(bias ? { bias } : {}) };
+        if (patches.shape[4] === k[0] * k[1] * k[2] * C) return linear(patches, w) as Vol;
+      }
     }
-  }
-  return conv3d(x, filter(ctx, `${prefix}weight`, k), bias, { stride, padding });
+    return conv3d(x, filter(ctx, `${prefix}weight`, k), bias, { stride, padding });
+  });
 }
 
-/** MONAI's UnetResBlock (§c.11) of the node's `<prefix>conv1/2/3.conv.weight`. */
-function resBlock(ctx: ForwardContext, x: Vol, prefix: string, cout: number): Vol {
+/**
+ * MONAI's UnetResBlock (§c.11) of the node's `<prefix>conv1/2/3.conv.weight`.
+ * Without a tape each stage is freed once the next is made (at 96³ a stage
+ * of decoder1 is 162–344 MiB), and x too when the block `owns` it.
+ */
+function resBlock(ctx: ForwardContext, x: Vol, prefix: string, cout: number, owns = false): Vol {
   const K3 = { kernel: [3, 3, 3] as Triple, padding: [1, 1, 1] as Triple };
-  const a = leakyRelu(instanceNorm3d(convOf(ctx, x, `${prefix}conv1.conv.`, K3))) as Vol;
-  const b = instanceNorm3d(convOf(ctx, a, `${prefix}conv2.conv.`, K3));
+  const conv = (p: string, o: Conv3dSpec) => (t: tf.Tensor) => convOf(ctx, t as Vol, p, o);
+  const inorm = (t: tf.Tensor) => instanceNorm3d(t as Vol);
   const r =
     x.shape[4] !== cout
-      ? instanceNorm3d(convOf(ctx, x, `${prefix}conv3.conv.`, { kernel: [1, 1, 1] }))
+      ? thenFree(conv(`${prefix}conv3.conv.`, { kernel: [1, 1, 1] })(x), inorm)
       : x;
-  return leakyRelu(tf.add(b, r)) as Vol;
+  const c1 = conv(`${prefix}conv1.conv.`, K3)(x);
+  if (owns && r !== x && !tapeActive()) x.dispose();
+  const a = thenFree(thenFree(c1, inorm), leakyRelu);
+  const b = thenFree(thenFree(a, conv(`${prefix}conv2.conv.`, K3)), inorm);
+  const sum = thenFree(b, (t) => tf.add(t, r));
+  if (r !== x && !tapeActive()) r.dispose();
+  return thenFree(sum, leakyRelu) as Vol;
 }
 
 /** GELU → LayerNorm over the channels of every voxel (`<prefix>weight/bias`). */
@@ -161,12 +175,14 @@ export const vol3dCnnKernels: Record<string, Kernel> = {
   })),
 
   'unetr-up-block': recomputed((ctx) => {
-    const up = convTranspose3d(
-      ctx.inputs.in as Vol,
-      transposedFilter(ctx, 'transp_conv.conv.weight', [2, 2, 2]),
+    const up = tf.tidy(() =>
+      convTranspose3d(
+        ctx.inputs.in as Vol,
+        transposedFilter(ctx, 'transp_conv.conv.weight', [2, 2, 2]),
+      ),
     );
-    const z = tf.concat([up, ctx.inputs.skip as Vol], 4) as Vol;
-    return { out: resBlock(ctx, z, 'conv_block.', num(ctx.params, 'outChannels')) };
+    const z = thenFree(up, (u) => tf.concat([u, ctx.inputs.skip as Vol], 4)) as Vol;
+    return { out: resBlock(ctx, z, 'conv_block.', num(ctx.params, 'outChannels'), true) };
   }),
 
   /** §c.2: LayerNorm over channels without weights, eps 1e-5; tokens → volume. */

@@ -23,6 +23,7 @@ import {
 } from '../../graph/geometry3d.ts';
 import { dropBranch, gelu, layerNorm, linear, type LinearWeights } from '../../ops/layers.ts';
 import { swin3dBlock, type Block3dOptions, type Block3dWeights } from '../../ops/vol3d-block.ts';
+import { windowAttention3d } from '../../ops/vol3d-attention.ts';
 import { padEnd3d, relativeBias3d, windowPartition3d, windowReverse3d } from '../../ops/vol3d.ts';
 import { matrix, norm, vector } from './shared.ts';
 import type { ForwardContext, Kernel } from './types.ts';
@@ -109,8 +110,7 @@ function crossBlock(ctx: ForwardContext): tf.Tensor3D {
   const q = byHead(windowsOf(up));
   const full = relativeBias3d(matrix(ctx, 'attn.relative_position_bias_table'), index);
   const bias = full.shape[1] === N ? full : tf.slice(full, [0, 0, 0], [heads, N, N]);
-  const logits = tf.add(tf.matMul(tf.mul(q, 1 / Math.sqrt(hd)), k, false, true), bias);
-  const att = tf.matMul(tf.softmax(logits), v);
+  const att = windowAttention3d(q, k, v, { bias, batch: B });
   const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * nW, N, C]);
   const proj = { weight: matrix(ctx, 'attn.proj.weight'), bias: vector(ctx, 'attn.proj.bias') };
   let y = windowReverse3d(linear(merged, proj), window, padded, B);
