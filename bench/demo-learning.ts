@@ -2,9 +2,12 @@
  * Does the demo learn, and how fast? Trains presets/demo-mam.json on the demo
  * data with the preset's own training settings (what `mam train … --data demo`
  * uses) on wasm, evaluating the TEST split every few steps, and prints the mean
- * foreground Dice (both conventions) against training wall time. The clock
- * excludes the bench's own test evaluations. Stops at `--minutes` (default 15).
- * `npm run bench -- demo-learning [--minutes 15] [--every 25] [--preset demo-mam]`
+ * foreground Dice (both conventions) against training wall time and the
+ * process's CPU time (user + system: what the run cost on a shared, loaded
+ * machine), with the 1-minute load average at each point. Both clocks
+ * exclude the bench's own test evaluations. Stops at `--minutes` of wall time
+ * (default 15) or `--cpu-minutes` of CPU time, whichever comes first.
+ * `npm run bench -- demo-learning [--minutes 15] [--cpu-minutes 15] [--every 25] [--preset demo-mam]`
  * (`--preset da-transunet-mam-demo` measures the DA-TransUNet-MAM demo).
  */
 import { loadavg } from 'node:os';
@@ -26,6 +29,7 @@ const arg = (args: string[], name: string, dflt: number) => {
 
 export async function run(args: string[] = []) {
   const minutes = arg(args, 'minutes', 15);
+  const cpuMinutes = arg(args, 'cpu-minutes', Infinity);
   const every = arg(args, 'every', 25);
   const i = args.indexOf('--preset');
   const preset = i >= 0 ? args[i + 1] : 'demo-mam';
@@ -50,14 +54,23 @@ export async function run(args: string[] = []) {
   const points: {
     step: number;
     trainSeconds: number;
+    cpuSeconds: number;
+    loadAverage1m: number;
     loss: number;
     synapse: number;
     monai: number;
   }[] = [];
   let validationMs = 0;
+  let validationCpuUs = 0;
   let stepAt = 0;
+  let stepCpuAt = 0;
   let lastLoss = NaN;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const cpuUs = () => {
+    const c = process.cpuUsage(cpu0);
+    return c.user + c.system;
+  };
   console.log(
     `demo-learning: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, batch ${settings.batchSize}, ${settings.steps} steps, augment ${settings.augment}; test split every ${every} steps, stop at ${minutes} min`,
   );
@@ -70,23 +83,27 @@ export async function run(args: string[] = []) {
     onEvent: (e) => {
       if (e.type === 'step') {
         stepAt = performance.now();
+        stepCpuAt = cpuUs();
         lastLoss = e.loss;
       }
       if (e.type !== 'validation') return;
       validationMs += performance.now() - stepAt;
+      validationCpuUs += cpuUs() - stepCpuAt;
       const monai = presentNames.reduce((a, n) => a + e.perClass[n].dice, 0) / presentNames.length;
       const point = {
         step: e.step,
         trainSeconds: Number(((performance.now() - t0 - validationMs) / 1000).toFixed(1)),
+        cpuSeconds: Number(((cpuUs() - validationCpuUs) / 1e6).toFixed(1)),
+        loadAverage1m: Number(loadavg()[0].toFixed(2)),
         loss: Number(lastLoss.toFixed(4)),
         synapse: Number(e.meanDice.toFixed(4)),
         monai: Number(monai.toFixed(4)),
       };
       points.push(point);
       console.log(
-        `  step ${point.step}  ${point.trainSeconds}s  loss ${point.loss}  test mean foreground Dice: synapse ${point.synapse}, monai ${point.monai}`,
+        `  step ${point.step}  ${point.trainSeconds}s (CPU ${point.cpuSeconds}s, load ${point.loadAverage1m})  loss ${point.loss}  test mean foreground Dice: synapse ${point.synapse}, monai ${point.monai}`,
       );
-      if (point.trainSeconds > minutes * 60) ctl.abort();
+      if (point.trainSeconds > minutes * 60 || point.cpuSeconds > cpuMinutes * 60) ctl.abort();
     },
   });
   const at = (s: number) => [...points].filter((q) => q.trainSeconds <= s).pop() ?? null;

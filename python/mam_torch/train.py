@@ -180,8 +180,10 @@ def fmt_size(size):
     return "×".join(str(n) for n in size)
 
 
-def steps_per_epoch(n, batch):
-    return n // batch if n >= batch else 1
+def steps_per_epoch(n, batch, drop_last=False):
+    """Batches per pass: slices as torch's DataLoader without drop_last (the Synapse reference), the
+    last batch partial; volumes (drop_last) in whole batches. At least one."""
+    return max(1, n // batch if drop_last else -(-n // batch))
 
 
 def format_duration(sec):
@@ -323,7 +325,7 @@ def run(args, d: Dist) -> int:
         kind = args.optimizer or meta.get("optimizer", "sgd")
         base_lr = args.lr if args.lr is not None else meta.get("learningRate", 0.05 if kind == "sgd" else 1e-3)
         eff = min(batch, len(slices))
-        spe = steps_per_epoch(len(slices), eff)
+        spe = steps_per_epoch(len(slices), eff, drop_last=volume)
         steps = args.steps or (args.epochs or meta.get("epochs", 30)) * spe
         opt_settings = ({"kind": "sgd", "momentum": 0.9, "weightDecay": 1e-4} if kind == "sgd" else
                         {"kind": "adamw", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weightDecay": 0.01})
@@ -356,7 +358,7 @@ def run(args, d: Dist) -> int:
         raise RunError(f"the global batch {B} does not split over {d.world} processes: give --batch a "
                        f"multiple of {d.world}", EXIT["usage"])
     local_b = B // d.world
-    spe = steps_per_epoch(len(slices), B)
+    spe = steps_per_epoch(len(slices), B, drop_last=volume)
     rule = settings.get("resize") or "stretch"
     resized = [] if volume else resize_records(slices, tuple(size), rule)
     for r in resized:
@@ -505,8 +507,10 @@ def run(args, d: Dist) -> int:
             order = list(iter(sampler))
             perm_epoch = epoch
         j0 = (t % spe) * local_b
+        # an epoch's last step takes what is left (the sampler pads every rank to the same length)
+        count = local_b if volume else min(local_b, len(order) - j0)
         xs, ys = [], []
-        for i in range(local_b):
+        for i in range(count):
             pos = i * d.world + d.rank  # the sample's place in the global batch
             img, lbl = slices[order[(j0 + i) % len(order)]]
             if volume:
@@ -529,7 +533,7 @@ def run(args, d: Dist) -> int:
             group["lr"] = lr
         # drop-path per sample, from (seed, step, place in the global batch)
         model.sample_rng.per_sample([hash_string(f"drop-path:{t}:{i * d.world + d.rank}", seed & 0xFFFFFFFF)
-                                     for i in range(local_b)])
+                                     for i in range(count)])
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         with torch.autocast(device_type=d.device.type, dtype=amp, enabled=amp is not None):

@@ -61,26 +61,77 @@ function windowGeometry(shape: number[], o: ConvOptions): WindowGeometry {
 const padded = (x: tf.Tensor4D, g: WindowGeometry, padValue = 0): tf.Tensor4D =>
   g.pads.some(([a, b]) => a || b) ? tf.pad(x, [[0, 0], ...g.pads, [0, 0]], padValue) : x;
 
-/** Window offset (i, j) of the padded image: `[B, Ho, Wo, C]`. */
-function tapAt(xp: tf.Tensor4D, g: WindowGeometry, i: number, j: number): tf.Tensor4D {
-  const [B, Hp, Wp, C] = xp.shape;
-  const h = g.s * g.Ho;
-  const w = g.s * g.Wo;
-  const win =
-    i === 0 && j === 0 && h === Hp && w === Wp ? xp : tf.slice(xp, [0, i, j, 0], [B, h, w, C]);
-  return g.s === 1 ? win : everySth(win, B, g.Ho, g.Wo, C, g.s);
+/**
+ * The stride's phases of a padded image: phase (a, b) holds rows a, a+s, …
+ * and columns b, b+s, … (as many as the taps of that phase read), so each
+ * window offset (i, j) is a plain slice of phase (i mod s, j mod s) at
+ * (⌊i/s⌋, ⌊j/s⌋). Stride 1 has one phase, the image itself. Taking every s-th
+ * row and column once per phase, not once per tap, is what makes a strided
+ * window cheap (the ResNet root reads 49 taps from 4 phases).
+ */
+class Phases {
+  private readonly made = new Map<number, tf.Tensor4D>();
+  constructor(
+    private readonly xp: tf.Tensor4D,
+    private readonly g: WindowGeometry,
+  ) {}
+
+  /** Rows (or columns) of phase a along an axis: the taps i ≡ a read rows ⌊i/s⌋ … ⌊i/s⌋ + Ho − 1. */
+  size(a: number, out: number): number {
+    return out + Math.floor((this.g.k - 1 - a) / this.g.s);
+  }
+
+  phase(a: number, b: number): tf.Tensor4D {
+    const { s, Ho, Wo } = this.g;
+    if (s === 1) return this.xp;
+    const key = a * s + b;
+    let ph = this.made.get(key);
+    if (!ph) {
+      const [B, , , C] = this.xp.shape;
+      const [h, w] = [this.size(a, Ho), this.size(b, Wo)];
+      ph = tf.tidy(() =>
+        everySth(tf.slice(this.xp, [0, a, b, 0], [B, s * h, s * w, C]), B, h, w, C, s),
+      );
+      this.made.set(key, ph);
+    }
+    return ph;
+  }
+
+  /** Makes every phase now, in the caller's scope (before taps are read inside inner `tidy`s). */
+  makeAll(): this {
+    const n = Math.min(this.g.s, this.g.k);
+    for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) this.phase(a, b);
+    return this;
+  }
+
+  /** Window offset (i, j): `[B, Ho, Wo, C]`. */
+  tap(i: number, j: number): tf.Tensor4D {
+    const { s, Ho, Wo } = this.g;
+    const ph = this.phase(i % s, j % s);
+    const [B, h, w, C] = ph.shape;
+    const [qi, qj] = [Math.floor(i / s), Math.floor(j / s)];
+    return qi === 0 && qj === 0 && h === Ho && w === Wo
+      ? ph
+      : tf.slice(ph, [0, qi, qj, 0], [B, Ho, Wo, C]);
+  }
+
+  dispose(): void {
+    for (const ph of this.made.values()) ph.dispose();
+    this.made.clear();
+  }
 }
 
 /**
  * The k×k windows of `x` as `k·k` tensors `[B, Ho, Wo, C]`, window offset
  * (i, j) at index `i·k + j`. A stride s is taken by reshaping s-strided rows
- * and columns to their own axes and slicing index 0 (no stridedSlice).
+ * and columns to their own axes and slicing index 0 (no stridedSlice), once
+ * per phase (see `Phases`).
  */
 export function windowTaps(x: tf.Tensor4D, o: ConvOptions, padValue = 0): tf.Tensor4D[] {
   const g = windowGeometry(x.shape, o);
-  const xp = padded(x, g, padValue);
+  const phases = new Phases(padded(x, g, padValue), g);
   const taps: tf.Tensor4D[] = [];
-  for (let i = 0; i < g.k; i++) for (let j = 0; j < g.k; j++) taps.push(tapAt(xp, g, i, j));
+  for (let i = 0; i < g.k; i++) for (let j = 0; j < g.k; j++) taps.push(phases.tap(i, j));
   return taps;
 }
 
@@ -143,30 +194,55 @@ function convGrads(
   const M = B * g.Ho * g.Wo;
   const xp = padded(x, g);
   const [, Hp, Wp] = xp.shape;
+  const phases = new Phases(xp, g).makeAll();
   const dy2 = tf.reshape(dy, [M, cout]) as tf.Tensor2D;
   const dws: tf.Tensor2D[] = [];
-  let dxp: tf.Tensor4D | null = null;
+  // dx by phase: each offset's part is added where its phase's tap read it, and
+  // the s² phase sums are spread back to the image once at the end
+  const dPhase = new Map<number, tf.Tensor4D>();
   for (let i = 0; i < g.k; i++) {
     for (let j = 0; j < g.k; j++) {
+      const [a, b] = [i % g.s, j % g.s];
+      const [qi, qj] = [Math.floor(i / g.s), Math.floor(j / g.s)];
+      const [h, wd] = [phases.size(a, g.Ho), phases.size(b, g.Wo)];
       const [dw, placed] = tf.tidy(() => {
-        const tap = tf.reshape(tapAt(xp, g, i, j), [M, cin]);
+        const tap = tf.reshape(phases.tap(i, j), [M, cin]);
         // Explicit transposes: wasm multiplies with transposeA/B set several times slower.
         const dw = tf.matMul(tf.transpose(tap), dy2) as tf.Tensor2D;
         const wt = tf.slice(w, [(i * g.k + j) * cin, 0], [cin, cout]);
-        let dtap = tf.reshape(tf.matMul(dy2, tf.transpose(wt)), [B, g.Ho, g.Wo, cin]);
-        if (g.s !== 1) dtap = spreadSth(dtap as tf.Tensor4D, g.s);
-        const [, h, wd] = dtap.shape;
+        const dtap = tf.reshape(tf.matMul(dy2, tf.transpose(wt)), [B, g.Ho, g.Wo, cin]);
         const placed = tf.pad(dtap, [
           [0, 0],
-          [i, Hp - i - h],
-          [j, Wp - j - wd],
+          [qi, (g.s === 1 ? Hp : h) - qi - g.Ho],
+          [qj, (g.s === 1 ? Wp : wd) - qj - g.Wo],
           [0, 0],
         ]) as tf.Tensor4D;
         return [dw, placed];
       });
       dws.push(dw);
-      dxp = addInto(dxp, placed);
+      dPhase.set(a * g.s + b, addInto(dPhase.get(a * g.s + b) ?? null, placed));
     }
+  }
+  phases.dispose();
+  let dxp: tf.Tensor4D | null = null;
+  for (const [key, dph] of dPhase) {
+    if (g.s === 1) {
+      dxp = dph;
+      continue;
+    }
+    const [a, b] = [Math.floor(key / g.s), key % g.s];
+    const spread = tf.tidy(() => {
+      const sp = spreadSth(dph, g.s);
+      const [, h, wd] = sp.shape;
+      return tf.pad(sp, [
+        [0, 0],
+        [a, Hp - a - h],
+        [b, Wp - b - wd],
+        [0, 0],
+      ]) as tf.Tensor4D;
+    });
+    dph.dispose();
+    dxp = addInto(dxp, spread);
   }
   const dw = dws.length === 1 ? dws[0] : (tf.concat(dws, 0) as tf.Tensor2D);
   if (dws.length > 1) tf.dispose(dws);

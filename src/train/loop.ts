@@ -32,7 +32,7 @@ import {
 } from '../backend/out-of-memory.ts';
 import { decodeOptimizerState, encodeOptimizerState, Optimizer, polyLr } from './optim.ts';
 import { fitChannels } from './samples.ts';
-import { DEFAULT_LOSS, stepsPerEpoch } from './rules.ts';
+import { batchPositions, DEFAULT_LOSS, stepsPerEpoch } from './rules.ts';
 import { volumeBatch, volumeInput, volumeTrainSet } from './volume-batches.ts';
 
 export interface TrainingData {
@@ -90,7 +90,7 @@ export interface TrainResult {
   state: TrainState;
 }
 
-/** Steps per epoch: full batches only (the shuffle differs per epoch, so every slice is seen). */
+/** Steps per epoch: every slice once, the last batch partial (the shuffle differs per epoch). */
 export { stepsPerEpoch };
 
 const seeded = (seed: number, purpose: string) => rng(hashString(purpose, seed >>> 0));
@@ -211,26 +211,33 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     return s.patience > 0 && state.validationsSinceBest >= s.patience;
   }
 
-  /** Step t's images and labels: B slices of the shuffled set, or B crops of one shuffled volume. */
-  function batchOf(t: number, perm: Int32Array, B: number, spe: number) {
+  /**
+   * Step t's images and labels: B slices of the shuffled set (fewer in an
+   * epoch's last step when B does not divide them), or B crops of one shuffled volume.
+   */
+  function batchOf(t: number, perm: Int32Array, B: number) {
     const n = perm.length;
     if (volumes)
-      return volumeBatch(volumes, perm[t % n], B, seeded(s.seed, `crop:${t}`), {
-        specs: s.augment ? (s.volumeAugment ?? []) : [],
-        rand: (j) => seeded(s.seed, `augment:${t}:${j}`),
-      });
-    const start = (t % spe) * B;
-    const x = new Float32Array(B * H * W * C);
-    const y = new Int32Array(B * H * W);
-    for (let j = 0; j < B; j++) {
-      const src = samples[perm[(start + j) % n]];
+      return {
+        ...volumeBatch(volumes, perm[t % n], B, seeded(s.seed, `crop:${t}`), {
+          specs: s.augment ? (s.volumeAugment ?? []) : [],
+          rand: (j) => seeded(s.seed, `augment:${t}:${j}`),
+        }),
+        b: B,
+      };
+    const [start, end] = batchPositions(t, n, B);
+    const b = end - start;
+    const x = new Float32Array(b * H * W * C);
+    const y = new Int32Array(b * H * W);
+    for (let j = 0; j < b; j++) {
+      const src = samples[perm[start + j]];
       const smp = s.augment
         ? augmentSample(src, seeded(s.seed, `augment:${t}:${j}`), H, W, s.resize)
         : resizeSample(src, H, W, s.resize);
       x.set(smp.image, j * H * W * C);
       y.set(smp.label, j * H * W);
     }
-    return { x, y };
+    return { x, y, b };
   }
 
   async function run(): Promise<TrainResult> {
@@ -258,14 +265,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         perm = permutation(n, s.seed, epoch);
         permEpoch = epoch;
       }
-      const { x, y } = batchOf(t, perm!, B, spe);
+      const { x, y, b } = batchOf(t, perm!, B);
       const lr = s.schedule === 'poly' ? polyLr(s.learningRate, t, s.steps) : s.learningRate;
       const t0 = performance.now();
       const step = () =>
         tf.tidy(() => {
           // a volume batch is [B, D, H, W, C]: the model's forward is rank-generic (it checks the plan's input)
-          const xs = tf.tensor(x, [B, ...inShape.slice(1)]);
-          const ys = tf.tensor(y, [B, ...inShape.slice(1, -1)], 'int32');
+          const xs = tf.tensor(x, [b, ...inShape.slice(1)]);
+          const ys = tf.tensor(y, [b, ...inShape.slice(1, -1)], 'int32');
           let ce: tf.Scalar | undefined;
           let dice: tf.Scalar | undefined;
           const { value, grads } = tf.variableGrads(() => {
@@ -299,7 +306,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         if (!isWasmOutOfMemory(e)) throw e;
         // the module may be dead now: what is saved stays, nothing more can be read from it
         const node = e instanceof OutOfMemoryError ? e.node : undefined;
-        throw new OutOfMemoryError(outOfMemoryMessage(node, B, inShape), node, true);
+        throw new OutOfMemoryError(outOfMemoryMessage(node, b, inShape), node, true);
       }
       const [loss, ce, dice] = Array.from(await values.data());
       values.dispose();

@@ -63,7 +63,18 @@ export function scaleLrForBatch(
   return (lr * batch) / referenceBatch;
 }
 
-/** Whole batches per pass over the slices (at least one). */
+/**
+ * Batches per pass over the slices, the last one partial when the batch does
+ * not divide them: PyTorch's DataLoader without `drop_last`, as the Synapse
+ * reference trains (DA-TRANSUNET-MAM-SPEC.md: 2,211 slices at batch 24 are 93
+ * steps an epoch). At least one.
+ */
 export function stepsPerEpoch(slices: number, batch: number): number {
-  return slices >= batch ? Math.floor(slices / batch) : 1;
+  return Math.max(1, Math.ceil(slices / batch));
+}
+
+/** Positions `[start, end)` of the epoch's shuffled order that step `t` reads: `batch` of them, fewer at the epoch's end. */
+export function batchPositions(t: number, slices: number, batch: number): [number, number] {
+  const start = (t % stepsPerEpoch(slices, batch)) * batch;
+  return [start, Math.min(start + batch, slices)];
 }

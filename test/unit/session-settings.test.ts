@@ -1,7 +1,7 @@
 /**
  * The session's settings resolver against hand-computed values: graph
  * metadata → defaults → overrides, each with its reason; steps per epoch
- * (whole batches, at least one), SGD's learning rate scaled by batch/24 with
+ * (⌈slices/batch⌉: the last batch partial, as torch's DataLoader without drop_last), SGD's learning rate scaled by batch/24 with
  * the batch capped by the slices, validation once per epoch unless set.
  */
 import { readFileSync } from 'node:fs';
@@ -22,22 +22,22 @@ import { tinyGraph } from '../helpers/tiny-graph.ts';
 describe('settings resolver', () => {
   it('no metadata, no overrides: the defaults (SGD 0.05 at batch 24, batch 8, 30 epochs)', () => {
     const r = resolveRun(undefined, {}, 100);
-    // 100 slices / batch 8 = 12 whole batches; 30 × 12 = 360 steps; 0.05 × 8 / 24.
-    expect(r.stepsPerEpoch).toBe(12);
-    expect(r.steps).toMatchObject({ value: 360, from: 'per epoch' });
+    // 100 slices / batch 8 = 12 whole batches and one of 4; 30 × 13 = 390 steps; 0.05 × 8 / 24.
+    expect(r.stepsPerEpoch).toBe(13);
+    expect(r.steps).toMatchObject({ value: 390, from: 'per epoch' });
     expect(r.learningRate.value).toBeCloseTo(0.05 / 3, 15);
     expect(r.learningRate.from).toBe('scaled by batch');
     expect(r.learningRate.note).toBe('0.05 (default) at batch 24, scaled ×8/24');
-    expect(r.valEvery).toMatchObject({ value: 12, from: 'per epoch' });
+    expect(r.valEvery).toMatchObject({ value: 13, from: 'per epoch' });
     expect(r.base.optimizer).toEqual({ value: 'sgd', from: 'default' });
     expect(r.base.seed).toEqual({ value: 0, from: 'default' });
     expect(r.settings).toMatchObject({
       batchSize: 8,
-      steps: 360,
+      steps: 390,
       schedule: 'poly',
       optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 },
       seed: 0,
-      valEvery: 12,
+      valEvery: 13,
       checkpointEvery: 0,
       patience: 0,
       augment: true,
@@ -58,10 +58,10 @@ describe('settings resolver', () => {
       augment: false,
     };
     const r = resolveRun(meta, {}, 50);
-    // 50 / 4 = 12 whole batches; 5 × 12 = 60.
+    // 50 / 4 = 12 whole batches and one of 2; 5 × 13 = 65.
     expect(r.steps).toMatchObject({
-      value: 60,
-      note: '5 epochs (graph metadata) × 12 steps per epoch',
+      value: 65,
+      note: '5 epochs (graph metadata) × 13 steps per epoch',
     });
     expect(r.learningRate).toEqual({ value: 1e-3, from: 'graph metadata' });
     expect(r.base.batchSize).toEqual({ value: 4, from: 'graph metadata' });
@@ -86,9 +86,9 @@ describe('settings resolver', () => {
     expect(r.base.optimizer).toEqual({ value: 'sgd', from: 'override' });
     expect(r.steps).toEqual({ value: 10, from: 'override' });
     expect(r.valEvery).toEqual({ value: 0, from: 'override' });
-    // 0.12 × 12 / 24 = 0.06; 50 / 12 = 4 whole batches per epoch.
+    // 0.12 × 12 / 24 = 0.06; 50 / 12 = 4 whole batches and one of 2 per epoch.
     expect(r.learningRate.value).toBeCloseTo(0.06, 15);
-    expect(r.stepsPerEpoch).toBe(4);
+    expect(r.stepsPerEpoch).toBe(5);
     expect(r.base.seed).toEqual({ value: 3, from: 'override' });
   });
 

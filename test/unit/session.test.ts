@@ -44,9 +44,9 @@ describe('Session', () => {
     expect(compiled.ok).toBe(true);
     s.setData(phantomSessionData());
     const { events, done } = runEvents(s);
-    // 6 slices at batch 4 (the graph's): 1 step per epoch; 4 steps by the panel's field.
+    // 6 slices at batch 4 (the graph's): 2 steps per epoch (4, then the 2 left); 4 steps by the panel's field.
     const start = s.train({ ...panelDefaults(doc), steps: 4, augment: false }, false);
-    expect(start).toMatchObject({ totalSteps: 4, resumed: false, valEvery: 1 });
+    expect(start).toMatchObject({ totalSteps: 4, resumed: false, valEvery: 2 });
     // SGD 0.05 (the graph's) at batch 24, scaled ×4/24.
     expect(start.learningRate).toBeCloseTo((0.05 * 4) / 24, 12);
     expect(() => s.train(panelDefaults(doc), false)).toThrow(SessionError);

@@ -116,6 +116,9 @@ describe("the reference's training protocol (spec §g) is what the DA presets re
     const s = r.settings;
     expect(s.batchSize).toBe(24);
     expect(r.base.epochs).toEqual({ value: 150, from: 'graph metadata' });
+    // no drop_last: 93 steps an epoch (the last of 3 slices), max_iter 150 × 93 = 13,950 (spec §g)
+    expect(r.stepsPerEpoch).toBe(93);
+    expect(s.steps).toBe(13_950);
     // lr 0.01 at batch 24: the batch/24 scaling leaves it as it is
     expect(s.learningRate).toBeCloseTo(0.01, 12);
     expect(s.optimizer).toEqual({ kind: 'sgd', momentum: 0.9, weightDecay: 1e-4 });
