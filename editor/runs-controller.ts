@@ -8,6 +8,7 @@
  */
 import type { GraphDoc } from '../src/graph/types.ts';
 import { download } from './files.ts';
+import { openRunHint } from './run-hints.ts';
 import type { TrainClient } from './train-client.ts';
 import type { Notice } from './train-notice.ts';
 import type { PickedFile, RestoreReply, RunDetails, RunSummary } from './worker/api.ts';
@@ -79,7 +80,7 @@ export class RunsController {
       const s = await c.call((w) => w.importRun(files));
       this.host.say({
         level: 'info',
-        text: `Imported the run ${s.name} (${s.steps} steps): open it from the list to resume or evaluate it.`,
+        text: `Imported the run ${s.name} (${s.steps} steps): ${openRunHint(s)}.`,
       });
     });
     await this.refresh();

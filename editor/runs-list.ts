@@ -11,6 +11,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { filesFromDrop, filesFromInput } from './data-pick.ts';
 import { dataPanelStyles } from './data-panel-styles.ts';
+import { openRunHint } from './run-hints.ts';
 import { trainViewStyles } from './train-styles.ts';
 import type { PickedFile, RunSummary } from './worker/api.ts';
 
@@ -226,7 +227,7 @@ export class RunsList extends LitElement {
                 'run-open',
                 'Open',
                 () => this.fire('run-open', r.id),
-                'Open this run to resume or evaluate it',
+                openRunHint(r).replace(/^./, (c) => c.toUpperCase()),
               )
         }
         ${button('run-rename', 'Rename', () => {

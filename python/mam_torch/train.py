@@ -186,6 +186,14 @@ def steps_per_epoch(n, batch, drop_last=False):
     return max(1, n // batch if drop_last else -(-n // batch))
 
 
+def scheduled_lr(settings, t: int) -> float:
+    """The learning rate at step t (0-based), as src/train/loop.ts: poly lr·(1 − t/T)^0.9, or constant."""
+    base, total = settings["learningRate"], settings["steps"]
+    if settings.get("schedule", "poly") == "constant" or total <= 0:
+        return base
+    return base * max(0.0, 1 - t / total) ** 0.9
+
+
 def format_duration(sec):
     if not math.isfinite(sec):
         return "?"
@@ -332,7 +340,8 @@ def run(args, d: Dist) -> int:
         settings = {
             "batchSize": batch, "steps": steps,
             "learningRate": base_lr * eff / 24 if kind == "sgd" else base_lr,
-            "schedule": "poly", "optimizer": opt_settings, "seed": seed,
+            # poly for slices, constant for volumes (the 3D reference has no scheduler), as `mam train`
+            "schedule": "constant" if volume else "poly", "optimizer": opt_settings, "seed": seed,
             "splitSeed": split_seed,
             "valEvery": args.val_every if args.val_every is not None else spe,
             "checkpointEvery": args.checkpoint_every or 0, "patience": args.patience or 0,
@@ -350,7 +359,7 @@ def run(args, d: Dist) -> int:
         log(f"training {Path(args.graph).name} on {data.source}: {len(slices)} {unit}s"
             f"{f' (random {fmt_size(size)} crops, pos 1 : neg 1)' if volume else ''}, batch {eff} over "
             f"{d.world} process{'es' if d.world > 1 else ''} ({d.backend}, {d.device.type}), {steps} steps "
-            f"({spe} per epoch), {kind} lr {settings['learningRate']:.3g}, poly schedule, loss "
+            f"({spe} per epoch), {kind} lr {settings['learningRate']:.3g}, {settings['schedule']} schedule, loss "
             f"{settings['loss']['ce']}·CE + {settings['loss']['dice']}·Dice{' (DiceCE, Dice per volume)' if volume else ''}, seed {seed} → {run_dir}")
 
     B = min(settings["batchSize"], len(slices))
@@ -528,7 +537,7 @@ def run(args, d: Dist) -> int:
             ys.append(lbl.astype(np.int64))
         x = torch.from_numpy(np.stack(xs)).to(d.device)
         y = torch.from_numpy(np.stack(ys)).to(d.device)
-        lr = settings["learningRate"] * max(0.0, 1 - t / total) ** 0.9
+        lr = scheduled_lr(settings, t)
         for group in opt.param_groups:
             group["lr"] = lr
         # drop-path per sample, from (seed, step, place in the global batch)

@@ -235,7 +235,7 @@ export const COMMON_FLAGS = {
     value: '<x>',
     min: 0,
     max: 0.99,
-    help: "3D graphs: the fraction of the graph's input two sliding windows share (default 0.5)",
+    help: "3D graphs: the fraction of the graph's input two sliding windows share (default: the graph's metadata.training.slidingWindow.test, else 0.5)",
   },
   blend: {
     kind: 'string',

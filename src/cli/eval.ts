@@ -16,6 +16,7 @@ import { checkClasses, loadDataArg } from './train-data.ts';
 import { checkLayout } from '../session/data-layout.ts';
 import { volumeInput } from '../train/volume-batches.ts';
 import { formatDims } from '../data/types.ts';
+import { describeWindow, resolveTestWindow } from '../session/settings.ts';
 
 export const EVAL_SPEC = {
   verb: 'eval',
@@ -49,7 +50,7 @@ export const EVAL_SPEC = {
       kind: 'int',
       value: '<N>',
       min: 1,
-      help: 'slices (3D graphs: windows) per forward pass (default 8; 3D: 2)',
+      help: "slices (3D graphs: windows) per forward pass (default 8; 3D: the graph's metadata.training.slidingWindow.test, else 4)",
     },
     overlap: COMMON_FLAGS.overlap,
     blend: COMMON_FLAGS.blend,
@@ -80,8 +81,9 @@ export async function evalCommand(
   const { weights, data: dataArg } = p.flags as { weights: string; data: string };
   const convention = p.flags.metrics ?? 'synapse';
   const split = p.flags.split ?? 'test';
-  const { model, plan } = await compileGraphFile(graphPath, 0, kernels);
+  const { graph, model, plan } = await compileGraphFile(graphPath, 0, kernels);
   const vol = volumeInput(plan);
+  const sw = resolveTestWindow(graph.metadata?.training, p.flags);
   try {
     await startBackend(p.flags.backend ?? 'auto', log, p.flags.threads);
     const meta = await applyWeightsFile(model, weights, log, {
@@ -109,7 +111,7 @@ export async function evalCommand(
     });
     if (vol)
       log(
-        `whole volumes by sliding windows of ${formatDims(vol.roi)}, overlap ${p.flags.overlap ?? 0.5}, ${p.flags.blend ?? 'constant'} blending`,
+        `whole volumes by sliding windows of ${formatDims(vol.roi)}, ${describeWindow(sw)}, ${p.flags.blend ?? 'constant'} blending`,
       );
     else
       for (const r of resizeRecords(sizes, [inH, inW], resize))
@@ -121,8 +123,8 @@ export async function evalCommand(
       convention,
       normalisation: p.flags.normalise ?? 'auto',
       resize,
-      batchSize: p.flags.batch ?? (vol ? 2 : 8),
-      overlap: p.flags.overlap,
+      batchSize: vol ? sw.value.batchSize : (p.flags.batch ?? 8),
+      overlap: sw.value.overlap,
       blend: p.flags.blend,
       onPrediction: out
         ? async (c, labels) => {
@@ -144,7 +146,7 @@ export async function evalCommand(
         ? {
             slidingWindow: {
               roi: vol.roi,
-              overlap: p.flags.overlap ?? 0.5,
+              overlap: sw.value.overlap,
               blend: p.flags.blend ?? 'constant',
             },
           }

@@ -14,7 +14,7 @@ import { planGraph, planIR, type PlanIR } from '../compile/plan.ts';
 import { PASS_NAMES } from '../compile/passes.ts';
 import { formatDims } from '../data/types.ts';
 import { describeVolumeAugment } from '../data/volume-augment.ts';
-import { resolveVolumeProtocol, type VolumeProtocol } from '../session/settings.ts';
+import { describeWindow, resolveVolumeProtocol, type VolumeProtocol } from '../session/settings.ts';
 
 export const INSPECT_SPEC = {
   verb: 'inspect',
@@ -124,15 +124,13 @@ export function inspectReport(
 /** The 3D protocol in lines: each value and where it comes from. */
 function formatVolumeProtocol(p: VolumeProtocol): string[] {
   const why = (r: { from: string; note?: string }) => `(${r.from}${r.note ? `: ${r.note}` : ''})`;
-  const win = (r: VolumeProtocol['validation']) =>
-    `overlap ${r.value.overlap}, ${r.value.batchSize} windows per pass ${why(r)}`;
   return [
     'training on volumes:',
     `  crops:        ${p.cropSize.value ? formatDims(p.cropSize.value) : '?'} ${why(p.cropSize)}`,
     `  per volume:   ${p.samplesPerVolume.value} crops per step ${why(p.samplesPerVolume)}`,
     `  augmentation: ${describeVolumeAugment(p.augment.value)} ${why(p.augment)}`,
-    `  validation:   ${win(p.validation)}`,
-    `  test:         ${win(p.test)}`,
+    `  validation:   ${describeWindow(p.validation)}`,
+    `  test:         ${describeWindow(p.test)}`,
   ];
 }
 

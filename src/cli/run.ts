@@ -17,6 +17,8 @@ import { formatDims, type Case } from '../data/types.ts';
 import { predictVolume } from '../train/evaluate.ts';
 import { slidingWindowInference, type PatchPredictor } from '../train/sliding-window.ts';
 import { volumeInput } from '../train/volume-batches.ts';
+import type { SlidingWindowSettings } from '../graph/types.ts';
+import { describeWindow, resolveTestWindow, type Resolved } from '../session/settings.ts';
 
 const NIFTI_NAME = /\.nii(\.gz)?$/i;
 
@@ -28,6 +30,7 @@ async function volumeBatchLogits(
   data: Float32Array,
   shape: number[],
   p: RunArgs,
+  sw: SlidingWindowSettings,
 ): Promise<{ data: Float32Array; shape: number[] }> {
   const vol = volumeInput(model.plan)!;
   const [N, D, H, W, C] = shape;
@@ -44,9 +47,9 @@ async function volumeBatchLogits(
       predict,
       {
         roi: vol.roi,
-        overlap: p.flags.overlap ?? 0.5,
+        overlap: sw.overlap,
         mode: p.flags.blend ?? 'constant',
-        batchSize: p.flags.batch ?? 2,
+        batchSize: sw.batchSize,
       },
     );
     parts.push(r.logits);
@@ -62,6 +65,7 @@ async function predictNifti(
   p: RunArgs,
   model: CompiledModel,
   plan: Plan,
+  sw: Resolved<SlidingWindowSettings>,
   { print, log }: Pick<CliIO, 'print' | 'log'>,
 ): Promise<number> {
   const { input, output } = p.flags as { input: string; output: string };
@@ -84,14 +88,14 @@ async function predictNifti(
     );
   log(
     vol
-      ? `predicting ${formatDims(v.dims)} by sliding windows of ${formatDims(vol.roi)}, overlap ${p.flags.overlap ?? 0.5}, ${p.flags.blend ?? 'constant'} blending`
+      ? `predicting ${formatDims(v.dims)} by sliding windows of ${formatDims(vol.roi)}, ${describeWindow(sw)}, ${p.flags.blend ?? 'constant'} blending`
       : `predicting ${formatDims(v.dims)} slice by slice`,
   );
   const labels = await predictVolume(model, c, {
     normalisation: p.flags.normalise ?? 'auto',
     resize: p.flags.resize,
-    batchSize: p.flags.batch ?? (vol ? 2 : 4),
-    overlap: p.flags.overlap,
+    batchSize: vol ? sw.value.batchSize : (p.flags.batch ?? 4),
+    overlap: sw.value.overlap,
     blend: p.flags.blend,
   });
   const bytes = /\.nii$/i.test(output)
@@ -136,7 +140,7 @@ export const RUN_SPEC = {
       kind: 'int',
       value: '<N>',
       min: 1,
-      help: 'images (3D graphs: windows) per forward pass (default 4; 3D: 2)',
+      help: "images (3D graphs: windows) per forward pass (default 4; 3D: the graph's metadata.training.slidingWindow.test, else 4)",
     },
   },
   summary: 'forward pass of a graph over an .npy batch; writes the logits',
@@ -170,13 +174,14 @@ export async function runCommand(
       EXIT_CODES.usage,
     );
   await startBackend(p.flags.backend ?? 'auto', log, p.flags.threads);
-  const { model, plan } = await compileGraphFile(graphPath, 0, kernels);
+  const { graph, model, plan } = await compileGraphFile(graphPath, 0, kernels);
+  const sw = resolveTestWindow(graph.metadata?.training, p.flags);
   try {
     const weights = p.flags.weights;
     if (weights)
       await applyWeightsFile(model, weights, log, { allowPartial: p.flags['allow-partial'] });
     else log("no --weights given: using the graph's seeded initialisation (seed 0)");
-    if (nifti) return await predictNifti(p, model, plan, { print, log });
+    if (nifti) return await predictNifti(p, model, plan, sw, { print, log });
     let arr;
     try {
       arr = readNpy(await readBytes(input, 'input'));
@@ -195,10 +200,10 @@ export async function runCommand(
       throw new SessionError(`${input} is ${arr.shape.join('×')}; ${expects}`, EXIT_CODES.badData);
     let data: Float32Array = Float32Array.from(arr.data as ArrayLike<number>);
     if (vol) {
-      const logits = await volumeBatchLogits(model, data, shape, p);
+      const logits = await volumeBatchLogits(model, data, shape, p, sw.value);
       await writeOutput(output, writeNpy(logits.data, logits.shape, 'f4'), 'logits');
       print(
-        `wrote ${output}: logits ${logits.shape.join('×')} by sliding windows of ${formatDims(vol.roi)} (classes: ${plan.classNames.join(', ')})`,
+        `wrote ${output}: logits ${logits.shape.join('×')} by sliding windows of ${formatDims(vol.roi)}, ${describeWindow(sw)} (classes: ${plan.classNames.join(', ')})`,
       );
       return EXIT_CODES.ok;
     }

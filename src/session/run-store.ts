@@ -11,7 +11,7 @@
  * `mam train` run folder in Node.
  */
 import type { GraphDoc } from '../graph/types.ts';
-import type { Checkpoint } from '../train/checkpoint.ts';
+import { foreignEngine, type Checkpoint } from '../train/checkpoint.ts';
 import type { EvalResult, HistoryPoint, TrainPanelSettings, ValidationPoint } from './types.ts';
 
 /** Parameters with their names in order: a saved and reloaded graph writes them sorted. */
@@ -95,6 +95,8 @@ export interface RunSummary {
   current: boolean;
   /** Set when the stored run cannot be read (it can still be deleted). */
   problem?: string;
+  /** The engine that trained the run when it is not ours (foreignEngine): it cannot be resumed here. */
+  trainedBy?: string;
 }
 
 export interface RunStore {
@@ -121,6 +123,7 @@ export function summariseRun(r: RunRecord): RunSummary {
     (b, v) => (!b || v.meanDice > b.meanDice ? v : b),
     undefined,
   );
+  const engine = r.checkpoint && foreignEngine(r.checkpoint.state);
   return {
     id: r.id,
     name: runName(r),
@@ -134,6 +137,7 @@ export function summariseRun(r: RunRecord): RunSummary {
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     current: r.id === CURRENT_RUN,
+    ...(engine ? { trainedBy: engine } : {}),
   };
 }
 

@@ -276,6 +276,31 @@ export function resolveVolumeProtocol(
 }
 
 /**
+ * The sliding windows of `mam eval` / `mam run` on a 3D graph: its metadata's
+ * test windows, else the reference's (overlap 0.5, 4 per pass); the
+ * --overlap and --batch flags override their part.
+ */
+export function resolveTestWindow(
+  meta: TrainingSettings | undefined,
+  flags: { overlap?: number; batch?: number },
+): Resolved<SlidingWindowSettings> {
+  const w = resolveVolumeProtocol(meta, {}).test;
+  if (flags.overlap === undefined && flags.batch === undefined) return w;
+  return {
+    value: {
+      overlap: flags.overlap ?? w.value.overlap,
+      batchSize: flags.batch ?? w.value.batchSize,
+    },
+    from: 'override',
+    note: `${flags.overlap === undefined ? `overlap ${w.value.overlap} (${w.from}), ` : ''}${flags.batch === undefined ? `${w.value.batchSize} per pass (${w.from}), ` : ''}the rest from the flags`,
+  };
+}
+
+/** Sliding windows in words, with where they come from: "overlap 0.25, 4 windows per pass (graph metadata)". */
+export const describeWindow = (r: Resolved<SlidingWindowSettings>): string =>
+  `overlap ${r.value.overlap}, ${r.value.batchSize} windows per pass (${r.from}${r.note ? `: ${r.note}` : ''})`;
+
+/**
  * A 3D graph's run (3D-MAM-SPEC.md §f): an epoch is one step per training
  * volume, each step `batch` crops from one volume (the reference: batch 1 ×
  * crop_sample); a constant learning rate (the reference has no scheduler);

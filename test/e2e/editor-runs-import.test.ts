@@ -85,9 +85,12 @@ describe('importing runs', () => {
       ]);
     await expect
       .poll(() => panel(page).getByTestId('train-notice').textContent())
-      .toMatch(/Imported the run twice \(2\) \(\d+ steps\)/);
+      .toMatch(/Imported the run twice \(2\) \(\d+ steps\): open it to resume or evaluate it\./);
     const [a, b] = await runs(page);
     expect(a.id).not.toBe(b.id);
+    await expect
+      .poll(() => row(page, b.id).getByTestId('run-open').getAttribute('title'))
+      .toBe('Open it to resume or evaluate it');
     expect(await runsList(page).locator('tbody tr').count()).toBe(2);
 
     // The copy is whole: opened, it brings back the run's steps; the first stays listed.
@@ -111,7 +114,16 @@ describe('importing runs', () => {
 
     await importRun(page, folder, true);
     await expect.poll(() => named(page, 'steps')).toEqual([['torch-run', step]]);
+    // what opening it allows, not "resume": in the notice and on the Open button
+    const allows =
+      'trained by mam_torch (PyTorch), it cannot be resumed here: open it to evaluate, export or train a new run from its weights';
+    await expect
+      .poll(() => panel(page).getByTestId('train-notice').textContent())
+      .toContain(`Imported the run torch-run (${step} steps): ${allows}.`);
     const id = (await runs(page))[0].id;
+    await expect
+      .poll(() => row(page, id).getByTestId('run-open').getAttribute('title'))
+      .toBe(`T${allows.slice(1)}`);
     await row(page, id).getByTestId('run-open').click();
     await expect.poll(async () => (await training(page)).step).toBe(step);
 

@@ -4,7 +4,7 @@
  * installed copy), with the venv of the Python oracles.
  */
 import { execFile, spawn, type ChildProcess, type ExecFileOptions } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -90,4 +90,19 @@ export function suiteTempDir(prefix: string): () => string {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return () => dir;
+}
+
+/**
+ * A torch run of `args` that ends in `out`: its exit, its log, the schedule its run.json
+ * records and the learning rate of each step (checkpoint/state.json's history, full precision).
+ */
+export async function trainedSchedule(args: string[], out: string) {
+  const r = await spawnTrain(1, [...args, '--val-every', '0', '--out', out]);
+  const read = (f: string) => JSON.parse(readFileSync(path.join(out, f), 'utf8'));
+  const ok = r.code === 0;
+  return {
+    ...r,
+    schedule: ok ? (read('run.json').settings.schedule as string) : undefined,
+    lrs: ok ? (read('checkpoint/state.json').history as { lr: number }[]).map((h) => h.lr) : [],
+  };
 }

@@ -153,6 +153,49 @@ describe('mam run on volumes', () => {
       worst = Math.max(worst, Math.abs(direct[i] - (y.data as Float32Array)[i]));
     expect(worst).toBeLessThan(1e-6);
   });
+
+  it("the graph's metadata.training.slidingWindow.test sets the windows; --overlap overrides its overlap", async () => {
+    const doc = tiny3dGraph({ size: [8, 8, 8], classes: ['background', 'a', 'b'] });
+    doc.metadata!.training!.slidingWindow = { test: { overlap: 0.25, batchSize: 3 } };
+    writeFileSync(at('sw.json'), JSON.stringify(doc));
+    const [D, R, K] = [20, 8, 3]; // a 20×8×8 volume, 8³ windows, 3 classes
+    const x = Float32Array.from({ length: D * R * R }, (_, i) => ((i * 7) % 11) / 11);
+    writeFileSync(at('x20.npy'), writeNpy(x, [1, D, R, R, 1], 'f4'));
+    const plan = planGraph(doc, catalogue, kernels3d);
+    if (!plan.ok) throw new Error('tiny 3D graph does not compile');
+    const model = CompiledModel.create(plan.plan, { seed: 0 });
+    /** MONAI's constant blend by hand: the mean, in float64, of the windows starting at depths `starts`. */
+    const reference = (starts: number[]) => {
+      const sum = new Float64Array(D * R * R * K);
+      const count = new Float64Array(D);
+      for (const s of starts) {
+        const win = x.subarray(s * R * R, (s + R) * R * R);
+        const y = tf.tidy(() =>
+          model.predict(tf.tensor(win, [1, R, R, R, 1]) as unknown as tf.Tensor4D).dataSync(),
+        );
+        y.forEach((v, i) => (sum[s * R * R * K + i] += v));
+        for (let d = s; d < s + R; d++) count[d]++;
+      }
+      return sum.map((v, i) => v / count[Math.floor(i / (R * R * K))]);
+    };
+    const worstDiff = (a: Float64Array, file: string) => {
+      const y = readNpy(readFileSync(file)).data as Float32Array;
+      return a.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+    };
+    const runSw = (...flags: string[]) =>
+      mam(['run', at('sw.json'), '--input', at('x20.npy'), '--output', at('y20.npy'), ...flags]);
+    // overlap 0.25: interval ⌊8·0.75⌋ = 6, windows at depths 0, 6, 12
+    const fromGraph = await runSw('--backend', 'cpu');
+    expect(fromGraph.code, fromGraph.stderr).toBe(EXIT_CODES.ok);
+    expect(fromGraph.stdout).toMatch(/overlap 0\.25, 3 windows per pass \(graph metadata\)/);
+    expect(worstDiff(reference([0, 6, 12]), at('y20.npy'))).toBeLessThan(1e-5);
+    // --overlap 0.5: interval 4, windows at depths 0, 4, 8, 12; the graph's 3 per pass stay
+    const flagged = await runSw('--backend', 'cpu', '--overlap', '0.5');
+    expect(flagged.code, flagged.stderr).toBe(EXIT_CODES.ok);
+    expect(flagged.stdout).toMatch(/overlap 0\.5, 3 windows per pass \(override: /);
+    expect(worstDiff(reference([0, 4, 8, 12]), at('y20.npy'))).toBeLessThan(1e-5);
+    model.dispose();
+  });
 });
 
 describe('refusals: one line, its exit code, nothing written', () => {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readSafetensors, toFloat32 } from '../../src/compile/io/safetensors.ts';
 import { TEST_CLASSES, smallNnformer } from '../helpers/torch-3d-graphs.ts';
-import { runPython, spawnTrain } from '../helpers/torch-runtime.ts';
+import { runPython, spawnTrain, trainedSchedule } from '../helpers/torch-runtime.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
 
 const CLASSES = TEST_CLASSES;
@@ -142,6 +142,21 @@ print(json.dumps([ref.item(), ours.item(), (zt.grad - g_ref).abs().max().item(),
       .trim()
       .split('\n');
     expect(history).toHaveLength(3);
+  }, 600_000);
+
+  it("the learning rate stays constant over a 3D graph's steps (the reference has no scheduler), as `mam train`", async () => {
+    const r = await trainedSchedule(
+      [
+        graph,
+        ...['--data', join(dir, 'fx', 'folder'), '--steps', '3', '--batch', '1'],
+        ...['--optimizer', 'adamw', '--lr', '0.0001'],
+      ],
+      join(dir, 'constant-lr'),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/adamw lr 0\.0001, constant schedule/);
+    expect(r.schedule).toBe('constant');
+    expect(r.lrs).toEqual([1e-4, 1e-4, 1e-4]);
   }, 600_000);
 
   it('--init-weights takes a SAM state dict with the reference index buffers into the MAM graph, reporting what it skips', async () => {

@@ -19,7 +19,7 @@ import { loadDataArg } from '../../src/cli/train-data.ts';
 import { parseTrainState, RNG_SCHEME, TORCH_RNG_SCHEME } from '../../src/train/checkpoint.ts';
 import { dataFingerprint } from '../../src/train/samples.ts';
 import { spawnMam } from '../helpers/mam-cli.ts';
-import { runPython, spawnTrain, suiteTempDir } from '../helpers/torch-runtime.ts';
+import { runPython, spawnTrain, suiteTempDir, trainedSchedule } from '../helpers/torch-runtime.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
 
 const GRAPH = join(repoRoot, 'presets', 'demo-mam.json');
@@ -147,6 +147,23 @@ describeOracle('torch runtime: training (torchrun, gloo, demo data)', () => {
     expect(again.diff).toBeLessThanOrEqual(1e-6 * again.change);
     expect(losses('stopped')).toEqual(losses('two'));
   }, 900_000);
+
+  it("a 2D graph's learning rate follows the poly schedule lr·(1 − t/T)^0.9, as `mam train`", async () => {
+    const r = await trainedSchedule(
+      [
+        GRAPH,
+        ...['--data', 'demo', '--steps', '4', '--batch', '2'],
+        ...['--optimizer', 'adamw', '--lr', '0.001'],
+      ],
+      join(tmp(), 'poly-lr'),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/adamw lr 0\.001, poly schedule/);
+    expect(r.schedule).toBe('poly');
+    // steps t = 0..3 of T = 4: 1e-3 · (1, 0.75^0.9, 0.5^0.9, 0.25^0.9)
+    const expected = [1, 0.7718895, 0.5358867, 0.2871746].map((f) => expect.closeTo(1e-3 * f, 9));
+    expect(r.lrs).toEqual(expected);
+  }, 600_000);
 
   it("weights round trip: 20 torch steps, then `mam eval` on best.safetensors gives torch's test metrics to 1e-6", async () => {
     const out = join(tmp(), 'rt');

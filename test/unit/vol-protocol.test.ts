@@ -13,7 +13,11 @@ import { describe, expect, it } from 'vitest';
 import { catalogue } from '../../nodes/index.ts';
 import { loadGraph } from '../../src/graph/load.ts';
 import type { TrainingSettings } from '../../src/graph/types.ts';
-import { resolveVolumeProtocol, resolveVolumeRun } from '../../src/session/settings.ts';
+import {
+  resolveTestWindow,
+  resolveVolumeProtocol,
+  resolveVolumeRun,
+} from '../../src/session/settings.ts';
 import { slidingWindowInference, windowStarts } from '../../src/train/sliding-window.ts';
 import { mamInProcess } from '../helpers/mam-cli.ts';
 import { repoRoot } from './data-oracle.ts';
@@ -76,6 +80,23 @@ describe("the resolver's 3D protocol", () => {
       from: 'graph metadata',
     });
     expect(own.samplesPerVolume).toMatchObject({ value: 4, from: 'graph metadata' });
+  });
+
+  it("`mam eval` / `mam run`: the graph's test windows, else overlap 0.5 × 4; each flag overrides its part", () => {
+    const meta: TrainingSettings = { slidingWindow: { test: { overlap: 0.25, batchSize: 3 } } };
+    expect(resolveTestWindow(meta, {})).toEqual({
+      value: { overlap: 0.25, batchSize: 3 },
+      from: 'graph metadata',
+    });
+    expect(resolveTestWindow(meta, { overlap: 0.6 })).toMatchObject({
+      value: { overlap: 0.6, batchSize: 3 },
+      from: 'override',
+    });
+    expect(resolveTestWindow(meta, { batch: 1 }).value).toEqual({ overlap: 0.25, batchSize: 1 });
+    expect(resolveTestWindow(undefined, {})).toMatchObject({
+      value: { overlap: 0.5, batchSize: 4 },
+      from: 'default',
+    });
   });
 
   it('the resolved windows are what the inference runs: 200×96×96 with roi 96 is 3 windows in 2 passes at validation, 4 in 1 at test', async () => {
