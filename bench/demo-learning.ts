@@ -8,7 +8,9 @@
  * exclude the bench's own test evaluations. Stops at `--minutes` of wall time
  * (default 15) or `--cpu-minutes` of CPU time, whichever comes first.
  * `npm run bench -- demo-learning [--minutes 15] [--cpu-minutes 15] [--every 25] [--preset demo-mam]`
- * (`--preset da-transunet-mam-demo` measures the DA-TransUNet-MAM demo).
+ * (`--preset da-transunet-mam-demo` measures the DA-TransUNet-MAM demo; a 3D
+ * preset, e.g. `--preset nnformer-mam-demo`, trains on data/demo3d: see
+ * demo-learning-volume.ts).
  */
 import { loadavg } from 'node:os';
 import { initBackend } from '../src/backend/index.ts';
@@ -21,6 +23,8 @@ import { resolveRun } from '../src/session/settings.ts';
 import { caseSlices } from '../src/train/samples.ts';
 import { loadPreset } from './preset.ts';
 import { writeResult } from './util.ts';
+import { runVolume } from './demo-learning-volume.ts';
+import { volumeInput } from '../src/train/volume-batches.ts';
 
 const arg = (args: string[], name: string, dflt: number) => {
   const i = args.indexOf(`--${name}`);
@@ -35,6 +39,7 @@ export async function run(args: string[] = []) {
   const preset = i >= 0 ? args[i + 1] : 'demo-mam';
   const backend = await initBackend('wasm');
   const { graph, plan } = loadPreset(preset);
+  if (volumeInput(plan)) return runVolume(args, preset, graph, plan, backend);
   const d = await loadDemo(nodeFileSource(demoDataDir()));
   if (!d.ok) throw new Error(d.message);
   const t = graph.metadata?.training ?? {};

@@ -1,0 +1,182 @@
+/**
+ * demo-learning for a 3D preset (input `[B, D, H, W, C]`): trains it on
+ * data/demo3d as `mam train … --data demo3d` does (the session's volume
+ * settings, crops of one volume per step, MONAI's DiceCE) and validates on the
+ * TEST volume by sliding windows (the loop's own validation, overlap 0.5),
+ * recording per point the step, training wall and CPU seconds (the process's,
+ * all threads; the bench's test evaluations excluded from both), the loop's
+ * loss, the mean foreground Dice in both conventions and the 1-minute load
+ * average. Stops at `--minutes` of training wall time or the run's steps.
+ * `--steps N`, `--lr X` and `--batch N` (crops a step) override the preset's
+ * run (to see what a longer, faster or cheaper run would do); the result
+ * file's name then says so.
+ */
+import { loadavg } from 'node:os';
+import type { BackendInfo } from '../src/backend/types.ts';
+import { CompiledModel } from '../src/compile/model.ts';
+import type { Plan } from '../src/compile/plan.ts';
+import { loadDemo } from '../src/data/demo.ts';
+import { demo3dDataDir, nodeFileSource } from '../src/data/node-fs.ts';
+import type { GraphDoc } from '../src/graph/types.ts';
+import { resolveVolumeRun, type SettingsOverrides } from '../src/session/settings.ts';
+import { train } from '../src/train/loop.ts';
+import { writeResult } from './util.ts';
+
+const flag = (args: string[], name: string): number | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : undefined;
+};
+
+/** Mean foreground Dice under both conventions from one synapse-convention validation. */
+export function foregroundMeans(
+  perClass: Record<string, { dice: number }>,
+  meanDice: number,
+  presentNames: readonly string[],
+): { synapse: number; monai: number } {
+  // the conventions differ only on classes absent from the ground truth: monai skips them (Dice NaN)
+  const monai = presentNames.reduce((a, n) => a + perClass[n].dice, 0) / presentNames.length;
+  return { synapse: meanDice, monai };
+}
+
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function runVolume(
+  args: string[],
+  preset: string,
+  graph: GraphDoc,
+  plan: Plan,
+  backend: BackendInfo,
+) {
+  const minutes = flag(args, 'minutes') ?? 25;
+  const overrides: SettingsOverrides = { seed: graph.metadata?.training?.seed ?? 0 };
+  const steps = flag(args, 'steps');
+  const lr = flag(args, 'lr');
+  const every = flag(args, 'every');
+  const batch = flag(args, 'batch');
+  if (batch !== undefined) overrides.batchSize = batch;
+  if (steps !== undefined) overrides.steps = steps;
+  if (lr !== undefined) overrides.learningRate = lr;
+  if (every !== undefined) overrides.valEvery = every;
+  const d = await loadDemo(nodeFileSource(demo3dDataDir()));
+  if (!d.ok) throw new Error(d.message);
+  const { train: trainCase, test: testCase } = d.value.splits;
+  // as `mam train --data demo3d` resolves a 3D graph's run (src/session/folder-train.ts)
+  const r = resolveVolumeRun(graph.metadata?.training, { ...overrides, convention: 'synapse' }, 1);
+  const settings = r.settings;
+  const model = CompiledModel.create(plan, { seed: settings.seed });
+  const present = new Set<number>(testCase.label!.data as Uint8Array);
+  const presentNames = plan.classNames.filter((_, i) => i > 0 && present.has(i));
+  const ctl = new AbortController();
+  type Point = {
+    step: number;
+    wallSeconds: number;
+    cpuSeconds: number;
+    loss: number;
+    synapse: number;
+    monai: number;
+    loadAverage1m: number;
+  };
+  const points: Point[] = [];
+  const steps1: { step: number; wall: number; cpu: number; loss: number; load1m: number }[] = [];
+  let valWall = 0;
+  let valCpu = 0;
+  let stepWall = 0;
+  let stepCpu = 0;
+  let lastLoss = NaN;
+  const t0 = performance.now();
+  const c0 = cpuSeconds();
+  let prevWall = t0;
+  let prevCpu = c0;
+  console.log(
+    `demo-learning ${preset}: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, ${settings.batchSize} crops of ${plan.input.shape.slice(1, 4).join('×')} a step, ${settings.steps} steps, loss ${settings.loss?.ce}·CE + ${settings.loss?.dice}·Dice, augment ${settings.augment}; test volume by sliding window every ${settings.valEvery} steps, stop at ${minutes} min`,
+  );
+  await train({
+    model,
+    // the loop's validation runs on the TEST volume here: that is what this bench measures
+    data: {
+      classNames: plan.classNames,
+      train: [],
+      volumes: [trainCase],
+      val: [testCase],
+      fingerprint: 'demo3d',
+    },
+    settings,
+    signal: ctl.signal,
+    onEvent: (e) => {
+      if (e.type === 'step') {
+        stepWall = performance.now();
+        stepCpu = cpuSeconds();
+        lastLoss = e.loss;
+        const s = {
+          step: e.step,
+          wall: Number(((stepWall - prevWall) / 1000).toFixed(2)),
+          cpu: Number((stepCpu - prevCpu).toFixed(2)),
+          loss: Number(e.loss.toFixed(4)),
+          load1m: Number(loadavg()[0].toFixed(2)),
+        };
+        steps1.push(s);
+        [prevWall, prevCpu] = [stepWall, stepCpu];
+        console.log(
+          `    step ${s.step}: ${s.wall} s wall, ${s.cpu} s CPU, loss ${s.loss} (ce ${e.ce.toFixed(4)}, dice ${e.dice.toFixed(4)}), load ${s.load1m}`,
+        );
+      }
+      if (e.type !== 'validation') return;
+      const now = performance.now();
+      const cpu = cpuSeconds();
+      valWall += now - stepWall;
+      valCpu += cpu - stepCpu;
+      [prevWall, prevCpu] = [now, cpu];
+      const m = foregroundMeans(e.perClass, e.meanDice, presentNames);
+      const point: Point = {
+        step: e.step,
+        wallSeconds: Number(((now - t0 - valWall) / 1000).toFixed(1)),
+        cpuSeconds: Number((cpu - c0 - valCpu).toFixed(1)),
+        loss: Number(lastLoss.toFixed(4)),
+        synapse: Number(m.synapse.toFixed(4)),
+        monai: Number(m.monai.toFixed(4)),
+        loadAverage1m: Number(loadavg()[0].toFixed(2)),
+      };
+      points.push(point);
+      const perClass = Object.entries(e.perClass)
+        .map(([n, c]) => `${n} ${c.dice.toFixed(3)}`)
+        .join(', ');
+      console.log(
+        `  step ${point.step}  ${point.wallSeconds} s wall  ${point.cpuSeconds} s CPU  loss ${point.loss}  test mean foreground Dice: synapse ${point.synapse}, monai ${point.monai}  (load ${point.loadAverage1m}; ${perClass})`,
+      );
+      if (point.wallSeconds > minutes * 60) ctl.abort();
+    },
+  });
+  const loads = steps1.map((s) => s.load1m);
+  const result = {
+    preset,
+    backend: backend.adapterInfo,
+    settings,
+    overrides,
+    points,
+    steps: steps1,
+    secondsPerStep: {
+      wallMedian: median(steps1.map((s) => s.wall)),
+      cpuMedian: median(steps1.map((s) => s.cpu)),
+    },
+    loadAverage1m: { min: Math.min(...loads), median: median(loads), max: Math.max(...loads) },
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  console.log(
+    `per step: median ${result.secondsPerStep.wallMedian} s wall, ${result.secondsPerStep.cpuMedian} s CPU; load average ${JSON.stringify(result.loadAverage1m)}; peak RSS ${result.peakRssMiB} MiB`,
+  );
+  const tag = [
+    steps !== undefined && `steps${steps}`,
+    lr !== undefined && `lr${lr}`,
+    batch !== undefined && `batch${batch}`,
+  ]
+    .filter(Boolean)
+    .join('-');
+  writeResult(`demo-learning-${preset}${tag ? `-${tag}` : ''}`, result);
+  model.dispose();
+  return result;
+}
