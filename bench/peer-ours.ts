@@ -28,7 +28,7 @@ import { train, type TrainingData } from '../src/train/loop.ts';
 import { caseSlices } from '../src/train/samples.ts';
 import { catalogue } from '../nodes/index.ts';
 import { mamToSam } from './compile.ts';
-import { countDispatches, kernelTable } from './profile.ts';
+import { byCpuTime, countDispatches, cpuNow, kernelTable } from './profile.ts';
 import { benchSettings } from './util.ts';
 
 const [presetPath, batchArg, backendArg, threadsArg] = process.argv.slice(2);
@@ -52,11 +52,6 @@ const data: TrainingData = {
 const model = CompiledModel.create(p.plan, { seed: 1 });
 
 const settings = (steps: number) => benchSettings(batch, steps, false);
-
-const cpuNow = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 /**
  * Runs `steps` steps of the loop; each step's wall and CPU time (of this
@@ -96,27 +91,6 @@ const memory = () => ({
   numDataBuffers: tf.memory().numDataBuffers,
   wasmHeapBytes: (tf.backend() as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length ?? null,
 });
-
-/**
- * Runs `fn` with each kernel timed by this process's CPU time instead of the
- * wall clock (the backend's timer, which tf.profile asks): on a loaded machine
- * a kernel's wall time includes the time the process waited to be scheduled.
- * Meant for one thread (with a pool, a kernel's CPU time adds up its threads).
- */
-async function byCpuTime<T>(fn: () => Promise<T>): Promise<T> {
-  const backend = tf.backend() as unknown as { time: (f: () => void) => Promise<unknown> };
-  const wall = backend.time;
-  backend.time = async (f) => {
-    const c0 = cpuNow();
-    f();
-    return { kernelMs: cpuNow() - c0 };
-  };
-  try {
-    return await fn();
-  } finally {
-    backend.time = wall;
-  }
-}
 
 async function answer(line: string): Promise<unknown> {
   const [cmd, arg] = line.trim().split(/\s+/);

@@ -4,7 +4,10 @@
  * preset (loss DiceCE as the demos train), and the full 96³ forward of
  * `swinunetr-mam` (the FLARE configuration). Wall time, tfjs's peak bytes
  * (tf.profile) and the process's peak RSS (resident set, OS-measured).
- * `npm run bench -- vol3d [--full] [--only=swinunetr-mam-demo,nnformer-mam-demo,swinunetr-mam]`
+ * `npm run bench -- vol3d [--full] [--only=swinunetr-mam-demo,nnformer-mam-demo,swinunetr-mam]
+ * [--batch N] [--profile]`: `--batch` runs N crops at once (the demos train 2),
+ * `--profile` times each tfjs kernel by CPU time and writes the table (calls and
+ * CPU ms by kernel name, and by name and input shapes) beside the result.
  *
  * The 96³ forward runs only with `--full` (or `--only=swinunetr-mam`): it
  * takes minutes. It fits tfjs-backend-wasm's 4 GiB heap since inference
@@ -27,6 +30,7 @@ import { initBackend } from '../src/backend/index.ts';
 import { CompiledModel } from '../src/compile/model.ts';
 import { segmentationLoss } from '../src/train/loss.ts';
 import { loadPreset } from './preset.ts';
+import { byCpuTime, cpuNow, kernelTable, type KernelRow } from './profile.ts';
 import { writeResult } from './util.ts';
 
 const MiB = 2 ** 20;
@@ -37,27 +41,41 @@ interface Measured {
   input: number[];
   params: number;
   seconds: number;
+  cpuSeconds: number;
   peakTfjsMiB: number;
   peakRssMiB: number;
+  kernels?: KernelRow[];
+  kernelsByShape?: KernelRow[];
+}
+
+interface Options {
+  batch: number;
+  profile: boolean;
 }
 
 const compile = (name: string): CompiledModel =>
   CompiledModel.create(loadPreset(name).plan, { seed: 0 });
 
-async function measure(name: string, backward: boolean): Promise<Measured> {
+async function measure(name: string, backward: boolean, o: Options): Promise<Measured> {
   const model = compile(name);
-  const shape = [1, ...model.plan.input.shape.slice(1)];
+  const B = o.batch;
+  const shape = [B, ...model.plan.input.shape.slice(1)];
   const x = tf.randomNormal(shape, 0, 1, 'float32', 1) as unknown as tf.Tensor4D;
   const [, D, H, W] = shape;
   const k = model.plan.classNames.length;
-  const labels = tf.zeros([1, D * H, W], 'int32');
+  const labels = tf.zeros([B, D * H, W], 'int32');
   const t0 = performance.now();
-  const prof = await tf.profile(async () => {
+  const c0 = cpuNow();
+  // the profiler reads every kernel's output back to check for NaN unless told not to
+  if (o.profile) tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
+  const profiled = (f: () => Promise<void>) =>
+    o.profile ? byCpuTime(() => tf.profile(f)) : tf.profile(f);
+  const prof = await profiled(async () => {
     const out = backward
       ? tf.tidy(() => {
           const { value, grads } = tf.variableGrads(() => {
             const logits = model.forward(x, { training: true }).logits;
-            const flat = tf.reshape(logits, [1, D * H, W, k]) as tf.Tensor4D;
+            const flat = tf.reshape(logits, [B, D * H, W, k]) as tf.Tensor4D;
             return segmentationLoss(flat, labels, { ceWeight: 1, diceWeight: 1 }).loss;
           }, model.variables);
           tf.dispose(grads);
@@ -68,6 +86,7 @@ async function measure(name: string, backward: boolean): Promise<Measured> {
     out.dispose();
   });
   const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = (cpuNow() - c0) / 1000;
   tf.dispose([x, labels]);
   const params = model.parameterCount;
   model.dispose();
@@ -77,8 +96,15 @@ async function measure(name: string, backward: boolean): Promise<Measured> {
     input: shape,
     params,
     seconds: Number(seconds.toFixed(1)),
+    cpuSeconds: Number(cpuSeconds.toFixed(1)),
     peakTfjsMiB: Math.round(prof.peakBytes / MiB),
     peakRssMiB: Math.round((process.resourceUsage().maxRSS * 1024) / MiB),
+    ...(o.profile
+      ? {
+          kernels: await kernelTable(prof.kernels),
+          kernelsByShape: (await kernelTable(prof.kernels, true)).slice(0, 60),
+        }
+      : {}),
   };
 }
 
@@ -97,17 +123,33 @@ export async function run(args: string[]): Promise<void> {
         'swinunetr-mam-demo',
         ...(args.includes('--full') ? ['swinunetr-mam'] : []),
       ];
+  const at = args.indexOf('--batch');
+  const o: Options = {
+    batch: at >= 0 ? Number(args[at + 1]) : 1,
+    profile: args.includes('--profile'),
+  };
+  if (!Number.isInteger(o.batch) || o.batch < 1)
+    throw new Error(`vol3d: --batch takes a whole number ≥ 1, got ${args[at + 1]}`);
   await initBackend('wasm');
   const results: Measured[] = [];
   for (const [name, backward] of CASES) {
     if (!only.includes(name)) continue;
-    const r = await measure(name, backward);
+    const r = await measure(name, backward, o);
     results.push(r);
     // peak RSS is the process's so far: cases run smallest first, so each row's is its own
     console.log(
-      `vol3d ${r.preset} ${r.what} ${r.input.join('×')} on wasm: ${r.seconds} s, peak tfjs ${r.peakTfjsMiB} MiB, peak RSS ${r.peakRssMiB} MiB (${r.params.toLocaleString('en')} params)`,
+      `vol3d ${r.preset} ${r.what} ${r.input.join('×')} on wasm: ${r.seconds} s (${r.cpuSeconds} s of CPU), peak tfjs ${r.peakTfjsMiB} MiB, peak RSS ${r.peakRssMiB} MiB (${r.params.toLocaleString('en')} params)`,
     );
+    for (const k of r.kernels?.slice(0, 15) ?? [])
+      console.log(
+        `  ${k.name.padEnd(40)} ${String(k.calls).padStart(6)} calls ${k.ms.toFixed(0).padStart(9)} ms CPU`,
+      );
   }
   // the machine's 1-minute load average at the end: the numbers are wall-clock
-  writeResult('vol3d', { backend: 'wasm', loadAverage: loadavg()[0], results });
+  writeResult(o.batch === 1 ? 'vol3d' : `vol3d-batch${o.batch}`, {
+    backend: 'wasm',
+    batch: o.batch,
+    loadAverage: loadavg()[0],
+    results,
+  });
 }
