@@ -17,6 +17,7 @@ import {
   type LinearWeights,
   type NormWeights,
 } from './layers.ts';
+import { sliceFlat } from './flat-slice.ts';
 import { windowAttention3d } from './vol3d-attention.ts';
 import {
   padEnd3d,
@@ -97,7 +98,7 @@ export function swin3dBlock(
     let y = windowReverse3d(linear(merged, w.proj), window, padded, B);
     if (shifted) y = roll3d(y, shift, 1);
     if (padded[0] !== D || padded[1] !== H || padded[2] !== W)
-      y = tf.slice(y, [0, 0, 0, 0, 0], [B, D, H, W, C]);
+      y = sliceFlat(y, [0, 0, 0, 0, 0], [B, D, H, W, C]);
     const x1 = tf.add(x, dropBranch(y, o.dropPath, 0));
     const mlpOut = linear(gelu(linear(layerNorm(x1, w.norm2), w.fc1)), w.fc2);
     const out = tf.add(x1, dropBranch(mlpOut, o.dropPath, 1)) as Vol;

@@ -7,6 +7,7 @@
  */
 import * as tf from '#tfjs';
 import type { LinearIndex3d, Triple } from '../graph/geometry3d.ts';
+import { concatFlat, padFlat, sliceFlat, stackFlat } from './flat-slice.ts';
 import { roll } from './windows.ts';
 import { tapeActive } from './tape.ts';
 
@@ -57,9 +58,9 @@ function conv3dByPlanes(x: Vol, w: tf.Tensor5D, strides: Triple): Vol {
     for (let i = 0; i < kd; i++) {
       const planes =
         strides[0] === 1
-          ? tf.slice(x, [0, i, 0, 0, 0], [B, od, H, W, C])
+          ? sliceFlat(x, [0, i, 0, 0, 0], [B, od, H, W, C])
           : strided3d(x, [i, 0, 0], [strides[0], 1, 1], [od, H, W]);
-      const wi = tf.reshape(tf.slice(w, [i, 0, 0, 0, 0], [1, kh, kw, cin, cout]), [
+      const wi = tf.reshape(sliceFlat(w, [i, 0, 0, 0, 0], [1, kh, kw, cin, cout]), [
         kh,
         kw,
         cin,
@@ -138,7 +139,7 @@ function conv3dFilterGrad(
         tf.tidy(() => {
           const planes =
             strides[0] === 1 && od === x.shape[1] - kd + 1
-              ? tf.slice(x, [0, i, 0, 0, 0], [B, od, H, W, cin])
+              ? sliceFlat(x, [0, i, 0, 0, 0], [B, od, H, W, cin])
               : strided3d(x, [i, 0, 0], [strides[0], 1, 1], [od, H, W]);
           const input = tf.transpose(tf.reshape(planes, [B * od, H, W, cin]), [3, 1, 2, 0]);
           const g = tf.conv2d(input as tf.Tensor4D, filter, 1, 'valid', 'NHWC', [
@@ -170,7 +171,7 @@ function conv3dInputGrad(
       const parts = [d, ...Array.from({ length: s - 1 }, () => zeros)];
       const dil = interleave(parts, (a + 1) as 1 | 2 | 3);
       const size = dil.shape.map((n, i) => (i === a + 1 ? s * (d.shape[a + 1] - 1) + 1 : n));
-      d = tf.slice(dil, [0, 0, 0, 0, 0], size);
+      d = sliceFlat(dil, [0, 0, 0, 0, 0], size);
     }
     const full = tf.pad(d, [
       [0, 0],
@@ -205,7 +206,7 @@ export function conv3d(
     const [pd, ph, pw] = o.padding ?? [0, 0, 0];
     const padded =
       pd || ph || pw
-        ? tf.pad(x, [
+        ? padFlat(x, [
             [0, 0],
             [pd, pd],
             [ph, ph],
@@ -293,7 +294,7 @@ export const leakyRelu = (x: tf.Tensor, alpha = 0.01): tf.Tensor =>
 export function padEnd3d(x: Vol, padded: Triple): Vol {
   const [, D, H, W] = x.shape;
   if (D === padded[0] && H === padded[1] && W === padded[2]) return x;
-  return tf.pad(x, [
+  return padFlat(x, [
     [0, 0],
     [0, padded[0] - D],
     [0, padded[1] - H],
@@ -363,13 +364,13 @@ export function relativeBias3d(table: tf.Tensor2D, ix: LinearIndex3d): tf.Tensor
     // M[pd] = T[sd·pd : +lenD] → [a, lenD, h]
     const rounds1 = [];
     for (let p = 0; p < a; p++) rounds1.push(tf.slice(table, [sd * p, 0], [lenD, heads]));
-    const m1 = tf.stack(rounds1); // [a, lenD, h]
+    const m1 = stackFlat(rounds1, 0); // [a, lenD, h]
     const rounds2 = [];
     for (let p = 0; p < b; p++) rounds2.push(tf.slice(m1, [0, sh * p, 0], [a, lenH, heads]));
-    const m2 = tf.stack(rounds2, 1); // [a, b, lenH, h]
+    const m2 = stackFlat(rounds2, 1); // [a, b, lenH, h]
     const rounds3 = [];
     for (let p = 0; p < c; p++) rounds3.push(tf.slice(m2, [0, 0, p, 0], [a, b, lenW, heads]));
-    const m3 = tf.reshape(tf.stack(rounds3, 2), [N, lenW, heads]); // token i = (pd, ph, pw)
+    const m3 = tf.reshape(stackFlat(rounds3, 2), [N, lenW, heads]); // token i = (pd, ph, pw)
     const rows = tf.reshape(tf.transpose(m3, [2, 0, 1]), [heads * N, lenW]);
     // Column K − q_j of rows, reversed, is column q_j = sd·pd + sh·ph + pw.
     // Nested strides (SwinUNETR's 169, 13, 1): pad, reshape and slice per axis.
@@ -451,10 +452,10 @@ export function mergeGather3d(x: Vol, order: MergeOrder): Vol {
   return tf.tidy(() => {
     const [, D, H, W] = x.shape;
     const y = padEnd3d(x, [D + (D % 2), H + (H % 2), W + (W % 2)]);
-    return tf.concat(
+    return concatFlat(
       MERGE_OFFSETS[order].map((o) => subGrid(y, o)),
       4,
-    ) as Vol;
+    );
   });
 }
 

@@ -11,6 +11,7 @@ import * as tf from '#tfjs';
 import { bool, num, str, type Shape } from '../../graph/node-kind.ts';
 import type { Triple } from '../../graph/geometry3d.ts';
 import { gelu, layerNorm, linear } from '../../ops/layers.ts';
+import { concatFlat } from '../../ops/flat-slice.ts';
 import { tapeActive, thenFree } from '../../ops/tape.ts';
 import {
   conv3d,
@@ -181,7 +182,7 @@ export const vol3dCnnKernels: Record<string, Kernel> = {
         transposedFilter(ctx, 'transp_conv.conv.weight', [2, 2, 2]),
       ),
     );
-    const z = thenFree(up, (u) => tf.concat([u, ctx.inputs.skip as Vol], 4)) as Vol;
+    const z = thenFree(up, (u) => concatFlat([u as Vol, ctx.inputs.skip as Vol], 4));
     return { out: resBlock(ctx, z, 'conv_block.', num(ctx.params, 'outChannels'), true) };
   }),
 

@@ -21,6 +21,7 @@ import {
   type LinearIndex3d,
   type Windows3d,
 } from '../../graph/geometry3d.ts';
+import { sliceFlat } from '../../ops/flat-slice.ts';
 import { dropBranch, gelu, layerNorm, linear, type LinearWeights } from '../../ops/layers.ts';
 import { swin3dBlock, type Block3dOptions, type Block3dWeights } from '../../ops/vol3d-block.ts';
 import { windowAttention3d } from '../../ops/vol3d-attention.ts';
@@ -114,7 +115,7 @@ function crossBlock(ctx: ForwardContext): tf.Tensor3D {
   const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * nW, N, C]);
   const proj = { weight: matrix(ctx, 'attn.proj.weight'), bias: vector(ctx, 'attn.proj.bias') };
   let y = windowReverse3d(linear(merged, proj), window, padded, B);
-  if (padded.some((p, a) => p !== grid[a])) y = tf.slice(y, [0, 0, 0, 0, 0], [B, ...grid, C]);
+  if (padded.some((p, a) => p !== grid[a])) y = sliceFlat(y, [0, 0, 0, 0, 0], [B, ...grid, C]);
   const dp = dropPathOf(ctx);
   const x1 = tf.add(tf.add(up, skip), dropBranch(toTokens(y), dp, 0)) as tf.Tensor3D;
   const { fc1, fc2 } = mlpOf(ctx);
