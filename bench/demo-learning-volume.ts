@@ -2,7 +2,8 @@
  * demo-learning for a 3D preset (input `[B, D, H, W, C]`): trains it on
  * data/demo3d as `mam train … --data demo3d` does (the session's volume
  * settings, crops of one volume per step, MONAI's DiceCE) and validates on the
- * TEST volume by sliding windows (the loop's own validation, overlap 0.5),
+ * TEST volume by sliding windows (the loop's own validation: overlap 0.25,
+ * 2 windows a pass, the reference's main_train.py),
  * recording per point the step, training wall and CPU seconds (the process's,
  * all threads; the bench's test evaluations excluded from both), the loop's
  * loss, the mean foreground Dice in both conventions and the 1-minute load
