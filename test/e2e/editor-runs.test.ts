@@ -239,7 +239,8 @@ describe('the runs list', () => {
     const opened = await training(page);
     expect(opened.lossPoints).toBe(state.step);
     expect(opened.validations).toBeGreaterThanOrEqual(1);
-    expect(opened.canResume).toBe(true);
+    // Resumable once the worker has the run's data again (its fingerprint is checked): wait for it.
+    await expect.poll(async () => (await training(page)).canResume, { timeout: 60_000 }).toBe(true);
     await expect.poll(() => byId(page, 'train-start').textContent()).toMatch(/Resume/);
     await trainTo(page, 8);
   });
