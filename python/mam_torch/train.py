@@ -180,10 +180,56 @@ def fmt_size(size):
     return "×".join(str(n) for n in size)
 
 
-def steps_per_epoch(n, batch, drop_last=False):
-    """Batches per pass: slices as torch's DataLoader without drop_last (the Synapse reference), the
-    last batch partial; volumes (drop_last) in whole batches. At least one."""
-    return max(1, n // batch if drop_last else -(-n // batch))
+def steps_per_epoch(n, batch):
+    """Batches per pass over n slices, as torch's DataLoader without drop_last (the Synapse
+    reference): the last batch partial. At least one."""
+    return max(1, -(-n // batch))
+
+
+def new_settings(args, meta, n_train: int, volume: bool, seed: int, split_seed: int, normalisation: str):
+    """A new run's settings, (settings, images per step, steps per epoch), by the rules of `mam train`
+    (src/session/settings.ts: resolveRun, resolveVolumeRun). Slices: batches of the shuffled slices, the
+    last partial. Volumes: one volume per step and `samplesPerVolume` crops of it (--batch overrides;
+    the reference's DataLoader batch of 1 volume × RandCropByPosNegLabeld num_samples), so an epoch is
+    one step per training volume and none is dropped; validation ten times per run."""
+    batch = args.batch or meta.get("samplesPerVolume", meta.get("batchSize", 8))
+    kind = args.optimizer or meta.get("optimizer", "sgd")
+    base_lr = args.lr if args.lr is not None else meta.get("learningRate", 0.05 if kind == "sgd" else 1e-3)
+    eff = batch if volume else min(batch, n_train)
+    spe = n_train if volume else steps_per_epoch(n_train, eff)
+    steps = args.steps or (args.epochs or meta.get("epochs", 30)) * spe
+    opt_settings = ({"kind": "sgd", "momentum": meta.get("momentum", 0.9), "weightDecay": meta.get("weightDecay", 1e-4)}
+                    if kind == "sgd" else
+                    {"kind": "adamw", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+                     "weightDecay": meta.get("weightDecay", 0.01)})
+    # volumes: an epoch is one step per volume, so validating each epoch would dominate
+    val_every = args.val_every if args.val_every is not None else (max(1, -(-steps // 10)) if volume else spe)
+    settings = {
+        "batchSize": batch, "steps": steps,
+        "learningRate": base_lr * eff / 24 if kind == "sgd" else base_lr,
+        # poly for slices, constant for volumes (the 3D reference has no scheduler), as `mam train`
+        "schedule": "constant" if volume else "poly", "optimizer": opt_settings, "seed": seed,
+        "splitSeed": split_seed,
+        "valEvery": val_every,
+        "checkpointEvery": args.checkpoint_every or 0, "patience": args.patience or 0,
+        # a list (3D graphs) names the crop augmentations, as `mam train` (src/session/settings.ts)
+        "augment": False if args.no_augment else meta.get("augment", True) is not False,
+        **({"volumeAugment": volume_augment(meta.get("augment", True), args.no_augment),
+            "validationWindow": window(meta, "validation"), "testWindow": window(meta, "test")}
+           if volume else {}),
+        "convention": args.metrics or meta.get("metricConvention", "synapse"),
+        "normalisation": normalisation, "resize": args.resize or "stretch",
+        # volumes: MONAI's DiceCELoss, 1 : 1, as `mam train` (src/session/settings.ts)
+        "loss": meta.get("loss", {"ce": VOLUME_CE_WEIGHT, "dice": VOLUME_DICE_WEIGHT} if volume else
+                         {"ce": CE_WEIGHT, "dice": DICE_WEIGHT}),
+    }
+    return settings, eff, spe
+
+
+def volume_sampling(settings, n_volumes: int) -> dict:
+    """How a 3D run draws its batches, as run.json says it (both engines)."""
+    return {"volumesPerStep": 1, "cropsPerVolume": settings["batchSize"], "stepsPerEpoch": n_volumes,
+            "order": "every training volume once an epoch, in a new shuffled order each epoch (none dropped)"}
 
 
 def scheduled_lr(settings, t: int) -> float:
@@ -328,46 +374,21 @@ def run(args, d: Dist) -> int:
             raise RunError(f"{existing[1]}: {str(e).splitlines()[0]}", EXIT["weights"]) from None
         log(f"resuming {run_dir} at step {ckpt_state['step']} of {settings['steps']}")
     else:
-        # a 3D graph's crops per step (samplesPerVolume) take the batch's place, as `mam train`
-        batch = args.batch or meta.get("samplesPerVolume", meta.get("batchSize", 8))
-        kind = args.optimizer or meta.get("optimizer", "sgd")
-        base_lr = args.lr if args.lr is not None else meta.get("learningRate", 0.05 if kind == "sgd" else 1e-3)
-        eff = min(batch, len(slices))
-        spe = steps_per_epoch(len(slices), eff, drop_last=volume)
-        steps = args.steps or (args.epochs or meta.get("epochs", 30)) * spe
-        opt_settings = ({"kind": "sgd", "momentum": 0.9, "weightDecay": 1e-4} if kind == "sgd" else
-                        {"kind": "adamw", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weightDecay": 0.01})
-        settings = {
-            "batchSize": batch, "steps": steps,
-            "learningRate": base_lr * eff / 24 if kind == "sgd" else base_lr,
-            # poly for slices, constant for volumes (the 3D reference has no scheduler), as `mam train`
-            "schedule": "constant" if volume else "poly", "optimizer": opt_settings, "seed": seed,
-            "splitSeed": split_seed,
-            "valEvery": args.val_every if args.val_every is not None else spe,
-            "checkpointEvery": args.checkpoint_every or 0, "patience": args.patience or 0,
-            # a list (3D graphs) names the crop augmentations, as `mam train` (src/session/settings.ts)
-            "augment": False if args.no_augment else meta.get("augment", True) is not False,
-            **({"volumeAugment": volume_augment(meta.get("augment", True), args.no_augment),
-                "validationWindow": window(meta, "validation"), "testWindow": window(meta, "test")}
-               if volume else {}),
-            "convention": args.metrics or meta.get("metricConvention", "synapse"),
-            "normalisation": normalisation, "resize": args.resize or "stretch",
-            # volumes: MONAI's DiceCELoss, 1 : 1, as `mam train` (src/session/settings.ts)
-            "loss": meta.get("loss", {"ce": VOLUME_CE_WEIGHT, "dice": VOLUME_DICE_WEIGHT} if volume else
-                             {"ce": CE_WEIGHT, "dice": DICE_WEIGHT}),
-        }
+        settings, eff, spe = new_settings(args, meta, len(slices), volume, seed, split_seed, normalisation)
+        steps, kind = settings["steps"], settings["optimizer"]["kind"]
         log(f"training {Path(args.graph).name} on {data.source}: {len(slices)} {unit}s"
-            f"{f' (random {fmt_size(size)} crops, pos 1 : neg 1)' if volume else ''}, batch {eff} over "
+            f"{f' (random {fmt_size(size)} crops, pos 1 : neg 1)' if volume else ''}, batch {eff}{' (crops of one volume a step)' if volume else ''} over "
             f"{d.world} process{'es' if d.world > 1 else ''} ({d.backend}, {d.device.type}), {steps} steps "
             f"({spe} per epoch), {kind} lr {settings['learningRate']:.3g}, {settings['schedule']} schedule, loss "
             f"{settings['loss']['ce']}·CE + {settings['loss']['dice']}·Dice{' (DiceCE, Dice per volume)' if volume else ''}, seed {seed} → {run_dir}")
 
-    B = min(settings["batchSize"], len(slices))
+    # images per step: slices, the batch capped by their number; volumes, the batch's crops of one volume
+    B = settings["batchSize"] if volume else min(settings["batchSize"], len(slices))
     if B % d.world:
         raise RunError(f"the global batch {B} does not split over {d.world} processes: give --batch a "
                        f"multiple of {d.world}", EXIT["usage"])
     local_b = B // d.world
-    spe = steps_per_epoch(len(slices), B, drop_last=volume)
+    spe = len(slices) if volume else steps_per_epoch(len(slices), B)
     rule = settings.get("resize") or "stretch"
     resized = [] if volume else resize_records(slices, tuple(size), rule)
     for r in resized:
@@ -423,7 +444,9 @@ def run(args, d: Dist) -> int:
             "seeds": {"init": seed, "shuffle": seed, "augment": seed, "dropPath": seed, "scheme": RNG_SCHEME},
             "data": {"source": data.source, "fingerprint": fp, "splitRule": data.split_rule,
                      "split": {k: [c.id for c in getattr(data, k)] for k in ("train", "val", "test")},
-                     f"train{unit.capitalize()}s": len(slices), "normalisation": normalisation,
+                     f"train{unit.capitalize()}s": len(slices),
+                     **({"crop": size, "sampling": volume_sampling(settings, len(slices))} if volume else {}),
+                     "normalisation": normalisation,
                      **({"intensityRange": irange} if irange else {}),
                      "resize": ({"rule": "crop", "input": size, "sampler": "RandCropByPosNegLabel pos 1 neg 1",
                                  "validation": "sliding window, overlap {overlap}, sw_batch {batchSize}, constant".format(
@@ -500,8 +523,10 @@ def run(args, d: Dist) -> int:
     tty = sys.stderr.isatty()
     every = 1 if total <= 500 else math.ceil(total / 500)
     sec_per_step = 0.0
-    sampler = DistributedSampler(range(len(slices)), num_replicas=d.world, rank=d.rank, shuffle=True,
-                                 seed=seed, drop_last=False)
+    # slices: each rank its share of the epoch's order; volumes: every rank the whole order, since a
+    # step's global batch is crops of one volume, split over the ranks by their place in it
+    sampler = DistributedSampler(range(len(slices)), num_replicas=1 if volume else d.world,
+                                 rank=0 if volume else d.rank, shuffle=True, seed=seed, drop_last=False)
     order, perm_epoch = [], -1
     net.train()
     while state["step"] < total:
@@ -511,17 +536,18 @@ def run(args, d: Dist) -> int:
             break
         t = state["step"]
         epoch = t // spe
-        if perm_epoch != epoch:  # this rank's order for the epoch: perm(seed + epoch)[rank::world]
+        if perm_epoch != epoch:  # the epoch's order: perm(seed + epoch), slices [rank::world]
             sampler.set_epoch(epoch)
             order = list(iter(sampler))
             perm_epoch = epoch
-        j0 = (t % spe) * local_b
+        # volumes: step t's crops all come from the epoch's (t mod n)-th volume
+        j0 = (t % spe) * (1 if volume else local_b)
         # an epoch's last step takes what is left (the sampler pads every rank to the same length)
         count = local_b if volume else min(local_b, len(order) - j0)
         xs, ys = [], []
         for i in range(count):
             pos = i * d.world + d.rank  # the sample's place in the global batch
-            img, lbl = slices[order[(j0 + i) % len(order)]]
+            img, lbl = slices[order[j0 if volume else j0 + i]]
             if volume:
                 rng = sample_rng(seed, t, pos)  # the crop, then its augmentation
                 img, lbl = rand_crop_pos_neg(img, lbl, size, rng)
@@ -559,7 +585,9 @@ def run(args, d: Dist) -> int:
         state["elapsedSec"] += dt
         sec_per_step = dt if sec_per_step == 0 else 0.8 * sec_per_step + 0.2 * dt
         state["history"].append({"step": state["step"], "epoch": epoch, "loss": loss, "ce": ce, "dice": dice,
-                                 "lr": lr, "elapsedSec": state["elapsedSec"]})
+                                 "lr": lr, "elapsedSec": state["elapsedSec"],
+                                 # which volume the step cut its crops from, and how many (all ranks)
+                                 **({"volume": data.train[order[j0]].id, "crops": len(xs) * d.world} if volume else {})})
         if d.main:
             eta = (total - state["step"]) * sec_per_step
             text = (f"step {state['step']}/{total} epoch {epoch + 1} loss {loss:.4f} lr {lr:.3g} "

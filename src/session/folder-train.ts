@@ -23,7 +23,7 @@ import { train, type TrainEvent, type TrainResult } from '../train/loop.ts';
 import { decodeOptimizerState, optimizerStateMismatch } from '../train/optim.ts';
 import type { Sample2D } from '../train/augment.ts';
 import { caseSlices, dataFingerprint, type DataSplit } from '../train/samples.ts';
-import { volumeInput } from '../train/volume-batches.ts';
+import { volumeInput, volumeSampling } from '../train/volume-batches.ts';
 import { formatDims } from '../data/types.ts';
 import { EXIT_CODES, SessionError } from './errors.ts';
 import { channelIssues } from './open-data.ts';
@@ -178,6 +178,19 @@ export async function trainInFolder(
   const resized = vol ? [] : resizeRecords(slices, [inH, inW], settings.resize ?? 'stretch');
   for (const r of resized) log(`resizing ${describeResize(r)}`);
 
+  // the data set's ScaleIntensityRange, which the 'auto' normalisation applies to volumes (as mam_torch records it)
+  const range =
+    vol && settings.normalisation === 'auto'
+      ? data.splits.train[0].channels[0].intensity
+      : undefined;
+  const intensity = range && {
+    a_min: range.aMin,
+    a_max: range.aMax,
+    b_min: range.bMin,
+    b_max: range.bMax,
+    clip: range.clip,
+  };
+
   // Everything is checked: only now does the run folder change.
   await folder.create();
   const backend = req.backend;
@@ -215,9 +228,23 @@ export async function trainInFolder(
         val: data.splits.val.map((c) => c.id),
         test: data.splits.test.map((c) => c.id),
       },
-      ...(vol ? { trainVolumes: nTrain, crop: vol.roi } : { trainSlices: slices.length }),
+      ...(vol
+        ? {
+            trainVolumes: nTrain,
+            crop: vol.roi,
+            sampling: volumeSampling(settings.batchSize, nTrain),
+          }
+        : { trainSlices: slices.length }),
       normalisation: settings.normalisation,
-      resize: { rule: settings.resize ?? 'stretch', input: [inH, inW], slices: resized },
+      ...(intensity ? { intensityRange: intensity } : {}),
+      resize: vol
+        ? {
+            rule: 'crop',
+            input: vol.roi,
+            sampler: 'RandCropByPosNegLabel pos 1 neg 1',
+            validation: `sliding window, overlap ${settings.validationWindow?.overlap ?? 0.5}${settings.validationWindow ? `, sw_batch ${settings.validationWindow.batchSize}` : ''}, constant`,
+          }
+        : { rule: settings.resize ?? 'stretch', input: [inH, inW], slices: resized },
       classNames: plan.classNames,
       ...(data.note ? { note: data.note } : {}),
     },

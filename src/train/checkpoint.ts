@@ -86,6 +86,9 @@ const historyRowSchema = z.object({
   lr: num,
   /** Wall seconds of training so far (over all sessions of the run). */
   elapsedSec: num,
+  /** A 3D run's step: the training volume its crops were cut from, and how many (all processes). */
+  volume: z.optional(z.string()),
+  crops: z.optional(count),
   val: z.optional(validationSchema),
 });
 export type HistoryRow = z.infer<typeof historyRowSchema>;

@@ -224,6 +224,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           rand: (j) => seeded(s.seed, `augment:${t}:${j}`),
         }),
         b: B,
+        volume: data.volumes![perm[t % n]].id,
       };
     const [start, end] = batchPositions(t, n, B);
     const b = end - start;
@@ -237,7 +238,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       x.set(smp.image, j * H * W * C);
       y.set(smp.label, j * H * W);
     }
-    return { x, y, b };
+    return { x, y, b, volume: undefined };
   }
 
   async function run(): Promise<TrainResult> {
@@ -265,7 +266,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         perm = permutation(n, s.seed, epoch);
         permEpoch = epoch;
       }
-      const { x, y, b } = batchOf(t, perm!, B);
+      const { x, y, b, volume } = batchOf(t, perm!, B);
       const lr = s.schedule === 'poly' ? polyLr(s.learningRate, t, s.steps) : s.learningRate;
       const t0 = performance.now();
       const step = () =>
@@ -327,6 +328,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         dice,
         lr,
         elapsedSec: state.elapsedSec,
+        ...(volume !== undefined ? { volume, crops: b } : {}),
       };
       state.history.push(row);
       const remaining = s.steps - state.step;

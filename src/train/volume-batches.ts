@@ -23,6 +23,14 @@ import {
   type VolumeAugmentSpec,
 } from '../data/volume-augment.ts';
 
+/** How a 3D run draws its batches, as run.json says it (mam_torch writes the same). */
+export const volumeSampling = (cropsPerVolume: number, volumes: number) => ({
+  volumesPerStep: 1,
+  cropsPerVolume,
+  stepsPerEpoch: volumes,
+  order: 'every training volume once an epoch, in a new shuffled order each epoch (none dropped)',
+});
+
 /** The graph's input as a volume: `[D, H, W]` and channels, or null for a 2D graph. */
 export function volumeInput(plan: Pick<Plan, 'input'>): { roi: Shape3; channels: number } | null {
   const s = plan.input.shape;

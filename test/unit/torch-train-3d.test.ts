@@ -138,6 +138,27 @@ print(json.dumps([ref.item(), ours.item(), (zt.grad - g_ref).abs().max().item(),
     expect(one.stderr).toMatch(/2 volumes \(random 32×32×32 crops, pos 1 : neg 1\)/);
     expect(one.stderr).toMatch(/loss 1·CE \+ 1·Dice \(DiceCE, Dice per volume\)/);
     expect(one.stdout + one.stderr).toMatch(/validation at step 2: mean Dice/);
+    // the global batch is 2 crops of ONE volume a step, split over the ranks; an epoch (2 steps) takes
+    // each of the 2 training volumes once, the same volume at each step in 1 and 2 processes
+    expect(run.data.sampling).toMatchObject({
+      volumesPerStep: 1,
+      cropsPerVolume: 2,
+      stepsPerEpoch: 2,
+    });
+    const drawn = (r: string) =>
+      (
+        JSON.parse(readFileSync(join(dir, r, 'checkpoint', 'state.json'), 'utf8')).history as {
+          volume: string;
+          crops: number;
+        }[]
+      ).map((h) => [h.volume, h.crops]);
+    expect(drawn('one').map(([, crops]) => crops)).toEqual([2, 2]);
+    expect(
+      drawn('one')
+        .map(([v]) => v)
+        .sort(),
+    ).toEqual([...run.data.split.train].sort());
+    expect(drawn('two')).toEqual(drawn('one'));
     const history = readFileSync(join(dir, 'two', 'history.csv'), 'utf8')
       .trim()
       .split('\n');

@@ -101,12 +101,19 @@ describe('the last partial batch of an epoch', () => {
 });
 
 describeOracle('the torch runtime counts the same', () => {
-  it('steps_per_epoch: ⌈n/B⌉ for slices, whole batches for volumes', async () => {
+  it('steps_per_epoch: ⌈n/B⌉ for slices; volumes: a step per volume (3 crops of one), none dropped', async () => {
     const r = await runPython([
       '-c',
-      'from mam_torch.train import steps_per_epoch as s; print(s(2211, 24), s(7, 3), s(6, 3), s(2, 4), s(7, 3, drop_last=True))',
+      `
+import argparse
+from mam_torch.train import new_settings, steps_per_epoch as s
+args = argparse.Namespace(batch=3, optimizer=None, lr=None, steps=None, epochs=2, val_every=None,
+                          checkpoint_every=None, patience=None, no_augment=False, metrics=None, resize=None)
+_, _, spe = new_settings(args, {}, 7, True, 0, 0, "auto")
+print(s(2211, 24), s(7, 3), s(6, 3), s(2, 4), spe)
+`,
     ]);
     expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toBe('93 3 2 1 2');
+    expect(r.stdout.trim()).toBe('93 3 2 1 7');
   });
 });
