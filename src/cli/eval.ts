@@ -14,9 +14,12 @@ import { applyWeightsFile, compileGraphFile, startBackend } from './load-model.t
 import type { CliIO } from './main.ts';
 import { checkClasses, loadDataArg } from './train-data.ts';
 import { checkLayout } from '../session/data-layout.ts';
-import { volumeInput } from '../train/volume-batches.ts';
+import { caseShape, volumeInput } from '../train/volume-batches.ts';
 import { formatDims } from '../data/types.ts';
-import { describeWindow, resolveTestWindow } from '../session/settings.ts';
+import { describeWindow, resolveTestWindow, type Resolved } from '../session/settings.ts';
+import { windowGrid, type BlendMode } from '../train/sliding-window.ts';
+import type { Shape3 } from '../data/volume-crops.ts';
+import type { SlidingWindowSettings } from '../graph/types.ts';
 
 export const EVAL_SPEC = {
   verb: 'eval',
@@ -67,6 +70,48 @@ export const EVAL_SPEC = {
   summary: 'Dice/HD95 per class over whole volumes',
 } as const satisfies VerbSpec;
 
+/**
+ * The sliding windows of a 3D evaluation: the settings (with where the overlap
+ * and windows per pass come from) and, per case, the windows along each axis
+ * `[D, H, W]`, their number and the forward passes they take.
+ */
+export function slidingWindowReport(
+  roi: Shape3,
+  sw: Resolved<SlidingWindowSettings>,
+  blend: BlendMode,
+  cases: readonly Case[],
+) {
+  const { overlap, batchSize } = sw.value;
+  return {
+    roi,
+    overlap,
+    windowsPerPass: batchSize,
+    blend,
+    from: sw.from,
+    cases: cases.map((c) => {
+      const shape = caseShape(c);
+      const g = windowGrid(shape, roi, overlap);
+      return {
+        case: c.id,
+        shape,
+        windows: g.starts.map((s) => s.length),
+        total: g.count,
+        passes: Math.ceil(g.count / batchSize),
+      };
+    }),
+  };
+}
+
+/** The text output's lines for the windows: the settings, then each case's windows. */
+export function formatWindows(w: ReturnType<typeof slidingWindowReport>): string {
+  const head = `sliding windows of ${formatDims(w.roi)}: overlap ${w.overlap}, ${w.windowsPerPass} windows per pass (${w.from}), ${w.blend} blending`;
+  const rows = w.cases.map(
+    (c) =>
+      `  ${c.case} (${formatDims(c.shape)}): ${c.windows.join('×')} = ${c.total} windows in ${c.passes} pass${c.passes === 1 ? '' : 'es'}`,
+  );
+  return [head, ...rows].join('\n');
+}
+
 /** Each case once, by id (a single-case folder validates on its training case: both lists hold it). */
 export function distinctCases(lists: Case[][]): Case[] {
   const seen = new Set<string>();
@@ -109,9 +154,11 @@ export async function evalCommand(
       const [w, h, d] = c.channels[0].dims;
       return { height: h ?? 1, width: w, count: d ?? 1 };
     });
+    const blend = p.flags.blend ?? 'constant';
+    const windows = vol && slidingWindowReport(vol.roi, sw, blend, cases);
     if (vol)
       log(
-        `whole volumes by sliding windows of ${formatDims(vol.roi)}, ${describeWindow(sw)}, ${p.flags.blend ?? 'constant'} blending`,
+        `whole volumes by sliding windows of ${formatDims(vol.roi)}, ${describeWindow(sw)}, ${blend} blending`,
       );
     else
       for (const r of resizeRecords(sizes, [inH, inW], resize))
@@ -125,7 +172,7 @@ export async function evalCommand(
       resize,
       batchSize: vol ? sw.value.batchSize : (p.flags.batch ?? 8),
       overlap: sw.value.overlap,
-      blend: p.flags.blend,
+      blend,
       onPrediction: out
         ? async (c, labels) => {
             await writeOutput(
@@ -142,15 +189,7 @@ export async function evalCommand(
       hd95Unit: report.hd95Unit,
       split,
       ...(data.note ? { note: data.note } : {}),
-      ...(vol
-        ? {
-            slidingWindow: {
-              roi: vol.roi,
-              overlap: sw.value.overlap,
-              blend: p.flags.blend ?? 'constant',
-            },
-          }
-        : { resize }),
+      ...(windows ? { slidingWindow: windows } : { resize }),
       summary: report.summary,
       ruleCounts: report.ruleCounts,
       cases: report.cases,
@@ -174,6 +213,7 @@ export async function evalCommand(
       );
     else {
       print(`split ${split} of ${data.source}`);
+      if (windows) print(formatWindows(windows));
       print(formatReport(report, data.note));
     }
     return EXIT_CODES.ok;

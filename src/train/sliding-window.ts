@@ -43,6 +43,21 @@ export function windowStarts(n: number, roi: number, overlap: number): number[] 
   return starts;
 }
 
+/** The windows over a volume of `shape` (padded up to the roi where smaller): their starts per axis and count. */
+export function windowGrid(
+  shape: Shape3,
+  roi: Shape3,
+  overlap: number,
+): { padded: Shape3; starts: [number[], number[], number[]]; count: number } {
+  const padded = shape.map((n, a) => Math.max(n, roi[a])) as Shape3;
+  const starts = padded.map((n, a) => windowStarts(n, roi[a], overlap)) as [
+    number[],
+    number[],
+    number[],
+  ];
+  return { padded, starts, count: starts[0].length * starts[1].length * starts[2].length };
+}
+
 /** The importance map of a roi, `[d, h, w]` flat (C order). */
 export function importanceMap(roi: Shape3, mode: BlendMode, sigmaScale = 0.125): Float64Array {
   const n = roi[0] * roi[1] * roi[2];
@@ -81,9 +96,8 @@ export async function slidingWindowInference(
 ): Promise<{ logits: Float32Array; classes: number }> {
   const { roi, overlap = 0.5, mode = 'constant', sigmaScale = 0.125, batchSize = 1 } = o;
   if (!(overlap >= 0 && overlap < 1)) throw new Error(`overlap must be in [0, 1), got ${overlap}`);
-  const padded = shape.map((n, a) => Math.max(n, roi[a])) as Shape3;
+  const { padded, starts } = windowGrid(shape, roi, overlap);
   const before = shape.map((n, a) => Math.floor((padded[a] - n) / 2)) as Shape3;
-  const starts = padded.map((n, a) => windowStarts(n, roi[a], overlap));
   const windows: Shape3[] = [];
   for (const z of starts[0])
     for (const y of starts[1]) for (const x of starts[2]) windows.push([z, y, x]);
