@@ -7,7 +7,9 @@
  * recording per point the step, training wall and CPU seconds (the process's,
  * all threads; the bench's test evaluations excluded from both), the loop's
  * loss, the mean foreground Dice in both conventions and the 1-minute load
- * average. Stops at `--minutes` of training wall time or the run's steps.
+ * average. Stops at the first step past `--minutes` of training wall time
+ * (default 25) or `--cpu-minutes` of CPU time (default none), checked after
+ * every step, and evaluates once there; else at the run's steps.
  * `--steps N`, `--lr X` and `--batch N` (crops a step) override the preset's
  * run (to see what a longer, faster or cheaper run would do); the result
  * file's name then says so.
@@ -20,6 +22,7 @@ import { loadDemo } from '../src/data/demo.ts';
 import { demo3dDataDir, nodeFileSource } from '../src/data/node-fs.ts';
 import type { GraphDoc } from '../src/graph/types.ts';
 import { resolveVolumeRun, type SettingsOverrides } from '../src/session/settings.ts';
+import { evaluateCases } from '../src/train/evaluate.ts';
 import { train } from '../src/train/loop.ts';
 import { writeResult } from './util.ts';
 
@@ -44,6 +47,17 @@ const cpuSeconds = () => {
   return (u.user + u.system) / 1e6;
 };
 
+/** Which budget a run has spent, if any, after `wallSec` of training wall time and `cpuSec` of CPU. */
+export function budgetSpent(
+  budget: { minutes: number; cpuMinutes: number },
+  wallSec: number,
+  cpuSec: number,
+): 'minutes' | 'cpu-minutes' | null {
+  if (wallSec > budget.minutes * 60) return 'minutes';
+  if (cpuSec > budget.cpuMinutes * 60) return 'cpu-minutes';
+  return null;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function runVolume(
@@ -52,8 +66,10 @@ export async function runVolume(
   graph: GraphDoc,
   plan: Plan,
   backend: BackendInfo,
+  opts: { write?: boolean } = {},
 ) {
   const minutes = flag(args, 'minutes') ?? 25;
+  const cpuMinutes = flag(args, 'cpu-minutes') ?? Infinity;
   const overrides: SettingsOverrides = { seed: graph.metadata?.training?.seed ?? 0 };
   const steps = flag(args, 'steps');
   const lr = flag(args, 'lr');
@@ -89,12 +105,14 @@ export async function runVolume(
   let stepWall = 0;
   let stepCpu = 0;
   let lastLoss = NaN;
+  /** The step past the budget, and which budget. */
+  let stopped = null as { step: number; budget: 'minutes' | 'cpu-minutes' } | null;
   const t0 = performance.now();
   const c0 = cpuSeconds();
   let prevWall = t0;
   let prevCpu = c0;
   console.log(
-    `demo-learning ${preset}: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, ${settings.batchSize} crops of ${plan.input.shape.slice(1, 4).join('×')} a step, ${settings.steps} steps, loss ${settings.loss?.ce}·CE + ${settings.loss?.dice}·Dice, augment ${settings.augment}; test volume by sliding window every ${settings.valEvery} steps, stop at ${minutes} min`,
+    `demo-learning ${preset}: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, ${settings.batchSize} crops of ${plan.input.shape.slice(1, 4).join('×')} a step, ${settings.steps} steps, loss ${settings.loss?.ce}·CE + ${settings.loss?.dice}·Dice, augment ${settings.augment}; test volume by sliding window every ${settings.valEvery} steps, stop after the step past ${minutes} min${Number.isFinite(cpuMinutes) ? ` or ${cpuMinutes} CPU min` : ''}`,
   );
   await train({
     model,
@@ -125,39 +143,64 @@ export async function runVolume(
         console.log(
           `    step ${s.step}: ${s.wall} s wall, ${s.cpu} s CPU, loss ${s.loss} (ce ${e.ce.toFixed(4)}, dice ${e.dice.toFixed(4)}), load ${s.load1m}`,
         );
+        const spent = budgetSpent(
+          { minutes, cpuMinutes },
+          (stepWall - t0 - valWall) / 1000,
+          stepCpu - c0 - valCpu,
+        );
+        if (spent) {
+          stopped = { step: e.step, budget: spent };
+          ctl.abort(); // the loop still validates this step when it is one of its points
+        }
       }
-      if (e.type !== 'validation') return;
-      const now = performance.now();
-      const cpu = cpuSeconds();
-      valWall += now - stepWall;
-      valCpu += cpu - stepCpu;
-      [prevWall, prevCpu] = [now, cpu];
-      const m = foregroundMeans(e.perClass, e.meanDice, presentNames);
-      const point: Point = {
-        step: e.step,
-        wallSeconds: Number(((now - t0 - valWall) / 1000).toFixed(1)),
-        cpuSeconds: Number((cpu - c0 - valCpu).toFixed(1)),
-        loss: Number(lastLoss.toFixed(4)),
-        synapse: Number(m.synapse.toFixed(4)),
-        monai: Number(m.monai.toFixed(4)),
-        loadAverage1m: Number(loadavg()[0].toFixed(2)),
-      };
-      points.push(point);
-      const perClass = Object.entries(e.perClass)
-        .map(([n, c]) => `${n} ${c.dice.toFixed(3)}`)
-        .join(', ');
-      console.log(
-        `  step ${point.step}  ${point.wallSeconds} s wall  ${point.cpuSeconds} s CPU  loss ${point.loss}  test mean foreground Dice: synapse ${point.synapse}, monai ${point.monai}  (load ${point.loadAverage1m}; ${perClass})`,
-      );
-      if (point.wallSeconds > minutes * 60) ctl.abort();
+      if (e.type === 'validation') record(e.step, e.perClass, e.meanDice);
     },
   });
+  if (stopped && points.at(-1)?.step !== stopped.step) {
+    // stopped between the loop's points: evaluate once where it stopped, as the loop validates
+    const report = await evaluateCases(model, [testCase], {
+      classNames: plan.classNames,
+      convention: settings.convention,
+      normalisation: settings.normalisation,
+      batchSize: settings.validationWindow?.batchSize ?? Math.max(settings.batchSize, 4),
+      ...(settings.validationWindow ? { overlap: settings.validationWindow.overlap } : {}),
+    });
+    record(stopped.step, report.summary.perClass, report.summary.meanDice);
+  }
+  if (stopped) console.log(`stopped after step ${stopped.step}: --${stopped.budget} spent`);
+
+  /** A point of the curve at `step`, from an evaluation of the test volume that has just ended. */
+  function record(step: number, perClassDice: Record<string, { dice: number }>, meanDice: number) {
+    const now = performance.now();
+    const cpu = cpuSeconds();
+    valWall += now - stepWall;
+    valCpu += cpu - stepCpu;
+    [prevWall, prevCpu] = [now, cpu];
+    const m = foregroundMeans(perClassDice, meanDice, presentNames);
+    const point: Point = {
+      step,
+      wallSeconds: Number(((now - t0 - valWall) / 1000).toFixed(1)),
+      cpuSeconds: Number((cpu - c0 - valCpu).toFixed(1)),
+      loss: Number(lastLoss.toFixed(4)),
+      synapse: Number(m.synapse.toFixed(4)),
+      monai: Number(m.monai.toFixed(4)),
+      loadAverage1m: Number(loadavg()[0].toFixed(2)),
+    };
+    points.push(point);
+    const perClass = Object.entries(perClassDice)
+      .map(([n, c]) => `${n} ${c.dice.toFixed(3)}`)
+      .join(', ');
+    console.log(
+      `  step ${point.step}  ${point.wallSeconds} s wall  ${point.cpuSeconds} s CPU  loss ${point.loss}  test mean foreground Dice: synapse ${point.synapse}, monai ${point.monai}  (load ${point.loadAverage1m}; ${perClass})`,
+    );
+  }
   const loads = steps1.map((s) => s.load1m);
   const result = {
     preset,
     backend: backend.adapterInfo,
     settings,
     overrides,
+    stopped,
     points,
     steps: steps1,
     secondsPerStep: {
@@ -177,7 +220,7 @@ export async function runVolume(
   ]
     .filter(Boolean)
     .join('-');
-  writeResult(`demo-learning-${preset}${tag ? `-${tag}` : ''}`, result);
+  if (opts.write !== false) writeResult(`demo-learning-${preset}${tag ? `-${tag}` : ''}`, result);
   model.dispose();
   return result;
 }
