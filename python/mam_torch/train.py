@@ -3,7 +3,8 @@
 poly schedule, resize rule, augmentation, drop-path, validation and metrics in both conventions)
 and writes the same run folder, with DistributedDataParallel (NCCL on GPUs, gloo on the CPU).
 
-Without torchrun it runs as one process. The global batch (--batch) is split over the ranks; the
+Without torchrun it runs as one process. The global batch (--batch; on volumes the crops of the step's
+one volume, which every rank takes) is split over the ranks; the
 Dice part of the loss sums over the whole global batch (its sums are all-reduced), so N ranks
 take the same steps as one process with the same global batch. Samples, augmentation and
 drop-path are drawn from (seed, step, position), so an interrupted run (Ctrl-C or SIGTERM: it
@@ -61,7 +62,8 @@ def parse_args(argv):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--epochs", type=int)
     g.add_argument("--steps", type=int)
-    p.add_argument("--batch", type=int, help="global images per step (default: the graph's, else 8)")
+    p.add_argument("--batch", type=int, help="global images per step; volumes: crops of one volume per step "
+                   "(default: the graph's samplesPerVolume or batchSize, else 8)")
     p.add_argument("--lr", type=float, help="base learning rate")
     p.add_argument("--optimizer", choices=["sgd", "adamw"])
     p.add_argument("--seed", type=int)
