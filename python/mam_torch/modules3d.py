@@ -267,6 +267,9 @@ def _instance_norm(x):
 class ResBlock(nn.Module):
     """MONAI's UnetResBlock (§c.11): LReLU(IN(conv2 LReLU(IN(conv1 x))) + r), r = IN(conv3 x) or x."""
 
+    # MONAI's LeakyReLU; the differential test (test/python/torch_runtime_diff.py) steps at 1
+    negative_slope = 0.01
+
     def __init__(self, cin, cout):
         super().__init__()
         self.conv1 = _holder(conv=nn.Conv3d(cin, cout, 3, 1, 1, bias=False))
@@ -274,10 +277,10 @@ class ResBlock(nn.Module):
         self.conv3 = _holder(conv=nn.Conv3d(cin, cout, 1, bias=False)) if cin != cout else None
 
     def forward(self, x):
-        a = F.leaky_relu(_instance_norm(self.conv1.conv(x)), 0.01)
+        a = F.leaky_relu(_instance_norm(self.conv1.conv(x)), self.negative_slope)
         b = _instance_norm(self.conv2.conv(a))
         r = x if self.conv3 is None else _instance_norm(self.conv3.conv(x))
-        return F.leaky_relu(b + r, 0.01)
+        return F.leaky_relu(b + r, self.negative_slope)
 
 
 class UnetResBlockNode(ResBlock):

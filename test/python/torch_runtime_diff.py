@@ -1,6 +1,6 @@
 """Differential check of mam_torch against weights and inputs written by our TypeScript model.
 
-usage: torch_runtime_diff.py GRAPH DIR STEPS LR [eval|train] [f64]
+usage: torch_runtime_diff.py GRAPH DIR STEPS LR [eval|train] [f64] [leaky-slope=S]
 DIR holds w0.safetensors (the TS model's initial weights), x.npy (NHWC float32; NDHWC for a
 volume) and y.npy (labels, int32). Writes DIR/torch_logits.npy (NHWC / NDHWC, before any step;
 STEPS 0: only that), DIR/torch_losses.json
@@ -10,6 +10,8 @@ evaluation mode, or with `train` in training mode (BatchNorm on batch statistics
 running statistics; the graph's dropout must be 0 for the two sides to agree). With `f64` the
 same steps run once more in float64, from the same weights, into DIR/torch64_w{STEPS}.safetensors:
 the reference that tells float32 rounding from a difference of the two implementations.
+With `leaky-slope=S` the steps (not the logits) run with the LeakyReLUs of MONAI's residual
+blocks at slope S (the test takes SwinUNETR's steps at 1, where they have no kink).
 """
 import json
 import sys
@@ -20,11 +22,14 @@ from safetensors.torch import load_file, save_file
 
 from mam_torch import GraphModule, load_graph
 from mam_torch.loss import segmentation_loss
+from mam_torch.modules3d import ResBlock
 
 torch.set_num_threads(2)
 graph_file, d, steps, lr = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 mode = sys.argv[5] if len(sys.argv) > 5 else "eval"
-also_f64 = len(sys.argv) > 6 and sys.argv[6] == "f64"
+flags = sys.argv[6:]
+also_f64 = "f64" in flags
+slopes = [float(f.split("=", 1)[1]) for f in flags if f.startswith("leaky-slope=")]
 # NHWC → NCHW (NDHWC → NCDHW for a volume)
 x32 = torch.from_numpy(np.load(f"{d}/x.npy")).movedim(-1, 1).contiguous()
 y = torch.from_numpy(np.load(f"{d}/y.npy").astype(np.int64))
@@ -62,6 +67,8 @@ with torch.no_grad():
     np.save(f"{d}/torch_logits.npy", model(x32).movedim(1, -1).contiguous().numpy())
 if steps == 0:  # the logits only
     sys.exit(0)
+if slopes:
+    ResBlock.negative_slope = slopes[0]
 losses = sgd_steps(model, x32)
 save_state(model, f"{d}/torch_w{steps}.safetensors")
 json.dump(losses, open(f"{d}/torch_losses.json", "w"))

@@ -98,12 +98,23 @@ export function convOf(ctx: ForwardContext, x: Vol, prefix: string, o: Conv3dSpe
   });
 }
 
+/** The negative slope of the LeakyReLU in MONAI's UnetResBlock (its default `act`). */
+const MONAI_NEGATIVE_SLOPE = 0.01;
+
 /**
- * MONAI's UnetResBlock (§c.11) of the node's `<prefix>conv1/2/3.conv.weight`.
- * Without a tape each stage is freed once the next is made (at 96³ a stage
- * of decoder1 is 162–344 MiB), and x too when the block `owns` it.
+ * MONAI's UnetResBlock (§c.11) of the node's `<prefix>conv1/2/3.conv.weight`,
+ * its LeakyReLUs at `slope`. Without a tape each stage is freed once the next is made
+ * (at 96³ a stage of decoder1 is 162–344 MiB), and x too when the block `owns` it.
  */
-function resBlock(ctx: ForwardContext, x: Vol, prefix: string, cout: number, owns = false): Vol {
+function resBlock(
+  ctx: ForwardContext,
+  x: Vol,
+  prefix: string,
+  cout: number,
+  slope: number,
+  owns = false,
+): Vol {
+  const act = (t: tf.Tensor) => leakyRelu(t, slope);
   const K3 = { kernel: [3, 3, 3] as Triple, padding: [1, 1, 1] as Triple };
   const conv = (p: string, o: Conv3dSpec) => (t: tf.Tensor) => convOf(ctx, t as Vol, p, o);
   const inorm = (t: tf.Tensor) => instanceNorm3d(t as Vol);
@@ -113,11 +124,11 @@ function resBlock(ctx: ForwardContext, x: Vol, prefix: string, cout: number, own
       : x;
   const c1 = conv(`${prefix}conv1.conv.`, K3)(x);
   if (owns && r !== x && !tapeActive()) x.dispose();
-  const a = thenFree(thenFree(c1, inorm), leakyRelu);
+  const a = thenFree(thenFree(c1, inorm), act);
   const b = thenFree(thenFree(a, conv(`${prefix}conv2.conv.`, K3)), inorm);
   const sum = thenFree(b, (t) => tf.add(t, r));
   if (r !== x && !tapeActive()) r.dispose();
-  return thenFree(sum, leakyRelu) as Vol;
+  return thenFree(sum, act) as Vol;
 }
 
 /** GELU → LayerNorm over the channels of every voxel (`<prefix>weight/bias`). */
@@ -146,6 +157,33 @@ function nnformerStem(ctx: ForwardContext): tf.Tensor3D {
   return layerNorm(toTokens(y), norm(ctx, 'norm.'));
 }
 
+/**
+ * The kernels of the kinds built on MONAI's residual block, their LeakyReLUs at `slope`
+ * (MONAI's 0.01 in the built-in table; the torch differential test steps SwinUNETR at 1,
+ * where the LeakyReLU has no kink for float32 rounding to flip).
+ */
+export const resBlockKernels = (slope: number): Record<string, Kernel> => ({
+  'unetr-basic-block': recomputed((ctx) => ({
+    out: resBlock(ctx, ctx.inputs.in as Vol, 'layer.', num(ctx.params, 'outChannels'), slope),
+  })),
+
+  'unet-res-block': recomputed((ctx) => ({
+    out: resBlock(ctx, ctx.inputs.in as Vol, '', num(ctx.params, 'outChannels'), slope),
+  })),
+
+  'unetr-up-block': recomputed((ctx) => {
+    const up = tf.tidy(() =>
+      convTranspose3d(
+        ctx.inputs.in as Vol,
+        transposedFilter(ctx, 'transp_conv.conv.weight', [2, 2, 2]),
+      ),
+    );
+    const z = thenFree(up, (u) => concatFlat([u as Vol, ctx.inputs.skip as Vol], 4));
+    const o = num(ctx.params, 'outChannels');
+    return { out: resBlock(ctx, z, 'conv_block.', o, slope, true) };
+  }),
+});
+
 export const vol3dCnnKernels: Record<string, Kernel> = {
   conv3d: recomputed((ctx) => ({
     out: convOf(ctx, ctx.inputs.in as Vol, '', {
@@ -167,24 +205,7 @@ export const vol3dCnnKernels: Record<string, Kernel> = {
     };
   },
 
-  'unetr-basic-block': recomputed((ctx) => ({
-    out: resBlock(ctx, ctx.inputs.in as Vol, 'layer.', num(ctx.params, 'outChannels')),
-  })),
-
-  'unet-res-block': recomputed((ctx) => ({
-    out: resBlock(ctx, ctx.inputs.in as Vol, '', num(ctx.params, 'outChannels')),
-  })),
-
-  'unetr-up-block': recomputed((ctx) => {
-    const up = tf.tidy(() =>
-      convTranspose3d(
-        ctx.inputs.in as Vol,
-        transposedFilter(ctx, 'transp_conv.conv.weight', [2, 2, 2]),
-      ),
-    );
-    const z = thenFree(up, (u) => concatFlat([u as Vol, ctx.inputs.skip as Vol], 4));
-    return { out: resBlock(ctx, z, 'conv_block.', num(ctx.params, 'outChannels'), true) };
-  }),
+  ...resBlockKernels(MONAI_NEGATIVE_SLOPE),
 
   /** §c.2: LayerNorm over channels without weights, eps 1e-5; tokens → volume. */
   'hidden-norm-3d': (ctx) => {
