@@ -33,7 +33,7 @@ export class MamMapsView extends LitElement {
   private pixel: [number, number] = [64, 64];
   /** The worker, its graph's compile key, and its start (compile, demo data, stored run). */
   private client: { key: string; c: TrainClient; ready: Promise<TrainClient> } | undefined;
-  /** The compile key of the graph the shown maps are of. */
+  /** The compile key of the graph the maps shown (or being computed) are of. */
   private mapsKey: string | undefined;
 
   override createRenderRoot() {
@@ -48,9 +48,12 @@ export class MamMapsView extends LitElement {
 
   override willUpdate(changed: Map<string, unknown>): void {
     // The first render and every edit a compile sees: maps for the graph as it is now.
-    if (changed.has('doc') && (!this.doc || compileKey(this.doc) !== this.mapsKey)) {
+    // (A move or a label changes the document, not its compile key: nothing to compute.)
+    if (!changed.has('doc')) return;
+    const key = this.doc && compileKey(this.doc);
+    if (key !== this.mapsKey) {
       this.maps = undefined;
-      this.mapsKey = undefined;
+      this.mapsKey = key;
       void this.compute(this.pixel);
     }
   }
@@ -110,7 +113,6 @@ export class MamMapsView extends LitElement {
       // Maps of a graph edited meanwhile are dropped: the edit computes its own.
       if (!this.isCurrent(key)) return;
       this.maps = maps;
-      this.mapsKey = key;
     } catch (e) {
       if (this.isCurrent(key)) this.status = (e as Error).message;
     }
