@@ -10,37 +10,16 @@
  * and the panel says which folder to open, as before.
  */
 import { filesFromHandle, type DirectoryHandle } from './data-pick.ts';
+import { onStore } from './idb-store.ts';
 import type { PickedFile } from './worker/api.ts';
 
 const DB = 'mam-studio-folders';
 const STORE = 'handles';
 
-function request<T>(r: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error ?? new Error('IndexedDB failed'));
-  });
-}
-
-/** One request on the store; the connection closes once its transaction ends. */
-async function onStore<T>(
-  mode: IDBTransactionMode,
-  fn: (s: IDBObjectStore) => IDBRequest<T>,
-): Promise<T> {
-  const open = indexedDB.open(DB, 1);
-  open.onupgradeneeded = () => open.result.createObjectStore(STORE);
-  const db = await request(open);
-  try {
-    return await request(fn(db.transaction(STORE, mode).objectStore(STORE)));
-  } finally {
-    db.close();
-  }
-}
-
 /** Keeps the handle of a folder just read as `source`; a browser that cannot store it keeps nothing. */
 export async function keepFolder(source: string, handle: DirectoryHandle): Promise<void> {
   try {
-    await onStore('readwrite', (s) => s.put(handle, source));
+    await onStore(DB, STORE, 'readwrite', (s) => s.put(handle, source));
   } catch {
     // No IndexedDB, or a handle it cannot clone: the panel names the folder instead.
   }
@@ -49,7 +28,7 @@ export async function keepFolder(source: string, handle: DirectoryHandle): Promi
 /** The handle of the folder last read as `source`, if one is kept. */
 export async function keptFolder(source: string): Promise<DirectoryHandle | undefined> {
   try {
-    const h: unknown = await onStore('readonly', (s) => s.get(source));
+    const h: unknown = await onStore(DB, STORE, 'readonly', (s) => s.get(source));
     return h && typeof h === 'object' && 'values' in h ? (h as DirectoryHandle) : undefined;
   } catch {
     return undefined;
