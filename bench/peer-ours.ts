@@ -18,6 +18,7 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as tf from '#tfjs';
 import { initBackend } from '../src/backend/index.ts';
+import { profile } from '../src/backend/profile.ts';
 import { CompiledModel } from '../src/compile/model.ts';
 import { planGraph } from '../src/compile/plan.ts';
 import { kernels } from '../src/compile/kernels/index.ts';
@@ -99,7 +100,7 @@ async function answer(line: string): Promise<unknown> {
     // the profiler reads every kernel's output back to check for NaN unless told not to
     tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
     const t0 = performance.now();
-    const prof = await byCpuTime(() => tf.profile(() => steps(1).then(() => tf.scalar(0))));
+    const prof = await byCpuTime(() => profile(() => steps(1).then(() => tf.scalar(0))));
     const ms = performance.now() - t0;
     const table = await kernelTable(prof.kernels);
     const byShape = await kernelTable(prof.kernels, true);

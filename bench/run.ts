@@ -1,9 +1,19 @@
 /** `npm run bench`: every benchmark, or the ones named on the command line (`npm run bench -- infer`). */
+import { isWasmOutOfMemory, outOfMemoryLine } from '../src/backend/out-of-memory.ts';
+import { EXIT_CODES } from '../src/session/errors.ts';
+
 const all = ['infer', 'compile', 'train', 'editor'];
 // Names, not flags or their values (`demo-learning --minutes 15 --preset demo-mam`).
 const args = process.argv.slice(2);
 const wanted = args.filter((a, i) => !a.startsWith('-') && !args[i - 1]?.startsWith('--'));
 for (const name of wanted.length ? wanted : all) {
   const mod = await import(`./${name}.ts`);
-  await mod.run(process.argv.slice(2));
+  try {
+    await mod.run(process.argv.slice(2));
+  } catch (e) {
+    // out of wasm memory: one line and exit 5, as the `mam` command says it
+    if (!isWasmOutOfMemory(e)) throw e;
+    console.error(`bench ${name}: ${outOfMemoryLine(e)}`);
+    process.exit(EXIT_CODES.backend);
+  }
 }

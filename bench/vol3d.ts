@@ -27,6 +27,8 @@
 import { loadavg } from 'node:os';
 import * as tf from '#tfjs';
 import { initBackend } from '../src/backend/index.ts';
+import { stepOutOfMemory } from '../src/backend/out-of-memory.ts';
+import { profile } from '../src/backend/profile.ts';
 import { CompiledModel } from '../src/compile/model.ts';
 import { segmentationLoss } from '../src/train/loss.ts';
 import { loadPreset } from './preset.ts';
@@ -69,8 +71,16 @@ async function measure(name: string, backward: boolean, o: Options): Promise<Mea
   // the profiler reads every kernel's output back to check for NaN unless told not to
   if (o.profile) tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
   const profiled = (f: () => Promise<void>) =>
-    o.profile ? byCpuTime(() => tf.profile(f)) : tf.profile(f);
+    o.profile ? byCpuTime(() => profile(f)) : profile(f);
   const prof = await profiled(async () => {
+    try {
+      await onePass();
+    } catch (e) {
+      // out of wasm memory: the line `mam train` gives for this batch and crop
+      throw backward ? stepOutOfMemory(e, B, shape) : e;
+    }
+  });
+  async function onePass() {
     const out = backward
       ? tf.tidy(() => {
           const { value, grads } = tf.variableGrads(() => {
@@ -84,7 +94,7 @@ async function measure(name: string, backward: boolean, o: Options): Promise<Mea
       : model.predict(x);
     await out.data();
     out.dispose();
-  });
+  }
   const seconds = (performance.now() - t0) / 1000;
   const cpuSeconds = (cpuNow() - c0) / 1000;
   tf.dispose([x, labels]);

@@ -6,6 +6,8 @@
  * written to localStorage synchronously. Each copy carries the time of the
  * edit it holds; on load the newer copy wins.
  */
+import { onStore } from './idb-store.ts';
+
 const DB_NAME = 'mam-studio';
 const STORE = 'autosave';
 const KEY = 'current';
@@ -18,32 +20,8 @@ export interface SavedGraph {
   savedAt: number;
 }
 
-function openDb(): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-async function run<T>(
-  mode: IDBTransactionMode,
-  op: (s: IDBObjectStore) => IDBRequest<T>,
-): Promise<T> {
-  const db = await openDb();
-  try {
-    return await new Promise<T>((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const req = op(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(req.result);
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error);
-    });
-  } finally {
-    db.close();
-  }
-}
+const run = <T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest<T>) =>
+  onStore(DB_NAME, STORE, mode, op);
 
 /** A stored record: this format, or the plain text older versions wrote (oldest of all). */
 function asSaved(v: unknown): SavedGraph | undefined {

@@ -3,7 +3,8 @@
  * a folder the user opened), a folder picker and a drop zone, and for an
  * opened folder its cases (size, spacing, channels, label values, split),
  * the class table beside the graph's, and what does not fit, each problem
- * naming its file. It fires `data-open` (the picked files), `data-move`
+ * naming its file. It fires `data-open` (DataOpen: the picked files, and the
+ * folder's handle where the File System Access picker gave one), `data-move`
  * ({ id, split }) and `data-demo`; the controller (train-panel.ts) asks the
  * worker and sets `data` and `failure`. The graph's class names are edited
  * here too: `class-names` ({ names }) bubbles out of the drawer to the editor,
@@ -11,7 +12,13 @@
  * legends and the runs kept use them.
  */
 import { LitElement, html, nothing } from 'lit';
-import { directoryPicker, filesFromDrop, filesFromHandle, filesFromInput } from './data-pick.ts';
+import {
+  directoryPicker,
+  filesFromDrop,
+  filesFromHandle,
+  filesFromInput,
+  type DirectoryHandle,
+} from './data-pick.ts';
 import { trainViewStyles } from './train-styles.ts';
 import { dataPanelStyles } from './data-panel-styles.ts';
 import type { CaseSummary, DataInfo, DataOpenReply, PickedFile } from './worker/api.ts';
@@ -19,6 +26,12 @@ import type { VolumeData } from './volume-pixels.ts';
 import './volume-view.ts';
 
 const SPLITS = ['train', 'val', 'test', 'unused'] as const;
+
+/** `data-open`'s detail. */
+export interface DataOpen {
+  files: PickedFile[];
+  handle?: DirectoryHandle;
+}
 
 /** "0.90 × 1.10 × 2.50 mm" */
 const formatSpacing = (s: number[]) => `${s.map((v) => v.toFixed(2)).join(' × ')} mm`;
@@ -71,8 +84,10 @@ export class DataPanel extends LitElement {
     }
   }
 
-  private open(files: PickedFile[]) {
-    if (files.length) this.dispatchEvent(new CustomEvent('data-open', { detail: files }));
+  /** Asks for `files` to be opened; `handle`: the picked folder's, kept to reopen it after a reload. */
+  private open(files: PickedFile[], handle?: DirectoryHandle) {
+    if (files.length)
+      this.dispatchEvent(new CustomEvent<DataOpen>('data-open', { detail: { files, handle } }));
   }
 
   private async pick() {
@@ -87,7 +102,7 @@ export class DataPanel extends LitElement {
     } catch {
       return; // the user cancelled
     }
-    this.open(await filesFromHandle(dir));
+    this.open(await filesFromHandle(dir), dir);
   }
 
   private onDrop(e: DragEvent) {

@@ -10,10 +10,13 @@ export function filesFromInput(list: FileList): PickedFile[] {
   return [...list].map((file) => ({ path: file.webkitRelativePath || file.name, file }));
 }
 
-interface DirectoryHandle {
+/** A folder's handle (File System Access API), as much of it as the editor uses. */
+export interface DirectoryHandle {
   kind: 'directory';
   name: string;
   values(): AsyncIterable<DirectoryHandle | FileHandle>;
+  /** Asks the user again for a handle kept across a reload (needs a click); absent outside Chromium. */
+  requestPermission?(d: { mode: 'read' }): Promise<PermissionState>;
 }
 interface FileHandle {
   kind: 'file';

@@ -4,13 +4,17 @@
  * the softmax without the memory term, the difference and ‖m‖ per token
  * (src/analysis/maps.ts, computed in a training worker of its own, with the
  * run this browser keeps for the open graph, else its initialisation).
+ * The view follows the open graph: an edit that changes what a compile sees
+ * (a conversion, a parameter, a link) computes the maps again in a fresh
+ * worker for the graph as it is now, and maps of an earlier graph are never
+ * shown.
  */
 import { LitElement, html, nothing } from 'lit';
 import { mapPictures, type Picture } from '../src/analysis/maps-png.ts';
 import type { GraphDoc } from '../src/graph/types.ts';
 import { analysisRefusal } from './analysis-support.ts';
 import { TrainClient } from './train-client.ts';
-import type { SliceMaps } from './worker/api.ts';
+import { compileKey, type SliceMaps } from './worker/api.ts';
 
 const DEMO_URL = `${import.meta.env.BASE_URL}data/demo/`;
 
@@ -25,8 +29,12 @@ export class MamMapsView extends LitElement {
   status = '';
   maps: SliceMaps | undefined;
   index = 10;
-  private client: TrainClient | undefined;
-  private ready: Promise<void> | undefined;
+  /** The pixel last asked for: a graph edit maps it again. */
+  private pixel: [number, number] = [64, 64];
+  /** The worker, its graph's compile key, and its start (compile, demo data, stored run). */
+  private client: { key: string; c: TrainClient; ready: Promise<TrainClient> } | undefined;
+  /** The compile key of the graph the maps shown (or being computed) are of. */
+  private mapsKey: string | undefined;
 
   override createRenderRoot() {
     return this;
@@ -34,47 +42,79 @@ export class MamMapsView extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.client?.terminate();
+    this.client?.c.terminate();
+    this.client = undefined;
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    void this.compute([64, 64]);
+  override willUpdate(changed: Map<string, unknown>): void {
+    // The first render and every edit a compile sees: maps for the graph as it is now.
+    // (A move or a label changes the document, not its compile key: nothing to compute.)
+    if (!changed.has('doc')) return;
+    const key = this.doc && compileKey(this.doc);
+    if (key !== this.mapsKey) {
+      this.maps = undefined;
+      this.mapsKey = key;
+      void this.compute(this.pixel);
+    }
   }
 
-  private prepare(): Promise<void> {
-    this.client ??= new TrainClient(() => {});
-    const c = this.client;
-    const doc = this.doc;
-    this.ready ??= (async () => {
-      this.status = 'loading the model and the demo data…';
+  /** The graph's compile key, when it is still the open graph's. */
+  private isCurrent(key: string): boolean {
+    return !!this.doc && compileKey(this.doc) === key;
+  }
+
+  /**
+   * A worker with `doc` compiled, the demo data and the run kept for that
+   * graph (if any). A new graph gets a new worker (the one before is ended
+   * with whatever it was computing): a worker's session carries weights from
+   * graph to graph and writes them to the run it restored, which the Maps view
+   * must neither show nor do.
+   */
+  private prepare(doc: GraphDoc, key: string): Promise<TrainClient> {
+    if (this.client?.key === key) return this.client.ready;
+    this.client?.c.terminate();
+    const c = new TrainClient(() => {});
+    const say = (s: string) => {
+      if (this.client?.c === c) this.status = s;
+    };
+    const ready = (async () => {
+      say('loading the model and the demo data…');
       await c.call((w) => w.init('auto'));
-      const r = await c.call((w) => w.compile(doc as GraphDoc));
+      const r = await c.call((w) => w.compile(doc));
       if (!r.ok) throw new Error(`the graph has errors: ${r.errors[0]?.message ?? ''}`);
       await c.call((w) => w.loadDemo(DEMO_URL));
       const restored = await c.call((w) => w.restore());
-      this.status =
+      say(
         restored.status === 'restored'
           ? `weights: the run kept in this browser`
-          : 'weights: the initialisation (no run kept for this graph)';
+          : 'weights: the initialisation (no run kept for this graph)',
+      );
+      return c;
     })();
-    return this.ready;
+    this.client = { key, c, ready };
+    return ready;
   }
 
   private async compute(pixel: [number, number]) {
-    if (!this.doc) return;
+    this.pixel = pixel;
+    const doc = this.doc;
+    if (!doc) return;
     // A volume graph (opened while the view is open) is not run on the 2D demo slices.
-    const refusal = analysisRefusal(this.doc, 'maps');
+    const refusal = analysisRefusal(doc, 'maps');
     if (refusal) {
       this.status = refusal;
       this.maps = undefined;
       return;
     }
+    const key = compileKey(doc);
     try {
-      await this.prepare();
-      this.maps = await this.client!.call((w) => w.pixelMaps('test', this.index, pixel));
+      const c = await this.prepare(doc, key);
+      const maps = await c.call((w) => w.pixelMaps('test', this.index, pixel));
+      // Maps of a graph edited meanwhile are dropped: the edit computes its own.
+      if (!this.isCurrent(key)) return;
+      this.maps = maps;
     } catch (e) {
-      this.status = (e as Error).message;
+      if (this.isCurrent(key)) this.status = (e as Error).message;
     }
   }
 
@@ -126,7 +166,7 @@ export class MamMapsView extends LitElement {
           .value=${String(this.index)}
           @change=${(e: Event) => {
             this.index = Number((e.target as HTMLInputElement).value) || 0;
-            void this.compute(m?.pixel ?? [64, 64]);
+            void this.compute(this.pixel);
           }}
       /></label>
       ${

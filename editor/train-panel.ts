@@ -16,7 +16,10 @@ import type { GraphDoc, GraphIssue } from '../src/graph/types.ts';
 import type { DemoSplit } from '../src/data/demo.ts';
 import type { MetricConvention } from '../src/train/metrics.ts';
 import './charts.ts';
+import type { DataOpen } from './data-panel.ts';
 import './data-panel.ts';
+import type { DirectoryHandle } from './data-pick.ts';
+import { keepFolder, keptFolder, readKeptFolder } from './folder-handles.ts';
 import './eval-table.ts';
 import './image-view.ts';
 import { download } from './files.ts';
@@ -106,6 +109,7 @@ export class TrainPanel extends LitElement {
     weightsNotice: { state: true },
     canResume: { state: true },
     resumeRefusal: { state: true },
+    reopen: { state: true },
     evalSplit: { state: true },
     evalConvention: { state: true },
     evalResult: { state: true },
@@ -172,6 +176,8 @@ export class TrainPanel extends LitElement {
   private reinitialisations = 0;
   /** The data the restored run trained on, while it has steps left to resume. */
   private resumeOn: string | undefined;
+  /** That data's folder as the picker gave it before the reload (folder-handles.ts), if kept. */
+  reopen: DirectoryHandle | undefined;
   private settingsFor = '';
   /** Requests to the worker other than training run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -338,6 +344,21 @@ export class TrainPanel extends LitElement {
     const left = r.run && r.run.runStep < r.run.totalSteps;
     this.resumeOn = left ? r.dataSource : undefined;
     this.sayWhereResumes();
+    this.reopen = undefined;
+    const on = this.resumeOn;
+    if (on)
+      void keptFolder(on).then((h) => {
+        if (this.resumeOn === on) this.reopen = h;
+      });
+  }
+
+  /** "Reopen <folder>": asks to read the kept folder again (this click is the user's gesture), then opens it. */
+  private async reopenFolder() {
+    const h = this.reopen;
+    if (!h) return;
+    const r = await readKeptFolder(h);
+    if (!r.ok) this.notice = { level: 'error', text: r.message };
+    else await this.openFolder(r.files, h);
   }
 
   /**
@@ -347,11 +368,13 @@ export class TrainPanel extends LitElement {
   private sayWhereResumes() {
     const on = this.resumeOn;
     const now = this.data?.source;
+    // The same name with other contents (files changed, another folder of that name): the data fingerprint differs.
     const text = (n: string) =>
-      `This run was trained on ${on}: open that folder again to resume it (${n} is loaded now; a new run trains on it).`;
+      n === on
+        ? `This run was trained on ${on}, but the folder loaded now under that name holds other data (its files or split differ): Resume is off; a new run trains on it.`
+        : `This run was trained on ${on}: open that folder again to resume it (${n} is loaded now; a new run trains on it).`;
     if (on && now && !this.canResume) this.notice = { level: 'info', text: text(now) };
-    else if (this.notice?.text.startsWith(`This run was trained on ${on}:`))
-      this.notice = undefined;
+    else if (this.notice?.text.startsWith(`This run was trained on ${on}`)) this.notice = undefined;
   }
 
   /** A run opened from the list: shown now when its graph is the one compiled, else once that graph is. */
@@ -471,7 +494,7 @@ export class TrainPanel extends LitElement {
   }
 
   /** A folder the user picked or dropped, read in the worker; one that cannot be used changes nothing. */
-  private async openFolder(files: PickedFile[]) {
+  private async openFolder(files: PickedFile[], handle?: DirectoryHandle) {
     if (!this.client) await this.sync();
     await this.run('reading the data', async (c) => {
       const seed = this.settings.seed;
@@ -481,6 +504,7 @@ export class TrainPanel extends LitElement {
         return;
       }
       this.dataFailure = undefined;
+      if (handle) await keepFolder(r.info.source, handle);
       await this.setData(c, r.info);
     });
     await this.refreshPreview();
@@ -690,6 +714,13 @@ export class TrainPanel extends LitElement {
             : nothing
         }
         ${renderNotice(this.notice, 'train-notice')}
+        ${
+          this.reopen && this.resumeOn && !this.canResume && !this.running
+            ? html`<button data-testid="data-reopen" @click=${() => void this.reopenFolder()}>
+                Reopen ${this.reopen.name}
+              </button>`
+            : nothing
+        }
         <mam-train-progress
           .progress=${this.runState.progress}
           .saved=${this.runState.saved}
@@ -805,7 +836,7 @@ export class TrainPanel extends LitElement {
       .graphClasses=${this.classNames}
       ?disabled=${this.running || !!this.busy}
       .loadVolume=${this.loadVolume}
-      @data-open=${(e: CustomEvent<PickedFile[]>) => void this.openFolder(e.detail)}
+      @data-open=${(e: CustomEvent<DataOpen>) => void this.openFolder(e.detail.files, e.detail.handle)}
       @data-move=${(e: CustomEvent<{ id: string; split: DemoSplit | 'unused' }>) =>
         void this.moveCase(e.detail.id, e.detail.split)}
       @data-demo=${() => void this.useDemo()}

@@ -60,3 +60,15 @@ export function outOfMemoryMessage(
     ` at batch ${batch}, ${cropWords(inShape)}: ${remedy}`
   );
 }
+
+/**
+ * `e` as the training step's one line (outOfMemoryMessage) when it is the
+ * wasm heap running out, else `e` itself: what a step at `batch`, input shape
+ * `inShape`, throws.
+ */
+export function stepOutOfMemory(e: unknown, batch: number, inShape: readonly number[]): unknown {
+  if (!isWasmOutOfMemory(e)) return e;
+  // the module may be dead now: what is saved stays, nothing more can be read from it
+  const node = e instanceof OutOfMemoryError ? e.node : undefined;
+  return new OutOfMemoryError(outOfMemoryMessage(node, batch, inShape), node, true);
+}

@@ -25,11 +25,7 @@ import { evaluateCases } from './evaluate.ts';
 import { segmentationLoss } from './loss.ts';
 import { diceCeLoss } from './loss-volume.ts';
 import { installFastMatMulGradient } from './matmul-grad.ts';
-import {
-  isWasmOutOfMemory,
-  OutOfMemoryError,
-  outOfMemoryMessage,
-} from '../backend/out-of-memory.ts';
+import { stepOutOfMemory } from '../backend/out-of-memory.ts';
 import { decodeOptimizerState, encodeOptimizerState, Optimizer, polyLr } from './optim.ts';
 import { fitChannels } from './samples.ts';
 import { batchPositions, DEFAULT_LOSS, stepsPerEpoch } from './rules.ts';
@@ -304,10 +300,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       try {
         values = step();
       } catch (e) {
-        if (!isWasmOutOfMemory(e)) throw e;
-        // the module may be dead now: what is saved stays, nothing more can be read from it
-        const node = e instanceof OutOfMemoryError ? e.node : undefined;
-        throw new OutOfMemoryError(outOfMemoryMessage(node, b, inShape), node, true);
+        throw stepOutOfMemory(e, b, inShape);
       }
       const [loss, ce, dice] = Array.from(await values.data());
       values.dispose();

@@ -240,32 +240,31 @@ export function surfaceDistances(
   return { aToB: gather(sa, da), bToA: gather(sb, db) };
 }
 
+/** An HD95 from both directions' surface distances (`reduce`); NaN if a mask is empty. */
+const hd95By =
+  (reduce: (aToB: Float64Array, bToA: Float64Array) => number) =>
+  (
+    a: ArrayLike<number>,
+    b: ArrayLike<number>,
+    shape: readonly number[],
+    spacing?: readonly number[],
+  ): number => {
+    const { aToB, bToA } = surfaceDistances(a, b, shape, spacing);
+    return aToB.length === 0 || bToA.length === 0 ? NaN : reduce(aToB, bToA);
+  };
+
 /** medpy.metric.binary.hd95: the 95th percentile of both directions' surface distances pooled. NaN if a mask is empty. */
-export function hd95Pooled(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  shape: readonly number[],
-  spacing?: readonly number[],
-): number {
-  const { aToB, bToA } = surfaceDistances(a, b, shape, spacing);
-  if (aToB.length === 0 || bToA.length === 0) return NaN;
+export const hd95Pooled = hd95By((aToB, bToA) => {
   const all = new Float64Array(aToB.length + bToA.length);
   all.set(aToB);
   all.set(bToA, aToB.length);
   return percentileLinear(all, 95);
-}
+});
 
 /** MONAI's symmetric percentile Hausdorff: max of the two directed 95th percentiles. NaN if a mask is empty. */
-export function hd95Symmetric(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  shape: readonly number[],
-  spacing?: readonly number[],
-): number {
-  const { aToB, bToA } = surfaceDistances(a, b, shape, spacing);
-  if (aToB.length === 0 || bToA.length === 0) return NaN;
-  return Math.max(percentileLinear(aToB, 95), percentileLinear(bToA, 95));
-}
+export const hd95Symmetric = hd95By((aToB, bToA) =>
+  Math.max(percentileLinear(aToB, 95), percentileLinear(bToA, 95)),
+);
 
 /** Score one class given binary masks P (prediction) and G (ground truth). */
 export function scoreClass(

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Locator } from 'playwright-core';
-import { doc, editorTests } from './editor-helpers.ts';
+import { doc, editorTests, menuItem } from './editor-helpers.ts';
 
 /** An element's text with its whitespace folded (templates wrap lines). */
 const text = async (l: Locator) => ((await l.textContent()) ?? '').replace(/\s+/g, ' ').trim();
@@ -93,6 +93,35 @@ describe('Maps view', () => {
     expect(await view.locator('[data-unit="layers.0.blocks.0"] canvas').count()).toBe(2);
     expect(await view.locator('[data-unit="layers_up.1.blocks.0"] canvas').count()).toBe(1);
   }, 600_000);
+
+  it('follows the graph: converted to SAM while the view is open, it shows the SAM graph’s maps', async () => {
+    const page = t.page;
+    await page.getByTestId('maps').click();
+    const view = page.getByTestId('maps-view');
+    const unit = view.locator('[data-unit="layers.0.blocks.1"]');
+    const header = () => text(unit.locator('div').first()).catch(() => '');
+    await expect
+      .poll(header, { timeout: 300_000 })
+      .toMatch(/^layers\.0\.blocks\.1 \(mam-swin-block,/);
+    // A MAM unit with memory in: attention, without memory, difference and ‖m‖.
+    expect(await unit.locator('canvas').count()).toBe(4);
+    // Without a selection the Convert menu offers the whole network.
+    await page.getByTestId('convert-menu').click();
+    await menuItem(page, 'Convert the network to SAM');
+    expect((await doc(page)).nodes.filter((n) => n.type === 'mam-swin-block')).toEqual([]);
+    // The open view computes again for the graph as it is now: a SAM block has attention only.
+    await expect.poll(header, { timeout: 300_000 }).toMatch(/^layers\.0\.blocks\.1 \(swin-block,/);
+    expect(await unit.locator('canvas').count()).toBe(1);
+    expect(await text(view.getByTestId('maps-pixel'))).toMatch(
+      /^pixel 64, 64 of slice 10 \(10 units\)/,
+    );
+    // Undo brings the MAM graph back, and its maps with it.
+    await page.getByTestId('undo').click();
+    await expect
+      .poll(header, { timeout: 300_000 })
+      .toMatch(/^layers\.0\.blocks\.1 \(mam-swin-block,/);
+    expect(await unit.locator('canvas').count()).toBe(4);
+  }, 900_000);
 
   it('a volume graph: Maps and Ablation are disabled, saying they are 2D-only; an open Ablation or Maps view says so instead of running', async () => {
     const page = t.page;

@@ -19,10 +19,9 @@ import {
   openFolder,
   openTrain,
   panel,
-  reloadTrain,
+  reloadAfterScansRun,
   setUpRun,
   stopRun,
-  trainPastCheckpoint,
   training,
 } from './train-helpers.ts';
 import { interruptedCliRun } from './cli-runs.ts';
@@ -257,18 +256,7 @@ describe('the runs list', () => {
       await freshTraining(page, baseUrl);
       await openTrain(page);
       await openFolder(page, dir);
-      await expect
-        .poll(() => byId(page, 'data-info').textContent(), { timeout: 60_000 })
-        .toMatch(/NIfTI folder scans: 6 training slices/);
-      const before = await trainPastCheckpoint(page);
-
-      await reloadTrain(page, before.step);
-      await expect
-        .poll(() => byId(page, 'train-notice').textContent())
-        .toMatch(
-          /This run was trained on NIfTI folder scans: open that folder again to resume it \(demo: .* is loaded now; a new run trains on it\)\./,
-        );
-      expect((await training(page)).canResume).toBe(false);
+      await reloadAfterScansRun(page);
       await openFolder(page, dir);
       await expect
         .poll(async () => (await training(page)).canResume, { timeout: 60_000 })

@@ -80,6 +80,25 @@ export async function reloadTrain(page: Page, step: number) {
   await openTrain(page);
   await expect.poll(async () => (await training(page)).step, { timeout: 60_000 }).toBe(step);
 }
+/**
+ * With the NIfTI folder `scans` opening: waits for it, trains past a checkpoint, reloads,
+ * and waits for the panel to say which folder the run resumes on (the demo is loaded).
+ */
+export async function reloadAfterScansRun(page: Page) {
+  await expect
+    .poll(() => byId(page, 'data-info').textContent(), { timeout: 60_000 })
+    .toMatch(/NIfTI folder scans: 6 training slices/);
+  const before = await trainPastCheckpoint(page);
+  await reloadTrain(page, before.step);
+  await expect
+    .poll(() => byId(page, 'train-notice').textContent())
+    .toMatch(
+      /This run was trained on NIfTI folder scans: open that folder again to resume it \(demo: .* is loaded now; a new run trains on it\)\./,
+    );
+  expect((await training(page)).canResume).toBe(false);
+  return before;
+}
+
 /** Records the page's dialogs until the test ends (accepting them, so a navigation goes on). */
 export function dialogsOf(page: Page): string[] {
   const seen: string[] = [];

@@ -94,6 +94,29 @@ describe('npy', () => {
   });
 });
 
+describe('default dtypes', () => {
+  // What each typed array is written as when no dtype is given: numpy's and safetensors' names.
+  const TABLE = [
+    [Float64Array, 'f8', 'F64'],
+    [Float32Array, 'f4', 'F32'],
+    [BigInt64Array, 'i8', 'I64'],
+    [BigUint64Array, 'u8', 'U64'],
+    [Int32Array, 'i4', 'I32'],
+    [Uint32Array, 'u4', 'U32'],
+    [Int16Array, 'i2', 'I16'],
+    [Uint16Array, 'u2', 'U16'],
+    [Int8Array, 'i1', 'I8'],
+    [Uint8Array, 'u1', 'U8'],
+  ] as const;
+  it.each(TABLE)('%o: npy %s, safetensors %s', (Typed, npy, st) => {
+    const data = new Typed(2);
+    expect(readNpy(writeNpy(data, [2])).dtype).toBe(npy);
+    expect(
+      readSafetensors(writeSafetensors({ x: { shape: [2], data } })).tensors.get('x')!.dtype,
+    ).toBe(st);
+  });
+});
+
 describeOracle('io cross-check with NumPy and safetensors (.venv)', () => {
   it('Python reads what we write, we read what Python writes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mam-io-'));

@@ -7,7 +7,7 @@
  * `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }` padded with
  * spaces and a newline so the data starts 64-byte aligned, then the data.
  */
-import { halfToNumber, type NumericArray } from './safetensors.ts';
+import { elementType, halfToNumber, type NumericArray } from './safetensors.ts';
 
 /** Supported element types (the descr without its byte-order character). */
 export type NpyDtype =
@@ -140,24 +140,11 @@ function fortranToC(src: NumericArray, shape: number[]): NumericArray {
   return out;
 }
 
-function dtypeOf(data: NumericArray): NpyDtype {
-  if (data instanceof Float64Array) return 'f8';
-  if (data instanceof Float32Array) return 'f4';
-  if (data instanceof BigInt64Array) return 'i8';
-  if (data instanceof BigUint64Array) return 'u8';
-  if (data instanceof Int32Array) return 'i4';
-  if (data instanceof Uint32Array) return 'u4';
-  if (data instanceof Int16Array) return 'i2';
-  if (data instanceof Uint16Array) return 'u2';
-  if (data instanceof Int8Array) return 'i1';
-  return 'u1';
-}
-
 /** Writes a C-order little-endian .npy v1.0. `dtype` 'b1' stores Uint8Array data as bool. */
 export function writeNpy(
   data: NumericArray,
   shape: number[],
-  dtype: NpyDtype = dtypeOf(data),
+  dtype: NpyDtype = elementType(data),
 ): Uint8Array {
   if (data.length !== size(shape))
     throw new Error(`npy: ${data.length} values for shape (${shape.join(', ')})`);

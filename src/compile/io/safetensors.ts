@@ -65,6 +65,22 @@ export type NumericArray =
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
+/** A typed array's element type as numpy spells it (kind letter, bytes): each format's name for it follows. */
+export type ElementType = 'f8' | 'f4' | 'i8' | 'i4' | 'i2' | 'i1' | 'u8' | 'u4' | 'u2' | 'u1';
+
+export function elementType(data: NumericArray): ElementType {
+  const kind =
+    data instanceof Float64Array || data instanceof Float32Array
+      ? 'f'
+      : data instanceof BigInt64Array ||
+          data instanceof Int32Array ||
+          data instanceof Int16Array ||
+          data instanceof Int8Array
+        ? 'i'
+        : 'u';
+  return `${kind}${data.BYTES_PER_ELEMENT}` as ElementType;
+}
+
 /** IEEE half → number. */
 export function halfToNumber(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
@@ -342,17 +358,10 @@ export interface TensorToWrite {
   data: NumericArray;
 }
 
+/** The typed array's own dtype: 'f4' is F32, 'i8' I64, 'u1' U8. */
 function defaultDtype(data: NumericArray): SafetensorsDtype {
-  if (data instanceof Float64Array) return 'F64';
-  if (data instanceof Float32Array) return 'F32';
-  if (data instanceof Int32Array) return 'I32';
-  if (data instanceof Int16Array) return 'I16';
-  if (data instanceof Int8Array) return 'I8';
-  if (data instanceof Uint32Array) return 'U32';
-  if (data instanceof Uint16Array) return 'U16';
-  if (data instanceof BigInt64Array) return 'I64';
-  if (data instanceof BigUint64Array) return 'U64';
-  return 'U8';
+  const t = elementType(data);
+  return `${t[0].toUpperCase()}${Number(t.slice(1)) * 8}` as SafetensorsDtype;
 }
 
 /**
