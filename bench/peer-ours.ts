@@ -5,7 +5,8 @@
  * per command read from stdin, like bench/peer_torch.py:
  *
  *   steps N    N training steps       → {"ms": [...], "cpuMs": [...], "rss", "numBytes", "numTensors"}
- *   profile P  one step under tf.profile, each kernel timed by CPU time, kernels by
+ *   profile P [wall]  one step under tf.profile, each kernel timed by CPU time (or by
+ *              the wall clock), kernels by
  *              name written to P.json/P.txt
  *              (and by name and input shapes to P-shapes.txt)
  *              → {"peakBytes", "kernels", "ms"}
@@ -94,13 +95,16 @@ const memory = () => ({
 });
 
 async function answer(line: string): Promise<unknown> {
-  const [cmd, arg] = line.trim().split(/\s+/);
+  const [cmd, arg, clock] = line.trim().split(/\s+/);
   if (cmd === 'steps') return { ...(await steps(Number(arg))), ...memory() };
   if (cmd === 'profile') {
     // the profiler reads every kernel's output back to check for NaN unless told not to
     tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
     const t0 = performance.now();
-    const prof = await byCpuTime(() => profile(() => steps(1).then(() => tf.scalar(0))));
+    const profiled = () => profile(() => steps(1).then(() => tf.scalar(0)));
+    // `profile P wall`: each kernel timed by the wall clock (with a thread pool,
+    // a kernel's CPU time adds up every thread's, spinning included)
+    const prof = clock === 'wall' ? await profiled() : await byCpuTime(profiled);
     const ms = performance.now() - t0;
     const table = await kernelTable(prof.kernels);
     const byShape = await kernelTable(prof.kernels, true);

@@ -9,7 +9,8 @@
  * 3. MAM/SAM step time (demo-mam against it with every MAM unit made SAM);
  * 4. a kernel profile of one demo training step on one thread (bench/out/peer-profile.{json,txt}),
  *    the peak tfjs bytes of a step and the process RSS;
- * 5. on webgpu (Dawn, when it starts), kernel dispatches per demo training step.
+ * 5. on webgpu (Dawn, when it starts), kernel dispatches per demo training step;
+ * 6. `threads`: demo-mam on wasm, 1 thread against every core, raced: the speed-up.
  *
  * Each side runs in its own process (the wasm thread count is fixed when the
  * backend starts) and answers `steps N` with per-step milliseconds; the first
@@ -19,7 +20,7 @@
  * checkout of an earlier commit): the before/after ratio of a change, both
  * measured under the same load.
  *
- * `npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu] [--against=DIR]`
+ * `npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--against=DIR]`
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -159,6 +160,24 @@ async function race(
   );
 }
 
+/** Two of our processes raced in interleaved rounds (started one after the other): their step times. */
+async function duel(
+  first: () => Promise<Peer>,
+  second: () => Promise<Peer>,
+  rounds: number,
+  steps: number,
+): Promise<[StepTime, StepTime]> {
+  const a = await first();
+  const b = await second();
+  try {
+    const t = await race([a, b], rounds, steps);
+    return [t[a.name], t[b.name]];
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
 async function peerRace(c: Config, threads: number, rounds: number, steps: number) {
   const a = await ours(c, threads);
   const b = await torch(c, threads);
@@ -212,22 +231,33 @@ export async function run(argv: string[] = []) {
 
   const against = argv.find((a) => a.startsWith('--against='))?.slice(10);
   if (against) {
-    const now = await ours(DEMO, 1);
-    const before = await ours(DEMO, 1, 'wasm', false, against);
-    try {
-      const t = await race([now, before], rounds, steps);
-      const n = t[now.name];
-      const b = t[before.name];
-      const speedup = Number((b.ms / n.ms).toFixed(3));
-      const cpuSpeedup = Number((b.cpuMs / n.cpuMs).toFixed(3));
-      result.against = { dir: against, now: n, before: b, speedup, cpuSpeedup };
-      console.log(
-        `peer: demo-mam on wasm, 1 thread: now ${n.ms} ms/step (CPU ${n.cpuMs}), ${against} ${b.ms} ms/step (CPU ${b.cpuMs}) → ${speedup}× faster, by CPU time ${cpuSpeedup}×`,
-      );
-    } finally {
-      await now.close();
-      await before.close();
-    }
+    const [n, b] = await duel(
+      () => ours(DEMO, 1),
+      () => ours(DEMO, 1, 'wasm', false, against),
+      rounds,
+      steps,
+    );
+    const speedup = Number((b.ms / n.ms).toFixed(3));
+    const cpuSpeedup = Number((b.cpuMs / n.cpuMs).toFixed(3));
+    result.against = { dir: against, now: n, before: b, speedup, cpuSpeedup };
+    console.log(
+      `peer: demo-mam on wasm, 1 thread: now ${n.ms} ms/step (CPU ${n.cpuMs}), ${against} ${b.ms} ms/step (CPU ${b.cpuMs}) → ${speedup}× faster, by CPU time ${cpuSpeedup}×`,
+    );
+  }
+  if (want('threads') && cores > 1) {
+    // the threaded build's speed-up on this machine under its current load
+    const [o, a] = await duel(
+      () => ours(DEMO, 1),
+      () => ours(DEMO, cores),
+      rounds,
+      steps,
+    );
+    const speedup = Number((o.ms / a.ms).toFixed(3));
+    const load = Number(loadavg()[0].toFixed(2));
+    result.threads = { cores, oneThread: o, allCores: a, speedup, loadavg1m: load };
+    console.log(
+      `peer: demo-mam on wasm, 1 → ${cores} threads: ${o.ms} → ${a.ms} ms/step (CPU ${o.cpuMs} → ${a.cpuMs}) → speed-up ${speedup}× (load average ${load})`,
+    );
   }
   if (want('demo')) {
     result.demo = {
@@ -244,22 +274,18 @@ export async function run(argv: string[] = []) {
   if (want('samratio')) {
     const ratios: Record<string, unknown> = {};
     for (const c of [DEMO, ...(quick ? [] : [SWIN224])]) {
-      const mam = await ours(c, cores);
-      const sam = await ours(c, cores, 'wasm', true);
-      try {
-        const t = await race([mam, sam], c === DEMO ? rounds * 2 : 1, steps);
-        const m = t[mam.name];
-        const q = t[sam.name];
-        const ratio = Number((m.ms / q.ms).toFixed(3));
-        const cpuRatio = Number((m.cpuMs / q.cpuMs).toFixed(3));
-        ratios[c.preset] = { mam: m, sam: q, ratio, cpuRatio };
-        console.log(
-          `peer: MAM/SAM on wasm, ${c.preset}: ${m.ms} / ${q.ms} ms → ${ratio}, by CPU time ${cpuRatio} (goal ≤ 1.03)`,
-        );
-      } finally {
-        await mam.close();
-        await sam.close();
-      }
+      const [m, q] = await duel(
+        () => ours(c, cores),
+        () => ours(c, cores, 'wasm', true),
+        c === DEMO ? rounds * 2 : 1,
+        steps,
+      );
+      const ratio = Number((m.ms / q.ms).toFixed(3));
+      const cpuRatio = Number((m.cpuMs / q.cpuMs).toFixed(3));
+      ratios[c.preset] = { mam: m, sam: q, ratio, cpuRatio };
+      console.log(
+        `peer: MAM/SAM on wasm, ${c.preset}: ${m.ms} / ${q.ms} ms → ${ratio}, by CPU time ${cpuRatio} (goal ≤ 1.03)`,
+      );
     }
     result.mamToSam = ratios;
   }

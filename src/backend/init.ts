@@ -8,6 +8,7 @@ import { BACKEND_NAMES } from './types.ts';
 import type { BackendInfo, BackendName, BackendPreference, InitBackendOptions } from './types.ts';
 import { loadWasmBackend, withoutEmscriptenHandlers } from './wasm.ts';
 import { startWithNodeThreads } from './wasm-node-threads.ts';
+import { poolByWork } from './wasm-pool.ts';
 
 type Attempt = { ok: true; info: BackendInfo } | { ok: false; reason: string };
 
@@ -124,6 +125,8 @@ async function startWasm(opts: InitBackendOptions): Promise<Attempt> {
   if (!started.ok) return started;
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   const threads = wasm.getThreadsCount();
+  // small kernels run inline, big products on every thread (see wasm-pool.ts)
+  if (threads > 1) poolByWork();
   // Threads need SharedArrayBuffer, which a page has only when cross-origin isolated.
   const isolated = isNode() || globalThis.crossOriginIsolated === true;
   const info =

@@ -27,10 +27,10 @@ export function matMulF64(a: number[][], b: number[][]): number[] {
 }
 
 /** The largest absolute difference between tfjs's matMul on the active backend and the reference. */
-export async function maxMatMulError(): Promise<number> {
+export async function maxMatMulError([m, k, n] = [17, 23, 9]): Promise<number> {
   // Odd sizes so that no backend's tiling divides them evenly.
-  const a = matrix(17, 23, 1);
-  const b = matrix(23, 9, 2);
+  const a = matrix(m, k, 1);
+  const b = matrix(k, n, 2);
   const expected = matMulF64(a, b);
   const product = tf.tidy(() => tf.matMul(tf.tensor2d(a), tf.tensor2d(b)));
   const values = await product.data();

@@ -1,12 +1,26 @@
 // Run in its own process by test/unit/backend-wasm-threads.test.ts (the wasm
 // thread count is fixed once the backend starts): starts wasm with the
 // threads given as argv[2], prints one JSON line with what started and the
-// matMul error against a float64 loop, and then ends on its own (its pthread
-// workers must not keep the process alive).
+// matMul error against a float64 loop (a small product, and one large enough
+// to run on every thread), the threads the backend's pool has between kernels
+// and inside onAllThreads, and then ends on its own (its pthread workers must
+// not keep the process alive).
 import { initBackend } from '../../src/backend/index.ts';
+import * as tf from '#tfjs';
+import { onAllThreads, POOL_MIN_WORK } from '../../src/backend/wasm-pool.ts';
 import { maxMatMulError } from './matmul-reference.ts';
 
 const info = await initBackend('wasm', { threads: Number(process.argv[2]) });
+const wasm = (tf.backend() as unknown as { wasm: { tfjs: { getThreadsCount(): number } } }).wasm;
+const big: [number, number, number] = [211, 149, 157];
+if (big[0] * big[1] * big[2] < POOL_MIN_WORK) throw new Error('the large product is too small');
 console.log(
-  JSON.stringify({ name: info.name, adapterInfo: info.adapterInfo, error: await maxMatMulError() }),
+  JSON.stringify({
+    name: info.name,
+    adapterInfo: info.adapterInfo,
+    error: await maxMatMulError(),
+    bigError: await maxMatMulError(big),
+    idleThreads: wasm.tfjs.getThreadsCount(),
+    poolThreads: onAllThreads(() => wasm.tfjs.getThreadsCount()),
+  }),
 );

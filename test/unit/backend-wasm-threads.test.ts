@@ -14,7 +14,14 @@ async function startWith(threads: number) {
   expect(r.code, r.stderr).toBe(0);
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
   expect(line, r.stdout).toBeDefined();
-  return JSON.parse(line!) as { name: string; adapterInfo: string; error: number };
+  return JSON.parse(line!) as {
+    name: string;
+    adapterInfo: string;
+    error: number;
+    bigError: number;
+    idleThreads: number;
+    poolThreads: number;
+  };
 }
 
 describe('wasm threads in Node', () => {
@@ -24,11 +31,18 @@ describe('wasm threads in Node', () => {
     expect(r.name).toBe('wasm');
     expect(r.adapterInfo).toBe(`WebAssembly SIMD, ${expected} thread${expected === 1 ? '' : 's'}`);
     expect(r.error).toBeLessThanOrEqual(1e-5);
+    // 149 products of terms in [-1, 1): float32 rounding, far below a wrong element (~1)
+    expect(r.bigError).toBeLessThanOrEqual(1e-4);
+    // kernels run inline unless large; the pool of every thread is kept for those
+    expect(r.idleThreads).toBe(1);
+    expect(r.poolThreads).toBe(expected);
   });
 
   it('starts one thread when asked for one', async () => {
     const r = await startWith(1);
     expect(r.adapterInfo).toBe('WebAssembly SIMD, 1 thread');
     expect(r.error).toBeLessThanOrEqual(1e-5);
+    expect(r.bigError).toBeLessThanOrEqual(1e-4);
+    expect([r.idleThreads, r.poolThreads]).toEqual([1, 1]);
   });
 });

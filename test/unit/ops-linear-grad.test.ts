@@ -1,10 +1,11 @@
 /**
  * The weight gradient of a Linear (with bias: layers.ts's affine; without: a
  * plain matMul under installFastMatMulGradient) equals xᵀ·dy computed in
- * float64 loops. On wasm it transposes only the narrower of x and dy (a wide
- * input, fc2's in = 4·out or the segmentation head's, does not move all of
- * x); elsewhere it transposes nothing (matMul's flags: one kernel, one
- * WebGPU dispatch).
+ * float64 loops. On wasm the product's right operand, which XNNPACK packs
+ * on every call at a higher cost per element than a transpose, is the
+ * narrower of x and dy (for fc2, in = 4·out, or the segmentation head, not
+ * all of x), and the rows are transposed once; elsewhere it transposes
+ * nothing (matMul's flags: one kernel, one WebGPU dispatch).
  */
 import * as tf from '#tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,7 +38,7 @@ describe('Linear weight gradient', () => {
     ['cpu', 32, 8, false],
     ['cpu', 8, 32, true],
   ] as const) {
-    it(`${backend}, ${inF} → ${outF}${bias ? ' with bias' : ''}: xᵀ·dy, transposing ${backend === 'wasm' ? `at most ${Math.min(inF, outF)} columns of the rows` : 'nothing'}`, async () => {
+    it(`${backend}, ${inF} → ${outF}${bias ? ' with bias' : ''}: xᵀ·dy, ${backend === 'wasm' ? `packing ${Math.min(inF, outF)} columns of the rows` : 'transposing nothing'}`, async () => {
       if (backend === 'wasm') expect((await initBackend('wasm')).name).toBe('wasm');
       else await tf.setBackend('cpu');
       const rng = new Rng(inF * 100 + outF);
@@ -63,10 +64,18 @@ describe('Linear weight gradient', () => {
       const moved = prof.kernels
         .filter((k) => k.name === 'Transpose')
         .reduce((n, k) => n + k.inputShapes[0]!.reduce((a, c) => a * c, 1), 0);
-      // wasm: the rows transposed once at the narrower width, plus [in, out]-sized transposes
-      if (backend === 'wasm')
-        expect(moved).toBeLessThanOrEqual(M * Math.min(inF, outF) + 2 * inF * outF);
-      else expect(moved).toBe(0);
+      // wasm: the rows transposed once (the wider), plus [in, out]-sized transposes,
+      // and the weight gradient's product packs the narrower [M, min(in, out)]
+      if (backend === 'wasm') {
+        expect(moved).toBeLessThanOrEqual(M * Math.max(inF, outF) + 2 * inF * outF);
+        const packed = prof.kernels
+          .filter(
+            (k) =>
+              k.name === 'BatchMatMul' && k.inputShapes[1]![0] === M && k.inputShapes[0]![0] > 1,
+          )
+          .map((k) => k.inputShapes[1]);
+        expect(packed).toEqual([[M, Math.min(inF, outF)]]);
+      } else expect(moved).toBe(0);
       const expected = reference(x, r, inF, outF);
       const got = g!.dataSync();
       expected.forEach((e, i) => expect(Math.abs(got[i] - e)).toBeLessThan(1e-4));
