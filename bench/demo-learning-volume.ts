@@ -15,15 +15,11 @@
  * file's name then says so.
  */
 import { loadavg } from 'node:os';
-import type { BackendInfo } from '../src/backend/types.ts';
 import { CompiledModel } from '../src/compile/model.ts';
-import type { Plan } from '../src/compile/plan.ts';
 import { loadDemo } from '../src/data/demo.ts';
 import { demo3dDataDir, nodeFileSource } from '../src/data/node-fs.ts';
-import type { GraphDoc } from '../src/graph/types.ts';
 import { resolveVolumeRun, type SettingsOverrides } from '../src/session/settings.ts';
-import { evaluateCases } from '../src/train/evaluate.ts';
-import { train } from '../src/train/loop.ts';
+import { trainOnBudget, type BenchTarget } from './training-budget.ts';
 import { writeResult } from './util.ts';
 
 const flag = (args: string[], name: string): number | undefined => {
@@ -31,43 +27,10 @@ const flag = (args: string[], name: string): number | undefined => {
   return i >= 0 ? Number(args[i + 1]) : undefined;
 };
 
-/** Mean foreground Dice under both conventions from one synapse-convention validation. */
-export function foregroundMeans(
-  perClass: Record<string, { dice: number }>,
-  meanDice: number,
-  presentNames: readonly string[],
-): { synapse: number; monai: number } {
-  // the conventions differ only on classes absent from the ground truth: monai skips them (Dice NaN)
-  const monai = presentNames.reduce((a, n) => a + perClass[n].dice, 0) / presentNames.length;
-  return { synapse: meanDice, monai };
-}
-
-const cpuSeconds = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-
-/** Which budget a run has spent, if any, after `wallSec` of training wall time and `cpuSec` of CPU. */
-export function budgetSpent(
-  budget: { minutes: number; cpuMinutes: number },
-  wallSec: number,
-  cpuSec: number,
-): 'minutes' | 'cpu-minutes' | null {
-  if (wallSec > budget.minutes * 60) return 'minutes';
-  if (cpuSec > budget.cpuMinutes * 60) return 'cpu-minutes';
-  return null;
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function runVolume(
-  args: string[],
-  preset: string,
-  graph: GraphDoc,
-  plan: Plan,
-  backend: BackendInfo,
-  opts: { write?: boolean } = {},
-) {
+export async function runVolume(args: string[], target: BenchTarget) {
+  const { preset, graph, plan, backend } = target;
   const minutes = flag(args, 'minutes') ?? 25;
   const cpuMinutes = flag(args, 'cpu-minutes') ?? Infinity;
   const overrides: SettingsOverrides = { seed: graph.metadata?.training?.seed ?? 0 };
@@ -88,33 +51,11 @@ export async function runVolume(
   const model = CompiledModel.create(plan, { seed: settings.seed });
   const present = new Set<number>(testCase.label!.data as Uint8Array);
   const presentNames = plan.classNames.filter((_, i) => i > 0 && present.has(i));
-  const ctl = new AbortController();
-  type Point = {
-    step: number;
-    wallSeconds: number;
-    cpuSeconds: number;
-    loss: number;
-    synapse: number;
-    monai: number;
-    loadAverage1m: number;
-  };
-  const points: Point[] = [];
   const steps1: { step: number; wall: number; cpu: number; loss: number; load1m: number }[] = [];
-  let valWall = 0;
-  let valCpu = 0;
-  let stepWall = 0;
-  let stepCpu = 0;
-  let lastLoss = NaN;
-  /** The step past the budget, and which budget. */
-  let stopped = null as { step: number; budget: 'minutes' | 'cpu-minutes' } | null;
-  const t0 = performance.now();
-  const c0 = cpuSeconds();
-  let prevWall = t0;
-  let prevCpu = c0;
   console.log(
     `demo-learning ${preset}: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, ${settings.batchSize} crops of ${plan.input.shape.slice(1, 4).join('×')} a step, ${settings.steps} steps, loss ${settings.loss?.ce}·CE + ${settings.loss?.dice}·Dice, augment ${settings.augment}; test volume by sliding window every ${settings.valEvery} steps, stop after the step past ${minutes} min${Number.isFinite(cpuMinutes) ? ` or ${cpuMinutes} CPU min` : ''}`,
   );
-  await train({
+  const { points, stopped } = await trainOnBudget({
     model,
     // the loop's validation runs on the TEST volume here: that is what this bench measures
     data: {
@@ -125,75 +66,30 @@ export async function runVolume(
       fingerprint: 'demo3d',
     },
     settings,
-    signal: ctl.signal,
-    onEvent: (e) => {
-      if (e.type === 'step') {
-        stepWall = performance.now();
-        stepCpu = cpuSeconds();
-        lastLoss = e.loss;
-        const s = {
-          step: e.step,
-          wall: Number(((stepWall - prevWall) / 1000).toFixed(2)),
-          cpu: Number((stepCpu - prevCpu).toFixed(2)),
-          loss: Number(e.loss.toFixed(4)),
-          load1m: Number(loadavg()[0].toFixed(2)),
-        };
-        steps1.push(s);
-        [prevWall, prevCpu] = [stepWall, stepCpu];
-        console.log(
-          `    step ${s.step}: ${s.wall} s wall, ${s.cpu} s CPU, loss ${s.loss} (ce ${e.ce.toFixed(4)}, dice ${e.dice.toFixed(4)}), load ${s.load1m}`,
-        );
-        const spent = budgetSpent(
-          { minutes, cpuMinutes },
-          (stepWall - t0 - valWall) / 1000,
-          stepCpu - c0 - valCpu,
-        );
-        if (spent) {
-          stopped = { step: e.step, budget: spent };
-          ctl.abort(); // the loop still validates this step when it is one of its points
-        }
-      }
-      if (e.type === 'validation') record(e.step, e.perClass, e.meanDice);
+    budget: { minutes, cpuMinutes },
+    presentNames,
+    onStep: (e, own) => {
+      const s = {
+        step: e.step,
+        wall: Number(own.wall.toFixed(2)),
+        cpu: Number(own.cpu.toFixed(2)),
+        loss: Number(e.loss.toFixed(4)),
+        load1m: Number(loadavg()[0].toFixed(2)),
+      };
+      steps1.push(s);
+      console.log(
+        `    step ${s.step}: ${s.wall} s wall, ${s.cpu} s CPU, loss ${s.loss} (ce ${e.ce.toFixed(4)}, dice ${e.dice.toFixed(4)}), load ${s.load1m}`,
+      );
+    },
+    onPoint: (p, perClassDice) => {
+      const perClass = Object.entries(perClassDice)
+        .map(([n, c]) => `${n} ${c.dice.toFixed(3)}`)
+        .join(', ');
+      console.log(
+        `  step ${p.step}  ${p.wallSeconds} s wall  ${p.cpuSeconds} s CPU  loss ${p.loss}  test mean foreground Dice: synapse ${p.synapse}, monai ${p.monai}  (load ${p.loadAverage1m}; ${perClass})`,
+      );
     },
   });
-  if (stopped && points.at(-1)?.step !== stopped.step) {
-    // stopped between the loop's points: evaluate once where it stopped, as the loop validates
-    const report = await evaluateCases(model, [testCase], {
-      classNames: plan.classNames,
-      convention: settings.convention,
-      normalisation: settings.normalisation,
-      batchSize: settings.validationWindow?.batchSize ?? Math.max(settings.batchSize, 4),
-      ...(settings.validationWindow ? { overlap: settings.validationWindow.overlap } : {}),
-    });
-    record(stopped.step, report.summary.perClass, report.summary.meanDice);
-  }
-  if (stopped) console.log(`stopped after step ${stopped.step}: --${stopped.budget} spent`);
-
-  /** A point of the curve at `step`, from an evaluation of the test volume that has just ended. */
-  function record(step: number, perClassDice: Record<string, { dice: number }>, meanDice: number) {
-    const now = performance.now();
-    const cpu = cpuSeconds();
-    valWall += now - stepWall;
-    valCpu += cpu - stepCpu;
-    [prevWall, prevCpu] = [now, cpu];
-    const m = foregroundMeans(perClassDice, meanDice, presentNames);
-    const point: Point = {
-      step,
-      wallSeconds: Number(((now - t0 - valWall) / 1000).toFixed(1)),
-      cpuSeconds: Number((cpu - c0 - valCpu).toFixed(1)),
-      loss: Number(lastLoss.toFixed(4)),
-      synapse: Number(m.synapse.toFixed(4)),
-      monai: Number(m.monai.toFixed(4)),
-      loadAverage1m: Number(loadavg()[0].toFixed(2)),
-    };
-    points.push(point);
-    const perClass = Object.entries(perClassDice)
-      .map(([n, c]) => `${n} ${c.dice.toFixed(3)}`)
-      .join(', ');
-    console.log(
-      `  step ${point.step}  ${point.wallSeconds} s wall  ${point.cpuSeconds} s CPU  loss ${point.loss}  test mean foreground Dice: synapse ${point.synapse}, monai ${point.monai}  (load ${point.loadAverage1m}; ${perClass})`,
-    );
-  }
   const loads = steps1.map((s) => s.load1m);
   const result = {
     preset,
@@ -220,7 +116,7 @@ export async function runVolume(
   ]
     .filter(Boolean)
     .join('-');
-  if (opts.write !== false) writeResult(`demo-learning-${preset}${tag ? `-${tag}` : ''}`, result);
+  if (target.write !== false) writeResult(`demo-learning-${preset}${tag ? `-${tag}` : ''}`, result);
   model.dispose();
   return result;
 }

@@ -5,8 +5,10 @@
  * foreground Dice (both conventions) against training wall time and the
  * process's CPU time (user + system: what the run cost on a shared, loaded
  * machine), with the 1-minute load average at each point. Both clocks
- * exclude the bench's own test evaluations. Stops at `--minutes` of wall time
- * (default 15) or `--cpu-minutes` of CPU time, whichever comes first.
+ * exclude the bench's own test evaluations. Stops after the first step past
+ * `--minutes` of training wall time (default 15) or `--cpu-minutes` of CPU
+ * time, checked after every step, and evaluates once there
+ * (training-budget.ts); else at the run's steps.
  * `npm run bench -- demo-learning [--minutes 15] [--cpu-minutes 15] [--every 25] [--preset demo-mam]`
  * (`--preset da-transunet-mam-demo` measures the DA-TransUNet-MAM demo; a 3D
  * preset, e.g. `--preset nnformer-mam-demo`, trains on data/demo3d: see
@@ -18,12 +20,12 @@ import { CompiledModel } from '../src/compile/model.ts';
 import { loadDemo } from '../src/data/demo.ts';
 import { demoDataDir, nodeFileSource } from '../src/data/node-fs.ts';
 import type { TrainSettings } from '../src/train/checkpoint.ts';
-import { train } from '../src/train/loop.ts';
 import { resolveRun } from '../src/session/settings.ts';
 import { caseSlices } from '../src/train/samples.ts';
 import { loadPreset } from './preset.ts';
 import { writeResult } from './util.ts';
 import { runVolume } from './demo-learning-volume.ts';
+import { trainOnBudget, type BenchTarget } from './training-budget.ts';
 import { volumeInput } from '../src/train/volume-batches.ts';
 
 const arg = (args: string[], name: string, dflt: number) => {
@@ -32,14 +34,20 @@ const arg = (args: string[], name: string, dflt: number) => {
 };
 
 export async function run(args: string[] = []) {
-  const minutes = arg(args, 'minutes', 15);
-  const cpuMinutes = arg(args, 'cpu-minutes', Infinity);
-  const every = arg(args, 'every', 25);
   const i = args.indexOf('--preset');
   const preset = i >= 0 ? args[i + 1] : 'demo-mam';
   const backend = await initBackend('wasm');
   const { graph, plan } = loadPreset(preset);
-  if (volumeInput(plan)) return runVolume(args, preset, graph, plan, backend);
+  if (volumeInput(plan)) return runVolume(args, { preset, graph, plan, backend });
+  return runSlices(args, { preset, graph, plan, backend });
+}
+
+/** The bench on a 2D graph, on the demo data. */
+export async function runSlices(args: string[], target: BenchTarget) {
+  const { preset, graph, plan, backend } = target;
+  const minutes = arg(args, 'minutes', 15);
+  const cpuMinutes = arg(args, 'cpu-minutes', Infinity);
+  const every = arg(args, 'every', 25);
   const d = await loadDemo(nodeFileSource(demoDataDir()));
   if (!d.ok) throw new Error(d.message);
   const t = graph.metadata?.training ?? {};
@@ -55,66 +63,26 @@ export async function run(args: string[] = []) {
   // Classes whose ground truth is in the test slab: the monai mean skips the others (Dice NaN).
   const present = new Set<number>(testCase.label!.data as Uint8Array);
   const presentNames = plan.classNames.filter((_, i) => i > 0 && present.has(i));
-  const ctl = new AbortController();
-  const points: {
-    step: number;
-    trainSeconds: number;
-    cpuSeconds: number;
-    loadAverage1m: number;
-    loss: number;
-    synapse: number;
-    monai: number;
-  }[] = [];
-  let validationMs = 0;
-  let validationCpuUs = 0;
-  let stepAt = 0;
-  let stepCpuAt = 0;
-  let lastLoss = NaN;
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const cpuUs = () => {
-    const c = process.cpuUsage(cpu0);
-    return c.user + c.system;
-  };
   console.log(
-    `demo-learning: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, batch ${settings.batchSize}, ${settings.steps} steps, augment ${settings.augment}; test split every ${every} steps, stop at ${minutes} min`,
+    `demo-learning: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, batch ${settings.batchSize}, ${settings.steps} steps, augment ${settings.augment}; test split every ${every} steps, stop after the step past ${minutes} min${Number.isFinite(cpuMinutes) ? ` or ${cpuMinutes} CPU min` : ''}`,
   );
-  await train({
+  const { points, stopped } = await trainOnBudget({
     model,
     // The loop's validation runs on the TEST slab here: that is what this bench measures.
     data: { classNames: plan.classNames, train: slices, val: [testCase], fingerprint: 'demo' },
     settings,
-    signal: ctl.signal,
-    onEvent: (e) => {
-      if (e.type === 'step') {
-        stepAt = performance.now();
-        stepCpuAt = cpuUs();
-        lastLoss = e.loss;
-      }
-      if (e.type !== 'validation') return;
-      validationMs += performance.now() - stepAt;
-      validationCpuUs += cpuUs() - stepCpuAt;
-      const monai = presentNames.reduce((a, n) => a + e.perClass[n].dice, 0) / presentNames.length;
-      const point = {
-        step: e.step,
-        trainSeconds: Number(((performance.now() - t0 - validationMs) / 1000).toFixed(1)),
-        cpuSeconds: Number(((cpuUs() - validationCpuUs) / 1e6).toFixed(1)),
-        loadAverage1m: Number(loadavg()[0].toFixed(2)),
-        loss: Number(lastLoss.toFixed(4)),
-        synapse: Number(e.meanDice.toFixed(4)),
-        monai: Number(monai.toFixed(4)),
-      };
-      points.push(point);
+    budget: { minutes, cpuMinutes },
+    presentNames,
+    onPoint: (p) =>
       console.log(
-        `  step ${point.step}  ${point.trainSeconds}s (CPU ${point.cpuSeconds}s, load ${point.loadAverage1m})  loss ${point.loss}  test mean foreground Dice: synapse ${point.synapse}, monai ${point.monai}`,
-      );
-      if (point.trainSeconds > minutes * 60 || point.cpuSeconds > cpuMinutes * 60) ctl.abort();
-    },
+        `  step ${p.step}  ${p.wallSeconds}s (CPU ${p.cpuSeconds}s, load ${p.loadAverage1m})  loss ${p.loss}  test mean foreground Dice: synapse ${p.synapse}, monai ${p.monai}`,
+      ),
   });
-  const at = (s: number) => [...points].filter((q) => q.trainSeconds <= s).pop() ?? null;
+  const at = (s: number) => [...points].filter((q) => q.wallSeconds <= s).pop() ?? null;
   const result = {
     backend: backend.adapterInfo,
     settings,
+    stopped,
     points,
     at3min: at(180),
     at15min: at(900),
@@ -123,7 +91,8 @@ export async function run(args: string[] = []) {
   console.log(
     `at 3 min: ${JSON.stringify(result.at3min)}\nat 15 min: ${JSON.stringify(result.at15min)}`,
   );
-  writeResult(preset === 'demo-mam' ? 'demo-learning' : `demo-learning-${preset}`, result);
+  if (target.write !== false)
+    writeResult(preset === 'demo-mam' ? 'demo-learning' : `demo-learning-${preset}`, result);
   model.dispose();
   return result;
 }

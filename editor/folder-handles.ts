@@ -7,7 +7,8 @@
  * data (RestoreReply.dataSource); the last folder opened under a name wins,
  * and the session's data fingerprint still decides whether the run resumes
  * on what is read. Where the picker or IndexedDB is missing, nothing is kept
- * and the panel says which folder to open, as before.
+ * and the panel says which folder to open, as before. Deleting the last
+ * stored run that names a source forgets its folder (runs-controller.ts).
  */
 import { filesFromHandle, type DirectoryHandle } from './data-pick.ts';
 import { onStore } from './idb-store.ts';
@@ -32,6 +33,15 @@ export async function keptFolder(source: string): Promise<DirectoryHandle | unde
     return h && typeof h === 'object' && 'values' in h ? (h as DirectoryHandle) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Forgets the folder kept as `source` (its last run was deleted); nothing kept, nothing to do. */
+export async function forgetFolder(source: string): Promise<void> {
+  try {
+    await onStore(DB, STORE, 'readwrite', (s) => s.delete(source));
+  } catch {
+    // No IndexedDB: nothing was kept.
   }
 }
 

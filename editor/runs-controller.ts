@@ -4,10 +4,12 @@
  * zip, import a zip or run folder, compare). It runs every call through the
  * Train panel's queue (one worker request at a time) and reports the outcome
  * on the panel's notice; opening a run of another graph opens that graph in
- * the editor, whose compile then restores the run.
+ * the editor, whose compile then restores the run. Deleting the last run
+ * that names a data source forgets that source's kept folder handle.
  */
 import type { GraphDoc } from '../src/graph/types.ts';
 import { download } from './files.ts';
+import { forgetFolder } from './folder-handles.ts';
 import { openRunHint } from './run-hints.ts';
 import type { TrainClient } from './train-client.ts';
 import type { Notice } from './train-notice.ts';
@@ -22,12 +24,20 @@ export interface RunsHost {
   requestUpdate(): void;
 }
 
+/** The kept folder handles (folder-handles.ts), as far as deleting runs needs them. */
+export interface KeptFolders {
+  forget(source: string): Promise<void>;
+}
+
 export class RunsController {
   runs: RunSummary[] = [];
   /** The runs being compared, while the compare view is open. */
   compare: RunDetails[] | undefined;
 
-  constructor(private readonly host: RunsHost) {}
+  constructor(
+    private readonly host: RunsHost,
+    private readonly folders: KeptFolders = { forget: forgetFolder },
+  ) {}
 
   private nameOf(id: string) {
     return this.runs.find((r) => r.id === id)?.name ?? id;
@@ -56,12 +66,16 @@ export class RunsController {
 
   async delete(id: string): Promise<void> {
     const name = this.nameOf(id);
+    const source = this.runs.find((r) => r.id === id)?.dataSource;
     const done = await this.host.run(`deleting the run ${name}`, async (c) => {
       await c.call((w) => w.deleteRun(id));
       return true;
     });
     if (done) this.host.say({ level: 'info', text: `Deleted the run ${name}.` });
     await this.refresh();
+    // A list that could not be read again still shows the deleted run, so the folder stays.
+    if (done && source && !this.runs.some((r) => r.dataSource === source))
+      await this.folders.forget(source);
   }
 
   async export(id: string): Promise<void> {

@@ -1,8 +1,10 @@
 /**
  * Running out of WebAssembly memory, told in words. tfjs-backend-wasm's heap
- * ends at 4 GiB; past it an allocation in JavaScript fails with a RangeError,
- * one inside a kernel traps ("memory access out of bounds") and the module
- * aborts ("Aborted()"), after which it computes nothing more. None of these
+ * ends at 4 GiB; past it an allocation in JavaScript fails with a RangeError
+ * (growing the heap, or a view over it longer than the heap: "Invalid typed
+ * array length", e.g. tf.fill([2 ** 30], 1)), one inside a kernel traps
+ * ("memory access out of bounds") and the module aborts ("Aborted()"),
+ * after which it computes nothing more. None of these
  * says what ran out or what to do, so the forward pass names the node it was
  * in and the training loop the batch and crop.
  */
@@ -11,11 +13,17 @@ import * as tf from '#tfjs';
 const SIGNS =
   /memory access out of bounds|^Aborted\(|offset is out of bounds|Cannot enlarge memory|Out of memory/i;
 
+/**
+ * A typed array over the heap longer than the heap. Only as a RangeError on
+ * wasm: elsewhere the same words are a bad length, not memory running out.
+ */
+const HEAP_VIEW = /^Invalid typed array length/;
+
 /** Whether `e` is the wasm backend running out of its heap. */
 export function isWasmOutOfMemory(e: unknown): boolean {
   if (e instanceof OutOfMemoryError) return true;
   if (!(e instanceof Error) || tf.getBackend() !== 'wasm') return false;
-  return SIGNS.test(e.message);
+  return SIGNS.test(e.message) || (e instanceof RangeError && HEAP_VIEW.test(e.message));
 }
 
 /**

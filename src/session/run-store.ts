@@ -97,6 +97,8 @@ export interface RunSummary {
   problem?: string;
   /** The engine that trained the run when it is not ours (foreignEngine): it cannot be resumed here. */
   trainedBy?: string;
+  /** What the run trained on, in words (RunRecord.dataSource): the key its kept folder has in the editor. */
+  dataSource?: string;
 }
 
 export interface RunStore {
@@ -138,6 +140,7 @@ export function summariseRun(r: RunRecord): RunSummary {
     updatedAt: r.updatedAt,
     current: r.id === CURRENT_RUN,
     ...(engine ? { trainedBy: engine } : {}),
+    ...(r.dataSource ? { dataSource: r.dataSource } : {}),
   };
 }
 

@@ -21,7 +21,7 @@ import {
   type TrainState,
   type ValidationRecord,
 } from './checkpoint.ts';
-import { evaluateCases } from './evaluate.ts';
+import { evaluateCases, type EvaluationOptions } from './evaluate.ts';
 import { segmentationLoss } from './loss.ts';
 import { diceCeLoss } from './loss-volume.ts';
 import { installFastMatMulGradient } from './matmul-grad.ts';
@@ -103,6 +103,19 @@ function permutation(n: number, seed: number, epoch: number): Int32Array {
 
 const yieldToEventLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 
+/** How the loop evaluates its validation cases under settings `s` (a bench evaluating as it does uses it too). */
+export function validationOptions(classNames: string[], s: TrainSettings): EvaluationOptions {
+  return {
+    classNames,
+    convention: s.convention,
+    normalisation: s.normalisation,
+    resize: s.resize,
+    // a 3D graph: its validation windows (older runs: overlap 0.5)
+    batchSize: s.validationWindow?.batchSize ?? Math.max(s.batchSize, 4),
+    ...(s.validationWindow ? { overlap: s.validationWindow.overlap } : {}),
+  };
+}
+
 export async function train(o: TrainOptions): Promise<TrainResult> {
   installFastMatMulGradient();
   const { model, data } = o;
@@ -164,15 +177,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
   async function validate(epoch: number): Promise<boolean> {
     if (data.val.length === 0) return false;
-    const report = await evaluateCases(model, data.val, {
-      classNames: data.classNames,
-      convention: s.convention,
-      normalisation: s.normalisation,
-      resize: s.resize,
-      // a 3D graph: its validation windows (older runs: overlap 0.5)
-      batchSize: s.validationWindow?.batchSize ?? Math.max(s.batchSize, 4),
-      ...(s.validationWindow ? { overlap: s.validationWindow.overlap } : {}),
-    });
+    const report = await evaluateCases(model, data.val, validationOptions(data.classNames, s));
     const perClass: ValidationRecord['perClass'] = {};
     for (const [n, c] of Object.entries(report.summary.perClass))
       perClass[n] = { dice: c.dice, hd95: c.hd95 };

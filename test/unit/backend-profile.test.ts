@@ -8,14 +8,9 @@
  */
 import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { catalogue } from '../../nodes/index.ts';
 import { initBackend } from '../../src/backend/index.ts';
-import { stepOutOfMemory } from '../../src/backend/out-of-memory.ts';
 import { profile } from '../../src/backend/profile.ts';
-import { CompiledModel } from '../../src/compile/model.ts';
-import { planGraph } from '../../src/compile/plan.ts';
-import type { Kernel } from '../../src/compile/kernels/types.ts';
-import { kernels3d, tiny3dGraph } from '../helpers/tiny-3d.ts';
+import { greedyStep } from '../helpers/greedy-step.ts';
 
 const profiling = () =>
   (tf.engine() as unknown as { state: { profiling: boolean } }).state.profiling;
@@ -28,33 +23,11 @@ describe('profile', () => {
   it('a kernel out of wasm memory: the training loop’s one line, naming the node; profiling ends, nothing leaks', async () => {
     expect(tf.getBackend()).toBe('wasm');
     const wasm = tf.backend();
-    // node 'enc' (4 channels out) tiles a scalar 2³⁰ times: wasm's Tile kernel writes past its
-    // heap ("memory access out of bounds"), a real failure inside a kernel
-    const conv = kernels3d.get('conv3d')!;
-    const greedy: Kernel = (ctx) => {
-      if (ctx.params.outChannels === 4) tf.tidy(() => tf.tile(tf.ones([1]), [2 ** 30]));
-      return conv(ctx);
-    };
-    const table = new Map(kernels3d).set('conv3d', greedy);
-    const planned = planGraph(tiny3dGraph({ size: [16, 16, 16] }), catalogue, table);
-    if (!planned.ok) throw new Error(planned.errors[0].message);
-    const model = CompiledModel.create(planned.plan, { seed: 0 });
-    const x = tf.zeros([2, 16, 16, 16, 1]) as unknown as tf.Tensor4D; // forward is typed for 2D
+    // node 'enc' tiles a scalar 2³⁰ times: wasm's Tile kernel writes past its heap ("memory
+    // access out of bounds"), a real failure inside a kernel
+    const { run } = greedyStep(() => tf.tidy(() => tf.tile(tf.ones([1]), [2 ** 30])));
     const tensors = tf.memory().numTensors;
-    const step = async () => {
-      try {
-        return tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(
-            () => tf.sum(model.forward(x, { training: true }).logits),
-            model.variables,
-          );
-          tf.dispose(grads);
-          return value;
-        });
-      } catch (e) {
-        throw stepOutOfMemory(e, 2, x.shape);
-      }
-    };
+    const step = async () => run();
     await expect(profile(step)).rejects.toThrow(
       /^out of WebAssembly memory \(4 GiB\) in enc at batch 2, 16³: try --batch 1 or a smaller crop$/,
     );

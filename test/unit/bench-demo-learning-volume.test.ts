@@ -6,7 +6,8 @@
  */
 import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { budgetSpent, runVolume } from '../../bench/demo-learning-volume.ts';
+import { runVolume } from '../../bench/demo-learning-volume.ts';
+import { budgetSpent } from '../../bench/training-budget.ts';
 import { catalogue } from '../../nodes/index.ts';
 import { initBackend } from '../../src/backend/index.ts';
 import type { BackendInfo } from '../../src/backend/types.ts';
@@ -23,7 +24,7 @@ const tinyRun = (...args: string[]) => {
   const graph = tiny3dGraph({ size: [32, 32, 32], classes: DEMO_CLASSES });
   const plan = planGraph(graph, catalogue, kernels3d);
   if (!plan.ok) throw new Error('tiny 3D graph does not compile');
-  return runVolume(args, 'tiny3d', graph, plan.plan, backend, { write: false });
+  return runVolume(args, { preset: 'tiny3d', graph, plan: plan.plan, backend, write: false });
 };
 
 describe('demo-learning on volumes: the time budgets', () => {
