@@ -39,8 +39,9 @@ from .graph import GraphError, document_hash, hash_string, load_graph, weight_fi
 from .loss import CE_WEIGHT, DICE_WEIGHT, SMOOTH, VOLUME_CE_WEIGHT, VOLUME_DICE_WEIGHT, per_sample_dice
 from .modules import GraphModule
 from .state_import import import_state_dict
-from .volumes import (REFERENCE_AUGMENT, apply_augmentation, draw_augmentation, evaluate_volumes,
-                      intensity_range, monai_or_fail, rand_crop_pos_neg, sample_rng, volume_of)
+from .volumes import (REFERENCE_AUGMENT, applied_intensity_range, apply_augmentation, draw_augmentation,
+                      evaluate_volumes, intensity_range, monai_or_fail, rand_crop_pos_neg, sample_rng,
+                      volume_of)
 
 EXIT = {"ok": 0, "graph": 1, "unreadable": 2, "weights": 3, "data": 4, "run": 9, "diverged": 10,
         "usage": 64, "interrupted": 130}
@@ -357,7 +358,8 @@ def run(args, d: Dist) -> int:
                             f"takes volumes ({fmt_size(size)}): give it NIfTI volumes", 4)
     fp = data_fingerprint(data.all_cases())
     normalisation = ckpt_state["settings"]["normalisation"] if ckpt_state else (args.normalise or "auto")
-    irange = intensity_range(data_root(args.data)) if volume else None
+    # read (and checked) whatever --normalise says, applied under 'auto' only, as mam train
+    irange = applied_intensity_range(intensity_range(data_root(args.data)), normalisation) if volume else None
     if volume:  # the training samples: (image, label) per whole volume, or per slice
         slices = [(volume_of(c, normalisation, irange), c.label) for c in data.train]
     else:
