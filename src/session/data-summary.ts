@@ -120,6 +120,7 @@ export function folderSessionData(
     train,
     cases: data.splits,
     fingerprint: dataFingerprint(splitCasesOnce(data.splits)),
+    splitRule: data.splitRule,
     // a PNG or Synapse folder holds 2D slices: a 3D graph is refused on it, as `mam train` does
     layout: data.layout,
   };
