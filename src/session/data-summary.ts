@@ -121,6 +121,8 @@ export function folderSessionData(
     cases: data.splits,
     fingerprint: dataFingerprint(splitCasesOnce(data.splits)),
     splitRule: data.splitRule,
+    // the data panel's seed drew the split (a split.json or an edit leaves it on record only)
+    splitSeed: summary.seed,
     // a PNG or Synapse folder holds 2D slices: a 3D graph is refused on it, as `mam train` does
     layout: data.layout,
   };

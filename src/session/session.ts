@@ -83,6 +83,8 @@ export interface SessionData {
   fingerprint: string;
   /** How the split was made (run.json's data.splitRule), as `mam train` says it of the same data. */
   splitRule: string;
+  /** The seed the split was drawn with, where the data were split by one (absent: the run's seed, as `mam train`). */
+  splitSeed?: number;
   /** Which graphs it suits (absent: either): a 3D graph trains on the train split's whole volumes. */
   layout?: DataLayout;
 }
@@ -378,7 +380,10 @@ export class Session {
     this.checkClasses(plan, d);
     const vol = volumeInput(plan);
     const meta = this.graph?.metadata?.training;
-    const overrides = panelOverrides(p, this.graph);
+    const overrides = {
+      ...panelOverrides(p, this.graph),
+      ...(d.splitSeed !== undefined ? { splitSeed: d.splitSeed } : {}),
+    };
     const settings = (
       vol
         ? resolveVolumeRun(meta, overrides, d.cases.train.length, vol.roi)

@@ -126,6 +126,8 @@ describe("the run zip's run.json is mam train's", () => {
       expect((data.split as { val: string[] }).val).toHaveLength(1);
       expect(data.splitRule).toBe(`seeded hash of case ids (seed ${SEED}), 20% validation`);
       expect(got.seeds).toMatchObject({ init: SEED, shuffle: SEED, augment: SEED, dropPath: SEED });
+      // the split was drawn with the run's seed in both (mam train's --seed, the data panel's seed)
+      expect(got.settings).toMatchObject({ seed: SEED, splitSeed: SEED });
       if (t.kind === '3D') {
         expect(data).toMatchObject({
           trainVolumes: 4,
