@@ -11,14 +11,12 @@ MONAI is needed here (pip install monai); 2D training does not import it.
 """
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from .data import DataError, normalise
+from .data import DataError, intensity_range, normalise, scale_intensity  # noqa: F401 (re-exported)
 
 
 def monai_or_fail():
@@ -29,55 +27,10 @@ def monai_or_fail():
                         "inference): pip install monai", 2) from None
 
 
-INTENSITY_RANGE_KEYS = ("a_min", "a_max", "b_min", "b_max")
-
-
-def intensity_range(root: Path | None) -> dict | None:
-    """The data set's `intensity_range` (MONAI ScaleIntensityRange's a_min, a_max, b_min, b_max,
-    clip) from its dataset.json, or None. As `mam train` reads it (intensityRangeOf of
-    src/data/volume-crops.ts): the four bounds are required numbers, clip is true unless false, and
-    a_min = a_max is MONAI's shift x − a_min + b_min."""
-    f = root / "dataset.json" if root is not None else None
-    if f is None or not f.exists():
-        return None
-    try:
-        r = json.loads(f.read_text()).get("intensity_range")
-    except json.JSONDecodeError as e:
-        raise DataError(f"{f}: not valid JSON ({e})", 2) from None
-    if r is None:
-        return None
-    r = r if isinstance(r, dict) else {}
-    bad = [k for k in INTENSITY_RANGE_KEYS
-           if isinstance(r.get(k), bool) or not isinstance(r.get(k), (int, float)) or not math.isfinite(r[k])]
-    if bad:
-        raise DataError(f"{f}: intensity_range has no number for {', '.join(bad)} (needs numbers "
-                        f"{', '.join(INTENSITY_RANGE_KEYS)}, as MONAI's ScaleIntensityRanged)", 4)
-    return {**{k: float(r[k]) for k in INTENSITY_RANGE_KEYS}, "clip": r.get("clip") is not False}
-
-
-def applied_intensity_range(irange: dict | None, normalisation: str) -> dict | None:
-    """The range a volume is scaled by: the data set's under `--normalise auto` only, as `mam train`
-    (normaliseVolume of src/train/samples.ts); another rule named on the command line wins."""
-    return irange if normalisation == "auto" else None
-
-
-def scale_intensity(a: np.ndarray, r: dict) -> np.ndarray:
-    """ScaleIntensityRange: (x − a_min)/(a_max − a_min)·(b_max − b_min) + b_min (x − a_min + b_min
-    when a_min = a_max), clipped to the bounds' interval if asked."""
-    x = a.astype(np.float64)
-    span = r["a_max"] - r["a_min"]
-    x = x - r["a_min"] + r["b_min"] if span == 0 else (x - r["a_min"]) / span * (r["b_max"] - r["b_min"]) + r["b_min"]
-    if r["clip"]:
-        x = np.clip(x, min(r["b_min"], r["b_max"]), max(r["b_min"], r["b_max"]))
-    return x.astype(np.float32)
-
-
-def volume_of(case, normalisation: str, irange: dict | None) -> np.ndarray:
-    """(C, D, H, W) float32: each channel scaled by the data set's range under 'auto', else by the
-    `mam train` rule `normalisation` names."""
-    r = applied_intensity_range(irange, normalisation)
-    chans = [scale_intensity(a, r) if r else normalise(a, normalisation) for a in case.channels]
-    return np.stack(chans)
+def volume_of(case, normalisation: str) -> np.ndarray:
+    """(C, D, H, W) float32: each channel normalised as `mam train` does (under 'auto', by the data
+    set's intensity range where it has one)."""
+    return np.stack([normalise(a, normalisation, case.intensity) for a in case.channels])
 
 
 def pad_to(img: np.ndarray, lbl: np.ndarray, roi):

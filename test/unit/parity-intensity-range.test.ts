@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { spawnMam } from '../helpers/mam-cli.ts';
 import { smallNnformer } from '../helpers/torch-3d-graphs.ts';
+import { tinyGraph } from '../helpers/tiny-graph.ts';
 import { runPython, spawnTrain, suiteTempDir } from '../helpers/torch-runtime.ts';
 import { describeOracle, repoRoot } from './data-oracle.ts';
 
@@ -21,6 +22,7 @@ const lastLine = (s: string) => s.trim().split('\n').pop() ?? '';
 describeOracle("dataset.json's intensity_range in mam train and mam_torch", () => {
   const dir = suiteTempDir('mam-parity-range-');
   let graph = '';
+  let graph2d = '';
   let folder = '';
   const withRange = (range: unknown) =>
     writeFileSync(
@@ -33,6 +35,8 @@ describeOracle("dataset.json's intensity_range in mam train and mam_torch", () =
   beforeAll(async () => {
     graph = join(dir(), 'tiny.json');
     writeFileSync(graph, JSON.stringify(smallNnformer(32, 8, 1, true)));
+    graph2d = join(dir(), 'tiny2d.json');
+    writeFileSync(graph2d, JSON.stringify(tinyGraph()));
     const r = await runPython([
       join(repoRoot, 'test', 'python', 'torch_volume_fixture.py'),
       join(dir(), 'fx'),
@@ -41,14 +45,19 @@ describeOracle("dataset.json's intensity_range in mam train and mam_torch", () =
     folder = join(dir(), 'fx', 'folder');
   });
 
-  it('a range without b_max is refused by both engines alike, whatever --normalise says', async () => {
+  it('a range without b_max is refused by both engines alike, whatever --normalise says, for a 3D or a 2D graph', async () => {
     withRange({ a_min: 0, a_max: 200, b_min: 0 });
     const why =
       "dataset.json: intensity_range has no number for b_max (needs numbers a_min, a_max, b_min, b_max, as MONAI's ScaleIntensityRanged)";
-    for (const normalise of ['auto', 'none']) {
+    for (const [g, normalise] of [
+      [graph, 'auto'],
+      [graph, 'none'],
+      [graph2d, 'auto'],
+    ]) {
+      const tag = `${normalise}-${g === graph ? '3d' : '2d'}`;
       // the same command line for both engines
       const args = (out: string) => [
-        graph,
+        g,
         '--data',
         folder,
         '--steps',
@@ -58,20 +67,20 @@ describeOracle("dataset.json's intensity_range in mam train and mam_torch", () =
         '--out',
         join(dir(), out),
       ];
-      const ts = await spawnMam(['train', ...args(`ts-${normalise}`)], dir());
-      const py = await spawnTrain(1, args(`py-${normalise}`));
+      const ts = await spawnMam(['train', ...args(`ts-${tag}`)], dir());
+      const py = await spawnTrain(1, args(`py-${tag}`));
       expect([ts.code, py.code]).toEqual([4, 4]);
       expect(lastLine(ts.stderr)).toBe(`mam train: ${why}`);
       expect(lastLine(py.stderr)).toBe(`mam_torch.train: ${join(folder, why)}`);
       // nothing written: the run folders were never made
-      expect([
-        existsSync(join(dir(), `ts-${normalise}`)),
-        existsSync(join(dir(), `py-${normalise}`)),
-      ]).toEqual([false, false]);
+      expect([existsSync(join(dir(), `ts-${tag}`)), existsSync(join(dir(), `py-${tag}`))]).toEqual([
+        false,
+        false,
+      ]);
     }
   }, 600_000);
 
-  it("mam_torch scales volumes by the range under 'auto' only, and records it only there", async () => {
+  it("mam_torch scales volumes and slices by the range under 'auto' only, and records it only there", async () => {
     withRange(RANGE);
     const r = await runPython([
       '-c',
@@ -79,16 +88,17 @@ describeOracle("dataset.json's intensity_range in mam train and mam_torch", () =
 import json, sys
 from pathlib import Path
 import numpy as np
-from mam_torch.data import load_data
-from mam_torch.volumes import intensity_range, volume_of
+from mam_torch.data import case_slices, load_data
+from mam_torch.volumes import volume_of
 root = Path(sys.argv[1])
 case = load_data(str(root), 0).train[0]
 raw = case.channels[0].astype(np.float64)
-rng = intensity_range(root)
-out = {"range": rng}
+out = {"range": case.intensity}
 for mode in ("auto", "none", "uint8"):
-    out[mode] = float(np.abs(volume_of(case, mode, rng)[0].astype(np.float64) - {
-        "auto": np.minimum(raw / 200, 1), "none": raw, "uint8": raw / 255}[mode]).max())
+    want = {"auto": np.minimum(raw / 200, 1), "none": raw, "uint8": raw / 255}[mode]
+    slices = np.stack([img[..., 0] for img, _ in case_slices(case, mode)])  # 2D graphs: the same rule
+    out[mode] = max(float(np.abs(volume_of(case, mode)[0].astype(np.float64) - want).max()),
+                    float(np.abs(slices.astype(np.float64) - want).max()))
 print(json.dumps(out))
 `,
       folder,
