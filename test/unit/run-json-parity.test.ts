@@ -23,6 +23,7 @@ import type { GraphDoc } from '../../src/graph/types.ts';
 import { folderSessionData, summariseData } from '../../src/session/data-summary.ts';
 import { openDataFolder } from '../../src/session/open-data.ts';
 import { CURRENT_RUN, MemoryRunStore } from '../../src/session/run-store.ts';
+import { runFolderFiles, runFromFolder } from '../../src/session/run-zip.ts';
 import { Session } from '../../src/session/session.ts';
 import { panelDefaults } from '../../src/session/settings.ts';
 import { mamInProcess } from '../helpers/mam-cli.ts';
@@ -116,10 +117,32 @@ describe("the run zip's run.json is mam train's", () => {
         t.table,
       );
       expect(cli.code, cli.stderr).toBe(0);
-      const want = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8'));
+      const want = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
       const got = await sessionRunJson(loaded.graph, root, t.table);
 
       expect(comparable(got)).toEqual(comparable(want));
+      // mam train's folder imported into the editor and exported again keeps its run.json
+      const folderFiles = new Map(
+        [
+          'run.json',
+          'checkpoint/state.json',
+          'checkpoint/weights.safetensors',
+          'checkpoint/optimizer.safetensors',
+        ].map((f) => [f, new Uint8Array(readFileSync(path.join(out, f)))] as const),
+      );
+      const imported = runFromFolder(folderFiles, {
+        source: 'cli-run',
+        catalogue,
+        open: {
+          doc: loaded.graph,
+          weightsFingerprint: (want.graph as { weightsFingerprint: string }).weightsFingerprint,
+        },
+      });
+      const again = JSON.parse(strFromU8(runFolderFiles(imported).get('run.json')!));
+      expect(comparable(again)).toEqual(comparable(want));
       expect((got.graph as { file: string }).file).toBe('graph.json');
       // by hand: 5 cases split by a seeded hash (20 % validation: 1 case), seed 3 everywhere
       const data = got.data as Record<string, unknown>;
