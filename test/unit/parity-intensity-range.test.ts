@@ -10,6 +10,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
+import { scaleIntensityRange } from '../../src/data/volume-crops.ts';
 import { spawnMam } from '../helpers/mam-cli.ts';
 import { smallNnformer } from '../helpers/torch-3d-graphs.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
@@ -17,6 +18,8 @@ import { runPython, spawnTrain, suiteTempDir } from '../helpers/torch-runtime.ts
 import { describeOracle, repoRoot } from './data-oracle.ts';
 
 const RANGE = { a_min: 0, a_max: 200, b_min: 0, b_max: 1, clip: true };
+const FLAT = { a_min: 5, a_max: 5, b_min: 1, b_max: 2, clip: true };
+const FLAT_TS = { aMin: 5, aMax: 5, bMin: 1, bMax: 2, clip: true };
 const lastLine = (s: string) => s.trim().split('\n').pop() ?? '';
 
 describeOracle("dataset.json's intensity_range in mam train and mam_torch", () => {
@@ -88,12 +91,15 @@ describeOracle("dataset.json's intensity_range in mam train and mam_torch", () =
 import json, sys
 from pathlib import Path
 import numpy as np
-from mam_torch.data import case_slices, load_data
+from mam_torch.data import case_slices, load_data, scale_intensity
 from mam_torch.volumes import volume_of
+FLAT = json.loads(sys.argv[2])
 root = Path(sys.argv[1])
 case = load_data(str(root), 0).train[0]
 raw = case.channels[0].astype(np.float64)
 out = {"range": case.intensity}
+# a_min = a_max: MONAI's shift x − a_min + b_min, then the clip
+out["flat"] = scale_intensity(np.array([3.0, 5.0, 5.5, 9.0]), FLAT).tolist()
 for mode in ("auto", "none", "uint8"):
     want = {"auto": np.minimum(raw / 200, 1), "none": raw, "uint8": raw / 255}[mode]
     slices = np.stack([img[..., 0] for img, _ in case_slices(case, mode)])  # 2D graphs: the same rule
@@ -102,10 +108,14 @@ for mode in ("auto", "none", "uint8"):
 print(json.dumps(out))
 `,
       folder,
+      JSON.stringify(FLAT),
     ]);
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout);
     expect(out.range).toEqual(RANGE);
+    // by hand: 3 − 5 + 1 = −1 → 1, 1, 1.5, 5 → 2; mam train's scaling says the same
+    expect(out.flat).toEqual([1, 1, 1.5, 2]);
+    expect(Array.from(scaleIntensityRange([3, 5, 5.5, 9], FLAT_TS))).toEqual([1, 1, 1.5, 2]);
     expect(out.auto).toBeLessThan(1e-7);
     expect(out.none).toBe(0);
     expect(out.uint8).toBeLessThan(1e-7);
