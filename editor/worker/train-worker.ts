@@ -9,6 +9,7 @@
  * transferring the big arrays instead of copying them.
  */
 import * as Comlink from 'comlink';
+import { name as codeName, version as codeVersion } from '../../package.json';
 import { catalogue } from '../../nodes/index.ts';
 import type { BackendInfo, BackendPreference } from '../../src/backend/types.ts';
 import { kernels } from '../../src/compile/kernels/index.ts';
@@ -55,6 +56,8 @@ export class TrainWorker {
     catalogue,
     kernels,
     store: openBrowserRunStore(),
+    // run.json names the code as `mam train` does
+    code: `${codeName} ${codeVersion}`,
   });
 
   /** The page's listener for training events (a comlink proxy). */

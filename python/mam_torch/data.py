@@ -10,6 +10,7 @@ corner-aligned; 'stretch' or 'pad'), the paper's augmentation, and the seeded sp
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ class Case:
     spacing: tuple = (1.0, 1.0, 1.0)  # (z, y, x) mm
     files: list = field(default_factory=list)
     grid: tuple | None = None  # the file's dims (x first) where they are not the shape reversed (2D NIfTI)
+    intensity: dict | None = None  # the data set's intensity_range (NIfTI folders, demos), which 'auto' applies
 
 
 @dataclass
@@ -126,6 +128,7 @@ def load_demo(root: Path | None = None) -> DataSet:
         splits[split] = [Case(f"demo-{split}", [_zyx(im)], _zyx(_as_label(lb, str(root))),
                               (zooms[2], zooms[1], zooms[0]),
                               [meta["files"][f"image_{split}"], meta["files"][f"label_{split}"]])]
+    with_intensity([c for cs in splits.values() for c in cs], root)
     return DataSet(f"{root.name} (data/{root.name})", list(meta["classes"]), splits["train"], splits["val"],
                    splits["test"], meta.get("split_rule", ""), meta.get("note"))
 
@@ -245,6 +248,14 @@ def split_cases(cases, seed: int, val_fraction=0.2):
     return [c for c in cases if c.id not in val], [c for c in cases if c.id in val]
 
 
+def with_intensity(cases, root: Path) -> None:
+    """The folder's dataset.json intensity_range on each case (read and checked whatever
+    --normalise says), as src/data's NIfTI folder and demo readers put it on their volumes."""
+    r = intensity_range(root)
+    for c in cases:
+        c.intensity = r
+
+
 def load_data(arg: str, seed: int) -> DataSet:
     if arg in DEMOS:
         return load_demo(demo_dir(arg))
@@ -267,6 +278,7 @@ def load_data(arg: str, seed: int) -> DataSet:
         if (root / "imagesTs").is_dir() and (root / "labelsTs").is_dir():
             test = _nifti_cases(root, ["imagesTs"], ["labelsTs"])
         source = f"NIfTI folder {arg}"
+        with_intensity([*cases, *test], root)
     labelled = [c for c in cases if c.label is not None]
     if not labelled:
         raise DataError(f"empty folder: {arg} has no labelled cases", 6)
@@ -375,6 +387,43 @@ def data_fingerprint(cases) -> str:
 # ---- samples -----------------------------------------------------------------------------
 
 
+INTENSITY_RANGE_KEYS = ("a_min", "a_max", "b_min", "b_max")
+
+
+def intensity_range(root: Path | None) -> dict | None:
+    """The data set's `intensity_range` (MONAI ScaleIntensityRange's a_min, a_max, b_min, b_max,
+    clip) from its dataset.json, or None. As `mam train` reads it (intensityRangeOf of
+    src/data/volume-crops.ts): the four bounds are required numbers, clip is true unless false, and
+    a_min = a_max is MONAI's shift x − a_min + b_min."""
+    f = root / "dataset.json" if root is not None else None
+    if f is None or not f.exists():
+        return None
+    try:
+        r = json.loads(f.read_text()).get("intensity_range")
+    except json.JSONDecodeError as e:
+        raise DataError(f"{f}: not valid JSON ({e})", 2) from None
+    if r is None:
+        return None
+    r = r if isinstance(r, dict) else {}
+    bad = [k for k in INTENSITY_RANGE_KEYS
+           if isinstance(r.get(k), bool) or not isinstance(r.get(k), (int, float)) or not math.isfinite(r[k])]
+    if bad:
+        raise DataError(f"{f}: intensity_range has no number for {', '.join(bad)} (needs numbers "
+                        f"{', '.join(INTENSITY_RANGE_KEYS)}, as MONAI's ScaleIntensityRanged)", 4)
+    return {**{k: float(r[k]) for k in INTENSITY_RANGE_KEYS}, "clip": r.get("clip") is not False}
+
+
+def scale_intensity(a: np.ndarray, r: dict) -> np.ndarray:
+    """ScaleIntensityRange: (x − a_min)/(a_max − a_min)·(b_max − b_min) + b_min (x − a_min + b_min
+    when a_min = a_max), clipped to the bounds' interval if asked."""
+    x = a.astype(np.float64)
+    span = r["a_max"] - r["a_min"]
+    x = x - r["a_min"] + r["b_min"] if span == 0 else (x - r["a_min"]) / span * (r["b_max"] - r["b_min"]) + r["b_min"]
+    if r["clip"]:
+        x = np.clip(x, min(r["b_min"], r["b_max"]), max(r["b_min"], r["b_max"]))
+    return x.astype(np.float32)
+
+
 def resolve_normalisation(a: np.ndarray, mode: str) -> str:
     if mode != "auto":
         return mode
@@ -383,7 +432,11 @@ def resolve_normalisation(a: np.ndarray, mode: str) -> str:
     return "ct" if float(a.min()) < -200 else "percentile"
 
 
-def normalise(a: np.ndarray, mode: str) -> np.ndarray:
+def normalise(a: np.ndarray, mode: str, irange: dict | None = None) -> np.ndarray:
+    """A channel scaled as normaliseVolume of src/train/samples.ts: under 'auto' by the data set's
+    intensity range where it has one (another --normalise wins), else by the resolved rule."""
+    if mode == "auto" and irange:
+        return scale_intensity(a, irange)
     rule = resolve_normalisation(a, mode)
     x = a.astype(np.float32)
     if rule == "none":
@@ -405,7 +458,7 @@ def normalise(a: np.ndarray, mode: str) -> np.ndarray:
 
 def case_slices(c: Case, normalisation: str):
     """(image (H, W, C) float32, label (H, W) uint8) per slice."""
-    chans = [normalise(a, normalisation) for a in c.channels]
+    chans = [normalise(a, normalisation, c.intensity) for a in c.channels]
     img = np.stack(chans, -1)  # (Z, H, W, C)
     return [(img[z], c.label[z]) for z in range(img.shape[0])]
 

@@ -12,7 +12,7 @@ from .metrics import RULES, evaluate_volume, metrics_csv, summarize
 @torch.no_grad()
 def predict_volume(model, case, size, normalisation="auto", rule="stretch", batch=8, device="cpu",
                    amp_dtype=None):
-    chans = [normalise(a, normalisation) for a in case.channels]
+    chans = [normalise(a, normalisation, case.intensity) for a in case.channels]
     Z, h, w = chans[0].shape
     H, W = size
     plan = resize_plan((h, w), (H, W), rule)

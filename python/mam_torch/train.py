@@ -32,7 +32,7 @@ from torch.utils.data import DistributedSampler
 from . import __version__
 from .checkpoint import (history_csv, js_json, load_checkpoint, read_weights, restore_optimizer,
                          save_checkpoint, save_weights, write_atomic)
-from .data import (DataError, augment, case_slices, check_classes, data_fingerprint, data_root,
+from .data import (DataError, augment, case_slices, check_classes, data_fingerprint,
                    fit_sample, load_data, resize_records)
 from .evaluate import evaluate_cases
 from .graph import GraphError, document_hash, hash_string, load_graph, weight_fingerprint
@@ -40,7 +40,7 @@ from .loss import CE_WEIGHT, DICE_WEIGHT, SMOOTH, VOLUME_CE_WEIGHT, VOLUME_DICE_
 from .modules import GraphModule
 from .state_import import import_state_dict
 from .volumes import (REFERENCE_AUGMENT, apply_augmentation, draw_augmentation, evaluate_volumes,
-                      intensity_range, monai_or_fail, rand_crop_pos_neg, sample_rng, volume_of)
+                      monai_or_fail, rand_crop_pos_neg, sample_rng, volume_of)
 
 EXIT = {"ok": 0, "graph": 1, "unreadable": 2, "weights": 3, "data": 4, "run": 9, "diverged": 10,
         "usage": 64, "interrupted": 130}
@@ -357,9 +357,10 @@ def run(args, d: Dist) -> int:
                             f"takes volumes ({fmt_size(size)}): give it NIfTI volumes", 4)
     fp = data_fingerprint(data.all_cases())
     normalisation = ckpt_state["settings"]["normalisation"] if ckpt_state else (args.normalise or "auto")
-    irange = intensity_range(data_root(args.data)) if volume else None
+    # the range 'auto' scaled the volumes by, for run.json (as mam train records it)
+    irange = data.train[0].intensity if volume and normalisation == "auto" else None
     if volume:  # the training samples: (image, label) per whole volume, or per slice
-        slices = [(volume_of(c, normalisation, irange), c.label) for c in data.train]
+        slices = [(volume_of(c, normalisation), c.label) for c in data.train]
     else:
         slices = [s for c in data.train for s in case_slices(c, normalisation)]
     unit = "volume" if volume else "slice"
@@ -405,7 +406,7 @@ def run(args, d: Dist) -> int:
             return evaluate_cases(model, cases, class_names, tuple(size), state["settings"]["convention"],
                                   normalisation, rule, batch, d.device, amp)
         if split not in held:
-            held[split] = [volume_of(c, normalisation, irange) for c in cases]
+            held[split] = [volume_of(c, normalisation) for c in cases]
         key = "validationWindow" if split == "val" else "testWindow"
         w = state["settings"].get(key, {"overlap": 0.5, "batchSize": 1})  # older runs: overlap 0.5
         return evaluate_volumes(model, cases, held[split], class_names, size, state["settings"]["convention"],

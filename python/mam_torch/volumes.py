@@ -11,14 +11,12 @@ MONAI is needed here (pip install monai); 2D training does not import it.
 """
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from .data import DataError, normalise
+from .data import DataError, intensity_range, normalise, scale_intensity  # noqa: F401 (re-exported)
 
 
 def monai_or_fail():
@@ -29,38 +27,10 @@ def monai_or_fail():
                         "inference): pip install monai", 2) from None
 
 
-def intensity_range(root: Path | None) -> dict | None:
-    """The data set's `intensity_range` (MONAI ScaleIntensityRange's a_min, a_max, b_min, b_max,
-    clip) from its dataset.json, or None."""
-    f = root / "dataset.json" if root is not None else None
-    if f is None or not f.exists():
-        return None
-    try:
-        r = json.loads(f.read_text()).get("intensity_range")
-    except json.JSONDecodeError as e:
-        raise DataError(f"{f}: not valid JSON ({e})", 2) from None
-    if r is None:
-        return None
-    if not isinstance(r, dict) or not all(isinstance(r.get(k), (int, float)) for k in ("a_min", "a_max")):
-        raise DataError(f"{f}: intensity_range needs numbers a_min and a_max (b_min, b_max, clip optional)", 4)
-    if r["a_max"] == r["a_min"]:
-        raise DataError(f"{f}: intensity_range has a_min = a_max = {r['a_min']}", 4)
-    return {"a_min": float(r["a_min"]), "a_max": float(r["a_max"]), "b_min": float(r.get("b_min", 0.0)),
-            "b_max": float(r.get("b_max", 1.0)), "clip": bool(r.get("clip", True))}
-
-
-def scale_intensity(a: np.ndarray, r: dict) -> np.ndarray:
-    """ScaleIntensityRange: (x − a_min)/(a_max − a_min)·(b_max − b_min) + b_min, clipped if asked."""
-    x = (a.astype(np.float64) - r["a_min"]) / (r["a_max"] - r["a_min"]) * (r["b_max"] - r["b_min"]) + r["b_min"]
-    if r["clip"]:
-        x = np.clip(x, r["b_min"], r["b_max"])
-    return x.astype(np.float32)
-
-
-def volume_of(case, normalisation: str, irange: dict | None) -> np.ndarray:
-    """(C, D, H, W) float32: each channel scaled by the data set's range, else `mam train`'s rule."""
-    chans = [scale_intensity(a, irange) if irange else normalise(a, normalisation) for a in case.channels]
-    return np.stack(chans)
+def volume_of(case, normalisation: str) -> np.ndarray:
+    """(C, D, H, W) float32: each channel normalised as `mam train` does (under 'auto', by the data
+    set's intensity range where it has one)."""
+    return np.stack([normalise(a, normalisation, case.intensity) for a in case.channels])
 
 
 def pad_to(img: np.ndarray, lbl: np.ndarray, roi):

@@ -151,6 +151,7 @@ export type AblationEvent =
 export interface AblationRequest {
   rows: DerivedVariant[];
   seeds: number[];
+  /** The data, split with the first seed (every run records it as its splitSeed). */
   data: RunData;
   overrides: SettingsOverrides;
   out: string;
@@ -231,7 +232,8 @@ export async function runAblation(
           runDir,
           seed,
           data: req.data,
-          overrides: req.overrides,
+          // one split for every run: the first seed's (the data come split with it)
+          overrides: { ...req.overrides, splitSeed: req.seeds[0] },
           signal: req.signal,
         },
         onEvent,

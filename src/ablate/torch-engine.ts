@@ -29,8 +29,6 @@ export interface TorchEngineOptions {
   python: string;
   /** The `--data` argument the runs train on (a folder or 'demo'). */
   dataArg: string;
-  /** The seed of the train/validation split every run shares. */
-  splitSeed: number;
   /** Processes per run (torch.distributed.run when > 1). */
   nproc?: number;
   /** Extra environment for the child (e.g. OMP_NUM_THREADS). */
@@ -111,7 +109,7 @@ export function torchEngine(opts: TorchEngineOptions): AblationEngine {
         '--seed',
         String(job.seed),
         '--split-seed',
-        String(opts.splitSeed),
+        String(o.splitSeed ?? job.seed),
         ...(resume ? ['--resume'] : []),
         ...(o.steps !== undefined ? ['--steps', String(o.steps)] : []),
         ...(o.steps === undefined && o.epochs !== undefined ? ['--epochs', String(o.epochs)] : []),

@@ -160,7 +160,7 @@ async function runAblate(
     );
   checkClasses(data, classNames ?? data.classNames, (s) => log(`warning: ${s}`));
   const engine: AblationEngine = torch
-    ? torchEngine({ python, dataArg: f.data as string, splitSeed: seeds[0], nproc: f.nproc })
+    ? torchEngine({ python, dataArg: f.data as string, nproc: f.nproc })
     : localEngine(
         await startBackend(f.backend ?? 'auto', log),
         catalogue,

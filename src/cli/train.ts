@@ -233,7 +233,8 @@ async function runTraining(
       : (compiled.model.dispose(), await compileGraphFile(graphPath, seed, kernels));
   try {
     const backend = await startBackend(p.flags.backend ?? 'auto', log, p.flags.threads);
-    const data = await loadDataArg(dataArg, seed);
+    // a resumed run's split is the one it recorded (an ablation's runs share the first seed's)
+    const data = await loadDataArg(dataArg, ckpt?.state.settings.splitSeed ?? seed);
     for (const w of data.warnings) log(`warning: ${w}`);
     checkClasses(data, plan.classNames, (s) => log(`warning: ${s}`));
     if (ckpt) {

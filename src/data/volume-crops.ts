@@ -37,19 +37,28 @@ export function scaleIntensityRange(data: ArrayLike<number>, r: IntensityRange):
   return out;
 }
 
-/** A dataset.json's `intensity_range` ({a_min, a_max, b_min, b_max, clip}), or a message naming what is wrong. */
+/** The keys a dataset.json's `intensity_range` must give as numbers (`clip` is optional, true unless false). */
+export const INTENSITY_RANGE_KEYS = ['a_min', 'a_max', 'b_min', 'b_max'] as const;
+
+/**
+ * A dataset.json's `intensity_range` ({a_min, a_max, b_min, b_max, clip}), or
+ * a message naming the file and the keys missing or not numbers (mam_torch's
+ * volumes.intensity_range says the same of the same file).
+ */
 export function intensityRangeOf(
   meta: unknown,
   file: string,
 ): { ok: true; value: IntensityRange } | { ok: false; message: string } {
-  const m = meta as Record<string, unknown> | undefined;
-  const nums = ['a_min', 'a_max', 'b_min', 'b_max'].map((k) => m?.[k]);
-  if (!m || nums.some((v) => typeof v !== 'number' || !Number.isFinite(v)))
+  const m = (meta !== null && typeof meta === 'object' ? meta : {}) as Record<string, unknown>;
+  const bad = INTENSITY_RANGE_KEYS.filter(
+    (k) => typeof m[k] !== 'number' || !Number.isFinite(m[k]),
+  );
+  if (bad.length)
     return {
       ok: false,
-      message: `${file}: intensity_range needs numbers a_min, a_max, b_min, b_max (MONAI's ScaleIntensityRanged)`,
+      message: `${file}: intensity_range has no number for ${bad.join(', ')} (needs numbers ${INTENSITY_RANGE_KEYS.join(', ')}, as MONAI's ScaleIntensityRanged)`,
     };
-  const [aMin, aMax, bMin, bMax] = nums as number[];
+  const [aMin, aMax, bMin, bMax] = INTENSITY_RANGE_KEYS.map((k) => m[k] as number);
   return { ok: true, value: { aMin, aMax, bMin, bMax, clip: m.clip !== false } };
 }
 

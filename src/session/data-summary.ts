@@ -120,6 +120,9 @@ export function folderSessionData(
     train,
     cases: data.splits,
     fingerprint: dataFingerprint(splitCasesOnce(data.splits)),
+    splitRule: data.splitRule,
+    // the data panel's seed drew the split (a split.json or an edit leaves it on record only)
+    splitSeed: summary.seed,
     // a PNG or Synapse folder holds 2D slices: a 3D graph is refused on it, as `mam train` does
     layout: data.layout,
   };

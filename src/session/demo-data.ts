@@ -32,6 +32,7 @@ export function demoSessionData(demo: DemoDataSet, which: DemoSet = 'demo'): Ses
     train,
     cases: { train: [demo.splits.train], val: [demo.splits.val], test: [demo.splits.test] },
     fingerprint: dataFingerprint(DEMO_SPLITS.map((s) => demo.splits[s])),
+    splitRule: demo.meta.split_rule as string,
     // the 2D demo stacks slices of separate slabs; the 3D demo's volumes are whole
     layout: which === 'demo3d' ? 'volumes' : 'slices',
   };

@@ -10,7 +10,6 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as tf from '#tfjs';
 import type { BackendInfo } from '../backend/types.ts';
-import { hashString } from '../compile/init.ts';
 import type { CompiledModel } from '../compile/model.ts';
 import type { Plan } from '../compile/plan.ts';
 import { loadWeights, weightFingerprint } from '../compile/weights.ts';
@@ -23,11 +22,12 @@ import { train, type TrainEvent, type TrainResult } from '../train/loop.ts';
 import { decodeOptimizerState, optimizerStateMismatch } from '../train/optim.ts';
 import type { Sample2D } from '../train/augment.ts';
 import { caseSlices, dataFingerprint, type DataSplit } from '../train/samples.ts';
-import { volumeInput, volumeSampling } from '../train/volume-batches.ts';
+import { volumeInput } from '../train/volume-batches.ts';
 import { formatDims } from '../data/types.ts';
 import { EXIT_CODES, SessionError } from './errors.ts';
 import { channelIssues } from './open-data.ts';
 import type { RunFolder } from './run-folder.ts';
+import { runInfo } from './run-info.ts';
 import { resolveRun, resolveVolumeRun, type SettingsOverrides } from './settings.ts';
 import { describeVolumeAugment } from '../data/volume-augment.ts';
 import { checkLayout, type DataLayout } from './data-layout.ts';
@@ -178,79 +178,22 @@ export async function trainInFolder(
   const resized = vol ? [] : resizeRecords(slices, [inH, inW], settings.resize ?? 'stretch');
   for (const r of resized) log(`resizing ${describeResize(r)}`);
 
-  // the data set's ScaleIntensityRange, which the 'auto' normalisation applies to volumes (as mam_torch records it)
-  const range =
-    vol && settings.normalisation === 'auto'
-      ? data.splits.train[0].channels[0].intensity
-      : undefined;
-  const intensity = range && {
-    a_min: range.aMin,
-    a_max: range.aMax,
-    b_min: range.bMin,
-    b_max: range.bMax,
-    clip: range.clip,
-  };
-
   // Everything is checked: only now does the run folder change.
   await folder.create();
-  const backend = req.backend;
-  await folder.writeJson('run.json', {
-    format: 'mam-studio/run',
-    version: 1,
-    updated: new Date().toISOString(),
-    graph: {
-      file: path.resolve(req.graphFile),
-      title: req.graph.metadata?.title ?? '',
+  await folder.writeJson(
+    'run.json',
+    runInfo({
+      graphFile: path.resolve(req.graphFile),
+      graph: req.graph,
       weightsFingerprint: weightFingerprint(model),
-      documentHash: hashString(JSON.stringify(req.graph)).toString(16).padStart(8, '0'),
-    },
-    code: req.code,
-    tfjs: tf.version_core,
-    backend: {
-      name: backend.name,
-      adapter: backend.adapterInfo,
-      software: backend.isSoftware,
-      ...(backend.fallbackFrom ? { fallbackFrom: backend.fallbackFrom } : {}),
-    },
-    seeds: {
-      init: seed,
-      shuffle: seed,
-      augment: seed,
-      dropPath: seed,
-      scheme: 'fnv1a(seed, purpose:step) → mulberry32',
-    },
-    data: {
-      source: data.source,
-      fingerprint,
-      splitRule: data.splitRule,
-      split: {
-        train: data.splits.train.map((c) => c.id),
-        val: data.splits.val.map((c) => c.id),
-        test: data.splits.test.map((c) => c.id),
-      },
-      ...(vol
-        ? {
-            trainVolumes: nTrain,
-            crop: vol.roi,
-            sampling: volumeSampling(settings.batchSize, nTrain),
-          }
-        : { trainSlices: slices.length }),
-      normalisation: settings.normalisation,
-      ...(intensity ? { intensityRange: intensity } : {}),
-      resize: vol
-        ? {
-            rule: 'crop',
-            input: vol.roi,
-            sampler: 'RandCropByPosNegLabel pos 1 neg 1',
-            validation: `sliding window, overlap ${settings.validationWindow?.overlap ?? 0.5}${settings.validationWindow ? `, sw_batch ${settings.validationWindow.batchSize}` : ''}, constant`,
-          }
-        : { rule: settings.resize ?? 'stretch', input: [inH, inW], slices: resized },
-      classNames: plan.classNames,
-      ...(data.note ? { note: data.note } : {}),
-    },
-    metricConvention: settings.convention,
-    settings,
-  });
+      code: req.code,
+      tfjs: tf.version_core,
+      backend: req.backend,
+      data: { ...data, fingerprint, classNames: plan.classNames },
+      settings,
+      input: vol ? { crop: vol.roi } : { size: [inH, inW], slices: slices.length, resized },
+    }),
+  );
 
   const result = await train({
     model,

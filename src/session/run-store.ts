@@ -55,6 +55,8 @@ export interface RunRecord {
   parameters: number;
   /** What the last run trained on, in words ("NIfTI folder scans"), to say which folder resumes it. */
   dataSource?: string;
+  /** The last run's run.json as `mam train` writes it (src/session/run-info.ts), or an imported folder's. */
+  run?: Record<string, unknown>;
   /** The panel's settings of the last run started. */
   settings?: TrainPanelSettings;
   /** Steps trained over the session, and the session step at which the last run began. */

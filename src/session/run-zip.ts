@@ -47,21 +47,26 @@ export function runFolderFiles(r: RunRecord): RunFiles {
   const classNames = graphClassNames(r.graph);
   const state = r.checkpoint?.state;
   files.set('graph.json', strToU8(saveGraph(r.graph)));
+  // The run's own run.json (what `mam train` writes for the same run), else what the record knows.
+  const run = r.run ?? {
+    format: 'mam-studio/run',
+    version: 1,
+    data: { fingerprint: state?.dataFingerprint ?? '', classNames },
+    metricConvention: state?.settings.convention ?? r.evaluation?.convention ?? 'synapse',
+    ...(state ? { settings: state.settings } : {}),
+  };
   files.set(
     'run.json',
     json({
-      format: 'mam-studio/run',
-      version: 1,
+      ...run,
       created: new Date(r.createdAt).toISOString(),
       updated: new Date(r.updatedAt).toISOString(),
       graph: {
+        ...(run.graph as object | undefined),
         file: 'graph.json',
         title: r.graph.metadata?.title ?? '',
         weightsFingerprint: r.weightsFingerprint,
       },
-      data: { fingerprint: state?.dataFingerprint ?? '', classNames },
-      metricConvention: state?.settings.convention ?? r.evaluation?.convention ?? 'synapse',
-      ...(state ? { settings: state.settings } : {}),
       editor: {
         name: runName(r),
         origin: r.origin,
@@ -173,7 +178,7 @@ export function runFromFolder(files: RunFiles, o: ImportOptions): RunRecord {
     updated?: string;
     graph?: { file?: string; weightsFingerprint?: string };
     editor?: EditorPart;
-  };
+  } & Record<string, unknown>;
   try {
     run = JSON.parse(runText!) as typeof run;
   } catch (e) {
@@ -253,9 +258,16 @@ export function runFromFolder(files: RunFiles, o: ImportOptions): RunRecord {
       bestWeights && bestState
         ? { step: bestState.step, meanDice: bestState.meanDice, weights: bestWeights }
         : undefined,
+    // run.json as the folder has it (without the editor's part), so an export carries it on
+    run: withoutEditorPart(run),
     createdAt,
     updatedAt: time(run.updated) ?? now,
   };
+}
+
+function withoutEditorPart(run: Record<string, unknown>): Record<string, unknown> {
+  const { editor: _, ...rest } = run;
+  return rest;
 }
 
 /** JSON's null where the CLI wrote NaN. */

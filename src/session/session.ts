@@ -22,7 +22,7 @@ import type { Case } from '../data/types.ts';
 import type { Catalogue } from '../graph/node-kind.ts';
 import type { GraphDoc } from '../graph/types.ts';
 import type { Sample2D } from '../train/augment.ts';
-import { foreignEngine, type Checkpoint } from '../train/checkpoint.ts';
+import { foreignEngine, type Checkpoint, type TrainSettings } from '../train/checkpoint.ts';
 import { evaluateCases, predictVolume } from '../train/evaluate.ts';
 import { train } from '../train/loop.ts';
 import type { MetricConvention } from '../train/metrics.ts';
@@ -47,6 +47,8 @@ import { recordBytes } from './run-store-quota.ts';
 import { panelOverrides, resolveRun, resolveVolumeRun } from './settings.ts';
 import { checkLayout, type DataLayout } from './data-layout.ts';
 import { volumeInput } from '../train/volume-batches.ts';
+import { resizeRecords } from '../data/prepare.ts';
+import { runInfo } from './run-info.ts';
 import type {
   CompileReply,
   DataInfo,
@@ -79,6 +81,10 @@ export interface SessionData {
   train: Sample2D[];
   cases: Record<SplitName, Case[]>;
   fingerprint: string;
+  /** How the split was made (run.json's data.splitRule), as `mam train` says it of the same data. */
+  splitRule: string;
+  /** The seed the split was drawn with, where the data were split by one (absent: the run's seed, as `mam train`). */
+  splitSeed?: number;
   /** Which graphs it suits (absent: either): a 3D graph trains on the train split's whole volumes. */
   layout?: DataLayout;
 }
@@ -99,6 +105,8 @@ export interface SessionOptions {
   kernels: KernelTable;
   /** Where the current run is kept across reloads. */
   store: RunStore;
+  /** The code's version for run.json (the CLI's "mam-studio 0.1.0"). */
+  code?: string;
   onEvent?: (e: SessionEvent) => void;
 }
 
@@ -137,6 +145,8 @@ export class Session {
   private runName: string | undefined;
   /** What the current run trains on, in words. */
   private dataSource: string | undefined;
+  /** The last run's run.json, as `mam train` writes it for the same run (runInfo). */
+  private runJson: Record<string, unknown> | undefined;
 
   constructor(private readonly opts: SessionOptions) {}
 
@@ -219,6 +229,7 @@ export class Session {
       parameters: m.parameterCount,
       settings: this.settings,
       ...(this.dataSource ? { dataSource: this.dataSource } : {}),
+      ...(this.runJson ? { run: this.runJson } : {}),
       step: this.step,
       runBase: this.runBase,
       // Copies: the record is written after this returns, and the run may go on meanwhile.
@@ -232,6 +243,37 @@ export class Session {
       createdAt: (this.createdAt ??= now),
       updatedAt: now,
     };
+  }
+
+  /** run.json of a run on `d` with `settings`, as `mam train` writes it (the graph as the zip's graph.json). */
+  private runJsonOf(d: SessionData, settings: TrainSettings): Record<string, unknown> {
+    const plan = this.plan!;
+    const vol = volumeInput(plan);
+    const [, inH, inW] = plan.input.shape;
+    return runInfo({
+      graphFile: 'graph.json',
+      graph: this.graph!,
+      weightsFingerprint: weightFingerprint(this.requireModel()),
+      ...(this.opts.code ? { code: this.opts.code } : {}),
+      tfjs: tf.version_core,
+      ...(this.backend ? { backend: this.backend } : {}),
+      data: {
+        source: d.info.source,
+        fingerprint: d.fingerprint,
+        splitRule: d.splitRule,
+        splits: d.cases,
+        classNames: plan.classNames,
+        ...(d.info.note ? { note: d.info.note } : {}),
+      },
+      settings,
+      input: vol
+        ? { crop: vol.roi }
+        : {
+            size: [inH, inW],
+            slices: d.train.length,
+            resized: resizeRecords(d.train, [inH, inW], settings.resize ?? 'stretch'),
+          },
+    });
   }
 
   /**
@@ -338,7 +380,10 @@ export class Session {
     this.checkClasses(plan, d);
     const vol = volumeInput(plan);
     const meta = this.graph?.metadata?.training;
-    const overrides = panelOverrides(p, this.graph);
+    const overrides = {
+      ...panelOverrides(p, this.graph),
+      ...(d.splitSeed !== undefined ? { splitSeed: d.splitSeed } : {}),
+    };
     const settings = (
       vol
         ? resolveVolumeRun(meta, overrides, d.cases.train.length, vol.roi)
@@ -355,6 +400,7 @@ export class Session {
     }
     this.settings = p;
     this.dataSource = d.info.source;
+    this.runJson = this.runJsonOf(d, resumeFrom?.state.settings ?? settings);
     const controller = new AbortController();
     this.running = controller;
     const total = resumeFrom ? resumeFrom.state.settings.steps : settings.steps;
@@ -791,6 +837,7 @@ export class Session {
     this.createdAt = undefined;
     this.runName = undefined;
     this.dataSource = undefined;
+    this.runJson = undefined;
   }
 
   /** The run stored for the graph now compiled, loaded (or why not). */
@@ -844,6 +891,7 @@ export class Session {
     this.createdAt = r.createdAt;
     this.runName = r.name;
     this.dataSource = r.dataSource;
+    this.runJson = r.run;
     const c = r.checkpoint?.state;
     return {
       status: 'restored',

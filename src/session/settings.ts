@@ -49,6 +49,8 @@ export interface SettingsOverrides {
   learningRate?: number;
   optimizer?: 'sgd' | 'adamw';
   seed?: number;
+  /** The seed the data's train/validation split was drawn with (absent: the seed), for the record. */
+  splitSeed?: number;
   /** Validate every N steps (0: only at the end). Absent: once per epoch. */
   valEvery?: number;
   checkpointEvery?: number;
@@ -196,6 +198,7 @@ export function resolveRun(
       ...(meta?.momentum !== undefined ? { momentum: meta.momentum } : {}),
     }),
     seed: base.seed.value,
+    splitSeed: o.splitSeed ?? base.seed.value,
     valEvery: valEvery.value,
     checkpointEvery: o.checkpointEvery ?? 0,
     patience: o.patience ?? 0,

@@ -46,6 +46,12 @@ const trainSettingsSchema = z.object({
   schedule: z.enum(['poly', 'constant']),
   optimizer: optimizerSchema,
   seed: z.number().check(z.int()),
+  /**
+   * The seed that drew the train/validation split of data without a split.json
+   * (`mam train`: the seed; `mam ablate`: the first seed, for every run; the
+   * editor: its data panel's). Absent in older runs: the seed.
+   */
+  splitSeed: z.optional(z.number().check(z.int())),
   /** Validate every N steps (0: only at the end). */
   valEvery: count,
   /** Checkpoint every N steps (0: after each validation); always at the end and on stop. */

@@ -33,5 +33,6 @@ export function phantomSessionData(): SessionData {
     train,
     cases: { train: [cases.train], val: [cases.val], test: [cases.test] },
     fingerprint: dataFingerprint([cases.train, cases.val, cases.test]),
+    splitRule: 'one phantom per split',
   };
 }

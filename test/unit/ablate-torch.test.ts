@@ -22,10 +22,10 @@ import { catalogue } from '../../nodes/index.ts';
 import { runDirOf } from '../../src/ablate/runner.ts';
 import { deriveAblation, VARIANTS } from '../../src/ablate/variants.ts';
 import { EXIT_CODES } from '../../src/cli/errors.ts';
-import { loadDataArg } from '../../src/cli/train-data.ts';
 import { saveGraph } from '../../src/graph/save.ts';
 import { spawnMam } from '../helpers/mam-cli.ts';
 import { niftiFolder } from '../helpers/nifti-folder.ts';
+import { seedWithOtherSplit } from '../helpers/split-seeds.ts';
 import { tinyUnet } from '../helpers/tiny-graph.ts';
 import { runPython } from '../helpers/torch-runtime.ts';
 import { describeOracle, itOracle, venvPython } from './data-oracle.ts';
@@ -157,15 +157,9 @@ describeOracle('mam ablate --engine torch', () => {
     "the runs of every seed share the first seed's split (mam_torch.train --split-seed), the one `mam ablate` checks",
     async () => {
       const data = path.join(dir, 'data');
-      const idsOf = async (seed: number) => {
-        const d = await loadDataArg(data, seed);
-        return { train: d.splits.train.map((c) => c.id), val: d.splits.val.map((c) => c.id) };
-      };
-      const split0 = await idsOf(0);
       // A seed whose own split differs from seed 0's, so the flag has something to change.
-      let seed = 1;
-      while (JSON.stringify(await idsOf(seed)) === JSON.stringify(split0) && seed < 50) seed++;
-      expect(await idsOf(seed)).not.toEqual(split0);
+      const { split0, seed, split } = await seedWithOtherSplit(data);
+      expect(split).not.toEqual(split0);
       const runDir = path.join(dir, `split-${seed}`);
       const r = await runPython([
         '-m',

@@ -240,6 +240,13 @@ describe('runAblation on a tiny U: resumable', () => {
       step: number;
     };
     expect(resumed.step).toBe(3);
+    // Every run records the split it trained on: the first seed's, in run.json and its checkpoint
+    for (const seed of [0, 1]) {
+      const dir = runDirOf(out, 'sam', seed);
+      const read = (f: string) => JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
+      expect(read('run.json').settings).toMatchObject({ seed, splitSeed: 0 });
+      expect(read('checkpoint/state.json').settings).toMatchObject({ seed, splitSeed: 0 });
+    }
 
     // The table from the run folders' own metrics.json, by a plain loop.
     const table = JSON.parse(

@@ -72,7 +72,7 @@ describe("a NIfTI folder's dataset.json intensity_range", () => {
     const bad = await loadNiftiFolder(nodeFileSource(root), '');
     const issues = bad.ok ? [] : bad.issues;
     expect(issues.map((i) => i.message)).toContain(
-      "dataset.json: intensity_range needs numbers a_min, a_max, b_min, b_max (MONAI's ScaleIntensityRanged)",
+      "dataset.json: intensity_range has no number for a_max, b_min, b_max (needs numbers a_min, a_max, b_min, b_max, as MONAI's ScaleIntensityRanged)",
     );
   });
 });

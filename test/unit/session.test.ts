@@ -124,6 +124,7 @@ describe('Session', () => {
       train: [a, b].flatMap((x) => caseSlices(x, 'none')),
       cases,
       fingerprint: dataFingerprint([a, b, c, d]),
+      splitRule: 'two cases per split',
     };
     s.setData(data);
     // val holds c (5 slices) then d (3): slice 6 is d's second.

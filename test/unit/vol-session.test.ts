@@ -43,6 +43,7 @@ function volumeData(): SessionData {
     train: [],
     cases: { train: [cases.train], val: [cases.val], test: [cases.test] },
     fingerprint: dataFingerprint([cases.train, cases.val, cases.test]),
+    splitRule: 'one case per split',
     layout: 'volumes',
   };
 }
