@@ -5,10 +5,32 @@
  * |Δ| / max |TS|, float32 on the CPU), and after 3 SGD steps from the same
  * weights on the same batch (momentum 0.9, weight decay 1e-4, poly lr,
  * drop-path off) the weight updates agree ≤ 1e-4 relative, tensor by tensor.
- * Batch 1 at the preset's own input size (the Swin presets need 224² for
- * their 7×7 windows over four stages); volumes [1, D, H, W, C] alike. The 3D
- * graphs have no running statistics (InstanceNorm normalises with the batch's
- * statistics in evaluation mode too), so they step in evaluation mode.
+ * Batch 1 at the preset's own input size (the FLARE 3D presets at a smaller
+ * one, logits only: below; the Swin presets need 224² for their 7×7 windows
+ * over four stages); volumes [1, D, H, W, C] alike. The 3D graphs have no
+ * running statistics (InstanceNorm normalises with the batch's statistics in
+ * evaluation mode too), so they step in evaluation mode.
+ *
+ * The FLARE 3D presets (swinunetr, swinunetr-mam, nnformer, nnformer-mam: 96³×1, 5 classes,
+ * 62,186,855 and 149,265,629 parameters; 307 and 172 GMAC a forward pass) compare their logits
+ * at a smaller input with their full weights: the same document with only the input's spatial
+ * size changed, and the test asserts the preset's parameter count (3D-MAM-SPEC.md §k), so
+ * widths, heads, depths and bias tables are the preset's. SwinUNETR's bias tables are 13³ rows
+ * whatever the input (its windows clamp per axis at run time), so every multiple of 32 keeps
+ * the count; 32×64×64 is the smallest where the bottleneck's InstanceNorm sees more than one
+ * voxel (1×2×2; at 32³ it sees one, gives 0, and encoder10's 31.9M parameters never reach the
+ * logits), and its windows there are clamped on some axes and padded on others. nnFormer
+ * clamps each stage's window to the smallest axis of its grid when the model is built, and the
+ * bias tables ((2w−1)³ rows) follow the clamped window, so the count changes with the input
+ * (64³: 149,161,373); 48×96×96 is the smallest input that keeps the clamps of 96³ (6 in stage
+ * 2, 3 in stage 3; found with the graph's own inference), its token grids 24³, 12³, 6³, 3³.
+ * Measured on the loaded 2-core machine (max |Δ| / max |ours|): swinunetr 1.4e-6 (62 s),
+ * swinunetr-mam 1.4e-6 (46 s), nnformer 2.4e-6 (81 s), nnformer-mam 2.4e-6 (78 s); peak RSS of
+ * the test process 1.05 GiB (SwinUNETR) and 2.33 GiB (nnFormer). Their SGD steps are not
+ * taken: one step does not fit the 4 GiB wasm heap (swinunetr at 32×64×64 with the LeakyReLUs
+ * at slope 1: out of memory in evaluation mode and also with the recomputed kernels of
+ * training mode, 4.4 GiB resident; nnformer at 48×96×96: out of memory, 4.7 GiB resident), and
+ * the four logits-only cases already add ~4.5 min to this file's ~10.
  *
  * DA-TransUNet graphs (BatchNorm, dual attention, TransUNet blocks) step in
  * training mode, BatchNorm on batch statistics, so the running statistics
@@ -101,10 +123,8 @@ const LR = 0.01;
 /** Too large to step here: their logits only (see above). */
 const FULL_SIZE = ['da-transunet.json', 'da-transunet-mam.json'];
 /**
- * The FLARE 3D presets (96³×1, 5 classes; SwinUNETR 307 GMAC, nnFormer 172 GMAC a forward pass)
- * run at a smaller input with their full weights: the same document with only the input's
- * spatial size changed (see above), which must keep the preset's parameter count (3D-MAM-SPEC.md
- * §k), so the model compared is the full-width one.
+ * The FLARE 3D presets at a smaller input with their full weights, their logits only (see
+ * above): the input's [D, H, W], and the parameter count (3D-MAM-SPEC.md §k) it must keep.
  */
 const FLARE_REDUCED: Record<string, { input: [number, number, number]; params: number }> = {
   'swinunetr.json': { input: [32, 64, 64], params: 62_186_855 },
