@@ -24,13 +24,14 @@
  * bias tables ((2w−1)³ rows) follow the clamped window, so the count changes with the input
  * (64³: 149,161,373); 48×96×96 is the smallest input that keeps the clamps of 96³ (6 in stage
  * 2, 3 in stage 3; found with the graph's own inference), its token grids 24³, 12³, 6³, 3³.
- * Measured on the loaded 2-core machine (max |Δ| / max |ours|): swinunetr 1.4e-6 (62 s),
- * swinunetr-mam 1.4e-6 (46 s), nnformer 2.4e-6 (81 s), nnformer-mam 2.4e-6 (78 s); peak RSS of
- * the test process 1.05 GiB (SwinUNETR) and 2.33 GiB (nnFormer). Their SGD steps are not
- * taken: one step does not fit the 4 GiB wasm heap (swinunetr at 32×64×64 with the LeakyReLUs
- * at slope 1: out of memory in evaluation mode and also with the recomputed kernels of
- * training mode, 4.4 GiB resident; nnformer at 48×96×96: out of memory, 4.7 GiB resident), and
- * the four logits-only cases already add ~4.5 min to this file's ~10.
+ * Measured on the loaded 2-core machine (max |Δ| / max |ours|, seconds in two runs): swinunetr
+ * 1.4e-6 (62, 64 s), swinunetr-mam 1.4e-6 (46, 76 s), nnformer 2.4e-6 (81, 71 s), nnformer-mam
+ * 2.4e-6 (78, 39 s); the four in one run 250 s, peak RSS of the test process 1.1–1.2 GiB
+ * (SwinUNETR) and 2.3–2.7 GiB (nnFormer). Their SGD steps are not taken: one step does not fit
+ * the 4 GiB wasm heap (swinunetr at 32×64×64 with the LeakyReLUs at slope 1: out of memory in
+ * evaluation mode and also with the recomputed kernels of training mode, 4.4 GiB resident;
+ * nnformer at 48×96×96: out of memory, 4.7 GiB resident), and the four logits-only cases
+ * already add ~4.5 min to this file's ~10.
  *
  * DA-TransUNet graphs (BatchNorm, dual attention, TransUNet blocks) step in
  * training mode, BatchNorm on batch statistics, so the running statistics
