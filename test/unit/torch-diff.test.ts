@@ -5,10 +5,33 @@
  * |Δ| / max |TS|, float32 on the CPU), and after 3 SGD steps from the same
  * weights on the same batch (momentum 0.9, weight decay 1e-4, poly lr,
  * drop-path off) the weight updates agree ≤ 1e-4 relative, tensor by tensor.
- * Batch 1 at the preset's own input size (the Swin presets need 224² for
- * their 7×7 windows over four stages); volumes [1, D, H, W, C] alike. The 3D
- * graphs have no running statistics (InstanceNorm normalises with the batch's
- * statistics in evaluation mode too), so they step in evaluation mode.
+ * Batch 1 at the preset's own input size (the FLARE 3D presets at a smaller
+ * one, logits only: below; the Swin presets need 224² for their 7×7 windows
+ * over four stages); volumes [1, D, H, W, C] alike. The 3D graphs have no
+ * running statistics (InstanceNorm normalises with the batch's statistics in
+ * evaluation mode too), so they step in evaluation mode.
+ *
+ * The FLARE 3D presets (swinunetr, swinunetr-mam, nnformer, nnformer-mam: 96³×1, 5 classes,
+ * 62,186,855 and 149,265,629 parameters; 307 and 172 GMAC a forward pass) compare their logits
+ * at a smaller input with their full weights: the same document with only the input's spatial
+ * size changed, and the test asserts the preset's parameter count (3D-MAM-SPEC.md §k), so
+ * widths, heads, depths and bias tables are the preset's. SwinUNETR's bias tables are 13³ rows
+ * whatever the input (its windows clamp per axis at run time), so every multiple of 32 keeps
+ * the count; 32×64×64 is the smallest where the bottleneck's InstanceNorm sees more than one
+ * voxel (1×2×2; at 32³ it sees one, gives 0, and encoder10's 31.9M parameters never reach the
+ * logits), and its windows there are clamped on some axes and padded on others. nnFormer
+ * clamps each stage's window to the smallest axis of its grid when the model is built, and the
+ * bias tables ((2w−1)³ rows) follow the clamped window, so the count changes with the input
+ * (64³: 149,161,373); 48×96×96 is the smallest input that keeps the clamps of 96³ (6 in stage
+ * 2, 3 in stage 3; found with the graph's own inference), its token grids 24³, 12³, 6³, 3³.
+ * Measured on the loaded 2-core machine (max |Δ| / max |ours|, seconds in two runs): swinunetr
+ * 1.4e-6 (62, 64 s), swinunetr-mam 1.4e-6 (46, 76 s), nnformer 2.4e-6 (81, 71 s), nnformer-mam
+ * 2.4e-6 (78, 39 s); the four in one run 250 s, peak RSS of the test process 1.1–1.2 GiB
+ * (SwinUNETR) and 2.3–2.7 GiB (nnFormer). Their SGD steps are not taken: one step does not fit
+ * the 4 GiB wasm heap (swinunetr at 32×64×64 with the LeakyReLUs at slope 1: out of memory in
+ * evaluation mode and also with the recomputed kernels of training mode, 4.4 GiB resident;
+ * nnformer at 48×96×96: out of memory, 4.7 GiB resident), and the four logits-only cases
+ * already add ~4.5 min to this file's ~10.
  *
  * DA-TransUNet graphs (BatchNorm, dual attention, TransUNet blocks) step in
  * training mode, BatchNorm on batch statistics, so the running statistics
@@ -101,11 +124,16 @@ const LR = 0.01;
 /** Too large to step here: their logits only (see above). */
 const FULL_SIZE = ['da-transunet.json', 'da-transunet-mam.json'];
 /**
- * Not here at all: the FLARE 3D presets (96³: SwinUNETR 307 GMAC, nnFormer 172 GMAC a forward
- * pass). nnFormer's modules run here in its demo (MAM, 64³) and a reduced SAM configuration, and
- * torch-graph.test.ts checks their counts and fingerprints.
+ * The FLARE 3D presets at a smaller input with their full weights, their logits only (see
+ * above): the input's [D, H, W], and the parameter count (3D-MAM-SPEC.md §k) it must keep.
  */
-const FULL_SIZE_3D = ['swinunetr.json', 'swinunetr-mam.json', 'nnformer.json', 'nnformer-mam.json'];
+const FLARE_REDUCED: Record<string, { input: [number, number, number]; params: number }> = {
+  'swinunetr.json': { input: [32, 64, 64], params: 62_186_855 },
+  'swinunetr-mam.json': { input: [32, 64, 64], params: 62_186_855 },
+  'nnformer.json': { input: [48, 96, 96], params: 149_265_629 },
+  'nnformer-mam.json': { input: [48, 96, 96], params: 149_265_629 },
+};
+const FULL_SIZE_3D = Object.keys(FLARE_REDUCED);
 /**
  * Taken with the LeakyReLUs of MONAI's residual blocks at slope 1, where they have no kink
  * (see above; the logits at the preset's 0.01).
@@ -125,10 +153,22 @@ interface Case {
   steps?: number;
   /** The steps with the LeakyReLUs of MONAI's residual blocks at this slope (see KINK_FREE). */
   leakySlope?: number;
+  /** The parameter count the document must have (a preset's, from the spec). */
+  params?: number;
 }
 
 const presetDoc = (file: string) => () =>
   JSON.parse(readFileSync(join(repoRoot, 'presets', file), 'utf8'));
+
+/** A preset with its input's spatial size set to [D, H, W]. */
+const resizedPresetDoc =
+  (file: string, [depth, height, width]: number[]) =>
+  () => {
+    const doc = presetDoc(file)();
+    for (const n of doc.nodes)
+      if (n.type === 'image-input') Object.assign(n.params, { depth, height, width });
+    return doc;
+  };
 
 /** The reduced configuration, SAM. */
 const reducedDa = () =>
@@ -150,6 +190,12 @@ const cases: Case[] = [
     awayFromKinks: f === 'da-transunet-mam-demo.json',
     steps: FULL_SIZE.includes(f) ? 0 : STEPS,
     leakySlope: KINK_FREE.includes(f) ? 1 : undefined,
+  })),
+  ...Object.entries(FLARE_REDUCED).map(([f, { input, params }]) => ({
+    name: `${f} at ${input.join('×')}`,
+    doc: resizedPresetDoc(f, input),
+    steps: 0,
+    params,
   })),
   { name: 'reduced DA-TransUNet (SAM)', doc: reducedDa },
   // nnFormer SAM at the reference's depths, heads and windows, at 32³ (its demo runs at 64³).
@@ -252,7 +298,14 @@ describeOracle('torch runtime vs the TypeScript model, every preset', () => {
 
   it('covers every preset', () => expect(presets.length).toBeGreaterThanOrEqual(9));
 
-  for (const { name: file, doc, awayFromKinks = false, steps = STEPS, leakySlope } of cases) {
+  for (const {
+    name: file,
+    doc,
+    awayFromKinks = false,
+    steps = STEPS,
+    leakySlope,
+    params: count,
+  } of cases) {
     const what = !steps
       ? ''
       : ` and ${steps} SGD steps${leakySlope === undefined ? '' : ` (LeakyReLU slope ${leakySlope})`} ≤ 1e-4`;
@@ -269,6 +322,10 @@ describeOracle('torch runtime vs the TypeScript model, every preset', () => {
       const training = hasBatchNorm(model);
       expect(training).toBe(da);
       try {
+        if (count !== undefined) {
+          const weights = [...model.weights.values()].filter((w) => !w.spec.state);
+          expect(weights.reduce((sum, w) => sum + w.variable.size, 0)).toBe(count);
+        }
         if (da) perturbDa(model, new Rng(5), awayFromKinks);
         // images [1, H, W, C] and volumes [1, D, H, W, C] alike
         const spatial = plan.input.shape.slice(1, -1);
@@ -362,7 +419,10 @@ describeOracle('torch runtime vs the TypeScript model, every preset', () => {
         model.dispose();
         if (preset !== model) preset.dispose();
         rmSync(dir, { recursive: true, force: true });
-        console.log(`torch-diff ${file}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        const rss = process.resourceUsage().maxRSS / 2 ** 20; // KiB → GiB: this process's peak so far
+        console.log(
+          `torch-diff ${file}: ${((performance.now() - t0) / 1000).toFixed(1)} s, peak RSS ${rss.toFixed(2)} GiB`,
+        );
       }
     }, 900_000);
   }
