@@ -10,9 +10,12 @@
  * average. Stops at `--minutes` of training wall time or the run's steps.
  * `--steps N`, `--lr X` and `--batch N` (crops a step) override the preset's
  * run (to see what a longer, faster or cheaper run would do); the result
- * file's name then says so.
+ * file's name then says so. `--data DIR` trains and tests on another folder
+ * of data/demo3d's layout (a candidate set from scripts/make-demo3d-data.py
+ * --out DIR).
  */
 import { loadavg } from 'node:os';
+import { basename } from 'node:path';
 import type { BackendInfo } from '../src/backend/types.ts';
 import { CompiledModel } from '../src/compile/model.ts';
 import type { Plan } from '../src/compile/plan.ts';
@@ -63,7 +66,9 @@ export async function runVolume(
   if (steps !== undefined) overrides.steps = steps;
   if (lr !== undefined) overrides.learningRate = lr;
   if (every !== undefined) overrides.valEvery = every;
-  const d = await loadDemo(nodeFileSource(demo3dDataDir()));
+  const dataArg = args.indexOf('--data');
+  const dataDir = dataArg >= 0 ? args[dataArg + 1] : demo3dDataDir();
+  const d = await loadDemo(nodeFileSource(dataDir));
   if (!d.ok) throw new Error(d.message);
   const { train: trainCase, test: testCase } = d.value.splits;
   // as `mam train --data demo3d` resolves a 3D graph's run (src/session/folder-train.ts)
@@ -94,7 +99,7 @@ export async function runVolume(
   let prevWall = t0;
   let prevCpu = c0;
   console.log(
-    `demo-learning ${preset}: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, ${settings.batchSize} crops of ${plan.input.shape.slice(1, 4).join('×')} a step, ${settings.steps} steps, loss ${settings.loss?.ce}·CE + ${settings.loss?.dice}·Dice, augment ${settings.augment}; test volume by sliding window every ${settings.valEvery} steps, stop at ${minutes} min`,
+    `demo-learning ${preset} on ${dataDir}: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, ${settings.batchSize} crops of ${plan.input.shape.slice(1, 4).join('×')} a step, ${settings.steps} steps, loss ${settings.loss?.ce}·CE + ${settings.loss?.dice}·Dice, augment ${settings.augment}; test volume by sliding window every ${settings.valEvery} steps, stop at ${minutes} min`,
   );
   await train({
     model,
@@ -155,6 +160,7 @@ export async function runVolume(
   const loads = steps1.map((s) => s.load1m);
   const result = {
     preset,
+    data: dataDir,
     backend: backend.adapterInfo,
     settings,
     overrides,
@@ -174,6 +180,7 @@ export async function runVolume(
     steps !== undefined && `steps${steps}`,
     lr !== undefined && `lr${lr}`,
     batch !== undefined && `batch${batch}`,
+    dataArg >= 0 && `data-${basename(dataDir)}`,
   ]
     .filter(Boolean)
     .join('-');
