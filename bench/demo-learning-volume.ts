@@ -12,9 +12,12 @@
  * every step, and evaluates once there; else at the run's steps.
  * `--steps N`, `--lr X` and `--batch N` (crops a step) override the preset's
  * run (to see what a longer, faster or cheaper run would do); the result
- * file's name then says so.
+ * file's name then says so. `--data DIR` trains and tests on another folder
+ * of data/demo3d's layout (a candidate set from scripts/make-demo3d-data.py
+ * --out DIR).
  */
 import { loadavg } from 'node:os';
+import { basename } from 'node:path';
 import { CompiledModel } from '../src/compile/model.ts';
 import { loadDemo } from '../src/data/demo.ts';
 import { demo3dDataDir, nodeFileSource } from '../src/data/node-fs.ts';
@@ -42,7 +45,9 @@ export async function runVolume(args: string[], target: BenchTarget) {
   if (steps !== undefined) overrides.steps = steps;
   if (lr !== undefined) overrides.learningRate = lr;
   if (every !== undefined) overrides.valEvery = every;
-  const d = await loadDemo(nodeFileSource(demo3dDataDir()));
+  const dataArg = args.indexOf('--data');
+  const dataDir = dataArg >= 0 ? args[dataArg + 1] : demo3dDataDir();
+  const d = await loadDemo(nodeFileSource(dataDir));
   if (!d.ok) throw new Error(d.message);
   const { train: trainCase, test: testCase } = d.value.splits;
   // as `mam train --data demo3d` resolves a 3D graph's run (src/session/folder-train.ts)
@@ -53,7 +58,7 @@ export async function runVolume(args: string[], target: BenchTarget) {
   const presentNames = plan.classNames.filter((_, i) => i > 0 && present.has(i));
   const steps1: { step: number; wall: number; cpu: number; loss: number; load1m: number }[] = [];
   console.log(
-    `demo-learning ${preset}: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, ${settings.batchSize} crops of ${plan.input.shape.slice(1, 4).join('×')} a step, ${settings.steps} steps, loss ${settings.loss?.ce}·CE + ${settings.loss?.dice}·Dice, augment ${settings.augment}; test volume by sliding window every ${settings.valEvery} steps, stop after the step past ${minutes} min${Number.isFinite(cpuMinutes) ? ` or ${cpuMinutes} CPU min` : ''}`,
+    `demo-learning ${preset} on ${dataDir}: ${backend.message} ${settings.optimizer.kind} lr ${settings.learningRate}, ${settings.batchSize} crops of ${plan.input.shape.slice(1, 4).join('×')} a step, ${settings.steps} steps, loss ${settings.loss?.ce}·CE + ${settings.loss?.dice}·Dice, augment ${settings.augment}; test volume by sliding window every ${settings.valEvery} steps, stop after the step past ${minutes} min${Number.isFinite(cpuMinutes) ? ` or ${cpuMinutes} CPU min` : ''}`,
   );
   const { points, stopped } = await trainOnBudget({
     model,
@@ -93,6 +98,7 @@ export async function runVolume(args: string[], target: BenchTarget) {
   const loads = steps1.map((s) => s.load1m);
   const result = {
     preset,
+    data: dataDir,
     backend: backend.adapterInfo,
     settings,
     overrides,
@@ -113,6 +119,7 @@ export async function runVolume(args: string[], target: BenchTarget) {
     steps !== undefined && `steps${steps}`,
     lr !== undefined && `lr${lr}`,
     batch !== undefined && `batch${batch}`,
+    dataArg >= 0 && `data-${basename(dataDir)}`,
   ]
     .filter(Boolean)
     .join('-');

@@ -1,8 +1,8 @@
 /**
  * The embedded demo sets, one subject's T1 brain with 7 lobar classes + background:
  * data/demo (scripts/make-demo-data.py), axial 128×128 slices split by z slabs, and
- * data/demo3d (scripts/make-demo3d-data.py), whole 1.5 mm volumes split by hemisphere
- * and an axial cut. Both have the same dataset.json layout and load with `loadDemo`.
+ * data/demo3d (scripts/make-demo3d-data.py), three whole brains at 2.5 mm, each the subject
+ * under its own seeded deformation (train, val, test). Both have the same dataset.json layout and load with `loadDemo`.
  * Node: `loadDemo(nodeFileSource(demoDataDir()))` (see node-fs.ts). Browser or worker:
  * `loadDemoFromUrl(url)` with the URL the app serves data/demo/ at.
  */
@@ -44,7 +44,7 @@ export interface DemoDataSet {
   meta: DemoMeta;
   /**
    * One case per split: for data/demo a 128×128×N stack of axial slices (slice k is
-   * the k-th along axis 2); for data/demo3d one whole volume.
+   * the k-th along axis 2); for data/demo3d one whole brain.
    */
   splits: Record<DemoSplit, Case>;
 }

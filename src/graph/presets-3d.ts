@@ -307,22 +307,30 @@ export const nnformerFlare = (memory: boolean, catalogue: Catalogue): GraphDoc =
  * The 3D demos' protocol: the reference's (§f), on 64³ crops (the graph's
  * input size), without its augmentation: a demo run is a few hundred steps
  * on one subject, short of the 40,000 over hundreds of volumes the shifts
- * and rotations are there to regularise; at AdamW 1e-3 instead of 1e-4 (the
- * 2D demos' rate: the reference's 1e-4 is for 40,000 steps, a demo runs 30);
- * the reference's sliding windows (validation overlap 0.25, test 0.5).
+ * and rotations are there to regularise; one crop a step, not two (at
+ * 2.5 mm a 64³ crop holds nearly the whole 66×79×66 brain, so a second crop
+ * is nearly the same and doubles the step's cost); 400 steps at AdamW 3e-3
+ * instead of 40,000 at 1e-4; the reference's sliding windows (validation
+ * overlap 0.25, test 0.5).
  */
 export const DEMO3D_METADATA: Partial<GraphMetadata> = {
   ...FLARE_METADATA,
   dataset: 'demo3d',
-  training: { ...FLARE_METADATA.training, learningRate: 1e-3, augment: false },
+  training: {
+    ...FLARE_METADATA.training,
+    epochs: 400,
+    samplesPerVolume: 1,
+    learningRate: 3e-3,
+    augment: false,
+  },
 };
 
-/** Why the demos' learning rate is not the reference's, in their descriptions. */
+/** Why the demos' run is not the reference's, in their descriptions. */
 const DEMO3D_TRAINING =
-  "Trains with AdamW at 1e-3, ten times the reference's 1e-4: the reference runs 40,000 steps, the demo 30 (30 epochs of one volume), and one step at 1e-3 lowers the DiceCE loss on the next crops 3.7× as much as one at 1e-4 (npm run bench -- demo-learning).";
+  "Trains 400 steps of one crop with AdamW at 3e-3, thirty times the reference's 1e-4 (the reference runs 40,000 steps of two crops): on the demo set nnFormer's test Dice rises sooner at 3e-3 than at 1e-3, and one crop a step learns more per CPU second than two (npm run bench -- demo-learning).";
 
 const DEMO3D_NOTE =
-  "for the 3D demo set (64³ crops of the same T1 brain and atlas as the 2D demo, 7 regions + background; without the reference's intensity shifts and small rotations, which a short run on one subject learns slower with: turn Augment on to use them); single-subject demo, not a benchmark";
+  "for the 3D demo set (three synthetic whole brains at 2.5 mm, each the 2D demo's T1 brain and atlas under its own seeded deformation, 7 regions + background; without the reference's intensity shifts and small rotations, which a short run on one subject learns slower with: turn Augment on to use them); single-subject demo, not a benchmark";
 
 /** SwinUNETR(-MAM) for the 3D demo: 64³ (or `size`³) × 1, feature size 12, window 4³, 8 classes (SAM with `memory: false`). */
 export const swinUnetrDemo = (

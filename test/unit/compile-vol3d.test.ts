@@ -112,16 +112,20 @@ describe('3D presets compile with the reference state dicts’ names', () => {
     expect(stem + encoder + decoder + head).toBe(2_369_740);
   });
 
-  it("the demos carry the reference protocol (DiceCE, AdamW) at the 2D demos' 1e-3, saying why, and the demo classes", () => {
+  it('the demos carry the reference protocol (DiceCE, AdamW) at 3e-3 on one crop a step for 400 steps, saying why, and the demo classes', () => {
     for (const name of ['swinunetr-mam-demo', 'nnformer-mam-demo']) {
       const doc = preset(name);
-      // 1e-3, not the reference's 1e-4: a demo runs 30 steps, the reference 40,000
+      // 3e-3 and one crop, not the reference's 1e-4 and two: a demo runs 400 steps, the reference 40,000
       expect(doc.metadata?.training).toMatchObject({
         optimizer: 'adamw',
-        learningRate: 1e-3,
+        learningRate: 3e-3,
+        samplesPerVolume: 1,
+        epochs: 400,
         loss: { ce: 1, dice: 1 },
       });
-      expect(doc.metadata?.description).toContain("AdamW at 1e-3, ten times the reference's 1e-4");
+      expect(doc.metadata?.description).toContain(
+        "Trains 400 steps of one crop with AdamW at 3e-3, thirty times the reference's 1e-4",
+      );
       const input = doc.nodes.find((n) => n.type === 'image-input')!;
       expect(input.params).toMatchObject({ depth: 64, height: 64, width: 64, channels: 1 });
       const demo = JSON.parse(readFileSync('data/demo/dataset.json', 'utf8'));

@@ -1,8 +1,9 @@
 /**
  * The embedded 3D demo (data/demo3d, scripts/make-demo3d-data.py): small, loads whole
  * volumes with the 2D demo's classes, and its files pass a nibabel check made apart
- * from the script (shapes, affines, classes per split, disjoint world boxes; against
- * the mricron-data source where that package is installed).
+ * from the script (shapes, affines, classes per split, one grid for the three
+ * synthetic subjects; where the mricron-data source is installed, each case rebuilt
+ * from ch2 + AAL by the deformation dataset.json records, in the check's own code).
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -12,6 +13,8 @@ import { demo3dDataDir, demoDataDir, nodeFileSource } from '../../src/data/node-
 import { itOracle, runOracle } from './data-oracle.ts';
 
 const TEMPLATES = '/usr/share/mricron/templates';
+/** mm: a 64³ crop spans 160 mm, most of a brain (the atlas spans 146 × 180 × 146 mm). */
+const SPACING = 2.5;
 
 describe('embedded 3D demo data (data/demo3d)', () => {
   it('is small (< 2 MB)', () => {
@@ -35,15 +38,19 @@ describe('embedded 3D demo data (data/demo3d)', () => {
       const info = demo.meta.splits[split];
       expect(c.channels[0].dims).toEqual(info.shape);
       expect(c.label!.dims).toEqual(info.shape);
-      expect(c.channels[0].spacing).toEqual([1.5, 1.5, 1.5]);
+      expect(c.channels[0].spacing).toEqual([SPACING, SPACING, SPACING]);
+      // a whole brain: a 64³ crop covers most of it, and the test brain takes more than one window
+      expect(Math.max(...c.channels[0].dims)).toBeGreaterThan(64);
+      expect(Math.max(...c.channels[0].dims)).toBeLessThan(2 * 64);
       const names = [...new Set<number>(c.label!.data)]
         .filter((v) => v > 0)
         .sort((a, b) => a - b)
         .map((v) => demo.classNames[v]);
       expect(names).toEqual(info.classes_present);
     }
-    // every class in train: the left hemisphere holds them all
-    expect(demo.meta.splits.train.classes_present).toHaveLength(7);
+    // each split is a whole brain: every class in each
+    for (const split of DEMO_SPLITS)
+      expect(demo.meta.splits[split].classes_present).toHaveLength(7);
   });
 
   itOracle(
@@ -59,14 +66,20 @@ describe('embedded 3D demo data (data/demo3d)', () => {
       ) as {
         problems: string[];
         checked_against_source: boolean;
-        splits: Record<string, { affine: number[][]; world_box: number[][] }>;
+        splits: Record<string, { affine: number[][]; label_mismatches?: number }>;
       };
       expect(out.problems).toEqual([]);
       expect(out.checked_against_source).toBe(withSource);
-      // train is the left hemisphere (world x < 0), val and test the right, val below test
-      expect(out.splits.train.world_box[1][0]).toBeLessThan(0);
-      expect(out.splits.val.world_box[0][0]).toBeGreaterThan(0);
-      expect(out.splits.val.world_box[1][2]).toBeLessThan(out.splits.test.world_box[0][2]);
+      for (const split of DEMO_SPLITS) {
+        // the grid: SPACING mm, RAS
+        expect(out.splits[split].affine.map((row, i) => row[i])).toEqual([
+          SPACING,
+          SPACING,
+          SPACING,
+          1,
+        ]);
+        if (withSource) expect(out.splits[split].label_mismatches).toBe(0);
+      }
     },
   );
 });
