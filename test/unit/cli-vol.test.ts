@@ -110,17 +110,15 @@ describe('mam train / eval --data demo3d', () => {
     ]);
     expect(ev.code).toBe(EXIT_CODES.ok);
     const json = JSON.parse(ev.stdout) as { slidingWindow: { roi: number[]; blend: string } };
-    // demo-val is 51×128×45 (NIfTI i, j, k): [D, H, W] = [45, 128, 51]; windows every ⌊32·0.5⌋ = 16,
-    // the last moved back to the edge: D 0, 13; H 0, 16, …, 96; W 0, 16, 19 → 2·7·3 = 42, 4 a pass
+    // demo-val is 66×79×66 (NIfTI i, j, k): [D, H, W] = [66, 79, 66]; windows every ⌊32·0.5⌋ = 16,
+    // the last moved back to the edge: D 0, 16, 32, 34; H 0, 16, 32, 47; W as D → 4·4·4 = 64, 4 a pass
     expect(json.slidingWindow).toEqual({
       roi: [32, 32, 32],
       overlap: 0.5,
       windowsPerPass: 4,
       blend: 'gaussian',
       from: 'default',
-      cases: [
-        { case: 'demo-val', shape: [45, 128, 51], windows: [2, 7, 3], total: 42, passes: 11 },
-      ],
+      cases: [{ case: 'demo-val', shape: [66, 79, 66], windows: [4, 4, 4], total: 64, passes: 16 }],
     });
     const pred = readNifti(readFileSync(at('eval', 'predictions', 'demo-val.nii.gz')));
     const img = readNifti(readFileSync(path.join(demo3dDataDir(), 'image_val.nii.gz')));
@@ -145,31 +143,31 @@ describe('mam eval on volumes: the sliding windows it used', () => {
   const evalTest = (graph: string, weights: string, ...flags: string[]) =>
     mam(['eval', graph, '--weights', weights, '--data', 'demo3d', '--backend', 'wasm', ...flags]);
 
-  it('the test volume, 51×128×56 (i, j, k): 64³ windows at overlap 0.5 in --json; 32³ at 0.25, 3 a pass, in the text', async () => {
+  it('the test volume, 66×79×66 (i, j, k): 64³ windows at overlap 0.5 in --json; 32³ at 0.25, 3 a pass, in the text', async () => {
     const img = readNifti(readFileSync(path.join(demo3dDataDir(), 'image_test.nii.gz')));
     if (!img.ok) throw new Error('unreadable');
-    expect(img.value.dims).toEqual([51, 128, 56]); // so [D, H, W] = [56, 128, 51]
+    expect(img.value.dims).toEqual([66, 79, 66]); // so [D, H, W] = [66, 79, 66]
 
     const [g64, w64] = tinyWeights('sw64', 64);
     const j = await evalTest(g64, w64, '--json');
     expect(j.code, j.stderr).toBe(EXIT_CODES.ok);
-    // 64³ at overlap 0.5: D and W padded up to 64 take one window; H every ⌊64·0.5⌋ = 32: 0, 32, 64
+    // 64³ at overlap 0.5: every ⌊64·0.5⌋ = 32, the last moved back to the edge: D 0, 2; H 0, 15; W 0, 2
     expect(JSON.parse(j.stdout).slidingWindow).toEqual({
       roi: [64, 64, 64],
       overlap: 0.5,
       windowsPerPass: 4,
       blend: 'constant',
       from: 'default',
-      cases: [{ case: 'demo-test', shape: [56, 128, 51], windows: [1, 3, 1], total: 3, passes: 1 }],
+      cases: [{ case: 'demo-test', shape: [66, 79, 66], windows: [2, 2, 2], total: 8, passes: 2 }],
     });
 
     const [g32, w32] = tinyWeights('sw32', 32);
     const t = await evalTest(g32, w32, '--overlap', '0.25', '--batch', '3');
     expect(t.code, t.stderr).toBe(EXIT_CODES.ok);
-    // every ⌊32·0.75⌋ = 24: D 0, 24 (24 + 32 = 56); H 0, 24, 48, 72, 96; W 0, 19 → 2·5·2 = 20, ⌈20/3⌉ = 7 passes
+    // every ⌊32·0.75⌋ = 24: D 0, 24, 34; H 0, 24, 47; W as D → 3·3·3 = 27, ⌈27/3⌉ = 9 passes
     expect(t.stdout).toContain(
       'sliding windows of 32×32×32: overlap 0.25, 3 windows per pass (override), constant blending\n' +
-        '  demo-test (56×128×51): 2×5×2 = 20 windows in 7 passes\n',
+        '  demo-test (66×79×66): 3×3×3 = 27 windows in 9 passes\n',
     );
   });
 });
