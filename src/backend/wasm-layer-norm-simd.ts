@@ -11,6 +11,7 @@
 // Rows of C floats, C a multiple of 4; pointers are byte offsets in memory.
 //   forward(x, γ, β, y, M, C, eps)
 //   backward(dy, x, γ, dx, dγ, dβ, M, C, eps)   dγ and dβ accumulate: zero them first
+//   sumRows(x, out, M, C)                       the rows' sum (gradients of biases), out zeroed first
 
 const I32 = 0x7f;
 const F32 = 0x7d;
@@ -232,6 +233,16 @@ const shiftedSums = (
   ...accumulate(qv, [...get(v), ...get(v), ...vmul]),
 ];
 
+/** memory[base + c] += value (four floats). */
+const addTo = (base: number, c: number, value: number[]) => [
+  ...at(base, c),
+  ...at(base, c),
+  ...vload,
+  ...value,
+  ...vadd,
+  ...vstore,
+];
+
 /** x̂ of four values, ((x − K) − shift)·rs, on the stack. */
 const normalised = (x: number, o: number, c: number, Kv: number, shiftv: number, rsv: number) => [
   ...at(x, o, c),
@@ -295,15 +306,6 @@ function backwardBody(): { locals: number[]; body: number[] } {
     ...[Cf, K, s, shift, rs, sumG, meanG, meanGx].map(() => F32),
     ...[Kv, sv, qv, gv, gdv, v, d, gc, xh, shiftv, rsv, meanGv, meanGxv].map(() => V128),
   ];
-  /** memory[base + c] += value */
-  const addTo = (base: number, value: number[]) => [
-    ...at(base, c),
-    ...at(base, c),
-    ...vload,
-    ...value,
-    ...vadd,
-    ...vstore,
-  ];
   const row = [
     ...rowStart(x, o, K, Kv, [sv, qv, gv, gdv]),
     // v = x − K, d = dy, gc = d·γ: s += v, q += v², Σg += gc, Σg·v += gc·v, dβ += d
@@ -319,7 +321,7 @@ function backwardBody(): { locals: number[]; body: number[] } {
       ...set(gc),
       ...accumulate(gv, get(gc)),
       ...accumulate(gdv, [...get(gc), ...get(v), ...vmul]),
-      ...addTo(db, get(d)),
+      ...addTo(db, c, get(d)),
     ]),
     ...moments(sv, qv, s, shift, rs, Cf, eps),
     ...laneMean(gv, sumG, meanG, Cf),
@@ -347,7 +349,7 @@ function backwardBody(): { locals: number[]; body: number[] } {
       ...at(dy, o, c),
       ...vload,
       ...set(d),
-      ...addTo(dg, [...get(d), ...get(xh), ...vmul]),
+      ...addTo(dg, c, [...get(d), ...get(xh), ...vmul]),
       ...at(dx, o, c),
       ...get(d),
       ...at(g, c),
@@ -368,6 +370,20 @@ function backwardBody(): { locals: number[]; body: number[] } {
   return { locals, body };
 }
 
+/** out[c] = Σ_r x[r, c] for x `[M, n]` (out zeroed first). */
+function sumRowsBody(): { locals: number[]; body: number[] } {
+  // params: 0 x, 1 out, 2 M, 3 n; locals: r, o, c, rowBytes
+  const [x, out, M, n, r, o, c, rowBytes] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const body = [
+    ...get(n),
+    ...i32c(2),
+    0x74, // i32.shl
+    ...set(rowBytes),
+    ...forRows(r, M, o, rowBytes, forBytes(c, rowBytes, addTo(out, c, [...at(x, o, c), ...vload]))),
+  ];
+  return { locals: [I32, I32, I32, I32], body };
+}
+
 function code({ locals, body }: { locals: number[]; body: number[] }): number[] {
   const groups = vec(locals.map((t) => [1, t]));
   const fn = [...groups, ...body, END];
@@ -382,6 +398,7 @@ export function layerNormModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
     ...vec([I32, I32, I32, I32, I32, I32, I32, I32, F32].map((t) => [t])),
     0,
   ];
+  const sumRowsType = [0x60, ...vec([I32, I32, I32, I32].map((t) => [t])), 0];
   // limits: min 0; shared memory needs a max (4 GiB, the most any memory has)
   const limits = shared ? [0x03, 0, ...u32(65536)] : [0x00, 0];
   return new Uint8Array([
@@ -393,17 +410,18 @@ export function layerNormModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
     0,
     0,
     0,
-    ...section(1, vec([forwardType, backwardType])),
+    ...section(1, vec([forwardType, backwardType, sumRowsType])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])),
-    ...section(3, vec([[0], [1]])),
+    ...section(3, vec([[0], [1], [2]])),
     ...section(
       7,
       vec([
         [...name('forward'), 0x00, 0],
         [...name('backward'), 0x00, 1],
+        [...name('sumRows'), 0x00, 2],
       ]),
     ),
-    ...section(10, vec([code(forwardBody()), code(backwardBody())])),
+    ...section(10, vec([code(forwardBody()), code(backwardBody()), code(sumRowsBody())])),
   ]);
 }
 
@@ -420,6 +438,8 @@ export interface LayerNormSimd {
     C: number,
     eps: number,
   ): void;
+  /** out[c] = Σ_r x[r, c], x `[M, n]`: out accumulates, zero it first */
+  sumRows(x: number, out: number, M: number, n: number): void;
 }
 
 /** The SIMD LayerNorm on `memory`, or null where WebAssembly SIMD is not there. */

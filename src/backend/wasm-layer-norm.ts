@@ -14,6 +14,8 @@ import { layerNormSimd, type LayerNormSimd } from './wasm-layer-norm-simd.ts';
 /** Kernel names (ours: tfjs has no LayerNorm kernel). */
 export const LAYER_NORM = 'MamLayerNorm';
 export const LAYER_NORM_GRAD = 'MamLayerNormGrad';
+/** `[M, n]` → `[n]`, the sum of the rows (no gradient: for gradients' own sums). */
+export const SUM_ROWS = 'MamSumRows';
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
@@ -147,9 +149,32 @@ function layerNormBackward(args: KernelArgs): tf.TensorInfo[] {
   return outs;
 }
 
+/**
+ * x `[M, n]` → `[n]`, Σ over the rows: the bias gradients of Linear and
+ * LayerNorm. Composed, it is the product 1ᵀ·x (wasm's Sum over the first axis
+ * transposes x first), which packs x into XNNPACK's layout on every call.
+ */
+function sumRowsKernel(args: KernelArgs): tf.TensorInfo {
+  const x = args.inputs.x as tf.TensorInfo;
+  const backend = args.backend as WasmBackend;
+  const [M, n] = x.shape;
+  const out = backend.makeOutput([n], 'float32');
+  const fast = simdKernels(backend, n);
+  if (fast) {
+    backend.typedArrayFromHeap(out).fill(0);
+    fast.sumRows(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), M, n);
+    return out;
+  }
+  const [xs, sums] = [x, out].map((t) => backend.typedArrayFromHeap(t));
+  const acc = new Float64Array(n);
+  for (let r = 0, o = 0; r < M; r++, o += n) for (let c = 0; c < n; c++) acc[c] += xs[o + c];
+  sums.set(acc);
+  return out;
+}
+
 let registered = false;
 
-/** Registers the LayerNorm kernels for the wasm backend (idempotent). */
+/** Registers the LayerNorm and row-sum kernels for the wasm backend (idempotent). */
 export function registerWasmLayerNorm(): void {
   if (registered) return;
   registered = true;
@@ -162,5 +187,10 @@ export function registerWasmLayerNorm(): void {
     kernelName: LAYER_NORM_GRAD,
     backendName: 'wasm',
     kernelFunc: layerNormBackward as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: SUM_ROWS,
+    backendName: 'wasm',
+    kernelFunc: sumRowsKernel as tf.KernelFunc,
   });
 }

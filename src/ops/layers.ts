@@ -10,7 +10,7 @@
  * Every function here returns a new tensor and leaks nothing (tf.tidy inside).
  */
 import * as tf from '#tfjs';
-import { LAYER_NORM, LAYER_NORM_GRAD } from '../backend/wasm-layer-norm.ts';
+import { LAYER_NORM, LAYER_NORM_GRAD, SUM_ROWS } from '../backend/wasm-layer-norm.ts';
 
 /** LayerNorm parameters, PyTorch's `norm.weight` / `norm.bias`, each `[C]`. */
 export interface NormWeights {
@@ -33,10 +33,14 @@ export interface MlpWeights {
 export const LAYER_NORM_EPS = 1e-5;
 
 /**
- * Sums over the rows of `[M, n]` → `[n]` as the product `1ᵀ·t`: wasm's Sum
- * over the first axis transposes the whole array first.
+ * Sums over the rows of `[M, n]` → `[n]`, for gradients (no gradient of its
+ * own on wasm): there one pass of the backend's row-sum kernel
+ * (src/backend/wasm-layer-norm.ts), elsewhere the product `1ᵀ·t` (wasm's
+ * Sum over the first axis would transpose the whole array first).
  */
 export function sumRows(t: tf.Tensor2D): tf.Tensor1D {
+  if (tf.getBackend() === 'wasm' && tf.getKernel(SUM_ROWS, 'wasm'))
+    return tf.engine().runKernel(SUM_ROWS, { x: t }) as tf.Tensor1D;
   return tf.reshape(tf.matMul(tf.fill([1, t.shape[0]], 1), t), [t.shape[1]]);
 }
 

@@ -9,8 +9,13 @@
 import * as tf from '#tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import { LAYER_NORM, LAYER_NORM_GRAD, simdKernels } from '../../src/backend/wasm-layer-norm.ts';
-import { layerNorm } from '../../src/ops/index.ts';
+import {
+  LAYER_NORM,
+  LAYER_NORM_GRAD,
+  simdKernels,
+  SUM_ROWS,
+} from '../../src/backend/wasm-layer-norm.ts';
+import { layerNorm, sumRows } from '../../src/ops/index.ts';
 import { layerNormBackward } from '../reference/attention.ts';
 import { layerNormRows, Rng, type F64 } from '../reference/math.ts';
 
@@ -158,5 +163,27 @@ describe('LayerNorm', () => {
         expect(fused).toEqual([]);
         expect(names).toContain('Mean');
       }
+    });
+});
+
+describe('sumRows on wasm', () => {
+  for (const n of [12, 6])
+    it(`rows of ${n}: one row-sum kernel (no product), equal to float64 sums to 1e-6`, async () => {
+      const info = await initBackend('wasm');
+      if (info.name !== 'wasm') throw new Error(info.message);
+      const M = 37;
+      const values = new Rng(n).array(M * n, 1, 3);
+      const want = new Float64Array(n);
+      values.forEach((v, i) => (want[i % n] += v));
+      const t = tf.tensor2d(f32(values), [M, n]);
+      const before = tf.memory().numTensors;
+      const prof = await tf.profile(() => sumRows(t));
+      const got = prof.result as tf.Tensor;
+      expect(got.shape).toEqual([n]);
+      expect(worstRelative(got.dataSync(), want)).toBeLessThan(1e-6);
+      expect(prof.kernels.map((k) => k.name)).toEqual([SUM_ROWS]);
+      got.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      t.dispose();
     });
 });
