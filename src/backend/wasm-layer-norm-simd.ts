@@ -6,7 +6,8 @@
 // Sums are shifted by the row's first value K (x − K is exact for values
 // within a factor 2 of K; the sums of these small numbers lose no digits to
 // the row's offset from 0), and x − mean is formed as (x − K) − shift, never
-// through a rounded mean.
+// through a rounded mean. Sums are float32, four lanes (as the products
+// XNNPACK runs for the composite path).
 //
 // Rows of C floats, C a multiple of 4; pointers are byte offsets in memory.
 //   forward(x, γ, β, y, M, C, eps)

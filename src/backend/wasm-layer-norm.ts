@@ -1,13 +1,14 @@
-// LayerNorm as two kernels of the wasm backend, written in JavaScript on the
-// wasm heap. Composed from tfjs ops a LayerNorm runs ~10 kernels forward and
-// ~15 backward (plus the copies tfjs saves for the tape), each a pass over
-// memory and tfjs's bookkeeping per kernel; a training step of the demo runs
-// ~30 of them. Here the forward is one pass for the row's moments (sums
-// shifted by its first value: no cancellation) and one writing the output,
-// and the backward one kernel of two passes for dx, dγ and dβ: in WebAssembly
-// SIMD (wasm-layer-norm-simd.ts) when rows are a multiple of 4 floats, else in
-// JavaScript loops with sums in float64. Only 'wasm' has them; other backends keep
-// the composite LayerNorm of src/ops/layers.ts.
+// LayerNorm, and the row sums of bias gradients, as kernels of the wasm
+// backend registered in JavaScript and working on its heap. Composed from
+// tfjs ops a LayerNorm runs ~10 kernels forward and ~15 backward (plus the
+// copies tfjs saves for the tape), each a pass over memory and tfjs's
+// bookkeeping per kernel; a training step of the demo runs 28 of them. Here
+// the forward is one pass for the row's moments (sums shifted by its first
+// value: no cancellation) and one writing the output, and the backward one
+// kernel of two passes for dx, dγ and dβ: in WebAssembly SIMD
+// (wasm-layer-norm-simd.ts) when rows are a multiple of 4 floats, else in
+// JavaScript loops with sums in float64. Only 'wasm' has them; other
+// backends keep the composite LayerNorm of src/ops/layers.ts.
 import * as tf from '#tfjs';
 import { layerNormSimd, type LayerNormSimd } from './wasm-layer-norm-simd.ts';
 
