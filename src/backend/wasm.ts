@@ -6,6 +6,7 @@
 // wasm-node-threads.ts (tfjs-backend-wasm 4.22 turns threads off there).
 import { importUnbundled, isNode } from './environment.ts';
 import { shareWasmIdentity } from './wasm-identity.ts';
+import { registerWasmLayerNorm } from './wasm-layer-norm.ts';
 import { splitWasmTranspose } from './wasm-transpose.ts';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
@@ -29,6 +30,7 @@ export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
     wasm.setWasmPaths(wasmPaths ?? (await defaultWasmDir()));
     shareWasmIdentity();
     splitWasmTranspose();
+    registerWasmLayerNorm();
     return wasm;
   })();
   return loaded;

@@ -10,6 +10,7 @@
  * Every function here returns a new tensor and leaks nothing (tf.tidy inside).
  */
 import * as tf from '#tfjs';
+import { LAYER_NORM, LAYER_NORM_GRAD, SUM_ROWS } from '../backend/wasm-layer-norm.ts';
 
 /** LayerNorm parameters, PyTorch's `norm.weight` / `norm.bias`, each `[C]`. */
 export interface NormWeights {
@@ -32,10 +33,14 @@ export interface MlpWeights {
 export const LAYER_NORM_EPS = 1e-5;
 
 /**
- * Sums over the rows of `[M, n]` → `[n]` as the product `1ᵀ·t`: wasm's Sum
- * over the first axis transposes the whole array first.
+ * Sums over the rows of `[M, n]` → `[n]`, for gradients (no gradient of its
+ * own on wasm): there one pass of the backend's row-sum kernel
+ * (src/backend/wasm-layer-norm.ts), elsewhere the product `1ᵀ·t` (wasm's
+ * Sum over the first axis would transpose the whole array first).
  */
 export function sumRows(t: tf.Tensor2D): tf.Tensor1D {
+  if (tf.getBackend() === 'wasm' && tf.getKernel(SUM_ROWS, 'wasm'))
+    return tf.engine().runKernel(SUM_ROWS, { x: t }) as tf.Tensor1D;
   return tf.reshape(tf.matMul(tf.fill([1, t.shape[0]], 1), t), [t.shape[1]]);
 }
 
@@ -142,9 +147,33 @@ const layerNormRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
   };
 });
 
+/**
+ * LayerNorm as the wasm backend's fused kernels (src/backend/wasm-layer-norm.ts):
+ * one kernel forward, one backward, on x of any rank; it saves only x and γ
+ * (the backward computes the rows' moments again).
+ */
+function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number) {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xx, ga, be, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    save([xx, ga]);
+    return {
+      value: tf
+        .engine()
+        .runKernel(LAYER_NORM, { x: xx, gamma: ga, beta: be }, { eps }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf
+          .engine()
+          .runKernel(LAYER_NORM_GRAD, { dy, x: saved[0], gamma: saved[1] }, { eps }) as tf.Tensor[],
+    };
+  });
+  return op(x, gamma, beta);
+}
+
 /** LayerNorm over the last axis, biased variance, eps 1e-5 (PyTorch's nn.LayerNorm). */
 export function layerNorm<T extends tf.Tensor>(x: T, w: NormWeights, eps = LAYER_NORM_EPS): T {
   return tf.tidy(() => {
+    if (tf.getBackend() === 'wasm' && tf.getKernel(LAYER_NORM, 'wasm'))
+      return fusedLayerNorm(x, w.weight, w.bias, eps) as T;
     const C = x.shape[x.rank - 1];
     const rows = tf.reshape(x, [-1, C]) as tf.Tensor2D;
     return tf.reshape(layerNormRows(rows, w.weight, w.bias, tf.scalar(eps)), x.shape) as T;
