@@ -26,6 +26,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createInterface, type Interface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import { writeResult } from './util.ts';
 
 const PYTHON = '.venv/bin/python';
@@ -208,19 +209,75 @@ async function peerRace(c: Config, threads: number, rounds: number, steps: numbe
   }
 }
 
-export async function run(argv: string[] = []) {
-  const quick = argv.includes('--quick');
-  const num = (flag: string, d: number) => {
-    const a = argv.find((x) => x.startsWith(`--${flag}=`));
-    return a ? Number(a.split('=')[1]) : d;
+const PARTS = ['demo', '224', 'samratio', 'profile', 'webgpu', 'threads'] as const;
+const USAGE =
+  'npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--against=DIR]';
+
+/** A command-line mistake: bench/run.ts prints its one line and exits 64. */
+export class BenchUsageError extends Error {
+  override name = 'BenchUsageError';
+}
+
+export interface PeerArgs {
+  quick: boolean;
+  steps: number;
+  rounds: number;
+  only?: string[];
+  against?: string;
+}
+
+/**
+ * The flags, `--rounds 8` and `--rounds=8` alike (node:util parseArgs);
+ * an unknown flag, a count that is not a whole number ≥ 1 or an unknown
+ * `--only` part is a BenchUsageError naming it. Positionals (the bench
+ * names `npm run bench` was given) are let through.
+ */
+export function parsePeerArgs(argv: string[]): PeerArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        quick: { type: 'boolean' },
+        steps: { type: 'string' },
+        rounds: { type: 'string' },
+        only: { type: 'string' },
+        against: { type: 'string' },
+      },
+    }));
+  } catch (e) {
+    throw new BenchUsageError(
+      `bench peer: ${(e as Error).message.split('. ')[0]}; usage: ${USAGE}`,
+    );
+  }
+  const quick = values.quick === true;
+  const count = (flag: 'steps' | 'rounds', d: number) => {
+    const v = values[flag] as string | undefined;
+    if (v === undefined) return d;
+    if (!/^[1-9][0-9]*$/.test(v))
+      throw new BenchUsageError(`bench peer: --${flag} takes a whole number ≥ 1, got "${v}"`);
+    return Number(v);
   };
-  const only = argv
-    .find((a) => a.startsWith('--only='))
-    ?.slice(7)
-    .split(',');
+  const only = (values.only as string | undefined)?.split(',');
+  const unknown = only?.find((o) => !(PARTS as readonly string[]).includes(o));
+  if (unknown !== undefined)
+    throw new BenchUsageError(
+      `bench peer: --only has no part "${unknown}" (parts: ${PARTS.join(',')})`,
+    );
+  return {
+    quick,
+    steps: count('steps', quick ? 2 : 3),
+    rounds: count('rounds', quick ? 1 : 2),
+    only,
+    against: values.against as string | undefined,
+  };
+}
+
+export async function run(argv: string[] = []) {
+  const { quick, steps, rounds, only, against } = parsePeerArgs(argv);
   const want = (s: string) => !only || only.includes(s);
-  const steps = num('steps', quick ? 2 : 3);
-  const rounds = num('rounds', quick ? 1 : 2);
   const cores = cpus().length;
   const result: Record<string, unknown> = {
     machine: { cpus: cores, loadavg1mAtStart: Number(loadavg()[0].toFixed(2)) },
@@ -229,7 +286,6 @@ export async function run(argv: string[] = []) {
   };
   if (!existsSync(PYTHON)) throw new Error(`peer: ${PYTHON} is missing (bash .ci/run builds it)`);
 
-  const against = argv.find((a) => a.startsWith('--against='))?.slice(10);
   if (against) {
     const [n, b] = await duel(
       () => ours(DEMO, 1),

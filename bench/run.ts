@@ -11,6 +11,11 @@ for (const name of wanted.length ? wanted : all) {
   try {
     await mod.run(process.argv.slice(2));
   } catch (e) {
+    // a mistake on the command line (bench/peer.ts's BenchUsageError): its one line, exit 64
+    if (e instanceof Error && e.name === 'BenchUsageError') {
+      console.error(e.message);
+      process.exit(EXIT_CODES.usage);
+    }
     // out of wasm memory: one line and exit 5, as the `mam` command says it
     if (!isWasmOutOfMemory(e)) throw e;
     console.error(`bench ${name}: ${outOfMemoryLine(e)}`);

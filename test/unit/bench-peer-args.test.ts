@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { parsePeerArgs } from '../../bench/peer.ts';
+
+describe('bench peer: command line', () => {
+  it('takes --rounds and --steps with a space as with "="', () => {
+    const spaced = parsePeerArgs(['peer', '--rounds', '8', '--steps', '5', '--against', '/tmp/x']);
+    expect(spaced).toMatchObject({ rounds: 8, steps: 5, against: '/tmp/x', quick: false });
+    const joined = parsePeerArgs(['peer', '--rounds=8', '--steps=5', '--against=/tmp/x']);
+    expect(joined).toEqual(spaced);
+  });
+
+  it('keeps the defaults (3 steps, 2 rounds; --quick 2 and 1)', () => {
+    expect(parsePeerArgs(['peer'])).toMatchObject({ steps: 3, rounds: 2, only: undefined });
+    expect(parsePeerArgs(['peer', '--quick', '--only=threads,demo'])).toMatchObject({
+      steps: 2,
+      rounds: 1,
+      only: ['threads', 'demo'],
+    });
+  });
+
+  it.each([
+    [['--rounds', 'x'], /--rounds takes a whole number ≥ 1, got "x"/],
+    [['--steps=0'], /--steps takes a whole number ≥ 1, got "0"/],
+    [['--round=8'], /bench peer: .*--round.*usage: npm run bench -- peer/],
+    [['--only=thread'], /--only has no part "thread"/],
+    [['--rounds'], /bench peer: .*--rounds/],
+  ])('refuses %j with one line naming the flag', (args, message) => {
+    let error: Error | undefined;
+    try {
+      parsePeerArgs(['peer', ...args]);
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.name).toBe('BenchUsageError');
+    expect(error?.message).toMatch(message);
+    expect(error?.message).not.toContain('\n');
+  });
+
+  it('npm run bench prints that line and exits 64, before starting any peer', () => {
+    const r = spawnSync('npx', ['tsx', 'bench/run.ts', 'peer', '--rounds', 'eight'], {
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(64);
+    expect(r.stderr.trim()).toBe('bench peer: --rounds takes a whole number ≥ 1, got "eight"');
+    expect(r.stdout).not.toContain('peer: demo-mam');
+  });
+});
