@@ -1,5 +1,5 @@
 // LayerNorm's two passes a row in WebAssembly SIMD (f32x4), on the wasm
-// backend's own memory: a small module, assembled here byte by byte, imports
+// backend's own memory: a small module, assembled byte by byte (wasm-simd-asm.ts), imports
 // that memory, so it reads and writes the tensors where they lie. JavaScript
 // loops over the same data run ~1 ns an element a pass here, these ~0.2.
 //
@@ -14,126 +14,34 @@
 //   backward(dy, x, γ, dx, dγ, dβ, M, C, eps)   dγ and dβ accumulate: zero them first
 //   sumRows(x, out, M, C)                       the rows' sum (gradients of biases), out zeroed first
 
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-
-/** Unsigned LEB128. */
-function u32(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-/** Signed LEB128 (i32.const). */
-function s32(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
-
-const vec = (items: number[][]) => [...u32(items.length), ...items.flat()];
-const name = (s: string) => vec([...s].map((c) => [c.charCodeAt(0)]));
-const section = (id: number, body: number[]) => [id, ...u32(body.length), ...body];
-
-// instructions
-const get = (i: number) => [0x20, ...u32(i)];
-const set = (i: number) => [0x21, ...u32(i)];
-const i32c = (n: number) => [0x41, ...s32(n)];
-const f32c = (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)];
-const add = 0x6a;
-const lt = 0x49; // i32.lt_u
-const eqz = 0x45;
-const [fadd, fsub, fmul, fdiv, fsqrt, fmax] = [0x92, 0x93, 0x94, 0x95, 0x91, 0x97];
-const u32ToF32 = 0xb3;
-const fload = [0x2a, 2, 0];
-const simd = (op: number) => [0xfd, ...u32(op)];
-const vload = [...simd(0x00), 4, 0];
-const vstore = [...simd(0x0b), 4, 0];
-const splat = simd(0x13);
-const lane = (i: number) => [...simd(0x1f), i];
-const [vadd, vsub, vmul] = [simd(0xe4), simd(0xe5), simd(0xe6)];
-const END = 0x0b;
-
-/** Sum of the four lanes of the v128 in local `v`. */
-const hsum = (v: number) => [
-  ...get(v),
-  ...lane(0),
-  ...get(v),
-  ...lane(1),
+import {
+  at,
+  F32,
+  f32c,
   fadd,
-  ...get(v),
-  ...lane(2),
-  fadd,
-  ...get(v),
-  ...lane(3),
-  fadd,
-];
-
-/** `body` for c = 0, 16, … < `limit` (bytes; at least one pass), c in local `c`. */
-const forBytes = (c: number, limit: number, body: number[]) => [
-  ...i32c(0),
-  ...set(c),
-  0x03,
-  0x40,
-  ...body,
-  ...get(c),
-  ...i32c(16),
-  add,
-  0x22, // local.tee
-  ...u32(c),
-  ...get(limit),
-  lt,
-  0x0d,
-  0, // br_if the loop
-  END,
-];
-
-/** `body` for each row r < M (local `r`), advancing the byte offset local `o` by `rowBytes`. */
-const forRows = (r: number, M: number, o: number, rowBytes: number, body: number[]) => [
-  ...i32c(0),
-  ...set(r),
-  ...i32c(0),
-  ...set(o),
-  0x02,
-  0x40, // block
-  0x03,
-  0x40, // loop
-  ...get(r),
-  ...get(M),
-  lt,
-  eqz,
-  0x0d,
-  1, // br_if out of the block
-  ...body,
-  ...get(o),
-  ...get(rowBytes),
-  add,
-  ...set(o),
-  ...get(r),
-  ...i32c(1),
-  add,
-  ...set(r),
-  0x0c,
-  0, // br to the loop
-  END,
-  END,
-];
-
-/** The address local `base` + local `o` + local `c`. */
-const at = (base: number, ...offsets: number[]) => [
-  ...get(base),
-  ...offsets.flatMap((l) => [...get(l), add]),
-];
+  fdiv,
+  fload,
+  fmax,
+  fmul,
+  forBytes,
+  forRows,
+  fsqrt,
+  fsub,
+  get,
+  hsum,
+  I32,
+  i32c,
+  instantiateSimd,
+  set,
+  splat,
+  u32ToF32,
+  V128,
+  vadd,
+  vload,
+  vmul,
+  vstore,
+  vsub,
+} from './wasm-simd-asm.ts';
 
 /** rowBytes = 4·C, Cf = C as f32, then `row` for each row (see forRows). */
 const eachRow = (
@@ -385,47 +293,6 @@ function sumRowsBody(): { locals: number[]; body: number[] } {
   return { locals: [I32, I32, I32, I32], body };
 }
 
-function code({ locals, body }: { locals: number[]; body: number[] }): number[] {
-  const groups = vec(locals.map((t) => [1, t]));
-  const fn = [...groups, ...body, END];
-  return [...u32(fn.length), ...fn];
-}
-
-/** The module's bytes, importing `env.memory` (shared: the threaded build's memory). */
-export function layerNormModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
-  const forwardType = [0x60, ...vec([I32, I32, I32, I32, I32, I32, F32].map((t) => [t])), 0];
-  const backwardType = [
-    0x60,
-    ...vec([I32, I32, I32, I32, I32, I32, I32, I32, F32].map((t) => [t])),
-    0,
-  ];
-  const sumRowsType = [0x60, ...vec([I32, I32, I32, I32].map((t) => [t])), 0];
-  // limits: min 0; shared memory needs a max (4 GiB, the most any memory has)
-  const limits = shared ? [0x03, 0, ...u32(65536)] : [0x00, 0];
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    1,
-    0,
-    0,
-    0,
-    ...section(1, vec([forwardType, backwardType, sumRowsType])),
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])),
-    ...section(3, vec([[0], [1], [2]])),
-    ...section(
-      7,
-      vec([
-        [...name('forward'), 0x00, 0],
-        [...name('backward'), 0x00, 1],
-        [...name('sumRows'), 0x00, 2],
-      ]),
-    ),
-    ...section(10, vec([code(forwardBody()), code(backwardBody()), code(sumRowsBody())])),
-  ]);
-}
-
 export interface LayerNormSimd {
   forward(x: number, g: number, b: number, y: number, M: number, C: number, eps: number): void;
   backward(
@@ -445,10 +312,9 @@ export interface LayerNormSimd {
 
 /** The SIMD LayerNorm on `memory`, or null where WebAssembly SIMD is not there. */
 export function layerNormSimd(memory: WebAssembly.Memory): LayerNormSimd | null {
-  const shared =
-    typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const bytes = layerNormModuleBytes(shared);
-  if (!WebAssembly.validate(bytes)) return null;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  return instance.exports as unknown as LayerNormSimd;
+  return instantiateSimd<LayerNormSimd>(memory, [
+    { name: 'forward', params: [I32, I32, I32, I32, I32, I32, F32], ...forwardBody() },
+    { name: 'backward', params: [I32, I32, I32, I32, I32, I32, I32, I32, F32], ...backwardBody() },
+    { name: 'sumRows', params: [I32, I32, I32, I32], ...sumRowsBody() },
+  ]);
 }

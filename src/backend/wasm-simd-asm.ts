@@ -1,0 +1,180 @@
+// A small assembler for WebAssembly SIMD modules that import the wasm
+// backend's memory (src/backend/wasm-layer-norm-simd.ts, wasm-gelu-simd.ts):
+// LEB128, sections, the instructions these kernels use, loops over rows and
+// over the bytes of a row, and the module around a list of functions.
+
+export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const V128 = 0x7b;
+
+/** Unsigned LEB128. */
+function u32(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+/** Signed LEB128 (i32.const). */
+function s32(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+    out.push(b | 0x80);
+  }
+}
+
+export const vec = (items: number[][]) => [...u32(items.length), ...items.flat()];
+export const name = (s: string) => vec([...s].map((c) => [c.charCodeAt(0)]));
+export const section = (id: number, body: number[]) => [id, ...u32(body.length), ...body];
+
+// instructions
+export const get = (i: number) => [0x20, ...u32(i)];
+export const set = (i: number) => [0x21, ...u32(i)];
+export const i32c = (n: number) => [0x41, ...s32(n)];
+export const f32c = (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)];
+export const add = 0x6a;
+export const lt = 0x49; // i32.lt_u
+export const eqz = 0x45;
+export const [fadd, fsub, fmul, fdiv, fsqrt, fmax] = [0x92, 0x93, 0x94, 0x95, 0x91, 0x97];
+export const u32ToF32 = 0xb3;
+export const fload = [0x2a, 2, 0];
+export const simd = (op: number) => [0xfd, ...u32(op)];
+export const vload = [...simd(0x00), 4, 0];
+export const vstore = [...simd(0x0b), 4, 0];
+export const splat = simd(0x13);
+export const lane = (i: number) => [...simd(0x1f), i];
+export const [vadd, vsub, vmul] = [simd(0xe4), simd(0xe5), simd(0xe6)];
+export const END = 0x0b;
+
+/** Sum of the four lanes of the v128 in local `v`. */
+export const hsum = (v: number) => [
+  ...get(v),
+  ...lane(0),
+  ...get(v),
+  ...lane(1),
+  fadd,
+  ...get(v),
+  ...lane(2),
+  fadd,
+  ...get(v),
+  ...lane(3),
+  fadd,
+];
+
+/** `body` for c = 0, 16, … < `limit` (bytes; at least one pass), c in local `c`. */
+export const forBytes = (c: number, limit: number, body: number[]) => [
+  ...i32c(0),
+  ...set(c),
+  0x03,
+  0x40,
+  ...body,
+  ...get(c),
+  ...i32c(16),
+  add,
+  0x22, // local.tee
+  ...u32(c),
+  ...get(limit),
+  lt,
+  0x0d,
+  0, // br_if the loop
+  END,
+];
+
+/** `body` for each row r < M (local `r`), advancing the byte offset local `o` by `rowBytes`. */
+export const forRows = (r: number, M: number, o: number, rowBytes: number, body: number[]) => [
+  ...i32c(0),
+  ...set(r),
+  ...i32c(0),
+  ...set(o),
+  0x02,
+  0x40, // block
+  0x03,
+  0x40, // loop
+  ...get(r),
+  ...get(M),
+  lt,
+  eqz,
+  0x0d,
+  1, // br_if out of the block
+  ...body,
+  ...get(o),
+  ...get(rowBytes),
+  add,
+  ...set(o),
+  ...get(r),
+  ...i32c(1),
+  add,
+  ...set(r),
+  0x0c,
+  0, // br to the loop
+  END,
+  END,
+];
+
+/** The address local `base` + local `o` + local `c`. */
+export const at = (base: number, ...offsets: number[]) => [
+  ...get(base),
+  ...offsets.flatMap((l) => [...get(l), add]),
+];
+
+/** A function of the module: its name, parameter types, locals and body. */
+export interface SimdFunction {
+  name: string;
+  params: number[];
+  locals: number[];
+  body: number[];
+}
+
+function code({ locals, body }: { locals: number[]; body: number[] }): number[] {
+  const groups = vec(locals.map((t) => [1, t]));
+  const fn = [...groups, ...body, END];
+  return [...u32(fn.length), ...fn];
+}
+
+/**
+ * The module's bytes: `functions` exported by name, each of its own type (no
+ * results), importing `env.memory` (shared: the threaded build's memory).
+ */
+export function simdModuleBytes(
+  shared: boolean,
+  functions: SimdFunction[],
+): Uint8Array<ArrayBuffer> {
+  const types = functions.map((f) => [0x60, ...vec(f.params.map((t) => [t])), 0]);
+  // limits: min 0; shared memory needs a max (4 GiB, the most any memory has)
+  const limits = shared ? [0x03, 0, ...u32(65536)] : [0x00, 0];
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
+    ...section(1, vec(types)),
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])),
+    ...section(3, vec(functions.map((_, i) => u32(i)))),
+    ...section(7, vec(functions.map((f, i) => [...name(f.name), 0x00, ...u32(i)]))),
+    ...section(10, vec(functions.map(code))),
+  ]);
+}
+
+/** The module's exports on `memory`, or null where WebAssembly SIMD is not there. */
+export function instantiateSimd<T>(
+  memory: WebAssembly.Memory,
+  functions: SimdFunction[],
+): T | null {
+  const shared =
+    typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const bytes = simdModuleBytes(shared, functions);
+  if (!WebAssembly.validate(bytes)) return null;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  return instance.exports as unknown as T;
+}
