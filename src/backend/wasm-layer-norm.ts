@@ -11,6 +11,7 @@
 // backends keep the composite LayerNorm of src/ops/layers.ts.
 import * as tf from '#tfjs';
 import { layerNormSimd, type LayerNormSimd } from './wasm-layer-norm-simd.ts';
+import { registerOnWasm, simdOnBackend, type WasmHeapBackend } from './wasm-simd-asm.ts';
 
 /** Kernel names (ours: tfjs has no LayerNorm kernel). */
 export const LAYER_NORM = 'MamLayerNorm';
@@ -18,26 +19,11 @@ export const LAYER_NORM_GRAD = 'MamLayerNormGrad';
 /** `[M, n]` → `[n]`, the sum of the rows (no gradient: for gradients' own sums). */
 export const SUM_ROWS = 'MamSumRows';
 
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  getMemoryOffset(dataId: tf.DataId): number;
-  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
-}
+const layerNormOn = simdOnBackend(layerNormSimd);
 
-let simd: { memory: WebAssembly.Memory; kernels: LayerNormSimd | null } | null = null;
-
-/**
- * The SIMD kernels on the backend's memory (exported by the single-threaded
- * build, imported by the threaded one), when rows of C floats suit them
- * (C a multiple of 4); else null: the JavaScript loops below.
- */
-export function simdKernels(backend: WasmBackend, C: number): LayerNormSimd | null {
-  if (C % 4 !== 0 || C === 0) return null;
-  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
-  if (!memory) return null;
-  if (simd?.memory !== memory) simd = { memory, kernels: layerNormSimd(memory) };
-  return simd.kernels;
+/** The SIMD kernels when rows of C floats suit them (C a multiple of 4); else null: the JavaScript loops below. */
+export function simdKernels(backend: WasmHeapBackend, C: number): LayerNormSimd | null {
+  return C % 4 !== 0 || C === 0 ? null : layerNormOn(backend);
 }
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -69,7 +55,7 @@ function rowMoments(xs: Float32Array, o: number, C: number, eps: number): [numbe
 function layerNormForward(args: KernelArgs): tf.TensorInfo {
   const { x, gamma, beta } = args.inputs as Record<string, tf.TensorInfo>;
   const eps = (args.attrs as { eps: number }).eps;
-  const backend = args.backend as WasmBackend;
+  const backend = args.backend as WasmHeapBackend;
   const [M, C] = rowsOf(x);
   const out = backend.makeOutput([...x.shape], 'float32');
   const fast = simdKernels(backend, C);
@@ -99,7 +85,7 @@ function layerNormForward(args: KernelArgs): tf.TensorInfo {
 function layerNormBackward(args: KernelArgs): tf.TensorInfo[] {
   const { dy, x, gamma } = args.inputs as Record<string, tf.TensorInfo>;
   const eps = (args.attrs as { eps: number }).eps;
-  const backend = args.backend as WasmBackend;
+  const backend = args.backend as WasmHeapBackend;
   const [M, C] = rowsOf(x);
   const outs = [[...x.shape], [C], [C]].map((s) => backend.makeOutput(s, 'float32'));
   const fast = simdKernels(backend, C);
@@ -157,7 +143,7 @@ function layerNormBackward(args: KernelArgs): tf.TensorInfo[] {
  */
 function sumRowsKernel(args: KernelArgs): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;
-  const backend = args.backend as WasmBackend;
+  const backend = args.backend as WasmHeapBackend;
   const [M, n] = x.shape;
   const out = backend.makeOutput([n], 'float32');
   const fast = simdKernels(backend, n);
@@ -173,25 +159,11 @@ function sumRowsKernel(args: KernelArgs): tf.TensorInfo {
   return out;
 }
 
-let registered = false;
-
 /** Registers the LayerNorm and row-sum kernels for the wasm backend (idempotent). */
 export function registerWasmLayerNorm(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({
-    kernelName: LAYER_NORM,
-    backendName: 'wasm',
-    kernelFunc: layerNormForward as tf.KernelFunc,
-  });
-  tf.registerKernel({
-    kernelName: LAYER_NORM_GRAD,
-    backendName: 'wasm',
-    kernelFunc: layerNormBackward as tf.KernelFunc,
-  });
-  tf.registerKernel({
-    kernelName: SUM_ROWS,
-    backendName: 'wasm',
-    kernelFunc: sumRowsKernel as tf.KernelFunc,
+  registerOnWasm({
+    [LAYER_NORM]: layerNormForward,
+    [LAYER_NORM_GRAD]: layerNormBackward,
+    [SUM_ROWS]: sumRowsKernel,
   });
 }

@@ -2,6 +2,7 @@
 // backend's memory (src/backend/wasm-layer-norm-simd.ts, wasm-gelu-simd.ts):
 // LEB128, sections, the instructions these kernels use, loops over rows and
 // over the bytes of a row, and the module around a list of functions.
+import * as tf from '#tfjs';
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
@@ -177,4 +178,67 @@ export function instantiateSimd<T>(
   if (!WebAssembly.validate(bytes)) return null;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   return instance.exports as unknown as T;
+}
+
+// for elementwise kernels: constants, math and selection on f32x4
+/** v128.const of four equal floats. */
+export const vconstF = (v: number) => [
+  ...simd(0x0c),
+  ...new Uint8Array(new Float32Array([v, v, v, v]).buffer),
+];
+/** v128.const of four equal 32-bit integers. */
+export const vconstI = (n: number) => [
+  ...simd(0x0c),
+  ...new Uint8Array(new Int32Array([n, n, n, n]).buffer),
+];
+export const [vabs, vdiv, vmax, vnearest, vlt] = [
+  simd(0xe0),
+  simd(0xe7),
+  simd(0xe9),
+  simd(0x6a),
+  simd(0x43),
+];
+/** i32x4.trunc_sat_f32x4_s, i32x4.add, i32x4.shl (by an i32), v128.bitselect. */
+export const [truncSat, iadd, ishl, bitselect] = [simd(0xf8), simd(0xae), simd(0xab), simd(0x52)];
+
+/** c_n·t^n + … + c_0 by Horner in local `t` (coefficients from c_n down to c_0), on the stack. */
+export const horner = (t: number, coefficients: number[]) => [
+  ...vconstF(coefficients[0]),
+  ...coefficients.slice(1).flatMap((c) => [...get(t), ...vmul, ...vconstF(c), ...vadd]),
+];
+
+/** What kernels on the wasm backend's heap use of it. */
+export interface WasmHeapBackend {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  getMemoryOffset(dataId: tf.DataId): number;
+  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
+}
+
+/**
+ * `instantiate` on the backend's memory (exported by the single-threaded
+ * build, imported by the threaded one), made once per memory; null where
+ * there is none or no SIMD.
+ */
+export function simdOnBackend<T>(
+  instantiate: (memory: WebAssembly.Memory) => T | null,
+): (backend: WasmHeapBackend) => T | null {
+  let made: { memory: WebAssembly.Memory; kernels: T | null } | null = null;
+  return (backend) => {
+    const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
+    if (!memory) return null;
+    if (made?.memory !== memory) made = { memory, kernels: instantiate(memory) };
+    return made.kernels;
+  };
+}
+
+/** Registers kernels (name → function) for the wasm backend, each once. */
+export function registerOnWasm(kernels: Record<string, (args: never) => unknown>): void {
+  for (const [kernelName, kernelFunc] of Object.entries(kernels))
+    if (!tf.getKernel(kernelName, 'wasm'))
+      tf.registerKernel({
+        kernelName,
+        backendName: 'wasm',
+        kernelFunc: kernelFunc as tf.KernelFunc,
+      });
 }

@@ -6,6 +6,7 @@
 // wasm-node-threads.ts (tfjs-backend-wasm 4.22 turns threads off there).
 import { importUnbundled, isNode } from './environment.ts';
 import { shareWasmIdentity } from './wasm-identity.ts';
+import { registerWasmGelu } from './wasm-gelu.ts';
 import { registerWasmLayerNorm } from './wasm-layer-norm.ts';
 import { splitWasmTranspose } from './wasm-transpose.ts';
 
@@ -31,6 +32,7 @@ export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
     shareWasmIdentity();
     splitWasmTranspose();
     registerWasmLayerNorm();
+    registerWasmGelu();
     return wasm;
   })();
   return loaded;

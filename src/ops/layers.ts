@@ -10,6 +10,7 @@
  * Every function here returns a new tensor and leaks nothing (tf.tidy inside).
  */
 import * as tf from '#tfjs';
+import { GELU, GELU_GRAD } from '../backend/wasm-gelu.ts';
 import { LAYER_NORM, LAYER_NORM_GRAD, SUM_ROWS } from '../backend/wasm-layer-norm.ts';
 
 /** LayerNorm parameters, PyTorch's `norm.weight` / `norm.bias`, each `[C]`. */
@@ -210,9 +211,24 @@ const geluExact = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   };
 });
 
+/** GELU as one kernel each way (wasm: src/backend/wasm-gelu.ts); the backward recomputes Φ from x. */
+const fusedGelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.engine().runKernel(GELU, { x }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.engine().runKernel(GELU_GRAD, { dy, x: saved[0] }) as tf.Tensor,
+  };
+});
+
 /** Exact GELU, `0.5·x·(1 + erf(x/√2))` (PyTorch's default nn.GELU). */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() => geluExact(x) as T);
+  return tf.tidy(() =>
+    tf.getBackend() === 'wasm' && tf.getKernel(GELU, 'wasm')
+      ? (fusedGelu(x) as T)
+      : (geluExact(x) as T),
+  );
 }
 
 /** Linear → GELU → Linear. */

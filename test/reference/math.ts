@@ -5,6 +5,14 @@
 
 export type F64 = Float64Array;
 
+/** erfc(x) for x ≥ 2.5 in float64, by its continued fraction (no cancellation). */
+function erfcTail(ax: number): number {
+  // erfc(x) = e^{−x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + …)))))
+  let f = ax;
+  for (let n = 80; n >= 1; n--) f = ax + n / 2 / f;
+  return Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+}
+
 /** erf in float64: Taylor series for |x| < 2.5, continued fraction of erfc beyond. */
 export function erf(x: number): number {
   const ax = Math.abs(x);
@@ -21,17 +29,22 @@ export function erf(x: number): number {
     }
     return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
   }
-  // erfc(x) = e^{−x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + …)))))
-  let f = ax;
-  for (let n = 80; n >= 1; n--) f = ax + n / 2 / f;
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
-  return Math.sign(x) * (1 - erfc);
+  return Math.sign(x) * (1 - erfcTail(ax));
 }
 
-export const gelu = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
+/**
+ * Φ(x) = ½(1 + erf(x/√2)) in float64, to full relative precision for x < 0
+ * too (½·erfc(|x|/√2) by the continued fraction: 1 + erf cancels there).
+ */
+export function normalCdf(x: number): number {
+  const z = -x / Math.SQRT2;
+  return z >= 2.5 ? 0.5 * erfcTail(z) : 0.5 * (1 + erf(x / Math.SQRT2));
+}
+
+export const gelu = (x: number): number => x * normalCdf(x);
 /** d/dx of exact GELU: Φ(x) + x·φ(x). */
 export const geluGrad = (x: number): number =>
-  0.5 * (1 + erf(x / Math.SQRT2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
+  normalCdf(x) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
 
 /** Deterministic RNG (mulberry32) with normal draws by Box–Muller. */
 export class Rng {
