@@ -1,7 +1,8 @@
 /**
  * The threaded wasm build in Node (src/backend/wasm-node-threads.ts): asked
  * for 2 threads on a machine with 2 or more logical cores, wasm starts with
- * 2, multiplies as a float64 loop does, and the process ends on its own.
+ * 2, multiplies as a float64 loop does, runs the fused GELU as float64
+ * does (its SIMD module on the shared memory), and the process ends on its own.
  */
 import { cpus } from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +22,7 @@ async function startWith(threads: number) {
     bigError: number;
     idleThreads: number;
     poolThreads: number;
+    gelu: { kernels: string[]; error: number };
   };
 }
 
@@ -36,6 +38,9 @@ describe('wasm threads in Node', () => {
     // kernels run inline unless large; the pool of every thread is kept for those
     expect(r.idleThreads).toBe(1);
     expect(r.poolThreads).toBe(expected);
+    // the fused GELU's SIMD module imports the shared memory: float64's values to 3e-7·max(1, |x|)
+    expect(r.gelu.kernels).toEqual(['MamGelu']);
+    expect(r.gelu.error).toBeLessThan(3e-7);
   });
 
   it('starts one thread when asked for one', async () => {
