@@ -8,11 +8,9 @@
  *
  * - tf.fill of 2³⁰ floats asks for a view over the heap longer than the heap
  *   (`RangeError: Invalid typed array length`): the module is unharmed.
- * - 1 GiB tensors made one after another past the heap's end: once malloc
- *   has failed, a later tensor traps in BackendWasm.move ("RuntimeError:
- *   memory access out of bounds"), as a full-size SwinUNETR step did. The heap may
- *   be damaged after it, so that test runs last in this file (a file is a
- *   process of its own) and the line says to start afresh.
+ * - trapInMove (test/helpers/wasm-trap.ts): a real trap in BackendWasm.move,
+ *   as a full-size SwinUNETR step met it. The heap may be damaged after it,
+ *   so that test runs last here and the line says to start afresh.
  *
  * The expected lines are written out by hand from outOfMemoryMessage's form:
  * batch 2, 8³ for a step; validation's window batch is max(batch, 4) = 4.
@@ -28,6 +26,7 @@ import { planGraph } from '../../src/compile/plan.ts';
 import { resolveRun } from '../../src/session/settings.ts';
 import { train } from '../../src/train/loop.ts';
 import { kernels3d, phantom3dCase, tiny3dGraph } from '../helpers/tiny-3d.ts';
+import { trapInMove } from '../helpers/wasm-trap.ts';
 
 type Pass = 'forward' | 'backward';
 
@@ -131,21 +130,14 @@ describe('the training loop out of wasm memory', () => {
   });
 
   it('a trap in BackendWasm.move (last: the heap may be damaged after it): the line, and the host’s word to start afresh', async () => {
-    const gib = new Float32Array(2 ** 28);
     let raw: unknown;
     const r = await runOutOfMemory('forward', () => {
-      tf.tidy(() => {
-        for (let i = 0; i < 12 && raw === undefined; i++) {
-          try {
-            tf.tensor(gib, [2 ** 28]);
-          } catch (e) {
-            // seen: three fit, the fourth's view is past the heap (RangeError),
-            // the fifth "fits" over a bad block, the sixth traps
-            if (e instanceof WebAssembly.RuntimeError) raw = e;
-          }
-        }
-      });
-      if (raw) throw raw;
+      try {
+        trapInMove();
+      } catch (e) {
+        raw = e;
+        throw e;
+      }
     });
     // the real error, as the wasm module raised it
     expect(raw).toBeInstanceOf(WebAssembly.RuntimeError);
