@@ -13,7 +13,7 @@ import { afterAll, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/cli/errors.ts';
 import type { Kernel } from '../../src/compile/kernels/types.ts';
 import { DEMO_CLASSES } from '../../src/graph/classes.ts';
-import { mamInProcess } from '../helpers/mam-cli.ts';
+import { mamInProcess, twoStepWasmTrain } from '../helpers/mam-cli.ts';
 import { kernels3d, tiny3dGraph } from '../helpers/tiny-3d.ts';
 import { trapInMove } from '../helpers/wasm-trap.ts';
 
@@ -31,24 +31,7 @@ it('mam train: the one line with the word to run again, exit 5; the run folder a
   writeFileSync(graph, JSON.stringify(tiny3dGraph({ size: [16, 16, 16], classes: DEMO_CLASSES })));
   const run = path.join(dir, 'run');
   const r = await mamInProcess(
-    [
-      'train',
-      graph,
-      '--data',
-      'demo3d',
-      '--steps',
-      '2',
-      '--val-every',
-      '1',
-      '--checkpoint-every',
-      '1',
-      '--batch',
-      '2',
-      '--backend',
-      'wasm',
-      '--out',
-      run,
-    ],
+    twoStepWasmTrain(graph, run),
     new Map(kernels3d).set('conv3d', kernel),
   );
   expect(trainingCalls).toBe(2);
