@@ -71,6 +71,14 @@ export function withRestart(e: unknown, line: string, restart: string): string {
   return wasmDamaged(e) ? `${line} (WebAssembly's heap may be damaged: ${restart})` : line;
 }
 
+/**
+ * The one line for a process that exits after it (`who`: 'mam', 'the
+ * benchmark'): a damaged heap goes with the process, so the user runs it again.
+ */
+export function exitLine(e: unknown, who: string): string {
+  return withRestart(e, outOfMemoryLine(e), `${who} stops here; run it again`);
+}
+
 /** Spatial size in words: `64³` for a cube, else `96×96×64` (`[B, ...spatial, C]` in). */
 function cropWords(inShape: readonly number[]): string {
   const spatial = inShape.slice(1, -1);

@@ -1,7 +1,7 @@
 /** The `mam` command: one verb per file in src/cli; failures become one line and an exit code here. */
 import { helpText, parseVerbArgs, usageLine, type Parsed, type VerbSpec } from './args.ts';
 import { SessionError, EXIT_CODES } from './errors.ts';
-import { isWasmOutOfMemory, outOfMemoryLine, withRestart } from '../backend/out-of-memory.ts';
+import { exitLine, isWasmOutOfMemory } from '../backend/out-of-memory.ts';
 import { ABLATE_SPEC, ablateCommand } from './ablate.ts';
 import { MAPS_SPEC, mapsCommand } from './maps.ts';
 import { EVAL_SPEC, evalCommand } from './eval.ts';
@@ -58,10 +58,6 @@ function overview(): string {
   ].join('\n');
 }
 
-/** The one line for running out of wasm memory; mam exits after it, so a damaged heap goes with the process. */
-const memoryLine = (e: unknown) =>
-  withRestart(e, outOfMemoryLine(e), 'mam stops here; run it again');
-
 /** One line for a fault of mam itself (a stack only with --debug). */
 function internalError(who: string, e: unknown, debug: boolean): string {
   const err = e instanceof Error ? e : new Error(String(e));
@@ -80,7 +76,9 @@ function internalError(who: string, e: unknown, debug: boolean): string {
 export function guardProcess(argv: string[]): void {
   const debug = argv.includes('--debug');
   const fail = (e: unknown) => {
-    processIO.log(isWasmOutOfMemory(e) ? `mam: ${memoryLine(e)}` : internalError('mam', e, debug));
+    processIO.log(
+      isWasmOutOfMemory(e) ? `mam: ${exitLine(e, 'mam')}` : internalError('mam', e, debug),
+    );
     process.exit(EXIT_CODES.internal);
   };
   process.on('uncaughtException', fail);
@@ -117,7 +115,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       return e.code;
     }
     if (isWasmOutOfMemory(e)) {
-      io.log(`mam ${name}: ${memoryLine(e)}`);
+      io.log(`mam ${name}: ${exitLine(e, 'mam')}`);
       return EXIT_CODES.backend;
     }
     io.log(internalError(`mam ${name}`, e, debug));
