@@ -1,5 +1,5 @@
 /** `npm run bench`: every benchmark, or the ones named on the command line (`npm run bench -- infer`). */
-import { isWasmOutOfMemory, outOfMemoryLine } from '../src/backend/out-of-memory.ts';
+import { exitLine, isWasmOutOfMemory } from '../src/backend/out-of-memory.ts';
 import { EXIT_CODES } from '../src/session/errors.ts';
 
 const all = ['infer', 'compile', 'train', 'editor'];
@@ -18,7 +18,7 @@ for (const name of wanted.length ? wanted : all) {
     }
     // out of wasm memory: one line and exit 5, as the `mam` command says it
     if (!isWasmOutOfMemory(e)) throw e;
-    console.error(`bench ${name}: ${outOfMemoryLine(e)}`);
+    console.error(`bench ${name}: ${exitLine(e, 'the benchmark')}`);
     process.exit(EXIT_CODES.backend);
   }
 }

@@ -1,7 +1,7 @@
 /** The `mam` command: one verb per file in src/cli; failures become one line and an exit code here. */
 import { helpText, parseVerbArgs, usageLine, type Parsed, type VerbSpec } from './args.ts';
 import { SessionError, EXIT_CODES } from './errors.ts';
-import { isWasmOutOfMemory, outOfMemoryLine } from '../backend/out-of-memory.ts';
+import { exitLine, isWasmOutOfMemory } from '../backend/out-of-memory.ts';
 import { ABLATE_SPEC, ablateCommand } from './ablate.ts';
 import { MAPS_SPEC, mapsCommand } from './maps.ts';
 import { EVAL_SPEC, evalCommand } from './eval.ts';
@@ -77,7 +77,7 @@ export function guardProcess(argv: string[]): void {
   const debug = argv.includes('--debug');
   const fail = (e: unknown) => {
     processIO.log(
-      isWasmOutOfMemory(e) ? `mam: ${outOfMemoryLine(e)}` : internalError('mam', e, debug),
+      isWasmOutOfMemory(e) ? `mam: ${exitLine(e, 'mam')}` : internalError('mam', e, debug),
     );
     process.exit(EXIT_CODES.internal);
   };
@@ -115,7 +115,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       return e.code;
     }
     if (isWasmOutOfMemory(e)) {
-      io.log(`mam ${name}: ${outOfMemoryLine(e)}`);
+      io.log(`mam ${name}: ${exitLine(e, 'mam')}`);
       return EXIT_CODES.backend;
     }
     io.log(internalError(`mam ${name}`, e, debug));

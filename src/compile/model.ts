@@ -7,7 +7,7 @@ import * as tf from '#tfjs';
 import { hashString, initialValues } from './init.ts';
 import { fromTorch, opsShape, toTorch } from './layout.ts';
 import { runRecomputed } from './recompute.ts';
-import { isWasmOutOfMemory, OutOfMemoryError } from '../backend/out-of-memory.ts';
+import { isWasmOutOfMemory, OutOfMemoryError, wasmDamaged } from '../backend/out-of-memory.ts';
 import { LiveValues, portKey, releaseSchedule, tapeActive } from './release.ts';
 import type { ForwardContext } from './kernels/types.ts';
 import type { Plan, Step } from './plan.ts';
@@ -193,7 +193,7 @@ export class CompiledModel {
         : step.kernel!(ctx);
     } catch (e) {
       if (e instanceof OutOfMemoryError || !isWasmOutOfMemory(e)) throw e;
-      throw new OutOfMemoryError((e as Error).message, step.id);
+      throw new OutOfMemoryError((e as Error).message, step.id, false, wasmDamaged(e));
     }
   }
 

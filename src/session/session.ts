@@ -13,6 +13,7 @@
 import { pixelMaps, type PixelMaps } from '../analysis/maps.ts';
 import * as tf from '#tfjs';
 import { initBackend } from '../backend/init.ts';
+import { withRestart } from '../backend/out-of-memory.ts';
 import type { BackendInfo, BackendPreference } from '../backend/types.ts';
 import type { KernelTable } from '../compile/kernels/types.ts';
 import { CompiledModel } from '../compile/model.ts';
@@ -475,7 +476,12 @@ export class Session {
         this.emit({
           type: 'done',
           reason: 'failed',
-          message: err instanceof Error ? err.message : String(err),
+          // the worker lives on after a failed run: a damaged wasm heap needs a fresh page
+          message: withRestart(
+            err,
+            err instanceof Error ? err.message : String(err),
+            'reload the page before training again; the run saved so far is kept',
+          ),
           step: this.step,
           weights: this.summary(),
           canResume: this.canResume(),

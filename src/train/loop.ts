@@ -25,7 +25,7 @@ import { evaluateCases, type EvaluationOptions } from './evaluate.ts';
 import { segmentationLoss } from './loss.ts';
 import { diceCeLoss } from './loss-volume.ts';
 import { installFastMatMulGradient } from './matmul-grad.ts';
-import { stepOutOfMemory } from '../backend/out-of-memory.ts';
+import { stepOutOfMemory, wasmDamaged, type StepPhase } from '../backend/out-of-memory.ts';
 import { decodeOptimizerState, encodeOptimizerState, Optimizer, polyLr } from './optim.ts';
 import { fitChannels } from './samples.ts';
 import { batchPositions, DEFAULT_LOSS, stepsPerEpoch } from './rules.ts';
@@ -116,6 +116,18 @@ export function validationOptions(classNames: string[], s: TrainSettings): Evalu
   };
 }
 
+/**
+ * The gradient tape of a backward pass that threw: tfjs frees the tensors the
+ * forward pass saved for it only when the backward pass ends well (they are
+ * kept, outside any tidy), so they are freed here.
+ */
+function dropFailedTape(): void {
+  const state = tf.engine().state;
+  if (!state.activeTape || state.gradientDepth !== 0) return;
+  for (const node of state.activeTape) tf.dispose(node.saved ?? []);
+  state.activeTape = null as unknown as typeof state.activeTape;
+}
+
 export async function train(o: TrainOptions): Promise<TrainResult> {
   installFastMatMulGradient();
   const { model, data } = o;
@@ -157,11 +169,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const lossWeights = s.loss ?? DEFAULT_LOSS;
   const volumes = vol && volumeTrainSet(data.volumes!, s.normalisation, vol.roi, vol.channels);
   const optimizer = new Optimizer(s.optimizer, params);
+  let damaged = false;
   try {
     if (o.resume) optimizer.restore(decodeOptimizerState(o.resume.optimizer));
     return await run();
+  } catch (e) {
+    damaged = wasmDamaged(e);
+    throw e;
   } finally {
-    optimizer.dispose();
+    // after a trap the heap may be damaged: freeing the optimizer's state there
+    // could throw in its turn and hide the one line
+    if (!damaged) optimizer.dispose();
   }
 
   async function saveCheckpoint(): Promise<void> {
@@ -270,13 +288,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const { x, y, b, volume } = batchOf(t, perm!, B);
       const lr = s.schedule === 'poly' ? polyLr(s.learningRate, t, s.steps) : s.learningRate;
       const t0 = performance.now();
+      // where a step is when no node's forward pass names itself
+      let phase: StepPhase = 'backward';
+      // the loss's parts, kept out of the step's tidy for its result
+      let ceT: tf.Scalar | undefined;
+      let diceT: tf.Scalar | undefined;
       const step = () =>
         tf.tidy(() => {
           // a volume batch is [B, D, H, W, C]: the model's forward is rank-generic (it checks the plan's input)
           const xs = tf.tensor(x, [b, ...inShape.slice(1)]);
           const ys = tf.tensor(y, [b, ...inShape.slice(1, -1)], 'int32');
-          let ce: tf.Scalar | undefined;
-          let dice: tf.Scalar | undefined;
           const { value, grads } = tf.variableGrads(() => {
             const { logits } = model.forward(xs as tf.Tensor4D, {
               training: true,
@@ -288,25 +309,30 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
                   ceWeight: lossWeights.ce,
                   diceWeight: lossWeights.dice,
                 });
-            ce = tf.keep(parts.ce);
-            dice = tf.keep(parts.dice);
+            ceT = tf.keep(parts.ce);
+            diceT = tf.keep(parts.dice);
             return parts.loss;
           }, model.variables);
+          phase = 'optimizer';
           const byKey: Record<string, tf.Tensor> = {};
           for (const w of model.weights.values())
             if (grads[w.variable.name]) byKey[w.key] = grads[w.variable.name];
           optimizer.apply(byKey, lr);
-          const out = tf.stack([value, ce!, dice!]);
-          ce!.dispose();
-          dice!.dispose();
-          return out;
+          return tf.stack([value, ceT!, diceT!]);
         });
       let values: tf.Tensor;
       try {
         values = step();
       } catch (e) {
-        throw stepOutOfMemory(e, b, inShape);
+        // a failed step's tensors go, unless the heap may be damaged (freeing could trap)
+        if (!wasmDamaged(e)) {
+          dropFailedTape();
+          tf.dispose([ceT, diceT].filter((v) => v !== undefined));
+        }
+        throw stepOutOfMemory(e, b, inShape, phase);
       }
+      ceT!.dispose();
+      diceT!.dispose();
       const [loss, ce, dice] = Array.from(await values.data());
       values.dispose();
       const dt = (performance.now() - t0) / 1000;
@@ -350,7 +376,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       let stop = false;
       if (validateNow) {
         const v0 = performance.now();
-        stop = await validate(epoch);
+        try {
+          stop = await validate(epoch);
+        } catch (e) {
+          throw stepOutOfMemory(e, validationOptions([], s).batchSize!, inShape, 'validation');
+        }
         const vd = (performance.now() - v0) / 1000;
         state.elapsedSec += vd;
         secPerValidation = vd;

@@ -57,3 +57,26 @@ export async function mamInProcess(args: string[], kernels?: KernelTable): Promi
   });
   return { code, stdout, stderr };
 }
+
+/**
+ * `mam train` of a graph on demo3d for two steps at batch 2 on wasm, validating
+ * and checkpointing after each, into `run`: the out-of-memory tests' run.
+ */
+export const twoStepWasmTrain = (graph: string, run: string): string[] => [
+  'train',
+  graph,
+  '--data',
+  'demo3d',
+  '--steps',
+  '2',
+  '--val-every',
+  '1',
+  '--checkpoint-every',
+  '1',
+  '--batch',
+  '2',
+  '--backend',
+  'wasm',
+  '--out',
+  run,
+];

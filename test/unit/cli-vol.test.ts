@@ -23,7 +23,7 @@ import { demo3dDataDir } from '../../src/data/node-fs.ts';
 import { readNifti } from '../../src/data/nifti.ts';
 import { DEMO_CLASSES } from '../../src/graph/classes.ts';
 import { loadGraph } from '../../src/graph/load.ts';
-import { mamInProcess, repoRoot } from '../helpers/mam-cli.ts';
+import { mamInProcess, repoRoot, twoStepWasmTrain } from '../helpers/mam-cli.ts';
 import { hasKernel, kernels3d, tiny3dGraph } from '../helpers/tiny-3d.ts';
 import type { Kernel } from '../../src/compile/kernels/types.ts';
 import { tinyGraph } from '../helpers/tiny-graph.ts';
@@ -320,27 +320,7 @@ describe('mam train out of WebAssembly memory', () => {
       JSON.stringify(tiny3dGraph({ size: [16, 16, 16], classes: DEMO_CLASSES })),
     );
     const run = at('oom-run');
-    const r = await mamInProcess(
-      [
-        'train',
-        at('tiny3d-16.json'),
-        '--data',
-        'demo3d',
-        '--steps',
-        '2',
-        '--val-every',
-        '1',
-        '--checkpoint-every',
-        '1',
-        '--batch',
-        '2',
-        '--backend',
-        'wasm',
-        '--out',
-        run,
-      ],
-      table,
-    );
+    const r = await mamInProcess(twoStepWasmTrain(at('tiny3d-16.json'), run), table);
     expect(trainingCalls).toBe(2);
     expect(r.code).toBe(EXIT_CODES.backend);
     const last = r.stderr.trim().split('\n').at(-1);
