@@ -116,9 +116,10 @@ export function outOfMemoryMessage(
       : node
         ? `in ${node}`
         : PHASE_WORDS[phase];
-  // validation's window batch is the graph's (training.slidingWindow.validation), not --batch
+  // validation's window batch is the graph's (training.slidingWindow.validation), not the run's batch;
+  // 'batch 1' in words both hosts use: mam's --batch, the editor's Batch field
   const remedy =
-    batch > 1 && phase !== 'validation' ? 'try --batch 1 or a smaller crop' : 'try a smaller crop';
+    batch > 1 && phase !== 'validation' ? 'try batch 1 or a smaller crop' : 'try a smaller crop';
   const at = phase === 'validation' ? 'window batch' : 'batch';
   return `out of WebAssembly memory (4 GiB) ${where} at ${at} ${batch}, ${cropWords(inShape)}: ${remedy}`;
 }

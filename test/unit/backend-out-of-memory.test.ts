@@ -21,7 +21,7 @@ describe('stepOutOfMemory', () => {
     const tensors = tf.memory().numTensors;
     const step = greedyStep(() => tf.tidy(() => tf.fill([2 ** 30], 1)));
     expect(step.run).toThrow(
-      /^out of WebAssembly memory \(4 GiB\) in enc at batch 2, 16³: try --batch 1 or a smaller crop$/,
+      /^out of WebAssembly memory \(4 GiB\) in enc at batch 2, 16³: try batch 1 or a smaller crop$/,
     );
     step.dispose();
     expect(tf.memory().numTensors).toBe(tensors);

@@ -29,7 +29,7 @@ describe('profile', () => {
     const tensors = tf.memory().numTensors;
     const step = async () => run();
     await expect(profile(step)).rejects.toThrow(
-      /^out of WebAssembly memory \(4 GiB\) in enc at batch 2, 16³: try --batch 1 or a smaller crop$/,
+      /^out of WebAssembly memory \(4 GiB\) in enc at batch 2, 16³: try batch 1 or a smaller crop$/,
     );
     expect(profiling()).toBe(false);
     expect(tf.memory().numTensors).toBe(tensors);

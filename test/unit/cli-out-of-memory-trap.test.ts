@@ -37,7 +37,7 @@ it('mam train: the one line with the word to run again, exit 5; the run folder a
   expect(trainingCalls).toBe(2);
   expect(r.code).toBe(EXIT_CODES.backend);
   expect(r.stderr.trim().split('\n').at(-1)).toBe(
-    'mam train: out of WebAssembly memory (4 GiB) in enc at batch 2, 16³: try --batch 1 or a smaller crop' +
+    'mam train: out of WebAssembly memory (4 GiB) in enc at batch 2, 16³: try batch 1 or a smaller crop' +
       " (WebAssembly's heap may be damaged: mam stops here; run it again)",
   );
   expect(r.stderr).not.toContain('internal error');

@@ -325,7 +325,7 @@ describe('mam train out of WebAssembly memory', () => {
     expect(r.code).toBe(EXIT_CODES.backend);
     const last = r.stderr.trim().split('\n').at(-1);
     expect(last).toBe(
-      'mam train: out of WebAssembly memory (4 GiB) in enc at batch 2, 16³: try --batch 1 or a smaller crop',
+      'mam train: out of WebAssembly memory (4 GiB) in enc at batch 2, 16³: try batch 1 or a smaller crop',
     );
     expect(r.stderr).not.toContain('internal error');
     // step 1's checkpoint and best weights are still there

@@ -49,7 +49,7 @@ it('a trap in step 2: the line names node, batch and crop and says to reload the
   expect(trainingCalls).toBe(2);
   expect(done.reason).toBe('failed');
   expect(done.message).toBe(
-    'out of WebAssembly memory (4 GiB) in output at batch 2, 16²: try --batch 1 or a smaller crop' +
+    'out of WebAssembly memory (4 GiB) in output at batch 2, 16²: try batch 1 or a smaller crop' +
       " (WebAssembly's heap may be damaged: reload the page before training again; the run saved so far is kept)",
   );
   expect((await store.get(CURRENT_RUN))?.step).toBe(1);

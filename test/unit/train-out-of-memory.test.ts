@@ -106,7 +106,7 @@ describe('the training loop out of wasm memory', () => {
     const r = await runOutOfMemory('backward', () => tf.tidy(() => tf.fill([2 ** 30], 1)));
     expect(r.error).toBeInstanceOf(OutOfMemoryError);
     expect((r.error as OutOfMemoryError).message).toBe(
-      'out of WebAssembly memory (4 GiB) in the backward pass at batch 2, 8³: try --batch 1 or a smaller crop',
+      'out of WebAssembly memory (4 GiB) in the backward pass at batch 2, 8³: try batch 1 or a smaller crop',
     );
     expect((r.error as OutOfMemoryError).damaged).toBe(false);
     expect(r.saved).toEqual([1]);
@@ -144,7 +144,7 @@ describe('the training loop out of wasm memory', () => {
     expect((raw as Error).message).toBe('memory access out of bounds');
     expect((raw as Error).stack).toContain('BackendWasm.move');
     const line =
-      'out of WebAssembly memory (4 GiB) in enc at batch 2, 8³: try --batch 1 or a smaller crop';
+      'out of WebAssembly memory (4 GiB) in enc at batch 2, 8³: try batch 1 or a smaller crop';
     expect(r.error).toBeInstanceOf(OutOfMemoryError);
     expect((r.error as OutOfMemoryError).damaged).toBe(true);
     expect(outOfMemoryLine(r.error)).toBe(line);
