@@ -50,7 +50,7 @@ describe('Ablation view', () => {
     ]);
     expect(await view.getByTestId('ablation-curves').locator('polyline').count()).toBe(2);
 
-    const wait = page.waitForEvent('download');
+    const wait = page.waitForEvent('download', { timeout: 180_000 });
     await view.getByTestId('ablation-md').click();
     const path = join(FILES, 'ablation.md');
     await (await wait).saveAs(path);

@@ -95,7 +95,7 @@ describe.skipIf(!hasPython && process.env.CI !== 'true')('your own data in the e
     const button = byId(page, 'prediction-download');
     await expect.poll(() => button.count(), { timeout: 60_000 }).toBe(1);
     const caseId = /prediction of (\S+)/.exec((await button.textContent()) ?? '')![1];
-    const downloaded = page.waitForEvent('download');
+    const downloaded = page.waitForEvent('download', { timeout: 180_000 });
     await button.click();
     const file = join(FILES, `${caseId}-prediction.nii.gz`);
     const download = await downloaded;

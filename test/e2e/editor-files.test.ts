@@ -18,7 +18,7 @@ import {
 const FILES = resolve(import.meta.dirname, '../../test-results/e2e-files');
 
 async function downloadFrom(page: Page, testId: string, name: string): Promise<string> {
-  const wait = page.waitForEvent('download');
+  const wait = page.waitForEvent('download', { timeout: 180_000 });
   await page.getByTestId(testId).click();
   const dl = await wait;
   const path = join(FILES, name);

@@ -67,7 +67,7 @@ describe('a host kind in the editor app', () => {
     const { page } = t;
     const id = await withGain(page);
     const before = await saveText(page);
-    const wait = page.waitForEvent('download');
+    const wait = page.waitForEvent('download', { timeout: 180_000 });
     await page.getByTestId('export-png').click();
     const path = join(FILES, 'host-kind.png');
     await (await wait).saveAs(path);

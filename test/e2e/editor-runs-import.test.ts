@@ -146,7 +146,7 @@ describe('importing runs', () => {
       .poll(async () => (await training(page)).evaluations, { timeout: 120_000 })
       .toBe(evaluations + 1);
     expect((await training(page)).evaluation?.convention).toBe('synapse');
-    const downloaded = page.waitForEvent('download');
+    const downloaded = page.waitForEvent('download', { timeout: 180_000 });
     await row(page, 'current').getByTestId('run-export').click();
     expect((await downloaded).suggestedFilename()).toBe('torch-run.zip');
 

@@ -174,7 +174,7 @@ describe('the runs list', () => {
     await expect.poll(async () => (await training(page)).saves).toBeGreaterThan(saves);
     const editor = (await training(page)).evaluation!;
 
-    const downloaded = page.waitForEvent('download');
+    const downloaded = page.waitForEvent('download', { timeout: 180_000 });
     await row(page, 'current').getByTestId('run-export').click();
     const download = await downloaded;
     const zipFile = join(FILES, download.suggestedFilename());

@@ -224,7 +224,7 @@ describe('editor training', () => {
       digest: before.digest,
     });
 
-    const wait = page.waitForEvent('download');
+    const wait = page.waitForEvent('download', { timeout: 180_000 });
     await byId(page, 'weights-export').click();
     const file = join(FILES, 'demo.safetensors');
     await (await wait).saveAs(file);
@@ -260,7 +260,7 @@ describe('editor training', () => {
       await freshTraining(page, baseUrl);
       await openTrain(page);
       await expect.poll(() => byId(page, 'weights-export-torch').isEnabled()).toBe(true);
-      const wait = page.waitForEvent('download');
+      const wait = page.waitForEvent('download', { timeout: 180_000 });
       await byId(page, 'weights-export-torch').click();
       const download = await wait;
       expect(download.suggestedFilename()).toMatch(/-torch\.zip$/);
