@@ -7,6 +7,7 @@
 import { importUnbundled, isNode } from './environment.ts';
 import { shareWasmIdentity } from './wasm-identity.ts';
 import { registerWasmGelu } from './wasm-gelu.ts';
+import { registerWasmOptimizers } from './wasm-adamw.ts';
 import { registerWasmLayerNorm } from './wasm-layer-norm.ts';
 import { splitWasmTranspose } from './wasm-transpose.ts';
 
@@ -33,6 +34,7 @@ export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
     splitWasmTranspose();
     registerWasmLayerNorm();
     registerWasmGelu();
+    registerWasmOptimizers();
     return wasm;
   })();
   return loaded;

@@ -9,6 +9,7 @@
  *   v = β2·v + (1−β2)·g²; p -= (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
  */
 import * as tf from '#tfjs';
+import { ADAMW, optimizerInputs, SGD } from '../backend/wasm-adamw.ts';
 import { readSafetensors, toFloat32, writeSafetensors } from '../compile/io/safetensors.ts';
 
 import type { OptimizerSettings } from './rules.ts';
@@ -124,26 +125,73 @@ export class Optimizer {
       tf.tidy(() => {
         const has = b.names.map((n) => grads[n] !== undefined);
         if (!has.some(Boolean)) return;
-        const flat = (xs: tf.Tensor[]) => tf.concat(xs.map((x) => tf.reshape(x, [-1])));
-        const p = flat(b.names.map((n) => this.params.get(n)!));
-        const g = flat(b.names.map((n, i) => grads[n] ?? tf.zeros([b.sizes[i]], p.dtype)));
-        const next = this.update(p, g, b.slots, lr);
-        // weights without a gradient keep their value and slots: one mask over the bucket
-        let keep = (x: tf.Tensor, _old: tf.Tensor) => x;
-        if (!has.every(Boolean)) {
-          const on = new Uint8Array(b.total);
-          has.forEach((h, i) => h && on.fill(1, b.offsets[i], b.offsets[i] + b.sizes[i]));
-          const mask = tf.tensor1d(on, 'bool');
-          keep = (x, old) => tf.where(mask, x, old);
-        }
-        next.slots.forEach((s, i) => b.slots[i].assign(keep(s, b.slots[i])));
-        const parts = splitFlat(keep(next.p, p), b.sizes);
-        b.names.forEach((n, i) => {
-          if (!has[i]) return;
-          const v = this.params.get(n)!;
-          v.assign(tf.reshape(parts[i], v.shape));
-        });
+        if (!this.fused(b, grads, has, lr)) this.composite(b, grads, has, lr);
       });
+  }
+
+  /**
+   * The bucket's update as one kernel (wasm: src/backend/wasm-adamw.ts) on
+   * the weights and gradients where they lie, when there is one for float32
+   * weights and gradients; false (nothing done) otherwise.
+   */
+  private fused(b: Bucket, grads: Record<string, tf.Tensor>, has: boolean[], lr: number): boolean {
+    const s = this.settings;
+    const kernel = s.kind === 'sgd' ? SGD : ADAMW;
+    if (tf.getBackend() !== 'wasm' || !tf.getKernel(kernel, 'wasm')) return false;
+    const names = b.names.filter((_, i) => has[i]);
+    const ws = names.map((n) => this.params.get(n)!);
+    const gs = names.map((n) => grads[n]);
+    if (![...ws, ...gs, ...b.slots].every((t) => t.dtype === 'float32')) return false;
+    const t = this.updates;
+    const scalars =
+      s.kind === 'sgd'
+        ? [s.weightDecay, s.momentum, lr]
+        : [
+            1 - lr * s.weightDecay,
+            s.beta1,
+            1 - s.beta1,
+            s.beta2,
+            1 - s.beta2,
+            Math.sqrt(1 - Math.pow(s.beta2, t)),
+            s.eps,
+            lr / (1 - Math.pow(s.beta1, t)),
+          ];
+    const slots: Record<string, tf.Tensor> =
+      s.kind === 'sgd' ? { buf: b.slots[0] } : { m: b.slots[0], v: b.slots[1] };
+    const offsets = b.names.flatMap((_, i) => (has[i] ? [b.offsets[i]] : []));
+    const out = tf
+      .engine()
+      .runKernel(kernel, optimizerInputs(ws, gs, slots), { offsets, scalars }) as tf.Tensor[];
+    ws.forEach((w, i) => w.assign(out[i]));
+    // SGD without momentum keeps no buffer (as the composite update)
+    if (s.kind === 'adamw' || s.momentum) b.slots.forEach((v, k) => v.assign(out[ws.length + k]));
+    return true;
+  }
+
+  /**
+   * The bucket's update from tfjs ops on the weights, gradients and slots
+   * concatenated into 1-D tensors, the new weights split back.
+   */
+  private composite(b: Bucket, grads: Record<string, tf.Tensor>, has: boolean[], lr: number) {
+    const flat = (xs: tf.Tensor[]) => tf.concat(xs.map((x) => tf.reshape(x, [-1])));
+    const p = flat(b.names.map((n) => this.params.get(n)!));
+    const g = flat(b.names.map((n, i) => grads[n] ?? tf.zeros([b.sizes[i]], p.dtype)));
+    const next = this.update(p, g, b.slots, lr);
+    // weights without a gradient keep their value and slots: one mask over the bucket
+    let keep = (x: tf.Tensor, _old: tf.Tensor) => x;
+    if (!has.every(Boolean)) {
+      const on = new Uint8Array(b.total);
+      has.forEach((h, i) => h && on.fill(1, b.offsets[i], b.offsets[i] + b.sizes[i]));
+      const mask = tf.tensor1d(on, 'bool');
+      keep = (x, old) => tf.where(mask, x, old);
+    }
+    next.slots.forEach((s, i) => b.slots[i].assign(keep(s, b.slots[i])));
+    const parts = splitFlat(keep(next.p, p), b.sizes);
+    b.names.forEach((n, i) => {
+      if (!has[i]) return;
+      const v = this.params.get(n)!;
+      v.assign(tf.reshape(parts[i], v.shape));
+    });
   }
 
   /** New flat weights and slots (only the slots that change) from flat weights `p`, gradients `g` and slots. */
