@@ -19,7 +19,17 @@ describe('bench peer: command line', () => {
     });
   });
 
+  it('races the 224² preset against DIR with --preset=224 (demo by default)', () => {
+    expect(parsePeerArgs(['peer', '--against=/tmp/x'])).toMatchObject({ preset: 'demo' });
+    expect(parsePeerArgs(['peer', '--against=/tmp/x', '--preset', '224'])).toMatchObject({
+      against: '/tmp/x',
+      preset: '224',
+    });
+  });
+
   it.each([
+    [['--against=/tmp/x', '--preset=512'], /--preset is demo or 224, got "512"/],
+    [['--preset=224'], /--preset chooses what --against races; give --against=DIR/],
     [['--rounds', 'x'], /--rounds takes a whole number ≥ 1, got "x"/],
     [['--steps=0'], /--steps takes a whole number ≥ 1, got "0"/],
     [['--round=8'], /bench peer: .*--round.*usage: npm run bench -- peer/],
