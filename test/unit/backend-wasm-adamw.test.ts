@@ -7,12 +7,19 @@
  * step); to the bit the composite update's (same float32 operations, so the
  * saved state is the same bytes); one kernel per bucket; inputs never written
  * over (a reshape or clone of a weight keeps its value); no tensor or byte
- * left behind.
+ * left behind. The SIMD module alone, on a plain and on a shared memory (the
+ * threaded build's), gives the JavaScript float32 loop's bits.
  */
 import * as tf from '#tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { ADAMW, SGD, registerWasmOptimizers } from '../../src/backend/wasm-adamw.ts';
+import {
+  adamwScalar,
+  optimizerSimd,
+  sgdScalar,
+  type AdamWScalars,
+} from '../../src/backend/wasm-adamw-simd.ts';
 import {
   ADAMW_DEFAULTS,
   Optimizer,
@@ -237,5 +244,56 @@ describe('fused optimizer step on wasm', () => {
     tf.dispose([view, copy]);
     opt.dispose();
     params.forEach((v) => v.dispose());
+  });
+});
+
+describe('the optimizer SIMD module', () => {
+  const N = 64; // floats per array; the slots start 3 floats in (not 16-byte aligned)
+  const scalars: AdamWScalars = [
+    1 - 0.01 * 0.05,
+    0.9,
+    0.1,
+    0.999,
+    0.001,
+    Math.sqrt(1 - 0.999 ** 3),
+    1e-8,
+    0.01 / (1 - 0.9 ** 3),
+  ];
+  it.each([false, true])('shared memory %s: the JavaScript loop’s floats to the bit', (shared) => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared });
+    const simd = optimizerSimd(memory)!;
+    expect(simd).not.toBeNull();
+    const heap = new Float32Array(memory.buffer);
+    const names = ['w', 'g', 'm', 'v', 'wo', 'mo', 'vo'];
+    const at = Object.fromEntries(names.map((n, i) => [n, i * 2 * N]));
+    const arr = (n: string) => heap.subarray(at[n], at[n] + 2 * N);
+    // gradients from 1e-20 to 1e15, weights and slots of either sign (v ≥ 0)
+    names.slice(0, 4).forEach((n, k) => {
+      const xs = values(11 + k, 2 * N, 1).map((x, i) => x * 10 ** ((i % 36) - 20));
+      arr(n).set(n === 'v' ? xs.map(Math.abs) : xs);
+    });
+    const O = 3;
+    simd.adamw(
+      ...(['w', 'g'].map((n) => 4 * at[n]) as [number, number]),
+      4 * (at.m + O),
+      4 * (at.v + O),
+      4 * at.wo,
+      4 * (at.mo + O),
+      4 * (at.vo + O),
+      N,
+      ...scalars,
+    );
+    const got = names.slice(4).map((n) => Array.from(arr(n)));
+    // inputs copied out, outputs fresh zeros for the JavaScript loop
+    const fresh = (n: string) => (n.endsWith('o') ? new Float32Array(2 * N) : arr(n).slice());
+    const views = Object.fromEntries(names.map((n) => [n, fresh(n)]));
+    adamwScalar(views as Parameters<typeof adamwScalar>[0], O, 0, N, scalars);
+    expect(got).toEqual(names.slice(4).map((n) => Array.from(views[n])));
+    // SGD: buf in m, new buf in mo
+    simd.sgd(4 * at.w, 4 * at.g, 4 * (at.m + O), 4 * at.wo, 4 * (at.mo + O), N, 1e-4, 0.9, 0.01);
+    const sgdGot = ['wo', 'mo'].map((n) => Array.from(arr(n)));
+    const sv = { w: views.w, g: views.g, wo: fresh('wo'), buf: views.m, bufo: fresh('mo') };
+    sgdScalar(sv, O, 0, N, [1e-4, 0.9, 0.01]);
+    expect(sgdGot).toEqual([Array.from(sv.wo), Array.from(sv.bufo)]);
   });
 });
