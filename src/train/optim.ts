@@ -94,7 +94,9 @@ function splitFlat(x: tf.Tensor, sizes: number[]): tf.Tensor[] {
  * The update runs once per bucket on the weights, gradients and slots
  * concatenated into 1-D tensors (a few kernels for all weights, not a dozen per
  * weight), and splits the new weights back. Elementwise, so each element sees
- * the same float32 operations as a per-weight update.
+ * the same float32 operations as a per-weight update. On wasm a bucket's
+ * update is one kernel instead (src/backend/wasm-adamw.ts: one pass, no
+ * concatenation or split) doing those float32 operations in the same order.
  */
 export class Optimizer {
   private readonly buckets: Bucket[];
