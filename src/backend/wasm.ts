@@ -9,6 +9,7 @@ import { shareWasmIdentity } from './wasm-identity.ts';
 import { registerWasmGelu } from './wasm-gelu.ts';
 import { registerWasmOptimizers } from './wasm-adamw.ts';
 import { registerWasmLayerNorm } from './wasm-layer-norm.ts';
+import { copyOnWasmHeap } from './wasm-slice.ts';
 import { splitWasmTranspose } from './wasm-transpose.ts';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
@@ -32,6 +33,7 @@ export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
     wasm.setWasmPaths(wasmPaths ?? (await defaultWasmDir()));
     shareWasmIdentity();
     splitWasmTranspose();
+    copyOnWasmHeap();
     registerWasmLayerNorm();
     registerWasmGelu();
     registerWasmOptimizers();

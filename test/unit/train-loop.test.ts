@@ -4,7 +4,7 @@
  * resumed from its checkpoint repeats the uninterrupted run exactly.
  */
 import * as tf from '#tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { CompiledModel } from '../../src/compile/model.ts';
 import { planGraph } from '../../src/compile/plan.ts';
@@ -20,6 +20,7 @@ import { kernels } from '../../src/compile/kernels/index.ts';
 beforeAll(async () => {
   await initBackend('wasm');
 });
+afterEach(() => vi.useRealTimers());
 
 function setup(seed = 1) {
   const plan = planGraph(tinyGraph(), catalogue, kernels);
@@ -96,6 +97,19 @@ describe('train()', () => {
     expect(store.best).not.toBeNull();
     expect(r.state.lastValidation!.convention).toBe('synapse');
     expect(r.state.lastValidation!.meanDice).toBeGreaterThan(0.2);
+    model.dispose();
+  });
+
+  it('steps on without timers (Node waits ≥1 ms for a setTimeout(0), browsers ≥4 ms when nested)', async () => {
+    const { model, data } = setup();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval'] });
+    let finished = false;
+    void train({ model, data: { ...data, val: [] }, settings: settings({ steps: 3 }) }).then(
+      () => (finished = true),
+    );
+    // each step needs one macrotask turn; none of these runs a faked timer
+    for (let turn = 0; turn < 1000 && !finished; turn++) await new Promise((r) => setImmediate(r));
+    expect(finished).toBe(true);
     model.dispose();
   });
 

@@ -1,0 +1,167 @@
+// The wasm backend's Slice, SplitV and Concat are JavaScript copies on the
+// heap, but its Slice first reads its whole input out of the heap
+// (`readSync`: a new ArrayBuffer the size of the input, for a slice of any
+// size; SplitV does so once per piece) and both copy through a new typed-array
+// view per row (`subarray`). A training step made ~140 slices and ~45 concats
+// this way (attention's q/k/v, the roll of shifted windows, the optimizer's
+// buckets): garbage for the collector and a full extra copy per slice. These
+// kernels copy each contiguous run with `copyWithin` on the heap itself.
+import * as tf from '#tfjs';
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+interface WasmHeapBackend {
+  wasm: { HEAPU8: Uint8Array; HEAP32: Int32Array; HEAPF32: Float32Array };
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/** The heap as elements of `dtype` (read after any allocation: growing the heap replaces the views), or null for strings. */
+function heapOf(
+  b: WasmHeapBackend,
+  dtype: tf.DataType,
+): Uint8Array | Int32Array | Float32Array | null {
+  if (dtype === 'float32') return b.wasm.HEAPF32;
+  if (dtype === 'int32') return b.wasm.HEAP32;
+  if (dtype === 'bool') return b.wasm.HEAPU8;
+  return null;
+}
+
+/** Element index of a tensor's first element in `heap`. */
+const start = (b: WasmHeapBackend, t: tf.TensorInfo, heap: { BYTES_PER_ELEMENT: number }) =>
+  b.dataIdMap.get(t.dataId).memoryOffset / heap.BYTES_PER_ELEMENT;
+
+/**
+ * Copies the box `begin`/`size` of `x` into the new tensor `out`: the
+ * trailing axes the box spans whole, and the one before them, form one
+ * contiguous run per index of the axes in front (an odometer over those).
+ */
+export function copyBox(
+  b: WasmHeapBackend,
+  x: tf.TensorInfo,
+  begin: readonly number[],
+  size: readonly number[],
+  out: tf.TensorInfo,
+): void {
+  if (tf.util.sizeFromShape(size as number[]) === 0) return;
+  const heap = heapOf(b, x.dtype)!;
+  const rank = x.shape.length;
+  const strides = new Array<number>(rank);
+  for (let a = rank - 1, s = 1; a >= 0; a--) {
+    strides[a] = s;
+    s *= x.shape[a];
+  }
+  // axes inner..rank-1 form the run: inner is the first axis from which on the box is whole, less one
+  let inner = rank;
+  while (inner > 0 && size[inner - 1] === x.shape[inner - 1]) inner--;
+  if (inner > 0) inner--;
+  let run = 1;
+  for (let a = inner; a < rank; a++) run *= size[a];
+  let from = start(b, x, heap);
+  for (let a = 0; a < rank; a++) from += begin[a] * strides[a];
+  let to = start(b, out, heap);
+  const index = new Array<number>(inner).fill(0);
+  for (;;) {
+    heap.copyWithin(to, from, from + run);
+    to += run;
+    let a = inner - 1;
+    for (; a >= 0; a--) {
+      from += strides[a];
+      if (++index[a] < size[a]) break;
+      from -= index[a] * strides[a];
+      index[a] = 0;
+    }
+    if (a < 0) return;
+  }
+}
+
+function sliceKernel(args: KernelArgs): tf.TensorInfo {
+  const b = args.backend as unknown as WasmHeapBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  const { begin, size } = args.attrs as { begin: number[]; size: number[] };
+  const [begin_, size_] = tf.backend_util.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+  const out = b.makeOutput(size_, x.dtype);
+  copyBox(b, x, begin_, size_, out);
+  return out;
+}
+
+function splitKernel(args: KernelArgs): tf.TensorInfo[] {
+  const b = args.backend as unknown as WasmHeapBackend;
+  const x = args.inputs.x as tf.TensorInfo;
+  const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number[]; axis: number };
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((s) => {
+    const size = x.shape.slice();
+    size[ax] = s;
+    const out = b.makeOutput(size, x.dtype);
+    copyBox(b, x, begin, size, out);
+    begin[ax] += s;
+    return out;
+  });
+}
+
+function concatKernel(args: KernelArgs): tf.TensorInfo {
+  const b = args.backend as unknown as WasmHeapBackend;
+  const inputs = (args.inputs as unknown as tf.TensorInfo[]).filter(
+    (t) => tf.util.sizeFromShape(t.shape) > 0,
+  );
+  const all = args.inputs as unknown as tf.TensorInfo[];
+  const ax = tf.util.parseAxisParam((args.attrs as { axis: number }).axis, all[0].shape)[0];
+  tf.backend_util.assertParamsConsistent(
+    all.map((t) => t.shape),
+    ax,
+  );
+  const outShape = tf.backend_util.computeOutShape(
+    all.map((t) => t.shape),
+    ax,
+  );
+  const out = b.makeOutput(outShape, all[0].dtype);
+  const heap = heapOf(b, all[0].dtype)!;
+  const rows = tf.util.sizeFromShape(outShape.slice(0, ax));
+  const widths = inputs.map((t) => tf.util.sizeFromShape(t.shape.slice(ax)));
+  const starts = inputs.map((t) => start(b, t, heap));
+  let to = start(b, out, heap);
+  for (let r = 0; r < rows; r++)
+    for (let i = 0; i < inputs.length; i++) {
+      const w = widths[i];
+      heap.copyWithin(to, starts[i] + r * w, starts[i] + (r + 1) * w);
+      to += w;
+    }
+  return out;
+}
+
+/** Strings (not on the heap) go to the backend's own kernel. */
+function onHeapOnly<R>(
+  original: tf.KernelConfig,
+  kernel: (args: KernelArgs) => R,
+  dtypeOf: (args: KernelArgs) => tf.DataType,
+) {
+  return (args: KernelArgs) =>
+    heapOf(args.backend as unknown as WasmHeapBackend, dtypeOf(args))
+      ? (kernel(args) as tf.TensorInfo)
+      : original.kernelFunc(args);
+}
+
+let replaced = false;
+
+/** Replaces the wasm backend's Slice, SplitV and Concat by heap-to-heap copies (idempotent). */
+export function copyOnWasmHeap(): void {
+  if (replaced) return;
+  const kernels: [string, (a: KernelArgs) => unknown, (a: KernelArgs) => tf.DataType][] = [
+    [tf.Slice, sliceKernel, (a) => (a.inputs.x as tf.TensorInfo).dtype],
+    [tf.SplitV, splitKernel, (a) => (a.inputs.x as tf.TensorInfo).dtype],
+    [tf.Concat, concatKernel, (a) => (a.inputs as unknown as tf.TensorInfo[])[0].dtype],
+  ];
+  for (const [name, kernel, dtypeOf] of kernels) {
+    const original = tf.getKernel(name, 'wasm');
+    if (!original) throw new Error('copyOnWasmHeap: the wasm backend is not loaded');
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({
+      ...original,
+      kernelFunc: onHeapOnly(original, kernel, dtypeOf) as tf.KernelFunc,
+    });
+  }
+  replaced = true;
+}

@@ -1,0 +1,123 @@
+/**
+ * On wasm, Slice, SplitV and Concat copy on the heap (src/backend/wasm-slice.ts):
+ * no read of the whole input out of the heap, and the elements plain index
+ * loops over the input's values pick.
+ */
+import * as tf from '#tfjs';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
+import { rng } from '../../src/compile/init.ts';
+
+beforeAll(async () => {
+  const info = await initBackend('wasm');
+  if (info.name !== 'wasm') throw new Error(info.message);
+});
+afterEach(() => vi.restoreAllMocks());
+
+const strides = (shape: number[]) =>
+  shape.map((_, a) => shape.slice(a + 1).reduce((p, d) => p * d, 1));
+
+/** Every index tuple of `shape`, last axis fastest. */
+function* indices(shape: number[]): Generator<number[]> {
+  const n = shape.reduce((p, d) => p * d, 1);
+  const st = strides(shape);
+  for (let f = 0; f < n; f++) yield shape.map((d, a) => Math.floor(f / st[a]) % d);
+}
+
+/** The box begin/size of `values` (shape `shape`) by index arithmetic. */
+function boxOf(values: number[], shape: number[], begin: number[], size: number[]): number[] {
+  const st = strides(shape);
+  return [...indices(size)].map(
+    (i) => values[i.reduce((o, v, a) => o + (v + begin[a]) * st[a], 0)],
+  );
+}
+
+describe('wasm Slice, SplitV and Concat on the heap', () => {
+  it('read no tensor out of the heap', () => {
+    const backend = tf.backend() as unknown as { readSync: () => unknown };
+    const read = vi.spyOn(backend, 'readSync');
+    const outs = tf.tidy(() => {
+      const x = tf.reshape(tf.range(0, 4 * 6 * 8), [4, 6, 8]);
+      return [
+        tf.slice(x, [1, 2, 0], [2, 3, 8]),
+        tf.slice(x, [1, 0, 0], [2, 6, 8]),
+        ...tf.split(x, [2, 6], 2),
+        tf.concat([x, x], 1),
+      ].map((t) => tf.keep(t));
+    });
+    expect(read).not.toHaveBeenCalled();
+    tf.dispose(outs);
+  });
+
+  it.each(['float32', 'int32', 'bool'] as const)(
+    'slices of rank 1–5 (%s) hold the elements index loops pick',
+    (dtype) => {
+      const r = rng(7);
+      for (let trial = 0; trial < 60; trial++) {
+        const rank = 1 + (trial % 5);
+        const shape = Array.from({ length: rank }, () => 1 + Math.floor(r() * 5));
+        const n = shape.reduce((p, d) => p * d, 1);
+        const values = Array.from({ length: n }, (_, i) =>
+          dtype === 'bool' ? Number(r() < 0.5) : dtype === 'int32' ? i - 7 : i * 0.5 - 3,
+        );
+        const begin = shape.map((d) => Math.floor(r() * d));
+        // some axes whole, some not, some of size 0
+        const size = shape.map((d, a) =>
+          trial % 7 === 0 && a === 0
+            ? 0
+            : r() < 0.4
+              ? d - begin[a]
+              : Math.floor(r() * (d - begin[a] + 1)),
+        );
+        const got = tf.tidy(() =>
+          Array.from(tf.slice(tf.tensor(values, shape, dtype), begin, size).dataSync()),
+        );
+        expect(got, `${shape} at ${begin} size ${size}`).toEqual(boxOf(values, shape, begin, size));
+      }
+    },
+  );
+
+  it('splits and concatenations along every axis agree with index loops', () => {
+    const shape = [3, 4, 5];
+    const values = Array.from({ length: 60 }, (_, i) => i * 1.5 - 20);
+    for (let axis = 0; axis < 3; axis++) {
+      const d = shape[axis];
+      const sizes = [1, d - 1];
+      const pieces = tf.tidy(() =>
+        tf.split(tf.tensor(values, shape), sizes, axis).map((t) => Array.from(t.dataSync())),
+      );
+      const begin = [0, 0, 0];
+      sizes.forEach((s, k) => {
+        const size = shape.slice();
+        size[axis] = s;
+        expect(pieces[k], `axis ${axis} piece ${k}`).toEqual(boxOf(values, shape, begin, size));
+        begin[axis] += s;
+      });
+      // concat(x, x[..., :1 on axis]) element by element
+      const joined = tf.tidy(() => {
+        const x = tf.tensor(values, shape);
+        const size = shape.slice();
+        size[axis] = 1;
+        return Array.from(tf.concat([x, tf.slice(x, [0, 0, 0], size)], axis).dataSync());
+      });
+      const outShape = shape.slice();
+      outShape[axis] += 1;
+      const st = strides(shape);
+      const expected = [...indices(outShape)].map((i) => {
+        const j = i.map((v, a) => (a === axis && v === shape[axis] ? 0 : v));
+        return values[j.reduce((o, v, a) => o + v * st[a], 0)];
+      });
+      expect(joined, `axis ${axis}`).toEqual(expected);
+    }
+  });
+
+  it('concatenates tensors of different widths and skips empty ones', () => {
+    const got = tf.tidy(() => {
+      const a = tf.tensor([1, 2, 3, 4], [2, 2], 'int32');
+      const b = tf.tensor([], [2, 0], 'int32');
+      const c = tf.tensor([5, 6, 7, 8, 9, 10], [2, 3], 'int32');
+      return Array.from(tf.concat([a, b, c], 1).dataSync());
+    });
+    expect(got).toEqual([1, 2, 5, 6, 7, 3, 4, 8, 9, 10]);
+  });
+});
