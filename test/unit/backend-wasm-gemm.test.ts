@@ -9,6 +9,7 @@
 import * as tf from '#tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
+import { installFastMatMulGradient } from '../../src/train/matmul-grad.ts';
 import { Rng, type F64 } from '../reference/math.ts';
 
 beforeAll(async () => {
@@ -230,5 +231,13 @@ describe('matrix products on wasm by our SIMD kernel', () => {
     const { c, abs } = reference(p);
     for (let n = 0; n < c.length; n++)
       expect(Math.abs(relu[n] - Math.max(0, c[n]))).toBeLessThanOrEqual((K + 2) * EPS32 * abs[n]);
+  });
+
+  it('with the fast gradient installed, multiplies with the flags: no Transpose kernel for 2D products', async () => {
+    installFastMatMulGradient();
+    const kernels = await expectGradients(new Rng(6));
+    expect(kernels).not.toContain('Transpose');
+    // each: the forward product and the two of its gradient
+    expect(kernels.filter((k) => k === 'BatchMatMul')).toHaveLength(3 * FLAGS.length);
   });
 });
