@@ -18,7 +18,8 @@
  *
  * `--against=DIR` races demo-mam (or with `--preset=224` swin-unet-mam-ists
  * at 224²) on wasm against the same bench in DIR (a checkout of an earlier
- * commit): the before/after ratio of a change, both measured under the same load.
+ * commit): the before/after ratio of a change, both measured under the same
+ * load; the other parts run only when `--only` names them.
  *
  * `npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--against=DIR [--preset=demo|224]]`
  */
@@ -286,7 +287,8 @@ export function parsePeerArgs(argv: string[]): PeerArgs {
 
 export async function run(argv: string[] = []) {
   const { quick, steps, rounds, only, against, preset } = parsePeerArgs(argv);
-  const want = (s: string) => !only || only.includes(s);
+  // --against alone is the race alone
+  const want = (s: string) => (only ? only.includes(s) : !against);
   const cores = cpus().length;
   const result: Record<string, unknown> = {
     machine: { cpus: cores, loadavg1mAtStart: Number(loadavg()[0].toFixed(2)) },
