@@ -1,10 +1,10 @@
 // 2D matrix products (BatchMatMul and _FusedMatMul with a batch of 1) on the
 // wasm backend by our own WebAssembly SIMD kernel (wasm-gemm-simd.ts)
 // instead of tfjs's XNNPACK path. Measured at the model's shapes on one
-// thread (`npm run bench -- gemm`): 53–60 GFLOP/s against XNNPACK's 21–44,
-// which packs B and creates an operator at every call, and runs products with
-// transposeA/transposeB 10–40× slower than plain ones; ours reads Aᵀ through
-// strides and packs Bᵀ as it packs B, so both flags cost nothing extra.
+// thread (`npm run bench -- gemm`): 55–58 GFLOP/s against XNNPACK's 42–45
+// (which packs B and creates an operator at every call), and XNNPACK runs
+// products with transposeA/transposeB 15–40× slower than plain ones; ours
+// reads A and B through strides, so both flags cost nothing extra.
 // The multiply-add is f32x4.mul then f32x4.add (relaxed_madd measured no
 // faster here), in XNNPACK's order: k ascending, the bias first, so plain
 // products give XNNPACK's bits.
