@@ -9,7 +9,7 @@ export const F32 = 0x7d;
 export const V128 = 0x7b;
 
 /** Unsigned LEB128. */
-function u32(n: number): number[] {
+export function u32(n: number): number[] {
   const out: number[] = [];
   do {
     let b = n & 0x7f;
@@ -88,35 +88,36 @@ export const forBytes = (c: number, limit: number, body: number[]) => [
   END,
 ];
 
+/** `body` while local `i` < local `end` (unsigned), then i += `step` (a constant); i starts as it is. */
+export const whileLt = (i: number, end: number, step: number, body: number[]) => [
+  0x02,
+  0x40, // block
+  0x03,
+  0x40, // loop
+  ...get(i),
+  ...get(end),
+  lt,
+  eqz,
+  0x0d,
+  1, // br_if out of the block
+  ...body,
+  ...get(i),
+  ...i32c(step),
+  add,
+  ...set(i),
+  0x0c,
+  0, // br to the loop
+  END,
+  END,
+];
+
 /** `body` for each row r < M (local `r`), advancing the byte offset local `o` by `rowBytes`. */
 export const forRows = (r: number, M: number, o: number, rowBytes: number, body: number[]) => [
   ...i32c(0),
   ...set(r),
   ...i32c(0),
   ...set(o),
-  0x02,
-  0x40, // block
-  0x03,
-  0x40, // loop
-  ...get(r),
-  ...get(M),
-  lt,
-  eqz,
-  0x0d,
-  1, // br_if out of the block
-  ...body,
-  ...get(o),
-  ...get(rowBytes),
-  add,
-  ...set(o),
-  ...get(r),
-  ...i32c(1),
-  add,
-  ...set(r),
-  0x0c,
-  0, // br to the loop
-  END,
-  END,
+  ...whileLt(r, M, 1, [...body, ...get(o), ...get(rowBytes), add, ...set(o)]),
 ];
 
 /** The address local `base` + local `o` + local `c`. */

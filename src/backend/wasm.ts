@@ -6,6 +6,7 @@
 // wasm-node-threads.ts (tfjs-backend-wasm 4.22 turns threads off there).
 import { importUnbundled, isNode } from './environment.ts';
 import { shareWasmIdentity } from './wasm-identity.ts';
+import { registerWasmGemm } from './wasm-gemm.ts';
 import { registerWasmGelu } from './wasm-gelu.ts';
 import { registerWasmOptimizers } from './wasm-adamw.ts';
 import { registerWasmLayerNorm } from './wasm-layer-norm.ts';
@@ -37,6 +38,7 @@ export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
     registerWasmLayerNorm();
     registerWasmGelu();
     registerWasmOptimizers();
+    registerWasmGemm();
     return wasm;
   })();
   return loaded;

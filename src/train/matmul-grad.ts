@@ -1,20 +1,28 @@
 /**
  * A faster gradient for BatchMatMul on the wasm backend. tfjs's own gradient
- * multiplies with transposeA/transposeB set; wasm runs those 7–12× slower
- * than a plain product (measured: [2048,32]ᵀ·[2048,128] 0.9 GFLOP/s against
- * 10 GFLOP/s for transpose-then-multiply), so a training step spent ~75% of
- * its time there. This gradient is the same math with the transposes made
- * explicit on wasm (src/ops/layers.ts transposedProduct), and tfjs's own
- * (the flags, one kernel each) elsewhere. Installing it replaces the
- * gradient for every backend (tfjs keeps one registry); the results agree to
- * float32 rounding.
+ * multiplies with transposeA/transposeB set; tfjs-wasm runs those 7–12×
+ * slower than a plain product (measured: [2048,32]ᵀ·[2048,128] 0.9 GFLOP/s
+ * against 10 GFLOP/s for transpose-then-multiply), so a training step spent
+ * ~75% of its time there. This gradient is the same math with the transposes
+ * made explicit on wasm (src/ops/layers.ts transposedProduct), except for 2D
+ * products where our own kernel takes the flags at no extra cost
+ * (src/backend/wasm-gemm.ts), and tfjs's own (the flags, one kernel each)
+ * elsewhere. Installing it replaces the gradient for every backend (tfjs
+ * keeps one registry); the results agree to float32 rounding.
  */
 import * as tf from '#tfjs';
+import { transposesAreFree } from '../backend/wasm-gemm.ts';
 import { transposedProduct } from '../ops/layers.ts';
 
 let installed = false;
 
-const product = transposedProduct;
+/** A batch of one: rank 2, or leading axes of size 1. */
+const single = (t: tf.Tensor) => t.shape.slice(0, -2).every((d) => d === 1);
+
+function product(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor {
+  if (single(a) && single(b) && transposesAreFree()) return tf.matMul(a, b, ta, tb);
+  return transposedProduct(a, b, ta, tb);
+}
 
 /** Idempotent. */
 export function installFastMatMulGradient(): void {

@@ -11,7 +11,12 @@ describe('bench peer: command line', () => {
   });
 
   it('keeps the defaults (3 steps, 2 rounds; --quick 2 and 1)', () => {
-    expect(parsePeerArgs(['peer'])).toMatchObject({ steps: 3, rounds: 2, only: undefined });
+    expect(parsePeerArgs(['peer'])).toMatchObject({
+      steps: 3,
+      rounds: 2,
+      only: undefined,
+      preset: 'demo',
+    });
     expect(parsePeerArgs(['peer', '--quick', '--only=threads,demo'])).toMatchObject({
       steps: 2,
       rounds: 1,
