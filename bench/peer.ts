@@ -16,11 +16,12 @@
  * backend starts) and answers `steps N` with per-step milliseconds; the first
  * step of each side is a warm-up and not counted. Medians over the timed steps.
  *
- * `--against=DIR` races demo-mam on wasm against the same bench in DIR (a
- * checkout of an earlier commit): the before/after ratio of a change, both
- * measured under the same load.
+ * `--against=DIR` races demo-mam on wasm (or, with `--preset=224`,
+ * swin-unet-mam-ists at 224²) against the same bench in DIR (a checkout of
+ * an earlier commit): the before/after ratio of a change, both measured
+ * under the same load.
  *
- * `npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--against=DIR]`
+ * `npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--against=DIR [--preset=demo|224]]`
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -211,7 +212,7 @@ async function peerRace(c: Config, threads: number, rounds: number, steps: numbe
 
 const PARTS = ['demo', '224', 'samratio', 'profile', 'webgpu', 'threads'] as const;
 const USAGE =
-  'npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--against=DIR]';
+  'npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--against=DIR [--preset=demo|224]]';
 
 /** A command-line mistake: bench/run.ts prints its one line and exits 64. */
 export class BenchUsageError extends Error {
@@ -224,6 +225,8 @@ export interface PeerArgs {
   rounds: number;
   only?: string[];
   against?: string;
+  /** what `--against` races: the demo (default) or the 224² preset */
+  preset: 'demo' | '224';
 }
 
 /**
@@ -245,6 +248,7 @@ export function parsePeerArgs(argv: string[]): PeerArgs {
         rounds: { type: 'string' },
         only: { type: 'string' },
         against: { type: 'string' },
+        preset: { type: 'string' },
       },
     }));
   } catch (e) {
@@ -266,7 +270,11 @@ export function parsePeerArgs(argv: string[]): PeerArgs {
     throw new BenchUsageError(
       `bench peer: --only has no part "${unknown}" (parts: ${PARTS.join(',')})`,
     );
+  const preset = (values.preset as string | undefined) ?? 'demo';
+  if (preset !== 'demo' && preset !== '224')
+    throw new BenchUsageError(`bench peer: --preset is demo or 224, got "${preset}"`);
   return {
+    preset,
     quick,
     steps: count('steps', quick ? 2 : 3),
     rounds: count('rounds', quick ? 1 : 2),
@@ -276,7 +284,7 @@ export function parsePeerArgs(argv: string[]): PeerArgs {
 }
 
 export async function run(argv: string[] = []) {
-  const { quick, steps, rounds, only, against } = parsePeerArgs(argv);
+  const { quick, steps, rounds, only, against, preset } = parsePeerArgs(argv);
   const want = (s: string) => !only || only.includes(s);
   const cores = cpus().length;
   const result: Record<string, unknown> = {
@@ -287,17 +295,18 @@ export async function run(argv: string[] = []) {
   if (!existsSync(PYTHON)) throw new Error(`peer: ${PYTHON} is missing (bash .ci/run builds it)`);
 
   if (against) {
+    const c = preset === '224' ? SWIN224 : DEMO;
     const [n, b] = await duel(
-      () => ours(DEMO, 1),
-      () => ours(DEMO, 1, 'wasm', false, against),
+      () => ours(c, 1),
+      () => ours(c, 1, 'wasm', false, against),
       rounds,
       steps,
     );
     const speedup = Number((b.ms / n.ms).toFixed(3));
     const cpuSpeedup = Number((b.cpuMs / n.cpuMs).toFixed(3));
-    result.against = { dir: against, now: n, before: b, speedup, cpuSpeedup };
+    result.against = { dir: against, preset: c.preset, now: n, before: b, speedup, cpuSpeedup };
     console.log(
-      `peer: demo-mam on wasm, 1 thread: now ${n.ms} ms/step (CPU ${n.cpuMs}), ${against} ${b.ms} ms/step (CPU ${b.cpuMs}) → ${speedup}× faster, by CPU time ${cpuSpeedup}×`,
+      `peer: ${c.preset} on wasm, 1 thread: now ${n.ms} ms/step (CPU ${n.cpuMs}), ${against} ${b.ms} ms/step (CPU ${b.cpuMs}) → ${speedup}× faster, by CPU time ${cpuSpeedup}×`,
     );
   }
   if (want('threads') && cores > 1) {

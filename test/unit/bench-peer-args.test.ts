@@ -11,7 +11,13 @@ describe('bench peer: command line', () => {
   });
 
   it('keeps the defaults (3 steps, 2 rounds; --quick 2 and 1)', () => {
-    expect(parsePeerArgs(['peer'])).toMatchObject({ steps: 3, rounds: 2, only: undefined });
+    expect(parsePeerArgs(['peer'])).toMatchObject({
+      steps: 3,
+      rounds: 2,
+      only: undefined,
+      preset: 'demo',
+    });
+    expect(parsePeerArgs(['peer', '--against=/tmp/x', '--preset=224']).preset).toBe('224');
     expect(parsePeerArgs(['peer', '--quick', '--only=threads,demo'])).toMatchObject({
       steps: 2,
       rounds: 1,
@@ -25,6 +31,7 @@ describe('bench peer: command line', () => {
     [['--round=8'], /bench peer: .*--round.*usage: npm run bench -- peer/],
     [['--only=thread'], /--only has no part "thread"/],
     [['--rounds'], /bench peer: .*--rounds/],
+    [['--preset=96'], /--preset is demo or 224, got "96"/],
   ])('refuses %j with one line naming the flag', (args, message) => {
     let error: Error | undefined;
     try {
