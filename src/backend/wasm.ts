@@ -8,6 +8,7 @@ import { importUnbundled, isNode } from './environment.ts';
 import { shareWasmIdentity } from './wasm-identity.ts';
 import { registerWasmGelu } from './wasm-gelu.ts';
 import { registerWasmLayerNorm } from './wasm-layer-norm.ts';
+import { sliceWasmInPlace } from './wasm-slice.ts';
 import { splitWasmTranspose } from './wasm-transpose.ts';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
@@ -31,6 +32,7 @@ export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
     wasm.setWasmPaths(wasmPaths ?? (await defaultWasmDir()));
     shareWasmIdentity();
     splitWasmTranspose();
+    sliceWasmInPlace();
     registerWasmLayerNorm();
     registerWasmGelu();
     return wasm;
