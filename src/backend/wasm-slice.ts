@@ -2,29 +2,32 @@
 // its whole input out of the heap into a new JavaScript array (readSync
 // copies) before it copies the part it keeps: a third of a [384, 1152] qkv
 // weight moved four times the bytes it kept, and left a 1.7 MB array for the
-// garbage collector, on every call. The replacements read the input where it
-// lies (a view of the heap) and copy only the part, one contiguous run at a
-// time (the axes taken whole at the end of the shape join the run).
+// garbage collector, on every call. The replacements copy only the part,
+// within the heap, one contiguous run at a time (copyWithin: no JavaScript
+// array per run; the axes taken whole at the end of the shape join the run).
 import * as tf from '#tfjs';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
-type HeapArray = Float32Array | Int32Array | Uint8Array;
 
 interface HeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): HeapArray;
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } };
+  wasm: { HEAPU8: Uint8Array };
 }
 
 /**
- * Copies the box `begin`, `size` of `x` (row-major `shape`) into `out`: the
- * trailing axes taken whole fold into one run, then one `set` per run.
+ * Copies the box `begin`, `size` of the tensor at byte `from` of `heap`
+ * (row-major `shape`, `bytes` an element) to byte `to`: the trailing axes
+ * taken whole fold into one run, then one copyWithin per run.
  */
-export function copyBox(
-  x: HeapArray,
+function copyBox(
+  heap: Uint8Array,
+  from: number,
+  to: number,
+  bytes: number,
   shape: readonly number[],
   begin: readonly number[],
   size: readonly number[],
-  out: HeapArray,
 ): void {
   const rank = shape.length;
   // runs: the last axis cut, together with every whole axis after it
@@ -42,8 +45,8 @@ export function copyBox(
   const idx = new Array<number>(last).fill(0);
   let offset = 0;
   for (let a = 0; a <= last; a++) offset += begin[a] * strides[a];
-  for (let r = 0, o = 0; r < runs; r++, o += run) {
-    out.set(x.subarray(offset, offset + run), o);
+  for (let r = 0, o = to; r < runs; r++, o += run * bytes) {
+    heap.copyWithin(o, from + offset * bytes, from + (offset + run) * bytes);
     // next run: count up the outer axes, last fastest
     for (let a = last - 1; a >= 0; a--) {
       offset += strides[a];
@@ -62,8 +65,10 @@ function sliceOf(
 ): tf.TensorInfo {
   const out = backend.makeOutput([...size], x.dtype);
   if (size.every((n) => n > 0)) {
-    // the input's view after the output is made: making it may grow (and move) the heap
-    copyBox(backend.typedArrayFromHeap(x), x.shape, begin, size, backend.typedArrayFromHeap(out));
+    // the heap read after the output is made: making it may grow (and move) the heap
+    const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const bytes = tf.util.bytesPerElement(x.dtype);
+    copyBox(backend.wasm.HEAPU8, at(x), at(out), bytes, x.shape, begin, size);
   }
   return out;
 }
