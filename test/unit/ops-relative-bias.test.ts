@@ -7,20 +7,12 @@
  * once per cache), with the product gradient training installs.
  */
 import * as tf from '#tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/backend/index.ts';
+import { describe, expect, it } from 'vitest';
 import { relativePositionBias, type ConstantCache } from '../../src/ops/windows.ts';
-import { installFastMatMulGradient } from '../../src/train/matmul-grad.ts';
 import { Rng } from '../reference/math.ts';
+import { onWasmAsTraining } from '../reference/wasm.ts';
 
-beforeAll(async () => {
-  const info = await initBackend('wasm');
-  if (info.name !== 'wasm') throw new Error(info.message);
-  installFastMatMulGradient(); // as training does
-});
-afterAll(async () => {
-  await tf.setBackend('cpu');
-});
+onWasmAsTraining();
 
 const w = 7;
 const h = 3;
