@@ -254,6 +254,21 @@ export function relativeBiasOneHot(w: number, k = 2, constants = buildEachTime):
   );
 }
 
+/**
+ * The transpose of {@link relativeBiasOneHot}, `[(2w−1)^k, N·N]`, from
+ * `constants`: the bias's gradient reads it on every step, so it is built
+ * once from the index (wasm moved the `[2401, 169]` one-hot element by
+ * element on every call when the product's gradient transposed it).
+ */
+export function relativeBiasOneHotT(w: number, k = 2, constants = buildEachTime): tf.Tensor2D {
+  return constants(`relative-bias-one-hot-t:${w}:${k}`, () => {
+    const index = relativePositionIndex(w, k);
+    const data = new Float32Array(index.length * (2 * w - 1) ** k);
+    index.forEach((idx, p) => (data[idx * index.length + p] = 1));
+    return tf.tensor2d(data, [(2 * w - 1) ** k, index.length]);
+  });
+}
+
 /** The shift mask of {@link shiftMaskData} as a tensor `[nW, N, N]` (null for shift 0), from `constants`. */
 export function shiftMask(
   grid: Grid,
@@ -272,7 +287,9 @@ export function shiftMask(
 /**
  * Relative-position bias `[h, N, N]` from its table `[(2w−1)^k, h]`, computed
  * as one-hot · table (a matMul) so that the table has gradients on every
- * backend (gather's gradient is missing on wasm).
+ * backend (gather's gradient is missing on wasm). The gradient is
+ * one-hotᵀ · dBiasᵀ with the transposed one-hot a constant too: only the
+ * small `[h, N·N]` bias and its gradient are transposed.
  */
 export function relativePositionBias(
   table: tf.Tensor2D,
@@ -280,13 +297,22 @@ export function relativePositionBias(
   k = 2,
   constants = buildEachTime,
 ): tf.Tensor3D {
-  return tf.tidy(() => {
-    const T = (2 * w - 1) ** k;
-    const [rows, h] = table.shape;
-    if (rows !== T) throw new Error(`bias table has ${rows} rows, window ${w} needs ${T}`);
-    const N = w ** k;
-    const oneHot = relativeBiasOneHot(w, k, constants);
-    const bias = tf.matMul(oneHot, table); // [N·N, h]
-    return tf.reshape(tf.transpose(bias, [1, 0]), [h, N, N]) as tf.Tensor3D;
-  });
+  const T = (2 * w - 1) ** k;
+  const [rows, h] = table.shape;
+  if (rows !== T) throw new Error(`bias table has ${rows} rows, window ${w} needs ${T}`);
+  const N = w ** k;
+  const bias = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.tidy(() => {
+      const perPair = tf.matMul(relativeBiasOneHot(w, k, constants), args[0] as tf.Tensor2D);
+      return tf.reshape(tf.transpose(perPair, [1, 0]), [h, N, N]);
+    }),
+    gradFunc: (dy: tf.Tensor) =>
+      tf.tidy(() =>
+        tf.matMul(
+          relativeBiasOneHotT(w, k, constants),
+          tf.transpose(tf.reshape(dy, [h, N * N]), [1, 0]),
+        ),
+      ),
+  }));
+  return tf.tidy(() => bias(table) as tf.Tensor3D);
 }
