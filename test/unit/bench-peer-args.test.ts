@@ -27,7 +27,17 @@ describe('bench peer: command line', () => {
     });
   });
 
+  it('races MAM against SAM on the backends --backends names (wasm by default)', () => {
+    expect(parsePeerArgs(['peer']).backends).toEqual(['wasm']);
+    expect(parsePeerArgs(['peer', '--backends', 'wasm,cpu,webgpu']).backends).toEqual([
+      'wasm',
+      'cpu',
+      'webgpu',
+    ]);
+  });
+
   it.each([
+    [['--backends=wasm,webgl'], /--backends has no backend "webgl" \(backends: wasm,cpu,webgpu\)/],
     [['--against=/tmp/x', '--preset=512'], /--preset is demo or 224, got "512"/],
     [['--preset=224'], /--preset chooses what --against races; give --against=DIR/],
     [['--rounds', 'x'], /--rounds takes a whole number ≥ 1, got "x"/],
