@@ -311,53 +311,69 @@ export interface PeerArgs {
 }
 
 /**
- * The flags, `--rounds 8` and `--rounds=8` alike (node:util parseArgs);
- * an unknown flag, a count that is not a whole number ≥ 1 or an unknown
- * `--only` part is a BenchUsageError naming it. Positionals (the bench
- * names `npm run bench` was given) are let through.
+ * Bench `name`'s flags, `--rounds 8` and `--rounds=8` alike (node:util
+ * parseArgs, booleans as given, the rest strings); positionals (the bench
+ * names `npm run bench` was given) are let through. An unknown flag, and
+ * through `count` and `list` a count that is not a whole number ≥ 1 or a
+ * list item not among those allowed, is a BenchUsageError naming it.
  */
-export function parsePeerArgs(argv: string[]): PeerArgs {
+export function benchFlags(
+  name: string,
+  usage: string,
+  argv: string[],
+  strings: string[],
+  booleans: string[] = [],
+) {
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        quick: { type: 'boolean' },
-        steps: { type: 'string' },
-        rounds: { type: 'string' },
-        only: { type: 'string' },
-        against: { type: 'string' },
-        preset: { type: 'string' },
-        backends: { type: 'string' },
-      },
-    }));
+    const options: Record<string, { type: 'string' | 'boolean' }> = Object.fromEntries([
+      ...strings.map((f) => [f, { type: 'string' }]),
+      ...booleans.map((f) => [f, { type: 'boolean' }]),
+    ]);
+    // no flag is `multiple`, so each value is one string or boolean
+    values = parseArgs({ args: argv, strict: true, allowPositionals: true, options })
+      .values as typeof values;
   } catch (e) {
     throw new BenchUsageError(
-      `bench peer: ${(e as Error).message.split('. ')[0]}; usage: ${USAGE}`,
+      `bench ${name}: ${(e as Error).message.split('. ')[0]}; usage: ${usage}`,
     );
   }
-  const quick = values.quick === true;
-  const count = (flag: 'steps' | 'rounds', d: number) => {
+  const count = (flag: string, d: number): number => {
     const v = values[flag] as string | undefined;
     if (v === undefined) return d;
     if (!/^[1-9][0-9]*$/.test(v))
-      throw new BenchUsageError(`bench peer: --${flag} takes a whole number ≥ 1, got "${v}"`);
+      throw new BenchUsageError(`bench ${name}: --${flag} takes a whole number ≥ 1, got "${v}"`);
     return Number(v);
   };
-  const only = (values.only as string | undefined)?.split(',');
-  const unknown = only?.find((o) => !(PARTS as readonly string[]).includes(o));
-  if (unknown !== undefined)
-    throw new BenchUsageError(
-      `bench peer: --only has no part "${unknown}" (parts: ${PARTS.join(',')})`,
-    );
-  const backends = ((values.backends as string | undefined) ?? 'wasm').split(',');
-  const badBackend = backends.find((b) => !(SAMRATIO_BACKENDS as readonly string[]).includes(b));
-  if (badBackend !== undefined)
-    throw new BenchUsageError(
-      `bench peer: --backends has no backend "${badBackend}" (backends: ${SAMRATIO_BACKENDS.join(',')})`,
-    );
+  /** `--flag=a,b`'s items, each one of `allowed` (called `what`); undefined when not given. */
+  const list = <T extends string>(
+    flag: string,
+    allowed: readonly T[],
+    what: string,
+  ): T[] | undefined => {
+    const items = (values[flag] as string | undefined)?.split(',');
+    const bad = items?.find((i) => !(allowed as readonly string[]).includes(i));
+    if (bad !== undefined)
+      throw new BenchUsageError(
+        `bench ${name}: --${flag} has no ${what} "${bad}" (${what}s: ${allowed.join(',')})`,
+      );
+    return items as T[] | undefined;
+  };
+  return { values, count, list };
+}
+
+/** The flags of `npm run bench -- peer` (see benchFlags). */
+export function parsePeerArgs(argv: string[]): PeerArgs {
+  const { values, count, list } = benchFlags(
+    'peer',
+    USAGE,
+    argv,
+    ['steps', 'rounds', 'only', 'against', 'preset', 'backends'],
+    ['quick'],
+  );
+  const quick = values.quick === true;
+  const only = list('only', PARTS, 'part');
+  const backends = list('backends', SAMRATIO_BACKENDS, 'backend') ?? ['wasm'];
   const preset = (values.preset as string | undefined) ?? 'demo';
   if (!Object.hasOwn(AGAINST, preset))
     throw new BenchUsageError(`bench peer: --preset is demo or 224, got "${preset}"`);
@@ -372,7 +388,7 @@ export function parsePeerArgs(argv: string[]): PeerArgs {
     only,
     against: values.against as string | undefined,
     preset: preset as keyof typeof AGAINST,
-    backends: backends as NodeBackend[],
+    backends,
   };
 }
 
