@@ -107,6 +107,10 @@ export async function run(argv: string[] = []) {
           ms[name].push(...a.ms);
           cpu[name].push(c);
           perRound[name].push({ ms: median(a.ms), cpuMs: c });
+          // a round on SwiftShader takes minutes: say where it is
+          console.log(
+            `samratio-browser: ${backend} round ${r + 1}/${rounds}, ${name}: ${median(a.ms).toFixed(0)} ms/step, CPU ${c.toFixed(0)} ms/step`,
+          );
         }
       const m = { ms: median(ms.mam), cpuMs: median(cpu.mam) };
       const q = { ms: median(ms.sam), cpuMs: median(cpu.sam) };
