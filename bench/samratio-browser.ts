@@ -4,10 +4,10 @@
  * browser's own backends, webgl and webgpu (SwiftShader here, the real driver
  * on a GPU). demo-mam and its SAM twin (bench/compile.ts's mamToSam) train in
  * the same page (bench/samratio-page.ts), AdamW at batch 2 on the demo
- * slices, in interleaved rounds after one warm-up step each; medians of the
- * per-step wall time, and the CPU time of every Chromium process (GPU
- * process included, where SwiftShader runs) per step. On webgpu also the
- * dispatches per step of each. Only the demo preset: at 224² one step takes
+ * slices, in interleaved rounds (MAM first, then SAM first, …) after one
+ * warm-up step each; medians of the per-step wall time, and the CPU time of
+ * every Chromium process (GPU process included, where SwiftShader runs) per
+ * step. On webgpu also the dispatches per step of each. Only the demo preset: at 224² one step takes
  * minutes on SwiftShader.
  *
  * `npm run bench -- samratio-browser [--backends=webgl,webgpu] [--steps N] [--rounds R]`
@@ -100,7 +100,9 @@ export async function run(argv: string[] = []) {
       const perRound: Record<string, { ms: number; cpuMs: number }[]> = { mam: [], sam: [] };
       for (const name of ['mam', 'sam']) await call('steps', name, settings(1));
       for (let r = 0; r < rounds; r++)
-        for (const name of ['mam', 'sam']) {
+        // every other round SAM first: the first step after the warm-ups also
+        // pays for work Chromium's GPU process left from them (seen on webgpu)
+        for (const name of r % 2 ? ['sam', 'mam'] : ['mam', 'sam']) {
           const c0 = childrenCpuMs();
           const a = await call<{ ms: number[] }>('steps', name, settings(steps));
           const c = (childrenCpuMs() - c0) / steps;
