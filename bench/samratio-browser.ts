@@ -98,13 +98,20 @@ export async function run(argv: string[] = []) {
       const ms: Record<string, number[]> = { mam: [], sam: [] };
       const cpu: Record<string, number[]> = { mam: [], sam: [] };
       const perRound: Record<string, { ms: number; cpuMs: number }[]> = { mam: [], sam: [] };
+      // the page's tensor count after each call: flat, or the loop leaks
+      const tensors: number[] = [];
       for (const name of ['mam', 'sam']) await call('steps', name, settings(1));
       for (let r = 0; r < rounds; r++)
         // every other round SAM first: the first step after the warm-ups also
         // pays for work Chromium's GPU process left from them (seen on webgpu)
         for (const name of r % 2 ? ['sam', 'mam'] : ['mam', 'sam']) {
           const c0 = childrenCpuMs();
-          const a = await call<{ ms: number[] }>('steps', name, settings(steps));
+          const a = await call<{ ms: number[]; numTensors: number }>(
+            'steps',
+            name,
+            settings(steps),
+          );
+          tensors.push(a.numTensors);
           const c = (childrenCpuMs() - c0) / steps;
           ms[name].push(...a.ms);
           cpu[name].push(c);
@@ -130,8 +137,11 @@ export async function run(argv: string[] = []) {
         ratioSpread: spread('ms'),
         cpuRatioSpread: spread('cpuMs'),
         loadavg1m: load,
+        numTensors: tensors,
       };
       let gpu = '';
+      if (new Set(tensors).size > 1)
+        console.log(`samratio-browser: ${backend}: tensors left in the page ${tensors.join(', ')}`);
       if (backend === 'webgpu') {
         const d = {
           mam: await call<number>('dispatches', 'mam', settings(1)),
