@@ -6,7 +6,8 @@
  *
  * 1. demo-mam (128×128×1, batch 2), 1 thread each, then every core each;
  * 2. swin-unet-mam-ists (224², batch 1), the same;
- * 3. MAM/SAM step time (demo-mam against it with every MAM unit made SAM);
+ * 3. MAM/SAM step time (demo-mam against it with every MAM unit made SAM), on
+ *    each backend `--backends` names (wasm, cpu, webgpu; default wasm);
  * 4. a kernel profile of one demo training step on one thread (bench/out/peer-profile.{json,txt}),
  *    the peak tfjs bytes of a step and the process RSS;
  * 5. on webgpu (Dawn, when it starts), kernel dispatches per demo training step;
@@ -21,7 +22,7 @@
  * commit): the before/after ratio of a change, both measured under the same
  * load. With `--against` only the parts named by `--only` run besides.
  *
- * `npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--against=DIR [--preset=demo|224]]`
+ * `npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--backends=wasm,cpu,webgpu] [--against=DIR [--preset=demo|224]]`
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -136,6 +137,8 @@ interface StepTime {
   ms: number;
   /** median CPU ms per step (the process, all threads): what load from elsewhere disturbs least */
   cpuMs: number;
+  /** the same medians round by round (for the spread of a ratio between two sides) */
+  rounds: { ms: number; cpuMs: number }[];
 }
 
 /** Interleaved rounds: each side one warm-up step, then `steps` timed steps per round. */
@@ -146,34 +149,47 @@ async function race(
 ): Promise<Record<string, StepTime>> {
   const ms: Record<string, number[]> = Object.fromEntries(peers.map((p) => [p.name, []]));
   const cpu: Record<string, number[]> = Object.fromEntries(peers.map((p) => [p.name, []]));
+  const byRound: Record<string, StepTime['rounds']> = Object.fromEntries(
+    peers.map((p) => [p.name, []]),
+  );
+  const round = (x: number) => Number(x.toFixed(1));
   for (const p of peers) await p.ask('steps 1');
   for (let r = 0; r < rounds; r++)
     for (const p of peers) {
       const a = await p.ask(`steps ${steps}`);
       ms[p.name].push(...(a.ms as number[]));
       cpu[p.name].push(...(a.cpuMs as number[]));
+      byRound[p.name].push({
+        ms: round(median(a.ms as number[])),
+        cpuMs: round(median(a.cpuMs as number[])),
+      });
     }
-  const round = (x: number) => Number(x.toFixed(1));
   return Object.fromEntries(
     peers.map((p) => [
       p.name,
-      { ms: round(median(ms[p.name])), cpuMs: round(median(cpu[p.name])) },
+      { ms: round(median(ms[p.name])), cpuMs: round(median(cpu[p.name])), rounds: byRound[p.name] },
     ]),
   );
 }
 
-/** Two of our processes raced in interleaved rounds (started one after the other): their step times. */
+/**
+ * Two of our processes raced in interleaved rounds (started one after the
+ * other): their step times, and each one's answer to `after` (a command asked
+ * once the race is over) when given.
+ */
 async function duel(
   first: () => Promise<Peer>,
   second: () => Promise<Peer>,
   rounds: number,
   steps: number,
-): Promise<[StepTime, StepTime]> {
+  after?: string,
+): Promise<[StepTime, StepTime, Record<string, unknown>[]]> {
   const a = await first();
   const b = await second();
   try {
     const t = await race([a, b], rounds, steps);
-    return [t[a.name], t[b.name]];
+    const answers = after ? [await a.ask(after), await b.ask(after)] : [];
+    return [t[a.name], t[b.name], answers];
   } finally {
     await a.close();
     await b.close();
@@ -210,9 +226,70 @@ async function peerRace(c: Config, threads: number, rounds: number, steps: numbe
   }
 }
 
+/**
+ * MAM/SAM step time per backend: demo-mam raced against itself with every MAM
+ * unit made SAM, interleaved; on wasm (every core) also the 224² preset
+ * unless `quick`. On cpu and webgpu (SwiftShader here) a 224² step takes
+ * minutes (matmul at ~0.7 and ~0.4 GFLOP/s against wasm's ~30), so only the
+ * demo runs there. The spread is the lowest and highest ratio of the rounds'
+ * medians; on webgpu each side's dispatches per step are counted too.
+ */
+async function samRatios(
+  backends: NodeBackend[],
+  cores: number,
+  quick: boolean,
+  rounds: number,
+  steps: number,
+): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const backend of backends) {
+    const threads = backend === 'wasm' ? cores : 1;
+    const ratios: Record<string, unknown> = {};
+    for (const c of [DEMO, ...(quick || backend !== 'wasm' ? [] : [SWIN224])]) {
+      const [m, q, counts] = await duel(
+        () => ours(c, threads, backend),
+        () => ours(c, threads, backend, true),
+        c === DEMO ? rounds * 2 : 1,
+        steps,
+        backend === 'webgpu' ? 'dispatches' : undefined,
+      );
+      const ratio = Number((m.ms / q.ms).toFixed(3));
+      const cpuRatio = Number((m.cpuMs / q.cpuMs).toFixed(3));
+      const perRound = (k: 'ms' | 'cpuMs') =>
+        m.rounds.map((r, i) => Number((r[k] / q.rounds[i][k]).toFixed(3)));
+      const spread = (xs: number[]) => [Math.min(...xs), Math.max(...xs)];
+      const load = Number(loadavg()[0].toFixed(2));
+      const r: Record<string, unknown> = {
+        mam: m,
+        sam: q,
+        ratio,
+        cpuRatio,
+        ratioSpread: spread(perRound('ms')),
+        cpuRatioSpread: spread(perRound('cpuMs')),
+        loadavg1m: load,
+      };
+      let gpu = '';
+      if (counts.length) {
+        r.dispatches = { mam: counts[0].dispatches, sam: counts[1].dispatches };
+        gpu = `; dispatches per step ${counts[0].dispatches} / ${counts[1].dispatches}`;
+      }
+      ratios[c.preset] = r;
+      const [lo, hi] = r.cpuRatioSpread as number[];
+      console.log(
+        `peer: MAM/SAM on ${backend}, ${c.preset}: ${m.ms} / ${q.ms} ms → ${ratio}, by CPU time ${m.cpuMs} / ${q.cpuMs} → ${cpuRatio} (rounds ${lo}–${hi}; goal ≤ 1.03; load average ${load})${gpu}`,
+      );
+    }
+    out[backend] = ratios;
+  }
+  return out;
+}
+
 const PARTS = ['demo', '224', 'samratio', 'profile', 'webgpu', 'threads'] as const;
 const USAGE =
-  'npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--against=DIR [--preset=demo|224]]';
+  'npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--backends=wasm,cpu,webgpu] [--against=DIR [--preset=demo|224]]';
+/** The Node backends `--backends` can race MAM against SAM on. */
+const SAMRATIO_BACKENDS = ['wasm', 'cpu', 'webgpu'] as const;
+type NodeBackend = (typeof SAMRATIO_BACKENDS)[number];
 /** What `--against` races, by `--preset`. */
 const AGAINST = { demo: DEMO, '224': SWIN224 } as const;
 
@@ -229,49 +306,74 @@ export interface PeerArgs {
   against?: string;
   /** what `--against` races */
   preset: keyof typeof AGAINST;
+  /** where `samratio` races MAM against SAM */
+  backends: NodeBackend[];
 }
 
 /**
- * The flags, `--rounds 8` and `--rounds=8` alike (node:util parseArgs);
- * an unknown flag, a count that is not a whole number ≥ 1 or an unknown
- * `--only` part is a BenchUsageError naming it. Positionals (the bench
- * names `npm run bench` was given) are let through.
+ * Bench `name`'s flags, `--rounds 8` and `--rounds=8` alike (node:util
+ * parseArgs, booleans as given, the rest strings); positionals (the bench
+ * names `npm run bench` was given) are let through. An unknown flag, and
+ * through `count` and `list` a count that is not a whole number ≥ 1 or a
+ * list item not among those allowed, is a BenchUsageError naming it.
  */
-export function parsePeerArgs(argv: string[]): PeerArgs {
+export function benchFlags(
+  name: string,
+  usage: string,
+  argv: string[],
+  strings: string[],
+  booleans: string[] = [],
+) {
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        quick: { type: 'boolean' },
-        steps: { type: 'string' },
-        rounds: { type: 'string' },
-        only: { type: 'string' },
-        against: { type: 'string' },
-        preset: { type: 'string' },
-      },
-    }));
+    const options: Record<string, { type: 'string' | 'boolean' }> = Object.fromEntries([
+      ...strings.map((f) => [f, { type: 'string' }]),
+      ...booleans.map((f) => [f, { type: 'boolean' }]),
+    ]);
+    // no flag is `multiple`, so each value is one string or boolean
+    values = parseArgs({ args: argv, strict: true, allowPositionals: true, options })
+      .values as typeof values;
   } catch (e) {
     throw new BenchUsageError(
-      `bench peer: ${(e as Error).message.split('. ')[0]}; usage: ${USAGE}`,
+      `bench ${name}: ${(e as Error).message.split('. ')[0]}; usage: ${usage}`,
     );
   }
-  const quick = values.quick === true;
-  const count = (flag: 'steps' | 'rounds', d: number) => {
+  const count = (flag: string, d: number): number => {
     const v = values[flag] as string | undefined;
     if (v === undefined) return d;
     if (!/^[1-9][0-9]*$/.test(v))
-      throw new BenchUsageError(`bench peer: --${flag} takes a whole number ≥ 1, got "${v}"`);
+      throw new BenchUsageError(`bench ${name}: --${flag} takes a whole number ≥ 1, got "${v}"`);
     return Number(v);
   };
-  const only = (values.only as string | undefined)?.split(',');
-  const unknown = only?.find((o) => !(PARTS as readonly string[]).includes(o));
-  if (unknown !== undefined)
-    throw new BenchUsageError(
-      `bench peer: --only has no part "${unknown}" (parts: ${PARTS.join(',')})`,
-    );
+  /** `--flag=a,b`'s items, each one of `allowed` (called `what`); undefined when not given. */
+  const list = <T extends string>(
+    flag: string,
+    allowed: readonly T[],
+    what: string,
+  ): T[] | undefined => {
+    const items = (values[flag] as string | undefined)?.split(',');
+    const bad = items?.find((i) => !(allowed as readonly string[]).includes(i));
+    if (bad !== undefined)
+      throw new BenchUsageError(
+        `bench ${name}: --${flag} has no ${what} "${bad}" (${what}s: ${allowed.join(',')})`,
+      );
+    return items as T[] | undefined;
+  };
+  return { values, count, list };
+}
+
+/** The flags of `npm run bench -- peer` (see benchFlags). */
+export function parsePeerArgs(argv: string[]): PeerArgs {
+  const { values, count, list } = benchFlags(
+    'peer',
+    USAGE,
+    argv,
+    ['steps', 'rounds', 'only', 'against', 'preset', 'backends'],
+    ['quick'],
+  );
+  const quick = values.quick === true;
+  const only = list('only', PARTS, 'part');
+  const backends = list('backends', SAMRATIO_BACKENDS, 'backend') ?? ['wasm'];
   const preset = (values.preset as string | undefined) ?? 'demo';
   if (!Object.hasOwn(AGAINST, preset))
     throw new BenchUsageError(`bench peer: --preset is demo or 224, got "${preset}"`);
@@ -286,11 +388,12 @@ export function parsePeerArgs(argv: string[]): PeerArgs {
     only,
     against: values.against as string | undefined,
     preset: preset as keyof typeof AGAINST,
+    backends,
   };
 }
 
 export async function run(argv: string[] = []) {
-  const { quick, steps, rounds, only, against, preset } = parsePeerArgs(argv);
+  const { quick, steps, rounds, only, against, preset, backends } = parsePeerArgs(argv);
   const want = (s: string) => (only ? only.includes(s) : !against);
   const cores = cpus().length;
   const result: Record<string, unknown> = {
@@ -342,24 +445,7 @@ export async function run(argv: string[] = []) {
       allCores: await peerRace(SWIN224, cores, 1, quick ? 1 : 2),
     };
   }
-  if (want('samratio')) {
-    const ratios: Record<string, unknown> = {};
-    for (const c of [DEMO, ...(quick ? [] : [SWIN224])]) {
-      const [m, q] = await duel(
-        () => ours(c, cores),
-        () => ours(c, cores, 'wasm', true),
-        c === DEMO ? rounds * 2 : 1,
-        steps,
-      );
-      const ratio = Number((m.ms / q.ms).toFixed(3));
-      const cpuRatio = Number((m.cpuMs / q.cpuMs).toFixed(3));
-      ratios[c.preset] = { mam: m, sam: q, ratio, cpuRatio };
-      console.log(
-        `peer: MAM/SAM on wasm, ${c.preset}: ${m.ms} / ${q.ms} ms → ${ratio}, by CPU time ${cpuRatio} (goal ≤ 1.03)`,
-      );
-    }
-    result.mamToSam = ratios;
-  }
+  if (want('samratio')) result.mamToSam = await samRatios(backends, cores, quick, rounds, steps);
   if (want('profile')) {
     const profiles: Record<string, unknown> = {};
     for (const c of [DEMO, ...(quick ? [] : [SWIN224])]) {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parsePeerArgs } from '../../bench/peer.ts';
+import { parseSamRatioArgs } from '../../bench/samratio-browser.ts';
 
 describe('bench peer: command line', () => {
   it('takes --rounds and --steps with a space as with "="', () => {
@@ -32,7 +33,17 @@ describe('bench peer: command line', () => {
     });
   });
 
+  it('races MAM against SAM on the backends --backends names (wasm by default)', () => {
+    expect(parsePeerArgs(['peer']).backends).toEqual(['wasm']);
+    expect(parsePeerArgs(['peer', '--backends', 'wasm,cpu,webgpu']).backends).toEqual([
+      'wasm',
+      'cpu',
+      'webgpu',
+    ]);
+  });
+
   it.each([
+    [['--backends=wasm,webgl'], /--backends has no backend "webgl" \(backends: wasm,cpu,webgpu\)/],
     [['--against=/tmp/x', '--preset=512'], /--preset is demo or 224, got "512"/],
     [['--preset=224'], /--preset chooses what --against races; give --against=DIR/],
     [['--rounds', 'x'], /--rounds takes a whole number ≥ 1, got "x"/],
@@ -59,5 +70,31 @@ describe('bench peer: command line', () => {
     expect(r.status).toBe(64);
     expect(r.stderr.trim()).toBe('bench peer: --rounds takes a whole number ≥ 1, got "eight"');
     expect(r.stdout).not.toContain('peer: demo-mam');
+  });
+});
+
+describe('bench samratio-browser: command line', () => {
+  it('races on webgl and webgpu by default, 2 steps a round, 2 rounds', () => {
+    expect(parseSamRatioArgs(['samratio-browser'])).toEqual({
+      backends: ['webgl', 'webgpu'],
+      steps: 2,
+      rounds: 2,
+    });
+    expect(parseSamRatioArgs(['samratio-browser', '--backends', 'webgpu', '--rounds=4'])).toEqual({
+      backends: ['webgpu'],
+      steps: 2,
+      rounds: 4,
+    });
+  });
+
+  it.each([
+    [
+      ['--backends=wasm'],
+      /^bench samratio-browser: --backends has no backend "wasm" \(backends: webgl,webgpu\)$/,
+    ],
+    [['--steps=two'], /^bench samratio-browser: --steps takes a whole number ≥ 1, got "two"$/],
+    [['--quick'], /^bench samratio-browser: .*--quick.*; usage: npm run bench -- samratio-browser/],
+  ])('refuses %j with one line naming the flag', (args, message) => {
+    expect(() => parseSamRatioArgs(['samratio-browser', ...args])).toThrow(message);
   });
 });
