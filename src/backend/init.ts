@@ -8,6 +8,7 @@ import { BACKEND_NAMES } from './types.ts';
 import type { BackendInfo, BackendName, BackendPreference, InitBackendOptions } from './types.ts';
 import { loadWasmBackend, withoutEmscriptenHandlers } from './wasm.ts';
 import { startWithNodeThreads } from './wasm-node-threads.ts';
+import { registerWebGpuFused } from './webgpu-fused.ts';
 import { poolByWork } from './wasm-pool.ts';
 
 type Attempt = { ok: true; info: BackendInfo } | { ok: false; reason: string };
@@ -103,6 +104,7 @@ async function startWebGpu(opts: InitBackendOptions): Promise<Attempt> {
   // Imported only now: the module registers its backend only if navigator.gpu
   // exists when it is first evaluated, which in Node is after Dawn is installed.
   await import('@tensorflow/tfjs-backend-webgpu');
+  registerWebGpuFused();
   return activate('webgpu', probe.info, probe.isSoftware);
 }
 

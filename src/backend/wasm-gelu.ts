@@ -4,7 +4,8 @@
 // each way, the backward recomputing Φ(x) from x (the forward saves only
 // its input). In WebAssembly SIMD (wasm-gelu-simd.ts) when the element count
 // is a multiple of 4, else JavaScript loops over the same formula in
-// float64. Only 'wasm' has them; other backends keep the composite GELU of
+// float64. 'wasm' has them, and 'webgpu' (webgpu-fused.ts); other
+// backends keep the composite GELU of
 // src/ops/layers.ts.
 import * as tf from '#tfjs';
 import { geluCdf, geluDerivative, geluSimd } from './wasm-gelu-simd.ts';

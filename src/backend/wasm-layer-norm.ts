@@ -7,8 +7,8 @@
 // value: no cancellation) and one writing the output, and the backward one
 // kernel of two passes for dx, dγ and dβ: in WebAssembly SIMD
 // (wasm-layer-norm-simd.ts) when rows are a multiple of 4 floats, else in
-// JavaScript loops with sums in float64. Only 'wasm' has them; other
-// backends keep the composite LayerNorm of src/ops/layers.ts.
+// JavaScript loops with sums in float64. 'wasm' has them, and 'webgpu'
+// (webgpu-fused.ts); other backends keep the composite LayerNorm of src/ops/layers.ts.
 import * as tf from '#tfjs';
 import { layerNormSimd, type LayerNormSimd } from './wasm-layer-norm-simd.ts';
 import { registerOnWasm, simdOnBackend, type WasmHeapBackend } from './wasm-simd-asm.ts';

@@ -33,6 +33,9 @@ export interface MlpWeights {
 
 export const LAYER_NORM_EPS = 1e-5;
 
+/** Whether the current backend has kernel `name` (ours: wasm and webgpu register them, cpu and webgl do not). */
+const onCurrentBackend = (name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
+
 /**
  * Sums over the rows of `[M, n]` → `[n]`, for gradients (no gradient of its
  * own on wasm): there one pass of the backend's row-sum kernel
@@ -149,8 +152,9 @@ const layerNormRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
 });
 
 /**
- * LayerNorm as the wasm backend's fused kernels (src/backend/wasm-layer-norm.ts):
- * one kernel forward, one backward, on x of any rank; it saves only x and γ
+ * LayerNorm as fused kernels where the backend has them (wasm:
+ * src/backend/wasm-layer-norm.ts; webgpu: webgpu-fused.ts): one kernel
+ * forward, one backward, on x of any rank; it saves only x and γ
  * (the backward computes the rows' moments again).
  */
 function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number) {
@@ -173,8 +177,7 @@ function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps
 /** LayerNorm over the last axis, biased variance, eps 1e-5 (PyTorch's nn.LayerNorm). */
 export function layerNorm<T extends tf.Tensor>(x: T, w: NormWeights, eps = LAYER_NORM_EPS): T {
   return tf.tidy(() => {
-    if (tf.getBackend() === 'wasm' && tf.getKernel(LAYER_NORM, 'wasm'))
-      return fusedLayerNorm(x, w.weight, w.bias, eps) as T;
+    if (onCurrentBackend(LAYER_NORM)) return fusedLayerNorm(x, w.weight, w.bias, eps) as T;
     const C = x.shape[x.rank - 1];
     const rows = tf.reshape(x, [-1, C]) as tf.Tensor2D;
     return tf.reshape(layerNormRows(rows, w.weight, w.bias, tf.scalar(eps)), x.shape) as T;
@@ -211,7 +214,11 @@ const geluExact = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   };
 });
 
-/** GELU as one kernel each way (wasm: src/backend/wasm-gelu.ts); the backward recomputes Φ from x. */
+/**
+ * GELU as one kernel each way where the backend has them (wasm:
+ * src/backend/wasm-gelu.ts; webgpu: webgpu-fused.ts); the backward
+ * recomputes Φ from x.
+ */
 const fusedGelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
   save([x]);
@@ -224,11 +231,7 @@ const fusedGelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
 
 /** Exact GELU, `0.5·x·(1 + erf(x/√2))` (PyTorch's default nn.GELU). */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.tidy(() =>
-    tf.getBackend() === 'wasm' && tf.getKernel(GELU, 'wasm')
-      ? (fusedGelu(x) as T)
-      : (geluExact(x) as T),
-  );
+  return tf.tidy(() => (onCurrentBackend(GELU) ? (fusedGelu(x) as T) : (geluExact(x) as T)));
 }
 
 /** Linear → GELU → Linear. */

@@ -46,6 +46,27 @@ export const gelu = (x: number): number => x * normalCdf(x);
 export const geluGrad = (x: number): number =>
   normalCdf(x) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
 
+/**
+ * The worst errors of GELU values `y` and gradients `g` (for upstream
+ * gradients dy(i)) at `xs` against the float64 GELU, each relative to
+ * max(1, |x|) (and to dy).
+ */
+export function geluErrors(
+  xs: number[],
+  y: ArrayLike<number>,
+  g: ArrayLike<number>,
+  dy: (i: number) => number,
+): { worstY: number; worstG: number } {
+  let worstY = 0;
+  let worstG = 0;
+  xs.forEach((v, i) => {
+    const s = Math.max(1, Math.abs(v));
+    worstY = Math.max(worstY, Math.abs(y[i] - gelu(v)) / s);
+    worstG = Math.max(worstG, Math.abs(g[i] - dy(i) * geluGrad(v)) / (dy(i) * s));
+  });
+  return { worstY, worstG };
+}
+
 /** Deterministic RNG (mulberry32) with normal draws by Box–Muller. */
 export class Rng {
   private s: number;
