@@ -30,6 +30,7 @@ export const GEMM_SHAPES: [number, number, number, boolean, boolean][] = [
   [512, 256, 64, false, false],
   [128, 2048, 32, true, false],
   [1024, 1024, 1024, false, false],
+  [7, 384, 1536, false, false], // few rows: M % 4 left to tiles of 2 and 1 row
   [196, 1536, 384, false, true], // dx = dy·Wᵀ
   [2048, 32, 128, false, true],
   [3136, 384, 96, false, true],

@@ -9,8 +9,8 @@
 // B, copied once into a contiguous scratch (KC × 32 bytes, stays in the L1
 // cache; read in place, rows of B 4 KiB apart alias in L1), then tiles of 4
 // rows of A over the panel. The first block starts from the bias (or 0),
-// later ones from C. Edges: a panel of 4 columns, single rows, then the last
-// N % 4 columns one at a time (scalar).
+// later ones from C. Edges: a panel of 4 columns, tiles of 2 rows then 1 for
+// the M % 4 left, then the last N % 4 columns one at a time (scalar).
 //
 // The multiply-add is f32x4.mul then f32x4.add, or f32x4.relaxed_madd (fused
 // where the CPU has FMA) on request: see gemmSimd.
@@ -71,7 +71,9 @@ const S = 30;
 // v128 locals: 8 accumulators, 2 of B, 1 of A
 const ACC = [31, 32, 33, 34, 35, 36, 37, 38];
 const [BV0, BV1, AV] = [39, 40, 41];
-const LOCALS = [...new Array<number>(17).fill(I32), F32, ...new Array<number>(11).fill(V128)];
+// i32 local: M & ~1
+const M2 = 42;
+const LOCALS = [...new Array<number>(17).fill(I32), F32, ...new Array<number>(11).fill(V128), I32];
 
 /**
  * `body` KN times (KN ≥ 1), counting KK down; `steps` are the pointers'
@@ -205,12 +207,17 @@ function pack(nv: number): number[] {
   ];
 }
 
-/** The panel at J packed, then tiles of 4 rows and single rows over every row. */
+/**
+ * The panel at J packed, then tiles of 4 rows over every row, of 2 and of 1
+ * over the M % 4 left (a single row reads B's vectors for half the
+ * multiply-adds of two).
+ */
 const panel = (nv: number, madd: boolean) => [
   ...pack(nv),
   ...i32c(0),
   ...set(I),
   ...whileLt(I, M4, 4, tile(4, nv, madd)),
+  ...whileLt(I, M2, 2, tile(2, nv, madd)),
   ...whileLt(I, M, 1, tile(1, nv, madd)),
 ];
 
@@ -250,6 +257,10 @@ function gemmBody(madd: boolean): number[] {
     ...i32c(-4),
     and,
     ...set(M4),
+    ...get(M),
+    ...i32c(-2),
+    and,
+    ...set(M2),
     ...get(ROW),
     ...i32c(-32),
     and,

@@ -11,6 +11,7 @@
  */
 import * as tf from '#tfjs';
 import { GELU, GELU_GRAD } from '../backend/wasm-gelu.ts';
+import { transposesAreFree } from '../backend/wasm-gemm.ts';
 import { LAYER_NORM, LAYER_NORM_GRAD, SUM_ROWS } from '../backend/wasm-layer-norm.ts';
 
 /** LayerNorm parameters, PyTorch's `norm.weight` / `norm.bias`, each `[C]`. */
@@ -55,21 +56,26 @@ export function swapLast<T extends tf.Tensor>(x: T): T {
   return tf.transpose(x, perm);
 }
 
+/** A batch of one: rank 2, or leading axes of size 1. */
+const single = (t: tf.Tensor) => t.shape.slice(0, -2).every((d) => d === 1);
+
 /**
  * a·b over the last two axes with either operand transposed (the products of
- * a matMul gradient). On wasm a product with a transposed operand runs 7–12×
- * slower than transposing first, so there the transposes are explicit. The
- * right operand of a wasm product is packed as XNNPACK's weights on every
- * call (its tensor is new each step), which costs ~2.5 ns an element more
- * than the ~1 of a transpose: so aᵀ·b (a `[…, M, p]`, b `[…, M, q]`, as in a
- * weight gradient xᵀ·dy with M rows the large side) packs the narrower of the
- * two, transposing the wider and then, when a was the narrower, the small
- * `[p, q]` result (the segmentation head's weight gradient: 2.5 against 4.4
- * ms at 32,768 rows × 32 → 8). Elsewhere the flags cost nothing: one kernel
- * (one WebGPU dispatch) and no transpose.
+ * a matMul gradient). Where the flags cost nothing the product takes them:
+ * on webgpu/webgl/cpu (one kernel, one WebGPU dispatch, no transpose) and
+ * for a batch of one on wasm, where our kernel reads either operand through
+ * strides (src/backend/wasm-gemm.ts). tfjs-wasm's own (XNNPACK: batched
+ * products, or no SIMD) runs a transposed operand 7–12× slower than
+ * transposing first, so there the transposes are explicit. Its right operand
+ * is packed on every call (its tensor is new each step), which costs ~2.5 ns
+ * an element more than the ~1 of a transpose: so aᵀ·b (a `[…, M, p]`, b
+ * `[…, M, q]`, as in a weight gradient xᵀ·dy with M rows the large side)
+ * packs the narrower of the two, transposing the wider and then, when a was
+ * the narrower, the small `[p, q]` result.
  */
 export function transposedProduct<T extends tf.Tensor>(a: T, b: T, ta: boolean, tb: boolean): T {
-  if (tf.getBackend() !== 'wasm') return tf.matMul(a, b, ta, tb) as T;
+  if (tf.getBackend() !== 'wasm' || (single(a) && single(b) && transposesAreFree()))
+    return tf.matMul(a, b, ta, tb) as T;
   if (ta && !tb && a.shape[a.rank - 1] < b.shape[b.rank - 1])
     return swapLast(tf.matMul(swapLast(b), a)) as T;
   return tf.matMul(ta ? swapLast(a) : a, tb ? swapLast(b) : b) as T;
@@ -77,8 +83,8 @@ export function transposedProduct<T extends tf.Tensor>(a: T, b: T, ta: boolean, 
 
 /**
  * `x·W + b` with its gradient written as products (dx = dy·Wᵀ, dW = xᵀ·dy,
- * db = 1ᵀ·dy; see transposedProduct): no Sum over the rows for the bias and,
- * on wasm, no product with a transposed operand, both slow there. The forward
+ * db = 1ᵀ·dy; see transposedProduct): no Sum over the rows for the bias, slow
+ * on wasm, and no transpose where the products take the flags. The forward
  * is one fused kernel (the bias added in the product's output pass: no
  * second pass over `[M, out]`, one WebGPU dispatch).
  */

@@ -11,18 +11,11 @@
  * keeps one registry); the results agree to float32 rounding.
  */
 import * as tf from '#tfjs';
-import { transposesAreFree } from '../backend/wasm-gemm.ts';
 import { transposedProduct } from '../ops/layers.ts';
 
 let installed = false;
 
-/** A batch of one: rank 2, or leading axes of size 1. */
-const single = (t: tf.Tensor) => t.shape.slice(0, -2).every((d) => d === 1);
-
-function product(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor {
-  if (single(a) && single(b) && transposesAreFree()) return tf.matMul(a, b, ta, tb);
-  return transposedProduct(a, b, ta, tb);
-}
+const product = transposedProduct;
 
 /** Idempotent. */
 export function installFastMatMulGradient(): void {

@@ -195,6 +195,22 @@ describe('matrix products on wasm by our SIMD kernel', () => {
       }
   });
 
+  it('covers every count of leftover rows: M 1 to 9, odd N, K up to 300 (two K blocks)', () => {
+    const rng = new Rng(7);
+    for (const [ta, tb] of FLAGS)
+      for (let M = 1; M <= 9; M++)
+        for (const [N, K] of [
+          [3, 300],
+          [13, 257],
+          [37, 2],
+        ]) {
+          const p = makeProduct(rng, [M, N, K], ta, tb, 1, M % 2 === 0);
+          const got = onWasm(p);
+          expect(Array.from(got)).toEqual(Array.from(float32InOrder(p)));
+          expectClose(got, p);
+        }
+  });
+
   it('keeps tiny (1e-18) and large (1e18) values to float32 rounding, bias included', () => {
     const rng = new Rng(3);
     for (const scale of [1e-18, 1e18])
