@@ -82,6 +82,9 @@ function bucketUpdate(
   // views and offsets after the allocations: they may have grown the heap (a new buffer)
   const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
   const ptr = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+  // placing a tensor that lives on another backend grows the heap (detaching
+  // views made before): every input is placed before the first view
+  for (const t of [...ws, ...gs, ...slots]) ptr(t);
   if (sizes.reduce((a, b) => a + b, 0) < tf.util.sizeFromShape(slots[0].shape))
     sOut.forEach((s, k) => view(s).set(view(slots[k])));
   const kernels = optimizerOn(backend);

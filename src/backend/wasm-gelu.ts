@@ -9,7 +9,7 @@
 // src/ops/layers.ts.
 import * as tf from '#tfjs';
 import { geluCdf, geluDerivative, geluSimd } from './wasm-gelu-simd.ts';
-import { registerOnWasm, simdOnBackend, type WasmHeapBackend } from './wasm-simd-asm.ts';
+import { heapViews, registerOnWasm, simdOnBackend, type WasmHeapBackend } from './wasm-simd-asm.ts';
 
 /** Kernel names (ours). */
 export const GELU = 'MamGelu';
@@ -32,7 +32,7 @@ function geluForward(args: KernelArgs): tf.TensorInfo {
     return out;
   }
   // views after the allocation: it may have grown the heap (a new buffer)
-  const [xs, y] = [x, out].map((t) => backend.typedArrayFromHeap(t));
+  const [xs, y] = heapViews(backend, [x, out]);
   for (let i = 0; i < n; i++) y[i] = xs[i] * geluCdf(xs[i]);
   return out;
 }
@@ -49,7 +49,7 @@ function geluBackward(args: KernelArgs): tf.TensorInfo {
     if (n > 0) fast.backward(pdy, px, pdx, n);
     return out;
   }
-  const [d, xs, dx] = [dy, x, out].map((t) => backend.typedArrayFromHeap(t));
+  const [d, xs, dx] = heapViews(backend, [dy, x, out]);
   for (let i = 0; i < n; i++) dx[i] = d[i] * geluDerivative(xs[i]);
   return out;
 }

@@ -11,7 +11,7 @@
 // (webgpu-fused.ts); other backends keep the composite LayerNorm of src/ops/layers.ts.
 import * as tf from '#tfjs';
 import { layerNormSimd, type LayerNormSimd } from './wasm-layer-norm-simd.ts';
-import { registerOnWasm, simdOnBackend, type WasmHeapBackend } from './wasm-simd-asm.ts';
+import { heapViews, registerOnWasm, simdOnBackend, type WasmHeapBackend } from './wasm-simd-asm.ts';
 
 /** Kernel names (ours: tfjs has no LayerNorm kernel). */
 export const LAYER_NORM = 'MamLayerNorm';
@@ -65,7 +65,7 @@ function layerNormForward(args: KernelArgs): tf.TensorInfo {
     return out;
   }
   // views after the allocation: it may have grown the heap (a new buffer)
-  const [xs, g, b, y] = [x, gamma, beta, out].map((t) => backend.typedArrayFromHeap(t));
+  const [xs, g, b, y] = heapViews(backend, [x, gamma, beta, out]);
   for (let r = 0, o = 0; r < M; r++, o += C) {
     const [mean, rstd] = rowMoments(xs, o, C, eps);
     for (let c = 0; c < C; c++) y[o + c] = (xs[o + c] - mean) * rstd * g[c] + b[c];
@@ -97,9 +97,7 @@ function layerNormBackward(args: KernelArgs): tf.TensorInfo[] {
     fast.backward(pdy, px, pg, pdx, pdg, pdb, M, C, eps);
     return outs;
   }
-  const [d, xs, g, dx, dgOut, dbOut] = [dy, x, gamma, ...outs].map((t) =>
-    backend.typedArrayFromHeap(t),
-  );
+  const [d, xs, g, dx, dgOut, dbOut] = heapViews(backend, [dy, x, gamma, ...outs]);
   const dg = new Float64Array(C);
   const db = new Float64Array(C);
   for (let r = 0, o = 0; r < M; r++, o += C) {
@@ -152,7 +150,7 @@ function sumRowsKernel(args: KernelArgs): tf.TensorInfo {
     fast.sumRows(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), M, n);
     return out;
   }
-  const [xs, sums] = [x, out].map((t) => backend.typedArrayFromHeap(t));
+  const [xs, sums] = heapViews(backend, [x, out]);
   const acc = new Float64Array(n);
   for (let r = 0, o = 0; r < M; r++, o += n) for (let c = 0; c < n; c++) acc[c] += xs[o + c];
   sums.set(acc);

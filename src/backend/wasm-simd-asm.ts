@@ -217,6 +217,16 @@ export interface WasmHeapBackend {
 }
 
 /**
+ * Views of `tensors` on the backend's heap. Asking for a tensor's place moves
+ * one that lives on another backend onto this one, which may grow the heap
+ * and detach every view made before; so all are placed first, then viewed.
+ */
+export function heapViews(backend: WasmHeapBackend, tensors: tf.TensorInfo[]): Float32Array[] {
+  for (const t of tensors) backend.getMemoryOffset(t.dataId);
+  return tensors.map((t) => backend.typedArrayFromHeap(t));
+}
+
+/**
  * `instantiate` on the backend's memory (exported by the single-threaded
  * build, imported by the threaded one), made once per memory; null where
  * there is none or no SIMD.

@@ -27,9 +27,12 @@ function heapOf(
   return null;
 }
 
-/** Element index of a tensor's first element in `heap`. */
-const start = (b: WasmHeapBackend, t: tf.TensorInfo, heap: { BYTES_PER_ELEMENT: number }) =>
-  b.dataIdMap.get(t.dataId).memoryOffset / heap.BYTES_PER_ELEMENT;
+/**
+ * Byte offset of a tensor's first element on the heap. Asking for it moves a
+ * tensor that lives on another backend onto this one, which may grow the heap
+ * and detach every view taken before: take the offsets first, then the view.
+ */
+const offset = (b: WasmHeapBackend, t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
 
 /**
  * Copies the box `begin`/`size` of `x` into the new tensor `out`: the
@@ -44,6 +47,7 @@ export function copyBox(
   out: tf.TensorInfo,
 ): void {
   if (tf.util.sizeFromShape(size as number[]) === 0) return;
+  const [xAt, outAt] = [offset(b, x), offset(b, out)];
   const heap = heapOf(b, x.dtype)!;
   const rank = x.shape.length;
   const strides = new Array<number>(rank);
@@ -57,9 +61,9 @@ export function copyBox(
   if (inner > 0) inner--;
   let run = 1;
   for (let a = inner; a < rank; a++) run *= size[a];
-  let from = start(b, x, heap);
+  let from = xAt / heap.BYTES_PER_ELEMENT;
   for (let a = 0; a < rank; a++) from += begin[a] * strides[a];
-  let to = start(b, out, heap);
+  let to = outAt / heap.BYTES_PER_ELEMENT;
   const index = new Array<number>(inner).fill(0);
   for (;;) {
     heap.copyWithin(to, from, from + run);
@@ -118,11 +122,13 @@ function concatKernel(args: KernelArgs): tf.TensorInfo {
     ax,
   );
   const out = b.makeOutput(outShape, all[0].dtype);
+  const at = inputs.map((t) => offset(b, t));
+  const outAt = offset(b, out);
   const heap = heapOf(b, all[0].dtype)!;
   const rows = tf.util.sizeFromShape(outShape.slice(0, ax));
   const widths = inputs.map((t) => tf.util.sizeFromShape(t.shape.slice(ax)));
-  const starts = inputs.map((t) => start(b, t, heap));
-  let to = start(b, out, heap);
+  const starts = at.map((o) => o / heap.BYTES_PER_ELEMENT);
+  let to = outAt / heap.BYTES_PER_ELEMENT;
   for (let r = 0; r < rows; r++)
     for (let i = 0; i < inputs.length; i++) {
       const w = widths[i];

@@ -120,4 +120,34 @@ describe('wasm Slice, SplitV and Concat on the heap', () => {
     });
     expect(got).toEqual([1, 2, 5, 6, 7, 3, 4, 8, 9, 10]);
   });
+
+  it('slices and concatenates a tensor that lives on the cpu backend, though moving it grows the heap', async () => {
+    // `mam train` failed with "copyWithin on a detached ArrayBuffer": a view
+    // of the heap was taken before the input was moved onto it from cpu, and
+    // the move grew the heap (a new buffer). Each input here is larger than
+    // the whole heap, so moving it must grow the heap.
+    const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8;
+    for (const op of ['slice', 'concat'] as const) {
+      const before = heap().length;
+      const rows = Math.ceil(before / 4 / 64) + 1024;
+      const values = new Float32Array(rows * 64);
+      for (let i = 0; i < values.length; i += 4099) values[i] = i % 1000;
+      await tf.setBackend('cpu');
+      const big = tf.tensor(values, [rows, 64]);
+      const small = tf.tensor([1, 2, 3, 4], [1, 4]);
+      await tf.setBackend('wasm');
+      const got = tf.tidy(() => {
+        const part = tf.slice(big, [4099, 0], [2, 64]); // rows 4099, 4100
+        return op === 'slice'
+          ? Array.from(part.dataSync())
+          : Array.from(tf.concat([tf.slice(part, [0, 0], [1, 4]), small], 0).dataSync());
+      });
+      expect(heap().length, 'the heap grew').toBeGreaterThan(before);
+      const row = (r: number) => Array.from(values.subarray(r * 64, r * 64 + 64));
+      expect(got, op).toEqual(
+        op === 'slice' ? [...row(4099), ...row(4100)] : [...row(4099).slice(0, 4), 1, 2, 3, 4],
+      );
+      tf.dispose([big, small]);
+    }
+  });
 });
