@@ -3,7 +3,8 @@
  * (src/backend/wasm-gemm.ts) against tfjs-wasm's XNNPACK path and against
  * torch (.venv) on the same threads, in GFLOP/s (2·M·N·K a product), with the
  * ratios. Ours is also timed with f32x4.relaxed_madd in place of mul + add
- * (plain products). Ours/torch is the ceiling of a matmul-bound training
+ * (plain products). With more than one thread, ours is also timed on the
+ * calling thread alone (its helper threads off: "ours 1t"). Ours/torch is the ceiling of a matmul-bound training
  * step's ratio to torch. Writes bench/out/gemm.json.
  *
  * `npm run bench -- gemm [--threads N]` (N: wasm threads and torch's; default 1)
@@ -15,6 +16,7 @@ import * as tf from '#tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { gemmSimd, PANEL_BYTES } from '../src/backend/wasm-gemm-simd.ts';
 import { useWasmGemm } from '../src/backend/wasm-gemm.ts';
+import { gemmThreadsSettled, useGemmThreads } from '../src/backend/wasm-gemm-threads.ts';
 import { timeStats, writeResult } from './util.ts';
 
 /** M, K, N, transposeA, transposeB: products of the demo and 224² training steps. */
@@ -85,6 +87,8 @@ export async function run(argv: string[]) {
   const info = await initBackend('wasm', { threads });
   if (info.name !== 'wasm') throw new Error(info.message);
   console.log(info.message);
+  // a condition: each helper thread has started (or failed to)
+  while (!gemmThreadsSettled()) await new Promise((resolve) => setTimeout(resolve, 1));
   const backend = tf.backend() as unknown as {
     getMemoryOffset(id: tf.DataId): number;
     wasm: {
@@ -107,6 +111,9 @@ export async function run(argv: string[]) {
     const xnnpack = msOf(product, flops);
     useWasmGemm(true);
     const ours = msOf(product, flops);
+    useGemmThreads(false);
+    const oursOne = threads > 1 ? msOf(product, flops) : ours;
+    useGemmThreads(true);
     let relaxed = NaN;
     if (madd && !ta && !tb) {
       const c = tf.zeros([M, N]);
@@ -124,16 +131,20 @@ export async function run(argv: string[]) {
     return {
       shape: `${M}×${K}×${N}${ta ? ' Aᵀ' : ''}${tb ? ' Bᵀ' : ''}`,
       ours: rate(ours),
+      oursOneThread: rate(oursOne),
       relaxedMadd: rate(relaxed),
       xnnpack: rate(xnnpack),
       torch: rate(torch[n]),
     };
   });
   console.log(`GFLOP/s, ${threads} thread${threads === 1 ? '' : 's'} (M×K×N)`);
-  console.log('shape                  ours  madd  XNNPACK  torch  ours/XNN  ours/torch  XNN/torch');
+  console.log(
+    'shape                  ours ours 1t  madd  XNNPACK  torch  ours/XNN  ours/torch  XNN/torch',
+  );
   for (const r of rows)
     console.log(
-      `${r.shape.padEnd(20)} ${r.ours.toFixed(1).padStart(6)} ${r.relaxedMadd.toFixed(1).padStart(5)}` +
+      `${r.shape.padEnd(20)} ${r.ours.toFixed(1).padStart(6)} ${r.oursOneThread.toFixed(1).padStart(7)}` +
+        ` ${r.relaxedMadd.toFixed(1).padStart(5)}` +
         ` ${r.xnnpack.toFixed(1).padStart(8)} ${r.torch.toFixed(1).padStart(6)}` +
         ` ${(r.ours / r.xnnpack).toFixed(2).padStart(9)} ${(r.ours / r.torch).toFixed(2).padStart(11)}` +
         ` ${(r.xnnpack / r.torch).toFixed(2).padStart(10)}`,
