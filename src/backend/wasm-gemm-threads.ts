@@ -6,7 +6,9 @@
 // A product's rows are split between the calling thread and the helpers: the
 // caller writes each helper's arguments, bumps its job number and notifies
 // it, computes its own rows, then waits until each helper has marked the job
-// done. Every output is still one sum in k order from the bias, so the split
+// done, or takes the helper's rows back when the helper has not claimed them
+// by then (a helper waiting for a core on a busy machine costs no wait).
+// Every output is still one sum in k order from the bias, so the split
 // gives the one-thread kernel's bits.
 //
 // A helper spins briefly (SPINS loads of the job number, tens of µs) before it
@@ -19,8 +21,11 @@
 import { isNode, importUnbundled } from './environment.ts';
 import { sharedGemmModuleBytes, type GemmSimd } from './wasm-gemm-simd.ts';
 
-/** Control words of a helper: job number (−1: stop), job done, ready, failed, then gemm's 13 arguments. */
-const [JOB, DONE, READY, FAILED, ARGS] = [0, 1, 2, 3, 4];
+/**
+ * Control words of a helper: job number (−1: stop), job done, ready, failed,
+ * job claimed (by the helper or the caller), then gemm's 13 arguments.
+ */
+const [JOB, DONE, READY, FAILED, CLAIMED, ARGS] = [0, 1, 2, 3, 4, 5];
 const CONTROL_WORDS = ARGS + 13;
 /** Loads of a control word before sleeping in Atomics.wait (about tens of µs). */
 const SPINS = 4000;
@@ -45,6 +50,8 @@ const start = ({ bytes, memory, control }) => {
     if (job === seen) continue;
     if (job < 0) return;
     seen = job;
+    // the caller takes a job back when it finishes its own rows first
+    if (Atomics.compareExchange(c, ${CLAIMED}, job - 1, job) !== job - 1) continue;
     try {
       gemm(${Array.from({ length: 13 }, (_, i) => `c[${ARGS + i}]`).join(', ')});
     } catch (e) {
@@ -66,9 +73,19 @@ interface Helper {
 
 let helpers: Helper[] = [];
 let jobs = 0;
+let jobsByHelpers = 0;
+let takeBack = true;
 
-/** Jobs handed to helper threads so far (for tests). */
-export const gemmThreadJobs = (): number => jobs;
+/** Jobs handed to helper threads so far, and those of them the helpers did (for tests). */
+export const gemmThreadJobs = (): { posted: number; byHelpers: number } => ({
+  posted: jobs,
+  byHelpers: jobsByHelpers,
+});
+
+/** Whether the caller takes back jobs that no helper has claimed yet (off: for tests). */
+export function takeBackGemmJobs(on: boolean): void {
+  takeBack = on;
+}
 
 /** Whether every helper has started (ready) or failed to: after this, readyHelpers changes no more. */
 export const gemmThreadsSettled = (): boolean =>
@@ -157,9 +174,16 @@ export function postGemm(i: number, args: GemmArgs): void {
   Atomics.notify(h.control, JOB);
 }
 
-/** Waits until helper `i` has done its last job; throws if it failed. */
-export function awaitGemm(i: number): void {
+/**
+ * Helper `i`'s last job done: by `run` here when the helper has not claimed
+ * it yet, else waits until the helper has done it (throws if it failed).
+ */
+export function awaitGemm(i: number, run: (...args: GemmArgs) => void): void {
   const h = helpers[i];
+  if (takeBack && Atomics.compareExchange(h.control, CLAIMED, h.job - 1, h.job) === h.job - 1) {
+    run(...(Array.from(h.control.subarray(ARGS, ARGS + 13)) as GemmArgs));
+    return;
+  }
   for (let n = 0; n < SPINS && Atomics.load(h.control, DONE) !== h.job; n++);
   for (let done = Atomics.load(h.control, DONE); done !== h.job;) {
     Atomics.wait(h.control, DONE, done);
@@ -167,4 +191,5 @@ export function awaitGemm(i: number): void {
   }
   if (Atomics.load(h.control, FAILED) !== 0)
     throw new Error('wasm matrix product: a helper thread failed (out of bounds?)');
+  jobsByHelpers++;
 }

@@ -125,7 +125,7 @@ function product(args: KernelArgs, bias: tf.TensorInfo | undefined): tf.TensorIn
   try {
     fast.gemm(...rows(0, Math.min(M, share), 0));
   } finally {
-    for (let h = 0; h < posted; h++) awaitGemm(h);
+    for (let h = 0; h < posted; h++) awaitGemm(h, fast.gemm);
     backend.wasm._free(panels);
   }
   return out;

@@ -4,7 +4,8 @@
  * rows between the calling thread and a helper worker on the same shared
  * memory, and still equals, bit for bit, float32 sums in k order from the
  * bias (what the one-thread kernel gives), for every transpose combination,
- * with and without a bias; smaller products stay on the calling thread; no
+ * with and without a bias, whether the helper does its rows or the caller
+ * takes them back (when it finishes first); smaller products stay on the calling thread; no
  * tensor is left; the process ends on its own (the worker is unreferenced).
  */
 import { cpus } from 'node:os';
@@ -33,18 +34,26 @@ describe('our wasm matrix product on 2 threads', () => {
     expect(line, r.stdout).toBeDefined();
     const out = JSON.parse(line!) as {
       adapterInfo: string;
-      products: { shape: number[]; differ: number; jobs: number }[];
+      products: {
+        shape: number[];
+        takeBack: boolean;
+        differ: number;
+        posted: number;
+        byHelpers: number;
+      }[];
       tensorsLeft: number;
     };
     const threads = Math.min(2, cpus().length);
     expect(out.adapterInfo).toBe(`WebAssembly SIMD, ${threads} thread${threads === 1 ? '' : 's'}`);
-    expect(out.products).toHaveLength(SHAPES.length * 8);
+    expect(out.products).toHaveLength(2 * SHAPES.length * 8);
     expect(THREAD_MIN_WORK).toBe(2 ** 20);
     for (const p of out.products) {
       const [M, N, K] = p.shape;
       expect(p.differ, JSON.stringify(p)).toBe(0);
       const split = threads > 1 && M >= 8 && M * N * K >= 2 ** 20;
-      expect(p.jobs, JSON.stringify(p)).toBe(split ? 1 : 0);
+      expect(p.posted, JSON.stringify(p)).toBe(split ? 1 : 0);
+      // waited for, the helper did its rows; else it or the caller did
+      if (!p.takeBack) expect(p.byHelpers, JSON.stringify(p)).toBe(p.posted);
     }
     expect(out.tensorsLeft).toBe(0);
   });
