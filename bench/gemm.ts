@@ -2,10 +2,10 @@
  * Matrix products on wasm at the model's shapes: our SIMD kernel
  * (src/backend/wasm-gemm.ts) against tfjs-wasm's XNNPACK path and against
  * torch (.venv) on the same threads, in GFLOP/s (2·M·N·K a product), with the
- * ratios. Ours is also timed with f32x4.relaxed_madd in place of mul + add
- * (plain products). With more than one thread, ours is also timed on the
- * calling thread alone (its helper threads off: "ours 1t"). Ours/torch is the ceiling of a matmul-bound training
- * step's ratio to torch. Writes bench/out/gemm.json.
+ * ratios. Ours is also timed as the kernel called directly on the calling
+ * thread ("ours 1t": with more threads, what the helper threads add), and so
+ * with f32x4.relaxed_madd in place of mul + add (plain products). Ours/torch
+ * is the ceiling of a matmul-bound training step's ratio to torch. Writes bench/out/gemm.json.
  *
  * `npm run bench -- gemm [--threads N]` (N: wasm threads and torch's; default 1)
  */
@@ -14,9 +14,9 @@ import * as path from 'node:path';
 import v8 from 'node:v8';
 import * as tf from '#tfjs';
 import { initBackend } from '../src/backend/index.ts';
-import { gemmSimd, PANEL_BYTES } from '../src/backend/wasm-gemm-simd.ts';
+import { gemmSimd, PANEL_BYTES, type GemmSimd } from '../src/backend/wasm-gemm-simd.ts';
 import { useWasmGemm } from '../src/backend/wasm-gemm.ts';
-import { gemmThreadsSettled, useGemmThreads } from '../src/backend/wasm-gemm-threads.ts';
+import { gemmThreadsSettled } from '../src/backend/wasm-gemm-threads.ts';
 import { timeStats, writeResult } from './util.ts';
 
 /** M, K, N, transposeA, transposeB: products of the demo and 224² training steps. */
@@ -100,6 +100,8 @@ export async function run(argv: string[]) {
   };
   const memory = (backend.wasm.asm?.memory ?? backend.wasm.wasmMemory) as WebAssembly.Memory;
   const madd = gemmSimd(memory, true);
+  const plain = gemmSimd(memory);
+  if (!plain) throw new Error('bench gemm: no WebAssembly SIMD here');
   const torch = torchMs(threads);
   const rows = GEMM_SHAPES.map(([M, K, N, ta, tb], n) => {
     const flops = 2 * M * N * K;
@@ -111,21 +113,30 @@ export async function run(argv: string[]) {
     const xnnpack = msOf(product, flops);
     useWasmGemm(true);
     const ours = msOf(product, flops);
-    useGemmThreads(false);
-    const oursOne = threads > 1 ? msOf(product, flops) : ours;
-    useGemmThreads(true);
-    let relaxed = NaN;
-    if (madd && !ta && !tb) {
-      const c = tf.zeros([M, N]);
-      const panel = backend.wasm._malloc(PANEL_BYTES);
-      const at = (t: tf.Tensor) => backend.getMemoryOffset(t.dataId);
-      relaxed = msOf(
-        () => madd.gemm(at(a), at(b), at(c), 0, M, N, K, 4 * K, 4, 4 * N, 4, 0, panel),
-        flops,
+    // the kernel called directly on this thread: mul + add, and relaxed_madd (plain products)
+    const c = tf.zeros([M, N]);
+    const panel = backend.wasm._malloc(PANEL_BYTES);
+    const at = (t: tf.Tensor) => backend.getMemoryOffset(t.dataId);
+    const direct = (kernel: GemmSimd) => () =>
+      kernel.gemm(
+        at(a),
+        at(b),
+        at(c),
+        0,
+        M,
+        N,
+        K,
+        ta ? 4 : 4 * K,
+        ta ? 4 * M : 4,
+        tb ? 4 : 4 * N,
+        tb ? 4 * K : 4,
+        0,
+        panel,
       );
-      backend.wasm._free(panel);
-      c.dispose();
-    }
+    const oursOne = msOf(direct(plain), flops);
+    const relaxed = madd && !ta && !tb ? msOf(direct(madd), flops) : NaN;
+    backend.wasm._free(panel);
+    c.dispose();
     tf.dispose([a, b]);
     const rate = (ms: number) => flops / ms / 1e6;
     return {

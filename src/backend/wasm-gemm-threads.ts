@@ -144,16 +144,9 @@ export function stopGemmThreads(): void {
   helpersMemory = null;
 }
 
-let enabled = true;
-
-/** Turns the helpers off (products on the calling thread alone) or back on: for `npm run bench -- gemm`. */
-export function useGemmThreads(on: boolean): void {
-  enabled = on;
-}
-
 /** The helpers ready to take rows of a product on `memory`. */
 export function readyHelpers(memory: WebAssembly.Memory): number {
-  if (!enabled || memory !== helpersMemory) return 0;
+  if (memory !== helpersMemory) return 0;
   let n = 0;
   for (const h of helpers)
     if (Atomics.load(h.control, READY) === 1 && Atomics.load(h.control, FAILED) === 0) n++;
