@@ -12,7 +12,9 @@
 // With more than one thread (the threaded build, its memory shared), products
 // of THREAD_MIN_WORK multiply-adds or more split their rows between the
 // calling thread and helper threads (wasm-gemm-threads.ts), bit for bit what
-// one thread gives.
+// one thread gives: on 2 threads 93–116 GFLOP/s at the model's shapes
+// (1.65–1.97× one thread), against XNNPACK's 86–92 on its pool of 2, so every
+// such product is ours then.
 //
 // Kept on tfjs's kernel: batched products, other dtypes, activations other
 // than linear, biases not of N values, empty products, and, where there are
@@ -52,7 +54,9 @@ const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
  * Multiply-adds from which a product's rows are split between the calling
- * thread and the helper threads (wasm-gemm-threads.ts).
+ * thread and the helper threads (wasm-gemm-threads.ts). Measured on 2 threads,
+ * idle: at 2^21 the split takes 54 µs against 74 on one thread; from 2^18 to
+ * 2^20 it wins or loses by a few µs, shape by shape (the hand-off costs ~10 µs).
  */
 export const THREAD_MIN_WORK = 1 << 20;
 
