@@ -90,7 +90,9 @@ export function takeBackGemmJobs(on: boolean): void {
 /** Whether every helper has started (ready) or failed to: after this, readyHelpers changes no more. */
 export const gemmThreadsSettled = (): boolean =>
   helpers.every((h) => Atomics.load(h.control, READY) + Atomics.load(h.control, FAILED) > 0);
+
 let helpersMemory: WebAssembly.Memory | null = null;
+let blobUrl: string | undefined;
 
 /** Whether this thread may block in Atomics.wait: Node, or a worker (not a page's main thread). */
 function mayWait(): boolean {
@@ -106,10 +108,9 @@ async function newWorker(): Promise<Helper['worker'] & { postMessage(m: unknown)
     worker.unref();
     return worker;
   }
-  const url = URL.createObjectURL(new Blob([helperSource], { type: 'text/javascript' }));
-  const worker = new Worker(url);
-  URL.revokeObjectURL(url);
-  return worker;
+  // revoked when the helpers stop: the worker may fetch it after construction
+  blobUrl ??= URL.createObjectURL(new Blob([helperSource], { type: 'text/javascript' }));
+  return new Worker(blobUrl);
 }
 
 /**
@@ -125,11 +126,16 @@ export async function startGemmThreads(memory: WebAssembly.Memory, count: number
   const bytes = sharedGemmModuleBytes();
   if (!WebAssembly.validate(bytes)) return;
   helpersMemory = memory;
-  for (let i = 0; i < count; i++) {
-    const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
-    const worker = await newWorker();
-    worker.postMessage({ bytes, memory, control: control.buffer });
-    helpers.push({ control, worker, job: 0 });
+  try {
+    for (let i = 0; i < count; i++) {
+      const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
+      const worker = await newWorker();
+      helpers.push({ control, worker, job: 0 });
+      worker.postMessage({ bytes, memory, control: control.buffer });
+    }
+  } catch {
+    // no workers here (a policy, a missing API): products stay on this thread
+    stopGemmThreads();
   }
 }
 
@@ -142,6 +148,8 @@ export function stopGemmThreads(): void {
   }
   helpers = [];
   helpersMemory = null;
+  if (blobUrl) URL.revokeObjectURL(blobUrl);
+  blobUrl = undefined;
 }
 
 /** The helpers ready to take rows of a product on `memory`. */
