@@ -2,9 +2,10 @@
  * Matrix products on wasm at the model's shapes: our SIMD kernel
  * (src/backend/wasm-gemm.ts) against tfjs-wasm's XNNPACK path and against
  * torch (.venv) on the same threads, in GFLOP/s (2·M·N·K a product), with the
- * ratios. Ours is also timed with f32x4.relaxed_madd in place of mul + add
- * (plain products). Ours/torch is the ceiling of a matmul-bound training
- * step's ratio to torch. Writes bench/out/gemm.json.
+ * ratios. Ours is also timed as the kernel called directly on the calling
+ * thread ("ours 1t": with more threads, what the helper threads add), and so
+ * with f32x4.relaxed_madd in place of mul + add (plain products). Ours/torch
+ * is the ceiling of a matmul-bound training step's ratio to torch. Writes bench/out/gemm.json.
  *
  * `npm run bench -- gemm [--threads N]` (N: wasm threads and torch's; default 1)
  */
@@ -13,8 +14,9 @@ import * as path from 'node:path';
 import v8 from 'node:v8';
 import * as tf from '#tfjs';
 import { initBackend } from '../src/backend/index.ts';
-import { gemmSimd, PANEL_BYTES } from '../src/backend/wasm-gemm-simd.ts';
+import { gemmSimd, PANEL_BYTES, type GemmSimd } from '../src/backend/wasm-gemm-simd.ts';
 import { useWasmGemm } from '../src/backend/wasm-gemm.ts';
+import { gemmThreadsSettled } from '../src/backend/wasm-gemm-threads.ts';
 import { timeStats, writeResult } from './util.ts';
 
 /** M, K, N, transposeA, transposeB: products of the demo and 224² training steps. */
@@ -85,6 +87,8 @@ export async function run(argv: string[]) {
   const info = await initBackend('wasm', { threads });
   if (info.name !== 'wasm') throw new Error(info.message);
   console.log(info.message);
+  // a condition: each helper thread has started (or failed to)
+  while (!gemmThreadsSettled()) await new Promise((resolve) => setTimeout(resolve, 1));
   const backend = tf.backend() as unknown as {
     getMemoryOffset(id: tf.DataId): number;
     wasm: {
@@ -96,6 +100,8 @@ export async function run(argv: string[]) {
   };
   const memory = (backend.wasm.asm?.memory ?? backend.wasm.wasmMemory) as WebAssembly.Memory;
   const madd = gemmSimd(memory, true);
+  const plain = gemmSimd(memory);
+  if (!plain) throw new Error('bench gemm: no WebAssembly SIMD here');
   const torch = torchMs(threads);
   const rows = GEMM_SHAPES.map(([M, K, N, ta, tb], n) => {
     const flops = 2 * M * N * K;
@@ -107,33 +113,49 @@ export async function run(argv: string[]) {
     const xnnpack = msOf(product, flops);
     useWasmGemm(true);
     const ours = msOf(product, flops);
-    let relaxed = NaN;
-    if (madd && !ta && !tb) {
-      const c = tf.zeros([M, N]);
-      const panel = backend.wasm._malloc(PANEL_BYTES);
-      const at = (t: tf.Tensor) => backend.getMemoryOffset(t.dataId);
-      relaxed = msOf(
-        () => madd.gemm(at(a), at(b), at(c), 0, M, N, K, 4 * K, 4, 4 * N, 4, 0, panel),
-        flops,
+    // the kernel called directly on this thread: mul + add, and relaxed_madd (plain products)
+    const c = tf.zeros([M, N]);
+    const panel = backend.wasm._malloc(PANEL_BYTES);
+    const at = (t: tf.Tensor) => backend.getMemoryOffset(t.dataId);
+    const direct = (kernel: GemmSimd) => () =>
+      kernel.gemm(
+        at(a),
+        at(b),
+        at(c),
+        0,
+        M,
+        N,
+        K,
+        ta ? 4 : 4 * K,
+        ta ? 4 * M : 4,
+        tb ? 4 : 4 * N,
+        tb ? 4 * K : 4,
+        0,
+        panel,
       );
-      backend.wasm._free(panel);
-      c.dispose();
-    }
+    const oursOne = msOf(direct(plain), flops);
+    const relaxed = madd && !ta && !tb ? msOf(direct(madd), flops) : NaN;
+    backend.wasm._free(panel);
+    c.dispose();
     tf.dispose([a, b]);
     const rate = (ms: number) => flops / ms / 1e6;
     return {
       shape: `${M}×${K}×${N}${ta ? ' Aᵀ' : ''}${tb ? ' Bᵀ' : ''}`,
       ours: rate(ours),
+      oursOneThread: rate(oursOne),
       relaxedMadd: rate(relaxed),
       xnnpack: rate(xnnpack),
       torch: rate(torch[n]),
     };
   });
   console.log(`GFLOP/s, ${threads} thread${threads === 1 ? '' : 's'} (M×K×N)`);
-  console.log('shape                  ours  madd  XNNPACK  torch  ours/XNN  ours/torch  XNN/torch');
+  console.log(
+    'shape                  ours ours 1t  madd  XNNPACK  torch  ours/XNN  ours/torch  XNN/torch',
+  );
   for (const r of rows)
     console.log(
-      `${r.shape.padEnd(20)} ${r.ours.toFixed(1).padStart(6)} ${r.relaxedMadd.toFixed(1).padStart(5)}` +
+      `${r.shape.padEnd(20)} ${r.ours.toFixed(1).padStart(6)} ${r.oursOneThread.toFixed(1).padStart(7)}` +
+        ` ${r.relaxedMadd.toFixed(1).padStart(5)}` +
         ` ${r.xnnpack.toFixed(1).padStart(8)} ${r.torch.toFixed(1).padStart(6)}` +
         ` ${(r.ours / r.xnnpack).toFixed(2).padStart(9)} ${(r.ours / r.torch).toFixed(2).padStart(11)}` +
         ` ${(r.xnnpack / r.torch).toFixed(2).padStart(10)}`,

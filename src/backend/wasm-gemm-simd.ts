@@ -22,6 +22,7 @@ import {
   instantiateSimd,
   set,
   simd,
+  simdModuleBytes,
   u32,
   V128,
   vadd,
@@ -329,6 +330,13 @@ export const PANEL_BYTES = KC * 32;
 const gemmFunctions = (madd: boolean): SimdFunction[] => [
   { name: 'gemm', params: new Array<number>(13).fill(I32), locals: LOCALS, body: gemmBody(madd) },
 ];
+
+/**
+ * The module's bytes (mul then add) importing a shared memory: what the
+ * helper threads of wasm-gemm-threads.ts instantiate on the backend's memory.
+ */
+export const sharedGemmModuleBytes = (): Uint8Array<ArrayBuffer> =>
+  simdModuleBytes(true, gemmFunctions(false));
 
 /**
  * The product on `memory`, null without SIMD: multiply-adds by f32x4.mul then

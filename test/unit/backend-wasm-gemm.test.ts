@@ -11,6 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { installFastMatMulGradient } from '../../src/train/matmul-grad.ts';
 import { Rng, type F64 } from '../reference/math.ts';
+import {
+  A,
+  B,
+  FLAGS,
+  float32InOrder,
+  makeProduct,
+  onWasm,
+  type Product,
+} from './backend-wasm-gemm-reference.ts';
 
 beforeAll(async () => {
   const info = await initBackend('wasm', { threads: 1 });
@@ -20,21 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await tf.setBackend('cpu');
 });
-
-interface Product {
-  M: number;
-  N: number;
-  K: number;
-  ta: boolean;
-  tb: boolean;
-  /** stored as tfjs gets it: [K, M] when ta, [N, K] when tb */
-  a: F64;
-  b: F64;
-  bias?: F64;
-}
-
-const A = (p: Product, i: number, k: number) => (p.ta ? p.a[k * p.M + i] : p.a[i * p.K + k]);
-const B = (p: Product, k: number, j: number) => (p.tb ? p.b[j * p.K + k] : p.b[k * p.N + j]);
 
 /** C in float64, and Σ_k |A(i, k)·B(k, j)| for the rounding bound. */
 function reference(p: Product): { c: F64; abs: F64 } {
@@ -54,63 +48,6 @@ function reference(p: Product): { c: F64; abs: F64 } {
   return { c, abs };
 }
 
-/** C as float32 arithmetic gives it summing in k order from the bias: each product and sum rounded. */
-function float32InOrder(p: Product): F64 {
-  const c = new Float64Array(p.M * p.N);
-  for (let i = 0; i < p.M; i++)
-    for (let j = 0; j < p.N; j++) {
-      let s = p.bias ? p.bias[j] : 0;
-      for (let k = 0; k < p.K; k++) s = Math.fround(s + Math.fround(A(p, i, k) * B(p, k, j)));
-      c[i * p.N + j] = s;
-    }
-  return c;
-}
-
-function makeProduct(
-  rng: Rng,
-  [M, N, K]: number[],
-  ta: boolean,
-  tb: boolean,
-  scale = 1,
-  withBias = false,
-): Product {
-  return {
-    M,
-    N,
-    K,
-    ta,
-    tb,
-    a: rng.array(M * K, scale),
-    b: rng.array(K * N, scale),
-    bias: withBias ? rng.array(N, scale * scale) : undefined,
-  };
-}
-
-/** The product on wasm: tf.matMul, or tf.fused.matMul when there is a bias. */
-function onWasm(p: Product): Float32Array {
-  return tf.tidy(() => {
-    const a = tf.tensor2d(Float32Array.from(p.a), p.ta ? [p.K, p.M] : [p.M, p.K]);
-    const b = tf.tensor2d(Float32Array.from(p.b), p.tb ? [p.N, p.K] : [p.K, p.N]);
-    const c = p.bias
-      ? tf.fused.matMul({
-          a,
-          b,
-          transposeA: p.ta,
-          transposeB: p.tb,
-          bias: tf.tensor1d(Float32Array.from(p.bias)),
-        })
-      : tf.matMul(a, b, p.ta, p.tb);
-    expect(c.shape).toEqual([p.M, p.N]);
-    return c.dataSync() as Float32Array;
-  });
-}
-
-const FLAGS: [boolean, boolean][] = [
-  [false, false],
-  [false, true],
-  [true, false],
-  [true, true],
-];
 const ODD = [1, 3, 5, 7, 9, 17];
 const EPS32 = 2 ** -24;
 
