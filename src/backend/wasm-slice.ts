@@ -16,7 +16,10 @@ interface WasmHeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-/** The heap as elements of `dtype` (read after any allocation: growing the heap replaces the views), or null for strings. */
+/**
+ * The heap as elements of `dtype`, or null for strings. Take it after every
+ * allocation and every `offset` (either may grow the heap and replace the views).
+ */
 function heapOf(
   b: WasmHeapBackend,
   dtype: tf.DataType,
