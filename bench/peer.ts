@@ -14,15 +14,19 @@
  * 6. `threads`: demo-mam on wasm, 1 thread against every core, raced: the speed-up.
  *
  * Each side runs in its own process (the wasm thread count is fixed when the
- * backend starts) and answers `steps N` with per-step milliseconds; the first
- * step of each side is a warm-up and not counted. Medians over the timed steps.
+ * backend starts) and answers `steps N` with per-step milliseconds. Each side
+ * first runs untimed warm-up steps (`--warmup W`; by default 8 for the demo,
+ * where ours takes ~6 steps to reach its steady time as V8 optimizes the
+ * JavaScript and tiers up the wasm kernels, and 2 for 224²; the time they
+ * took is printed too), then rounds of timed steps, the side that goes first
+ * alternating round by round. Medians over the timed steps.
  *
  * `--against=DIR` races demo-mam (`--preset=224`: swin-unet-mam-ists at 224²)
  * on wasm, 1 thread, against the same bench in DIR (a checkout of an earlier
  * commit): the before/after ratio of a change, both measured under the same
  * load. With `--against` only the parts named by `--only` run besides.
  *
- * `npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--backends=wasm,cpu,webgpu] [--against=DIR [--preset=demo|224]]`
+ * `npm run bench -- peer [--steps N] [--rounds R] [--warmup W] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--backends=wasm,cpu,webgpu] [--against=DIR [--preset=demo|224]]`
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,6 +40,10 @@ const PYTHON = '.venv/bin/python';
 const DEMO = {
   preset: 'presets/demo-mam.json',
   batch: 2,
+  // steps each side runs before the timed ones: ours reaches its steady step
+  // time after ~6 (V8 tiering up tfjs's JavaScript and the wasm kernels),
+  // PyTorch after 1–2
+  warmup: 8,
   torch: {
     imageSize: 128,
     inChannels: 1,
@@ -50,6 +58,7 @@ const DEMO = {
 const SWIN224 = {
   preset: 'presets/swin-unet-mam-ists.json',
   batch: 1,
+  warmup: 2,
   torch: {
     imageSize: 224,
     inChannels: 3,
@@ -139,13 +148,19 @@ interface StepTime {
   cpuMs: number;
   /** the same medians round by round (for the spread of a ratio between two sides) */
   rounds: { ms: number; cpuMs: number }[];
+  /** wall-clock ms of the untimed warm-up steps, together */
+  warmupMs: number;
 }
 
-/** Interleaved rounds: each side one warm-up step, then `steps` timed steps per round. */
+/**
+ * Interleaved rounds: each side `warmup` untimed steps, then `steps` timed
+ * steps per round, the side that goes first alternating round by round.
+ */
 async function race(
   peers: Peer[],
   rounds: number,
   steps: number,
+  warmup: number,
 ): Promise<Record<string, StepTime>> {
   const ms: Record<string, number[]> = Object.fromEntries(peers.map((p) => [p.name, []]));
   const cpu: Record<string, number[]> = Object.fromEntries(peers.map((p) => [p.name, []]));
@@ -153,9 +168,13 @@ async function race(
     peers.map((p) => [p.name, []]),
   );
   const round = (x: number) => Number(x.toFixed(1));
-  for (const p of peers) await p.ask('steps 1');
+  const warmupMs: Record<string, number> = {};
+  for (const p of peers) {
+    const w = await p.ask(`steps ${warmup}`);
+    warmupMs[p.name] = round((w.ms as number[]).reduce((a, b) => a + b, 0));
+  }
   for (let r = 0; r < rounds; r++)
-    for (const p of peers) {
+    for (const p of r % 2 ? [...peers].reverse() : peers) {
       const a = await p.ask(`steps ${steps}`);
       ms[p.name].push(...(a.ms as number[]));
       cpu[p.name].push(...(a.cpuMs as number[]));
@@ -167,7 +186,12 @@ async function race(
   return Object.fromEntries(
     peers.map((p) => [
       p.name,
-      { ms: round(median(ms[p.name])), cpuMs: round(median(cpu[p.name])), rounds: byRound[p.name] },
+      {
+        ms: round(median(ms[p.name])),
+        cpuMs: round(median(cpu[p.name])),
+        rounds: byRound[p.name],
+        warmupMs: warmupMs[p.name],
+      },
     ]),
   );
 }
@@ -182,12 +206,13 @@ async function duel(
   second: () => Promise<Peer>,
   rounds: number,
   steps: number,
+  warmup: number,
   after?: string,
 ): Promise<[StepTime, StepTime, Record<string, unknown>[]]> {
   const a = await first();
   const b = await second();
   try {
-    const t = await race([a, b], rounds, steps);
+    const t = await race([a, b], rounds, steps, warmup);
     const answers = after ? [await a.ask(after), await b.ask(after)] : [];
     return [t[a.name], t[b.name], answers];
   } finally {
@@ -196,11 +221,11 @@ async function duel(
   }
 }
 
-async function peerRace(c: Config, threads: number, rounds: number, steps: number) {
+async function peerRace(c: Config, threads: number, rounds: number, steps: number, warmup: number) {
   const a = await ours(c, threads);
   const b = await torch(c, threads);
   try {
-    const t = await race([a, b], rounds, steps);
+    const t = await race([a, b], rounds, steps, warmup);
     const o = t[a.name];
     const p = t[b.name];
     const r = {
@@ -214,10 +239,13 @@ async function peerRace(c: Config, threads: number, rounds: number, steps: numbe
       torchImagesPerSec: Number(((c.batch * 1000) / p.ms).toFixed(2)),
       ratio: Number((p.ms / o.ms).toFixed(3)),
       cpuRatio: Number((p.cpuMs / o.cpuMs).toFixed(3)),
+      warmupSteps: warmup,
+      oursWarmupMs: o.warmupMs,
+      torchWarmupMs: p.warmupMs,
       memory: await a.ask('memory'),
     };
     console.log(
-      `peer: ${c.preset} batch ${c.batch}, ${threads} thread(s): ours ${r.oursImagesPerSec} images/s (${o.ms} ms/step, CPU ${o.cpuMs} ms), torch ${r.torchImagesPerSec} images/s (${p.ms} ms/step, CPU ${p.cpuMs} ms) → ratio ${r.ratio}, by CPU time ${r.cpuRatio} (goal ≥ 0.5)`,
+      `peer: ${c.preset} batch ${c.batch}, ${threads} thread(s): ours ${r.oursImagesPerSec} images/s (${o.ms} ms/step, CPU ${o.cpuMs} ms), torch ${r.torchImagesPerSec} images/s (${p.ms} ms/step, CPU ${p.cpuMs} ms) → ratio ${r.ratio}, by CPU time ${r.cpuRatio} (goal ≥ 0.5); the ${warmup} warm-up steps before: ours ${o.warmupMs} ms, torch ${p.warmupMs} ms`,
     );
     return r;
   } finally {
@@ -240,6 +268,7 @@ async function samRatios(
   quick: boolean,
   rounds: number,
   steps: number,
+  warmup: (c: Config) => number,
 ): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const backend of backends) {
@@ -251,6 +280,7 @@ async function samRatios(
         () => ours(c, threads, backend, true),
         c === DEMO ? rounds * 2 : 1,
         steps,
+        warmup(c),
         backend === 'webgpu' ? 'dispatches' : undefined,
       );
       const ratio = Number((m.ms / q.ms).toFixed(3));
@@ -286,7 +316,7 @@ async function samRatios(
 
 const PARTS = ['demo', '224', 'samratio', 'profile', 'webgpu', 'threads'] as const;
 const USAGE =
-  'npm run bench -- peer [--steps N] [--rounds R] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--backends=wasm,cpu,webgpu] [--against=DIR [--preset=demo|224]]';
+  'npm run bench -- peer [--steps N] [--rounds R] [--warmup W] [--quick] [--only=demo,224,samratio,profile,webgpu,threads] [--backends=wasm,cpu,webgpu] [--against=DIR [--preset=demo|224]]';
 /** The Node backends `--backends` can race MAM against SAM on. */
 const SAMRATIO_BACKENDS = ['wasm', 'cpu', 'webgpu'] as const;
 type NodeBackend = (typeof SAMRATIO_BACKENDS)[number];
@@ -302,6 +332,8 @@ export interface PeerArgs {
   quick: boolean;
   steps: number;
   rounds: number;
+  /** untimed steps per side before a race (`--warmup`); undefined: the preset's own */
+  warmup?: number;
   only?: string[];
   against?: string;
   /** what `--against` races */
@@ -368,7 +400,7 @@ export function parsePeerArgs(argv: string[]): PeerArgs {
     'peer',
     USAGE,
     argv,
-    ['steps', 'rounds', 'only', 'against', 'preset', 'backends'],
+    ['steps', 'rounds', 'warmup', 'only', 'against', 'preset', 'backends'],
     ['quick'],
   );
   const quick = values.quick === true;
@@ -385,6 +417,7 @@ export function parsePeerArgs(argv: string[]): PeerArgs {
     quick,
     steps: count('steps', quick ? 2 : 3),
     rounds: count('rounds', quick ? 1 : 2),
+    warmup: values.warmup === undefined ? undefined : count('warmup', 1),
     only,
     against: values.against as string | undefined,
     preset: preset as keyof typeof AGAINST,
@@ -393,13 +426,16 @@ export function parsePeerArgs(argv: string[]): PeerArgs {
 }
 
 export async function run(argv: string[] = []) {
-  const { quick, steps, rounds, only, against, preset, backends } = parsePeerArgs(argv);
+  const { quick, steps, rounds, warmup, only, against, preset, backends } = parsePeerArgs(argv);
   const want = (s: string) => (only ? only.includes(s) : !against);
   const cores = cpus().length;
+  /** Untimed steps each side runs first (`--warmup`, else the preset's; half with --quick). */
+  const warm = (c: Config) => warmup ?? (quick ? Math.ceil(c.warmup / 2) : c.warmup);
   const result: Record<string, unknown> = {
     machine: { cpus: cores, loadavg1mAtStart: Number(loadavg()[0].toFixed(2)) },
     steps,
     rounds,
+    warmup: { demo: warm(DEMO), swin224: warm(SWIN224) },
   };
   if (!existsSync(PYTHON)) throw new Error(`peer: ${PYTHON} is missing (bash .ci/run builds it)`);
 
@@ -410,6 +446,7 @@ export async function run(argv: string[] = []) {
       () => ours(c, 1, 'wasm', false, against),
       rounds,
       steps,
+      warm(c),
     );
     const speedup = Number((b.ms / n.ms).toFixed(3));
     const cpuSpeedup = Number((b.cpuMs / n.cpuMs).toFixed(3));
@@ -425,6 +462,7 @@ export async function run(argv: string[] = []) {
       () => ours(DEMO, cores),
       rounds,
       steps,
+      warm(DEMO),
     );
     const speedup = Number((o.ms / a.ms).toFixed(3));
     const load = Number(loadavg()[0].toFixed(2));
@@ -435,17 +473,18 @@ export async function run(argv: string[] = []) {
   }
   if (want('demo')) {
     result.demo = {
-      oneThread: await peerRace(DEMO, 1, rounds, steps),
-      allCores: await peerRace(DEMO, cores, rounds, steps),
+      oneThread: await peerRace(DEMO, 1, rounds, steps, warm(DEMO)),
+      allCores: await peerRace(DEMO, cores, rounds, steps, warm(DEMO)),
     };
   }
   if (want('224')) {
     result.swin224 = {
-      oneThread: await peerRace(SWIN224, 1, 1, quick ? 1 : 2),
-      allCores: await peerRace(SWIN224, cores, 1, quick ? 1 : 2),
+      oneThread: await peerRace(SWIN224, 1, 1, quick ? 1 : 2, warm(SWIN224)),
+      allCores: await peerRace(SWIN224, cores, 1, quick ? 1 : 2, warm(SWIN224)),
     };
   }
-  if (want('samratio')) result.mamToSam = await samRatios(backends, cores, quick, rounds, steps);
+  if (want('samratio'))
+    result.mamToSam = await samRatios(backends, cores, quick, rounds, steps, warm);
   if (want('profile')) {
     const profiles: Record<string, unknown> = {};
     for (const c of [DEMO, ...(quick ? [] : [SWIN224])]) {
@@ -453,7 +492,7 @@ export async function run(argv: string[] = []) {
       // time is mostly waiting for the other thread to be scheduled
       const p = await ours(c, 1);
       try {
-        await p.ask('steps 1');
+        await p.ask(`steps ${warm(c)}`);
         const name = c === DEMO ? 'peer-profile' : 'peer-profile-224';
         const prof = await p.ask(`profile bench/out/${name}`);
         const mem = await p.ask('memory');

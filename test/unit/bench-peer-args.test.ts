@@ -25,6 +25,14 @@ describe('bench peer: command line', () => {
     });
   });
 
+  it('takes --warmup (undefined by default: each preset its own)', () => {
+    expect(parsePeerArgs(['peer']).warmup).toBeUndefined();
+    expect(parsePeerArgs(['peer', '--warmup', '12']).warmup).toBe(12);
+    expect(() => parsePeerArgs(['peer', '--warmup=0'])).toThrow(
+      /--warmup takes a whole number ≥ 1, got "0"/,
+    );
+  });
+
   it('races the 224² preset against DIR with --preset=224 (demo by default)', () => {
     expect(parsePeerArgs(['peer', '--against=/tmp/x'])).toMatchObject({ preset: 'demo' });
     expect(parsePeerArgs(['peer', '--against=/tmp/x', '--preset', '224'])).toMatchObject({
