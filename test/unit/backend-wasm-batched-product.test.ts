@@ -7,9 +7,12 @@
  * bound, and bit for bit float32 sums in k order (the SIMD kernel's and the
  * JavaScript fallback's promise); windows × heads × N × d over N not a
  * multiple of 4 or 8, 1–4 heads, d 16 and 32, and K past one block of B's
- * rows (256). Strides reaching outside an operand are refused; no tensor is
- * left behind.
+ * rows (256). Strides reaching outside an operand are refused; the
+ * attention core over it gives the same bits on the threaded build (2
+ * threads, shared memory) as on one thread; no tensor is left behind.
  */
+import { cpus } from 'node:os';
+import * as path from 'node:path';
 import * as tf from '#tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
@@ -20,6 +23,8 @@ import {
   type OperandStrides,
 } from '../../src/backend/wasm-batched-product.ts';
 import { Rng } from '../reference/math.ts';
+import { repoRoot, spawnNode } from '../helpers/mam-cli.ts';
+import { attentionCoreRun } from './attention-core-run.ts';
 
 beforeAll(async () => {
   const info = await initBackend('wasm', { threads: 1 });
@@ -207,5 +212,26 @@ describe('the strided batched product on wasm', () => {
       );
     expect(() => run(W * N * h * d - 1)).toThrow(/MamBatchedProduct: strides .* do not fit/);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("gives the attention core's output and gradients bit for bit on 2 threads (the threaded build) as on 1", async () => {
+    const child = path.join(repoRoot, 'test', 'unit', 'backend-wasm-batched-product-child.ts');
+    const r = await spawnNode(['--import', 'tsx', child], repoRoot);
+    expect(r.code, r.stderr).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+    expect(line, r.stdout).toBeDefined();
+    const out = JSON.parse(line!) as {
+      adapterInfo: string;
+      values: number[][];
+      tensorsLeft: number;
+    };
+    const threads = Math.min(2, cpus().length);
+    expect(out.adapterInfo).toBe(`WebAssembly SIMD, ${threads} thread${threads === 1 ? '' : 's'}`);
+    const before = tf.memory().numTensors;
+    const here = attentionCoreRun();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(out.values).toHaveLength(5);
+    out.values.forEach((v, i) => expect(v, `value ${i}`).toEqual(here[i]));
+    expect(out.tensorsLeft).toBe(0);
   });
 });
