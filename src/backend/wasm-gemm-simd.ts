@@ -14,6 +14,13 @@
 //
 // The multiply-add is f32x4.mul then f32x4.add, or f32x4.relaxed_madd (fused
 // where the CPU has FMA) on request: see gemmSimd.
+//
+// gemmBatched runs the same body over a batch of (window, head) entries, each
+// moving A, B and C by its own strides, with C's row stride a parameter
+// (gemm's is 4N): window attention's small products read in place from and
+// written straight into its layouts (wasm-batched-product.ts). Its extra
+// parameters are gemm's first locals, so both functions share every local's
+// index and the one body.
 import {
   F32,
   get,
@@ -59,22 +66,27 @@ const ifElse = (then: number[], otherwise: number[]) => [
 /** local += the i32 that `by` leaves on the stack. */
 const advance = (local: number, by: number[]) => [...get(local), ...by, addI, ...set(local)];
 
-// parameters
+// parameters of gemm
 const [A, B, C, BIAS, M, N, K, SAI, SAK, SBK, SBJ, HAS_BIAS, PANEL] = [
   0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
 ];
-// i32 locals
-const [K0, KN, I, J, PA, PB, PC, KK, ROW, SAI2, SAI3, M4, N8, N4, FIRST, PP, Q] = [
-  13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
+// gemmBatched's further parameters, locals of gemm (which sets ROW = 4N): C's
+// row stride, the batch's counts (windows, heads) and its strides for A, B, C
+const [ROW, NW, NH, SAW, SAH, SBW, SBH, SCW, SCH] = [13, 14, 15, 16, 17, 18, 19, 20, 21];
+const BATCH_PARAMS = 9;
+// i32 locals: the batch's bases and counters, NB = 4N (bytes of a row's columns)
+const [A0, B0, C0, WI, HI, NB] = [22, 23, 24, 25, 26, 27];
+const [K0, KN, I, J, PA, PB, PC, KK, SAI2, SAI3, M4, N8, N4, FIRST, PP, Q] = [
+  28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
 ];
 // f32 local
-const S = 30;
+const S = 44;
 // v128 locals: 8 accumulators, 2 of B, 1 of A
-const ACC = [31, 32, 33, 34, 35, 36, 37, 38];
-const [BV0, BV1, AV] = [39, 40, 41];
+const ACC = [45, 46, 47, 48, 49, 50, 51, 52];
+const [BV0, BV1, AV] = [53, 54, 55];
 // i32 local: M & ~1
-const M2 = 42;
-const LOCALS = [...new Array<number>(17).fill(I32), F32, ...new Array<number>(11).fill(V128), I32];
+const M2 = 56;
+const LOCALS = [...new Array<number>(22).fill(I32), F32, ...new Array<number>(11).fill(V128), I32];
 
 /**
  * `body` KN times (KN ≥ 1), counting KK down; `steps` are the pointers'
@@ -96,25 +108,19 @@ const eachK = (body: number[], steps: number[]) => [
   0x0b,
 ];
 
+/** `base` + Σ x·s over the pairs of locals [x, s], on the stack. */
+const plusProducts = (base: number, ...pairs: [number, number][]) => [
+  ...get(base),
+  ...pairs.flatMap(([x, s]) => [...get(x), ...get(s), mul, addI]),
+];
+
 /** PC = C + I·ROW + J (row I, column byte J of C); PA = A(I, K0). */
 const rowStart = [
-  ...get(C),
-  ...get(I),
-  ...get(ROW),
-  mul,
-  addI,
+  ...plusProducts(C, [I, ROW]),
   ...get(J),
   addI,
   ...set(PC),
-  ...get(A),
-  ...get(I),
-  ...get(SAI),
-  mul,
-  addI,
-  ...get(K0),
-  ...get(SAK),
-  mul,
-  addI,
+  ...plusProducts(A, [I, SAI], [K0, SAK]),
   ...set(PA),
 ];
 
@@ -223,7 +229,7 @@ const panel = (nv: number, madd: boolean) => [
 ];
 
 /** The columns from J on one at a time, scalar: C[i, j] = start + Σ_k A(i, k)·B(k, j). */
-const scalarColumns = whileLt(J, ROW, 4, [
+const scalarColumns = whileLt(J, NB, 4, [
   ...i32c(0),
   ...set(I),
   ...whileLt(I, M, 1, [
@@ -242,11 +248,11 @@ const scalarColumns = whileLt(J, ROW, 4, [
 
 function gemmBody(madd: boolean): number[] {
   return [
-    // ROW = 4N (bytes of a row of C); sai2, sai3; M4 = M & ~3; N8, N4 (bytes)
+    // NB = 4N (bytes of a row's columns); sai2, sai3; M4 = M & ~3; N8, N4 (bytes)
     ...get(N),
     ...i32c(2),
     shl,
-    ...set(ROW),
+    ...set(NB),
     ...get(SAI),
     ...get(SAI),
     addI,
@@ -262,11 +268,11 @@ function gemmBody(madd: boolean): number[] {
     ...i32c(-2),
     and,
     ...set(M2),
-    ...get(ROW),
+    ...get(NB),
     ...i32c(-32),
     and,
     ...set(N8),
-    ...get(ROW),
+    ...get(NB),
     ...i32c(-16),
     and,
     ...set(N4),
@@ -322,13 +328,74 @@ export interface GemmSimd {
     hasBias: number,
     panel: number,
   ): void;
+  /**
+   * gemm for each window w < nw and head h < nh, A, B and C (and the
+   * bias, if any: the same for all) moved to a + w·saw + h·sah, b + w·sbw +
+   * h·sbh, c + w·scw + h·sch, C's rows ldc bytes apart (bytes throughout):
+   * products read in place from and written straight into layouts such as
+   * `[windows, tokens, heads·d]`.
+   */
+  gemmBatched(
+    ...args: [
+      ...gemm: Parameters<GemmSimd['gemm']>,
+      ldc: number,
+      nw: number,
+      nh: number,
+      saw: number,
+      sah: number,
+      sbw: number,
+      sbh: number,
+      scw: number,
+      sch: number,
+    ]
+  ): void;
 }
 
 /** Bytes of the scratch panel: KC rows of 8 floats. */
 export const PANEL_BYTES = KC * 32;
 
+/** `base` = `base0` + WI·`perWindow` + HI·`perHead`: the batch entry's operand. */
+const batchEntry = (base: number, base0: number, perWindow: number, perHead: number) => [
+  ...plusProducts(base0, [WI, perWindow], [HI, perHead]),
+  ...set(base),
+];
+
+/** gemm's body over every (window, head) of the batch, from A, B, C as bases. */
+const batchedBody = (madd: boolean) => [
+  ...get(A),
+  ...set(A0),
+  ...get(B),
+  ...set(B0),
+  ...get(C),
+  ...set(C0),
+  ...i32c(0),
+  ...set(WI),
+  ...whileLt(WI, NW, 1, [
+    ...i32c(0),
+    ...set(HI),
+    ...whileLt(HI, NH, 1, [
+      ...batchEntry(A, A0, SAW, SAH),
+      ...batchEntry(B, B0, SBW, SBH),
+      ...batchEntry(C, C0, SCW, SCH),
+      ...gemmBody(madd),
+    ]),
+  ]),
+];
+
 const gemmFunctions = (madd: boolean): SimdFunction[] => [
-  { name: 'gemm', params: new Array<number>(13).fill(I32), locals: LOCALS, body: gemmBody(madd) },
+  {
+    name: 'gemm',
+    params: new Array<number>(13).fill(I32),
+    locals: [...new Array<number>(BATCH_PARAMS).fill(I32), ...LOCALS],
+    // C's rows are N floats apart
+    body: [...get(N), ...i32c(2), shl, ...set(ROW), ...gemmBody(madd)],
+  },
+  {
+    name: 'gemmBatched',
+    params: new Array<number>(13 + BATCH_PARAMS).fill(I32),
+    locals: LOCALS,
+    body: batchedBody(madd),
+  },
 ];
 
 /**

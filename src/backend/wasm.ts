@@ -7,6 +7,7 @@
 import { importUnbundled, isNode } from './environment.ts';
 import { shareWasmIdentity } from './wasm-identity.ts';
 import { registerWasmGemm } from './wasm-gemm.ts';
+import { registerWasmBatchedProduct } from './wasm-batched-product.ts';
 import { registerWasmGelu } from './wasm-gelu.ts';
 import { registerWasmOptimizers } from './wasm-adamw.ts';
 import { registerWasmLayerNorm } from './wasm-layer-norm.ts';
@@ -39,6 +40,7 @@ export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
     registerWasmGelu();
     registerWasmOptimizers();
     registerWasmGemm();
+    registerWasmBatchedProduct();
     return wasm;
   })();
   return loaded;

@@ -36,7 +36,7 @@
  */
 import * as tf from '#tfjs';
 import { attentionCore } from './attention-core.ts';
-import { batchedProduct } from './batched-product.ts';
+import { batchedProduct, stridedProductsHere } from './batched-product.ts';
 import { linear, type LinearWeights } from './layers.ts';
 import {
   fitWindow,
@@ -130,21 +130,19 @@ function projectQkv(x: tf.Tensor3D, qkv: LinearWeights, scale: number): tf.Tenso
 }
 
 /**
- * The per-window, per-head products: on wasm one depthwise convolution each
+ * The per-window, per-head products: on wasm our strided batched product
  * (batched-product.ts: wasm's BatchMatMul loops over the batch, 2–9× slower
  * here), elsewhere BatchMatMul (one kernel, and one dispatch on WebGPU).
  */
-function headProduct(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
-  return tf.getBackend() === 'wasm' ? batchedProduct(a, b) : tf.matMul(a, b);
-}
+const headProduct = (a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D => batchedProduct(a, b);
 
 /**
  * Attention inside windows `[Bw, N, C]` (Bw = B·nW, batch outermost).
  * `bias` `[h, N, N]`, `mask` `[nW, N, N]` (both optional), `memW` in window
- * rows. Returns the projected output and q̂, both `[Bw, N, C]`. Every product
- * is a plain one (k is transposed explicitly): wasm runs products with a
- * transposed operand several times slower. On wasm (unless probed) the core
- * is attention-core.ts's, in fewer transposes.
+ * rows. Returns the projected output and q̂, both `[Bw, N, C]`. On wasm
+ * (unless probed) the core is attention-core.ts's, its products read in
+ * place without a transpose; elsewhere the heads are transposed out and
+ * multiplied by BatchMatMul.
  */
 function attendWindows(
   xw: tf.Tensor3D,
@@ -160,7 +158,7 @@ function attendWindows(
   const d = C / heads;
   const [q0, k, v] = projectQkv(xw, w.qkv, d ** -0.5);
   const q: tf.Tensor3D = memW ? tf.add(q0, memW) : q0;
-  if (tf.getBackend() === 'wasm' && !probe)
+  if (stridedProductsHere() && !probe)
     return [linear(attentionCore(q, k, v, heads, bias, mask), w.proj), q];
   const heads4 = (t: tf.Tensor3D, perm: number[]): tf.Tensor4D =>
     tf.transpose(tf.reshape(t, [Bw, N, heads, d]), perm);
