@@ -45,7 +45,7 @@ import {
   transposedProduct,
   type LinearWeights,
 } from './layers.ts';
-import { customGradOutputs } from './tape.ts';
+import { customGradOutputs, saveNonVariables } from './tape.ts';
 import {
   fitWindow,
   relativePositionBias,
@@ -137,7 +137,7 @@ function projectQkv(x: tf.Tensor3D, qkv: LinearWeights, scale: number): tf.Tenso
     tf.tensor1d(Float32Array.from({ length: 3 * C }, (_, j) => (j >= C && j < 2 * C ? scale : 1)));
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return customGradOutputs(inputs, (save) => {
-    save([x, weight]);
+    const restore = saveNonVariables(save, [x, weight]);
     const rows = tf.reshape(x, [1, M, C]);
     const w3 = tf.reshape(weight, [1, C, 3 * C]);
     const value = [0, 1, 2].map((i) => {
@@ -154,7 +154,7 @@ function projectQkv(x: tf.Tensor3D, qkv: LinearWeights, scale: number): tf.Tenso
       value,
       gradFunc: (dys, saved) =>
         tf.tidy(() => {
-          const [xs, ws] = saved as [tf.Tensor3D, tf.Tensor2D];
+          const [xs, ws] = restore(saved) as [tf.Tensor3D, tf.Tensor2D];
           const s = columnScale();
           const dY = tf.reshape(tf.concat(dys, 2), [M, 3 * C]) as tf.Tensor2D;
           const x2 = tf.reshape(xs, [M, C]) as tf.Tensor2D;

@@ -13,6 +13,7 @@ import * as tf from '#tfjs';
 import { GELU, GELU_GRAD } from '../backend/wasm-gelu.ts';
 import { transposesAreFree } from '../backend/wasm-gemm.ts';
 import { LAYER_NORM, LAYER_NORM_GRAD, SUM_ROWS } from '../backend/wasm-layer-norm.ts';
+import { saveNonVariables } from './tape.ts';
 
 /** LayerNorm parameters, PyTorch's `norm.weight` / `norm.bias`, each `[C]`. */
 export interface NormWeights {
@@ -116,14 +117,14 @@ const affine = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [x, w, b] = args.slice(0, -1) as [tf.Tensor, tf.Tensor2D, tf.Tensor1D | undefined];
   const [K, N] = w.shape;
   const M = x.size / K;
-  save([x, w]);
+  const restore = saveNonVariables(save, [x, w]);
   const a = tf.reshape(x, [1, M, K]);
   const w3 = tf.reshape(w, [1, K, N]);
   return {
     value: tf.reshape(productPlusBias(a, w3, b), [...x.shape.slice(0, -1), N]),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
       tf.tidy(() => {
-        const [xs, ws] = saved as [tf.Tensor, tf.Tensor2D];
+        const [xs, ws] = restore(saved) as [tf.Tensor, tf.Tensor2D];
         const d = reshapeTo<tf.Tensor2D>(dy, [M, N]);
         const grads = [
           reshapeTo(transposedProduct(d, ws, false, true), xs.shape),
@@ -180,12 +181,12 @@ const layerNormRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
   const variance = tf.mean(tf.square(xc), 1, true);
   const rstd = tf.rsqrt(tf.add(variance, eps));
   const xhat = tf.mul(xc, rstd);
-  save([xhat, rstd, gamma]);
+  const restore = saveNonVariables(save, [xhat, rstd, gamma]);
   return {
     value: tf.add(tf.mul(xhat, gamma), beta),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
       tf.tidy(() => {
-        const [xh, rs, ga] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const [xh, rs, ga] = restore(saved) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
         const d = dy as tf.Tensor2D;
         const g = tf.mul(d, ga);
         const gx = tf.mean(tf.mul(g, xh), 1, true);
@@ -209,15 +210,17 @@ const layerNormRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
 function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number) {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xx, ga, be, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    save([xx, ga]);
+    const restore = saveNonVariables(save, [xx, ga]);
     return {
       value: tf
         .engine()
         .runKernel(LAYER_NORM, { x: xx, gamma: ga, beta: be }, { eps }) as tf.Tensor,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, gs] = restore(saved);
+        return tf
           .engine()
-          .runKernel(LAYER_NORM_GRAD, { dy, x: saved[0], gamma: saved[1] }, { eps }) as tf.Tensor[],
+          .runKernel(LAYER_NORM_GRAD, { dy, x: xs, gamma: gs }, { eps }) as tf.Tensor[];
+      },
     };
   });
   return op(x, gamma, beta);

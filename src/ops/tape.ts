@@ -58,3 +58,23 @@ export function customGradOutputs(
   });
   return Array.isArray(out) ? out : [out];
 }
+
+/**
+ * A custom gradient's `save` of `tensors`, but for the variables among them:
+ * the tape copies each saved tensor (an Identity call, and a node on the
+ * tape of its own), while a variable can be read as it is in the backward
+ * pass (it outlives the step, and training assigns it only after the
+ * gradients). Returns what gives the gradient all of `tensors` back from its
+ * `saved`.
+ */
+export function saveNonVariables(
+  save: tf.GradSaveFunc,
+  tensors: tf.Tensor[],
+): (saved: tf.Tensor[]) => tf.Tensor[] {
+  const isVariable = tensors.map((t) => t instanceof tf.Variable);
+  save(tensors.filter((_, i) => !isVariable[i]));
+  return (saved) => {
+    let next = 0;
+    return tensors.map((t, i) => (isVariable[i] ? t : saved[next++]));
+  };
+}
