@@ -10,6 +10,8 @@
  *              name written to P.json/P.txt
  *              (and by name and input shapes to P-shapes.txt)
  *              → {"peakBytes", "kernels", "ms"}
+ *   sites P    one step's kernel calls by the code that made them (bench/profile.ts
+ *              kernelSites), written to P.txt → {"kernelCalls", "top"}
  *   quit
  *
  * `tsx bench/peer-ours.ts PRESET BATCH BACKEND THREADS [--sam]`
@@ -30,7 +32,7 @@ import { train, type TrainingData } from '../src/train/loop.ts';
 import { caseSlices } from '../src/train/samples.ts';
 import { catalogue } from '../nodes/index.ts';
 import { mamToSam } from './compile.ts';
-import { byCpuTime, countDispatches, cpuNow, kernelTable } from './profile.ts';
+import { byCpuTime, countDispatches, cpuNow, kernelSites, kernelTable } from './profile.ts';
 import { benchSettings } from './util.ts';
 
 const [presetPath, batchArg, backendArg, threadsArg] = process.argv.slice(2);
@@ -128,6 +130,15 @@ async function answer(line: string): Promise<unknown> {
       ms,
       top: table.slice(0, 10),
     };
+  }
+  if (cmd === 'sites') {
+    const { calls, sites } = await kernelSites(() => steps(1));
+    mkdirSync(dirname(arg), { recursive: true });
+    writeFileSync(
+      `${arg}.txt`,
+      sites.map((s) => `${String(s.calls).padStart(5)} ${s.site}`).join('\n') + '\n',
+    );
+    return { kernelCalls: calls, top: sites.slice(0, 10) };
   }
   if (cmd === 'dispatches') return { dispatches: await countDispatches(() => steps(1)) };
   if (cmd === 'memory') return memory();

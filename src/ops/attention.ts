@@ -37,7 +37,15 @@
 import * as tf from '#tfjs';
 import { attentionCore } from './attention-core.ts';
 import { batchedProduct, stridedProductsHere } from './batched-product.ts';
-import { linear, type LinearWeights } from './layers.ts';
+import {
+  addSame,
+  linear,
+  productPlusBias,
+  sumRows,
+  transposedProduct,
+  type LinearWeights,
+} from './layers.ts';
+import { customGradOutputs, saveNonVariables } from './tape.ts';
 import {
   fitWindow,
   relativePositionBias,
@@ -111,22 +119,53 @@ function checkMemory(x: tf.Tensor3D, m: tf.Tensor3D): void {
 
 /**
  * q, k and v as three products of the input with the column blocks of the
- * qkv weight: slicing the small weight (and padding its gradient) costs far
- * less than slicing the `[Bw, N, 3C]` product and padding three gradients of
- * that size back. The attention scale `d^-0.5` is folded into k's weight and
- * bias (q̂, the memory, stays unscaled, as the spec wants).
+ * qkv weight: slicing the small weight costs far less than slicing the
+ * `[Bw, N, 3C]` product. The attention scale `d^-0.5` is folded into k's
+ * weight and bias (q̂, the memory, stays unscaled, as the spec wants). One
+ * custom gradient with three outputs (one node on the tape, x and the weight
+ * saved): the slices, the scaling and the reshapes run off the tape, and
+ * the backward joins the three gradients into one `[M, 3C]` for its two
+ * products (dx = dY·W̃ᵀ, dW̃ = xᵀ·dY, W̃ the scaled weight) instead of
+ * padding three weight gradients and adding them.
  */
 function projectQkv(x: tf.Tensor3D, qkv: LinearWeights, scale: number): tf.Tensor3D[] {
-  const C = x.shape[2];
-  return [0, 1, 2].map((i): tf.Tensor3D => {
-    let weight: tf.Tensor2D = tf.slice(qkv.weight, [0, i * C], [C, C]);
-    let bias: tf.Tensor1D | undefined = qkv.bias ? tf.slice(qkv.bias, [i * C], [C]) : undefined;
-    if (i === 1) {
-      weight = tf.mul(weight, scale);
-      if (bias) bias = tf.mul(bias, scale) as tf.Tensor1D;
-    }
-    return linear(x, { weight, bias });
-  });
+  const [Bw, N, C] = x.shape;
+  const M = Bw * N;
+  const { weight, bias } = qkv;
+  // 1 for q and v, `scale` for k: the columns of the weight and bias
+  const columnScale = () =>
+    tf.tensor1d(Float32Array.from({ length: 3 * C }, (_, j) => (j >= C && j < 2 * C ? scale : 1)));
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return customGradOutputs(inputs, (save) => {
+    const restore = saveNonVariables(save, [x, weight]);
+    const rows = tf.reshape(x, [1, M, C]);
+    const w3 = tf.reshape(weight, [1, C, 3 * C]);
+    const value = [0, 1, 2].map((i) => {
+      let wi = tf.slice(w3, [0, 0, i * C], [1, C, C]);
+      let bi: tf.Tensor | undefined = bias && tf.slice(bias, [i * C], [C]);
+      if (i === 1) {
+        wi = tf.mul(wi, scale);
+        bi = bi && tf.mul(bi, scale);
+      }
+      const y = productPlusBias(rows, wi, bi);
+      return tf.reshape(y, [Bw, N, C]);
+    });
+    return {
+      value,
+      gradFunc: (dys, saved) =>
+        tf.tidy(() => {
+          const [xs, ws] = restore(saved) as [tf.Tensor3D, tf.Tensor2D];
+          const s = columnScale();
+          const dY = tf.reshape(tf.concat(dys, 2), [M, 3 * C]) as tf.Tensor2D;
+          const x2 = tf.reshape(xs, [M, C]) as tf.Tensor2D;
+          const grads = [
+            tf.reshape(transposedProduct(dY, tf.mul(ws, s) as tf.Tensor2D, false, true), xs.shape),
+            tf.mul(transposedProduct(x2, dY, true, false), s),
+          ];
+          return bias ? [...grads, tf.mul(sumRows(dY), s)] : grads;
+        }),
+    };
+  }) as tf.Tensor3D[];
 }
 
 /**
@@ -157,7 +196,7 @@ function attendWindows(
   if (C % heads !== 0) throw new Error(`channels ${C} not divisible by heads ${heads}`);
   const d = C / heads;
   const [q0, k, v] = projectQkv(xw, w.qkv, d ** -0.5);
-  const q: tf.Tensor3D = memW ? tf.add(q0, memW) : q0;
+  const q: tf.Tensor3D = memW ? addSame(q0, memW) : q0;
   if (stridedProductsHere() && !probe)
     return [linear(attentionCore(q, k, v, heads, bias, mask), w.proj), q];
   const heads4 = (t: tf.Tensor3D, perm: number[]): tf.Tensor4D =>

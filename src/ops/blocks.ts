@@ -19,6 +19,7 @@ import {
   type WindowAttentionOptions,
 } from './attention.ts';
 import {
+  addSame,
   dropBranch,
   layerNorm,
   mlp,
@@ -50,8 +51,8 @@ function block(
 ): AttentionResult {
   const out = tf.tidy(() => {
     const a = attend(layerNorm(x, w.norm1));
-    const x1: tf.Tensor3D = tf.add(x, dropBranch(a.y, dp, 0));
-    const y = tf.add(x1, dropBranch(mlp(layerNorm(x1, w.norm2), w.mlp), dp, 1)) as tf.Tensor3D;
+    const x1 = addSame(x, dropBranch(a.y, dp, 0));
+    const y = addSame(x1, dropBranch(mlp(layerNorm(x1, w.norm2), w.mlp), dp, 1));
     return a.memOut ? [y, a.memOut] : [y];
   });
   return { y: out[0], memOut: out[1] ?? null };

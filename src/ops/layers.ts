@@ -13,6 +13,7 @@ import * as tf from '#tfjs';
 import { GELU, GELU_GRAD } from '../backend/wasm-gelu.ts';
 import { transposesAreFree } from '../backend/wasm-gemm.ts';
 import { LAYER_NORM, LAYER_NORM_GRAD, SUM_ROWS } from '../backend/wasm-layer-norm.ts';
+import { saveNonVariables } from './tape.ts';
 
 /** LayerNorm parameters, PyTorch's `norm.weight` / `norm.bias`, each `[C]`. */
 export interface NormWeights {
@@ -81,41 +82,84 @@ export function transposedProduct<T extends tf.Tensor>(a: T, b: T, ta: boolean, 
   return tf.matMul(ta ? swapLast(a) : a, tb ? swapLast(b) : b) as T;
 }
 
+/** `t` as `shape` (the same tensor when it has that shape already: a reshape is a kernel call). */
+export function reshapeTo<T extends tf.Tensor>(t: tf.Tensor, shape: number[]): T {
+  return (
+    t.shape.length === shape.length && t.shape.every((n, i) => n === shape[i])
+      ? t
+      : tf.reshape(t, shape)
+  ) as T;
+}
+
 /**
- * `x·W + b` with its gradient written as products (dx = dy·Wᵀ, dW = xᵀ·dy,
- * db = 1ᵀ·dy; see transposedProduct): no Sum over the rows for the bias, slow
- * on wasm, and no transpose where the products take the flags. The forward
- * is one fused kernel (the bias added in the product's output pass: no
- * second pass over `[M, out]`, one WebGPU dispatch).
+ * `a·b (+ bias)` of `[1, M, K]` and `[1, K, N]`, the bias added in the
+ * product's output pass (one kernel: no second pass over `[M, N]`, one
+ * WebGPU dispatch), for a custom gradient's forward: off the tape.
+ */
+export function productPlusBias(a: tf.Tensor, b: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  if (!bias) return tf.matMul(a, b);
+  const attrs = { transposeA: false, transposeB: false, activation: 'linear' };
+  return tf.engine().runKernel(tf._FusedMatMul, { a, b, bias }, attrs) as tf.Tensor;
+}
+
+/**
+ * `x·W (+ b)` over the last axis of x, any rank ≥ 2, as one custom gradient
+ * (one node on the tape, x and W saved): the reshapes to and from the rows
+ * `[M, in]` run inside it, off the tape, where a reshape recorded on the tape
+ * also saves its input and adds a reshape to the backward pass. The gradient
+ * is written as products (dx = dy·Wᵀ, dW = xᵀ·dy, db = 1ᵀ·dy; see
+ * transposedProduct): no Sum over the rows for the bias, slow on wasm, and no
+ * transpose where the products take the flags. The forward is one product
+ * kernel ({@link productPlusBias}).
  */
 const affine = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
-  save([x, w]);
+  const save = args[args.length - 1] as tf.GradSaveFunc;
+  const [x, w, b] = args.slice(0, -1) as [tf.Tensor, tf.Tensor2D, tf.Tensor1D | undefined];
+  const [K, N] = w.shape;
+  const M = x.size / K;
+  const restore = saveNonVariables(save, [x, w]);
+  const a = tf.reshape(x, [1, M, K]);
+  const w3 = tf.reshape(w, [1, K, N]);
   return {
-    value: tf.fused.matMul({ a: x, b: w, bias: b }),
+    value: tf.reshape(productPlusBias(a, w3, b), [...x.shape.slice(0, -1), N]),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
       tf.tidy(() => {
-        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        const d = dy as tf.Tensor2D;
-        return [
-          transposedProduct(d, ws, false, true),
-          transposedProduct(xs, d, true, false),
-          sumRows(d),
+        const [xs, ws] = restore(saved) as [tf.Tensor, tf.Tensor2D];
+        const d = reshapeTo<tf.Tensor2D>(dy, [M, N]);
+        const grads = [
+          reshapeTo(transposedProduct(d, ws, false, true), xs.shape),
+          transposedProduct(reshapeTo<tf.Tensor2D>(xs, [M, K]), d, true, false),
         ];
+        return b ? [...grads, sumRows(d)] : grads;
       }),
   };
 });
 
+/**
+ * `a + b` for tensors of one shape (a residual connection), one custom
+ * gradient: tfjs's Add saves both inputs (for a broadcast it does not have
+ * here) and reshapes dy once per input in its backward pass. The gradient of
+ * each is a copy of dy (a buffer shared, no kernel work): not dy itself, which
+ * the caller may own (tf.grads's dy) or the tape may free when it adds to it.
+ */
+const addSameShape = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+  value: tf.add(args[0] as tf.Tensor, args[1] as tf.Tensor),
+  gradFunc: (dy: tf.Tensor) => [tf.clone(dy), tf.clone(dy)],
+}));
+
+/** `a + b`, both of one shape. */
+export function addSame<T extends tf.Tensor>(a: T, b: T): T {
+  if (a.shape.join() !== b.shape.join())
+    throw new Error(`addSame: shapes ${a.shape.join('×')} and ${b.shape.join('×')} differ`);
+  return addSameShape(a, b) as T;
+}
+
 /** `x · W + b` on the last axis of a tensor of any rank ≥ 2. */
 export function linear<T extends tf.Tensor>(x: T, w: LinearWeights): T {
-  return tf.tidy(() => {
-    const inF = x.shape[x.rank - 1];
-    const [wIn, outF] = w.weight.shape;
-    if (wIn !== inF) throw new Error(`linear: input has ${inF} features, weight expects ${wIn}`);
-    const flat = tf.reshape(x, [-1, inF]) as tf.Tensor2D;
-    const y = w.bias ? affine(flat, w.weight, w.bias) : tf.matMul(flat, w.weight);
-    return tf.reshape(y, [...x.shape.slice(0, -1), outF]) as T;
-  });
+  const inF = x.shape[x.rank - 1];
+  const wIn = w.weight.shape[0];
+  if (wIn !== inF) throw new Error(`linear: input has ${inF} features, weight expects ${wIn}`);
+  return (w.bias ? affine(x, w.weight, w.bias) : affine(x, w.weight)) as T;
 }
 
 /**
@@ -137,12 +181,12 @@ const layerNormRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
   const variance = tf.mean(tf.square(xc), 1, true);
   const rstd = tf.rsqrt(tf.add(variance, eps));
   const xhat = tf.mul(xc, rstd);
-  save([xhat, rstd, gamma]);
+  const restore = saveNonVariables(save, [xhat, rstd, gamma]);
   return {
     value: tf.add(tf.mul(xhat, gamma), beta),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
       tf.tidy(() => {
-        const [xh, rs, ga] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const [xh, rs, ga] = restore(saved) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
         const d = dy as tf.Tensor2D;
         const g = tf.mul(d, ga);
         const gx = tf.mean(tf.mul(g, xh), 1, true);
@@ -166,15 +210,17 @@ const layerNormRows = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
 function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number) {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xx, ga, be, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    save([xx, ga]);
+    const restore = saveNonVariables(save, [xx, ga]);
     return {
       value: tf
         .engine()
         .runKernel(LAYER_NORM, { x: xx, gamma: ga, beta: be }, { eps }) as tf.Tensor,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, gs] = restore(saved);
+        return tf
           .engine()
-          .runKernel(LAYER_NORM_GRAD, { dy, x: saved[0], gamma: saved[1] }, { eps }) as tf.Tensor[],
+          .runKernel(LAYER_NORM_GRAD, { dy, x: xs, gamma: gs }, { eps }) as tf.Tensor[];
+      },
     };
   });
   return op(x, gamma, beta);
@@ -262,13 +308,21 @@ export interface DropPathOptions {
 export function dropPath<T extends tf.Tensor>(x: T, opts?: DropPathOptions): T {
   if (!opts || !opts.training || opts.rate <= 0) return tf.clone(x);
   if (opts.rate >= 1) throw new Error(`dropPath: rate ${opts.rate} must be < 1`);
-  return tf.tidy(() => {
-    const keep = 1 - opts.rate;
-    const shape = [x.shape[0], ...new Array(x.rank - 1).fill(1)];
+  const keep = 1 - opts.rate;
+  const shape = [x.shape[0], ...new Array(x.rank - 1).fill(1)];
+  // one node on the tape, the scaled mask saved: the mask's kernels run off the tape
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xx, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const u = tf.randomUniform(shape, 0, 1, 'float32', opts.seed);
     const mask = tf.floor(tf.add(u, keep)); // 1 with probability keep, else 0
-    return tf.mul(x, tf.div(mask, keep)) as T;
+    const scaled = tf.div(mask, keep);
+    save([scaled]);
+    return {
+      value: tf.mul(xx, scaled),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]),
+    };
   });
+  return tf.tidy(() => op(x) as T);
 }
 
 /**

@@ -11,6 +11,7 @@
  */
 import * as tf from '#tfjs';
 import { effectiveWindow, product, windowProblems, type Grid } from '../graph/geometry.ts';
+import { reshapeTo } from './layers.ts';
 
 export type { Grid };
 
@@ -30,29 +31,53 @@ export function fitWindow(
 }
 
 /**
- * `x` rolled by `k` (0 < k < n) on `axis`, as the rows `[outer, n·inner]`
- * cut once and joined the other way round: each slice copies runs of
- * `k·inner` or `(n − k)·inner` elements (wasm's Slice copies one run of the
- * last axis at a time).
+ * `x`, the elements of a `dims` tensor in row-major order (of any shape),
+ * rolled by `shifts[i]` on `axes[i]`: each axis as the rows `[outer, n·inner]`
+ * cut once and joined the other way round (each slice copies runs of
+ * `k·inner` or `(n − k)·inner` elements). Returns the last rows (the rolled
+ * elements, in the shape of whichever view came last).
  */
-function rollAxis(x: tf.Tensor, k: number, axis: number): tf.Tensor {
-  const n = x.shape[axis];
-  const outer = product(x.shape.slice(0, axis));
-  const inner = product(x.shape.slice(axis + 1));
-  const rows = tf.reshape(x, [outer, n * inner]);
-  const head = tf.slice(rows, [0, (n - k) * inner], [outer, k * inner]);
-  const tail = tf.slice(rows, [0, 0], [outer, (n - k) * inner]);
-  return tf.reshape(tf.concat([head, tail], 1), x.shape);
-}
-
-function rollAxes(x: tf.Tensor, shifts: readonly number[], axes: readonly number[]): tf.Tensor {
+function rollRows(
+  x: tf.Tensor,
+  dims: readonly number[],
+  shifts: readonly number[],
+  axes: readonly number[],
+): tf.Tensor {
   let y = x;
   axes.forEach((axis, i) => {
-    const n = y.shape[axis];
+    const n = dims[axis];
     const k = ((shifts[i] % n) + n) % n;
-    if (k !== 0) y = rollAxis(y, k, axis);
+    if (k === 0) return;
+    const outer = product(dims.slice(0, axis));
+    const inner = product(dims.slice(axis + 1));
+    const rows = reshapeTo(y, [outer, n * inner]);
+    const head = tf.slice(rows, [0, (n - k) * inner], [outer, k * inner]);
+    const tail = tf.slice(rows, [0, 0], [outer, (n - k) * inner]);
+    y = tf.concat([head, tail], 1);
   });
   return y;
+}
+
+const rollAxes = (x: tf.Tensor, shifts: readonly number[], axes: readonly number[]): tf.Tensor =>
+  reshapeTo(rollRows(x, x.shape, shifts, axes), x.shape);
+
+/**
+ * `forward(x)` for a rearrangement of x's elements (a permutation: its
+ * gradient is the inverse rearrangement, `inverse(dy)`), as one custom
+ * gradient: one node on the tape, nothing saved, and the kernels of both
+ * directions off the tape (recorded there, each reshape would save its input
+ * and add one more to the backward pass).
+ */
+function rearrange<T extends tf.Tensor>(
+  x: tf.Tensor,
+  forward: (t: tf.Tensor) => tf.Tensor,
+  inverse: (dy: tf.Tensor) => tf.Tensor,
+): T {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: forward(args[0] as tf.Tensor),
+    gradFunc: (dy: tf.Tensor) => tf.tidy(() => inverse(dy)),
+  }));
+  return tf.tidy(() => op(x) as T);
 }
 
 /**
@@ -67,23 +92,20 @@ export function roll<T extends tf.Tensor>(
   axes: readonly number[],
 ): T {
   if (axes.every((axis, i) => shifts[i] % x.shape[axis] === 0)) return tf.clone(x);
-  return tf.tidy(() => {
-    const rolled = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-      value: rollAxes(args[0] as tf.Tensor, shifts, axes),
-      gradFunc: (dy: tf.Tensor) =>
-        rollAxes(
-          dy,
-          shifts.map((s) => -s),
-          axes,
-        ),
-    }));
-    return rolled(x) as T;
-  });
+  const back = shifts.map((s) => -s);
+  return rearrange(
+    x,
+    (t) => rollAxes(t, shifts, axes),
+    (dy) => rollAxes(dy, back, axes),
+  );
 }
+
+/** The grid axes of a `[B, ...grid, C]` tensor of rank `rank`. */
+const gridAxes = (rank: number): number[] => Array.from({ length: rank - 2 }, (_, i) => i + 1);
 
 /** Rolls the grid axes of `[B, ...grid, C]` by `shift` on every axis (torch.roll semantics). */
 export function rollGrid<T extends tf.Tensor>(x: T, shift: number): T {
-  const axes = Array.from({ length: x.rank - 2 }, (_, i) => i + 1);
+  const axes = gridAxes(x.rank);
   return roll(
     x,
     axes.map(() => shift),
@@ -92,50 +114,98 @@ export function rollGrid<T extends tf.Tensor>(x: T, shift: number): T {
 }
 
 /**
+ * `x`, the elements of a `[B, ...grid, C]` tensor `dims` in row-major order
+ * (of any shape), partitioned into windows `[B·nW, w^k, C]`.
+ */
+function partitionOf(x: tf.Tensor, dims: readonly number[], w: number): tf.Tensor3D {
+  const B = dims[0];
+  const C = dims[dims.length - 1];
+  const grid = dims.slice(1, -1);
+  const k = grid.length;
+  const split: number[] = [B];
+  for (const n of grid) split.push(n / w, w);
+  split.push(C);
+  // axes of split: 0 = B, 1 + 2a = window index on axis a, 2 + 2a = offset on axis a
+  const perm = [0, ...grid.map((_, a) => 1 + 2 * a), ...grid.map((_, a) => 2 + 2 * a), 2 * k + 1];
+  const t = tf.transpose(tf.reshape(x, split), perm);
+  return tf.reshape(t, [-1, w ** k, C]) as tf.Tensor3D;
+}
+
+/**
  * `[B, ...grid, C]` → `[B·nW, w^k, C]` (k = grid rank): windows row-major over
  * the window grid, tokens row-major in a window, batch outermost.
  */
 export function windowPartition(x: tf.Tensor, w: number): tf.Tensor3D {
-  return tf.tidy(() => {
-    const B = x.shape[0];
-    const C = x.shape[x.rank - 1];
-    const grid = x.shape.slice(1, -1);
-    const k = grid.length;
-    const split: number[] = [B];
-    for (const n of grid) split.push(n / w, w);
-    split.push(C);
-    // axes of split: 0 = B, 1 + 2a = window index on axis a, 2 + 2a = offset on axis a
-    const perm = [0, ...grid.map((_, a) => 1 + 2 * a), ...grid.map((_, a) => 2 + 2 * a), 2 * k + 1];
-    const t = tf.transpose(tf.reshape(x, split), perm);
-    return tf.reshape(t, [-1, w ** k, C]) as tf.Tensor3D;
-  });
+  return tf.tidy(() => partitionOf(x, x.shape, w));
+}
+
+/**
+ * Windows `[B·nW, w^k, C]` back on the grid: the elements of `[B, ...grid, C]`
+ * in row-major order (the shape is the last transpose's).
+ */
+function reverseOf(windows: tf.Tensor, w: number, grid: Grid): tf.Tensor {
+  const k = grid.length;
+  const C = windows.shape[windows.rank - 1];
+  const nW = product(grid.map((n) => n / w));
+  const B = windows.shape[0] / nW;
+  const split = [B, ...grid.map((n) => n / w), ...grid.map(() => w), C];
+  // inverse of the partition permutation: interleave (window index, offset) per axis
+  const perm = [0];
+  for (let a = 0; a < k; a++) perm.push(1 + a, 1 + k + a);
+  perm.push(2 * k + 1);
+  return tf.transpose(tf.reshape(windows, split), perm);
 }
 
 /** Inverse of {@link windowPartition}: `[B·nW, w^k, C]` → `[B, ...grid, C]`. */
 export function windowReverse(windows: tf.Tensor, w: number, grid: Grid): tf.Tensor {
   return tf.tidy(() => {
-    const k = grid.length;
     const C = windows.shape[windows.rank - 1];
-    const nW = product(grid.map((n) => n / w));
-    const B = windows.shape[0] / nW;
-    const split = [B, ...grid.map((n) => n / w), ...grid.map(() => w), C];
-    // inverse of the partition permutation: interleave (window index, offset) per axis
-    const perm = [0];
-    for (let a = 0; a < k; a++) perm.push(1 + a, 1 + k + a);
-    perm.push(2 * k + 1);
-    const t = tf.transpose(tf.reshape(windows, split), perm);
-    return tf.reshape(t, [B, ...grid, C]);
+    const B = windows.shape[0] / product(grid.map((n) => n / w));
+    return tf.reshape(reverseOf(windows, w, grid), [B, ...grid, C]);
   });
 }
 
-/** Tokens `[B, L, C]` on `grid` → partitioned windows after rolling by `−shift`. */
+/** The elements of `x` (as `dims`, `[B, ...grid, C]`) rolled by `shift` on every grid axis. */
+const rollGridRows = (x: tf.Tensor, dims: readonly number[], shift: number): tf.Tensor => {
+  const axes = gridAxes(dims.length);
+  return rollRows(
+    x,
+    dims,
+    axes.map(() => shift),
+    axes,
+  );
+};
+
+/**
+ * Tokens `[B, L, C]` on `grid` → partitioned windows after rolling by
+ * `−shift`, as kernels: the tokens are already the grid's elements in order,
+ * so each step reshapes only to the view it needs.
+ */
+function partitionTokens(x: tf.Tensor3D, grid: Grid, w: number, shift: number): tf.Tensor3D {
+  const [B, , C] = x.shape;
+  const dims = [B, ...grid, C];
+  return partitionOf(shift !== 0 ? rollGridRows(x, dims, -shift) : x, dims, w);
+}
+
+/** Inverse of {@link partitionTokens}: windows → grid, roll by `+shift`, → `[B, L, C]`. */
+function reverseToTokens(xw: tf.Tensor3D, grid: Grid, w: number, shift: number): tf.Tensor3D {
+  const C = xw.shape[2];
+  const B = xw.shape[0] / product(grid.map((n) => n / w));
+  const g = reverseOf(xw, w, grid);
+  const rolled = shift !== 0 ? rollGridRows(g, [B, ...grid, C], shift) : g;
+  return tf.reshape(rolled, [B, product(grid), C]) as tf.Tensor3D;
+}
+
+/**
+ * Tokens `[B, L, C]` on `grid` → partitioned windows after rolling by
+ * `−shift` (one node on the tape: its gradient is {@link windowsToTokens}).
+ */
 export function tokensToWindows(x: tf.Tensor3D, grid: Grid, w: number, shift: number): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [B, , C] = x.shape;
-    let g: tf.Tensor = tf.reshape(x, [B, ...grid, C]);
-    if (shift !== 0) g = rollGrid(g, -shift);
-    return windowPartition(g, w);
-  });
+  return rearrange(
+    x,
+    (t) => partitionTokens(t as tf.Tensor3D, grid, w, shift),
+    (dy) => reverseToTokens(dy as tf.Tensor3D, grid, w, shift),
+  );
 }
 
 /** Inverse of {@link tokensToWindows}: windows → grid, roll by `+shift`, → `[B, L, C]`. */
@@ -145,12 +215,11 @@ export function windowsToTokens(
   w: number,
   shift: number,
 ): tf.Tensor3D {
-  return tf.tidy(() => {
-    let g = windowReverse(xw, w, grid);
-    if (shift !== 0) g = rollGrid(g, shift);
-    const [B] = g.shape;
-    return tf.reshape(g, [B, product(grid), xw.shape[2]]) as tf.Tensor3D;
-  });
+  return rearrange(
+    xw,
+    (t) => reverseToTokens(t as tf.Tensor3D, grid, w, shift),
+    (dy) => partitionTokens(dy as tf.Tensor3D, grid, w, shift),
+  );
 }
 
 /**
