@@ -10,7 +10,11 @@
 import * as tf from '#tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import { simdTranspose, simplifyTranspose } from '../../src/backend/wasm-transpose.ts';
+import {
+  simdTranspose,
+  simplifyTranspose,
+  transposeCalls,
+} from '../../src/backend/wasm-transpose.ts';
 import { transposeLoop } from './backend-wasm-transpose-reference.ts';
 
 beforeAll(async () => {
@@ -61,36 +65,45 @@ const shapes = [
   [1, 3, 8, 5, 1, 8],
 ];
 
+/** Every perm of `shape` by our kernel, called directly: the perms whose bits differ from the definition's. */
+function wrongPerms(shape: number[], dtype: 'float32' | 'int32'): string[] {
+  const bits = bitPatterns(shape.reduce((a, b) => a * b, 1));
+  const x =
+    dtype === 'float32'
+      ? tf.tensor(new Float32Array(bits.buffer), shape, dtype)
+      : tf.tensor(new Int32Array(bits.buffer), shape, dtype);
+  const wrong: string[] = [];
+  for (const perm of permutations(shape.length)) {
+    const info = simdTranspose({
+      inputs: { x },
+      attrs: { perm },
+      backend: tf.backend(),
+    } as unknown as Parameters<tf.KernelFunc>[0]);
+    if (!info) {
+      wrong.push(`[${perm}]: not ours`);
+      continue;
+    }
+    const y = tf.engine().makeTensorFromTensorInfo(info);
+    const shapeOk = y.shape.join() === perm.map((a) => shape[a]).join() && y.dtype === dtype;
+    const want = transposeLoop(bits, shape, perm);
+    const got = bitsOf(y);
+    if (!shapeOk || want.some((v, i) => v !== got[i])) wrong.push(`[${perm}]`);
+    y.dispose();
+  }
+  x.dispose();
+  return wrong;
+}
+
 describe('our wasm Transpose, every perm of ranks 1–6', () => {
   for (const shape of shapes)
     for (const dtype of ['float32', 'int32'] as const)
       it(`${shape.join('×')} (${dtype}): bit for bit the definition's, by our kernel`, () => {
-        const bits = bitPatterns(shape.reduce((a, b) => a * b, 1));
-        const x =
-          dtype === 'float32'
-            ? tf.tensor(new Float32Array(bits.buffer), shape, dtype)
-            : tf.tensor(new Int32Array(bits.buffer), shape, dtype);
-        const wrong: string[] = [];
-        for (const perm of permutations(shape.length)) {
-          const info = simdTranspose({
-            inputs: { x },
-            attrs: { perm },
-            backend: tf.backend(),
-          } as unknown as Parameters<tf.KernelFunc>[0]);
-          if (!info) {
-            wrong.push(`[${perm}]: not ours`);
-            continue;
-          }
-          const y = tf.engine().makeTensorFromTensorInfo(info);
-          const shapeOk = y.shape.join() === perm.map((a) => shape[a]).join() && y.dtype === dtype;
-          const want = transposeLoop(bits, shape, perm);
-          const got = bitsOf(y);
-          if (!shapeOk || want.some((v, i) => v !== got[i])) wrong.push(`[${perm}]`);
-          y.dispose();
-        }
-        x.dispose();
-        expect(wrong).toEqual([]);
+        expect(wrongPerms(shape, dtype)).toEqual([]);
       });
+
+  it('an input over 512 KiB (tiles walked a block of the input at a time): every perm bit for bit', () => {
+    expect(wrongPerms([67, 5, 3, 131], 'float32')).toEqual([]);
+  });
 
   it("tf.transpose runs ours for float32 and int32, tfjs's for bool, all bit for bit", () => {
     const shape = [8, 3, 5, 8];
@@ -163,5 +176,41 @@ describe('simplifyTranspose', () => {
     });
     expect(simplifyTranspose([2, 3, 4], [0, 1, 2])).toEqual({ shape: [24], perm: [0] });
     expect(simplifyTranspose([1, 1], [1, 0])).toEqual({ shape: [], perm: [] });
+  });
+});
+
+describe('transposeCalls', () => {
+  it('walks tiles in the output order while the input is at most 512 KiB, else the input a block at a time', () => {
+    // [128,16,2,16] → [16,128,2,16]: input strides 512, 32, 16, 1; output 4096, 32, 16, 1 (elements)
+    expect(transposeCalls([128, 16, 2, 16], [3, 0, 2, 1])).toEqual([
+      {
+        body: 'tile',
+        src: 0,
+        dst: 0,
+        // the input's last axis (16) by 4: 4 tiles, 16 bytes in, 4·4096·4 out; then 128, 2; then 16 by 4
+        levels: [
+          [4, 16, 65536],
+          [128, 2048, 128],
+          [2, 64, 64],
+          [4, 512, 16],
+        ],
+        extra: [128, 16384],
+      },
+    ]);
+    // [256,16,2,32] (1 MiB) → [32,256,2,16]: input strides 1024, 64, 32, 1; output 8192, 32, 16, 1
+    expect(transposeCalls([256, 16, 2, 32], [3, 0, 2, 1])).toEqual([
+      {
+        body: 'tile',
+        src: 0,
+        dst: 0,
+        levels: [
+          [256, 4096, 128],
+          [2, 128, 64],
+          [8, 16, 131072],
+          [4, 1024, 16],
+        ],
+        extra: [256, 32768],
+      },
+    ]);
   });
 });
