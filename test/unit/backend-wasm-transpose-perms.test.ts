@@ -180,37 +180,36 @@ describe('simplifyTranspose', () => {
 });
 
 describe('transposeCalls', () => {
+  /** One call of the tile function at the tensors' starts. */
+  const tiles = (levels: number[][], extra: number[]) => [
+    { body: 'tile', src: 0, dst: 0, levels, extra },
+  ];
+
   it('walks tiles in the output order while the input is at most 512 KiB, else the input a block at a time', () => {
     // [128,16,2,16] → [16,128,2,16]: input strides 512, 32, 16, 1; output 4096, 32, 16, 1 (elements)
-    expect(transposeCalls([128, 16, 2, 16], [3, 0, 2, 1])).toEqual([
-      {
-        body: 'tile',
-        src: 0,
-        dst: 0,
-        // the input's last axis (16) by 4: 4 tiles, 16 bytes in, 4·4096·4 out; then 128, 2; then 16 by 4
-        levels: [
+    // the input's last axis (16) by 4: 4 tiles, 16 bytes in, 4·4096·4 out; then 128, 2; then 16 by 4
+    expect(transposeCalls([128, 16, 2, 16], [3, 0, 2, 1])).toEqual(
+      tiles(
+        [
           [4, 16, 65536],
           [128, 2048, 128],
           [2, 64, 64],
           [4, 512, 16],
         ],
-        extra: [128, 16384],
-      },
-    ]);
+        [128, 16384],
+      ),
+    );
     // [256,16,2,32] (1 MiB) → [32,256,2,16]: input strides 1024, 64, 32, 1; output 8192, 32, 16, 1
-    expect(transposeCalls([256, 16, 2, 32], [3, 0, 2, 1])).toEqual([
-      {
-        body: 'tile',
-        src: 0,
-        dst: 0,
-        levels: [
+    expect(transposeCalls([256, 16, 2, 32], [3, 0, 2, 1])).toEqual(
+      tiles(
+        [
           [256, 4096, 128],
           [2, 128, 64],
           [8, 16, 131072],
           [4, 1024, 16],
         ],
-        extra: [256, 32768],
-      },
-    ]);
+        [256, 32768],
+      ),
+    );
   });
 });
