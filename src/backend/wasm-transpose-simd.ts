@@ -21,6 +21,7 @@ import {
   add,
   at,
   END,
+  eqz,
   get,
   I32,
   i32c,
@@ -62,11 +63,13 @@ const counter = (k: number) => PARAMS + 3 * k;
 const from = (k: number) => PARAMS + 1 + 3 * k;
 const to = (k: number) => PARAMS + 2 + 3 * k;
 const SCRATCH_I32 = PARAMS + 3 * LEVELS;
-const [C, LAST, E1X2, E1X3, E2X2, E2X3] = [0, 1, 2, 3, 4, 5].map((i) => SCRATCH_I32 + i);
-const SCRATCH_V128 = SCRATCH_I32 + 6;
+const [C, LAST, E1X2, E1X3, E2X2, E2X3, LAST4, PI, PO] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(
+  (i) => SCRATCH_I32 + i,
+);
+const SCRATCH_V128 = SCRATCH_I32 + 9;
 const [A, B, CC, D, T0, T1, T2, T3] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => SCRATCH_V128 + i);
 const LOCALS = [
-  ...Array.from({ length: 3 * LEVELS + 6 }, () => I32),
+  ...Array.from({ length: 3 * LEVELS + 9 }, () => I32),
   ...Array.from({ length: 8 }, () => V128),
 ];
 
@@ -108,10 +111,40 @@ const OUT = to(LEVELS - 1);
 /** One element: 4 bytes. */
 const element = [...get(OUT), ...get(IN), ...i32load, ...i32store];
 
-/** A run of E1 ≥ 16 bytes: vectors from 0 while below E1 − 16, then the last 16 bytes. */
+/** v128.load and v128.store at a constant byte offset from the address. */
+const vloadAt = (offset: number) => [...simd(0x00), 4, ...u32(offset)];
+const vstoreAt = (offset: number) => [...simd(0x0b), 4, ...u32(offset)];
+
+/**
+ * A run of E1 ≥ 16 bytes: 64 bytes a pass while they fit, then vectors while
+ * below E1 − 16, then the last 16 bytes.
+ */
 const run = [
   ...i32c(0),
   ...set(C),
+  0x02,
+  0x40, // block
+  0x03,
+  0x40, // loop
+  ...get(C),
+  ...get(LAST4),
+  0x48, // i32.lt_s: LAST4 = E1 − 63 is negative for runs under 64 bytes
+  eqz,
+  0x0d,
+  1, // br_if out of the block
+  ...at(IN, C),
+  ...set(PI),
+  ...at(OUT, C),
+  ...set(PO),
+  ...[0, 16, 32, 48].flatMap((o) => [...get(PO), ...get(PI), ...vloadAt(o), ...vstoreAt(o)]),
+  ...get(C),
+  ...i32c(64),
+  add,
+  ...set(C),
+  0x0c,
+  0, // br to the loop
+  END,
+  END,
   ...whileLt(C, LAST, 16, [...at(OUT, C), ...at(IN, C), ...vload, ...vstore]),
   ...at(OUT, LAST),
   ...at(IN, LAST),
@@ -154,12 +187,16 @@ const tile = [
   ]),
 ];
 
-/** LAST = E1 − 16, and the doubles and triples of E1 and E2. */
+/** LAST = E1 − 16, LAST4 = E1 − 63, and the doubles and triples of E1 and E2. */
 const prologue = [
   ...get(E1),
   ...i32c(16),
   sub,
   ...set(LAST),
+  ...get(E1),
+  ...i32c(63),
+  sub,
+  ...set(LAST4),
   ...[
     [E1, E1X2, E1X3],
     [E2, E2X2, E2X3],
