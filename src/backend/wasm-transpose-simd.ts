@@ -21,7 +21,6 @@ import {
   add,
   at,
   END,
-  eqz,
   get,
   I32,
   i32c,
@@ -122,29 +121,13 @@ const vstoreAt = (offset: number) => [...simd(0x0b), 4, ...u32(offset)];
 const run = [
   ...i32c(0),
   ...set(C),
-  0x02,
-  0x40, // block
-  0x03,
-  0x40, // loop
-  ...get(C),
-  ...get(LAST4),
-  0x48, // i32.lt_s: LAST4 = E1 − 63 is negative for runs under 64 bytes
-  eqz,
-  0x0d,
-  1, // br_if out of the block
-  ...at(IN, C),
-  ...set(PI),
-  ...at(OUT, C),
-  ...set(PO),
-  ...[0, 16, 32, 48].flatMap((o) => [...get(PO), ...get(PI), ...vloadAt(o), ...vstoreAt(o)]),
-  ...get(C),
-  ...i32c(64),
-  add,
-  ...set(C),
-  0x0c,
-  0, // br to the loop
-  END,
-  END,
+  ...whileLt(C, LAST4, 64, [
+    ...at(IN, C),
+    ...set(PI),
+    ...at(OUT, C),
+    ...set(PO),
+    ...[0, 16, 32, 48].flatMap((o) => [...get(PO), ...get(PI), ...vloadAt(o), ...vstoreAt(o)]),
+  ]),
   ...whileLt(C, LAST, 16, [...at(OUT, C), ...at(IN, C), ...vload, ...vstore]),
   ...at(OUT, LAST),
   ...at(IN, LAST),
@@ -187,7 +170,7 @@ const tile = [
   ]),
 ];
 
-/** LAST = E1 − 16, LAST4 = E1 − 63, and the doubles and triples of E1 and E2. */
+/** LAST = E1 − 16, LAST4 = max(E1 − 63, 0), and the doubles and triples of E1 and E2. */
 const prologue = [
   ...get(E1),
   ...i32c(16),
@@ -196,6 +179,11 @@ const prologue = [
   ...get(E1),
   ...i32c(63),
   sub,
+  ...i32c(0),
+  ...get(E1),
+  ...i32c(63),
+  0x4a, // i32.gt_s
+  0x1b, // select: E1 − 63 where positive, else 0
   ...set(LAST4),
   ...[
     [E1, E1X2, E1X3],
