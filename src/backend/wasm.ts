@@ -12,7 +12,7 @@ import { registerWasmGelu } from './wasm-gelu.ts';
 import { registerWasmOptimizers } from './wasm-adamw.ts';
 import { registerWasmLayerNorm } from './wasm-layer-norm.ts';
 import { copyOnWasmHeap } from './wasm-slice.ts';
-import { splitWasmTranspose } from './wasm-transpose.ts';
+import { replaceWasmTranspose } from './wasm-transpose.ts';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
 type ModuleModule = typeof import('node:module');
@@ -34,7 +34,7 @@ export function loadWasmBackend(wasmPaths?: string): Promise<WasmModule> {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(wasmPaths ?? (await defaultWasmDir()));
     shareWasmIdentity();
-    splitWasmTranspose();
+    replaceWasmTranspose();
     copyOnWasmHeap();
     registerWasmLayerNorm();
     registerWasmGelu();
