@@ -160,7 +160,9 @@ interface TransposeBackend extends Omit<WasmHeapBackend, 'makeOutput'> {
   incRef(dataId: tf.DataId): void;
 }
 
-const simdOn = simdOnBackend(transposeSimd);
+/** The SIMD copy bodies on a backend's memory (also wasm-slice.ts's strided copies). */
+export const transposeSimdOn = simdOnBackend(transposeSimd);
+const simdOn = transposeSimdOn;
 
 /** A transpose made ready: share the input's buffer, or the calls with their arguments, or null (not ours). */
 type Plan =

@@ -111,6 +111,70 @@ describe('wasm Slice, SplitV and Concat on the heap', () => {
     }
   });
 
+  it.each(['float32', 'int32'] as const)(
+    'copies %s by the SIMD module where runs are short, no run by copyWithin: attention-sized concats on the last axis, slices',
+    (dtype) => {
+      const copyWithin = vi.spyOn(
+        dtype === 'float32' ? Float32Array.prototype : Int32Array.prototype,
+        'copyWithin',
+      );
+      // widths 1–3 (element by element), 4, 5 (a run with an overlapping last vector), 64
+      const cases: [number[], number[]][] = [
+        [
+          [32, 16],
+          [64, 64, 64],
+        ],
+        [
+          [7, 3],
+          [1, 2, 3],
+        ],
+        [[5], [4, 5, 9]],
+      ];
+      for (const [lead, widths] of cases) {
+        const rows = lead.reduce((p, d) => p * d, 1);
+        const parts = widths.map((w, k) =>
+          Array.from({ length: rows * w }, (_, i) => (k + 1) * 1000 + i),
+        );
+        const got = tf.tidy(() =>
+          Array.from(
+            tf
+              .concat(
+                parts.map((v, k) => tf.tensor(v, [...lead, widths[k]], dtype)),
+                lead.length,
+              )
+              .dataSync(),
+          ),
+        );
+        const expected: number[] = [];
+        for (let r = 0; r < rows; r++)
+          parts.forEach((v, k) => expected.push(...v.slice(r * widths[k], (r + 1) * widths[k])));
+        expect(got, `${lead} ${widths}`).toEqual(expected);
+      }
+      const shape = [4, 6, 9];
+      const values = Array.from({ length: 216 }, (_, i) => i - 100);
+      for (const [begin, size] of [
+        [
+          [1, 2, 3],
+          [2, 3, 5],
+        ],
+        [
+          [0, 1, 0],
+          [4, 4, 2],
+        ],
+        [
+          [2, 0, 0],
+          [1, 6, 9],
+        ],
+      ]) {
+        const got = tf.tidy(() =>
+          Array.from(tf.slice(tf.tensor(values, shape, dtype), begin, size).dataSync()),
+        );
+        expect(got, `slice ${begin} ${size}`).toEqual(boxOf(values, shape, begin, size));
+      }
+      expect(copyWithin).not.toHaveBeenCalled();
+    },
+  );
+
   it('concatenates tensors of different widths and skips empty ones', () => {
     const got = tf.tidy(() => {
       const a = tf.tensor([1, 2, 3, 4], [2, 2], 'int32');
