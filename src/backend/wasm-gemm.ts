@@ -126,17 +126,10 @@ function product(args: KernelArgs, bias: tf.TensorInfo | undefined): tf.TensorIn
   let posted = 0;
   for (let h = 0; h < helpers && (h + 1) * share < M; h++, posted++)
     postGemm(h, rows((h + 1) * share, Math.min(M, (h + 2) * share), h + 1));
-  const t0 = performance.now();
   try {
     fast.gemm(...rows(0, Math.min(M, share), 0));
   } finally {
-    const t1 = performance.now();
     for (let h = 0; h < posted; h++) awaitGemm(h, fast.gemm);
-    const t2 = performance.now();
-    const key = `${M}x${N}x${K}${transposeA ? 'tA' : ''}${transposeB ? 'tB' : ''} h${posted}`;
-    const st = (globalThis as any).__gs ??= new Map();
-    const e = st.get(key) ?? { n: 0, own: 0, wait: 0 };
-    e.n++; e.own += t1 - t0; e.wait += t2 - t1; st.set(key, e);
     backend.wasm._free(panels);
   }
   return out;
