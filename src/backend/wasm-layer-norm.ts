@@ -18,7 +18,8 @@ import { chunkUnits, memoryOf, runJob, type PoolJob } from './wasm-threads.ts';
 
 /**
  * Floats a chunk of rows has at least (the rows of LayerNorm run in chunks on
- * every thread: wasm-threads.ts). Measured on 2 threads: see the README.
+ * every thread: wasm-threads.ts): half ELEMENT_CHUNK, as LayerNorm makes two
+ * passes over its rows.
  */
 export const ROW_CHUNK = 1 << 14;
 

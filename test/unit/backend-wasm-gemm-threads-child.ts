@@ -7,7 +7,8 @@
 // (the caller claims every chunk), and with the caller claiming none (the
 // helpers run every chunk); prints one JSON line: per run a digest of the
 // outputs' bytes, the jobs and chunks it gave the pool and those helpers ran,
-// and its error against an independent reference; the tensors left; then
+// and its error against an independent reference; the tensors left; the
+// error a helper's failing chunk (out of the heap's bounds) raises; then
 // ends on its own (the helper workers must not keep the process alive).
 import { createHash } from 'node:crypto';
 import * as tf from '#tfjs';
@@ -16,7 +17,15 @@ import { ADAMW, optimizerInputs } from '../../src/backend/wasm-adamw.ts';
 import { adamwScalar, type AdamWScalars } from '../../src/backend/wasm-adamw-simd.ts';
 import { GELU, GELU_GRAD } from '../../src/backend/wasm-gelu.ts';
 import { LAYER_NORM, LAYER_NORM_GRAD } from '../../src/backend/wasm-layer-norm.ts';
-import { poolJobs, poolSettled, steerPool } from '../../src/backend/wasm-threads.ts';
+import {
+  elementwiseJob,
+  memoryOf,
+  poolJobs,
+  poolSettled,
+  runJob,
+  steerPool,
+} from '../../src/backend/wasm-threads.ts';
+import type { WasmHeapBackend } from '../../src/backend/wasm-simd-asm.ts';
 import { layerNormBackward } from '../reference/attention.ts';
 import { geluErrors, layerNormRows, Rng, type F64 } from '../reference/math.ts';
 import { FLAGS, float32InOrder, makeProduct, onWasm } from './backend-wasm-gemm-reference.ts';
@@ -198,11 +207,24 @@ for (const [way, steer] of Object.entries(WAYS))
       byHelpers: after.byHelpers - jobs.byHelpers,
     });
   }
+// a helper's chunk out of the heap's bounds: the caller gets a clear error
+let helperFailure = '';
+steerPool({ hold: false, callerClaims: false });
+const backend = tf.backend() as unknown as WasmHeapBackend;
+const end = memoryOf(backend).buffer.byteLength;
+try {
+  runJob(backend, elementwiseJob('gelu.forward', [end, end], 1 << 17), () => {
+    throw new Error('the caller claimed a chunk');
+  });
+} catch (e) {
+  helperFailure = (e as Error).message;
+}
 steerPool({ hold: false, callerClaims: true });
 console.log(
   JSON.stringify({
     adapterInfo: info.adapterInfo,
     runs,
     tensorsLeft: tf.memory().numTensors - before,
+    helperFailure,
   }),
 );

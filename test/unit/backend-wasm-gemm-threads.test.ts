@@ -1,7 +1,7 @@
 /**
  * The pool of helper threads for our wasm SIMD kernels (src/backend/wasm-threads.ts),
  * on the threaded wasm build in Node: with 2 threads, products of 2^20
- * multiply-adds or more (more than 4 rows), GELU over 2^15 floats or more,
+ * multiply-adds or more (in chunks of 32 rows or more, about 2 a thread), GELU over 2^15 floats or more,
  * LayerNorm rows of 2^14 floats or more and AdamW over weights of 2^15 floats
  * or more run in fixed chunks that the caller and a helper worker claim. Each
  * gives, byte for byte, what one thread gives (a second process with 1
@@ -9,8 +9,9 @@
  * claims every chunk) or with the caller claiming none (the helper runs
  * every chunk); products equal float32 sums in k order from the bias, AdamW
  * the JavaScript float32 loop, GELU and LayerNorm (dγ and dβ summed per chunk,
- * then in chunk order) float64 loops. No tensor is left; each process ends
- * on its own (the worker is unreferenced).
+ * then in chunk order) float64 loops. A helper's chunk that fails (out of the
+ * heap's bounds) raises a one-line error in the caller. No tensor is left;
+ * each process ends on its own (the worker is unreferenced).
  */
 import { cpus } from 'node:os';
 import * as path from 'node:path';
@@ -21,12 +22,13 @@ import { THREAD_MIN_WORK } from '../../src/backend/wasm-gemm.ts';
 /** [M, N, K] */
 const SHAPES: [number, number, number][] = [
   [128, 128, 64], // exactly 2^20: 4 chunks of 32 rows
-  [45, 97, 300], // 12 tiles, odd N, M % 4 = 1
-  [9, 111, 1100], // 3 chunks, the last of one row
+  [45, 97, 300], // 2 chunks: 32 rows and 13; odd N
+  [9, 111, 1100], // under 32 rows: one chunk
   [196, 200, 384],
   [127, 128, 64], // just under 2^20
-  [7, 384, 1536], // two chunks: 4 rows and 3
-  [3, 384, 1536], // above, but one tile
+  [7, 384, 1536], // above 2^20, but under 32 rows
+  [3, 384, 1536], // and one tile
+  [300, 96, 50], // 4 chunks of 76 rows (the last 72)
 ];
 /** GELU float counts, LayerNorm [M, C], AdamW weight sizes: one chunk, and many. */
 const OTHERS = {
@@ -49,9 +51,14 @@ interface Run {
   byHelpers: number;
 }
 
-async function child(
-  threads: number,
-): Promise<{ adapterInfo: string; runs: Run[]; tensorsLeft: number }> {
+interface Output {
+  adapterInfo: string;
+  runs: Run[];
+  tensorsLeft: number;
+  helperFailure: string;
+}
+
+async function child(threads: number): Promise<Output> {
   const file = path.join(repoRoot, 'test', 'unit', 'backend-wasm-gemm-threads-child.ts');
   const args = [
     '--import',
@@ -66,7 +73,7 @@ async function child(
   expect(r.code, r.stderr).toBe(0);
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
   expect(line, r.stdout).toBeDefined();
-  return JSON.parse(line!) as { adapterInfo: string; runs: Run[]; tensorsLeft: number };
+  return JSON.parse(line!) as Output;
 }
 
 const ceil4 = (v: number) => 4 * Math.ceil(v / 4);
@@ -77,7 +84,8 @@ function chunksOf(name: string): number {
   if (kind === 'gemm') {
     const [M, N, K] = rest[0].split(',').map(Number);
     if (M <= 4 || M * N * K < 2 ** 20) return 1;
-    return Math.ceil(M / ceil4(2 ** 18 / (N * K)));
+    // 32 rows or more, 2^18 multiply-adds or more, about 2 chunks a thread
+    return Math.ceil(M / ceil4(Math.max(32, 2 ** 18 / (N * K), M / 4)));
   }
   if (kind === 'layerNorm') {
     const [M, C] = rest[0].split('×').map(Number);
@@ -118,5 +126,8 @@ describe('our wasm SIMD kernels on 2 threads', () => {
     for (const r of one.runs) expect(r.posted, JSON.stringify(r)).toBe(0);
     expect(one.tensorsLeft).toBe(0);
     expect(two.tensorsLeft).toBe(0);
+    // with the helper running every chunk, one out of the heap's bounds: said, in one line
+    if (threads > 1)
+      expect(two.helperFailure).toBe('wasm gelu.forward: a helper thread failed (out of bounds?)');
   });
 });
