@@ -16,7 +16,7 @@ import * as tf from '#tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { gemmSimd, PANEL_BYTES, type GemmSimd } from '../src/backend/wasm-gemm-simd.ts';
 import { useWasmGemm } from '../src/backend/wasm-gemm.ts';
-import { gemmThreadsSettled } from '../src/backend/wasm-gemm-threads.ts';
+import { poolSettled } from '../src/backend/wasm-threads.ts';
 import { timeStats, writeResult } from './util.ts';
 
 /** M, K, N, transposeA, transposeB: products of the demo and 224² training steps. */
@@ -88,7 +88,7 @@ export async function run(argv: string[]) {
   if (info.name !== 'wasm') throw new Error(info.message);
   console.log(info.message);
   // a condition: each helper thread has started (or failed to)
-  while (!gemmThreadsSettled()) await new Promise((resolve) => setTimeout(resolve, 1));
+  while (!poolSettled()) await new Promise((resolve) => setTimeout(resolve, 1));
   const backend = tf.backend() as unknown as {
     getMemoryOffset(id: tf.DataId): number;
     wasm: {

@@ -10,7 +10,7 @@ import { loadWasmBackend, withoutEmscriptenHandlers } from './wasm.ts';
 import { startWithNodeThreads } from './wasm-node-threads.ts';
 import { registerWebGpuFused } from './webgpu-fused.ts';
 import { poolByWork } from './wasm-pool.ts';
-import { startWasmGemmThreads } from './wasm-gemm.ts';
+import { startWasmThreads } from './wasm-threads.ts';
 
 type Attempt = { ok: true; info: BackendInfo } | { ok: false; reason: string };
 
@@ -130,7 +130,7 @@ async function startWasm(opts: InitBackendOptions): Promise<Attempt> {
   const threads = wasm.getThreadsCount();
   // small kernels run inline, big products on every thread (see wasm-pool.ts)
   if (threads > 1) poolByWork();
-  if (threads > 1) await startWasmGemmThreads(threads - 1); // our products' rows on every thread
+  if (threads > 1) await startWasmThreads(threads - 1); // our SIMD kernels on every thread
   // Threads need SharedArrayBuffer, which a page has only when cross-origin isolated.
   const isolated = isNode() || globalThis.crossOriginIsolated === true;
   const info =

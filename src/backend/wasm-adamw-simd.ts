@@ -23,6 +23,7 @@ import {
   instantiateSimd,
   set,
   simd,
+  simdModuleBytes,
   splat,
   V128,
   vadd,
@@ -188,6 +189,10 @@ export interface OptimizerSimd {
 export type AdamWScalars = [number, number, number, number, number, number, number, number];
 /** weight decay, momentum, lr. */
 export type SgdScalars = [number, number, number];
+
+/** The module's bytes importing a shared memory: what the helper threads of wasm-threads.ts instantiate. */
+export const sharedOptimizerModuleBytes = (): Uint8Array<ArrayBuffer> =>
+  simdModuleBytes(true, functions);
 
 /** The SIMD updates on `memory`, or null where WebAssembly SIMD is not there. */
 export function optimizerSimd(memory: WebAssembly.Memory): OptimizerSimd | null {

@@ -5,7 +5,8 @@
 // pass over 16 MiB and an allocation. Here one pass per weight, reading the
 // weight, its gradient and its part of the slots where they lie (no Concat,
 // no split): in WebAssembly SIMD (wasm-adamw-simd.ts) over the multiple of 4
-// floats, the rest in JavaScript in float32 arithmetic. Outputs are new
+// floats (above ELEMENT_CHUNK floats in chunks on every thread:
+// wasm-threads.ts), the rest in JavaScript in float32 arithmetic. Outputs are new
 // tensors (each weight, each slot), never the inputs written over: tfjs may
 // share a weight's data with other tensors (a reshape, a clone). Only 'wasm'
 // has them; other backends keep the composite update.
@@ -18,6 +19,7 @@ import {
   type SgdScalars,
 } from './wasm-adamw-simd.ts';
 import { registerOnWasm, simdOnBackend, type WasmHeapBackend } from './wasm-simd-asm.ts';
+import { elementwiseJob, runJob } from './wasm-threads.ts';
 
 /** Kernel names (ours). */
 export const ADAMW = 'MamAdamW';
@@ -120,7 +122,12 @@ function adamwKernel(args: KernelArgs): tf.TensorInfo[] {
   return bucketUpdate(
     args,
     ['m', 'v'],
-    (k, p, n) => k.adamw(p.w, p.g, p.s[0], p.s[1], p.wo, p.so[0], p.so[1], n, ...s),
+    (k, p, n) =>
+      runJob(
+        args.backend as WasmHeapBackend,
+        elementwiseJob('optimizer.adamw', [p.w, p.g, p.s[0], p.s[1], p.wo, p.so[0], p.so[1]], n, s),
+        k.adamw,
+      ),
     (a, o, from, to) => adamwScalar(a as Parameters<typeof adamwScalar>[0], o, from, to, s),
   );
 }
@@ -131,7 +138,12 @@ function sgdKernel(args: KernelArgs): tf.TensorInfo[] {
   return bucketUpdate(
     args,
     ['buf'],
-    (k, p, n) => k.sgd(p.w, p.g, p.s[0], p.wo, p.so[0], n, ...s),
+    (k, p, n) =>
+      runJob(
+        args.backend as WasmHeapBackend,
+        elementwiseJob('optimizer.sgd', [p.w, p.g, p.s[0], p.wo, p.so[0]], n, s),
+        k.sgd,
+      ),
     (a, o, from, to) => sgdScalar(a as Parameters<typeof sgdScalar>[0], o, from, to, s),
   );
 }

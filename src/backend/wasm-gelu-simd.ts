@@ -25,6 +25,7 @@ import {
   ishl,
   at,
   set,
+  simdModuleBytes,
   truncSat,
   V128,
   vabs,
@@ -190,6 +191,10 @@ export interface GeluSimd {
   forward(x: number, y: number, n: number): void;
   backward(dy: number, x: number, dx: number, n: number): void;
 }
+
+/** The module's bytes importing a shared memory: what the helper threads of wasm-threads.ts instantiate. */
+export const sharedGeluModuleBytes = (): Uint8Array<ArrayBuffer> =>
+  simdModuleBytes(true, functions);
 
 /** The SIMD GELU on `memory`, or null where WebAssembly SIMD is not there. */
 export function geluSimd(memory: WebAssembly.Memory): GeluSimd | null {

@@ -4,12 +4,14 @@
 // each way, the backward recomputing Φ(x) from x (the forward saves only
 // its input). In WebAssembly SIMD (wasm-gelu-simd.ts) when the element count
 // is a multiple of 4, else JavaScript loops over the same formula in
-// float64. 'wasm' has them, and 'webgpu' (webgpu-fused.ts); other
+// float64. Above ELEMENT_CHUNK floats (wasm-threads.ts) the SIMD passes
+// run in chunks on every thread. 'wasm' has them, and 'webgpu' (webgpu-fused.ts); other
 // backends keep the composite GELU of
 // src/ops/layers.ts.
 import * as tf from '#tfjs';
 import { geluCdf, geluDerivative, geluSimd } from './wasm-gelu-simd.ts';
 import { heapViews, registerOnWasm, simdOnBackend, type WasmHeapBackend } from './wasm-simd-asm.ts';
+import { elementwiseJob, runJob } from './wasm-threads.ts';
 
 /** Kernel names (ours). */
 export const GELU = 'MamGelu';
@@ -27,8 +29,8 @@ function geluForward(args: KernelArgs): tf.TensorInfo {
   const out = backend.makeOutput([...x.shape], 'float32');
   const fast = n % 4 === 0 ? geluOn(backend) : null;
   if (fast) {
-    if (n > 0)
-      fast.forward(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), n);
+    const [px, py] = [x, out].map((t) => backend.getMemoryOffset(t.dataId));
+    if (n > 0) runJob(backend, elementwiseJob('gelu.forward', [px, py], n), fast.forward);
     return out;
   }
   // views after the allocation: it may have grown the heap (a new buffer)
@@ -46,7 +48,7 @@ function geluBackward(args: KernelArgs): tf.TensorInfo {
   const fast = n % 4 === 0 ? geluOn(backend) : null;
   if (fast) {
     const [pdy, px, pdx] = [dy, x, out].map((t) => backend.getMemoryOffset(t.dataId));
-    if (n > 0) fast.backward(pdy, px, pdx, n);
+    if (n > 0) runJob(backend, elementwiseJob('gelu.backward', [pdy, px, pdx], n), fast.backward);
     return out;
   }
   const [d, xs, dx] = heapViews(backend, [dy, x, out]);

@@ -10,11 +10,11 @@
 // products give XNNPACK's bits.
 //
 // With more than one thread (the threaded build, its memory shared), products
-// of THREAD_MIN_WORK multiply-adds or more split their rows between the
-// calling thread and helper threads (wasm-gemm-threads.ts), bit for bit what
-// one thread gives: on 2 threads 93–116 GFLOP/s at the model's shapes
-// (1.65–1.97× one thread), against XNNPACK's 86–92 on its pool of 2, so every
-// such product is ours then.
+// of THREAD_MIN_WORK multiply-adds or more run in chunks of whole 4-row tiles
+// that the calling thread and the helper threads claim (wasm-threads.ts),
+// bit for bit what one thread gives (each output is one sum in k order from
+// the bias, whoever computes its row); XNNPACK on its pool of 2 is slower
+// at the model's shapes, so every such product is ours then.
 //
 // Kept on tfjs's kernel: batched products, other dtypes, activations other
 // than linear, biases not of N values, empty products, and, where there are
@@ -24,13 +24,7 @@
 import * as tf from '#tfjs';
 import { gemmSimd, PANEL_BYTES } from './wasm-gemm-simd.ts';
 import { simdOnBackend, type WasmHeapBackend } from './wasm-simd-asm.ts';
-import {
-  awaitGemm,
-  postGemm,
-  readyHelpers,
-  startGemmThreads,
-  type GemmArgs,
-} from './wasm-gemm-threads.ts';
+import { chunkUnits, poolHelpers, readyHelpers, runJob } from './wasm-threads.ts';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -53,23 +47,26 @@ export function useWasmGemm(on: boolean): void {
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
- * Multiply-adds from which a product's rows are split between the calling
- * thread and the helper threads (wasm-gemm-threads.ts). Measured on 2 threads,
+ * Multiply-adds from which a product's rows run in chunks on every thread
+ * (wasm-threads.ts). Measured with two fixed halves on 2 threads,
  * idle: at 2^21 the split takes 54 µs against 74 on one thread; from 2^18 to
  * 2^20 it wins or loses by a few µs, shape by shape (the hand-off costs ~10 µs).
  */
 export const THREAD_MIN_WORK = 1 << 20;
 
-const memoryOf = (backend: WasmHeapBackend) =>
-  (backend.wasm.asm?.memory ?? backend.wasm.wasmMemory) as WebAssembly.Memory;
+const CHUNK_ROWS = 32;
+const CHUNK_WORK = 1 << 18;
 
 /**
- * Starts `count` helper threads for products on the current (wasm) backend's
- * memory: with the threaded build, where its memory is shared.
+ * Rows of a chunk of a product on `threads` threads: whole 4-row tiles, at
+ * least CHUNK_ROWS, at least CHUNK_WORK multiply-adds, and at most about
+ * 2 chunks a thread. Every chunk packs all of B again (about the cost of 6
+ * multiply-adds a value of B; measured at 196×384×1536 on one thread: 4.10 ms
+ * whole, 4.37 in chunks of 64 rows, 4.84 of 32, 10.25 of 4), so chunks stay
+ * big; 2 a thread still lets a thread that is done take a late one's share.
  */
-export async function startWasmGemmThreads(count: number): Promise<void> {
-  await startGemmThreads(memoryOf(tf.backend() as unknown as WasmHeapBackend), count);
-}
+const chunkRows = (M: number, N: number, K: number, threads: number): number =>
+  chunkUnits(M, Math.max(CHUNK_ROWS, CHUNK_WORK / (N * K), M / (2 * threads)), 4);
 
 /**
  * The product of `args` by our kernel, or null when it leaves it to tfjs's:
@@ -91,8 +88,7 @@ function product(args: KernelArgs, bias: tf.TensorInfo | undefined): tf.TensorIn
   const backend = args.backend as GemmBackend;
   const fast = gemmOn(backend);
   if (!fast) return null;
-  const memory = memoryOf(backend);
-  const helpers = M >= 8 && M * N * K >= THREAD_MIN_WORK ? readyHelpers(memory) : 0;
+  const helpers = M > 4 && M * N * K >= THREAD_MIN_WORK ? readyHelpers(backend) : 0;
   // without helper threads, inside wasm-pool.ts's onAllThreads: XNNPACK on
   // every thread, but not with a transpose flag (there it is 10–40× slower
   // than ours on one)
@@ -101,35 +97,42 @@ function product(args: KernelArgs, bias: tf.TensorInfo | undefined): tf.TensorIn
   const lead = new Array<number>(Math.max(a.shape.length, b.shape.length) - 2).fill(1);
   const out = backend.makeOutput([...lead, M, N], 'float32');
   const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-  // scratch for B's panels, one per thread (malloc after makeOutput: either may grow the heap)
-  const panels = backend.wasm._malloc(PANEL_BYTES * (1 + helpers));
+  // scratch for B's panels, one per thread that may join (malloc after
+  // makeOutput: either may grow the heap)
+  const threads = 1 + (helpers ? poolHelpers(backend) : 0);
+  const panels = backend.wasm._malloc(PANEL_BYTES * threads);
   const [sai, sak] = transposeA ? [4, 4 * M] : [4 * K, 4];
   const [sbk, sbj] = transposeB ? [4, 4 * K] : [4 * N, 4];
-  // rows [m0, m1) of C on the thread with panel p
-  const rows = (m0: number, m1: number, p: number): GemmArgs => [
-    at(a) + m0 * sai,
-    at(b),
-    at(out) + m0 * 4 * N,
-    bias ? at(bias) : 0,
-    m1 - m0,
-    N,
-    K,
-    sai,
-    sak,
-    sbk,
-    sbj,
-    bias ? 1 : 0,
-    panels + p * PANEL_BYTES,
-  ];
-  // shares of whole row tiles: the caller's first, then each helper's
-  const share = 4 * Math.ceil(M / (1 + helpers) / 4);
-  let posted = 0;
-  for (let h = 0; h < helpers && (h + 1) * share < M; h++, posted++)
-    postGemm(h, rows((h + 1) * share, Math.min(M, (h + 2) * share), h + 1));
   try {
-    fast.gemm(...rows(0, Math.min(M, share), 0));
+    runJob(
+      backend,
+      {
+        fn: 'gemm.gemm',
+        args: [
+          at(a),
+          at(b),
+          at(out),
+          bias ? at(bias) : 0,
+          M,
+          N,
+          K,
+          sai,
+          sak,
+          sbk,
+          sbj,
+          bias ? 1 : 0,
+          panels,
+        ],
+        countArg: 4,
+        units: M,
+        // one chunk (this thread alone) below THREAD_MIN_WORK
+        perChunk: helpers ? chunkRows(M, N, K, threads) : M,
+        unitStep: [sai, 0, 4 * N],
+        threadStep: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, PANEL_BYTES],
+      },
+      fast.gemm as (...args: number[]) => void,
+    );
   } finally {
-    for (let h = 0; h < posted; h++) awaitGemm(h, fast.gemm);
     backend.wasm._free(panels);
   }
   return out;

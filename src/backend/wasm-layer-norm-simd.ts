@@ -33,6 +33,7 @@ import {
   i32c,
   instantiateSimd,
   set,
+  simdModuleBytes,
   splat,
   u32ToF32,
   V128,
@@ -41,6 +42,7 @@ import {
   vmul,
   vstore,
   vsub,
+  type SimdFunction,
 } from './wasm-simd-asm.ts';
 
 /** rowBytes = 4·C, Cf = C as f32, then `row` for each row (see forRows). */
@@ -310,11 +312,17 @@ export interface LayerNormSimd {
   sumRows(x: number, out: number, M: number, n: number): void;
 }
 
+const functions: SimdFunction[] = [
+  { name: 'forward', params: [I32, I32, I32, I32, I32, I32, F32], ...forwardBody() },
+  { name: 'backward', params: [I32, I32, I32, I32, I32, I32, I32, I32, F32], ...backwardBody() },
+  { name: 'sumRows', params: [I32, I32, I32, I32], ...sumRowsBody() },
+];
+
+/** The module's bytes importing a shared memory: what the helper threads of wasm-threads.ts instantiate. */
+export const sharedLayerNormModuleBytes = (): Uint8Array<ArrayBuffer> =>
+  simdModuleBytes(true, functions);
+
 /** The SIMD LayerNorm on `memory`, or null where WebAssembly SIMD is not there. */
 export function layerNormSimd(memory: WebAssembly.Memory): LayerNormSimd | null {
-  return instantiateSimd<LayerNormSimd>(memory, [
-    { name: 'forward', params: [I32, I32, I32, I32, I32, I32, F32], ...forwardBody() },
-    { name: 'backward', params: [I32, I32, I32, I32, I32, I32, I32, I32, F32], ...backwardBody() },
-    { name: 'sumRows', params: [I32, I32, I32, I32], ...sumRowsBody() },
-  ]);
+  return instantiateSimd<LayerNormSimd>(memory, functions);
 }

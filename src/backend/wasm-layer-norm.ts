@@ -7,11 +7,21 @@
 // value: no cancellation) and one writing the output, and the backward one
 // kernel of two passes for dx, dγ and dβ: in WebAssembly SIMD
 // (wasm-layer-norm-simd.ts) when rows are a multiple of 4 floats, else in
-// JavaScript loops with sums in float64. 'wasm' has them, and 'webgpu'
+// JavaScript loops with sums in float64. Rows of ROW_CHUNK floats or more run
+// in chunks on every thread; the backward sums dγ and dβ per chunk, then the
+// chunks' sums in order (see simdBackward). 'wasm' has them, and 'webgpu'
 // (webgpu-fused.ts); other backends keep the composite LayerNorm of src/ops/layers.ts.
 import * as tf from '#tfjs';
 import { layerNormSimd, type LayerNormSimd } from './wasm-layer-norm-simd.ts';
 import { heapViews, registerOnWasm, simdOnBackend, type WasmHeapBackend } from './wasm-simd-asm.ts';
+import { chunkUnits, memoryOf, runJob, type PoolJob } from './wasm-threads.ts';
+
+/**
+ * Floats a chunk of rows has at least (the rows of LayerNorm run in chunks on
+ * every thread: wasm-threads.ts): half ELEMENT_CHUNK, as LayerNorm makes two
+ * passes over its rows.
+ */
+export const ROW_CHUNK = 1 << 14;
 
 /** Kernel names (ours: tfjs has no LayerNorm kernel). */
 export const LAYER_NORM = 'MamLayerNorm';
@@ -61,7 +71,15 @@ function layerNormForward(args: KernelArgs): tf.TensorInfo {
   const fast = simdKernels(backend, C);
   if (fast) {
     const [px, pg, pb, py] = [x, gamma, beta, out].map((t) => backend.getMemoryOffset(t.dataId));
-    fast.forward(px, pg, pb, py, M, C, eps);
+    const job: PoolJob = {
+      fn: 'layerNorm.forward',
+      args: [px, pg, pb, py, M, C, eps],
+      countArg: 4,
+      units: M,
+      perChunk: rowChunk(M, C),
+      unitStep: [4 * C, 0, 0, 4 * C],
+    };
+    if (M > 0) runJob(backend, job, fast.forward);
     return out;
   }
   // views after the allocation: it may have grown the heap (a new buffer)
@@ -71,6 +89,59 @@ function layerNormForward(args: KernelArgs): tf.TensorInfo {
     for (let c = 0; c < C; c++) y[o + c] = (xs[o + c] - mean) * rstd * g[c] + b[c];
   }
   return out;
+}
+
+/**
+ * Rows a chunk of a kernel over rows of C floats has (wasm-threads.ts): ROW_CHUNK
+ * floats or more, so that the chunks depend on M and C alone.
+ */
+const rowChunk = (M: number, C: number) => chunkUnits(M, Math.ceil(ROW_CHUNK / C), 1);
+
+interface MallocBackend extends WasmHeapBackend {
+  wasm: WasmHeapBackend['wasm'] & { _malloc(bytes: number): number; _free(pointer: number): void };
+}
+
+/**
+ * The SIMD backward of `tensors` (dy, x, γ, dx, dγ, dβ): in chunks of
+ * rowChunk rows (on every thread, wasm-threads.ts), each chunk's dγ and dβ
+ * summed into a row of partials of its own, and the partials then summed in
+ * chunk order (sumRows): fixed boundaries, a fixed order, whatever the
+ * thread count. One chunk sums into dγ and dβ directly.
+ */
+function simdBackward(
+  backend: MallocBackend,
+  fast: LayerNormSimd,
+  tensors: tf.TensorInfo[],
+  M: number,
+  C: number,
+  eps: number,
+): void {
+  const [pdy, px, pg, pdx, pdg, pdb] = tensors.map((t) => backend.getMemoryOffset(t.dataId));
+  for (const t of tensors.slice(4)) backend.typedArrayFromHeap(t).fill(0);
+  const perChunk = rowChunk(M, C);
+  const chunks = Math.ceil(M / perChunk);
+  const job: PoolJob = {
+    fn: 'layerNorm.backward',
+    args: [pdy, px, pg, pdx, pdg, pdb, M, C, eps],
+    countArg: 6,
+    units: M,
+    perChunk,
+    unitStep: [4 * C, 4 * C, 0, 4 * C],
+  };
+  if (chunks < 2) return runJob(backend, job, fast.backward);
+  const partials = backend.wasm._malloc(8 * chunks * C);
+  try {
+    // a view after the malloc: it may have grown the heap
+    new Float32Array(memoryOf(backend).buffer, partials, 2 * chunks * C).fill(0);
+    job.args[4] = partials;
+    job.args[5] = partials + 4 * chunks * C;
+    job.chunkStep = [0, 0, 0, 0, 4 * C, 4 * C];
+    runJob(backend, job, fast.backward);
+    fast.sumRows(job.args[4], pdg, chunks, C);
+    fast.sumRows(job.args[5], pdb, chunks, C);
+  } finally {
+    backend.wasm._free(partials);
+  }
 }
 
 /**
@@ -90,11 +161,7 @@ function layerNormBackward(args: KernelArgs): tf.TensorInfo[] {
   const outs = [[...x.shape], [C], [C]].map((s) => backend.makeOutput(s, 'float32'));
   const fast = simdKernels(backend, C);
   if (fast) {
-    for (const t of outs.slice(1)) backend.typedArrayFromHeap(t).fill(0);
-    const [pdy, px, pg, pdx, pdg, pdb] = [dy, x, gamma, ...outs].map((t) =>
-      backend.getMemoryOffset(t.dataId),
-    );
-    fast.backward(pdy, px, pg, pdx, pdg, pdb, M, C, eps);
+    simdBackward(backend as MallocBackend, fast, [dy, x, gamma, ...outs], M, C, eps);
     return outs;
   }
   const [d, xs, g, dx, dgOut, dbOut] = heapViews(backend, [dy, x, gamma, ...outs]);
