@@ -3,12 +3,20 @@
 // products (q·kᵀ, P·v and the three of the gradient) straight from and into
 // the `[windows, tokens, heads·d]` and `[windows, heads, N, N]` layouts, no
 // transpose around them. By our SIMD product (wasm-gemm-simd.ts,
-// gemmBatched) on the calling thread; without SIMD, a JavaScript loop giving
+// gemmBatched), with the threaded build its windows in chunks on every thread
+// (wasm-threads.ts) from THREAD_MIN_WORK multiply-adds (each window's
+// products are whole in one chunk: the same bits on any thread count);
+// without SIMD, a JavaScript loop giving
 // the same float32 sums in k order. Registered on 'wasm' only: other
 // backends keep tfjs's batched matMul (src/ops/attention.ts).
 import * as tf from '#tfjs';
+import { THREAD_MIN_WORK } from './wasm-gemm.ts';
 import { gemmSimd, PANEL_BYTES } from './wasm-gemm-simd.ts';
 import { heapViews, registerOnWasm, simdOnBackend, type WasmHeapBackend } from './wasm-simd-asm.ts';
+import { chunkUnits, poolHelpers, readyHelpers, runJob } from './wasm-threads.ts';
+
+/** Multiply-adds a chunk of windows has at least (a few hand-offs' worth). */
+const CHUNK_WORK = 1 << 18;
 
 /** Kernel name (ours). */
 export const BATCHED_PRODUCT = 'MamBatchedProduct';
@@ -76,32 +84,43 @@ function batchedProduct(args: KernelArgs): tf.TensorInfo {
   if (fast) {
     // place a and b (either may grow the heap) before the scratch
     const [pa, pb, pc] = [a, b, out].map((t) => backend.getMemoryOffset(t.dataId));
-    const panel = backend.wasm._malloc(PANEL_BYTES);
+    const perWindow = heads * M * N * K;
+    const split =
+      windows > 1 && windows * perWindow >= THREAD_MIN_WORK && readyHelpers(backend) > 0;
+    const threads = 1 + (split ? poolHelpers(backend) : 0);
+    // one scratch panel a thread that may join
+    const panel = backend.wasm._malloc(PANEL_BYTES * threads);
     const [sa, sb, sc] = [attrs.a, attrs.b, attrs.c].map((s) => s.map((x) => 4 * x));
     try {
-      fast.gemmBatched(
-        pa,
-        pb,
-        pc,
-        0,
-        M,
-        N,
-        K,
-        sa[2],
-        sa[3],
-        sb[2],
-        sb[3],
-        0,
-        panel,
-        sc[2],
-        windows,
-        heads,
-        sa[0],
-        sa[1],
-        sb[0],
-        sb[1],
-        sc[0],
-        sc[1],
+      runJob(
+        backend,
+        {
+          fn: 'gemm.gemmBatched',
+          // gemm's 13 arguments, then C's row stride, the batch's counts and strides
+          args: [pa, pb, pc, 0, M, N, K, sa[2], sa[3], sb[2], sb[3], 0, panel, sc[2]].concat([
+            windows,
+            heads,
+            sa[0],
+            sa[1],
+            sb[0],
+            sb[1],
+            sc[0],
+            sc[1],
+          ]),
+          countArg: 14,
+          units: windows,
+          // whole windows a chunk, about 2 chunks a thread; one chunk when not split
+          perChunk: split
+            ? chunkUnits(
+                windows,
+                Math.max(Math.ceil(CHUNK_WORK / perWindow), Math.ceil(windows / (2 * threads))),
+                1,
+              )
+            : windows,
+          unitStep: [sa[0], sb[0], sc[0]],
+          threadStep: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, PANEL_BYTES],
+        },
+        fast.gemmBatched as (...args: number[]) => void,
       );
     } finally {
       backend.wasm._free(panel);

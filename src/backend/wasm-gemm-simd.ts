@@ -400,7 +400,7 @@ const gemmFunctions = (madd: boolean): SimdFunction[] => [
 
 /**
  * The module's bytes (mul then add) importing a shared memory: what the
- * helper threads of wasm-gemm-threads.ts instantiate on the backend's memory.
+ * helper threads of wasm-threads.ts instantiate on the backend's memory.
  */
 export const sharedGemmModuleBytes = (): Uint8Array<ArrayBuffer> =>
   simdModuleBytes(true, gemmFunctions(false));

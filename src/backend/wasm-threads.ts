@@ -1,5 +1,5 @@
-// Helper threads for our WebAssembly SIMD kernels (GEMM, GELU, LayerNorm,
-// AdamW) on the threaded wasm build, whose memory is shared (its buffer a
+// Helper threads for our WebAssembly SIMD kernels (GEMM, batched GEMM, GELU,
+// LayerNorm, AdamW) on the threaded wasm build, whose memory is shared (its buffer a
 // SharedArrayBuffer). Each helper is a worker (Node worker_threads, or a
 // browser Worker from a Blob URL) that instantiates every one of those
 // modules on the same memory and waits for jobs on a control array shared by
@@ -38,7 +38,7 @@ import type { WasmHeapBackend } from './wasm-simd-asm.ts';
 
 /** The modules the helpers instantiate, and the functions of each a job may name. */
 const MODULES = {
-  gemm: { bytes: sharedGemmModuleBytes, names: ['gemm'] },
+  gemm: { bytes: sharedGemmModuleBytes, names: ['gemm', 'gemmBatched'] },
   gelu: { bytes: sharedGeluModuleBytes, names: ['forward', 'backward'] },
   layerNorm: { bytes: sharedLayerNormModuleBytes, names: ['forward', 'backward'] },
   optimizer: { bytes: sharedOptimizerModuleBytes, names: ['adamw', 'sgd'] },
@@ -56,7 +56,7 @@ const FUNCTIONS: string[] = Object.entries(MODULES).flatMap(([m, { names }]) =>
 );
 
 /** Most arguments of a function, and most helpers. */
-const MAX_ARGS = 16;
+const MAX_ARGS = 24;
 const MAX_HELPERS = 15;
 // control words
 const [

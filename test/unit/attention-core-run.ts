@@ -2,12 +2,14 @@
 // on seeded inputs, for comparing runs on 1 and 2 threads bit for bit
 // (backend-wasm-batched-product.test.ts and its child process): the output and the
 // gradients of q, k, v and the bias, as plain arrays of their float32 values.
+// 'large' has windows of 49 tokens and 3 heads: its products are big enough
+// to run in chunks of windows on every thread (wasm-batched-product.ts).
 import * as tf from '#tfjs';
 import { attentionCore } from '../../src/ops/attention-core.ts';
 import { Rng } from '../reference/math.ts';
 
-export function attentionCoreRun(): number[][] {
-  const [Bw, nW, N, h, d] = [8, 4, 16, 2, 16];
+export function attentionCoreRun(size: 'small' | 'large' = 'small'): number[][] {
+  const [Bw, nW, N, h, d] = size === 'small' ? [8, 4, 16, 2, 16] : [16, 4, 49, 3, 32];
   const rng = new Rng(5);
   const t = (shape: number[], scale = 1) =>
     tf.tensor(

@@ -214,7 +214,7 @@ describe('the strided batched product on wasm', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it("gives the attention core's output and gradients bit for bit on 2 threads (the threaded build) as on 1", async () => {
+  it("gives the attention core's output and gradients bit for bit on 2 threads (the threaded build, windows in chunks on the helper) as on 1", async () => {
     const child = path.join(repoRoot, 'test', 'unit', 'backend-wasm-batched-product-child.ts');
     const r = await spawnNode(['--import', 'tsx', child], repoRoot);
     expect(r.code, r.stderr).toBe(0);
@@ -223,6 +223,9 @@ describe('the strided batched product on wasm', () => {
     const out = JSON.parse(line!) as {
       adapterInfo: string;
       values: number[][];
+      large: number[][];
+      chunks: number;
+      byHelpers: number;
       tensorsLeft: number;
     };
     const threads = Math.min(2, cpus().length);
@@ -232,6 +235,15 @@ describe('the strided batched product on wasm', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(out.values).toHaveLength(5);
     out.values.forEach((v, i) => expect(v, `value ${i}`).toEqual(here[i]));
+    const large = attentionCoreRun('large');
+    expect(out.large).toHaveLength(5);
+    out.large.forEach((v, i) => expect(v, `large value ${i}`).toEqual(large[i]));
+    if (threads === 2) {
+      // 16 windows of 3·49·49·32 multiply-adds a product: 4 chunks of 4 windows
+      // for each of the six products (and other kernels' chunks), every one run by the helper
+      expect(out.chunks).toBeGreaterThanOrEqual(6 * 4);
+      expect(out.byHelpers).toBe(out.chunks);
+    }
     expect(out.tensorsLeft).toBe(0);
   });
 });
