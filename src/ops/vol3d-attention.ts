@@ -41,7 +41,7 @@ export interface WindowAttention3dOptions {
   bias: tf.Tensor3D;
   /** Samples in the window batch (the window axis is `batch·nW`). */
   batch: number;
-  /** Shift-mask slices, for windows `first … first+count−1` of a sample: `[count, N, N]`, or undefined where none mixes regions. */
+  /** Shift-mask slices, for windows `first … first+count−1` of a sample: `[count, N, N]` (new tensors, freed here once added), or undefined where none mixes regions. */
   mask?: (first: number, count: number) => tf.Tensor3D | undefined;
   /** Logit bytes a chunk may take; {@link ATTENTION_CHUNK_BYTES} unless given. */
   chunkBytes?: number;
