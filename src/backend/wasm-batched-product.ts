@@ -26,9 +26,10 @@ export type OperandStrides = [number, number, number, number];
 
 /**
  * For each window w < windows and head h < heads: C(i, j) = Σ_k A(i, k)·B(k, j),
- * i < M, j < N, k < K, with A(i, k) = a[a·(w, h, i, k)], B(k, j) = b[b·(w, h, k, j)]
- * and C(i, j) = out[c·(w, h, i) + j] (strides in elements; C's columns
- * contiguous). The batch's C must fill `shape` exactly.
+ * i < M, j < N, k < K, with A(i, k) = a[aOffset + a·(w, h, i, k)],
+ * B(k, j) = b[bOffset + b·(w, h, k, j)] and C(i, j) = out[c·(w, h, i) + j]
+ * (strides and offsets in elements; C's columns contiguous). The batch's C
+ * must fill `shape` exactly.
  */
 export interface BatchedProductAttrs {
   M: number;
@@ -40,6 +41,9 @@ export interface BatchedProductAttrs {
   b: OperandStrides;
   c: [number, number, number];
   shape: number[];
+  /** Where A's and B's first entries sit (a chunk of windows read in place); 0 unless given. */
+  aOffset?: number;
+  bOffset?: number;
 }
 
 interface ProductBackend extends WasmHeapBackend {
@@ -55,15 +59,17 @@ const reach = (s: number[], windows: number, heads: number, rows: number, column
   (windows - 1) * s[0] + (heads - 1) * s[1] + (rows - 1) * s[2] + (columns - 1) * s[3];
 
 function check(attrs: BatchedProductAttrs, a: tf.TensorInfo, b: tf.TensorInfo): void {
-  const { M, N, K, windows, heads, shape } = attrs;
+  const { M, N, K, windows, heads, shape, aOffset = 0, bOffset = 0 } = attrs;
   const size = (s: readonly number[]) => tf.util.sizeFromShape([...s]);
   const fits =
     a.dtype === 'float32' &&
     b.dtype === 'float32' &&
     [M, N, K, windows, heads].every((n) => Number.isInteger(n) && n >= 1) &&
-    [...attrs.a, ...attrs.b, ...attrs.c].every((s) => Number.isInteger(s) && s >= 0) &&
-    reach(attrs.a, windows, heads, M, K) < size(a.shape) &&
-    reach(attrs.b, windows, heads, K, N) < size(b.shape) &&
+    [...attrs.a, ...attrs.b, ...attrs.c, aOffset, bOffset].every(
+      (s) => Number.isInteger(s) && s >= 0,
+    ) &&
+    aOffset + reach(attrs.a, windows, heads, M, K) < size(a.shape) &&
+    bOffset + reach(attrs.b, windows, heads, K, N) < size(b.shape) &&
     reach([...attrs.c, 1], windows, heads, M, N) < size(shape) &&
     windows * heads * M * N === size(shape);
   if (!fits)
@@ -77,7 +83,7 @@ function batchedProduct(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
   const attrs = args.attrs as unknown as BatchedProductAttrs;
   check(attrs, a, b);
-  const { M, N, K, windows, heads } = attrs;
+  const { M, N, K, windows, heads, aOffset = 0, bOffset = 0 } = attrs;
   const backend = args.backend as ProductBackend;
   const out = backend.makeOutput([...attrs.shape], 'float32');
   const fast = gemmOn(backend);
@@ -97,16 +103,22 @@ function batchedProduct(args: KernelArgs): tf.TensorInfo {
         {
           fn: 'gemm.gemmBatched',
           // gemm's 13 arguments, then C's row stride, the batch's counts and strides
-          args: [pa, pb, pc, 0, M, N, K, sa[2], sa[3], sb[2], sb[3], 0, panel, sc[2]].concat([
-            windows,
-            heads,
-            sa[0],
-            sa[1],
-            sb[0],
-            sb[1],
-            sc[0],
-            sc[1],
-          ]),
+          args: [
+            pa + 4 * aOffset,
+            pb + 4 * bOffset,
+            pc,
+            0,
+            M,
+            N,
+            K,
+            sa[2],
+            sa[3],
+            sb[2],
+            sb[3],
+            0,
+            panel,
+            sc[2],
+          ].concat([windows, heads, sa[0], sa[1], sb[0], sb[1], sc[0], sc[1]]),
           countArg: 14,
           units: windows,
           // whole windows a chunk, about 2 chunks a thread; one chunk when not split
@@ -137,7 +149,7 @@ function batchedProduct(args: KernelArgs): tf.TensorInfo {
  * SIMD kernel's float32 sums in k order, each product and sum rounded.
  */
 export function batchedProductInJs(
-  { M, N, K, windows, heads, a: sa, b: sb, c: sc }: BatchedProductAttrs,
+  { M, N, K, windows, heads, a: sa, b: sb, c: sc, aOffset = 0, bOffset = 0 }: BatchedProductAttrs,
   a: Float32Array,
   b: Float32Array,
   c: Float32Array,
@@ -148,8 +160,8 @@ export function batchedProductInJs(
         for (let j = 0; j < N; j++) {
           let s = 0;
           for (let k = 0; k < K; k++) {
-            const x = a[w * sa[0] + h * sa[1] + i * sa[2] + k * sa[3]];
-            const y = b[w * sb[0] + h * sb[1] + k * sb[2] + j * sb[3]];
+            const x = a[aOffset + w * sa[0] + h * sa[1] + i * sa[2] + k * sa[3]];
+            const y = b[bOffset + w * sb[0] + h * sb[1] + k * sb[2] + j * sb[3]];
             s = Math.fround(s + Math.fround(x * y));
           }
           c[w * sc[0] + h * sc[1] + i * sc[2] + j] = s;

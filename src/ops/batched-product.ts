@@ -23,6 +23,8 @@ export const stridedProductsHere = (): boolean =>
 export interface StridedOperand {
   t: tf.Tensor;
   strides: OperandStrides;
+  /** Element of the first batch entry's (0, 0); 0 unless given. */
+  offset?: number;
 }
 
 /**
@@ -48,6 +50,8 @@ export function stridedProduct(
     b: b.strides,
     c,
     shape,
+    ...(a.offset ? { aOffset: a.offset } : {}),
+    ...(b.offset ? { bOffset: b.offset } : {}),
   };
   return tf
     .engine()

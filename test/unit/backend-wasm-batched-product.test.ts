@@ -7,7 +7,8 @@
  * bound, and bit for bit float32 sums in k order (the SIMD kernel's and the
  * JavaScript fallback's promise); windows × heads × N × d over N not a
  * multiple of 4 or 8, 1–4 heads, d 16 and 32, and K past one block of B's
- * rows (256). Strides reaching outside an operand are refused; the
+ * rows (256); a chunk of windows of each sample read from an element
+ * offset (3D attention). Strides reaching outside an operand are refused; the
  * attention core over it gives the same bits on the threaded build (2
  * threads, shared memory) as on one thread; no tensor is left behind.
  */
@@ -193,6 +194,112 @@ describe('the strided batched product on wasm', () => {
         batchedProductInJs(attrs, a, b, js);
         expect(Array.from(js), `${label} (JavaScript)`).toEqual(Array.from(want.inOrder));
       }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('reads a chunk of windows of each sample from an offset (3D attention, [B·nW, h, N, d]): float64 within rounding, JavaScript bit for bit', () => {
+    const rng = new Rng(21);
+    const before = tf.memory().numTensors;
+    // 2 samples of 5 windows, 3 heads of 7 tokens × 8; windows 2…3 of each: q·kᵀ, then P·v
+    const [S, nW, h, N, d, first, count] = [2, 5, 3, 7, 8, 2, 2];
+    const tok = N * d;
+    const at = (w: number, head: number, i: number, t: number) => ((w * h + head) * N + i) * d + t;
+    const q = Float32Array.from(rng.array(S * nW * h * tok));
+    const k = Float32Array.from(rng.array(S * nW * h * tok));
+    const p = Float32Array.from(rng.array(S * count * h * N * N));
+    const sample = nW * h * tok;
+    const products: {
+      attrs: BatchedProductAttrs;
+      a: Float32Array;
+      b: Float32Array;
+      want: (s: number, e: number, i: number, j: number) => number[];
+    }[] = [
+      {
+        // entry (s, e = window·h + head): q·kᵀ [N, N]
+        attrs: {
+          M: N,
+          N,
+          K: d,
+          windows: S,
+          heads: count * h,
+          a: [sample, tok, d, 1],
+          b: [sample, tok, 1, d],
+          c: [count * h * N * N, N * N, N],
+          shape: [S * count, h, N, N],
+          aOffset: first * h * tok,
+          bOffset: first * h * tok,
+        },
+        a: q,
+        b: k,
+        want: (s, e, i, j) => {
+          const w = s * nW + first + Math.floor(e / h);
+          return Array.from({ length: d }, (_, t) => q[at(w, e % h, i, t)] * k[at(w, e % h, j, t)]);
+        },
+      },
+      {
+        // P [S·count, h, N, N] · v (= q here) [N, d]
+        attrs: {
+          M: N,
+          N: d,
+          K: N,
+          windows: S,
+          heads: count * h,
+          a: [count * h * N * N, N * N, N, 1],
+          b: [sample, tok, d, 1],
+          c: [count * h * tok, tok, d],
+          shape: [S * count, h, N, d],
+          bOffset: first * h * tok,
+        },
+        a: p,
+        b: q,
+        want: (s, e, i, j) => {
+          const w = s * nW + first + Math.floor(e / h);
+          return Array.from(
+            { length: N },
+            (_, m) => p[((s * count * h + e) * N + i) * N + m] * q[at(w, e % h, m, j)],
+          );
+        },
+      },
+    ];
+    for (const { attrs, a, b, want } of products) {
+      const got = tf.tidy(() =>
+        (
+          tf
+            .engine()
+            .runKernel(
+              BATCHED_PRODUCT,
+              { a: tf.tensor1d(a), b: tf.tensor1d(b) },
+              attrs as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor
+        ).dataSync(),
+      );
+      const js = new Float32Array(got.length);
+      batchedProductInJs(attrs, a, b, js);
+      expect(Array.from(js)).toEqual(Array.from(got));
+      for (let s = 0; s < S; s++)
+        for (let e = 0; e < count * h; e++)
+          for (let i = 0; i < attrs.M; i++)
+            for (let j = 0; j < attrs.N; j++) {
+              const terms = want(s, e, i, j);
+              const exact = terms.reduce((x, y) => x + y, 0);
+              const abs = terms.reduce((x, y) => x + Math.abs(y), 0);
+              const o = ((s * count * h + e) * attrs.M + i) * attrs.N + j;
+              expect(Math.abs(got[o] - exact)).toBeLessThanOrEqual((attrs.K + 2) * EPS32 * abs);
+            }
+      // one window further and the last sample's chunk would reach past the operand
+      const past = { ...attrs, bOffset: (attrs.bOffset ?? 0) + (nW - first - count + 1) * h * tok };
+      expect(() =>
+        tf.tidy(() =>
+          tf
+            .engine()
+            .runKernel(
+              BATCHED_PRODUCT,
+              { a: tf.tensor1d(a), b: tf.tensor1d(b) },
+              past as unknown as tf.NamedAttrMap,
+            ),
+        ),
+      ).toThrow(/MamBatchedProduct: strides .* do not fit/);
+    }
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -12,9 +12,10 @@ import { initBackend } from '../../src/backend/index.ts';
 import { meterBuffers } from '../../src/backend/meter.ts';
 import { swinIndex3d, swinWindows3d, type Triple } from '../../src/graph/geometry3d.ts';
 import { attentionChunk3d } from '../../src/ops/vol3d-attention.ts';
-import { swin3dBlock, type Block3dWeights } from '../../src/ops/vol3d-block.ts';
+import { swin3dBlock } from '../../src/ops/vol3d-block.ts';
 import type { Vol } from '../../src/ops/vol3d.ts';
 import { maxAbs } from '../reference/math.ts';
+import { blockWeights, disposeWeights } from './vol3d-block-weights.ts';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -24,28 +25,6 @@ afterAll(async () => {
 });
 
 const F32 = 4;
-
-/** Random block weights for C channels and an MLP of `hidden` (LayerNorms at identity). */
-function blockWeights(C: number, heads: number, hidden: number, rows: number): Block3dWeights {
-  const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 0.5, 'float32', seed);
-  const lin = (i: number, o: number, seed: number) => ({
-    weight: rnd([i, o], seed) as tf.Tensor2D,
-    bias: rnd([o], seed + 1) as tf.Tensor1D,
-  });
-  const norm = () => ({ weight: tf.ones([C]) as tf.Tensor1D, bias: tf.zeros([C]) as tf.Tensor1D });
-  return {
-    norm1: norm(),
-    qkv: lin(C, 3 * C, 1),
-    proj: lin(C, C, 3),
-    table: rnd([rows, heads], 5) as tf.Tensor2D,
-    norm2: norm(),
-    fc1: lin(C, hidden, 7),
-    fc2: lin(hidden, C, 9),
-  };
-}
-
-const disposeWeights = (w: Block3dWeights) =>
-  tf.dispose(Object.values(w).flatMap((v) => (v instanceof tf.Tensor ? [v] : Object.values(v))));
 
 describe('3D window attention in chunks of windows (wasm)', () => {
   it('equals the whole window batch at once: shifted, padded, MAM memory in and out, ≥ 3 chunks', () => {

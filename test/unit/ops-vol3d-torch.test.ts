@@ -4,16 +4,17 @@
  * (test/python/ops_swin3d_oracle.py): SwinUNETR's per-axis clamped, padded
  * windows with the top-left block of the 7³ bias index, and nnFormer's
  * cubic windows with its non-injective index; ≤ 1e-5 relative on cpu and
- * wasm, with the attention over the whole window batch and one window a
- * chunk. The memory path matters: block 1 without memory differs.
+ * wasm (started as the app starts it: the attention's products by our
+ * strided kernel), with the attention over the whole window batch and one
+ * window a chunk. The memory path matters: block 1 without memory differs.
  */
 import * as tf from '#tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
 import {
   readSafetensors,
   toFloat32,
@@ -89,8 +90,7 @@ describeOracle('3D Swin block oracle (PyTorch, from the spec)', () => {
 
   for (const backend of ['cpu', 'wasm'] as const)
     it(`block pair with memory on ${backend}: SwinUNETR and nnFormer, whole and one window a chunk`, async () => {
-      await tf.setBackend(backend);
-      await tf.ready();
+      await initBackend(backend);
       // chunkBytes 1: the attention runs one window (of both samples) at a time
       for (const c of cases)
         for (const chunkBytes of [undefined, 1]) {
@@ -141,8 +141,7 @@ describeOracle('3D Swin block oracle (PyTorch, from the spec)', () => {
 
   for (const backend of ['cpu', 'wasm'] as const)
     it(`gradients of the pair, through the memory into block 0, on ${backend}`, async () => {
-      await tf.setBackend(backend);
-      await tf.ready();
+      await initBackend(backend);
       for (const c of cases) {
         const geo = c.flavour === 'nnformer' ? nnformerWindows3d : swinWindows3d;
         const w0 = geo(c.grid, c.window, 0);
