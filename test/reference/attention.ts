@@ -425,3 +425,74 @@ export function refBlockBackward(
     fc2B: fc2.db,
   };
 }
+
+/** The sizes of a batch of windows for {@link refWindowAttentionCore}. */
+export interface CoreDims {
+  /** windows in the batch (batch outermost: window w uses mask w mod nW) */
+  windows: number;
+  /** windows a sample (the mask's first axis) */
+  nW: number;
+  /** tokens a window */
+  N: number;
+  /** heads, of width d */
+  h: number;
+  d: number;
+  /** the logits' scale on q·kᵀ */
+  scale: number;
+}
+
+/**
+ * softmax(scale·q·kᵀ + bias + mask)·v per window and head in float64, and the
+ * gradients of Σ out·r for q, k, v and the bias (dL = P ⊙ (dP − Σ_j P·dP)).
+ * q, k, v, r and the outputs share one layout, given by `at(w, head, i, c)`
+ * (the flat index of window w, head, token i, channel c); bias `[h, N, N]`,
+ * mask `[nW, N, N]`.
+ */
+export function refWindowAttentionCore(
+  { windows, nW, N, h, d, scale }: CoreDims,
+  at: (w: number, head: number, i: number, c: number) => number,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  bias: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  r: ArrayLike<number>,
+) {
+  const size = windows * h * N * d;
+  const [out, dq, dk, dv] = [0, 1, 2, 3].map(() => new Float64Array(size));
+  const dbias = new Float64Array(h * N * N);
+  for (let w = 0; w < windows; w++)
+    for (let head = 0; head < h; head++) {
+      const x = (i: number, c: number) => at(w, head, i, c);
+      for (let i = 0; i < N; i++) {
+        const l = new Float64Array(N);
+        for (let j = 0; j < N; j++) {
+          let dot = 0;
+          for (let c = 0; c < d; c++) dot += q[x(i, c)] * k[x(j, c)];
+          l[j] = scale * dot + bias[(head * N + i) * N + j] + mask[((w % nW) * N + i) * N + j];
+        }
+        const m = Math.max(...l);
+        const e = l.map((y) => Math.exp(y - m));
+        const z = e.reduce((a, y) => a + y, 0);
+        const P = e.map((y) => y / z);
+        // dP[j] = Σ_c r[i, c]·v[j, c]
+        const dP = new Float64Array(N);
+        for (let j = 0; j < N; j++)
+          for (let c = 0; c < d; c++) {
+            out[x(i, c)] += P[j] * v[x(j, c)];
+            dP[j] += r[x(i, c)] * v[x(j, c)];
+          }
+        const dot = P.reduce((a, p, j) => a + p * dP[j], 0);
+        for (let j = 0; j < N; j++) {
+          const dL = P[j] * (dP[j] - dot);
+          dbias[(head * N + i) * N + j] += dL;
+          for (let c = 0; c < d; c++) {
+            dv[x(j, c)] += P[j] * r[x(i, c)];
+            dq[x(i, c)] += scale * dL * k[x(j, c)];
+            dk[x(j, c)] += scale * dL * q[x(i, c)];
+          }
+        }
+      }
+    }
+  return { out, dq, dk, dv, dbias };
+}

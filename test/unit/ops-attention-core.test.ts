@@ -12,6 +12,7 @@ import * as tf from '#tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { attentionCore } from '../../src/ops/attention-core.ts';
+import { refWindowAttentionCore } from '../reference/attention.ts';
 import { Rng } from '../reference/math.ts';
 
 beforeAll(async () => {
@@ -31,7 +32,7 @@ interface Dims {
 }
 const B = 2;
 
-/** Forward and backward in float64; `at(t, b, i, head, j)` reads `[Bw, N, C]`. */
+/** Forward and backward in float64 (test/reference/attention.ts) on `[Bw, N, C]`. */
 function reference(
   { nW, N, h, d }: Dims,
   q: number[],
@@ -41,52 +42,17 @@ function reference(
   mask: number[],
   r: number[],
 ) {
-  const Bw = B * nW;
-  const C = h * d;
-  const at = (t: number[], b: number, i: number, head: number, j: number) =>
-    t[(b * N + i) * C + head * d + j];
-  const out = new Array<number>(Bw * N * C).fill(0);
-  const dq = new Array<number>(Bw * N * C).fill(0);
-  const dk = new Array<number>(Bw * N * C).fill(0);
-  const dv = new Array<number>(Bw * N * C).fill(0);
-  const dbias = new Array<number>(h * N * N).fill(0);
-  for (let b = 0; b < Bw; b++)
-    for (let head = 0; head < h; head++) {
-      const P: number[][] = [];
-      for (let i = 0; i < N; i++) {
-        const l = Array.from({ length: N }, (_, j) => {
-          let s = bias[(head * N + i) * N + j] + mask[((b % nW) * N + i) * N + j];
-          for (let t = 0; t < d; t++) s += at(q, b, i, head, t) * at(k, b, j, head, t);
-          return s;
-        });
-        const m = Math.max(...l);
-        const e = l.map((x) => Math.exp(x - m));
-        const z = e.reduce((a, x) => a + x, 0);
-        P.push(e.map((x) => x / z));
-      }
-      for (let i = 0; i < N; i++) {
-        const row = (b * N + i) * C + head * d;
-        for (let t = 0; t < d; t++)
-          for (let j = 0; j < N; j++) out[row + t] += P[i][j] * at(v, b, j, head, t);
-        // dP[i][j] = Σ_t r[i, t]·v[j, t]; dV[j, t] += P[i][j]·r[i, t]
-        const dP = Array.from({ length: N }, (_, j) => {
-          let s = 0;
-          for (let t = 0; t < d; t++) s += at(r, b, i, head, t) * at(v, b, j, head, t);
-          return s;
-        });
-        const dot = P[i].reduce((a, p, j) => a + p * dP[j], 0);
-        for (let j = 0; j < N; j++) {
-          const dL = P[i][j] * (dP[j] - dot);
-          dbias[(head * N + i) * N + j] += dL;
-          for (let t = 0; t < d; t++) {
-            dv[(b * N + j) * C + head * d + t] += P[i][j] * at(r, b, i, head, t);
-            dq[row + t] += dL * at(k, b, j, head, t);
-            dk[(b * N + j) * C + head * d + t] += dL * at(q, b, i, head, t);
-          }
-        }
-      }
-    }
-  return { out, dq, dk, dv, dbias };
+  const at = (w: number, head: number, i: number, c: number) => (w * N + i) * h * d + head * d + c;
+  return refWindowAttentionCore(
+    { windows: B * nW, nW, N, h, d, scale: 1 },
+    at,
+    q,
+    k,
+    v,
+    bias,
+    mask,
+    r,
+  );
 }
 
 /** Odd sizes, then the demo's and the 224² preset's kind of window (d 16 and 32). */
@@ -142,9 +108,9 @@ describe('attentionCore (wasm)', () => {
           );
         const grads = tf.grads(f)(bt ? [qt, kt, vt, bt] : [qt, kt, vt]);
         const out = attentionCore(qt, kt, vt, h, bt, mt);
-        const worst = (got: tf.Tensor, exp: number[]) => {
+        const worst = (got: tf.Tensor, exp: ArrayLike<number>) => {
           const g = got.dataSync();
-          return Math.max(...exp.map((e, i) => Math.abs(g[i] - e)));
+          return Math.max(...Array.from(exp, (e, i) => Math.abs(g[i] - e)));
         };
         expect(worst(out, want.out)).toBeLessThan(1e-5);
         const expected = [want.dq, want.dk, want.dv, ...(bt ? [want.dbias] : [])];

@@ -23,6 +23,7 @@ import { stridedProductsHere } from '../../src/ops/batched-product.ts';
 import { windowAttention3d } from '../../src/ops/vol3d-attention.ts';
 import { swin3dBlock } from '../../src/ops/vol3d-block.ts';
 import type { Vol } from '../../src/ops/vol3d.ts';
+import { refWindowAttentionCore } from '../reference/attention.ts';
 import { maxAbs, relErr, Rng } from '../reference/math.ts';
 import { blockWeights, disposeWeights } from './vol3d-block-weights.ts';
 
@@ -45,7 +46,7 @@ interface Dims {
   hd: number;
 }
 
-/** Output and gradients of Σ out·r in float64; every tensor `[B·nW, h, N, hd]`, bias `[h, N, N]`, mask `[nW, N, N]`. */
+/** Output and gradients of Σ out·r in float64 (test/reference/attention.ts); every tensor `[B·nW, h, N, hd]`, bias `[h, N, N]`, mask `[nW, N, N]`. */
 function reference(
   { nW, N, h, hd }: Dims,
   q: Float64Array,
@@ -55,45 +56,9 @@ function reference(
   mask: Float64Array,
   r: Float64Array,
 ) {
-  const size = B * nW * h * N * hd;
-  const [out, dq, dk, dv] = [0, 1, 2, 3].map(() => new Float64Array(size));
-  const dbias = new Float64Array(h * N * N);
-  const s = 1 / Math.sqrt(hd);
-  for (let bw = 0; bw < B * nW; bw++)
-    for (let head = 0; head < h; head++) {
-      const base = (bw * h + head) * N * hd;
-      const at = (t: Float64Array, i: number, c: number) => t[base + i * hd + c];
-      const w = bw % nW;
-      for (let i = 0; i < N; i++) {
-        const l = new Float64Array(N);
-        for (let j = 0; j < N; j++) {
-          let dot = 0;
-          for (let c = 0; c < hd; c++) dot += at(q, i, c) * at(k, j, c);
-          l[j] = s * dot + bias[(head * N + i) * N + j] + mask[(w * N + i) * N + j];
-        }
-        const m = Math.max(...l);
-        const e = l.map((x) => Math.exp(x - m));
-        const z = e.reduce((a, x) => a + x, 0);
-        const P = e.map((x) => x / z);
-        const dP = new Float64Array(N);
-        for (let j = 0; j < N; j++)
-          for (let c = 0; c < hd; c++) {
-            out[base + i * hd + c] += P[j] * at(v, j, c);
-            dP[j] += at(r, i, c) * at(v, j, c);
-          }
-        const dot = P.reduce((a, p, j) => a + p * dP[j], 0);
-        for (let j = 0; j < N; j++) {
-          const dL = P[j] * (dP[j] - dot);
-          dbias[(head * N + i) * N + j] += dL;
-          for (let c = 0; c < hd; c++) {
-            dv[base + j * hd + c] += P[j] * at(r, i, c);
-            dq[base + i * hd + c] += s * dL * at(k, j, c);
-            dk[base + j * hd + c] += s * dL * at(q, i, c);
-          }
-        }
-      }
-    }
-  return { out, dq, dk, dv, dbias };
+  const at = (w: number, head: number, i: number, c: number) => ((w * h + head) * N + i) * hd + c;
+  const dims = { windows: B * nW, nW, N, h, d: hd, scale: 1 / Math.sqrt(hd) };
+  return refWindowAttentionCore(dims, at, q, k, v, bias, mask, r);
 }
 
 /** Windows of 3³, 3·3·5 (odd, clamped), 4³ and 7³ tokens. */
